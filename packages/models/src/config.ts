@@ -1,0 +1,399 @@
+// Model configs with a shape per layer. Structured pruning leaves the hidden size and the number of
+// layers alone but gives every layer its own number of attention heads and FFN size; 0 means the
+// module is removed (method doc §3). Configs are read from and written to Hugging Face config.json;
+// the per-layer shapes live in a documented `ziplm` block (see `toHfConfig`).
+
+import { ConfigError } from './errors.js';
+
+/** What sits on top of a BERT encoder. */
+export type BertHead =
+  /** Bare encoder: logits are the last hidden state. */
+  | { readonly type: 'none' }
+  /** Sequence classification on the pooled [CLS] state (BertForSequenceClassification). */
+  | { readonly type: 'classification'; readonly labels: readonly string[] }
+  /** Extractive QA: start and end logits per token (BertForQuestionAnswering). */
+  | { readonly type: 'span-qa' };
+
+interface TransformerShape {
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  /** Heads of the dense model; fixes the head size `hiddenSize / numHeads`. */
+  readonly numHeads: number;
+  /** FFN size of the dense model. */
+  readonly intermediateSize: number;
+  /** Heads kept in each layer (0 = attention module removed). */
+  readonly layerHeads: readonly number[];
+  /** FFN neurons kept in each layer (0 = FFN module removed). */
+  readonly layerIntermediate: readonly number[];
+  readonly maxPositions: number;
+  readonly layerNormEps: number;
+  /** Dropout on hidden states (training only). */
+  readonly hiddenDropout: number;
+  /** Dropout on attention probabilities (training only). */
+  readonly attentionDropout: number;
+}
+
+/** BERT: post-LayerNorm encoder, exact (erf) GELU, token type embeddings. */
+export interface BertConfig extends TransformerShape {
+  readonly modelType: 'bert';
+  readonly typeVocabSize: number;
+  readonly padTokenId: number;
+  readonly head: BertHead;
+}
+
+/** GPT2: pre-LayerNorm decoder, causal attention, tanh GELU, LM head tied to the token embedding. */
+export interface Gpt2Config extends TransformerShape {
+  readonly modelType: 'gpt2';
+  readonly bosTokenId: number;
+  readonly eosTokenId: number;
+}
+
+export type ModelConfig = BertConfig | Gpt2Config;
+
+/** Size of one attention head. */
+export function headDim(config: ModelConfig): number {
+  return config.hiddenSize / config.numHeads;
+}
+
+/** Whether any layer differs from the dense shape. */
+export function isPruned(config: ModelConfig): boolean {
+  return config.layerHeads.some((h) => h !== config.numHeads) || config.layerIntermediate.some((m) => m !== config.intermediateSize);
+}
+
+type Defaults<T> = { [K in keyof T]?: T[K] };
+
+/** A dense BERT config with HF's defaults for everything not given. */
+export function bertConfig(options: Defaults<Omit<BertConfig, 'modelType'>> = {}): BertConfig {
+  const numLayers = options.numLayers ?? 12;
+  const numHeads = options.numHeads ?? 12;
+  const intermediateSize = options.intermediateSize ?? 3072;
+  const config: BertConfig = {
+    modelType: 'bert',
+    vocabSize: 30522,
+    hiddenSize: 768,
+    maxPositions: 512,
+    typeVocabSize: 2,
+    layerNormEps: 1e-12,
+    padTokenId: 0,
+    hiddenDropout: 0.1,
+    attentionDropout: 0.1,
+    head: { type: 'none' },
+    ...options,
+    numLayers,
+    numHeads,
+    intermediateSize,
+    layerHeads: options.layerHeads ?? new Array<number>(numLayers).fill(numHeads),
+    layerIntermediate: options.layerIntermediate ?? new Array<number>(numLayers).fill(intermediateSize),
+  };
+  validateConfig(config);
+  return config;
+}
+
+/** A dense GPT2 config with HF's defaults (GPT2-small) for everything not given. */
+export function gpt2Config(options: Defaults<Omit<Gpt2Config, 'modelType'>> = {}): Gpt2Config {
+  const numLayers = options.numLayers ?? 12;
+  const numHeads = options.numHeads ?? 12;
+  const hiddenSize = options.hiddenSize ?? 768;
+  const intermediateSize = options.intermediateSize ?? 4 * hiddenSize;
+  const config: Gpt2Config = {
+    modelType: 'gpt2',
+    vocabSize: 50257,
+    maxPositions: 1024,
+    layerNormEps: 1e-5,
+    bosTokenId: 50256,
+    eosTokenId: 50256,
+    hiddenDropout: 0.1,
+    attentionDropout: 0.1,
+    ...options,
+    hiddenSize,
+    numLayers,
+    numHeads,
+    intermediateSize,
+    layerHeads: options.layerHeads ?? new Array<number>(numLayers).fill(numHeads),
+    layerIntermediate: options.layerIntermediate ?? new Array<number>(numLayers).fill(intermediateSize),
+  };
+  validateConfig(config);
+  return config;
+}
+
+/** The same config with new per-layer shapes (validated). */
+export function withLayerShapes<C extends ModelConfig>(config: C, layerHeads: readonly number[], layerIntermediate: readonly number[]): C {
+  const next = { ...config, layerHeads: [...layerHeads], layerIntermediate: [...layerIntermediate] };
+  validateConfig(next);
+  return next;
+}
+
+function checkInt(value: unknown, field: string, min: number, file?: string): void {
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new ConfigError(field, `must be an integer, got ${JSON.stringify(value)}`, file);
+  if (value < min) throw new ConfigError(field, `must be >= ${min}, got ${value}`, file);
+}
+
+function checkNumber(value: unknown, field: string, min: number, max: number, file?: string): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ConfigError(field, `must be a finite number, got ${JSON.stringify(value)}`, file);
+  if (value < min || value > max) throw new ConfigError(field, `must be in [${min}, ${max}], got ${value}`, file);
+}
+
+/**
+ * Checks every field; throws a ConfigError naming the first offending field. Field names are the
+ * camelCase names of the in-memory config; `fromHfConfig` reports config.json's own names.
+ */
+export function validateConfig(config: ModelConfig, file?: string): void {
+  if (config.modelType !== 'bert' && config.modelType !== 'gpt2') {
+    throw new ConfigError('modelType', `must be "bert" or "gpt2", got ${JSON.stringify((config as { modelType: unknown }).modelType)}`, file);
+  }
+  checkInt(config.vocabSize, 'vocabSize', 1, file);
+  checkInt(config.hiddenSize, 'hiddenSize', 1, file);
+  checkInt(config.numLayers, 'numLayers', 1, file);
+  checkInt(config.numHeads, 'numHeads', 1, file);
+  checkInt(config.intermediateSize, 'intermediateSize', 1, file);
+  checkInt(config.maxPositions, 'maxPositions', 1, file);
+  checkNumber(config.layerNormEps, 'layerNormEps', 0, 1, file);
+  checkNumber(config.hiddenDropout, 'hiddenDropout', 0, 1, file);
+  checkNumber(config.attentionDropout, 'attentionDropout', 0, 1, file);
+  if (config.hiddenSize % config.numHeads !== 0) {
+    throw new ConfigError('numHeads', `must divide hiddenSize (${config.hiddenSize}), got ${config.numHeads}`, file);
+  }
+  for (const [name, list, max] of [
+    ['layerHeads', config.layerHeads, config.numHeads],
+    ['layerIntermediate', config.layerIntermediate, Number.MAX_SAFE_INTEGER],
+  ] as const) {
+    if (!Array.isArray(list)) throw new ConfigError(name, 'must be an array with one entry per layer', file);
+    if (list.length !== config.numLayers) throw new ConfigError(name, `must have numLayers (${config.numLayers}) entries, got ${list.length}`, file);
+    list.forEach((v, i) => {
+      checkInt(v, `${name}[${i}]`, 0, file);
+      if (v > max) throw new ConfigError(`${name}[${i}]`, `must be <= numHeads (${max}), got ${v}`, file);
+    });
+  }
+  if (config.modelType === 'bert') {
+    checkInt(config.typeVocabSize, 'typeVocabSize', 1, file);
+    checkInt(config.padTokenId, 'padTokenId', 0, file);
+    if (config.padTokenId >= config.vocabSize) throw new ConfigError('padTokenId', `must be < vocabSize (${config.vocabSize})`, file);
+    const head = config.head as BertHead | undefined;
+    if (!head || !['none', 'classification', 'span-qa'].includes(head.type)) {
+      throw new ConfigError('head.type', `must be "none", "classification" or "span-qa", got ${JSON.stringify(head?.type)}`, file);
+    }
+    if (head.type === 'classification') {
+      if (!Array.isArray(head.labels) || head.labels.length < 1) throw new ConfigError('head.labels', 'must list at least one label', file);
+    }
+  } else {
+    checkInt(config.bosTokenId, 'bosTokenId', 0, file);
+    checkInt(config.eosTokenId, 'eosTokenId', 0, file);
+    if (config.eosTokenId >= config.vocabSize) throw new ConfigError('eosTokenId', `must be < vocabSize (${config.vocabSize})`, file);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hugging Face config.json
+// ---------------------------------------------------------------------------------------------
+
+/** Version of the `ziplm` block written into config.json. */
+export const ZIPLM_CONFIG_FORMAT = 1;
+
+/**
+ * The `ziplm` block of a pruned model's config.json. HF has no per-layer FFN size, so the per-layer
+ * shapes are recorded here; `num_attention_heads` / `n_head` and `intermediate_size` / `n_inner`
+ * keep the dense model's values (they fix the head size and the level keys of the latency table).
+ */
+export interface ZiplmConfigBlock {
+  format: number;
+  /** Heads kept per layer; 0 = attention removed. */
+  layer_heads: number[];
+  /** FFN neurons kept per layer; 0 = FFN removed. */
+  layer_intermediate_sizes: number[];
+}
+
+type Json = Record<string, unknown>;
+
+function field(json: Json, key: string, file: string | undefined, fallback?: unknown): unknown {
+  const v = json[key];
+  if (v === undefined || v === null) {
+    if (fallback !== undefined) return fallback;
+    throw new ConfigError(key, 'is missing', file);
+  }
+  return v;
+}
+
+function intField(json: Json, key: string, file: string | undefined, min: number, fallback?: number): number {
+  const v = field(json, key, file, fallback);
+  checkInt(v, key, min, file);
+  return v as number;
+}
+
+function numField(json: Json, key: string, file: string | undefined, min: number, max: number, fallback?: number): number {
+  const v = field(json, key, file, fallback);
+  checkNumber(v, key, min, max, file);
+  return v as number;
+}
+
+function layerShapes(json: Json, numLayers: number, numHeads: number, intermediate: number, file?: string): { heads: number[]; ffn: number[] } {
+  const block = json.ziplm as Json | undefined;
+  if (block === undefined) {
+    return { heads: new Array<number>(numLayers).fill(numHeads), ffn: new Array<number>(numLayers).fill(intermediate) };
+  }
+  if (typeof block !== 'object' || block === null) throw new ConfigError('ziplm', 'must be an object', file);
+  const format = block.format;
+  if (format !== ZIPLM_CONFIG_FORMAT) throw new ConfigError('ziplm.format', `must be ${ZIPLM_CONFIG_FORMAT}, got ${JSON.stringify(format)}`, file);
+  const heads = block.layer_heads;
+  const ffn = block.layer_intermediate_sizes;
+  for (const [name, list, max] of [
+    ['ziplm.layer_heads', heads, numHeads],
+    ['ziplm.layer_intermediate_sizes', ffn, Number.MAX_SAFE_INTEGER],
+  ] as const) {
+    if (!Array.isArray(list)) throw new ConfigError(name, 'must be an array with one entry per layer', file);
+    if (list.length !== numLayers) throw new ConfigError(name, `must have one entry per layer (${numLayers}), got ${list.length}`, file);
+    list.forEach((v: unknown, i: number) => {
+      checkInt(v, `${name}[${i}]`, 0, file);
+      if ((v as number) > max) throw new ConfigError(`${name}[${i}]`, `must be <= the dense head count (${max}), got ${v}`, file);
+    });
+  }
+  return { heads: heads as number[], ffn: ffn as number[] };
+}
+
+function bertHeadFromJson(json: Json, file?: string): BertHead {
+  const archs = json.architectures;
+  const arch = Array.isArray(archs) && typeof archs[0] === 'string' ? archs[0] : 'BertModel';
+  if (arch === 'BertForQuestionAnswering') return { type: 'span-qa' };
+  if (arch === 'BertForSequenceClassification') {
+    const id2label = json.id2label as Record<string, string> | undefined;
+    if (id2label !== undefined) {
+      if (typeof id2label !== 'object' || id2label === null) throw new ConfigError('id2label', 'must be an object', file);
+      const n = Object.keys(id2label).length;
+      const labels: string[] = [];
+      for (let i = 0; i < n; i++) {
+        const label = id2label[String(i)];
+        if (typeof label !== 'string') throw new ConfigError(`id2label.${i}`, 'is missing (ids must be 0..n-1)', file);
+        labels.push(label);
+      }
+      if (labels.length === 0) throw new ConfigError('id2label', 'must list at least one label', file);
+      return { type: 'classification', labels };
+    }
+    const n = intField(json, 'num_labels', file, 1, 2);
+    return { type: 'classification', labels: Array.from({ length: n }, (_, i) => `LABEL_${i}`) };
+  }
+  if (arch === 'BertModel' || arch === 'BertForPreTraining' || arch === 'BertForMaskedLM') return { type: 'none' };
+  throw new ConfigError('architectures[0]', `"${arch}" is not supported (BertModel, BertForSequenceClassification, BertForQuestionAnswering)`, file);
+}
+
+/**
+ * Parses a Hugging Face config.json object. Errors name config.json's own field names and `file`.
+ */
+export function fromHfConfig(json: unknown, file?: string): ModelConfig {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new ConfigError('(root)', 'must be a JSON object', file);
+  const j = json as Json;
+  const modelType = j.model_type;
+  if (modelType === 'bert') {
+    const act = field(j, 'hidden_act', file, 'gelu');
+    if (act !== 'gelu') throw new ConfigError('hidden_act', `must be "gelu" (exact erf GELU) for BERT, got ${JSON.stringify(act)}`, file);
+    const numLayers = intField(j, 'num_hidden_layers', file, 1);
+    const numHeads = intField(j, 'num_attention_heads', file, 1);
+    const hiddenSize = intField(j, 'hidden_size', file, 1);
+    if (hiddenSize % numHeads !== 0) throw new ConfigError('num_attention_heads', `must divide hidden_size (${hiddenSize}), got ${numHeads}`, file);
+    const intermediateSize = intField(j, 'intermediate_size', file, 1);
+    const shapes = layerShapes(j, numLayers, numHeads, intermediateSize, file);
+    const config: BertConfig = {
+      modelType: 'bert',
+      vocabSize: intField(j, 'vocab_size', file, 1),
+      hiddenSize,
+      numLayers,
+      numHeads,
+      intermediateSize,
+      layerHeads: shapes.heads,
+      layerIntermediate: shapes.ffn,
+      maxPositions: intField(j, 'max_position_embeddings', file, 1, 512),
+      typeVocabSize: intField(j, 'type_vocab_size', file, 1, 2),
+      layerNormEps: numField(j, 'layer_norm_eps', file, 0, 1, 1e-12),
+      padTokenId: intField(j, 'pad_token_id', file, 0, 0),
+      hiddenDropout: numField(j, 'hidden_dropout_prob', file, 0, 1, 0.1),
+      attentionDropout: numField(j, 'attention_probs_dropout_prob', file, 0, 1, 0.1),
+      head: bertHeadFromJson(j, file),
+    };
+    validateConfig(config, file);
+    return config;
+  }
+  if (modelType === 'gpt2') {
+    const act = field(j, 'activation_function', file, 'gelu_new');
+    if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') {
+      throw new ConfigError('activation_function', `must be "gelu_new" (tanh GELU) for GPT2, got ${JSON.stringify(act)}`, file);
+    }
+    const numLayers = intField(j, 'n_layer', file, 1);
+    const numHeads = intField(j, 'n_head', file, 1);
+    const hiddenSize = intField(j, 'n_embd', file, 1);
+    if (hiddenSize % numHeads !== 0) throw new ConfigError('n_head', `must divide n_embd (${hiddenSize}), got ${numHeads}`, file);
+    const inner = j.n_inner === null || j.n_inner === undefined ? 4 * hiddenSize : intField(j, 'n_inner', file, 1);
+    const shapes = layerShapes(j, numLayers, numHeads, inner, file);
+    const config: Gpt2Config = {
+      modelType: 'gpt2',
+      vocabSize: intField(j, 'vocab_size', file, 1),
+      hiddenSize,
+      numLayers,
+      numHeads,
+      intermediateSize: inner,
+      layerHeads: shapes.heads,
+      layerIntermediate: shapes.ffn,
+      maxPositions: intField(j, 'n_positions', file, 1, 1024),
+      layerNormEps: numField(j, 'layer_norm_epsilon', file, 0, 1, 1e-5),
+      bosTokenId: intField(j, 'bos_token_id', file, 0, 50256),
+      eosTokenId: intField(j, 'eos_token_id', file, 0, 50256),
+      hiddenDropout: numField(j, 'resid_pdrop', file, 0, 1, 0.1),
+      attentionDropout: numField(j, 'attn_pdrop', file, 0, 1, 0.1),
+    };
+    validateConfig(config, file);
+    return config;
+  }
+  throw new ConfigError('model_type', `must be "bert" or "gpt2", got ${JSON.stringify(modelType)}`, file);
+}
+
+/** Writes a config as a Hugging Face config.json object (with the `ziplm` block when pruned). */
+export function toHfConfig(config: ModelConfig): Json {
+  const ziplm: ZiplmConfigBlock | undefined = isPruned(config)
+    ? { format: ZIPLM_CONFIG_FORMAT, layer_heads: [...config.layerHeads], layer_intermediate_sizes: [...config.layerIntermediate] }
+    : undefined;
+  if (config.modelType === 'bert') {
+    const head = config.head;
+    const architectures =
+      head.type === 'classification' ? ['BertForSequenceClassification'] : head.type === 'span-qa' ? ['BertForQuestionAnswering'] : ['BertModel'];
+    const json: Json = {
+      architectures,
+      model_type: 'bert',
+      vocab_size: config.vocabSize,
+      hidden_size: config.hiddenSize,
+      num_hidden_layers: config.numLayers,
+      num_attention_heads: config.numHeads,
+      intermediate_size: config.intermediateSize,
+      hidden_act: 'gelu',
+      hidden_dropout_prob: config.hiddenDropout,
+      attention_probs_dropout_prob: config.attentionDropout,
+      max_position_embeddings: config.maxPositions,
+      type_vocab_size: config.typeVocabSize,
+      layer_norm_eps: config.layerNormEps,
+      pad_token_id: config.padTokenId,
+    };
+    if (head.type === 'classification') {
+      json.id2label = Object.fromEntries(head.labels.map((l, i) => [String(i), l]));
+      json.label2id = Object.fromEntries(head.labels.map((l, i) => [l, i]));
+    }
+    if (ziplm) json.ziplm = ziplm;
+    return json;
+  }
+  const json: Json = {
+    architectures: ['GPT2LMHeadModel'],
+    model_type: 'gpt2',
+    vocab_size: config.vocabSize,
+    n_embd: config.hiddenSize,
+    n_layer: config.numLayers,
+    n_head: config.numHeads,
+    n_inner: config.intermediateSize,
+    n_positions: config.maxPositions,
+    activation_function: 'gelu_new',
+    layer_norm_epsilon: config.layerNormEps,
+    resid_pdrop: config.hiddenDropout,
+    embd_pdrop: config.hiddenDropout,
+    attn_pdrop: config.attentionDropout,
+    bos_token_id: config.bosTokenId,
+    eos_token_id: config.eosTokenId,
+    tie_word_embeddings: true,
+  };
+  if (ziplm) json.ziplm = ziplm;
+  return json;
+}

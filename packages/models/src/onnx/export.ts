@@ -1,0 +1,262 @@
+// ONNX export of whole models and of single blocks. The whole model is the composition of the same
+// per-module builders (bert.ts, gpt2.ts) that the block exports use, so the latency table times
+// exactly the subgraphs that ship (method doc §5: the runtime of a pruned model is composed from
+// per-module timings).
+
+import { GraphBuilder } from '@ziplm/onnx';
+import type { BertConfig, Gpt2Config, ModelConfig } from '../config.js';
+import { headDim, toHfConfig } from '../config.js';
+import { checkCheckpoint } from '../io/checkpoint.js';
+import { randomCheckpoint } from '../tfjs/random.js';
+import type { Checkpoint } from '../weights.js';
+import { bertAttention, bertEmbeddings, bertFfn, bertHead, bertLayer, type BertContext } from './bert.js';
+import { OnnxExportError } from './errors.js';
+import { gpt2Attention, gpt2Embeddings, gpt2Ffn, gpt2LmHead, type Gpt2Context } from './gpt2.js';
+import { Initializers } from './initializers.js';
+import { attentionBias, DIMS, type KvCache } from './modules.js';
+
+/** Options shared by every export. */
+export interface OnnxExportOptions {
+  /**
+   * 'full' (default): every position of the input sequence at once. 'decode' (GPT2 only): new
+   * token(s) attending to a KV cache (past_key/past_value inputs, present_key/present_value outputs),
+   * the generation setting of the latency table (method doc §5, §8).
+   */
+  mode?: 'full' | 'decode';
+  /**
+   * Decode mode: fixes the cache length dimension to this value. Default: symbolic
+   * (`past_sequence`), so one graph serves every cache length (0 included).
+   */
+  pastLength?: number;
+}
+
+/** Options of `exportModelToOnnx`. */
+export interface ModelExportOptions extends OnnxExportOptions {
+  /** Also output every hidden state: `hidden_state_0` (embeddings) … `hidden_state_<numLayers>`. */
+  hiddenStates?: boolean;
+}
+
+/** Options of the block exports. */
+export interface BlockExportOptions extends OnnxExportOptions {
+  /** Seed of the random weights (default 0). */
+  seed?: number;
+}
+
+/** Input and output names of the exported graphs. */
+export const ONNX_NAMES = {
+  /** Model inputs, int64 [batch, sequence] (decode: attention_mask is [batch, total_sequence]). */
+  inputIds: 'input_ids',
+  attentionMask: 'attention_mask',
+  /** BERT only. */
+  tokenTypeIds: 'token_type_ids',
+  /** Model output (shape per head: see `exportModelToOnnx`). */
+  logits: 'logits',
+  hiddenState: (i: number) => `hidden_state_${i}`,
+  /** Decode-mode cache of layer l (only layers that keep attention), [batch, heads_l, past|total, headDim]. */
+  pastKey: (layer: number) => `past_key_${layer}`,
+  pastValue: (layer: number) => `past_value_${layer}`,
+  presentKey: (layer: number) => `present_key_${layer}`,
+  presentValue: (layer: number) => `present_value_${layer}`,
+  /** Block input and output, float32 [batch, sequence, hidden]; attention blocks also take attention_mask. */
+  blockInput: 'hidden_states',
+  blockOutput: 'output',
+  /** Decode-mode attention block cache, [batch, heads, past|total, headDim]. */
+  blockPastKey: 'past_key',
+  blockPastValue: 'past_value',
+  blockPresentKey: 'present_key',
+  blockPresentValue: 'present_value',
+} as const;
+
+function checkOptions(what: string, config: ModelConfig, options: OnnxExportOptions): boolean {
+  const mode = options.mode ?? 'full';
+  if (mode !== 'full' && mode !== 'decode') throw new OnnxExportError(what, `mode must be "full" or "decode", got ${JSON.stringify(mode)}`);
+  const decode = mode === 'decode';
+  if (decode && config.modelType !== 'gpt2') throw new OnnxExportError(what, 'mode "decode" (KV cache) is for GPT2; BERT is an encoder');
+  if (options.pastLength !== undefined) {
+    if (!decode) throw new OnnxExportError(what, 'pastLength is only meaningful with mode "decode"');
+    if (!Number.isInteger(options.pastLength) || options.pastLength < 0) throw new OnnxExportError(what, `pastLength must be a non-negative integer, got ${options.pastLength}`);
+    if (options.pastLength >= config.maxPositions) throw new OnnxExportError(what, `pastLength ${options.pastLength} leaves no room in the model's ${config.maxPositions} positions`);
+  }
+  return decode;
+}
+
+function metadata(config: ModelConfig, graph: Record<string, unknown>): Record<string, string> {
+  return { 'ziplm.graph': JSON.stringify(graph), 'ziplm.config': JSON.stringify(toHfConfig(config)) };
+}
+
+/**
+ * Exports a whole model. Inputs are int64 [batch, sequence] (`input_ids`, `attention_mask` with 1 =
+ * token, and for BERT `token_type_ids`); batch and sequence are symbolic. Output `logits`:
+ * BERT classification [batch, labels], span-QA [batch, sequence, 2] (start, end), no head: the last
+ * hidden state [batch, sequence, hidden]; GPT2 [batch, sequence, vocab]. Every layer has its own head
+ * count and FFN size from the config; a removed module is skipped (for post-LN BERT with its
+ * LayerNorm, method doc §3.1).
+ *
+ * GPT2 decode mode: `attention_mask` is [batch, total_sequence] (cache + new tokens), and each layer
+ * l that keeps attention takes `past_key_l`/`past_value_l` [batch, heads_l, past_sequence, headDim]
+ * and returns `present_key_l`/`present_value_l` [batch, heads_l, total_sequence, headDim]. New tokens
+ * get positions past … total − 1; a cache of length 0 makes decode equal full mode.
+ *
+ * @throws WeightsError when the checkpoint does not match its config; OnnxExportError for bad options.
+ */
+export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOptions = {}): Uint8Array {
+  const config = checkpoint.config;
+  const what = `exportModelToOnnx (${config.modelType})`;
+  const decode = checkOptions(what, config, options);
+  checkCheckpoint(checkpoint, `${what}: checkpoint`);
+  const g = new GraphBuilder(`ziplm_${config.modelType}${decode ? '_decode' : ''}`);
+  const init = new Initializers(g, checkpoint.weights, what);
+  const seqDims = [DIMS.batch, DIMS.sequence];
+  const ids = g.input(ONNX_NAMES.inputIds, 'int64', seqDims);
+  const mask = g.input(ONNX_NAMES.attentionMask, 'int64', decode ? [DIMS.batch, DIMS.total] : seqDims);
+  const hiddenDims = [DIMS.batch, DIMS.sequence, config.hiddenSize];
+  const states: string[] = [];
+  let logits: string;
+  let logitsDims: (string | number)[];
+  // Decode mode: each kept attention module's cache and its head count (the present outputs' shape).
+  const caches: Array<{ cache: KvCache; heads: number }> = [];
+
+  if (config.modelType === 'bert') {
+    const ctx: BertContext = { g, init, config };
+    const types = g.input(ONNX_NAMES.tokenTypeIds, 'int64', seqDims);
+    let h = bertEmbeddings(ctx, ids, types);
+    states.push(h);
+    const bias = attentionBias(g, mask);
+    for (let l = 0; l < config.numLayers; l++) {
+      h = bertLayer(ctx, l, h, bias);
+      states.push(h);
+    }
+    ({ logits, dims: logitsDims } = bertHead(ctx, h));
+  } else {
+    const ctx: Gpt2Context = { g, init, config };
+    let h = gpt2Embeddings(ctx, ids, mask, decode);
+    states.push(h);
+    const bias = attentionBias(g, mask, ids);
+    const hd = headDim(config);
+    const past = options.pastLength ?? DIMS.past;
+    for (let l = 0; l < config.numLayers; l++) {
+      const heads = config.layerHeads[l]!;
+      if (heads > 0) {
+        let cache: KvCache | undefined;
+        if (decode) {
+          cache = {
+            pastKey: g.input(ONNX_NAMES.pastKey(l), 'float32', [DIMS.batch, heads, past, hd]),
+            pastValue: g.input(ONNX_NAMES.pastValue(l), 'float32', [DIMS.batch, heads, past, hd]),
+            presentKey: ONNX_NAMES.presentKey(l),
+            presentValue: ONNX_NAMES.presentValue(l),
+          };
+          caches.push({ cache, heads });
+        }
+        h = gpt2Attention(ctx, l, heads, h, bias, cache);
+      }
+      if (config.layerIntermediate[l]! > 0) h = gpt2Ffn(ctx, l, h);
+      states.push(h);
+    }
+    logits = gpt2LmHead(ctx, h);
+    logitsDims = [DIMS.batch, DIMS.sequence, config.vocabSize];
+  }
+
+  g.output(logits, 'float32', logitsDims, ONNX_NAMES.logits);
+  for (const { cache, heads } of caches) {
+    const dims = [DIMS.batch, heads, DIMS.total, headDim(config)];
+    g.output(cache.presentKey, 'float32', dims);
+    g.output(cache.presentValue, 'float32', dims);
+  }
+  if (options.hiddenStates) states.forEach((s, i) => g.output(s, 'float32', hiddenDims, ONNX_NAMES.hiddenState(i)));
+  return g.toBytes({ metadata: metadata(config, { kind: 'model', mode: decode ? 'decode' : 'full' }) });
+}
+
+/**
+ * Builds one module of one layer of `checkpoint` as a standalone graph: `hidden_states` [batch,
+ * sequence, hidden] (+ `attention_mask` [batch, sequence|total_sequence] int64 for attention) →
+ * `output` [batch, sequence, hidden]; GPT2 decode-mode attention also maps `past_key`/`past_value`
+ * [batch, heads, past_sequence, headDim] to `present_key`/`present_value`. The module's subgraph
+ * is built by the same function as in `exportModelToOnnx`: for BERT attention that is BertAttention
+ * (with its residual and LayerNorm), for BERT FFN intermediate + output (with residual and
+ * LayerNorm); for GPT2 x + attn(ln_1(x)) and x + mlp(ln_2(x)).
+ */
+export function exportLayerBlock(checkpoint: Checkpoint, layer: number, module: 'attention' | 'ffn', options: OnnxExportOptions = {}): Uint8Array {
+  const config = checkpoint.config;
+  const what = `exportLayerBlock (${config.modelType} layer ${layer} ${module})`;
+  if (!Number.isInteger(layer) || layer < 0 || layer >= config.numLayers) throw new OnnxExportError(what, `layer must be in [0, ${config.numLayers}), got ${layer}`);
+  const size = module === 'attention' ? config.layerHeads[layer]! : config.layerIntermediate[layer]!;
+  if (size === 0) throw new OnnxExportError(what, `the ${module} module of layer ${layer} is removed (size 0)`);
+  return buildBlock(checkpoint, layer, module, options, what, config, { kind: module, layer, size });
+}
+
+function buildBlock(
+  checkpoint: Checkpoint,
+  layer: number,
+  module: 'attention' | 'ffn',
+  options: OnnxExportOptions,
+  what: string,
+  reportedConfig: ModelConfig,
+  graphInfo: Record<string, unknown>,
+): Uint8Array {
+  const config = checkpoint.config;
+  const decode = checkOptions(what, reportedConfig, options);
+  const g = new GraphBuilder(`ziplm_${config.modelType}_${module}${decode ? '_decode' : ''}`);
+  const init = new Initializers(g, checkpoint.weights, what);
+  const hiddenDims = [DIMS.batch, DIMS.sequence, config.hiddenSize];
+  const x = g.input(ONNX_NAMES.blockInput, 'float32', hiddenDims);
+  let out: string;
+  let cache: KvCache | undefined;
+  if (module === 'attention') {
+    const heads = config.layerHeads[layer]!;
+    const mask = g.input(ONNX_NAMES.attentionMask, 'int64', [DIMS.batch, decode ? DIMS.total : DIMS.sequence]);
+    if (config.modelType === 'bert') {
+      out = bertAttention({ g, init, config }, layer, heads, x, attentionBias(g, mask));
+    } else {
+      if (decode) {
+        const past = options.pastLength ?? DIMS.past;
+        const dims = [DIMS.batch, heads, past, headDim(config)];
+        cache = {
+          pastKey: g.input(ONNX_NAMES.blockPastKey, 'float32', dims),
+          pastValue: g.input(ONNX_NAMES.blockPastValue, 'float32', dims),
+          presentKey: ONNX_NAMES.blockPresentKey,
+          presentValue: ONNX_NAMES.blockPresentValue,
+        };
+      }
+      out = gpt2Attention({ g, init, config }, layer, heads, x, attentionBias(g, mask, x), cache);
+    }
+  } else {
+    out = config.modelType === 'bert' ? bertFfn({ g, init, config }, layer, x) : gpt2Ffn({ g, init, config }, layer, x);
+  }
+  g.output(out, 'float32', hiddenDims, ONNX_NAMES.blockOutput);
+  if (cache) {
+    const dims = [DIMS.batch, config.layerHeads[layer]!, DIMS.total, headDim(config)];
+    g.output(cache.presentKey, 'float32', dims);
+    g.output(cache.presentValue, 'float32', dims);
+  }
+  return g.toBytes({ metadata: metadata(reportedConfig, { ...graphInfo, mode: decode ? 'decode' : 'full' }) });
+}
+
+/**
+ * A config holding one layer with the given module sizes and no embedding tables to speak of
+ * (vocabulary and positions of 1), so random block weights cost only the block's own parameters.
+ */
+function blockConfig(config: ModelConfig, heads: number, neurons: number): ModelConfig {
+  const base = { ...config, numLayers: 1, layerHeads: [heads], layerIntermediate: [neurons], vocabSize: 1, maxPositions: 1 };
+  if (config.modelType === 'bert') return { ...(base as BertConfig), typeVocabSize: 1, padTokenId: 0, head: { type: 'none' } };
+  return { ...(base as Gpt2Config), bosTokenId: 0, eosTokenId: 0 };
+}
+
+/**
+ * An attention block with `heads` heads at the model's hidden size and random weights (seeded), for
+ * the latency table: the exact subgraph `exportModelToOnnx` emits for a layer with that head count
+ * (see `exportLayerBlock` for inputs and outputs).
+ */
+export function exportAttentionBlock(config: ModelConfig, heads: number, options: BlockExportOptions = {}): Uint8Array {
+  const what = `exportAttentionBlock (${config.modelType}, ${heads} heads)`;
+  if (!Number.isInteger(heads) || heads < 1 || heads > config.numHeads) throw new OnnxExportError(what, `heads must be an integer in [1, ${config.numHeads}], got ${heads}`);
+  const checkpoint = randomCheckpoint(blockConfig(config, heads, 0), { seed: options.seed ?? 0 });
+  return buildBlock(checkpoint, 0, 'attention', options, what, config, { kind: 'attention', size: heads });
+}
+
+/** An FFN block with `neurons` neurons at the model's hidden size and random weights (seeded); see `exportAttentionBlock`. */
+export function exportFfnBlock(config: ModelConfig, neurons: number, options: BlockExportOptions = {}): Uint8Array {
+  const what = `exportFfnBlock (${config.modelType}, ${neurons} neurons)`;
+  if (!Number.isInteger(neurons) || neurons < 1) throw new OnnxExportError(what, `neurons must be a positive integer, got ${neurons}`);
+  const checkpoint = randomCheckpoint(blockConfig(config, 0, neurons), { seed: options.seed ?? 0 });
+  return buildBlock(checkpoint, 0, 'ffn', options, what, config, { kind: 'ffn', size: neurons });
+}

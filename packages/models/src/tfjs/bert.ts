@@ -1,0 +1,163 @@
+// BERT (Hugging Face BertModel / BertForSequenceClassification / BertForQuestionAnswering) in
+// TensorFlow.js, with its own number of heads and FFN size in every layer.
+//
+// Post-LayerNorm encoder layer:  h = LN(h + Dropout(Attn(h)));  h = LN(h + Dropout(FC2(GELU(FC1(h)))))
+// A removed module (0 heads / 0 neurons) is skipped together with its LayerNorm, exactly as the
+// ZipLM reference's NoAttention / NoIntermediate+NoOutput modules do (method doc §3.1): the layer
+// passes `h` through unchanged, which is NOT the same as zero weights (that would give LN(h + b)).
+
+import * as tf from '@tensorflow/tfjs-core';
+import type { BertConfig } from '../config.js';
+import { headDim } from '../config.js';
+import { ZiplmModelError } from '../errors.js';
+import type { Checkpoint, Tensor32, WeightMap } from '../weights.js';
+import { BERT_NAMES, bertLayerNames, expectedShapes } from '../weights.js';
+import { checkCheckpoint } from '../io/checkpoint.js';
+import type { DenseParams, ForwardOptions, ModelInputs, ModelOutputs, NormParams } from './layers.js';
+import { DropoutStream, VariableStore, checkInputs, dense, geluErf, layerNorm, multiHeadAttention, paddingMask } from './layers.js';
+
+interface BertLayerParams {
+  readonly heads: number;
+  readonly attention?: { query: DenseParams; key: DenseParams; value: DenseParams; output: DenseParams; norm: NormParams };
+  readonly ffn?: { input: DenseParams; output: DenseParams; norm: NormParams };
+}
+
+/** A BERT encoder (+ optional task head) whose parameters live in tfjs variables. */
+export class BertModel {
+  /** The model's config (per-layer shapes included). */
+  readonly config: BertConfig;
+  private readonly store = new VariableStore();
+  private readonly embeddings: { word: tf.Variable; position: tf.Variable; tokenType: tf.Variable; norm: NormParams };
+  private readonly layers: BertLayerParams[] = [];
+  private readonly pooler?: DenseParams;
+  private readonly classifier?: DenseParams;
+  private readonly qaOutputs?: DenseParams;
+  private disposed = false;
+
+  /**
+   * Copies the checkpoint's weights into tfjs variables (linear kernels transposed to [in, out]).
+   * @throws WeightsError when a tensor is missing or has the wrong shape for the config.
+   */
+  constructor(checkpoint: Checkpoint<BertConfig>) {
+    if (checkpoint.config.modelType !== 'bert') throw new ZiplmModelError(`BertModel: checkpoint is a ${checkpoint.config.modelType} model`);
+    checkCheckpoint(checkpoint);
+    this.config = checkpoint.config;
+    const w = checkpoint.weights;
+    const get = (name: string): Tensor32 => w.get(name)!;
+    const s = this.store;
+    const linear = (name: string): DenseParams => ({ kernel: s.add(`${name}.weight`, get(`${name}.weight`), true), bias: s.add(`${name}.bias`, get(`${name}.bias`)) });
+    const norm = (name: string): NormParams => ({ gamma: s.add(`${name}.weight`, get(`${name}.weight`)), beta: s.add(`${name}.bias`, get(`${name}.bias`)) });
+    try {
+      this.embeddings = {
+        word: s.add(BERT_NAMES.wordEmbeddings, get(BERT_NAMES.wordEmbeddings)),
+        position: s.add(BERT_NAMES.positionEmbeddings, get(BERT_NAMES.positionEmbeddings)),
+        tokenType: s.add(BERT_NAMES.tokenTypeEmbeddings, get(BERT_NAMES.tokenTypeEmbeddings)),
+        norm: norm(BERT_NAMES.embeddingsNorm),
+      };
+      for (let l = 0; l < this.config.numLayers; l++) {
+        const n = bertLayerNames(l);
+        const heads = this.config.layerHeads[l]!;
+        this.layers.push({
+          heads,
+          attention:
+            heads > 0
+              ? { query: linear(n.query), key: linear(n.key), value: linear(n.value), output: linear(n.attnOut), norm: norm(n.attnNorm) }
+              : undefined,
+          ffn: this.config.layerIntermediate[l]! > 0 ? { input: linear(n.ffnIn), output: linear(n.ffnOut), norm: norm(n.ffnNorm) } : undefined,
+        });
+      }
+      if (this.config.head.type === 'classification') {
+        this.pooler = linear(BERT_NAMES.pooler);
+        this.classifier = linear(BERT_NAMES.classifier);
+      } else if (this.config.head.type === 'span-qa') {
+        this.qaOutputs = linear(BERT_NAMES.qaOutputs);
+      }
+    } catch (error) {
+      this.store.dispose();
+      throw error;
+    }
+  }
+
+  /**
+   * Runs the model. Returns new tensors owned by the caller; nothing else is left allocated.
+   * With `training`, dropout is applied (seeded by `seed` when given).
+   */
+  forward(inputs: ModelInputs, options: ForwardOptions = {}): ModelOutputs {
+    if (this.disposed) throw new ZiplmModelError('BertModel: forward after dispose()');
+    const c = this.config;
+    const { batch, seq } = checkInputs(inputs, c.vocabSize, c.maxPositions, c.typeVocabSize);
+    const dropout = new DropoutStream(options.training ?? false, options.seed);
+    const d = c.hiddenSize;
+    const hd = headDim(c);
+    return tf.tidy(() => {
+      const ids = tf.reshape(inputs.inputIds, [batch * seq]);
+      const types = inputs.tokenTypeIds ? tf.reshape(inputs.tokenTypeIds, [batch * seq]) : tf.zeros([batch * seq], 'int32');
+      const e = this.embeddings;
+      // word[ids] + position[0..seq) (broadcast over the batch) + tokenType[types]
+      const positions = tf.slice(e.position, [0, 0], [seq, d]);
+      let h2 = tf.add(tf.reshape(tf.add(tf.reshape(tf.gather(e.word, ids), [batch, seq, d]), positions), [batch * seq, d]), tf.gather(e.tokenType, types)) as tf.Tensor2D;
+      h2 = dropout.apply(layerNorm(h2, e.norm, c.layerNormEps), c.hiddenDropout);
+      const hiddenStates: tf.Tensor3D[] = [tf.reshape(h2, [batch, seq, d])];
+      const mask = inputs.attentionMask ? paddingMask(inputs.attentionMask) : undefined;
+      for (const layer of this.layers) {
+        if (layer.attention) {
+          const a = layer.attention;
+          const context = multiHeadAttention(dense(h2, a.query), dense(h2, a.key), dense(h2, a.value), batch, seq, layer.heads, hd, mask, c.attentionDropout, dropout);
+          h2 = layerNorm(tf.add(dropout.apply(dense(context, a.output), c.hiddenDropout), h2), a.norm, c.layerNormEps);
+        }
+        if (layer.ffn) {
+          const f = layer.ffn;
+          const inner = geluErf(dense(h2, f.input));
+          h2 = layerNorm(tf.add(dropout.apply(dense(inner, f.output), c.hiddenDropout), h2), f.norm, c.layerNormEps);
+        }
+        hiddenStates.push(tf.reshape(h2, [batch, seq, d]));
+      }
+      let logits: tf.Tensor;
+      if (this.pooler && this.classifier) {
+        // Pooler: tanh(dense(h[:, 0])) on the [CLS] token, then dropout and the classifier.
+        const cls = tf.reshape(tf.slice(hiddenStates[hiddenStates.length - 1]!, [0, 0, 0], [batch, 1, d]), [batch, d]) as tf.Tensor2D;
+        const pooled = dropout.apply(tf.tanh(dense(cls, this.pooler)), c.hiddenDropout);
+        logits = dense(pooled, this.classifier);
+      } else if (this.qaOutputs) {
+        logits = tf.reshape(dense(h2, this.qaOutputs), [batch, seq, 2]);
+      } else {
+        // No head: the last hidden state (a separate tensor, so disposing both outputs is safe).
+        logits = tf.clone(hiddenStates[hiddenStates.length - 1]!);
+      }
+      return { logits, hiddenStates };
+    });
+  }
+
+  /** The current parameters in Hugging Face names and layouts ([out, in] linear weights). */
+  toWeights(): WeightMap {
+    if (this.disposed) throw new ZiplmModelError('BertModel: toWeights after dispose()');
+    return orderLike(expectedShapes(this.config), this.store.toWeights());
+  }
+
+  /** The same weights as a checkpoint with this model's config. */
+  toCheckpoint(): Checkpoint<BertConfig> {
+    return { config: this.config, weights: this.toWeights() };
+  }
+
+  /** Every parameter, in the order of `expectedShapes(config)`. */
+  trainableVariables(): tf.Variable[] {
+    return this.store.variables();
+  }
+
+  /** Frees every variable. The model cannot be used afterwards. */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.store.dispose();
+  }
+}
+
+/** Orders a weight map like `expectedShapes` (the order checkpoints are written in). */
+export function orderLike(order: Map<string, number[]>, weights: WeightMap): WeightMap {
+  const out: WeightMap = new Map();
+  for (const name of order.keys()) {
+    const t = weights.get(name);
+    if (t) out.set(name, t);
+  }
+  return out;
+}

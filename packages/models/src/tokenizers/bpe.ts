@@ -1,0 +1,341 @@
+// GPT2 byte-level BPE (Radford et al. 2019, openai/gpt-2 encoder.py): text is split by the GPT2
+// regex, each piece is turned into UTF-8 bytes, every byte is shown as a printable character
+// (bytes_to_unicode), and the merges are applied lowest rank first. Because every byte has a symbol,
+// nothing is ever unknown and decode(encode(x)) === x for any well-formed string.
+
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { postProcess } from './postprocess.js';
+import { SpecialTokenSplitter } from './special.js';
+import type { DecodeOptions, Encoding, EncodeOptions, OverflowEncodeOptions, TokenSequence, Tokenizer } from './types.js';
+import { TokenizationError } from './types.js';
+
+/** GPT2's end-of-text token; also its padding id in ziplm. */
+export const GPT2_EOS_TOKEN = '<|endoftext|>';
+
+// `\s` of the GPT2 regex as Hugging Face tokenizers (Oniguruma) and Python's `regex` read it:
+// Unicode White_Space. JavaScript's `\s` differs in two characters: it adds U+FEFF and lacks U+0085.
+const WS = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+
+/**
+ * Source of GPT2's pre-tokenization regex: English clitics, runs of letters / digits / other
+ * symbols each with at most one leading space, and whitespace (a run of spaces before a word
+ * leaves its last space to the word: `\s+(?!\S)`). Use with flags `gu`.
+ */
+export const GPT2_SPLIT_SOURCE = `'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^${WS}\\p{L}\\p{N}]+|[${WS}]+(?![^${WS}])|[${WS}]+`;
+
+/** A fresh GPT2 pre-tokenization regex (global: it keeps `lastIndex`, so do not share one). */
+export function gpt2SplitPattern(): RegExp {
+  return new RegExp(GPT2_SPLIT_SOURCE, 'gu');
+}
+
+/**
+ * GPT2's reversible byte → character map: printable Latin-1 bytes map to themselves, the other 68
+ * bytes to U+0100.. in order, so that no symbol is whitespace or a control character.
+ * Index = byte, value = character. The order of `BYTE_ORDER` (printable first) is GPT2's id order.
+ */
+export const BYTE_TO_UNICODE: readonly string[] = (() => {
+  const table = new Array<string>(256);
+  let n = 0;
+  for (let b = 0; b < 256; b++) {
+    const printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255);
+    table[b] = printable ? String.fromCharCode(b) : String.fromCharCode(256 + n++);
+  }
+  return table;
+})();
+
+/** Bytes in GPT2's order: the printable ones first, then the remapped ones (ids 0..255 of encoder.json). */
+export const BYTE_ORDER: readonly number[] = (() => {
+  const printable: number[] = [];
+  const rest: number[] = [];
+  for (let b = 0; b < 256; b++) {
+    ((b >= 33 && b <= 126) || (b >= 161 && b <= 172) || (b >= 174 && b <= 255) ? printable : rest).push(b);
+  }
+  return [...printable, ...rest];
+})();
+
+const UNICODE_TO_BYTE: ReadonlyMap<string, number> = new Map(BYTE_TO_UNICODE.map((c, b) => [c, b]));
+
+export interface ByteLevelBpeOptions {
+  /** token → id (vocab.json / encoder.json), or tokens in id order. */
+  vocab: ReadonlyMap<string, number> | readonly string[];
+  /** Merges in rank order (merges.txt / vocab.bpe without its `#version` line). */
+  merges: ReadonlyArray<readonly [string, string]>;
+  /** Special tokens recognised verbatim in text. Default: <|endoftext|> when the vocabulary has it. */
+  specialTokens?: readonly string[];
+  /** Token used for padding and as end of text. Default <|endoftext|>. */
+  eosToken?: string;
+}
+
+interface CachedWord {
+  ids: number[];
+  /** Per token, its [start, end) in UTF-16 units relative to the start of the pre-token. */
+  spans: Int32Array;
+}
+
+const WORD_CACHE_LIMIT = 100_000;
+
+/** GPT2-style byte-level BPE tokenizer. No special tokens are added by `encode`. */
+export class ByteLevelBpeTokenizer implements Tokenizer {
+  readonly type = 'bpe' as const;
+  readonly vocabSize: number;
+  readonly padId: number;
+  readonly eosId: number | undefined;
+  readonly eosToken: string;
+  readonly specialTokens: readonly string[];
+  readonly merges: ReadonlyArray<readonly [string, string]>;
+
+  private readonly tokenIds: Map<string, number>;
+  private readonly tokens: Array<string | undefined>;
+  /** "a b" → rank; merged symbols never contain a space (space is byte 0x20 → 'Ġ'). */
+  private readonly ranks: Map<string, number>;
+  private readonly splitter: SpecialTokenSplitter;
+  private readonly specialIdSet: ReadonlySet<number>;
+  private readonly cache = new Map<string, CachedWord>();
+  private readonly splitPattern = gpt2SplitPattern();
+  // ignoreBOM: a decoded text that starts with U+FEFF must keep it (round trip).
+  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+
+  constructor(options: ByteLevelBpeOptions) {
+    this.tokenIds = new Map();
+    if (Array.isArray(options.vocab)) {
+      (options.vocab as readonly string[]).forEach((t, id) => this.tokenIds.set(t, id));
+      this.tokens = [...(options.vocab as readonly string[])];
+    } else {
+      let max = -1;
+      for (const [t, id] of options.vocab as ReadonlyMap<string, number>) {
+        if (!Number.isInteger(id) || id < 0) throw new TokenizationError(`vocabulary id of "${t}" is not a non-negative integer: ${id}`);
+        this.tokenIds.set(t, id);
+        if (id > max) max = id;
+      }
+      this.tokens = new Array<string | undefined>(max + 1);
+      for (const [t, id] of this.tokenIds) this.tokens[id] = t;
+    }
+    this.vocabSize = this.tokens.length;
+    for (let b = 0; b < 256; b++) {
+      if (!this.tokenIds.has(BYTE_TO_UNICODE[b]!)) {
+        throw new TokenizationError(`byte-level vocabulary lacks the symbol of byte ${b} ("${BYTE_TO_UNICODE[b]}")`);
+      }
+    }
+    this.ranks = new Map();
+    options.merges.forEach(([a, b], rank) => {
+      const key = `${a} ${b}`;
+      if (!this.ranks.has(key)) this.ranks.set(key, rank);
+    });
+    this.merges = options.merges;
+    this.eosToken = options.eosToken ?? GPT2_EOS_TOKEN;
+    this.eosId = this.tokenIds.get(this.eosToken);
+    this.padId = this.eosId ?? 0;
+    const specials = options.specialTokens ?? (this.eosId !== undefined ? [this.eosToken] : []);
+    const specialMap = new Map<string, number>();
+    for (const t of specials) {
+      const id = this.tokenIds.get(t);
+      if (id === undefined) throw new TokenizationError(`special token "${t}" is not in the vocabulary`);
+      specialMap.set(t, id);
+    }
+    this.specialTokens = [...specialMap.keys()];
+    this.splitter = new SpecialTokenSplitter(specialMap);
+    this.specialIdSet = this.splitter.specialIds;
+  }
+
+  tokenToId(token: string): number | undefined {
+    return this.tokenIds.get(token);
+  }
+
+  idToToken(id: number): string | undefined {
+    return this.tokens[id];
+  }
+
+  /** Token strings (byte-level symbols, e.g. "Ġworld") of `text`. */
+  tokenizeToStrings(text: string): string[] {
+    return this.tokenize(text).ids.map((id) => this.tokens[id]!);
+  }
+
+  tokenize(text: string): TokenSequence {
+    const ids: number[] = [];
+    const offsets: Array<[number, number]> = [];
+    for (const segment of this.splitter.split(text)) {
+      if (segment.special !== undefined) {
+        ids.push(segment.special);
+        offsets.push([segment.start, segment.start + segment.text.length]);
+        continue;
+      }
+      const pattern = this.splitPattern;
+      pattern.lastIndex = 0;
+      const body = segment.text;
+      for (let m = pattern.exec(body); m !== null; m = pattern.exec(body)) {
+        this.encodeWord(m[0], segment.start + m.index, ids, offsets);
+      }
+    }
+    return { ids, offsets };
+  }
+
+  /** Encodes one pre-token starting at UTF-16 position `base` of the original text. */
+  private encodeWord(word: string, base: number, ids: number[], offsets: Array<[number, number]>): void {
+    let cached = this.cache.get(word);
+    if (cached === undefined) {
+      cached = this.encodeUncached(word);
+      if (this.cache.size >= WORD_CACHE_LIMIT) this.cache.clear();
+      this.cache.set(word, cached);
+    }
+    const { spans } = cached;
+    for (let k = 0; k < cached.ids.length; k++) {
+      ids.push(cached.ids[k]!);
+      offsets.push([base + spans[2 * k]!, base + spans[2 * k + 1]!]);
+    }
+  }
+
+  private encodeUncached(word: string): CachedWord {
+    // UTF-8 bytes of the word with, for each byte, the UTF-16 span of its character.
+    const byteStart: number[] = [];
+    const byteEnd: number[] = [];
+    let symbols = '';
+    const pushByte = (b: number, s: number, e: number) => {
+      symbols += BYTE_TO_UNICODE[b];
+      byteStart.push(s);
+      byteEnd.push(e);
+    };
+    for (let i = 0; i < word.length; ) {
+      let cp = word.codePointAt(i)!;
+      const len = cp > 0xffff ? 2 : 1;
+      const s = i;
+      const e = s + len;
+      i += len;
+      if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd; // lone surrogate: encoded as U+FFFD, like TextEncoder
+      if (cp < 0x80) pushByte(cp, s, e);
+      else if (cp < 0x800) {
+        pushByte(0xc0 | (cp >> 6), s, e);
+        pushByte(0x80 | (cp & 63), s, e);
+      } else if (cp < 0x10000) {
+        pushByte(0xe0 | (cp >> 12), s, e);
+        pushByte(0x80 | ((cp >> 6) & 63), s, e);
+        pushByte(0x80 | (cp & 63), s, e);
+      } else {
+        pushByte(0xf0 | (cp >> 18), s, e);
+        pushByte(0x80 | ((cp >> 12) & 63), s, e);
+        pushByte(0x80 | ((cp >> 6) & 63), s, e);
+        pushByte(0x80 | (cp & 63), s, e);
+      }
+    }
+    const { ids, byteLengths } = this.bpe(symbols);
+    const spans = new Int32Array(2 * ids.length);
+    let pos = 0;
+    for (let k = 0; k < ids.length; k++) {
+      const n = byteLengths[k]!;
+      // A token that holds only part of a multi-byte character spans that whole character.
+      spans[2 * k] = byteStart[pos]!;
+      spans[2 * k + 1] = byteEnd[pos + n - 1]!;
+      pos += n;
+    }
+    return { ids, spans };
+  }
+
+  /**
+   * Applies the merges to one word's symbols: repeatedly merge every occurrence (left to right) of
+   * the adjacent pair with the lowest rank, as openai/gpt-2's `bpe()` does.
+   */
+  private bpe(symbolString: string): { ids: number[]; byteLengths: number[] } {
+    // Byte-level symbols are all in the BMP, one UTF-16 unit each.
+    let word = symbolString.split('');
+    while (word.length > 1) {
+      let best = -1;
+      let bestRank = Infinity;
+      for (let i = 0; i < word.length - 1; i++) {
+        const r = this.ranks.get(`${word[i]} ${word[i + 1]}`);
+        if (r !== undefined && r < bestRank) {
+          bestRank = r;
+          best = i;
+        }
+      }
+      if (best < 0) break;
+      const first = word[best]!;
+      const second = word[best + 1]!;
+      const merged: string[] = [];
+      for (let i = 0; i < word.length; ) {
+        if (i < word.length - 1 && word[i] === first && word[i + 1] === second) {
+          merged.push(first + second);
+          i += 2;
+        } else {
+          merged.push(word[i]!);
+          i += 1;
+        }
+      }
+      word = merged;
+    }
+    const ids: number[] = [];
+    const byteLengths: number[] = [];
+    for (const symbol of word) {
+      const id = this.tokenIds.get(symbol);
+      if (id === undefined) {
+        // Only possible with merges whose result is missing from the vocabulary (checked on load):
+        // fall back to the single bytes, which always exist.
+        for (const ch of symbol) {
+          ids.push(this.tokenIds.get(ch)!);
+          byteLengths.push(1);
+        }
+      } else {
+        ids.push(id);
+        byteLengths.push(symbol.length);
+      }
+    }
+    return { ids, byteLengths };
+  }
+
+  postProcess(first: TokenSequence, second?: TokenSequence, options?: EncodeOptions & { stride?: number }): Encoding[] {
+    // GPT2 adds no special tokens; a pair is the two sequences back to back (type ids 0 then 1).
+    return postProcess({}, first, second, options);
+  }
+
+  encode(text: string, pair?: string, options?: EncodeOptions): Encoding {
+    return this.postProcess(this.tokenize(text), pair === undefined ? undefined : this.tokenize(pair), options)[0]!;
+  }
+
+  encodeOverflowing(text: string, pair: string | undefined, options: OverflowEncodeOptions): Encoding[] {
+    return this.postProcess(this.tokenize(text), pair === undefined ? undefined : this.tokenize(pair), options);
+  }
+
+  /** Concatenates the tokens' bytes and decodes them as UTF-8 (invalid sequences become U+FFFD). */
+  decode(ids: readonly number[], options: DecodeOptions = {}): string {
+    let out = '';
+    let bytes: number[] = [];
+    const flush = () => {
+      if (bytes.length) {
+        out += this.decoder.decode(Uint8Array.from(bytes));
+        bytes = [];
+      }
+    };
+    for (const id of ids) {
+      const token = this.tokens[id];
+      if (token === undefined) throw new TokenizationError(`cannot decode id ${id}: not in the vocabulary (size ${this.vocabSize})`);
+      if (this.specialIdSet.has(id)) {
+        if (options.skipSpecialTokens) continue;
+        flush();
+        out += token;
+        continue;
+      }
+      for (const ch of token) {
+        const b = UNICODE_TO_BYTE.get(ch);
+        if (b === undefined) {
+          throw new TokenizationError(`cannot decode id ${id}: token "${token}" has a character outside the byte-level alphabet`);
+        }
+        bytes.push(b);
+      }
+    }
+    flush();
+    return out;
+  }
+
+  /** Writes `vocab.json` (token → id) and `merges.txt` (`#version: 0.2` then one merge per line). */
+  async save(dir: string): Promise<string[]> {
+    await mkdir(dir, { recursive: true });
+    const vocab: Record<string, number> = {};
+    for (let id = 0; id < this.tokens.length; id++) {
+      const t = this.tokens[id];
+      if (t !== undefined) vocab[t] = id;
+    }
+    await writeFile(join(dir, 'vocab.json'), JSON.stringify(vocab) + '\n', 'utf8');
+    const lines = ['#version: 0.2', ...this.merges.map(([a, b]) => `${a} ${b}`)];
+    await writeFile(join(dir, 'merges.txt'), lines.join('\n') + '\n', 'utf8');
+    return ['vocab.json', 'merges.txt'];
+  }
+}

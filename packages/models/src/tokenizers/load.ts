@@ -1,0 +1,306 @@
+// Reading vocabularies in Hugging Face layouts: vocab.txt (+ tokenizer_config.json) or
+// tokenizer.json for BERT WordPiece, vocab.json + merges.txt (GPT2's encoder.json + vocab.bpe under
+// other names) or tokenizer.json for byte-level BPE. Every problem is a VocabularyError that names
+// the file (and line, where there are lines).
+
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseJsonWithLocation } from '../data/json.js';
+import { VocabularyError } from '../errors.js';
+import type { BertNormalizerOptions } from './bert-basic.js';
+import { ByteLevelBpeTokenizer } from './bpe.js';
+import type { Tokenizer } from './types.js';
+import { TokenizationError } from './types.js';
+import { WordPieceTokenizer, type WordPieceTokenizerOptions } from './wordpiece.js';
+
+async function readText(file: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new VocabularyError(file, code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(err)})`);
+  }
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** JSON.parse; errors name the file, line and column. */
+function parseJson(text: string, file: string): unknown {
+  return parseJsonWithLocation(text, (message) => {
+    throw new VocabularyError(file, message);
+  });
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Wraps constructor errors (unknown [UNK], missing byte symbols, ...) into a VocabularyError for `file`. */
+function build<T>(file: string, make: () => T): T {
+  try {
+    return make();
+  } catch (err) {
+    if (err instanceof TokenizationError) throw new VocabularyError(file, err.message);
+    throw err;
+  }
+}
+
+/** Parses vocab.txt text: one token per line, line number (from 0) = id. */
+export function parseVocabTxt(text: string, file: string): string[] {
+  const lines = text.split('\n');
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  if (lines.length === 0) throw new VocabularyError(file, 'empty vocabulary');
+  // HF tokenizers trims trailing whitespace of each line (this also removes a Windows '\r').
+  const tokens = lines.map((l) => l.trimEnd());
+  tokens.forEach((t, i) => {
+    if (t.length === 0) throw new VocabularyError(file, `line ${i + 1}: empty token`);
+  });
+  return tokens;
+}
+
+/** Loads a WordPiece tokenizer from a vocab.txt file; normalizer and token options as given. */
+export async function loadWordPieceVocabTxt(
+  file: string,
+  options: Omit<WordPieceTokenizerOptions, 'vocab'> = {},
+): Promise<WordPieceTokenizer> {
+  const vocab = parseVocabTxt(await readText(file), file);
+  return build(file, () => new WordPieceTokenizer({ ...options, vocab }));
+}
+
+/** Reads HF tokenizer_config.json settings of a BertTokenizer (missing file = defaults). */
+export async function readBertTokenizerConfig(file: string): Promise<Omit<WordPieceTokenizerOptions, 'vocab'>> {
+  if (!(await exists(file))) return {};
+  const json = parseJson(await readText(file), file);
+  if (!isRecord(json)) throw new VocabularyError(file, 'expected a JSON object');
+  const out: Omit<WordPieceTokenizerOptions, 'vocab'> & Record<string, unknown> = {};
+  const bool = (key: string): boolean | undefined => {
+    const v = json[key];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'boolean') throw new VocabularyError(file, `"${key}" must be true, false or null`);
+    return v;
+  };
+  const str = (key: string): string | undefined => {
+    const v = json[key];
+    if (v === undefined || v === null) return undefined;
+    // Newer HF files may store special tokens as AddedToken objects {content: ...}.
+    if (isRecord(v) && typeof v.content === 'string') return v.content;
+    if (typeof v !== 'string') throw new VocabularyError(file, `"${key}" must be a string`);
+    return v;
+  };
+  const set = (k: string, v: unknown) => {
+    if (v !== undefined) out[k] = v;
+  };
+  set('lowercase', bool('do_lower_case'));
+  set('stripAccents', bool('strip_accents'));
+  set('handleChineseChars', bool('tokenize_chinese_chars'));
+  set('cleanText', bool('clean_text'));
+  set('unkToken', str('unk_token'));
+  set('clsToken', str('cls_token'));
+  set('sepToken', str('sep_token'));
+  set('padToken', str('pad_token'));
+  set('maskToken', str('mask_token'));
+  set('continuingSubwordPrefix', str('continuing_subword_prefix'));
+  const maxChars = json.max_input_chars_per_word;
+  if (maxChars !== undefined) {
+    if (!Number.isInteger(maxChars) || (maxChars as number) <= 0) throw new VocabularyError(file, '"max_input_chars_per_word" must be a positive integer');
+    out.maxInputCharsPerWord = maxChars as number;
+  }
+  return out;
+}
+
+function readVocabObject(model: Record<string, unknown>, file: string): Map<string, number> {
+  if (!isRecord(model.vocab)) throw new VocabularyError(file, 'model.vocab must be an object of token → id');
+  const vocab = new Map<string, number>();
+  const byId = new Map<number, string>();
+  for (const [token, id] of Object.entries(model.vocab)) {
+    if (!Number.isInteger(id) || (id as number) < 0) throw new VocabularyError(file, `model.vocab["${token}"] is not a non-negative integer id`);
+    const other = byId.get(id as number);
+    if (other !== undefined) throw new VocabularyError(file, `model.vocab gives id ${id} to both "${other}" and "${token}"`);
+    byId.set(id as number, token);
+    vocab.set(token, id as number);
+  }
+  if (vocab.size === 0) throw new VocabularyError(file, 'model.vocab is empty');
+  return vocab;
+}
+
+/** Added tokens of a tokenizer.json (`added_tokens[].content/id`), merged into `vocab`. */
+function readAddedTokens(json: Record<string, unknown>, vocab: Map<string, number>, file: string): string[] {
+  const added = json.added_tokens ?? [];
+  if (!Array.isArray(added)) throw new VocabularyError(file, 'added_tokens must be an array');
+  const specials: string[] = [];
+  added.forEach((t, i) => {
+    if (!isRecord(t) || typeof t.content !== 'string' || !Number.isInteger(t.id)) {
+      throw new VocabularyError(file, `added_tokens[${i}] needs a string "content" and an integer "id"`);
+    }
+    const known = vocab.get(t.content);
+    if (known !== undefined && known !== t.id) {
+      throw new VocabularyError(file, `added_tokens[${i}] "${t.content}" has id ${t.id} but model.vocab says ${known}`);
+    }
+    vocab.set(t.content, t.id as number);
+    specials.push(t.content);
+  });
+  return specials;
+}
+
+/**
+ * Loads a BERT WordPiece tokenizer from a Hugging Face tokenizer.json: BertNormalizer settings
+ * (clean_text, handle_chinese_chars, strip_accents, lowercase), BertPreTokenizer, WordPiece model
+ * (vocab, unk_token, continuing_subword_prefix, max_input_chars_per_word), added tokens, and the
+ * [CLS]/[SEP] of the post-processor.
+ */
+export async function loadWordPieceTokenizerJson(file: string): Promise<WordPieceTokenizer> {
+  const json = parseJson(await readText(file), file);
+  if (!isRecord(json)) throw new VocabularyError(file, 'expected a JSON object');
+  const model = json.model;
+  if (!isRecord(model) || model.type !== 'WordPiece') {
+    throw new VocabularyError(file, `model.type is ${isRecord(model) ? JSON.stringify(model.type) : 'missing'}, expected "WordPiece"`);
+  }
+  const vocab = readVocabObject(model, file);
+  const options: Omit<WordPieceTokenizerOptions, 'vocab'> = {};
+  const normalizer = json.normalizer;
+  if (normalizer === null || normalizer === undefined) {
+    Object.assign(options, { cleanText: false, handleChineseChars: false, stripAccents: false, lowercase: false } satisfies BertNormalizerOptions);
+  } else if (isRecord(normalizer) && normalizer.type === 'BertNormalizer') {
+    const flag = (key: string, fallback: boolean | undefined): boolean | undefined => {
+      const v = normalizer[key];
+      if (v === undefined || v === null) return fallback;
+      if (typeof v !== 'boolean') throw new VocabularyError(file, `normalizer.${key} must be true, false or null`);
+      return v;
+    };
+    options.cleanText = flag('clean_text', true);
+    options.handleChineseChars = flag('handle_chinese_chars', true);
+    options.lowercase = flag('lowercase', true);
+    options.stripAccents = flag('strip_accents', undefined); // null: follows lowercase
+  } else {
+    throw new VocabularyError(file, `unsupported normalizer ${JSON.stringify(isRecord(normalizer) ? normalizer.type : normalizer)}; only BertNormalizer is implemented`);
+  }
+  const pre = json.pre_tokenizer;
+  if (!isRecord(pre) || pre.type !== 'BertPreTokenizer') {
+    throw new VocabularyError(file, `unsupported pre_tokenizer ${JSON.stringify(isRecord(pre) ? pre.type : pre)}; only BertPreTokenizer is implemented`);
+  }
+  if (model.unk_token !== undefined) {
+    if (typeof model.unk_token !== 'string') throw new VocabularyError(file, 'model.unk_token must be a string');
+    options.unkToken = model.unk_token;
+  }
+  if (model.continuing_subword_prefix !== undefined) {
+    if (typeof model.continuing_subword_prefix !== 'string') throw new VocabularyError(file, 'model.continuing_subword_prefix must be a string');
+    options.continuingSubwordPrefix = model.continuing_subword_prefix;
+  }
+  if (model.max_input_chars_per_word !== undefined) {
+    const m = model.max_input_chars_per_word;
+    if (!Number.isInteger(m) || (m as number) <= 0) throw new VocabularyError(file, 'model.max_input_chars_per_word must be a positive integer');
+    options.maxInputCharsPerWord = m as number;
+  }
+  options.specialTokens = readAddedTokens(json, vocab, file);
+  // [CLS]/[SEP] from the post-processor (TemplateProcessing or BertProcessing).
+  const post = json.post_processor;
+  if (isRecord(post)) {
+    if (post.type === 'BertProcessing' && Array.isArray(post.cls) && Array.isArray(post.sep)) {
+      options.clsToken = String(post.cls[0]);
+      options.sepToken = String(post.sep[0]);
+    } else if (post.type === 'TemplateProcessing' && Array.isArray(post.single)) {
+      const specials = post.single.filter((p): p is { SpecialToken: { id: string } } => isRecord(p) && isRecord(p.SpecialToken));
+      if (specials.length === 2) {
+        options.clsToken = specials[0]!.SpecialToken.id;
+        options.sepToken = specials[1]!.SpecialToken.id;
+      }
+    }
+  }
+  return build(file, () => new WordPieceTokenizer({ ...options, vocab }));
+}
+
+/** Parses merges.txt text into pairs (skipping a leading `#version` line). */
+export function parseMerges(text: string, file: string, vocab?: ReadonlyMap<string, number>): Array<[string, string]> {
+  const lines = text.split('\n');
+  const merges: Array<[string, string]> = [];
+  lines.forEach((raw, i) => {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (i === 0 && line.startsWith('#version')) return;
+    if (line.length === 0) {
+      if (i === lines.length - 1) return; // final newline
+      throw new VocabularyError(file, `line ${i + 1}: empty merge line`);
+    }
+    const parts = line.split(' ');
+    if (parts.length !== 2 || !parts[0] || !parts[1]) {
+      throw new VocabularyError(file, `line ${i + 1}: expected two symbols separated by one space, got ${JSON.stringify(line)}`);
+    }
+    if (vocab) {
+      for (const s of [parts[0], parts[1], parts[0] + parts[1]]) {
+        if (!vocab.has(s)) throw new VocabularyError(file, `line ${i + 1}: "${s}" of merge "${line}" is not in the vocabulary`);
+      }
+    }
+    merges.push([parts[0], parts[1]]);
+  });
+  return merges;
+}
+
+/** Loads GPT2 byte-level BPE from vocab.json (encoder.json) + merges.txt (vocab.bpe). */
+export async function loadByteLevelBpe(vocabFile: string, mergesFile: string): Promise<ByteLevelBpeTokenizer> {
+  const json = parseJson(await readText(vocabFile), vocabFile);
+  if (!isRecord(json)) throw new VocabularyError(vocabFile, 'expected a JSON object of token → id');
+  const vocab = readVocabObject({ vocab: json }, vocabFile);
+  const merges = parseMerges(await readText(mergesFile), mergesFile, vocab);
+  return build(vocabFile, () => new ByteLevelBpeTokenizer({ vocab, merges }));
+}
+
+/** Loads byte-level BPE from a Hugging Face tokenizer.json with a BPE model and a ByteLevel pre-tokenizer. */
+export async function loadByteLevelBpeTokenizerJson(file: string): Promise<ByteLevelBpeTokenizer> {
+  const json = parseJson(await readText(file), file);
+  if (!isRecord(json)) throw new VocabularyError(file, 'expected a JSON object');
+  const model = json.model;
+  if (!isRecord(model) || model.type !== 'BPE') {
+    throw new VocabularyError(file, `model.type is ${isRecord(model) ? JSON.stringify(model.type) : 'missing'}, expected "BPE"`);
+  }
+  const pre = json.pre_tokenizer;
+  if (!isRecord(pre) || pre.type !== 'ByteLevel' || pre.add_prefix_space === true) {
+    throw new VocabularyError(file, 'only a ByteLevel pre_tokenizer without add_prefix_space (GPT2) is implemented');
+  }
+  const vocab = readVocabObject(model, file);
+  const rawMerges = model.merges;
+  if (!Array.isArray(rawMerges)) throw new VocabularyError(file, 'model.merges must be an array');
+  // Older files store "a b" strings, newer ones [a, b] pairs.
+  const text = rawMerges
+    .map((m, i) => {
+      if (typeof m === 'string') return m;
+      if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') return `${m[0]} ${m[1]}`;
+      throw new VocabularyError(file, `model.merges[${i}] must be "a b" or ["a", "b"]`);
+    })
+    .join('\n');
+  const merges = parseMerges(text, file, vocab);
+  const specials = readAddedTokens(json, vocab, file);
+  return build(file, () => new ByteLevelBpeTokenizer({ vocab, merges, specialTokens: specials }));
+}
+
+/**
+ * Loads the tokenizer of a checkpoint directory in Hugging Face layout.
+ * - `bert`: tokenizer.json if present, else vocab.txt (+ tokenizer_config.json).
+ * - `gpt2`: vocab.json + merges.txt if present, else tokenizer.json.
+ * Throws VocabularyError when the files are missing or malformed.
+ */
+export async function loadTokenizer(dir: string, modelType: 'bert' | 'gpt2'): Promise<Tokenizer> {
+  const tokenizerJson = join(dir, 'tokenizer.json');
+  if (modelType === 'bert') {
+    if (await exists(tokenizerJson)) return loadWordPieceTokenizerJson(tokenizerJson);
+    const vocabTxt = join(dir, 'vocab.txt');
+    if (await exists(vocabTxt)) {
+      return loadWordPieceVocabTxt(vocabTxt, await readBertTokenizerConfig(join(dir, 'tokenizer_config.json')));
+    }
+    throw new VocabularyError(vocabTxt, 'missing: a BERT checkpoint needs vocab.txt or tokenizer.json');
+  }
+  if (modelType === 'gpt2') {
+    const vocabJson = join(dir, 'vocab.json');
+    const merges = join(dir, 'merges.txt');
+    if ((await exists(vocabJson)) || (await exists(merges))) return loadByteLevelBpe(vocabJson, merges);
+    if (await exists(tokenizerJson)) return loadByteLevelBpeTokenizerJson(tokenizerJson);
+    throw new VocabularyError(vocabJson, 'missing: a GPT2 checkpoint needs vocab.json + merges.txt or tokenizer.json');
+  }
+  throw new VocabularyError(dir, `unknown model type ${JSON.stringify(modelType)}`);
+}

@@ -1,0 +1,203 @@
+// Parameters as plain typed arrays under Hugging Face's names and layouts. This is the currency of
+// the whole toolkit: checkpoints load into it, the tfjs models are built from it and dump back to
+// it, `shrinkWeights` and the ONNX exporter work on it, and the OBS solver reads and writes it.
+//
+// Layouts are Hugging Face's own:
+// - BERT `nn.Linear.weight` is [out, in] (y = x Wᵀ + b).
+// - GPT2 `Conv1D.weight` is [in, out] (y = x W + b); c_attn holds Q|K|V along the output axis.
+// Canonical names carry the task-model prefix (`bert.` / `transformer.`); a bare BertModel or
+// GPT2Model checkpoint (no prefix) is accepted by `canonicalName`.
+
+import type { BertConfig, Gpt2Config, ModelConfig } from './config.js';
+import { headDim } from './config.js';
+
+/** A dense row-major float32 tensor. */
+export interface Tensor32 {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+/** Parameters by canonical Hugging Face name. */
+export type WeightMap = Map<string, Tensor32>;
+
+/** A config and its weights: everything needed to run, shrink, save or export a model. */
+export interface Checkpoint<C extends ModelConfig = ModelConfig> {
+  readonly config: C;
+  readonly weights: WeightMap;
+}
+
+export function tensor32(shape: readonly number[], data?: Float32Array): Tensor32 {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const d = data ?? new Float32Array(size);
+  if (d.length !== size) throw new RangeError(`tensor32: data has ${d.length} elements, shape [${shape.join(', ')}] needs ${size}`);
+  return { shape: [...shape], data: d };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------------------------
+
+/** Names of the parameters of one BERT encoder layer. */
+export function bertLayerNames(layer: number) {
+  const p = `bert.encoder.layer.${layer}`;
+  return {
+    query: `${p}.attention.self.query`,
+    key: `${p}.attention.self.key`,
+    value: `${p}.attention.self.value`,
+    /** Attention output projection: OBS runs on its input columns (groups of head size). */
+    attnOut: `${p}.attention.output.dense`,
+    attnNorm: `${p}.attention.output.LayerNorm`,
+    /** FC1. */
+    ffnIn: `${p}.intermediate.dense`,
+    /** FC2: OBS runs on its input columns (one per neuron). */
+    ffnOut: `${p}.output.dense`,
+    ffnNorm: `${p}.output.LayerNorm`,
+  };
+}
+
+export const BERT_NAMES = {
+  wordEmbeddings: 'bert.embeddings.word_embeddings.weight',
+  positionEmbeddings: 'bert.embeddings.position_embeddings.weight',
+  tokenTypeEmbeddings: 'bert.embeddings.token_type_embeddings.weight',
+  embeddingsNorm: 'bert.embeddings.LayerNorm',
+  pooler: 'bert.pooler.dense',
+  classifier: 'classifier',
+  qaOutputs: 'qa_outputs',
+} as const;
+
+/** Names of the parameters of one GPT2 block. */
+export function gpt2LayerNames(layer: number) {
+  const p = `transformer.h.${layer}`;
+  return {
+    ln1: `${p}.ln_1`,
+    /** Conv1D [d, 3·heads·headDim]: Q|K|V along the output axis. */
+    qkv: `${p}.attn.c_attn`,
+    /** Conv1D [heads·headDim, d]: OBS runs on its input rows (groups of head size). */
+    attnOut: `${p}.attn.c_proj`,
+    ln2: `${p}.ln_2`,
+    /** Conv1D [d, ffn]. */
+    ffnIn: `${p}.mlp.c_fc`,
+    /** Conv1D [ffn, d]: OBS runs on its input rows (one per neuron). */
+    ffnOut: `${p}.mlp.c_proj`,
+  };
+}
+
+export const GPT2_NAMES = {
+  tokenEmbeddings: 'transformer.wte.weight',
+  positionEmbeddings: 'transformer.wpe.weight',
+  finalNorm: 'transformer.ln_f',
+  /** Tied to the token embedding; never stored separately. */
+  lmHead: 'lm_head.weight',
+} as const;
+
+/**
+ * Maps a Hugging Face checkpoint name to ziplm's canonical name, or returns undefined for entries
+ * that are not parameters (GPT2's causal-mask buffers `attn.bias` / `attn.masked_bias`, the tied
+ * `lm_head.weight`, BERT's `position_ids` buffer, the MLM/NSP heads).
+ */
+export function canonicalName(modelType: ModelConfig['modelType'], name: string): string | undefined {
+  if (modelType === 'bert') {
+    if (name.endsWith('position_ids')) return undefined;
+    if (name.startsWith('cls.')) return undefined; // pre-training heads
+    let n = name;
+    // TF-era checkpoints call LayerNorm parameters gamma/beta.
+    n = n.replace(/LayerNorm\.gamma$/, 'LayerNorm.weight').replace(/LayerNorm\.beta$/, 'LayerNorm.bias');
+    if (n.startsWith('embeddings.') || n.startsWith('encoder.') || n.startsWith('pooler.')) n = `bert.${n}`;
+    return n;
+  }
+  if (name === GPT2_NAMES.lmHead || /\.attn\.(masked_)?bias$/.test(name)) return undefined;
+  if (name.startsWith('wte.') || name.startsWith('wpe.') || name.startsWith('h.') || name.startsWith('ln_f.')) return `transformer.${name}`;
+  return name;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Expected shapes
+// ---------------------------------------------------------------------------------------------
+
+/** Every parameter the config requires, with its shape, in a stable order. */
+export function expectedShapes(config: ModelConfig): Map<string, number[]> {
+  return config.modelType === 'bert' ? bertShapes(config) : gpt2Shapes(config);
+}
+
+function bertShapes(c: BertConfig): Map<string, number[]> {
+  const d = c.hiddenSize;
+  const hd = headDim(c);
+  const m = new Map<string, number[]>();
+  m.set(BERT_NAMES.wordEmbeddings, [c.vocabSize, d]);
+  m.set(BERT_NAMES.positionEmbeddings, [c.maxPositions, d]);
+  m.set(BERT_NAMES.tokenTypeEmbeddings, [c.typeVocabSize, d]);
+  m.set(`${BERT_NAMES.embeddingsNorm}.weight`, [d]);
+  m.set(`${BERT_NAMES.embeddingsNorm}.bias`, [d]);
+  for (let l = 0; l < c.numLayers; l++) {
+    const n = bertLayerNames(l);
+    const a = c.layerHeads[l]! * hd;
+    if (a > 0) {
+      for (const qkv of [n.query, n.key, n.value]) {
+        m.set(`${qkv}.weight`, [a, d]);
+        m.set(`${qkv}.bias`, [a]);
+      }
+      m.set(`${n.attnOut}.weight`, [d, a]);
+      m.set(`${n.attnOut}.bias`, [d]);
+      m.set(`${n.attnNorm}.weight`, [d]);
+      m.set(`${n.attnNorm}.bias`, [d]);
+    }
+    const f = c.layerIntermediate[l]!;
+    if (f > 0) {
+      m.set(`${n.ffnIn}.weight`, [f, d]);
+      m.set(`${n.ffnIn}.bias`, [f]);
+      m.set(`${n.ffnOut}.weight`, [d, f]);
+      m.set(`${n.ffnOut}.bias`, [d]);
+      m.set(`${n.ffnNorm}.weight`, [d]);
+      m.set(`${n.ffnNorm}.bias`, [d]);
+    }
+  }
+  if (c.head.type === 'classification') {
+    m.set(`${BERT_NAMES.pooler}.weight`, [d, d]);
+    m.set(`${BERT_NAMES.pooler}.bias`, [d]);
+    m.set(`${BERT_NAMES.classifier}.weight`, [c.head.labels.length, d]);
+    m.set(`${BERT_NAMES.classifier}.bias`, [c.head.labels.length]);
+  } else if (c.head.type === 'span-qa') {
+    m.set(`${BERT_NAMES.qaOutputs}.weight`, [2, d]);
+    m.set(`${BERT_NAMES.qaOutputs}.bias`, [2]);
+  }
+  return m;
+}
+
+function gpt2Shapes(c: Gpt2Config): Map<string, number[]> {
+  const d = c.hiddenSize;
+  const hd = headDim(c);
+  const m = new Map<string, number[]>();
+  m.set(GPT2_NAMES.tokenEmbeddings, [c.vocabSize, d]);
+  m.set(GPT2_NAMES.positionEmbeddings, [c.maxPositions, d]);
+  for (let l = 0; l < c.numLayers; l++) {
+    const n = gpt2LayerNames(l);
+    const a = c.layerHeads[l]! * hd;
+    if (a > 0) {
+      m.set(`${n.ln1}.weight`, [d]);
+      m.set(`${n.ln1}.bias`, [d]);
+      m.set(`${n.qkv}.weight`, [d, 3 * a]);
+      m.set(`${n.qkv}.bias`, [3 * a]);
+      m.set(`${n.attnOut}.weight`, [a, d]);
+      m.set(`${n.attnOut}.bias`, [d]);
+    }
+    const f = c.layerIntermediate[l]!;
+    if (f > 0) {
+      m.set(`${n.ln2}.weight`, [d]);
+      m.set(`${n.ln2}.bias`, [d]);
+      m.set(`${n.ffnIn}.weight`, [d, f]);
+      m.set(`${n.ffnIn}.bias`, [f]);
+      m.set(`${n.ffnOut}.weight`, [f, d]);
+      m.set(`${n.ffnOut}.bias`, [d]);
+    }
+  }
+  m.set(`${GPT2_NAMES.finalNorm}.weight`, [d]);
+  m.set(`${GPT2_NAMES.finalNorm}.bias`, [d]);
+  return m;
+}
+
+/** Total number of parameters of a config. */
+export function parameterCount(config: ModelConfig): number {
+  let n = 0;
+  for (const shape of expectedShapes(config).values()) n += shape.reduce((a, b) => a * b, 1);
+  return n;
+}
