@@ -1,0 +1,18 @@
+// Exit codes of `ziplm`, in one place (documented in the README and the CLI reference).
+
+export const EXIT = {
+  /** Success. */
+  ok: 0,
+  /** An unexpected internal error (a bug: please report it with the stack trace). */
+  internal: 1,
+  /** Wrong flags, values or arguments. */
+  usage: 2,
+  /** A bad input file: model, vocabulary, data, latency table or run directory. */
+  input: 3,
+  /** A speedup target cannot be reached under the latency table (the message names the maximum). */
+  unreachable: 4,
+  /** A check failed: measured speedup below target, or tfjs/ONNX parity out of tolerance. */
+  checkFailed: 5,
+} as const;
+
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

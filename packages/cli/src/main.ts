@@ -1,0 +1,67 @@
+// `ziplm` entry point: resolves the command, parses its options, runs it and maps errors to exit
+// codes. Commands are imported lazily so `ziplm --help` does not load tfjs or onnxruntime.
+
+import { renderHelp, UsageError, parseOptions, type Command, type CommandIO } from './command.js';
+import { EXIT } from './exit-codes.js';
+
+/** Every command, loaded on demand. The first one is what `ziplm` with no arguments runs. */
+export const COMMANDS: Record<string, () => Promise<Command>> = {
+  check: async () => (await import('./commands/check.js')).checkCommand,
+};
+
+/** The command `ziplm` runs when given no command name. */
+export const DEFAULT_COMMAND = 'check';
+
+export async function loadCommands(): Promise<Command[]> {
+  return Promise.all(Object.values(COMMANDS).map((load) => load()));
+}
+
+async function rootHelp(): Promise<string> {
+  const lines = ['ziplm: inference-aware structured pruning of BERT and GPT2 (ZipLM)', '', 'Usage: ziplm [command] [options]', '', 'Commands:'];
+  for (const command of await loadCommands()) lines.push(`  ${command.name.padEnd(10)} ${command.summary}`);
+  lines.push('', `With no command, ziplm runs "${DEFAULT_COMMAND}" on the built-in default model.`, 'Run "ziplm <command> --help" for its options.');
+  return `${lines.join('\n')}\n`;
+}
+
+/** Error classes that mean "bad input file" (matched by name, so packages need not depend on the CLI). */
+const INPUT_ERRORS = /^(ConfigError|WeightsError|VocabularyError|TokenizationError|DataError|LatencyTableError|DatabaseError|RunDirectoryError|OnnxDecodeError)$/;
+const UNREACHABLE_ERRORS = /^(UnreachableTargetError|InfeasibleTargetError)$/;
+
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof UsageError) return EXIT.usage;
+  const name = error instanceof Error ? error.name : '';
+  if (INPUT_ERRORS.test(name)) return EXIT.input;
+  if (UNREACHABLE_ERRORS.test(name)) return EXIT.unreachable;
+  return EXIT.internal;
+}
+
+/** Runs `ziplm argv…` and returns the exit code. Never calls process.exit (tests run it in-process). */
+export async function main(argv: readonly string[], io: CommandIO): Promise<number> {
+  try {
+    const first = argv[0];
+    if (first === '--help' || first === '-h' || first === 'help') {
+      io.stdout(await rootHelp());
+      return EXIT.ok;
+    }
+    const named = first !== undefined && !first.startsWith('-');
+    const name = named ? first : DEFAULT_COMMAND;
+    const load = COMMANDS[name];
+    if (!load) throw new UsageError(`unknown command "${name}" (commands: ${Object.keys(COMMANDS).join(', ')})`);
+    const command = await load();
+    const rest = named ? argv.slice(1) : argv;
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.stdout(renderHelp(command));
+      return EXIT.ok;
+    }
+    const { options, args } = parseOptions(command, rest);
+    const code = await command.run({ options, args, io });
+    return code ?? EXIT.ok;
+  } catch (error) {
+    const code = exitCodeFor(error);
+    const message = error instanceof Error ? error.message : String(error);
+    if (code === EXIT.internal) io.stderr(`ziplm: internal error: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
+    else io.stderr(`ziplm: ${message}\n`);
+    if (code === EXIT.usage) io.stderr('Run "ziplm --help" for usage.\n');
+    return code;
+  }
+}
