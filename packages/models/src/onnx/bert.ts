@@ -5,13 +5,15 @@ import type { BertConfig } from '../config.js';
 import { headDim } from '../config.js';
 import { BERT_NAMES, bertLayerNames } from '../weights.js';
 import type { Initializers } from './initializers.js';
-import { DIMS, geluErf, layerNorm, linear, multiHeadAttention, positionIds, splitQkv } from './modules.js';
+import { DIMS, geluErf, type ModuleInputCapture, layerNorm, linear, multiHeadAttention, positionIds, splitQkv } from './modules.js';
 
 /** What the BERT builders need: the graph, the checkpoint's initializers and the config. */
 export interface BertContext {
   readonly g: GraphBuilder;
   readonly init: Initializers;
   readonly config: BertConfig;
+  /** Called with the input of each output projection (attention context, FFN activation): calibration. */
+  readonly capture?: ModuleInputCapture;
 }
 
 /** word + position + token type embeddings, then LayerNorm: [batch, seq] ids → [batch, seq, d]. */
@@ -42,6 +44,7 @@ export function bertAttention(ctx: BertContext, layer: number, heads: number, x:
     const qkvB = init.concatenated(`${prefix}.qkv.bias`, [`${n.query}.bias`, `${n.key}.bias`, `${n.value}.bias`]);
     const [q, k, v] = splitQkv(g, linear(g, x, qkvW, qkvB), heads * hd);
     const context = multiHeadAttention(g, q, k, v, heads, hd, bias);
+    ctx.capture?.('attention', layer, context, heads * hd);
     const out = linear(g, context, init.transposed(`${n.attnOut}.weight`), init.asIs(`${n.attnOut}.bias`));
     // Post-LN: LayerNorm(dense(h) + input); Add → LayerNormalization fuses to SkipLayerNormalization.
     return layerNorm(g, g.op('Add', [out, x]), init.asIs(`${n.attnNorm}.weight`), init.asIs(`${n.attnNorm}.bias`), config.layerNormEps);
@@ -54,6 +57,7 @@ export function bertFfn(ctx: BertContext, layer: number, x: string): string {
   const n = bertLayerNames(layer);
   return g.scope(`layer.${layer}.ffn`, () => {
     const inner = geluErf(g, linear(g, x, init.transposed(`${n.ffnIn}.weight`), init.asIs(`${n.ffnIn}.bias`)));
+    ctx.capture?.('ffn', layer, inner, config.layerIntermediate[layer]!);
     const out = linear(g, inner, init.transposed(`${n.ffnOut}.weight`), init.asIs(`${n.ffnOut}.bias`));
     return layerNorm(g, g.op('Add', [out, x]), init.asIs(`${n.ffnNorm}.weight`), init.asIs(`${n.ffnNorm}.bias`), config.layerNormEps);
   });

@@ -13,7 +13,7 @@ import { bertAttention, bertEmbeddings, bertFfn, bertHead, bertLayer, type BertC
 import { OnnxExportError } from './errors.js';
 import { gpt2Attention, gpt2Embeddings, gpt2Ffn, gpt2LmHead, type Gpt2Context } from './gpt2.js';
 import { Initializers } from './initializers.js';
-import { attentionBias, DIMS, type KvCache } from './modules.js';
+import { attentionBias, DIMS, type KvCache, type ModuleInputCapture } from './modules.js';
 
 /** Options shared by every export. */
 export interface OnnxExportOptions {
@@ -34,6 +34,13 @@ export interface OnnxExportOptions {
 export interface ModelExportOptions extends OnnxExportOptions {
   /** Also output every hidden state: `hidden_state_0` (embeddings) … `hidden_state_<numLayers>`. */
   hiddenStates?: boolean;
+  /**
+   * Also output the input of every output projection, for calibration (method doc §2.2):
+   * `attention_input_<l>` [batch, sequence, heads_l·headDim] (the merged head outputs, input of the
+   * attention output projection) and `ffn_input_<l>` [batch, sequence, neurons_l] (the activations,
+   * input of FC2), for every layer whose module is kept.
+   */
+  moduleInputs?: boolean;
 }
 
 /** Options of the block exports. */
@@ -52,6 +59,9 @@ export const ONNX_NAMES = {
   /** Model output (shape per head: see `exportModelToOnnx`). */
   logits: 'logits',
   hiddenState: (i: number) => `hidden_state_${i}`,
+  /** Calibration outputs (`moduleInputs`): inputs of the attention output projection and of FC2. */
+  attentionInput: (layer: number) => `attention_input_${layer}`,
+  ffnInput: (layer: number) => `ffn_input_${layer}`,
   /** Decode-mode cache of layer l (only layers that keep attention), [batch, heads_l, past|total, headDim]. */
   pastKey: (layer: number) => `past_key_${layer}`,
   pastValue: (layer: number) => `past_value_${layer}`,
@@ -115,9 +125,14 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
   let logitsDims: (string | number)[];
   // Decode mode: each kept attention module's cache and its head count (the present outputs' shape).
   const caches: Array<{ cache: KvCache; heads: number }> = [];
+  const captured: Array<{ name: string; tensor: string; width: number }> = [];
+  const capture: ModuleInputCapture | undefined = options.moduleInputs
+    ? (module, layer, tensor, width) =>
+        captured.push({ name: module === 'attention' ? ONNX_NAMES.attentionInput(layer) : ONNX_NAMES.ffnInput(layer), tensor, width })
+    : undefined;
 
   if (config.modelType === 'bert') {
-    const ctx: BertContext = { g, init, config };
+    const ctx: BertContext = { g, init, config, capture };
     const types = g.input(ONNX_NAMES.tokenTypeIds, 'int64', seqDims);
     let h = bertEmbeddings(ctx, ids, types);
     states.push(h);
@@ -128,7 +143,7 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
     }
     ({ logits, dims: logitsDims } = bertHead(ctx, h));
   } else {
-    const ctx: Gpt2Context = { g, init, config };
+    const ctx: Gpt2Context = { g, init, config, capture };
     let h = gpt2Embeddings(ctx, ids, mask, decode);
     states.push(h);
     const bias = attentionBias(g, mask, ids);
@@ -163,6 +178,7 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
     g.output(cache.presentValue, 'float32', dims);
   }
   if (options.hiddenStates) states.forEach((s, i) => g.output(s, 'float32', hiddenDims, ONNX_NAMES.hiddenState(i)));
+  for (const c of captured) g.output(c.tensor, 'float32', [DIMS.batch, DIMS.sequence, c.width], c.name);
   return g.toBytes({ metadata: metadata(config, { kind: 'model', mode: decode ? 'decode' : 'full' }) });
 }
 

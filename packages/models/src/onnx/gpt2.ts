@@ -5,7 +5,7 @@ import type { Gpt2Config } from '../config.js';
 import { headDim } from '../config.js';
 import { GPT2_NAMES, gpt2LayerNames } from '../weights.js';
 import type { Initializers } from './initializers.js';
-import type { KvCache } from './modules.js';
+import type { KvCache, ModuleInputCapture } from './modules.js';
 import { dimOf, geluTanh, layerNorm, linear, multiHeadAttention, positionIds, splitQkv } from './modules.js';
 
 /** What the GPT2 builders need: the graph, the checkpoint's initializers and the config. */
@@ -13,6 +13,8 @@ export interface Gpt2Context {
   readonly g: GraphBuilder;
   readonly init: Initializers;
   readonly config: Gpt2Config;
+  /** Called with the input of each output projection (attention context, FFN activation): calibration. */
+  readonly capture?: ModuleInputCapture;
 }
 
 /**
@@ -44,6 +46,7 @@ export function gpt2Attention(ctx: Gpt2Context, layer: number, heads: number, x:
     // c_attn is Conv1D [d, 3·width] with Q | K | V along the output axis: already one GEMM.
     const [q, k, v] = splitQkv(g, linear(g, h, init.asIs(`${n.qkv}.weight`), init.asIs(`${n.qkv}.bias`)), heads * hd);
     const context = multiHeadAttention(g, q, k, v, heads, hd, bias, cache);
+    ctx.capture?.('attention', layer, context, heads * hd);
     return g.op('Add', [x, linear(g, context, init.asIs(`${n.attnOut}.weight`), init.asIs(`${n.attnOut}.bias`))]);
   });
 }
@@ -55,6 +58,7 @@ export function gpt2Ffn(ctx: Gpt2Context, layer: number, x: string): string {
   return g.scope(`layer.${layer}.ffn`, () => {
     const h = layerNorm(g, x, init.asIs(`${n.ln2}.weight`), init.asIs(`${n.ln2}.bias`), config.layerNormEps);
     const inner = geluTanh(g, linear(g, h, init.asIs(`${n.ffnIn}.weight`), init.asIs(`${n.ffnIn}.bias`)));
+    ctx.capture?.('ffn', layer, inner, config.layerIntermediate[layer]!);
     return g.op('Add', [x, linear(g, inner, init.asIs(`${n.ffnOut}.weight`), init.asIs(`${n.ffnOut}.bias`))]);
   });
 }

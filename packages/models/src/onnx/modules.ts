@@ -159,3 +159,10 @@ export function splitQkv(g: GraphBuilder, qkv: string, width: number): [string, 
   const [q, k, v] = g.node('Split', [qkv, g.int64s([width, width, width])], { axis: -1 }, { outputs: 3 });
   return [q!, k!, v!];
 }
+
+/**
+ * Receives the input of a module's output projection (attention: the merged head outputs
+ * [batch, seq, heads·headDim]; FFN: the activations [batch, seq, neurons]), the data the OBS
+ * Hessians are built from (method doc §2.2).
+ */
+export type ModuleInputCapture = (module: 'attention' | 'ffn', layer: number, tensor: string, width: number) => void;
