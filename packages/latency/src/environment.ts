@@ -1,0 +1,159 @@
+// The inference environment a latency table is measured for (method doc §5 "Environment"): the
+// original code times whatever batch its data loader yields, so batch size, sequence length, device
+// and engine settings together define what "2x faster" means. We make that description explicit and
+// store it in every table, so a table is never silently reused for another setting.
+
+import { EnvironmentError } from './errors.js';
+
+/**
+ * The inference engine. Only onnxruntime-node is implemented; the measurement takes an injected
+ * session runner (see `@ziplm/latency/measure`), so onnxruntime-web can be added as another runner
+ * without touching the table format or the search.
+ */
+export type InferenceEngine = 'onnxruntime-node' | 'onnxruntime-web';
+
+/** onnxruntime's graph optimization levels (SessionOptions.graphOptimizationLevel). */
+export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
+/**
+ * - `throughput`: a full-sequence forward pass on a batch (`batchSize` × `sequenceLength`).
+ * - `latency`: the same with batch size 1.
+ * - `generation`: GPT2 decoding one new token per sequence with a KV cache of `pastLength` tokens
+ *   (method doc §5: the original times attention with a random `layer_past` of 50 tokens).
+ */
+export type InferenceMode = 'throughput' | 'latency' | 'generation';
+
+export interface InferenceEnvironment {
+  readonly engine: InferenceEngine;
+  /** Intra-op threads of the engine (onnxruntime's default is the core count). */
+  readonly threads: number;
+  readonly graphOptimizationLevel: GraphOptimizationLevel;
+  readonly mode: InferenceMode;
+  /** Sequences per forward pass (1 in latency mode). */
+  readonly batchSize: number;
+  /** Tokens per sequence in one forward pass: the full length, or 1 (the new token) in generation mode. */
+  readonly sequenceLength: number;
+  /** KV-cache length in generation mode; 0 otherwise. */
+  readonly pastLength: number;
+  /**
+   * Whether the engine's idle intra-op threads spin-wait for work (onnxruntime's
+   * `session.intra_op.allow_spinning`). Spinning makes each parallel operator start a little
+   * sooner but keeps burning a core after every run; timing many sessions in turn with spinning on
+   * lets one session's spinning threads slow the next one down. Part of the environment because it
+   * changes times: deploy with the setting the table was measured with (`ortSessionOptions`).
+   */
+  readonly allowSpinning: boolean;
+}
+
+/** Options of `inferenceEnvironment`; everything not given takes the default shown. */
+export interface InferenceEnvironmentOptions {
+  /** Default 'onnxruntime-node'. */
+  engine?: InferenceEngine;
+  /** Default 2 (the core count of this project's machines). */
+  threads?: number;
+  /** Default 'all'. */
+  graphOptimizationLevel?: GraphOptimizationLevel;
+  /** Default 'latency'. */
+  mode?: InferenceMode;
+  /** Default 1 in latency and generation mode, 32 in throughput mode. Must be 1 in latency mode. */
+  batchSize?: number;
+  /** Default 128; forced to 1 in generation mode. */
+  sequenceLength?: number;
+  /** Generation mode only; default 50 (the original's `seq_length = 50`). */
+  pastLength?: number;
+  /** Default false. */
+  allowSpinning?: boolean;
+}
+
+const ENGINES: readonly InferenceEngine[] = ['onnxruntime-node', 'onnxruntime-web'];
+const LEVELS: readonly GraphOptimizationLevel[] = ['disabled', 'basic', 'extended', 'all'];
+const MODES: readonly InferenceMode[] = ['throughput', 'latency', 'generation'];
+
+/** Builds and validates an environment description. */
+export function inferenceEnvironment(options: InferenceEnvironmentOptions = {}): InferenceEnvironment {
+  const mode = options.mode ?? 'latency';
+  const env: InferenceEnvironment = {
+    engine: options.engine ?? 'onnxruntime-node',
+    threads: options.threads ?? 2,
+    graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+    mode,
+    batchSize: options.batchSize ?? (mode === 'throughput' ? 32 : 1),
+    sequenceLength: mode === 'generation' ? 1 : (options.sequenceLength ?? 128),
+    pastLength: mode === 'generation' ? (options.pastLength ?? 50) : 0,
+    allowSpinning: options.allowSpinning ?? false,
+  };
+  if (mode === 'generation' && options.sequenceLength !== undefined && options.sequenceLength !== 1) {
+    throw new EnvironmentError('sequenceLength', `must be 1 in generation mode (one new token per step), got ${options.sequenceLength}`);
+  }
+  if (mode !== 'generation' && options.pastLength !== undefined && options.pastLength !== 0) {
+    throw new EnvironmentError('pastLength', `is only meaningful in generation mode, got ${options.pastLength} in ${mode} mode`);
+  }
+  validateEnvironment(env);
+  return env;
+}
+
+function checkInt(value: unknown, field: string, min: number): void {
+  if (typeof value !== 'number' || !Number.isInteger(value)) throw new EnvironmentError(field, `must be an integer, got ${JSON.stringify(value)}`);
+  if (value < min) throw new EnvironmentError(field, `must be >= ${min}, got ${value}`);
+}
+
+/** Throws an EnvironmentError naming the first invalid field. */
+export function validateEnvironment(env: InferenceEnvironment): void {
+  if (!ENGINES.includes(env.engine)) throw new EnvironmentError('engine', `must be one of ${ENGINES.join(', ')}, got ${JSON.stringify(env.engine)}`);
+  if (!LEVELS.includes(env.graphOptimizationLevel)) {
+    throw new EnvironmentError('graphOptimizationLevel', `must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(env.graphOptimizationLevel)}`);
+  }
+  if (!MODES.includes(env.mode)) throw new EnvironmentError('mode', `must be one of ${MODES.join(', ')}, got ${JSON.stringify(env.mode)}`);
+  checkInt(env.threads, 'threads', 1);
+  checkInt(env.batchSize, 'batchSize', 1);
+  checkInt(env.sequenceLength, 'sequenceLength', 1);
+  checkInt(env.pastLength, 'pastLength', 0);
+  if (typeof env.allowSpinning !== 'boolean') throw new EnvironmentError('allowSpinning', `must be a boolean, got ${JSON.stringify(env.allowSpinning)}`);
+  if (env.mode === 'latency' && env.batchSize !== 1) throw new EnvironmentError('batchSize', `must be 1 in latency mode, got ${env.batchSize}`);
+  if (env.mode === 'generation') {
+    if (env.sequenceLength !== 1) throw new EnvironmentError('sequenceLength', `must be 1 in generation mode, got ${env.sequenceLength}`);
+    if (env.pastLength < 1) throw new EnvironmentError('pastLength', `must be >= 1 in generation mode, got ${env.pastLength}`);
+  } else if (env.pastLength !== 0) {
+    throw new EnvironmentError('pastLength', `must be 0 outside generation mode, got ${env.pastLength}`);
+  }
+}
+
+/** One line for logs and reports, e.g. `onnxruntime-node 2 threads opt=all latency 1x128`. */
+export function describeEnvironment(env: InferenceEnvironment): string {
+  const shape = env.mode === 'generation' ? `${env.batchSize}x1 past ${env.pastLength}` : `${env.batchSize}x${env.sequenceLength}`;
+  return `${env.engine} ${env.threads} thread${env.threads === 1 ? '' : 's'}${env.allowSpinning ? ' spinning' : ''} opt=${env.graphOptimizationLevel} ${env.mode} ${shape}`;
+}
+
+/** The ONNX export options (@ziplm/models `OnnxExportOptions`) that produce graphs for this environment. */
+export function exportOptionsFor(env: InferenceEnvironment): { mode: 'full' | 'decode'; pastLength?: number } {
+  return env.mode === 'generation' ? { mode: 'decode', pastLength: env.pastLength } : { mode: 'full' };
+}
+
+/**
+ * What identifies the device a table was measured on. Times from another CPU, core count or engine
+ * version are not this device's times; loading such a table yields a warning (not an error: a
+ * user may knowingly reuse a table from an identical machine).
+ */
+export interface DeviceFingerprint {
+  /** CPU model string as the OS reports it. */
+  readonly cpuModel: string;
+  /** Logical cores visible to the process. */
+  readonly logicalCores: number;
+  /** `process.platform`, e.g. `linux`. */
+  readonly platform: string;
+  /** `process.arch`, e.g. `x64`. */
+  readonly arch: string;
+  readonly engine: string;
+  readonly engineVersion: string;
+  /** `process.versions.node`, or the browser's user agent for a web engine. */
+  readonly runtimeVersion: string;
+}
+
+/** Fields in which two fingerprints differ, with both values. */
+export function compareFingerprints(
+  table: DeviceFingerprint,
+  current: DeviceFingerprint,
+): Array<{ field: keyof DeviceFingerprint; table: string | number; current: string | number }> {
+  const fields: Array<keyof DeviceFingerprint> = ['cpuModel', 'logicalCores', 'platform', 'arch', 'engine', 'engineVersion', 'runtimeVersion'];
+  return fields.filter((f) => table[f] !== current[f]).map((f) => ({ field: f, table: table[f], current: current[f] }));
+}

@@ -1,0 +1,66 @@
+// A simulated engine: sessions "run" by advancing a fake clock by a time computed from the graph's
+// shape (read back from the ziplm metadata of @ziplm/models' exports). Makes the table-building
+// logic testable exactly and deterministically, independent of the machine's load.
+import { decodeModel } from '@ziplm/onnx';
+import type { EngineSession, FeedTensor, SessionRunner } from '../src/measure/index.js';
+
+export interface GraphInfo {
+  /** 'model' (whole model), 'attention' / 'ffn' (single block), 'pass-through' (no ziplm metadata). */
+  kind: 'model' | 'attention' | 'ffn' | 'pass-through';
+  layerHeads: number[];
+  layerIntermediate: number[];
+  vocabSize: number;
+}
+
+export interface FakeEngine {
+  runner: SessionRunner;
+  clock: () => number;
+  /** Runs per graph kind/size key, e.g. `ffn:4`, `model:4,4|0,0`. */
+  runs: Map<string, number>;
+}
+
+function describe(bytes: Uint8Array): GraphInfo {
+  const model = decodeModel(bytes);
+  const meta = model.metadata ?? {};
+  if (!meta['ziplm.graph'] || !meta['ziplm.config']) return { kind: 'pass-through', layerHeads: [], layerIntermediate: [], vocabSize: 0 };
+  const graph = JSON.parse(meta['ziplm.graph']) as { kind: string; size?: number };
+  const hf = JSON.parse(meta['ziplm.config']) as Record<string, unknown> & { ziplm?: { layer_heads: number[]; layer_intermediate_sizes: number[] } };
+  const L = (hf.num_hidden_layers ?? hf.n_layer) as number;
+  const heads = (hf.num_attention_heads ?? hf.n_head) as number;
+  const inter = (hf.intermediate_size ?? hf.n_inner) as number;
+  const layerHeads = hf.ziplm?.layer_heads ?? new Array<number>(L).fill(heads);
+  const layerIntermediate = hf.ziplm?.layer_intermediate_sizes ?? new Array<number>(L).fill(inter);
+  if (graph.kind === 'attention') return { kind: 'attention', layerHeads: [graph.size!], layerIntermediate: [0], vocabSize: hf.vocab_size as number };
+  if (graph.kind === 'ffn') return { kind: 'ffn', layerHeads: [0], layerIntermediate: [graph.size!], vocabSize: hf.vocab_size as number };
+  return { kind: 'model', layerHeads, layerIntermediate, vocabSize: hf.vocab_size as number };
+}
+
+/** A fake engine whose run time (ms) is `time(info, runIndex)` for the graph's n-th run. */
+export function fakeEngine(time: (info: GraphInfo, run: number) => number): FakeEngine {
+  let now = 0;
+  const runs = new Map<string, number>();
+  const runner: SessionRunner = {
+    engine: 'onnxruntime-node',
+    engineVersion: 'fake',
+    async createSession(bytes: Uint8Array): Promise<EngineSession> {
+      const info = describe(bytes);
+      const graph = decodeModel(bytes).graph;
+      const key = `${info.kind}:${info.layerHeads.join(',')}|${info.layerIntermediate.join(',')}`;
+      let bound: readonly FeedTensor[] | undefined;
+      return {
+        inputs: graph.inputs.map((i) => ({ name: i.name, type: i.dataType, shape: [...(i.dims ?? [])] })),
+        bind(feeds) {
+          bound = feeds;
+        },
+        async run() {
+          if (!bound) throw new Error('run before bind');
+          const n = runs.get(key) ?? 0;
+          runs.set(key, n + 1);
+          now += time(info, n);
+        },
+        async release() {},
+      };
+    },
+  };
+  return { runner, clock: () => now, runs };
+}
