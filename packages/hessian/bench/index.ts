@@ -5,6 +5,8 @@
 //   Cholesky inverse of 3072 (float64)         0.8 s   target ≤ 2 s
 //   Hessian accumulation 8192×3072             1.2 s   target ≤ 2.4 s (2× PyTorch)
 //   peak memory of the FFN sweep                       target ≤ 4 copies of H
+// plus the structure-magnitude baseline on the same FFN layer (no reference; its errors are printed
+// next to the OBS errors, level by level).
 //
 //   pnpm --filter @ziplm/hessian bench                 (onnxruntime engine when @ziplm/onnx/runtime has it)
 //   ZIPLM_BENCH_ENGINE=js pnpm --filter @ziplm/hessian bench      (plain TypeScript engine)
@@ -21,6 +23,7 @@ import {
   createJsMatMulEngine,
   ffnLevels,
   invertHessian,
+  magnitudeSweep,
   obsSweep,
   preparedHessian,
   type MatMulEngine,
@@ -281,6 +284,16 @@ async function main(): Promise<void> {
   checks.push(validate(ffn.value, ffnWeight, hpFfn, 'FFN'));
   const ffnErrors = ffn.value.snapshots.map((s) => `${s.kept}:${s.error.toFixed(4)}`);
 
+  // 4b. The structure-magnitude baseline on the same layer: one Gram GEMM, then O(cols²) bookkeeping.
+  const magnitude = await median(RUNS, () =>
+    magnitudeSweep(
+      { weight: ffnWeight, rows: HIDDEN, cols: FFN, hessian: ffnStats.hessian, mean: ffnStats.mean, bias: ffnBias },
+      { engine, levels: ffnLevels(FFN), snapshotPrecision: 'float32' },
+    ),
+  );
+  rows.push({ name: `magnitude baseline ${HIDDEN}×${FFN}, ${ffnLevels(FFN).length - 1} levels + removed`, seconds: magnitude.seconds, cpu: magnitude.cpu, reference: null, target: Number.NaN, all: magnitude.all });
+  const versus = ffn.value.snapshots.map((s, i) => `${s.kept}:${s.error.toFixed(4)}/${magnitude.value.snapshots[i]!.error.toFixed(4)}`);
+
   // 5. Peak memory of the same sweep, in a second run: live ArrayBuffer memory (typed arrays, engine
   //    results included), measured after a forced GC at every GEMM and every removal, relative to just
   //    before the sweep; the input H counts as one copy (the sweep inverts it in place).
@@ -337,6 +350,7 @@ async function main(): Promise<void> {
   memoryRow('FFN sweep peak RSS in the timed run (incl. uncollected garbage)', rssCopies);
   console.log(`\ndamping used: FFN ${ffn.value.damping.relative} (tried ${ffn.value.damping.tried.join(', ')}), dead inputs ${ffn.value.dead.length}; attention ${attention.value.damping.relative}`);
   console.log(`FFN relative output errors (kept:error): ${ffnErrors.join(' ')}`);
+  console.log(`FFN errors, OBS vs magnitude baseline (kept:obs/magnitude): ${versus.join(' ')}`);
   for (const check of checks) console.log(check);
   console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }

@@ -6,17 +6,23 @@
 // Storage is injected (platform neutral): `createMemoryStorage()` here, a directory via
 // `createFileStorage()` from `@ziplm/hessian/node`.
 //
-// File format, version 1 (all little-endian):
+// File format, versions 1 and 2 (all little-endian):
 //   bytes 0..7    magic "ZLMLVDB1"
 //   bytes 8..11   u32 J: byte length of the JSON header (padded with spaces so 12 + J ≡ 0 mod 8)
 //   bytes 12..    JSON header (UTF-8): see {@link LayerHeader}; byte offsets are relative to the payload
 //   payload       per level, in header order: Int32 kept structure indices, then Float32 weights
 //                 rows × (kept·groupSize) row-major; then the Float32 bias (optional) and the Int32
 //                 removal order. Every block is a multiple of 4 bytes, so every view is aligned.
+// Version 2 = version 1 plus `spec.method` (which sweep produced the levels: 'obs' or 'magnitude').
+// A spec without a method is written as version 1, byte for byte what earlier releases wrote, so
+// their readers keep reading OBS databases; a spec with a method (the builder sets it only for the
+// magnitude baseline) is written as version 2, which version-1 readers refuse instead of serving
+// magnitude-pruned levels as OBS ones. A version-1 file is an OBS file.
 
 import { DatabaseError, ShapeError } from './errors.js';
 import type { LayerErrors } from './levels.js';
 import type { DampingReport } from './prepare.js';
+import { magnitudeSweep } from './magnitude.js';
 import { obsSweep, type ObsProblem, type SweepOptions } from './sweep.js';
 
 /** Where level-database files live. Implementations must make `writeAtomic` all-or-nothing. */
@@ -54,6 +60,12 @@ export function createMemoryStorage(): LevelStorage & { entries: Map<string, Uin
 
 export type ModuleKind = 'attention' | 'ffn';
 
+/**
+ * How a module's levels were computed: `obs` = {@link obsSweep} (ZipLM's structured OBS, the
+ * default); `magnitude` = {@link magnitudeSweep} (the structure-magnitude baseline, no weight update).
+ */
+export type PruningMethod = 'obs' | 'magnitude';
+
 /** What the builder promised to compute for a module; a resumed build must ask for the same. */
 export interface LayerSpec {
   levels: number[];
@@ -61,6 +73,8 @@ export interface LayerSpec {
   relativeDamping: number;
   /** Caller's identity of the inputs (checkpoint + calibration), e.g. a hash; optional. */
   fingerprint?: string;
+  /** The sweep that produced the levels; absent = `obs` (every version-1 file). Present → format version 2. */
+  method?: PruningMethod;
 }
 
 /** One level of a stored module. */
@@ -92,7 +106,8 @@ export interface LayerRecord {
 /** The JSON header of a file: everything but the arrays. */
 export interface LayerHeader {
   format: 'ziplm-level-db';
-  version: 1;
+  /** 1, or 2 when `spec.method` is present (see the module comment). */
+  version: 1 | 2;
   layer: number;
   module: ModuleKind;
   rows: number;
@@ -156,7 +171,7 @@ export function encodeLayerRecord(record: LayerRecord): Uint8Array {
   offset += 4 * record.order.length;
   const header: LayerHeader = {
     format: 'ziplm-level-db',
-    version: 1,
+    version: record.spec.method === undefined ? 1 : 2,
     layer: record.layer,
     module: record.module,
     rows,
@@ -227,7 +242,7 @@ function parseHeader(prefix: Uint8Array, fileSize: number, file: string): { head
   };
   if (header === null || typeof header !== 'object') bad('not an object');
   if (header.format !== 'ziplm-level-db') bad(`format is ${JSON.stringify(header.format)}`);
-  if (header.version !== 1) bad(`unsupported version ${JSON.stringify(header.version)} (this reader knows 1)`);
+  if (header.version !== 1 && header.version !== 2) bad(`unsupported version ${JSON.stringify(header.version)} (this reader knows 1 and 2)`);
   if (!isInt(header.layer)) bad('layer');
   if (header.module !== 'attention' && header.module !== 'ffn') bad(`module ${JSON.stringify(header.module)}`);
   if (!isInt(header.rows, 1) || !isInt(header.cols, 1) || !isInt(header.groupSize, 1) || header.cols % header.groupSize !== 0) bad('rows/cols/groupSize');
@@ -246,6 +261,10 @@ function parseHeader(prefix: Uint8Array, fileSize: number, file: string): { head
   if (header.bias !== null && !inPayload(header.bias?.offset, 4 * header.rows)) bad('bias lies outside the payload');
   if (!header.order || !isInt(header.order.length) || !inPayload(header.order.offset, 4 * header.order.length)) bad('order');
   if (!Array.isArray(header.dead) || !header.spec || !Array.isArray(header.spec.levels)) bad('dead/spec');
+  // Version 1 predates `spec.method` (its files are OBS); version 2 must name a known method.
+  const method: unknown = header.spec.method;
+  if (header.version === 1 && method !== undefined) bad(`spec.method ${JSON.stringify(method)} needs format version 2`);
+  if (header.version === 2 && method !== 'obs' && method !== 'magnitude') bad(`spec.method ${JSON.stringify(method)} (expected "obs" or "magnitude")`);
   return { header, payloadStart };
 }
 
@@ -305,6 +324,7 @@ function sameSpec(a: LayerSpec, b: LayerSpec): boolean {
     a.groupSize === b.groupSize &&
     a.relativeDamping === b.relativeDamping &&
     (a.fingerprint ?? null) === (b.fingerprint ?? null) &&
+    (a.method ?? 'obs') === (b.method ?? 'obs') &&
     a.levels.length === b.levels.length &&
     a.levels.every((v, i) => v === b.levels[i])
   );
@@ -320,13 +340,19 @@ export interface LayerJob {
   groupSize: number;
   /** Identity of the inputs; a resumed build with a different fingerprint is refused. */
   fingerprint?: string;
+  /**
+   * `obs` (default): ZipLM's structured OBS sweep. `magnitude`: the structure-magnitude baseline
+   * ({@link magnitudeSweep}). Part of the spec, so a resumed build never mixes the two.
+   */
+  method?: PruningMethod;
   /** Produces the layer's weights and calibration statistics. */
   load(): Promise<ObsProblem>;
 }
 
 /**
  * Options of {@link LevelDatabase.build}: sweep options shared by all modules, plus a progress hook.
- * `overwriteHessian` defaults to true here: each loaded H is inverted in place.
+ * `overwriteHessian` defaults to true here: each loaded H is inverted in place. Magnitude jobs use
+ * `relativeDamping` (for obsLoss), `engine` and `onProgress`, and never modify H.
  */
 export type BuildOptions = Omit<SweepOptions, 'levels' | 'groupSize' | 'snapshotPrecision'> & {
   onModule?: (event: { layer: number; module: ModuleKind; status: 'built' | 'skipped'; seconds: number }) => void;
@@ -438,12 +464,18 @@ export class LevelDatabase {
     const { onModule, ...sweepOptions } = options;
     for (const job of jobs) {
       const started = performance.now();
+      const method = job.method ?? 'obs';
+      if (method !== 'obs' && method !== 'magnitude') {
+        throw new DatabaseError(this.where(layerFileName(job.layer, job.module)), `unknown method ${JSON.stringify(method)} (expected "obs" or "magnitude")`);
+      }
       const levels = [...new Set(job.levels)].sort((a, b) => b - a);
       const spec: LayerSpec = {
         levels,
         groupSize: job.groupSize,
         relativeDamping: sweepOptions.relativeDamping ?? 0.01,
         ...(job.fingerprint !== undefined ? { fingerprint: job.fingerprint } : {}),
+        // Only the baseline records its method: OBS files stay version 1 (see the module comment).
+        ...(method !== 'obs' ? { method } : {}),
       };
       if (await this.has(job.layer, job.module)) {
         const header = await this.readHeader(job.layer, job.module);
@@ -459,7 +491,17 @@ export class LevelDatabase {
       }
       const problem = await job.load();
       // The loaded H is ours: let the solver invert it in place (one n×n array less at peak).
-      const result = await obsSweep(problem, { overwriteHessian: true, ...sweepOptions, levels, groupSize: job.groupSize, snapshotPrecision: 'float32' });
+      const result =
+        method === 'magnitude'
+          ? await magnitudeSweep(problem, {
+              levels,
+              groupSize: job.groupSize,
+              snapshotPrecision: 'float32',
+              relativeDamping: sweepOptions.relativeDamping,
+              engine: sweepOptions.engine,
+              onProgress: sweepOptions.onProgress,
+            })
+          : await obsSweep(problem, { overwriteHessian: true, ...sweepOptions, levels, groupSize: job.groupSize, snapshotPrecision: 'float32' });
       await this.write({
         layer: job.layer,
         module: job.module,

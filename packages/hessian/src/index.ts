@@ -18,6 +18,8 @@ export type { DampingReport, PreparedHessian, PrepareOptions } from './prepare.j
 export { choleskyInverseInPlace } from './cholesky.js';
 export { obsSweep } from './sweep.js';
 export type { ObsProblem, Snapshot, SweepOptions, SweepResult } from './sweep.js';
+export { magnitudeSweep } from './magnitude.js';
+export type { MagnitudeSweepOptions } from './magnitude.js';
 export {
   LevelDatabase,
   createMemoryStorage,
@@ -26,5 +28,5 @@ export {
   layerFileName,
   levelPayloadBytes,
 } from './database.js';
-export type { BuildOptions, LayerHeader, LayerJob, LayerRecord, LayerSpec, LevelStorage, ModuleKind, StoredLevel } from './database.js';
+export type { BuildOptions, LayerHeader, LayerJob, LayerRecord, LayerSpec, LevelStorage, ModuleKind, PruningMethod, StoredLevel } from './database.js';
 export { conv1dToLinear, linearToConv1d } from './layout.js';

@@ -442,8 +442,11 @@ function gatherPreparedBlock(hessian: Float64Array, cols: number, keptCols: Int3
   return out;
 }
 
-/** 2·bᵀ·W·μ + ‖b‖², with W·μ accumulated column by column of W (rows of Wᵀ). */
-function biasEnergy(w0t: Float64Array, rows: number, cols: number, mean: Float64Array, bias: Float32Array | Float64Array): number {
+/**
+ * 2·bᵀ·W·μ + ‖b‖², with W·μ accumulated column by column of W (rows of Wᵀ): the bias part of
+ * E‖W·x + b‖² (also used by ./magnitude.ts).
+ */
+export function biasEnergy(w0t: Float64Array, rows: number, cols: number, mean: Float64Array, bias: Float32Array | Float64Array): number {
   const wm = new Float64Array(rows);
   for (let c = 0; c < cols; c++) {
     const mc = mean[c]!;
@@ -459,12 +462,12 @@ function biasEnergy(w0t: Float64Array, rows: number, cols: number, mean: Float64
   return energy;
 }
 
-/** Validated and normalised levels: distinct kept counts, descending. */
-function normaliseLevels(levels: readonly number[], count: number): number[] {
-  if (!Array.isArray(levels) || levels.length === 0) throw new LevelError('obsSweep: levels is empty; pass the kept structure counts to snapshot');
+/** Validated and normalised levels: distinct kept counts, descending (`caller` names the sweep in errors). */
+export function normaliseLevels(levels: readonly number[], count: number, caller = 'obsSweep'): number[] {
+  if (!Array.isArray(levels) || levels.length === 0) throw new LevelError(`${caller}: levels is empty; pass the kept structure counts to snapshot`);
   for (const level of levels) {
     if (!Number.isSafeInteger(level) || level < 0 || level > count) {
-      throw new LevelError(`obsSweep: level ${level} is out of range; kept structure counts must be integers in [0, ${count}]`);
+      throw new LevelError(`${caller}: level ${level} is out of range; kept structure counts must be integers in [0, ${count}]`);
     }
   }
   return [...new Set(levels)].sort((a, b) => b - a);

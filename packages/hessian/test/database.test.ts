@@ -10,10 +10,12 @@ import {
   encodeLayerRecord,
   ffnLevels,
   layerFileName,
+  magnitudeSweep,
   levelPayloadBytes,
   type LayerJob,
   type LayerRecord,
   type ObsProblem,
+  type PruningMethod,
 } from '../src/index.js';
 import { createFileStorage, openLevelDatabase } from '../src/node.js';
 import { correlatedTokens, hessianOf, randomMatrix } from './helpers/random.js';
@@ -26,13 +28,14 @@ function problem(rows: number, cols: number, seed: number): ObsProblem {
   return { weight: randomMatrix(rows, cols, seed + 1), rows, cols, hessian: hessianOf(x, tokens, cols), mean, bias: randomMatrix(1, rows, seed + 2) };
 }
 
-function jobs(loads: { count: number } = { count: 0 }, failOn?: number): LayerJob[] {
+function jobs(loads: { count: number } = { count: 0 }, failOn?: number, method?: PruningMethod): LayerJob[] {
   const make = (layer: number, module: 'attention' | 'ffn', cols: number, groupSize: number, levels: number[]): LayerJob => ({
     layer,
     module,
     groupSize,
     levels,
     fingerprint: 'test-model',
+    ...(method ? { method } : {}),
     load: async () => {
       loads.count++;
       if (failOn === layer * 2 + (module === 'ffn' ? 1 : 0)) throw new Error('simulated crash');
@@ -161,5 +164,80 @@ describe('level database', () => {
       outputEnergy: 1,
     };
     expect(() => encodeLayerRecord(record)).toThrow(/holds 2 indices and 3 weights/);
+  });
+});
+
+describe('level database, magnitude baseline', () => {
+  it('builds, round-trips and serves magnitude levels; the method is part of the spec and the header', async () => {
+    const dir = await tempDir();
+    const db = openLevelDatabase(dir);
+    expect(await db.build(jobs(undefined, undefined, 'magnitude'))).toEqual({ built: 4, skipped: 0 });
+    const record = await db.read(0, 'ffn');
+    expect(record.spec.method).toBe('magnitude');
+    expect(decodeLayerRecord(encodeLayerRecord(record), 'x')).toEqual(record);
+    const header = await db.readHeader(0, 'ffn');
+    expect(header.version).toBe(2);
+    // The stored levels are exactly magnitudeSweep's (float32), kept columns = the original weights.
+    const input = problem(4, 24, 24);
+    const direct = await magnitudeSweep(input, { levels: ffnLevels(24), snapshotPrecision: 'float32' });
+    expect(record.levels.map((l) => l.kept)).toEqual(ffnLevels(24));
+    record.levels.forEach((level, i) => {
+      const snap = direct.snapshots[i]!;
+      expect(level.keptIndices).toEqual(snap.keptIndices);
+      expect(level.weight).toEqual(snap.weight);
+      expect(level.error).toBe(snap.error);
+      expect(level.obsLoss).toBe(snap.obsLoss);
+      const width = level.kept;
+      let changed = 0;
+      for (let r = 0; r < 4; r++) for (let q = 0; q < width; q++) if (level.weight[r * width + q] !== Math.fround(input.weight[r * 24 + level.keptIndices[q]!]!)) changed++;
+      expect(changed).toBe(0);
+    });
+    expect(await db.readLevel(0, 'ffn', record.levels[5]!.kept)).toEqual(record.levels[5]);
+    const errors = await db.toLayerErrors();
+    expect(errors).toHaveLength(4);
+    for (const entry of errors) {
+      expect(entry.levels[0]!.error).toBe(0);
+      expect(entry.levels.at(-1)).toEqual({ kept: 0, error: 1 });
+    }
+    // Resuming with the same method skips; switching methods on an existing database is refused.
+    expect(await openLevelDatabase(dir).build(jobs(undefined, undefined, 'magnitude'))).toEqual({ built: 0, skipped: 4 });
+    await expect(openLevelDatabase(dir).build(jobs())).rejects.toThrow(/different spec/);
+    await expect(openLevelDatabase(dir).build(jobs(undefined, undefined, 'obs'))).rejects.toThrow(DatabaseError);
+  });
+
+  it('keeps OBS files at version 1 without a method, and validates the method field', async () => {
+    const db = new LevelDatabase(createMemoryStorage());
+    await db.build(jobs().slice(0, 1));
+    const header = await db.readHeader(0, 'attention');
+    expect(header.version).toBe(1);
+    expect(header.spec.method).toBeUndefined();
+    // An explicit 'obs' job resumes a version-1 OBS file (absent = 'obs').
+    expect(await db.build(jobs(undefined, undefined, 'obs').slice(0, 1))).toEqual({ built: 0, skipped: 1 });
+    await expect(db.build(jobs(undefined, undefined, 'magnitude').slice(0, 1))).rejects.toThrow(/different spec/);
+
+    const dir = await tempDir();
+    await openLevelDatabase(dir).build(jobs(undefined, undefined, 'magnitude').slice(0, 1));
+    const file = join(dir, layerFileName(0, 'attention'));
+    const bytes = await readFile(file);
+    // latin1: one character per byte, so string offsets are byte offsets.
+    const text = bytes.toString('latin1');
+    /** Rewrites a same-length field of the JSON header in place. */
+    const patch = async (from: string, to: string): Promise<void> => {
+      expect(to.length).toBe(from.length);
+      const at = text.indexOf(from);
+      expect(at).toBeGreaterThan(0);
+      const out = Buffer.from(bytes);
+      out.write(to, at, 'latin1');
+      await writeFile(file, out);
+    };
+    const reopened = openLevelDatabase(dir);
+    await patch('"method":"magnitude"', '"method":"magnitudx"');
+    await expect(reopened.readHeader(0, 'attention')).rejects.toThrow(/spec\.method "magnitudx" \(expected "obs" or "magnitude"\)/);
+    await writeFile(file, bytes);
+    await patch('"version":2', '"version":1');
+    await expect(reopened.read(0, 'attention')).rejects.toThrow(/needs format version 2/);
+    await writeFile(file, bytes);
+    await patch('"version":2', '"version":3');
+    await expect(reopened.readHeader(0, 'attention')).rejects.toThrow(/unsupported version 3 \(this reader knows 1 and 2\)/);
   });
 });
