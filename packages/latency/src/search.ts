@@ -75,6 +75,7 @@ export interface SearchResult {
   readonly objective: number;
   /** Time budget of the searched modules (ms): dense/target − non-prunable − fixed modules. */
   readonly budget: number;
+  /** Time buckets of the DP; 0 for `searchUniform`, which enumerates exactly. */
   readonly buckets: number;
 }
 
@@ -337,5 +338,128 @@ export function searchForSpeedup(table: LatencyTable, errors: readonly LayerErro
     objective,
     budget,
     buckets,
+  };
+}
+
+/** Options of `searchUniform`: the target and the constraints of `searchForSpeedup` that apply to it. */
+export type UniformSearchOptions = Pick<SearchOptions, 'target' | 'current' | 'allowRemoval' | 'coefficients'>;
+
+/** A uniform configuration: the kept size shared by every searched module of each type. */
+interface UniformCandidate {
+  /** Level index per prepared module (as `shapesOf` takes them). */
+  picks: number[];
+  shapes: LayerShapes & { layerHeads: number[]; layerIntermediate: number[] };
+  prediction: ReturnType<typeof predictRuntime>;
+  objective: number;
+  heads: number;
+  intermediate: number;
+}
+
+/**
+ * Every uniform configuration: one kept head count shared by all searched attention modules and one
+ * FFN size shared by all searched FFN modules, from the levels every one of them offers (their
+ * errors' levels, all of which the table must time, ≤ the current size; kept 0 when removal is
+ * allowed). A module type with no searched module contributes no choice.
+ */
+function uniformCandidates(table: LatencyTable, prepared: Prepared, coefficients: readonly number[] | undefined): UniformCandidate[] {
+  const shared = (module: 'attention' | 'ffn'): number[] | null => {
+    const members = prepared.modules.filter((m) => m.module === module);
+    if (members.length === 0) return null;
+    let common = new Set(members[0]!.candidates.map((c) => c.kept));
+    for (const m of members.slice(1)) {
+      const offered = new Set(m.candidates.map((c) => c.kept));
+      common = new Set([...common].filter((k) => offered.has(k)));
+    }
+    if (common.size === 0) {
+      throw new SearchError(`no ${module === 'attention' ? 'kept head count' : 'FFN size'} is offered by every searched ${module} module (their levels, capped by the current sizes, do not intersect)`);
+    }
+    return [...common].sort((a, b) => b - a);
+  };
+  const headChoices = shared('attention');
+  const ffnChoices = shared('ffn');
+  const out: UniformCandidate[] = [];
+  for (const heads of headChoices ?? [-1]) {
+    for (const intermediate of ffnChoices ?? [-1]) {
+      let objective = 0;
+      const picks = prepared.modules.map((m, i) => {
+        const kept = m.module === 'attention' ? heads : intermediate;
+        const s = m.candidates.findIndex((c) => c.kept === kept);
+        objective += (coefficients?.[i] ?? 1) * m.candidates[s]!.error;
+        return s;
+      });
+      const shapes = shapesOf(prepared, picks);
+      out.push({ picks, shapes, prediction: predictRuntime(table, shapes), objective, heads, intermediate });
+    }
+  }
+  return out;
+}
+
+/**
+ * The largest predicted speedup a uniform configuration reaches (see `searchUniform`): the fastest
+ * shared head count and FFN size.
+ */
+export function maxUniformSpeedup(table: LatencyTable, errors: readonly LayerErrors[], options: Omit<UniformSearchOptions, 'target'> = {}): number {
+  const candidates = uniformCandidates(table, prepare(table, errors, options), options.coefficients);
+  return Math.max(...candidates.map((c) => c.prediction.speedup));
+}
+
+/**
+ * The uniform per-layer pruning baseline (issue 6, "Baselines and results") under the same latency
+ * table and errors as `searchForSpeedup`: every searched layer keeps the same number of heads and
+ * the same FFN size, one (heads, FFN) pair from the levels of the table and the errors. Among the
+ * pairs whose predicted speedup on unrounded table times is ≥ `target`, it returns the one with the
+ * smallest Σ c_m·error_m (ties: the faster one, then more heads, then the larger FFN). The pairs are
+ * few (≤ heads+1 times FFN levels+1), so they are enumerated exactly: no time buckets
+ * (`buckets` is 0 in the result).
+ *
+ * `current` works as in `searchForSpeedup` (gradual mode): a module offers only levels ≤ its current
+ * size, so the shared size is at most the smallest current size of its type, and modules without
+ * errors keep their current size. Throws InfeasibleTargetError naming the largest uniform speedup
+ * when no pair reaches the target, SearchError / MissingLevelError for inconsistent input.
+ */
+export function searchUniform(table: LatencyTable, errors: readonly LayerErrors[], options: UniformSearchOptions): SearchResult {
+  const { target } = options;
+  if (!(typeof target === 'number' && Number.isFinite(target) && target > 0)) throw new SearchError(`target speedup must be a finite number > 0, got ${target}`);
+  const prepared = prepare(table, errors, options);
+  const candidates = uniformCandidates(table, prepared, options.coefficients);
+  const budget = table.dense.median / target - prepared.fixedTime;
+  let best: UniformCandidate | undefined;
+  for (const c of candidates) {
+    // The acceptance test of searchForSpeedup: the speedup exactly as predictRuntime reports it.
+    if (!(c.prediction.speedup >= target)) continue;
+    if (
+      !best ||
+      c.objective < best.objective ||
+      (c.objective === best.objective &&
+        (c.prediction.time < best.prediction.time ||
+          (c.prediction.time === best.prediction.time && (c.heads > best.heads || (c.heads === best.heads && c.intermediate > best.intermediate)))))
+    ) {
+      best = c;
+    }
+  }
+  if (!best) {
+    const max = Math.max(...candidates.map((c) => c.prediction.speedup));
+    throw new InfeasibleTargetError(
+      target,
+      max,
+      budget < 0 ? 'the non-prunable part and the modules not searched alone exceed the time budget' : 'with the same kept head count and FFN size in every layer',
+    );
+  }
+  const chosen = best;
+  const modules: ModuleChoice[] = prepared.modules.map((m, i) => {
+    const c = m.candidates[chosen.picks[i]!]!;
+    return { layer: m.layer, module: m.module, kept: c.kept, time: c.time, error: c.error };
+  });
+  return {
+    target,
+    layerHeads: chosen.shapes.layerHeads,
+    layerIntermediate: chosen.shapes.layerIntermediate,
+    modules,
+    predictedTime: chosen.prediction.time,
+    predictedSpeedup: chosen.prediction.speedup,
+    totalError: modules.reduce((sum, m) => sum + m.error, 0),
+    objective: chosen.objective,
+    budget,
+    buckets: 0,
   };
 }
