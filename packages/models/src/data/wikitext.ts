@@ -48,3 +48,26 @@ export function perplexity(totalNll: number, tokenCount: number): number {
   if (!Number.isFinite(totalNll) || totalNll < 0) throw new RangeError(`perplexity needs a finite non-negative NLL sum, got ${totalNll}`);
   return Math.exp(totalNll / tokenCount);
 }
+
+/**
+ * Splits WikiText raw text into articles: an article starts at a top-level heading line
+ * `" = Title = "` (one `=` on each side). Text before the first heading forms an article of its own.
+ */
+export function splitWikiTextArticles(text: string): string[] {
+  const articles: string[][] = [];
+  for (const line of text.split('\n')) {
+    if (/^ = [^=].* = $/.test(line) || articles.length === 0) articles.push([]);
+    articles[articles.length - 1]!.push(line);
+  }
+  return articles.map((lines) => lines.join('\n'));
+}
+
+/**
+ * ziplm's deterministic train / held-out split of one WikiText file, by article: article k is held
+ * out when k % 10 === 9. Only wiki.test.raw is available here, so the GPT2 teacher trains on the
+ * 'train' part and every perplexity ziplm reports is on the 'heldout' part: no held-out text (not
+ * even its vocabulary) is seen in training.
+ */
+export function wikiTextSplit(text: string, part: 'train' | 'heldout'): string[] {
+  return splitWikiTextArticles(text).filter((_, k) => (k % 10 === 9) === (part === 'heldout'));
+}

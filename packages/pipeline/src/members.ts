@@ -1,0 +1,77 @@
+// Exporting and scoring models: each member is written as an ONNX graph for its environment plus a
+// Hugging Face-style checkpoint that loads back, into a temporary directory renamed into place (a
+// killed run leaves either a complete member or none).
+
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { exportOptionsFor, type InferenceEnvironment } from '@ziplm/latency';
+import { exportModelToOnnx, expectedShapes, saveCheckpoint, type Checkpoint, type ModelConfig, type Tokenizer } from '@ziplm/models';
+import { createSession, loadOrt } from '@ziplm/onnx/runtime';
+import { writeFileAtomic, writeJsonAtomic } from './files.js';
+import type { MemberResult } from './results.js';
+import type { PreparedTask, Scores } from './tasks.js';
+import { memberName, type RunDirectory } from './run-dir.js';
+
+/** Parameters of the transformer layers only (embeddings, pooler and heads excluded), as in the paper's Table 6. */
+export function layerParameterCount(config: ModelConfig): number {
+  let n = 0;
+  for (const [name, shape] of expectedShapes(config)) {
+    if (name.includes('.encoder.layer.') || name.startsWith('transformer.h.')) n += shape.reduce((a, b) => a * b, 1);
+  }
+  return n;
+}
+
+/** Scores a checkpoint on a task through onnxruntime (full-sequence graph). */
+export async function scoreCheckpoint(checkpoint: Checkpoint, task: PreparedTask, dense?: Scores): Promise<Scores> {
+  const ort = await loadOrt();
+  const session = await createSession(exportModelToOnnx(checkpoint));
+  try {
+    return await task.score(session, ort, dense);
+  } finally {
+    await session.release();
+  }
+}
+
+export const MEMBER_FILE = 'member.json';
+export const ONNX_FILE = 'model.onnx';
+
+/** The member record written beside the exported files. */
+export interface MemberRecord extends MemberResult {
+  readonly keptHeads: readonly (readonly number[])[];
+  readonly keptNeurons: readonly (readonly number[])[];
+}
+
+/** Writes a member's files and record; the directory appears complete or not at all. */
+export async function writeMember(
+  dir: string,
+  checkpoint: Checkpoint,
+  tokenizer: Tokenizer,
+  env: InferenceEnvironment,
+  record: MemberRecord,
+): Promise<void> {
+  const tmp = `${dir}.tmp`;
+  await rm(tmp, { recursive: true, force: true });
+  await mkdir(tmp, { recursive: true });
+  await saveCheckpoint(tmp, checkpoint, { tokenizer });
+  await writeFileAtomic(join(tmp, ONNX_FILE), exportModelToOnnx(checkpoint, exportOptionsFor(env)));
+  await writeJsonAtomic(join(tmp, MEMBER_FILE), record);
+  await rm(dir, { recursive: true, force: true });
+  await rename(tmp, dir);
+}
+
+export async function readMember(dir: string): Promise<MemberRecord | undefined> {
+  const file = join(dir, MEMBER_FILE);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(await readFile(file, 'utf8')) as MemberRecord;
+}
+
+/** Updates a complete member's record (e.g. with its measured speedup). */
+export async function updateMember(dir: string, record: MemberRecord): Promise<void> {
+  await writeJsonAtomic(join(dir, MEMBER_FILE), record);
+}
+
+/** Absolute directory of a member in a run. */
+export function memberDir(run: RunDirectory, method: string, target: number, variant?: string): string {
+  return run.path('members', memberName(method, target, variant));
+}

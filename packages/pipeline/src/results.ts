@@ -1,0 +1,76 @@
+// What a run found, as plain data: written to `results.json` in the run directory, rendered into
+// `report.md` and the SVG plots, and read back by `ziplm report`.
+
+/** How a member was obtained. */
+export type PruningMethod =
+  /** ZipLM: structured OBS database + latency-constrained DP search (method doc §2–§6). */
+  | 'ziplm'
+  /** Baseline: keep the structures with the largest L2 weight norm, no weight update; same table and search. */
+  | 'magnitude'
+  /** Baseline: the same head count and FFN size in every layer (OBS weights), the best such pair. */
+  | 'uniform';
+
+/** The task metric of a run. */
+export interface MetricInfo {
+  /** e.g. 'accuracy', 'f1', 'perplexity', 'agreement'. */
+  readonly name: string;
+  /** Human-readable label with its dataset, e.g. 'SST-2 dev accuracy (%)'. */
+  readonly label: string;
+  readonly higherIsBetter: boolean;
+}
+
+/** One pruned model of a family. */
+export interface MemberResult {
+  readonly method: PruningMethod;
+  /**
+   * A variant name when a run compares settings of the same method (e.g. 'no token distillation');
+   * absent for the main setting.
+   */
+  readonly variant?: string;
+  /** Speedup target (relative to the dense model). */
+  readonly target: number;
+  /** Speedup predicted by the latency table for the chosen levels. */
+  readonly predictedSpeedup: number;
+  /** Speedup measured by re-timing the exported model (absent when verification was skipped). */
+  readonly measuredSpeedup?: number;
+  /** measured / target − 1. */
+  readonly deviation?: number;
+  /** 'pass' when the measured speedup is within tolerance of the target or above it. */
+  readonly status?: 'pass' | 'fail';
+  /** Task metric of this member (absent when evaluation was skipped). */
+  readonly metric?: number;
+  /** Sum of the chosen levels' layer-wise errors (the DP objective). */
+  readonly searchError: number;
+  readonly layerHeads: readonly number[];
+  readonly layerIntermediate: readonly number[];
+  /** Parameters of the encoder/decoder layers (embeddings and heads excluded), as in the paper's Table 6. */
+  readonly layerParameters: number;
+  /** Directory of the exported member, relative to the run directory. */
+  readonly dir: string;
+}
+
+export interface RunResults {
+  readonly format: 'ziplm-run-results';
+  readonly version: 1;
+  readonly mode: 'oneshot' | 'gradual';
+  readonly task: string;
+  readonly metric: MetricInfo;
+  readonly model: {
+    readonly modelType: 'bert' | 'gpt2';
+    readonly numLayers: number;
+    readonly hiddenSize: number;
+    readonly numHeads: number;
+    readonly intermediateSize: number;
+    readonly layerParameters: number;
+  };
+  /** One line describing the inference environment of the latency table. */
+  readonly environment: string;
+  readonly dense: {
+    readonly metric?: number;
+    /** Median time of the dense model in the table's environment (ms). */
+    readonly timeMs: number;
+  };
+  readonly members: readonly MemberResult[];
+  /** Notes the report should show (e.g. "no dataset found: metric is agreement on built-in text"). */
+  readonly notes: readonly string[];
+}

@@ -1,0 +1,356 @@
+// Tasks: where calibration samples come from and how a model is scored, for each dataset ziplm
+// knows. Scoring runs the exported model in onnxruntime (the engine the model ships on, and ~5x
+// faster than the tfjs wasm backend here).
+
+import type { InferenceSession } from 'onnxruntime-node';
+import {
+  dataPath,
+  encodeGlueExamples,
+  hasData,
+  onnxFeeds,
+  ONNX_NAMES,
+  padBatch,
+  perplexity,
+  chunkTokenIds,
+  postprocessSquad,
+  prepareSquadFeatures,
+  readGlue,
+  readSquad,
+  readWikiText,
+  SAMPLE_SENTENCES,
+  SAMPLE_TEXT,
+  squadMetric,
+  wikiTextSplit,
+  type BatchItem,
+  type GlueTaskName,
+  type ModelConfig,
+  type OrtTensorFactory,
+  type PaddedBatch,
+  type SquadExample,
+  type Tokenizer,
+} from '@ziplm/models';
+import { TaskDataError } from './errors.js';
+import type { MetricInfo } from './results.js';
+
+export type TaskName = 'sst2' | 'qnli' | 'squad' | 'wikitext' | 'samples';
+export const TASK_NAMES: readonly TaskName[] = ['sst2', 'qnli', 'squad', 'wikitext', 'samples'];
+
+/** One tokenized sequence with what its metric needs. */
+export interface TaskItem extends BatchItem {
+  readonly ids: readonly number[];
+  readonly typeIds: readonly number[];
+  /** Classification label (GLUE) or dense prediction (agreement). */
+  readonly label?: number;
+}
+
+/** What a scored model produced, kept so that 'agreement' can compare a member with the dense model. */
+export interface Scores {
+  readonly metric: number;
+  /** Predicted class per evaluation item (classification tasks). */
+  readonly predictions?: Int32Array;
+}
+
+export interface PreparedTask {
+  readonly name: TaskName;
+  readonly metric: MetricInfo;
+  /** Data files read (their hashes go into the manifest). */
+  readonly files: readonly string[];
+  /** Shown in the report. */
+  readonly notes: readonly string[];
+  /** Calibration sequences, in a fixed order (deterministic for the options). */
+  readonly calibration: readonly TaskItem[];
+  /** Scores a model's ONNX session; `dense` is the dense model's scores (for 'agreement'). */
+  score(session: InferenceSession, ort: OrtTensorFactory, dense?: Scores): Promise<Scores>;
+}
+
+export interface TaskOptions {
+  /** Number of calibration sequences (default 512). */
+  calibrationSamples?: number;
+  /** Seed of the calibration sample (default 42, as the reference's `_dataloader_builder`). */
+  seed?: number;
+  /** Longest sequence (default min(128, maxPositions); SQuAD 384; WikiText chunks 128). */
+  maxLength?: number;
+  /** Evaluate on at most this many items (default: all). */
+  evalLimit?: number;
+  /** Sequences per onnxruntime run when scoring (default 32). */
+  evalBatchSize?: number;
+}
+
+function seededShuffle<T>(items: readonly T[], seed: number): T[] {
+  // xorshift32: small, deterministic, independent of Math.random.
+  let s = seed >>> 0 || 0x9e3779b9;
+  const next = () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 0x100000000;
+  };
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(next() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** Batches of at most `batchSize` items sorted by length (less padding), with the items' original positions. */
+function lengthSortedBatches(items: readonly TaskItem[], padId: number, batchSize: number): PaddedBatch[] {
+  const order = items.map((_, i) => i).sort((a, b) => items[a]!.ids.length - items[b]!.ids.length || a - b);
+  const batches: PaddedBatch[] = [];
+  for (let i = 0; i < order.length; i += batchSize) {
+    const idx = order.slice(i, i + batchSize);
+    batches.push(padBatch(idx.map((k) => items[k]!), { padId }, idx));
+  }
+  return batches;
+}
+
+async function runLogits(session: InferenceSession, ort: OrtTensorFactory, config: ModelConfig, batch: PaddedBatch): Promise<Float32Array> {
+  const out = await session.run(onnxFeeds(ort, config, batch) as Parameters<InferenceSession['run']>[0]);
+  return out[ONNX_NAMES.logits]!.data as Float32Array;
+}
+
+function argmaxRows(logits: Float32Array, rows: number, cols: number): Int32Array {
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let c = 1; c < cols; c++) if (logits[r * cols + c]! > logits[r * cols + best]!) best = c;
+    out[r] = best;
+  }
+  return out;
+}
+
+function requireFile(...parts: string[]): string {
+  const file = dataPath(...parts);
+  if (!hasData(...parts)) throw new TaskDataError(file, `not found (set ZIPLM_DATA_DIR to the directory holding ${parts.join('/')})`);
+  return file;
+}
+
+function classificationTask(
+  name: TaskName,
+  metric: MetricInfo,
+  config: ModelConfig,
+  tokenizer: Tokenizer,
+  calibration: TaskItem[],
+  evaluation: TaskItem[],
+  files: string[],
+  notes: string[],
+  options: TaskOptions,
+): PreparedTask {
+  if (config.modelType !== 'bert' || config.head.type !== 'classification') {
+    throw new TaskDataError(files[0] ?? name, `task "${name}" needs a BERT sequence classifier, the model is ${config.modelType}${config.modelType === 'bert' ? ` with a "${config.head.type}" head` : ''}`);
+  }
+  const numLabels = config.head.labels.length;
+  const batches = lengthSortedBatches(evaluation, tokenizer.padId, options.evalBatchSize ?? 32);
+  return {
+    name,
+    metric,
+    files,
+    notes,
+    calibration,
+    async score(session, ort, dense) {
+      const predictions = new Int32Array(evaluation.length);
+      for (const batch of batches) {
+        const pred = argmaxRows(await runLogits(session, ort, config, batch), batch.batchSize, numLabels);
+        batch.indices.forEach((item, row) => (predictions[item] = pred[row]!));
+      }
+      let correct = 0;
+      const agreement = metric.name === 'agreement';
+      if (agreement && !dense?.predictions) {
+        // The dense model agrees with itself.
+        return { metric: 100, predictions };
+      }
+      for (let i = 0; i < evaluation.length; i++) {
+        const truth = agreement ? dense!.predictions![i]! : evaluation[i]!.label!;
+        if (predictions[i] === truth) correct++;
+      }
+      return { metric: (100 * correct) / evaluation.length, predictions };
+    },
+  };
+}
+
+function glueTask(name: GlueTaskName, config: ModelConfig, tokenizer: Tokenizer, options: TaskOptions): PreparedTask {
+  const maxLength = options.maxLength ?? Math.min(128, config.maxPositions);
+  const samples = options.calibrationSamples ?? 512;
+  const seed = options.seed ?? 42;
+  const encode = (examples: ReturnType<typeof readGlue>): TaskItem[] =>
+    encodeGlueExamples(examples, tokenizer, maxLength).map((e, i) => ({ ids: e.ids, typeIds: e.typeIds, label: examples[i]!.label }));
+  const notes: string[] = [];
+  let calibrationExamples;
+  let evalExamples;
+  let files: string[];
+  if (name === 'sst2') {
+    const train = requireFile('glue', 'sst2', 'train.tsv');
+    const dev = requireFile('glue', 'sst2', 'dev.tsv');
+    files = [train, dev];
+    calibrationExamples = seededShuffle(readGlue(train, 'sst2'), seed).slice(0, samples);
+    evalExamples = readGlue(dev, 'sst2');
+  } else {
+    // Only the QNLI dev set is available: calibrate on its even rows, score on its odd rows.
+    const dev = requireFile('glue', 'qnli', 'dev.tsv');
+    files = [dev];
+    const all = readGlue(dev, 'qnli');
+    calibrationExamples = seededShuffle(all.filter((_, i) => i % 2 === 0), seed).slice(0, samples);
+    evalExamples = all.filter((_, i) => i % 2 === 1);
+    notes.push('QNLI: only the dev set is available; calibration uses its even rows and the accuracy is measured on its odd rows.');
+  }
+  if (options.evalLimit !== undefined) evalExamples = evalExamples.slice(0, options.evalLimit);
+  const metric: MetricInfo = {
+    name: 'accuracy',
+    label: `${name === 'sst2' ? 'SST-2 dev' : 'QNLI dev (odd rows)'} accuracy (%)`,
+    higherIsBetter: true,
+  };
+  return classificationTask(name, metric, config, tokenizer, encode(calibrationExamples), encode(evalExamples), files, notes, options);
+}
+
+function samplesTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptions): PreparedTask {
+  const maxLength = options.maxLength ?? Math.min(128, config.maxPositions);
+  const notes = ['No dataset was used: calibration and scoring use the built-in sample text, and the metric is agreement with the dense model, not accuracy.'];
+  if (config.modelType === 'bert') {
+    const items = SAMPLE_SENTENCES.map((s) => {
+      const e = tokenizer.encode(s.text, undefined, { maxLength });
+      return { ids: e.ids, typeIds: e.typeIds };
+    });
+    const metric: MetricInfo = { name: 'agreement', label: 'agreement with the dense model on built-in sentences (%)', higherIsBetter: true };
+    return classificationTask('samples', metric, config, tokenizer, items, items, [], notes, options);
+  }
+  const ids = tokenizer.encode(SAMPLE_TEXT).ids;
+  const chunks = chunkTokenIds(ids, Math.min(maxLength, Math.max(2, ids.length >> 1)), { keepRemainder: true });
+  const items = chunks.map((c) => ({ ids: [...c], typeIds: new Array<number>(c.length).fill(0) }));
+  return lmTask('samples', { name: 'perplexity', label: 'perplexity on built-in sample text (lower is better)', higherIsBetter: false }, config, tokenizer, items, items, [], notes, options);
+}
+
+function lmTask(
+  name: TaskName,
+  metric: MetricInfo,
+  config: ModelConfig,
+  tokenizer: Tokenizer,
+  calibration: TaskItem[],
+  evaluation: TaskItem[],
+  files: string[],
+  notes: string[],
+  options: TaskOptions,
+): PreparedTask {
+  if (config.modelType !== 'gpt2') throw new TaskDataError(files[0] ?? name, `task "${name}" needs a GPT2 language model, the model is ${config.modelType}`);
+  const batches = lengthSortedBatches(evaluation, tokenizer.padId, options.evalBatchSize ?? 8);
+  const vocab = config.vocabSize;
+  return {
+    name,
+    metric,
+    files,
+    notes,
+    calibration,
+    async score(session, ort) {
+      let nll = 0;
+      let count = 0;
+      for (const batch of batches) {
+        const logits = await runLogits(session, ort, config, batch);
+        const { batchSize: b, seqLength: s, inputIds, attentionMask } = batch;
+        for (let r = 0; r < b; r++) {
+          for (let t = 0; t + 1 < s; t++) {
+            if (!attentionMask[r * s + t + 1]) continue;
+            // −log softmax(logits[r, t])[next token], computed stably.
+            const base = (r * s + t) * vocab;
+            let max = -Infinity;
+            for (let v = 0; v < vocab; v++) max = Math.max(max, logits[base + v]!);
+            let sum = 0;
+            for (let v = 0; v < vocab; v++) sum += Math.exp(logits[base + v]! - max);
+            nll += max + Math.log(sum) - logits[base + inputIds[r * s + t + 1]!]!;
+            count++;
+          }
+        }
+      }
+      return { metric: perplexity(nll, count) };
+    },
+  };
+}
+
+function wikitextTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptions): PreparedTask {
+  const file = requireFile('wikitext-2-raw', 'wiki.test.raw');
+  const text = readWikiText(file);
+  const length = Math.min(options.maxLength ?? 128, config.maxPositions);
+  const stream = (articles: string[]) => {
+    const eos = config.modelType === 'gpt2' ? config.eosTokenId : tokenizer.padId;
+    const ids: number[] = [];
+    for (const a of articles) ids.push(...tokenizer.encode(a).ids, eos);
+    return chunkTokenIds(ids, length).map((c) => ({ ids: [...c], typeIds: new Array<number>(c.length).fill(0) }));
+  };
+  const calibration = seededShuffle(stream(wikiTextSplit(text, 'train')), options.seed ?? 42).slice(0, options.calibrationSamples ?? 512);
+  let evaluation = stream(wikiTextSplit(text, 'heldout'));
+  if (options.evalLimit !== undefined) evaluation = evaluation.slice(0, options.evalLimit);
+  const metric: MetricInfo = { name: 'perplexity', label: `WikiText-2 held-out perplexity, ${length}-token chunks (lower is better)`, higherIsBetter: false };
+  const notes = ['WikiText-2: only wiki.test.raw is available; it is split by article (article k held out when k % 10 = 9); calibration uses the training articles, perplexity the held-out ones.'];
+  return lmTask('wikitext', metric, config, tokenizer, calibration, evaluation, [file], notes, options);
+}
+
+function squadTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptions): PreparedTask {
+  if (config.modelType !== 'bert' || config.head.type !== 'span-qa') throw new TaskDataError('squad', 'task "squad" needs a BERT span-QA model (BertForQuestionAnswering)');
+  const file = requireFile('squad', 'dev-v1.1.json');
+  const examples = readSquad(file);
+  // Only the dev set is available: calibrate on the questions of even articles, score on odd ones.
+  const titles = [...new Set(examples.map((e) => e.title ?? ''))];
+  const articleOf = new Map(titles.map((t, i) => [t, i]));
+  const isCalibration = (e: SquadExample) => articleOf.get(e.title ?? '')! % 2 === 0;
+  const maxLength = options.maxLength ?? Math.min(384, config.maxPositions);
+  const docStride = Math.min(128, maxLength >> 2);
+  const toItems = (features: ReturnType<typeof prepareSquadFeatures>) => features.map((f) => ({ ids: f.inputIds, typeIds: f.typeIds }));
+  const calibrationFeatures = prepareSquadFeatures(examples.filter(isCalibration), tokenizer, { maxLength, docStride });
+  const calibration = seededShuffle(toItems(calibrationFeatures), options.seed ?? 42).slice(0, options.calibrationSamples ?? 512);
+  let evalExamples = examples.filter((e) => !isCalibration(e));
+  if (options.evalLimit !== undefined) evalExamples = evalExamples.slice(0, options.evalLimit);
+  const evalFeatures = prepareSquadFeatures(evalExamples, tokenizer, { maxLength, docStride });
+  const evalItems = toItems(evalFeatures);
+  const batches = lengthSortedBatches(evalItems, tokenizer.padId, options.evalBatchSize ?? 16);
+  return {
+    name: 'squad',
+    metric: { name: 'f1', label: 'SQuAD v1.1 dev F1 (odd articles)', higherIsBetter: true },
+    files: [file],
+    notes: ['SQuAD: only the dev set is available; calibration uses the questions of even-numbered articles and F1 is measured on odd-numbered ones.'],
+    calibration,
+    async score(session, ort) {
+      const starts: Float32Array[] = new Array(evalFeatures.length);
+      const ends: Float32Array[] = new Array(evalFeatures.length);
+      for (const batch of batches) {
+        const logits = await runLogits(session, ort, config, batch);
+        const s = batch.seqLength;
+        batch.indices.forEach((f, row) => {
+          const start = new Float32Array(s);
+          const end = new Float32Array(s);
+          for (let t = 0; t < s; t++) {
+            start[t] = logits[(row * s + t) * 2]!;
+            end[t] = logits[(row * s + t) * 2 + 1]!;
+          }
+          starts[f] = start;
+          ends[f] = end;
+        });
+      }
+      const predictions = postprocessSquad(evalExamples, evalFeatures, starts, ends);
+      return { metric: squadMetric(evalExamples, new Map(predictions.map((p) => [p.id, p.text]))).f1 };
+    },
+  };
+}
+
+/** Prepares a task for a model: reads and tokenizes its calibration and evaluation data. */
+export function prepareTask(name: TaskName, config: ModelConfig, tokenizer: Tokenizer, options: TaskOptions = {}): PreparedTask {
+  switch (name) {
+    case 'sst2':
+    case 'qnli':
+      return glueTask(name, config, tokenizer, options);
+    case 'squad':
+      return squadTask(config, tokenizer, options);
+    case 'wikitext':
+      return wikitextTask(config, tokenizer, options);
+    case 'samples':
+      return samplesTask(config, tokenizer, options);
+    default:
+      throw new TaskDataError(String(name), `unknown task (tasks: ${TASK_NAMES.join(', ')})`);
+  }
+}
+
+/** The task to use when none is given: the model's natural dataset if it is present, else the built-in samples. */
+export function defaultTask(config: ModelConfig): TaskName {
+  if (config.modelType === 'gpt2') return hasData('wikitext-2-raw', 'wiki.test.raw') ? 'wikitext' : 'samples';
+  if (config.head.type === 'span-qa') return 'squad';
+  return hasData('glue', 'sst2', 'train.tsv') && hasData('glue', 'sst2', 'dev.tsv') ? 'sst2' : 'samples';
+}
