@@ -6,7 +6,13 @@ import { EXIT } from './exit-codes.js';
 
 /** Every command, loaded on demand. The first one is what `ziplm` with no arguments runs. */
 export const COMMANDS: Record<string, () => Promise<Command>> = {
-  check: async () => (await import('./commands/check.js')).checkCommand,
+  prune: async () => (await import('./commands/prune.js')).pruneCommand as unknown as Command,
+  latency: async () => (await import('./commands/latency.js')).latencyCommand as unknown as Command,
+  eval: async () => (await import('./commands/evaluate.js')).evalCommand as unknown as Command,
+  export: async () => (await import('./commands/export.js')).exportCommand as unknown as Command,
+  verify: async () => (await import('./commands/verify.js')).verifyCommand as unknown as Command,
+  report: async () => (await import('./commands/report.js')).reportCommand as unknown as Command,
+  check: async () => (await import('./commands/check.js')).checkCommand as unknown as Command,
 };
 
 /** The command `ziplm` runs when given no command name. */
@@ -24,8 +30,8 @@ async function rootHelp(): Promise<string> {
 }
 
 /** Error classes that mean "bad input file" (matched by name, so packages need not depend on the CLI). */
-const INPUT_ERRORS = /^(ConfigError|WeightsError|VocabularyError|TokenizationError|DataError|LatencyTableError|DatabaseError|RunDirectoryError|OnnxDecodeError)$/;
-const UNREACHABLE_ERRORS = /^(UnreachableTargetError|InfeasibleTargetError)$/;
+const INPUT_ERRORS = /^(ConfigError|WeightsError|VocabularyError|TokenizationError|DataError|LatencyTableError|TableMismatchError|DatabaseError|RunDirectoryError|OnnxDecodeError|ReportError)$/;
+const UNREACHABLE_ERRORS = /^InfeasibleTargetError$/;
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError) return EXIT.usage;

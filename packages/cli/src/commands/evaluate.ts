@@ -1,0 +1,27 @@
+// `ziplm eval`: score a model on a task.
+
+import { defineCommand } from '../command.js';
+import { resolveModelDir } from '../util.js';
+
+export const evalCommand = defineCommand({
+  name: 'eval',
+  summary: 'Score a model on a task (accuracy, F1, perplexity) in onnxruntime',
+  options: {
+    model: { type: 'string', description: 'Model directory or built-in model name', default: 'tiny-bert', valueName: 'DIR|NAME' },
+    task: { type: 'string', description: 'Dataset (default: the model\'s natural dataset when present, else built-in samples)', choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'] },
+    evalLimit: { type: 'number', description: 'Score on at most N items', valueName: 'N' },
+    json: { type: 'boolean', description: 'Print JSON', default: false },
+  },
+  examples: [{ command: 'ziplm eval --model runs/x/members/ziplm-4.00x --task sst2', description: 'SST-2 dev accuracy of a member' }],
+  async run({ options, io }) {
+    const { loadModelDir } = await import('@ziplm/models');
+    const { prepareTask, defaultTask, scoreCheckpoint } = await import('@ziplm/pipeline');
+    const dir = resolveModelDir(options.model, io.cwd);
+    const { checkpoint, tokenizer } = await loadModelDir(dir);
+    const taskName = (options.task as 'sst2' | undefined) ?? defaultTask(checkpoint.config);
+    const task = prepareTask(taskName, checkpoint.config, tokenizer, { ...(options.evalLimit !== undefined ? { evalLimit: options.evalLimit } : {}) });
+    const scores = await scoreCheckpoint(checkpoint, task);
+    const result = { model: dir, task: taskName, metric: task.metric.name, label: task.metric.label, value: scores.metric, notes: task.notes };
+    io.stdout(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${task.metric.label}: ${scores.metric.toFixed(2)}\n${task.notes.map((n) => `note: ${n}\n`).join('')}`);
+  },
+});

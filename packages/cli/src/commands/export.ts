@@ -1,0 +1,30 @@
+// `ziplm export`: a checkpoint to ONNX for an environment.
+
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { defineCommand } from '../command.js';
+import { resolveModelDir } from '../util.js';
+
+export const exportCommand = defineCommand({
+  name: 'export',
+  summary: 'Export a checkpoint (dense or pruned) to ONNX',
+  description: 'Writes the whole model as one ONNX graph with dynamic batch and sequence, every layer with its own head count and FFN size. Generation mode writes the GPT2 decode graph with a KV cache.',
+  options: {
+    model: { type: 'string', description: 'Model directory or built-in model name', default: 'tiny-bert', valueName: 'DIR|NAME' },
+    out: { type: 'string', description: 'ONNX file to write', default: 'model.onnx', valueName: 'FILE' },
+    mode: { type: 'string', description: 'full (every position) or decode (GPT2: new tokens with a KV cache)', choices: ['full', 'decode'], default: 'full' },
+    hiddenStates: { type: 'boolean', description: 'Also output every hidden state', default: false },
+    json: { type: 'boolean', description: 'Print a JSON summary', default: false },
+  },
+  examples: [{ command: 'ziplm export --model runs/x/members/ziplm-4.00x --out bert-4x.onnx', description: 'Export a pruned member' }],
+  async run({ options, io }) {
+    const { loadCheckpoint, exportModelToOnnx } = await import('@ziplm/models');
+    const dir = resolveModelDir(options.model, io.cwd);
+    const checkpoint = await loadCheckpoint(dir);
+    const bytes = exportModelToOnnx(checkpoint, { mode: options.mode as 'full' | 'decode', hiddenStates: options.hiddenStates });
+    const out = resolve(io.cwd, options.out);
+    await writeFile(out, bytes);
+    const summary = { model: dir, out, bytes: bytes.length, layerHeads: checkpoint.config.layerHeads, layerIntermediate: checkpoint.config.layerIntermediate };
+    io.stdout(options.json ? `${JSON.stringify(summary, null, 2)}\n` : `wrote ${out} (${(bytes.length / 1e6).toFixed(2)} MB; heads [${summary.layerHeads.join(' ')}], FFN [${summary.layerIntermediate.join(' ')}])\n`);
+  },
+});

@@ -1,0 +1,60 @@
+// `ziplm latency`: measure the latency table of a model shape on this device.
+
+import { resolve } from 'node:path';
+import { defineCommand } from '../command.js';
+import { progressReporter } from '../progress.js';
+import { resolveModelDir } from '../util.js';
+import { ENVIRONMENT_OPTIONS, environmentOptions, textTable } from './shared.js';
+
+export const latencyCommand = defineCommand({
+  name: 'latency',
+  summary: 'Measure the latency table of a model on this device (attention per head count, FFN per size)',
+  description:
+    'Times the dense model, its non-prunable rest, and every attention head count and FFN size of the level grid in ' +
+    'onnxruntime, with an interleaved protocol robust to a busy machine. Only the model\'s shape matters, not its weights.',
+  options: {
+    model: { type: 'string', description: 'Model directory or built-in model name (its config gives the shape)', default: 'tiny-bert', valueName: 'DIR|NAME' },
+    ...ENVIRONMENT_OPTIONS,
+    out: { type: 'string', description: 'Where to write the table', default: 'latency-table.json', valueName: 'FILE' },
+    minRounds: { type: 'number', description: 'Minimum timing rounds per configuration', valueName: 'N' },
+    maxRounds: { type: 'number', description: 'Maximum timing rounds per configuration', valueName: 'N' },
+    json: { type: 'boolean', description: 'Print the table as JSON', default: false },
+  },
+  examples: [
+    { command: 'ziplm latency --model ./bert-base --out bert-base.b1.json', description: 'Batch-1 latency table of BERT-base' },
+    { command: 'ziplm latency --model ./gpt2 --mode generation --past-length 50', description: 'GPT2 decoding one token with a 50-token KV cache' },
+  ],
+  async run({ options, io }) {
+    const { inferenceEnvironment, saveLatencyTable, describeEnvironment } = await import('@ziplm/latency');
+    const { buildLatencyTable } = await import('@ziplm/latency/measure');
+    const { readConfigFile } = await import('@ziplm/models');
+    const dir = resolveModelDir(options.model, io.cwd);
+    const config = await readConfigFile(`${dir}/config.json`);
+    const env = inferenceEnvironment(environmentOptions(options));
+    const report = progressReporter(io, options.json);
+    report({ kind: 'stage', message: `measuring ${config.modelType} (${config.numLayers} layers, hidden ${config.hiddenSize}) — ${describeEnvironment(env)}` });
+    const table = await buildLatencyTable(config, env, {
+      ...(options.minRounds !== undefined ? { minRounds: options.minRounds } : {}),
+      ...(options.maxRounds !== undefined ? { maxRounds: options.maxRounds } : {}),
+      onProgress: (p) => {
+        if (p.phase === 'prepare') report({ kind: 'progress', stage: 'prepare', done: p.done, total: p.total });
+        else if (p.phase === 'rounds') report({ kind: 'progress', stage: `rounds (${p.active} configurations)`, done: p.round, total: options.maxRounds ?? 60 });
+      },
+    });
+    const out = resolve(io.cwd, options.out);
+    await saveLatencyTable(out, table);
+    if (options.json) {
+      io.stdout(`${JSON.stringify(table, null, 2)}\n`);
+      return;
+    }
+    const ms = (x: number) => x.toFixed(3);
+    const rows = [
+      ...table.attention.map((e) => ['attention', String(e.kept), ms(e.time)]),
+      ...table.ffn.map((e) => ['ffn', String(e.kept), ms(e.time)]),
+    ];
+    io.stdout(
+      `dense ${ms(table.dense.median)} ms, non-prunable ${ms(table.nonPrunable.median)} ms (${(table.build?.seconds ?? 0).toFixed(0)} s to measure)\n\n` +
+        `${textTable(['module', 'kept', 'ms per layer'], rows)}\n\nwritten to ${out}\n`,
+    );
+  },
+});

@@ -1,0 +1,74 @@
+// `ziplm prune`: one-shot ZipLM to a family of speedup targets.
+
+import { defineCommand } from '../command.js';
+import { EXIT } from '../exit-codes.js';
+import { progressReporter } from '../progress.js';
+import { resolveModelDir } from '../util.js';
+import { defaultRunDir, ENVIRONMENT_OPTIONS, environmentOptions, fmt, parseTargets, textTable } from './shared.js';
+
+export const pruneCommand = defineCommand({
+  name: 'prune',
+  summary: 'One-shot ZipLM: prune a model to each speedup target, export, score and re-time every member',
+  description:
+    'Measures (or loads) the latency table, calibrates on the task data, builds the structured OBS level database, ' +
+    'searches the per-layer sizes for every target, shrinks, exports ONNX + checkpoint per member, scores it and ' +
+    're-times it against the dense model. The run directory is resumed when the command is run again.',
+  options: {
+    model: { type: 'string', description: 'Model directory (Hugging Face layout) or a built-in model name', default: 'tiny-bert', valueName: 'DIR|NAME' },
+    task: { type: 'string', description: 'Calibration and scoring data (default: the model\'s natural dataset when present, else built-in samples)', choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'] },
+    targets: { type: 'list', description: 'Speedup targets relative to the dense model', default: ['1.5', '2', '3', '4'] },
+    ...ENVIRONMENT_OPTIONS,
+    table: { type: 'string', description: 'Use this latency table instead of measuring one', valueName: 'FILE' },
+    run: { type: 'string', description: 'Run directory (default: runs/<model>-oneshot-<environment>)', valueName: 'DIR' },
+    methods: { type: 'list', description: 'Methods: ziplm, and the baselines magnitude and uniform', default: ['ziplm'] },
+    calibrationSamples: { type: 'number', description: 'Calibration sequences', default: 512, valueName: 'N' },
+    seed: { type: 'number', description: 'Seed of the calibration sample', default: 42 },
+    evalLimit: { type: 'number', description: 'Score on at most N evaluation items', valueName: 'N' },
+    evaluate: { type: 'boolean', description: 'Score every member on the task (--no-evaluate to skip)', default: true },
+    verify: { type: 'boolean', description: 'Re-time every member (--no-verify to skip)', default: true },
+    tolerance: { type: 'number', description: 'Allowed shortfall of measured vs target speedup', default: 0.02 },
+    engine: { type: 'string', description: 'GEMM engine for Hessians and OBS', choices: ['onnxruntime', 'js'], default: 'onnxruntime' },
+    json: { type: 'boolean', description: 'Print the results as JSON', default: false },
+  },
+  examples: [
+    { command: 'ziplm prune', description: 'Prune the built-in model to 1.5x, 2x, 3x and 4x for batch-1 latency' },
+    { command: 'ziplm prune --model ./bert-sst2 --task sst2 --targets 2,4,6,8 --methods ziplm,magnitude,uniform', description: 'Your BERT on SST-2, with both baselines' },
+    { command: 'ziplm prune --model ./gpt2 --task wikitext --mode generation --targets 1.5,2', description: 'GPT2 for token-by-token generation' },
+  ],
+  async run({ options, io }) {
+    const { runOneShot } = await import('@ziplm/pipeline');
+    const { inferenceEnvironment } = await import('@ziplm/latency');
+    const modelDir = resolveModelDir(options.model, io.cwd);
+    const environment = environmentOptions(options);
+    const runDir = options.run ? (await import('node:path')).resolve(io.cwd, options.run) : defaultRunDir(io.cwd, modelDir, 'oneshot', inferenceEnvironment(environment));
+    const results = await runOneShot({
+      modelDir,
+      runDir,
+      targets: parseTargets(options.targets),
+      ...(options.task ? { task: options.task as 'sst2' } : {}),
+      environment,
+      ...(options.table ? { tablePath: options.table } : {}),
+      methods: options.methods as ('ziplm' | 'magnitude' | 'uniform')[],
+      calibrationSamples: options.calibrationSamples,
+      seed: options.seed,
+      ...(options.evalLimit !== undefined ? { evalLimit: options.evalLimit } : {}),
+      evaluate: options.evaluate,
+      verify: options.verify,
+      tolerance: options.tolerance,
+      engine: options.engine as 'onnxruntime' | 'js',
+      onEvent: progressReporter(io, options.json),
+    });
+    const failed = results.members.some((m) => m.status === 'fail');
+    if (options.json) {
+      io.stdout(`${JSON.stringify({ runDir, ...results }, null, 2)}\n`);
+    } else {
+      const rows = results.members.map((m) => [m.method, fmt.speedup(m.target), fmt.speedup(m.predictedSpeedup), fmt.speedup(m.measuredSpeedup), fmt.percent(m.deviation), m.status ?? '—', fmt.metric(m.metric)]);
+      io.stdout(
+        `\n${results.metric.label}: dense ${fmt.metric(results.dense.metric)}\n${results.environment}\n\n` +
+          `${textTable(['method', 'target', 'predicted', 'measured', 'deviation', 'status', results.metric.name], rows)}\n\n` +
+          `${results.notes.map((n) => `note: ${n}\n`).join('')}report: ${runDir}/report.md\n`,
+      );
+    }
+    return failed ? EXIT.checkFailed : EXIT.ok;
+  },
+});

@@ -1,0 +1,47 @@
+// `ziplm report`: (re)write a run's report from its results and print its summary.
+
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { defineCommand } from '../command.js';
+import { fmt, textTable } from './shared.js';
+
+export const reportCommand = defineCommand({
+  name: 'report',
+  summary: 'Rewrite a run directory\'s report.md and plots from its results.json, and print the summary',
+  options: {
+    run: { type: 'string', description: 'Run directory', required: true, valueName: 'DIR' },
+    json: { type: 'boolean', description: 'Print results.json', default: false },
+  },
+  examples: [{ command: 'ziplm report --run runs/tiny-bert-oneshot-latency-b1-s128', description: 'Regenerate and show a run\'s report' }],
+  async run({ options, io }) {
+    const { writeReport, checkRunResults, RESULTS_FILE, TaskDataError } = await import('@ziplm/pipeline');
+    const dir = resolve(io.cwd, options.run);
+    const file = join(dir, RESULTS_FILE);
+    let results;
+    try {
+      results = JSON.parse(await readFile(file, 'utf8'));
+    } catch (error) {
+      throw new TaskDataError(file, `cannot read the run's results (${(error as Error).message})`);
+    }
+    try {
+      checkRunResults(results);
+    } catch (error) {
+      throw new TaskDataError(file, (error as Error).message);
+    }
+    await writeReport(dir, results);
+    if (options.json) {
+      io.stdout(`${JSON.stringify(results, null, 2)}\n`);
+      return;
+    }
+    const rows = results.members.map((m: { method: string; target: number; predictedSpeedup: number; measuredSpeedup?: number; deviation?: number; status?: string; metric?: number }) => [
+      m.method,
+      fmt.speedup(m.target),
+      fmt.speedup(m.predictedSpeedup),
+      fmt.speedup(m.measuredSpeedup),
+      fmt.percent(m.deviation),
+      m.status ?? '—',
+      fmt.metric(m.metric),
+    ]);
+    io.stdout(`${results.metric.label}: dense ${fmt.metric(results.dense.metric)}\n\n${textTable(['method', 'target', 'predicted', 'measured', 'deviation', 'status', results.metric.name], rows)}\n\nreport: ${join(dir, 'report.md')}\n`);
+  },
+});

@@ -1,0 +1,71 @@
+// Options several commands share: the inference environment, and formatting of result tables.
+
+import { basename, resolve } from 'node:path';
+import type { InferenceEnvironment, InferenceEnvironmentOptions } from '@ziplm/latency';
+import type { OptionsSpec } from '../command.js';
+import { UsageError } from '../command.js';
+
+export const ENVIRONMENT_OPTIONS = {
+  mode: {
+    type: 'string',
+    description: 'Inference mode: latency (batch 1), throughput (large batches) or generation (GPT2, one token with a KV cache)',
+    choices: ['latency', 'throughput', 'generation'],
+    default: 'latency',
+  },
+  batchSize: { type: 'number', description: 'Sequences per forward pass (default: 1, or 32 in throughput mode)', valueName: 'N' },
+  seqLength: { type: 'number', description: 'Tokens per sequence (full-sequence modes)', default: 128, valueName: 'N' },
+  pastLength: { type: 'number', description: 'KV-cache length in generation mode', default: 50, valueName: 'N' },
+  threads: { type: 'number', description: 'onnxruntime intra-op threads', default: 2, valueName: 'N' },
+} as const satisfies OptionsSpec;
+
+export interface EnvironmentFlags {
+  mode: string;
+  batchSize?: number;
+  seqLength: number;
+  pastLength: number;
+  threads: number;
+}
+
+/** The @ziplm/latency environment options from the flags. */
+export function environmentOptions(o: EnvironmentFlags): InferenceEnvironmentOptions {
+  const mode = o.mode as 'latency' | 'throughput' | 'generation';
+  for (const [flag, v] of [['--seq-length', o.seqLength], ['--past-length', o.pastLength], ['--threads', o.threads], ['--batch-size', o.batchSize]] as const) {
+    if (v !== undefined && !(Number.isInteger(v) && v >= (flag === '--past-length' ? 0 : 1))) throw new UsageError(`${flag} must be a positive integer, got ${v}`);
+  }
+  if (mode === 'latency' && o.batchSize !== undefined && o.batchSize !== 1) throw new UsageError('--batch-size must be 1 in latency mode (use --mode throughput for larger batches)');
+  return {
+    mode,
+    threads: o.threads,
+    ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
+    ...(mode === 'generation' ? { pastLength: o.pastLength } : { sequenceLength: o.seqLength }),
+  };
+}
+
+/** Parses `--targets 2,3,4` into numbers > 1. */
+export function parseTargets(values: readonly string[]): number[] {
+  const targets = values.map((v) => Number(v.replace(/x$/i, '')));
+  targets.forEach((t, i) => {
+    if (!Number.isFinite(t) || t <= 1) throw new UsageError(`--targets: "${values[i]}" is not a speedup > 1`);
+  });
+  if (targets.length === 0) throw new UsageError('--targets needs at least one speedup');
+  return targets;
+}
+
+/** A default run directory named after the model and the environment. */
+export function defaultRunDir(cwd: string, modelDir: string, kind: string, env: InferenceEnvironment): string {
+  const shape = env.mode === 'generation' ? `b${env.batchSize}-p${env.pastLength}` : `b${env.batchSize}-s${env.sequenceLength}`;
+  return resolve(cwd, 'runs', `${basename(modelDir)}-${kind}-${env.mode}-${shape}`);
+}
+
+/** A fixed-width text table. */
+export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+export const fmt = {
+  speedup: (x: number | undefined) => (x === undefined ? '—' : `${x.toFixed(2)}x`),
+  percent: (x: number | undefined) => (x === undefined ? '—' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)}%`),
+  metric: (x: number | undefined) => (x === undefined ? '—' : x.toFixed(2)),
+};
