@@ -27,6 +27,11 @@ export interface SpdyOptions extends Omit<SearchOptions, 'coefficients'> {
   steps?: number;
   /** Probability that a coefficient is resampled in a step (reference: 0.1). */
   mutationProbability?: number;
+  /**
+   * The search the coefficients steer (default `searchForSpeedup`, the per-module DP); e.g.
+   * `searchUniform` refines a uniform baseline with the same procedure.
+   */
+  solve?: (table: LatencyTable, errors: readonly LayerErrors[], options: SearchOptions) => SearchResult;
   /** Called after every scored candidate. */
   onProgress?: (event: { phase: 'init' | 'step'; index: number; score: number; best: number }) => void;
 }
@@ -49,7 +54,7 @@ export interface SpdyResult {
  * unchanged incumbent.
  */
 export async function spdySearch(table: LatencyTable, errors: readonly LayerErrors[], options: SpdyOptions): Promise<SpdyResult> {
-  const { score, seed = 0, randomInits = 10, steps = 10, mutationProbability = 0.1, onProgress, ...searchOptions } = options;
+  const { score, seed = 0, randomInits = 10, steps = 10, mutationProbability = 0.1, onProgress, solve = searchForSpeedup, ...searchOptions } = options;
   if (!Number.isInteger(randomInits) || randomInits < 0) throw new SearchError(`randomInits must be an integer >= 0, got ${randomInits}`);
   if (!Number.isInteger(steps) || steps < 0) throw new SearchError(`steps must be an integer >= 0, got ${steps}`);
   if (!(mutationProbability >= 0 && mutationProbability <= 1)) throw new SearchError(`mutationProbability must be in [0, 1], got ${mutationProbability}`);
@@ -58,7 +63,7 @@ export async function spdySearch(table: LatencyTable, errors: readonly LayerErro
   const cache = new Map<string, number>();
 
   const evaluate = async (coefficients: number[]) => {
-    const solution = searchForSpeedup(table, errors, { ...searchOptions, coefficients });
+    const solution = solve(table, errors, { ...searchOptions, coefficients });
     const key = `${solution.layerHeads.join(',')}|${solution.layerIntermediate.join(',')}`;
     let s = cache.get(key);
     if (s === undefined) {

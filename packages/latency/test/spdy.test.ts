@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LayerErrors, SearchResult } from '../src/index.js';
-import { searchForSpeedup, seededRandom, spdySearch, SearchError } from '../src/index.js';
+import { searchForSpeedup, searchUniform, seededRandom, spdySearch, SearchError } from '../src/index.js';
 import { handTable } from './helpers.js';
 
 const table = handTable({
@@ -42,6 +42,25 @@ describe('spdySearch', () => {
     expect(a.score).toBeLessThanOrEqual(a.plainScore);
     // The proxy is wrong on purpose, so the search does find something better here.
     expect(a.score).toBeLessThan(a.plainScore);
+  });
+
+  it('refines another search when given one: with searchUniform every candidate stays uniform', async () => {
+    const seen: SearchResult[] = [];
+    const result = await spdySearch(table, errors, {
+      target: 2,
+      solve: searchUniform,
+      seed: 2,
+      score: async (s) => {
+        seen.push(s);
+        return trueLoss(s);
+      },
+    });
+    expect(seen.length).toBeGreaterThan(1);
+    for (const s of [...seen, result.best]) {
+      expect(new Set(s.layerHeads).size).toBe(1);
+      expect(new Set(s.layerIntermediate).size).toBe(1);
+    }
+    expect(result.score).toBeLessThanOrEqual(await trueLoss(searchUniform(table, errors, { target: 2 })));
   });
 
   it('scores each distinct solution once', async () => {
