@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { RunDirectoryError } from './errors.js';
 import { hashFile } from './files.js';
 import { ONNX_FILE, type MemberRecord } from './members.js';
-import type { PipelineEvent, RunContext } from './oneshot.js';
+import type { PipelineEvent, RunContext } from './run.js';
 import type { RunDirectory } from './run-dir.js';
 
 export const TABLE_FILE = 'latency-table.json';

@@ -40,6 +40,8 @@ export const ONNX_FILE = 'model.onnx';
 export interface MemberRecord extends MemberResult {
   readonly keptHeads: readonly (readonly number[])[];
   readonly keptNeurons: readonly (readonly number[])[];
+  /** Predicted class per evaluation item (classification tasks), for paired comparisons. */
+  readonly predictions?: readonly number[];
 }
 
 /** Writes a member's files and record; the directory appears complete or not at all. */

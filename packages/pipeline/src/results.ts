@@ -41,6 +41,12 @@ export interface MemberResult {
   readonly metric?: number;
   /** Sum of the chosen levels' layer-wise errors (the DP objective). */
   readonly searchError: number;
+  /**
+   * How the levels were chosen: the plain DP over layer-wise errors, or SPDY (method doc §6.3), which
+   * scores DP solutions by the calibration task loss; `plainLoss` is that loss for the plain DP
+   * solution, `loss` for the chosen one.
+   */
+  readonly search?: { readonly procedure: 'dp' | 'spdy'; readonly plainLoss?: number; readonly loss?: number; readonly evaluations?: number };
   readonly layerHeads: readonly number[];
   readonly layerIntermediate: readonly number[];
   /** Parameters of the encoder/decoder layers (embeddings and heads excluded), as in the paper's Table 6. */
@@ -73,4 +79,24 @@ export interface RunResults {
   readonly members: readonly MemberResult[];
   /** Notes the report should show (e.g. "no dataset found: metric is agreement on built-in text"). */
   readonly notes: readonly string[];
+  /**
+   * Paired comparisons on the same evaluation examples (classification tasks): for each target, a
+   * method against the dense model and against the other methods, with McNemar's exact p-value.
+   */
+  readonly comparisons?: readonly Comparison[];
+}
+
+/** `method` vs `baseline` at one target, on the same evaluation examples. */
+export interface Comparison {
+  readonly target: number;
+  readonly method: PruningMethod;
+  readonly variant?: string;
+  /** 'dense', or another method at the same target. */
+  readonly baseline: 'dense' | PruningMethod;
+  /** Examples only `method` gets right. */
+  readonly wins: number;
+  /** Examples only `baseline` gets right. */
+  readonly losses: number;
+  /** Two-sided exact McNemar p-value. */
+  readonly pValue: number;
 }

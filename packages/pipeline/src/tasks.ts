@@ -41,6 +41,9 @@ export interface TaskItem extends BatchItem {
   readonly typeIds: readonly number[];
   /** Classification label (GLUE) or dense prediction (agreement). */
   readonly label?: number;
+  /** Answer span in tokens (SQuAD training features). */
+  readonly startPosition?: number;
+  readonly endPosition?: number;
 }
 
 /** What a scored model produced, kept so that 'agreement' can compare a member with the dense model. */
@@ -59,9 +62,34 @@ export interface PreparedTask {
   readonly notes: readonly string[];
   /** Calibration sequences, in a fixed order (deterministic for the options). */
   readonly calibration: readonly TaskItem[];
+  /** Gold labels of the evaluation items (classification with labels), for paired comparisons. */
+  readonly evaluationLabels?: Int32Array;
+  /** What fine-tuning optimises: @ziplm/distill's task kind. */
+  readonly kind: 'classification' | 'span-qa' | 'causal-lm';
+  /**
+   * Training sequences for fine-tuning (gradual mode): the task's training split, shuffled with `seed`,
+   * the first `limit` of them (all when absent).
+   */
+  training(limit?: number, seed?: number): TaskItem[];
   /** Scores a model's ONNX session; `dense` is the dense model's scores (for 'agreement'). */
   score(session: InferenceSession, ort: OrtTensorFactory, dense?: Scores): Promise<Scores>;
+  /**
+   * The task loss on (a subset of) the calibration sequences: what SPDY minimises (method doc §6.3,
+   * the reference scores candidates by the calibration task loss). Items without a label use
+   * `pseudoLabels` (the dense model's predictions, from a first call on the dense model).
+   */
+  calibrationLoss(session: InferenceSession, ort: OrtTensorFactory, pseudoLabels?: Int32Array): Promise<CalibrationLoss>;
 }
+
+export interface CalibrationLoss {
+  /** Mean cross-entropy (nats). */
+  readonly loss: number;
+  /** Predicted label per loss item (start and end positions interleaved for span QA): pseudo-labels for members. */
+  readonly predictions: Int32Array;
+}
+
+/** Calibration sequences the SPDY loss uses (the first ones of the calibration sample). */
+export const LOSS_ITEMS = 1024;
 
 export interface TaskOptions {
   /** Number of calibration sequences (default 512). */
@@ -121,9 +149,24 @@ function argmaxRows(logits: Float32Array, rows: number, cols: number): Int32Arra
   return out;
 }
 
+/** −log softmax(row)[target], computed stably. */
+function crossEntropy(logits: Float32Array, offset: number, size: number, target: number): number {
+  let max = -Infinity;
+  for (let v = 0; v < size; v++) max = Math.max(max, logits[offset + v]!);
+  let sum = 0;
+  for (let v = 0; v < size; v++) sum += Math.exp(logits[offset + v]! - max);
+  return max + Math.log(sum) - logits[offset + target]!;
+}
+
+function argmaxOf(values: Float32Array, offset: number, size: number): number {
+  let best = 0;
+  for (let v = 1; v < size; v++) if (values[offset + v]! > values[offset + best]!) best = v;
+  return best;
+}
+
 function requireFile(...parts: string[]): string {
   const file = dataPath(...parts);
-  if (!hasData(...parts)) throw new TaskDataError(file, `not found (set ZIPLM_DATA_DIR to the directory holding ${parts.join('/')})`);
+  if (!hasData(parts.join('/'))) throw new TaskDataError(file, `not found (set ZIPLM_DATA_DIR to the directory holding ${parts.join('/')})`);
   return file;
 }
 
@@ -137,18 +180,38 @@ function classificationTask(
   files: string[],
   notes: string[],
   options: TaskOptions,
+  training: () => TaskItem[],
 ): PreparedTask {
   if (config.modelType !== 'bert' || config.head.type !== 'classification') {
     throw new TaskDataError(files[0] ?? name, `task "${name}" needs a BERT sequence classifier, the model is ${config.modelType}${config.modelType === 'bert' ? ` with a "${config.head.type}" head` : ''}`);
   }
   const numLabels = config.head.labels.length;
   const batches = lengthSortedBatches(evaluation, tokenizer.padId, options.evalBatchSize ?? 32);
+  const lossItems = calibration.slice(0, LOSS_ITEMS);
+  const lossBatches = lengthSortedBatches(lossItems, tokenizer.padId, options.evalBatchSize ?? 32);
+  const labelled = metric.name === 'accuracy' && evaluation.every((e) => e.label !== undefined);
   return {
     name,
     metric,
     files,
     notes,
     calibration,
+    kind: 'classification',
+    training: (limit, seed) => seededShuffle(training(), seed ?? 42).slice(0, limit),
+    ...(labelled ? { evaluationLabels: Int32Array.from(evaluation, (e) => e.label!) } : {}),
+    async calibrationLoss(session, ort, pseudoLabels) {
+      const predictions = new Int32Array(lossItems.length);
+      let total = 0;
+      for (const batch of lossBatches) {
+        const logits = await runLogits(session, ort, config, batch);
+        batch.indices.forEach((item, row) => {
+          predictions[item] = argmaxOf(logits, row * numLabels, numLabels);
+          const target = lossItems[item]!.label ?? pseudoLabels?.[item] ?? predictions[item]!;
+          total += crossEntropy(logits, row * numLabels, numLabels, target);
+        });
+      }
+      return { loss: total / lossItems.length, predictions };
+    },
     async score(session, ort, dense) {
       const predictions = new Int32Array(evaluation.length);
       for (const batch of batches) {
@@ -179,19 +242,22 @@ function glueTask(name: GlueTaskName, config: ModelConfig, tokenizer: Tokenizer,
   const notes: string[] = [];
   let calibrationExamples;
   let evalExamples;
+  let trainExamples: ReturnType<typeof readGlue>;
   let files: string[];
   if (name === 'sst2') {
     const train = requireFile('glue', 'sst2', 'train.tsv');
     const dev = requireFile('glue', 'sst2', 'dev.tsv');
     files = [train, dev];
-    calibrationExamples = seededShuffle(readGlue(train, 'sst2'), seed).slice(0, samples);
+    trainExamples = readGlue(train, 'sst2');
+    calibrationExamples = seededShuffle(trainExamples, seed).slice(0, samples);
     evalExamples = readGlue(dev, 'sst2');
   } else {
-    // Only the QNLI dev set is available: calibrate on its even rows, score on its odd rows.
+    // Only the QNLI dev set is available: calibrate and fine-tune on its even rows, score on its odd rows.
     const dev = requireFile('glue', 'qnli', 'dev.tsv');
     files = [dev];
     const all = readGlue(dev, 'qnli');
-    calibrationExamples = seededShuffle(all.filter((_, i) => i % 2 === 0), seed).slice(0, samples);
+    trainExamples = all.filter((_, i) => i % 2 === 0);
+    calibrationExamples = seededShuffle(trainExamples, seed).slice(0, samples);
     evalExamples = all.filter((_, i) => i % 2 === 1);
     notes.push('QNLI: only the dev set is available; calibration uses its even rows and the accuracy is measured on its odd rows.');
   }
@@ -201,24 +267,28 @@ function glueTask(name: GlueTaskName, config: ModelConfig, tokenizer: Tokenizer,
     label: `${name === 'sst2' ? 'SST-2 dev' : 'QNLI dev (odd rows)'} accuracy (%)`,
     higherIsBetter: true,
   };
-  return classificationTask(name, metric, config, tokenizer, encode(calibrationExamples), encode(evalExamples), files, notes, options);
+  let encodedTraining: TaskItem[] | undefined;
+  const training = () => (encodedTraining ??= encode(trainExamples));
+  return classificationTask(name, metric, config, tokenizer, encode(calibrationExamples), encode(evalExamples), files, notes, options, training);
 }
 
 function samplesTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptions): PreparedTask {
   const maxLength = options.maxLength ?? Math.min(128, config.maxPositions);
   const notes = ['No dataset was used: calibration and scoring use the built-in sample text, and the metric is agreement with the dense model, not accuracy.'];
   if (config.modelType === 'bert') {
+    // The sample sentences carry sentiment labels (for fine-tuning and the SPDY loss); the metric
+    // stays agreement with the dense model, since a model need not be a sentiment classifier.
     const items = SAMPLE_SENTENCES.map((s) => {
       const e = tokenizer.encode(s.text, undefined, { maxLength });
-      return { ids: e.ids, typeIds: e.typeIds };
+      return { ids: e.ids, typeIds: e.typeIds, label: config.head.type === 'classification' && config.head.labels.length === 2 ? s.label : 0 };
     });
     const metric: MetricInfo = { name: 'agreement', label: 'agreement with the dense model on built-in sentences (%)', higherIsBetter: true };
-    return classificationTask('samples', metric, config, tokenizer, items, items, [], notes, options);
+    return classificationTask('samples', metric, config, tokenizer, items, items, [], notes, options, () => items);
   }
   const ids = tokenizer.encode(SAMPLE_TEXT).ids;
   const chunks = chunkTokenIds(ids, Math.min(maxLength, Math.max(2, ids.length >> 1)), { keepRemainder: true });
   const items = chunks.map((c) => ({ ids: [...c], typeIds: new Array<number>(c.length).fill(0) }));
-  return lmTask('samples', { name: 'perplexity', label: 'perplexity on built-in sample text (lower is better)', higherIsBetter: false }, config, tokenizer, items, items, [], notes, options);
+  return lmTask('samples', { name: 'perplexity', label: 'perplexity on built-in sample text (lower is better)', higherIsBetter: false }, config, tokenizer, items, items, [], notes, options, () => items);
 }
 
 function lmTask(
@@ -231,37 +301,44 @@ function lmTask(
   files: string[],
   notes: string[],
   options: TaskOptions,
+  training: () => TaskItem[],
 ): PreparedTask {
   if (config.modelType !== 'gpt2') throw new TaskDataError(files[0] ?? name, `task "${name}" needs a GPT2 language model, the model is ${config.modelType}`);
   const batches = lengthSortedBatches(evaluation, tokenizer.padId, options.evalBatchSize ?? 8);
+  const lossBatches = lengthSortedBatches(calibration.slice(0, LOSS_ITEMS), tokenizer.padId, options.evalBatchSize ?? 8);
   const vocab = config.vocabSize;
+  /** Σ next-token NLL and the number of predicted tokens. */
+  const nll = async (session: InferenceSession, ort: OrtTensorFactory, list: PaddedBatch[]) => {
+    let total = 0;
+    let count = 0;
+    for (const batch of list) {
+      const logits = await runLogits(session, ort, config, batch);
+      const { batchSize: b, seqLength: s, inputIds, attentionMask } = batch;
+      for (let r = 0; r < b; r++) {
+        for (let t = 0; t + 1 < s; t++) {
+          if (!attentionMask[r * s + t + 1]) continue;
+          total += crossEntropy(logits, (r * s + t) * vocab, vocab, inputIds[r * s + t + 1]!);
+          count++;
+        }
+      }
+    }
+    return { total, count };
+  };
   return {
     name,
     metric,
     files,
     notes,
     calibration,
+    kind: 'causal-lm',
+    training: (limit, seed) => seededShuffle(training(), seed ?? 42).slice(0, limit),
     async score(session, ort) {
-      let nll = 0;
-      let count = 0;
-      for (const batch of batches) {
-        const logits = await runLogits(session, ort, config, batch);
-        const { batchSize: b, seqLength: s, inputIds, attentionMask } = batch;
-        for (let r = 0; r < b; r++) {
-          for (let t = 0; t + 1 < s; t++) {
-            if (!attentionMask[r * s + t + 1]) continue;
-            // −log softmax(logits[r, t])[next token], computed stably.
-            const base = (r * s + t) * vocab;
-            let max = -Infinity;
-            for (let v = 0; v < vocab; v++) max = Math.max(max, logits[base + v]!);
-            let sum = 0;
-            for (let v = 0; v < vocab; v++) sum += Math.exp(logits[base + v]! - max);
-            nll += max + Math.log(sum) - logits[base + inputIds[r * s + t + 1]!]!;
-            count++;
-          }
-        }
-      }
-      return { metric: perplexity(nll, count) };
+      const { total, count } = await nll(session, ort, batches);
+      return { metric: perplexity(total, count) };
+    },
+    async calibrationLoss(session, ort) {
+      const { total, count } = await nll(session, ort, lossBatches);
+      return { loss: total / Math.max(1, count), predictions: new Int32Array(0) };
     },
   };
 }
@@ -276,12 +353,13 @@ function wikitextTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOp
     for (const a of articles) ids.push(...tokenizer.encode(a).ids, eos);
     return chunkTokenIds(ids, length).map((c) => ({ ids: [...c], typeIds: new Array<number>(c.length).fill(0) }));
   };
-  const calibration = seededShuffle(stream(wikiTextSplit(text, 'train')), options.seed ?? 42).slice(0, options.calibrationSamples ?? 512);
+  const trainChunks = stream(wikiTextSplit(text, 'train'));
+  const calibration = seededShuffle(trainChunks, options.seed ?? 42).slice(0, options.calibrationSamples ?? 512);
   let evaluation = stream(wikiTextSplit(text, 'heldout'));
   if (options.evalLimit !== undefined) evaluation = evaluation.slice(0, options.evalLimit);
   const metric: MetricInfo = { name: 'perplexity', label: `WikiText-2 held-out perplexity, ${length}-token chunks (lower is better)`, higherIsBetter: false };
   const notes = ['WikiText-2: only wiki.test.raw is available; it is split by article (article k held out when k % 10 = 9); calibration uses the training articles, perplexity the held-out ones.'];
-  return lmTask('wikitext', metric, config, tokenizer, calibration, evaluation, [file], notes, options);
+  return lmTask('wikitext', metric, config, tokenizer, calibration, evaluation, [file], notes, options, () => trainChunks);
 }
 
 function squadTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptions): PreparedTask {
@@ -294,7 +372,8 @@ function squadTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptio
   const isCalibration = (e: SquadExample) => articleOf.get(e.title ?? '')! % 2 === 0;
   const maxLength = options.maxLength ?? Math.min(384, config.maxPositions);
   const docStride = Math.min(128, maxLength >> 2);
-  const toItems = (features: ReturnType<typeof prepareSquadFeatures>) => features.map((f) => ({ ids: f.inputIds, typeIds: f.typeIds }));
+  const toItems = (features: ReturnType<typeof prepareSquadFeatures>): TaskItem[] =>
+    features.map((f) => ({ ids: f.inputIds, typeIds: f.typeIds, startPosition: f.startPosition, endPosition: f.endPosition }));
   const calibrationFeatures = prepareSquadFeatures(examples.filter(isCalibration), tokenizer, { maxLength, docStride });
   const calibration = seededShuffle(toItems(calibrationFeatures), options.seed ?? 42).slice(0, options.calibrationSamples ?? 512);
   let evalExamples = examples.filter((e) => !isCalibration(e));
@@ -302,11 +381,39 @@ function squadTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptio
   const evalFeatures = prepareSquadFeatures(evalExamples, tokenizer, { maxLength, docStride });
   const evalItems = toItems(evalFeatures);
   const batches = lengthSortedBatches(evalItems, tokenizer.padId, options.evalBatchSize ?? 16);
+  const lossItems = calibration.slice(0, LOSS_ITEMS);
+  const lossBatches = lengthSortedBatches(lossItems, tokenizer.padId, options.evalBatchSize ?? 16);
+  const trainItems = toItems(calibrationFeatures);
   return {
+    kind: 'span-qa',
+    training: (limit, seed) => seededShuffle(trainItems, seed ?? 42).slice(0, limit),
+    async calibrationLoss(session, ort, pseudoLabels) {
+      // The task loss with the gold answer positions (the dense model's predictions for items without them).
+      const predictions = new Int32Array(2 * lossItems.length);
+      let total = 0;
+      for (const batch of lossBatches) {
+        const logits = await runLogits(session, ort, config, batch);
+        const s = batch.seqLength;
+        batch.indices.forEach((item, row) => {
+          const starts = new Float32Array(s);
+          const ends = new Float32Array(s);
+          for (let t = 0; t < s; t++) {
+            starts[t] = batch.attentionMask[row * s + t] ? logits[(row * s + t) * 2]! : -1e9;
+            ends[t] = batch.attentionMask[row * s + t] ? logits[(row * s + t) * 2 + 1]! : -1e9;
+          }
+          predictions[2 * item] = argmaxOf(starts, 0, s);
+          predictions[2 * item + 1] = argmaxOf(ends, 0, s);
+          const gold = lossItems[item]!;
+          total += crossEntropy(starts, 0, s, gold.startPosition ?? pseudoLabels?.[2 * item] ?? predictions[2 * item]!);
+          total += crossEntropy(ends, 0, s, gold.endPosition ?? pseudoLabels?.[2 * item + 1] ?? predictions[2 * item + 1]!);
+        });
+      }
+      return { loss: total / (2 * lossItems.length), predictions };
+    },
     name: 'squad',
     metric: { name: 'f1', label: 'SQuAD v1.1 dev F1 (odd articles)', higherIsBetter: true },
     files: [file],
-    notes: ['SQuAD: only the dev set is available; calibration uses the questions of even-numbered articles and F1 is measured on odd-numbered ones.'],
+    notes: ['SQuAD: only the dev set is available; calibration and fine-tuning use the questions of even-numbered articles and F1 is measured on odd-numbered ones.'],
     calibration,
     async score(session, ort) {
       const starts: Float32Array[] = new Array(evalFeatures.length);
@@ -350,7 +457,7 @@ export function prepareTask(name: TaskName, config: ModelConfig, tokenizer: Toke
 
 /** The task to use when none is given: the model's natural dataset if it is present, else the built-in samples. */
 export function defaultTask(config: ModelConfig): TaskName {
-  if (config.modelType === 'gpt2') return hasData('wikitext-2-raw', 'wiki.test.raw') ? 'wikitext' : 'samples';
+  if (config.modelType === 'gpt2') return hasData('wikitext-2-raw/wiki.test.raw') ? 'wikitext' : 'samples';
   if (config.head.type === 'span-qa') return 'squad';
-  return hasData('glue', 'sst2', 'train.tsv') && hasData('glue', 'sst2', 'dev.tsv') ? 'sst2' : 'samples';
+  return hasData('glue/sst2/train.tsv', 'glue/sst2/dev.tsv') ? 'sst2' : 'samples';
 }

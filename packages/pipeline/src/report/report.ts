@@ -15,7 +15,7 @@ import {
   formatSpeedup,
   isPercentMetric,
 } from './format.js';
-import { type MemberView, type SeriesView, checkRunResults, groupSeries } from './model.js';
+import { type MemberView, type SeriesView, METHOD_ORDER, METHOD_STYLE, checkRunResults, groupSeries } from './model.js';
 import { ACCURACY_SVG, STRUCTURE_SVG, renderAccuracyPlot, renderStructurePlot, structureSeries } from './plots.js';
 
 /** File name of the report inside the run directory. */
@@ -45,6 +45,7 @@ export function renderReport(results: RunResults): RenderedReport {
     accuracySection(results),
     perMethod(results, series),
     targetVsAchieved(series),
+    significance(results),
     structureSection(results, series),
   ]
     .filter((section) => section !== '')
@@ -273,6 +274,33 @@ function targetVsAchieved(series: readonly SeriesView[]): string {
   }
   out.push(status);
   return out.join('\n');
+}
+
+/** Paired comparisons (McNemar's exact test) on the same evaluation examples, when the run has them. */
+function significance(results: RunResults): string {
+  const comparisons = results.comparisons ?? [];
+  if (comparisons.length === 0) return '';
+  const name = (m: string) => (m === 'dense' ? 'dense model' : (METHOD_STYLE[m as keyof typeof METHOD_STYLE]?.name ?? m));
+  const rows = [...comparisons]
+    .sort((a, b) => a.target - b.target || METHOD_ORDER.indexOf(a.method) - METHOD_ORDER.indexOf(b.method) || (a.baseline === 'dense' ? -1 : b.baseline === 'dense' ? 1 : 0))
+    .map((c) => [
+      formatSpeedup(c.target),
+      md(`${name(c.method)}${c.variant ? ` (${c.variant})` : ''}`),
+      md(name(c.baseline)),
+      String(c.wins),
+      String(c.losses),
+      c.pValue < 0.001 ? '< 0.001' : c.pValue.toFixed(3),
+      c.pValue < 0.05 ? (c.wins > c.losses ? '**better**' : '**worse**') : 'no significant difference',
+    ]);
+  return [
+    '## Paired comparisons',
+    '',
+    'Each member against the dense model and against the other methods at the same target, on the same evaluation examples: ' +
+      '*wins* are examples only the member gets right, *losses* examples only the other model gets right. The p-value is ' +
+      "McNemar's exact two-sided test; differences with p ≥ 0.05 are within what the evaluation set's size can tell apart.",
+    '',
+    table(['target', 'member', 'vs', 'wins', 'losses', 'p', 'verdict (p < 0.05)'], ['right', 'left', 'left', 'right', 'right', 'right', 'left'], rows),
+  ].join('\n');
 }
 
 function structureSection(results: RunResults, series: readonly SeriesView[]): string {

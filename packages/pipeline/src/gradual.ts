@@ -1,0 +1,170 @@
+// Gradual ZipLM (method doc §6.4, the paper's main mode): for targets in ascending order, build the
+// level database on the CURRENT model (the previous member, pruned and fine-tuned), search levels no
+// larger than its current sizes, stitch and shrink, fine-tune with distillation from the DENSE
+// teacher (Table 7: L = λ1·task + λ2·logit + λ3·token), and save the member. Speedups are always
+// relative to the dense model (one latency table for the whole family). Each step works in
+// steps/<member>/ (database, resumable training checkpoints); a finished member is never redone.
+
+import { join } from 'node:path';
+import { fineTune, lossWeightsFor, type LossWeights, type TrainingExample } from '@ziplm/distill';
+import { createModel, initBackend, loadModelDir, type Checkpoint } from '@ziplm/models';
+import { hashString } from './files.js';
+import { layerParameterCount, memberDir, readMember, scoreCheckpoint, writeMember, type MemberRecord } from './members.js';
+import type { RunResults } from './results.js';
+import { memberName } from './run-dir.js';
+import { ensureDatabase, finishRun, openRun, searchLevels, type RunContext, type RunOptions } from './run.js';
+import { stitchModel } from './stitch.js';
+
+/** Fine-tuning between pruning steps (defaults: the paper's Table 7 for the model type). */
+export interface GradualFineTuneOptions {
+  /** Epochs per pruning step (Table 7: 8 for BERT-base, 2 for GPT2). */
+  epochs?: number;
+  /** Peak learning rate, linear decay (Table 7: 8e-5 BERT-base, 1e-3 GPT2). */
+  learningRate?: number;
+  /** Batch size (Table 7: 32 GLUE, 16 SQuAD; GPT2 16 here instead of the paper's 128, for CPU memory). */
+  batchSize?: number;
+  /** Decoupled weight decay (Table 7: 0.03 BERT-base, 0 GPT2). */
+  weightDecay?: number;
+  /** Linear warm-up as a fraction of the updates (default 0: Table 7 lists linear decay only). */
+  warmupRatio?: number;
+  /** Distillation temperature (default @ziplm/distill's DEFAULT_TEMPERATURE). */
+  temperature?: number;
+  /** Fine-tune on at most this many training sequences (the low-data setting of the paper's Table 3). */
+  trainSamples?: number;
+  /** Seed of the training data sample, order and dropout (default 0). */
+  seed?: number;
+}
+
+/** A setting of the loss weights; each variant is its own gradual family (e.g. the λ3 = 0 ablation). */
+export interface GradualVariant {
+  /** Shown in the report; absent for the main setting. */
+  name?: string;
+  /** λ1, λ2, λ3 overriding the task family's Table 7 weights. */
+  weights?: Partial<LossWeights>;
+}
+
+export interface GradualOptions extends RunOptions {
+  fineTune?: GradualFineTuneOptions;
+  /** Default: one family with Table 7's weights. */
+  variants?: readonly GradualVariant[];
+}
+
+function table7(ctx: RunContext, options: GradualFineTuneOptions) {
+  const gpt2 = ctx.dense.config.modelType === 'gpt2';
+  const squad = ctx.task.kind === 'span-qa';
+  return {
+    epochs: options.epochs ?? (gpt2 ? 2 : 8),
+    learningRate: options.learningRate ?? (gpt2 ? 1e-3 : 8e-5),
+    batchSize: options.batchSize ?? (gpt2 || squad ? 16 : 32),
+    weightDecay: options.weightDecay ?? (gpt2 ? 0 : 0.03),
+    warmupRatio: options.warmupRatio ?? 0,
+    ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
+    seed: options.seed ?? 0,
+  };
+}
+
+function lossWeights(ctx: RunContext, variant: GradualVariant): LossWeights {
+  const family = ctx.dense.config.modelType === 'gpt2' ? 'gpt2' : ctx.task.kind === 'span-qa' ? 'squad' : 'glue';
+  return lossWeightsFor(family, variant.weights);
+}
+
+/** Runs gradual ZipLM and returns the results (also written to the run directory). */
+export async function runGradual(options: GradualOptions): Promise<RunResults> {
+  const variants = options.variants?.length ? options.variants : [{}];
+  const names = variants.map((v) => v.name ?? '');
+  if (new Set(names).size !== names.length) throw new RangeError('gradual variants need distinct names');
+  const fine = options.fineTune ?? {};
+  const ctx = await openRun(options, 'gradual', { fineTune: fine, variants: variants.map((v) => ({ name: v.name ?? null, weights: v.weights ?? null })) });
+  const { run, dense, tokenizer, task, env, emit, identity } = ctx;
+  const settings = table7(ctx, fine);
+  const train: TrainingExample[] = task.training(fine.trainSamples, settings.seed).map((item) => ({
+    inputIds: item.ids,
+    typeIds: item.typeIds,
+    ...(item.label !== undefined ? { label: item.label } : {}),
+    ...(item.startPosition !== undefined ? { startPosition: item.startPosition, endPosition: item.endPosition! } : {}),
+  }));
+  if (train.length === 0) throw new RangeError(`task "${task.name}" has no training data for fine-tuning`);
+
+  await initBackend();
+  const teacher = createModel(dense); // inference only: fineTune runs it without tape or dropout
+  const records: MemberRecord[] = [];
+  try {
+    for (const variant of variants) {
+      const weights = lossWeights(ctx, variant);
+      let current: Checkpoint = dense;
+      let currentId = identity.model.sha256;
+      for (const target of ctx.targets) {
+        const dir = memberDir(run, 'ziplm', target, variant.name);
+        const name = memberName('ziplm', target, variant.name);
+        const existing = await readMember(dir);
+        if (existing) {
+          records.push(existing);
+          emit({ kind: 'member', member: existing });
+          current = (await loadModelDir(dir)).checkpoint;
+          currentId = hashString(`${currentId}:${name}`);
+          continue;
+        }
+        const stepDir = run.path('steps', name);
+        const fingerprint = `${currentId}:${JSON.stringify(identity.data)}:${identity.calibration.samples}:${identity.calibration.seed}`;
+        const db = await ensureDatabase(ctx, current, join(stepDir, 'database'), 'obs', fingerprint);
+        const errors = await db.toLayerErrors();
+        emit({ kind: 'stage', stage: 'search', message: `${variant.name ?? 'ziplm'} ${target}x: searching from the current model` });
+        const { choice, info } = await searchLevels(ctx, 'ziplm', current, db, errors, target, current.config);
+        const { checkpoint: pruned, kept } = await stitchModel(current, db, choice);
+
+        emit({ kind: 'stage', stage: 'fine-tune', message: `${variant.name ?? 'ziplm'} ${target}x: fine-tuning ${settings.epochs} epochs on ${train.length} sequences (λ = ${weights.task}, ${weights.logit}, ${weights.token})` });
+        const result = await fineTune({
+          task: task.kind,
+          student: pruned,
+          teacher,
+          train,
+          ...settings,
+          weights,
+          tokenizer,
+          checkpointDir: join(stepDir, 'train'),
+          onProgress: (e) => {
+            if (e.type === 'step') emit({ kind: 'progress', stage: `fine-tune ${target}x`, done: e.step, total: e.totalSteps });
+          },
+        });
+        const trained = result.checkpoint;
+        result.model.dispose();
+        const scores = ctx.denseScores ? await scoreCheckpoint(trained, task, ctx.denseScores) : undefined;
+        const record: MemberRecord = {
+          method: 'ziplm',
+          ...(variant.name ? { variant: variant.name } : {}),
+          target,
+          predictedSpeedup: choice.predictedSpeedup,
+          searchError: choice.totalError,
+          search: info,
+          layerHeads: choice.layerHeads,
+          layerIntermediate: choice.layerIntermediate,
+          layerParameters: layerParameterCount(trained.config),
+          dir: `members/${name}`,
+          keptHeads: kept.heads,
+          keptNeurons: kept.neurons,
+          ...(scores ? { metric: scores.metric } : {}),
+          ...(scores?.predictions && task.evaluationLabels ? { predictions: [...scores.predictions] } : {}),
+        };
+        await writeMember(dir, trained, tokenizer, env, record);
+        await run.recordMember({
+          name: record.dir,
+          method: 'ziplm',
+          ...(variant.name ? { variant: variant.name } : {}),
+          target,
+          layerHeads: record.layerHeads,
+          layerIntermediate: record.layerIntermediate,
+          keptHeads: kept.heads,
+          keptNeurons: kept.neurons,
+          predictedSpeedup: record.predictedSpeedup,
+        });
+        records.push(record);
+        emit({ kind: 'member', member: record });
+        current = trained;
+        currentId = hashString(`${currentId}:${name}`);
+      }
+    }
+  } finally {
+    teacher.dispose();
+  }
+  return finishRun(ctx, records, options);
+}
