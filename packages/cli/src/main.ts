@@ -7,6 +7,7 @@ import { EXIT } from './exit-codes.js';
 /** Every command, loaded on demand. The first one is what `ziplm` with no arguments runs. */
 export const COMMANDS: Record<string, () => Promise<Command>> = {
   prune: async () => (await import('./commands/prune.js')).pruneCommand as unknown as Command,
+  gradual: async () => (await import('./commands/gradual.js')).gradualCommand as unknown as Command,
   latency: async () => (await import('./commands/latency.js')).latencyCommand as unknown as Command,
   eval: async () => (await import('./commands/evaluate.js')).evalCommand as unknown as Command,
   export: async () => (await import('./commands/export.js')).exportCommand as unknown as Command,
