@@ -1,0 +1,34 @@
+// What the trainer needs from a model: the structural shape of @ziplm/models' BertModel / Gpt2Model. Kept
+// structural so that any model with the same forward contract (e.g. a test double, a future architecture)
+// can be fine-tuned or used as a teacher.
+
+import type * as tf from '@tensorflow/tfjs-core';
+import type { ModelConfig, WeightMap } from '@ziplm/models';
+import type { BatchInputs } from './batching.js';
+import type { ForwardOutputs } from './losses.js';
+
+/** Options of a forward pass: dropout only when `training`, seeded for reproducibility. */
+export interface ForwardOptions {
+  readonly training?: boolean;
+  readonly seed?: number;
+}
+
+/** A model that can run a forward pass (a teacher needs no more). */
+export interface ForwardModel {
+  readonly config: ModelConfig;
+  forward(inputs: BatchInputs, options?: ForwardOptions): ForwardOutputs;
+}
+
+/** A model the trainer can update. */
+export interface TrainableModel extends ForwardModel {
+  /** Parameters in a stable order (the optimizer state is stored in this order). */
+  trainableVariables(): tf.Variable[];
+  /** Current parameters under their canonical names. */
+  toWeights(): WeightMap;
+  dispose(): void;
+}
+
+/** The id written into padded positions: BERT's pad token, GPT2's end-of-text token (GPT2 has no pad token). */
+export function padIdOf(config: ModelConfig): number {
+  return config.modelType === 'bert' ? config.padTokenId : config.eosTokenId;
+}
