@@ -1,5 +1,6 @@
 // `ziplm prune`: one-shot ZipLM to a family of speedup targets.
 
+import { resolve } from 'node:path';
 import { defineCommand } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { progressReporter } from '../progress.js';
@@ -42,14 +43,14 @@ export const pruneCommand = defineCommand({
     const { inferenceEnvironment } = await import('@ziplm/latency');
     const modelDir = resolveModelDir(options.model, io.cwd);
     const environment = environmentOptions(options);
-    const runDir = options.run ? (await import('node:path')).resolve(io.cwd, options.run) : defaultRunDir(io.cwd, modelDir, 'oneshot', inferenceEnvironment(environment));
+    const runDir = options.run ? resolve(io.cwd, options.run) : defaultRunDir(io.cwd, modelDir, 'oneshot', inferenceEnvironment(environment));
     const results = await runOneShot({
       modelDir,
       runDir,
       targets: parseTargets(options.targets),
       ...(options.task ? { task: options.task as 'sst2' } : {}),
       environment,
-      ...(options.table ? { tablePath: options.table } : {}),
+      ...(options.table ? { tablePath: resolve(io.cwd, options.table) } : {}),
       methods: options.methods as ('ziplm' | 'magnitude' | 'uniform')[],
       ...(options.calibrationSamples !== undefined ? { calibrationSamples: options.calibrationSamples } : {}),
       spdy: options.spdy ? { randomInits: options.spdySteps, steps: options.spdySteps } : false,
