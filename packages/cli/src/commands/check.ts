@@ -4,7 +4,7 @@
 
 import { defineCommand } from '../command.js';
 import { EXIT } from '../exit-codes.js';
-import { median, resolveModelDir, timeIt } from '../util.js';
+import { DEFAULT_MODEL, median, resolveModelDir, timeIt } from '../util.js';
 
 export const checkCommand = defineCommand({
   name: 'check',
@@ -14,7 +14,7 @@ export const checkCommand = defineCommand({
     'sentences through the TensorFlow.js model and through its ONNX export in onnxruntime, and compares the logits ' +
     'and every hidden state. Exits with code 5 when the difference exceeds the tolerance.',
   options: {
-    model: { type: 'string', description: 'Model directory, or the name of a built-in model', default: 'tiny-bert', valueName: 'DIR|NAME' },
+    model: { type: 'string', description: 'Model directory, or the name of a built-in model', default: DEFAULT_MODEL, valueName: 'DIR|NAME' },
     repeats: { type: 'number', description: 'Timed runs per engine (the median is reported)', default: 10 },
     tolerance: { type: 'number', description: 'Largest allowed |tfjs - onnx| over logits and hidden states', default: 1e-4 },
     json: { type: 'boolean', description: 'Print one JSON object instead of text', default: false },

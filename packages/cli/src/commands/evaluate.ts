@@ -1,13 +1,13 @@
 // `ziplm eval`: score a model on a task.
 
 import { defineCommand } from '../command.js';
-import { resolveModelDir } from '../util.js';
+import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
 
 export const evalCommand = defineCommand({
   name: 'eval',
   summary: 'Score a model on a task (accuracy, F1, perplexity) in onnxruntime',
   options: {
-    model: { type: 'string', description: 'Model directory or built-in model name', default: 'tiny-bert', valueName: 'DIR|NAME' },
+    model: { type: 'string', description: 'Model directory or built-in model name', default: DEFAULT_MODEL, valueName: 'DIR|NAME' },
     task: { type: 'string', description: 'Dataset (default: the model\'s natural dataset when present, else built-in samples)', choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'] },
     evalLimit: { type: 'number', description: 'Score on at most N items', valueName: 'N' },
     json: { type: 'boolean', description: 'Print JSON', default: false },

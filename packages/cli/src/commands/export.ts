@@ -3,14 +3,14 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { defineCommand } from '../command.js';
-import { resolveModelDir } from '../util.js';
+import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
 
 export const exportCommand = defineCommand({
   name: 'export',
   summary: 'Export a checkpoint (dense or pruned) to ONNX',
   description: 'Writes the whole model as one ONNX graph with dynamic batch and sequence, every layer with its own head count and FFN size. Generation mode writes the GPT2 decode graph with a KV cache.',
   options: {
-    model: { type: 'string', description: 'Model directory or built-in model name', default: 'tiny-bert', valueName: 'DIR|NAME' },
+    model: { type: 'string', description: 'Model directory or built-in model name', default: DEFAULT_MODEL, valueName: 'DIR|NAME' },
     out: { type: 'string', description: 'ONNX file to write', default: 'model.onnx', valueName: 'FILE' },
     mode: { type: 'string', description: 'full (every position) or decode (GPT2: new tokens with a KV cache)', choices: ['full', 'decode'], default: 'full' },
     hiddenStates: { type: 'boolean', description: 'Also output every hidden state', default: false },

@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { defineCommand, UsageError } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { progressReporter } from '../progress.js';
-import { resolveModelDir } from '../util.js';
+import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
 import { defaultRunDir, ENVIRONMENT_OPTIONS, environmentOptions, fmt, parseTargets, textTable } from './shared.js';
 
 export const gradualCommand = defineCommand({
@@ -15,7 +15,7 @@ export const gradualCommand = defineCommand({
     'current sizes, shrink, fine-tune with L = λ1·task + λ2·logit + λ3·token distillation from the dense teacher (the ' +
     'paper\'s Table 7 defaults), export and score the member, and continue from it. Speedups are relative to the dense model.',
   options: {
-    model: { type: 'string', description: 'The dense (fine-tuned) model directory or a built-in model name', default: 'tiny-bert', valueName: 'DIR|NAME' },
+    model: { type: 'string', description: 'The dense (fine-tuned) model directory or a built-in model name', default: DEFAULT_MODEL, valueName: 'DIR|NAME' },
     task: { type: 'string', description: 'Calibration, fine-tuning and scoring data', choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'] },
     targets: { type: 'list', description: 'Speedup targets (run in ascending order)', default: ['2', '3', '4', '6', '8'] },
     ...ENVIRONMENT_OPTIONS,

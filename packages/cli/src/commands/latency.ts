@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { defineCommand } from '../command.js';
 import { progressReporter } from '../progress.js';
-import { resolveModelDir } from '../util.js';
+import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
 import { ENVIRONMENT_OPTIONS, environmentOptions, textTable } from './shared.js';
 
 export const latencyCommand = defineCommand({
@@ -13,7 +13,7 @@ export const latencyCommand = defineCommand({
     'Times the dense model, its non-prunable rest, and every attention head count and FFN size of the level grid in ' +
     'onnxruntime, with an interleaved protocol robust to a busy machine. Only the model\'s shape matters, not its weights.',
   options: {
-    model: { type: 'string', description: 'Model directory or built-in model name (its config gives the shape)', default: 'tiny-bert', valueName: 'DIR|NAME' },
+    model: { type: 'string', description: 'Model directory or built-in model name (its config gives the shape)', default: DEFAULT_MODEL, valueName: 'DIR|NAME' },
     ...ENVIRONMENT_OPTIONS,
     out: { type: 'string', description: 'Where to write the table', default: 'latency-table.json', valueName: 'FILE' },
     minRounds: { type: 'number', description: 'Minimum timing rounds per configuration', valueName: 'N' },

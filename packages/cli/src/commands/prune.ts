@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { defineCommand } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { progressReporter } from '../progress.js';
-import { resolveModelDir } from '../util.js';
+import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
 import { defaultRunDir, ENVIRONMENT_OPTIONS, environmentOptions, fmt, parseTargets, textTable } from './shared.js';
 
 export const pruneCommand = defineCommand({
@@ -15,7 +15,7 @@ export const pruneCommand = defineCommand({
     'searches the per-layer sizes for every target, shrinks, exports ONNX + checkpoint per member, scores it and ' +
     're-times it against the dense model. The run directory is resumed when the command is run again.',
   options: {
-    model: { type: 'string', description: 'Model directory (Hugging Face layout) or a built-in model name', default: 'tiny-bert', valueName: 'DIR|NAME' },
+    model: { type: 'string', description: 'Model directory (Hugging Face layout) or a built-in model name', default: DEFAULT_MODEL, valueName: 'DIR|NAME' },
     task: { type: 'string', description: 'Calibration and scoring data (default: the model\'s natural dataset when present, else built-in samples)', choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'] },
     targets: { type: 'list', description: 'Speedup targets relative to the dense model', default: ['1.5', '2', '3', '4'] },
     ...ENVIRONMENT_OPTIONS,
@@ -34,7 +34,7 @@ export const pruneCommand = defineCommand({
     json: { type: 'boolean', description: 'Print the results as JSON', default: false },
   },
   examples: [
-    { command: 'ziplm prune', description: 'Prune the built-in model to 1.5x, 2x, 3x and 4x for batch-1 latency' },
+    { command: 'ziplm prune', description: 'Prune the built-in SST-2 BERT to 1.5x, 2x, 3x and 4x for batch-1 latency (also what `ziplm` alone runs)' },
     { command: 'ziplm prune --model ./bert-sst2 --task sst2 --targets 2,4,6,8 --methods ziplm,magnitude,uniform', description: 'Your BERT on SST-2, with both baselines' },
     { command: 'ziplm prune --model ./gpt2 --task wikitext --mode generation --targets 1.5,2', description: 'GPT2 for token-by-token generation' },
   ],
