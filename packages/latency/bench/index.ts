@@ -12,6 +12,7 @@
 //   ZIPLM_BENCH_BATCHES=1 ...                            # only batch 1 (comma list: 1,32)
 //   ZIPLM_LATENCY_CONTEXT_LAYERS=12 ...                  # layers of the context models (default 4)
 //   ZIPLM_LATENCY_CALIBRATE=1 ...                        # scale level times to reproduce the dense model
+//   ZIPLM_VISIT_RUNS=3 ...                               # runs per visit (the last one timed; default 2)
 
 import { bertConfig, withLayerShapes } from '@ziplm/models';
 import { describeEnvironment, inferenceEnvironment, maxAchievableSpeedup, saveLatencyTable, searchForSpeedup, type SearchResult } from '../src/index.js';
@@ -24,6 +25,7 @@ const calibrateToDense = process.env.ZIPLM_LATENCY_CALIBRATE === '1';
 const batches = (process.env.ZIPLM_BENCH_BATCHES ?? (quick ? '1' : '1,32')).split(',').map(Number);
 const config = quick ? bertConfig({ numLayers: 2 }) : bertConfig();
 const allTargets = quick ? [1.5, 2, 3, 4] : [1.5, 2, 3, 4, 6, 8, 10, 12, 15, 20, 25, 30];
+const visitRuns = process.env.ZIPLM_VISIT_RUNS ? Number(process.env.ZIPLM_VISIT_RUNS) : undefined;
 const buildProtocol = quick ? { warmupRuns: 2, minRounds: 6, maxRounds: 12, precision: 0.01 } : { warmupRuns: 3, minRounds: 15, maxRounds: 60, precision: 0.004 };
 const verifyProtocol = quick ? { warmupRuns: 2, minRounds: 8, maxRounds: 16, precision: 0.01 } : { warmupRuns: 3, minRounds: 25, maxRounds: 120, precision: 0.003 };
 
@@ -41,6 +43,7 @@ for (const batchSize of batches) {
   const table = await buildLatencyTable(config, env, {
     ...buildProtocol,
     context,
+    ...(visitRuns ? { visitRuns } : {}),
     ...(contextLayers ? { contextLayers } : {}),
     calibrateToDense,
     onProgress: progressLogger(label),
@@ -69,6 +72,7 @@ for (const batchSize of batches) {
     env,
     table,
     ...verifyProtocol,
+    ...(visitRuns ? { visitRuns } : {}),
     candidates: results.map((r) => ({ model: timingCheckpoint(withLayerShapes(config, r.layerHeads, r.layerIntermediate)), target: r.target, predicted: r.predictedSpeedup })),
   });
   console.log(`  verification ${((performance.now() - started) / 1000).toFixed(1)} s; dense today vs table ${pct(reports[0]?.denseDrift ?? 0)}`);

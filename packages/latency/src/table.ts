@@ -83,6 +83,10 @@ export interface TableBuildInfo {
   /** Rounds of the interleaved protocol (minimum and the most any point got). */
   readonly rounds: { readonly min: number; readonly max: number };
   readonly warmupRuns: number;
+  /** Runs per visit of a configuration, the last one timed (`ProtocolOptions.visitRuns`); absent in tables built before it existed (1). */
+  readonly visitRuns?: number;
+  /** Rounds between renewals of every engine session (0 = never); absent in older tables. */
+  readonly renewSessionsEvery?: number;
   /** Target relative standard error of every median. */
   readonly precision: number;
   /** Points that got extra rounds because their median was not yet precise enough. */
@@ -229,6 +233,8 @@ function buildInfo(parent: Json, file?: string): TableBuildInfo | undefined {
     seconds: num(b, 'seconds', 'build.seconds', file),
     rounds: { min: int(rounds, 'min', 'build.rounds.min', file, 1), max: int(rounds, 'max', 'build.rounds.max', file, 1) },
     warmupRuns: int(b, 'warmupRuns', 'build.warmupRuns', file),
+    ...(b.visitRuns !== undefined ? { visitRuns: int(b, 'visitRuns', 'build.visitRuns', file, 1) } : {}),
+    ...(b.renewSessionsEvery !== undefined ? { renewSessionsEvery: int(b, 'renewSessionsEvery', 'build.renewSessionsEvery', file) } : {}),
     precision: num(b, 'precision', 'build.precision', file),
     remeasured: remeasured as string[],
     monotonicity,

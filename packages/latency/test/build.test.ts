@@ -74,8 +74,9 @@ describe('buildLatencyTable (simulated engine)', () => {
   });
 
   it('re-measures a transient monotonicity violation and reports it resolved', async () => {
-    // The 3-head context model is slower than the 4-head one for its first 5 runs (1 warm-up + 4 timed).
-    const engine = fakeEngine((info, run) => (info.kind === 'model' && info.layerHeads[0] === 3 && info.layerIntermediate[0] === 0 && run < 5 ? cost(info) + 1 : cost(info)));
+    // The 3-head context model is slower than the 4-head one for its first 9 runs (1 warm-up + 4
+    // timed visits of 2 runs each).
+    const engine = fakeEngine((info, run) => (info.kind === 'model' && info.layerHeads[0] === 3 && info.layerIntermediate[0] === 0 && run < 9 ? cost(info) + 1 : cost(info)));
     const table = await buildLatencyTable(config, env, { ...quick, runner: engine.runner, clock: engine.clock, remeasureRounds: 8 });
     expect(table.build!.monotonicity).toEqual([{ module: 'attention', smaller: 3, larger: 4, resolved: true }]);
     expect(table.attention.find((l) => l.kept === 3)!.time).toBeCloseTo(0.3, 10);
@@ -108,6 +109,27 @@ describe('buildLatencyTable (simulated engine)', () => {
     await expect(buildLatencyTable(config, genEnv, { runner: engine.runner })).rejects.toThrow(/needs a GPT2 model/);
   });
 
+  it('renews every session every renewSessionsEvery rounds and keeps exact times', async () => {
+    const engine = fakeEngine(cost);
+    let created = 0;
+    let released = 0;
+    const runner = {
+      ...engine.runner,
+      async createSession(bytes: Uint8Array, e: typeof env) {
+        created++;
+        const session = await engine.runner.createSession(bytes, e);
+        return { ...session, bind: session.bind, run: session.run, release: async () => void released++ };
+      },
+    };
+    const table = await buildLatencyTable(config, env, { ...quick, minRounds: 5, maxRounds: 5, renewSessionsEvery: 2, runner, clock: engine.clock });
+    const graphs = 3 + 4 + ffnLevels(32).length - 1; // dense, empty, empty context; attention 4..1; FFN levels > 0
+    expect(created).toBe(3 * graphs); // opened, renewed before rounds 2 and 4
+    expect(released).toBe(created);
+    expect(table.build!.renewSessionsEvery).toBe(2);
+    for (const l of table.attention) expect(l.time).toBeCloseTo(0.1 * l.kept, 10);
+    await expect(buildLatencyTable(config, env, { renewSessionsEvery: -1, runner })).rejects.toThrow(/renewSessionsEvery must be an integer >= 0/);
+  });
+
   it('rejects a pruned checkpoint as the dense reference', async () => {
     const pruned = timingCheckpoint(bertConfig({ ...config, layerHeads: [4, 2, 4], layerIntermediate: [32, 32, 32] }));
     await expect(buildLatencyTable(config, env, { checkpoint: pruned, runner: fakeEngine(cost).runner })).rejects.toThrow(/must be the dense model/);
@@ -115,6 +137,40 @@ describe('buildLatencyTable (simulated engine)', () => {
 });
 
 describe('InterleavedTimer', () => {
+  it('times only the last run of each visit (warm), and pairs comparisons by round', async () => {
+    let now = 0;
+    let round = 0;
+    const last = new Map<string, number>();
+    // The machine slows down by 10% per round; the first run after another configuration is cold (+1 ms).
+    const timer = new InterleavedTimer({ warmupRuns: 0, minRounds: 6, maxRounds: 6, visitRuns: 2, anchors: ['base'], clock: () => now });
+    let previous = '';
+    const work = (id: string, ms: number) => async () => {
+      const factor = 1 + 0.1 * round;
+      now += ms * factor + (previous === id ? 0 : 1);
+      previous = id;
+      last.set(id, round);
+    };
+    timer.add('base', work('base', 4));
+    timer.add('half', work('half', 2));
+    timer.add('noted', work('noted', 3));
+    const origRounds = timer.rounds.bind(timer);
+    for (let r = 0; r < 6; r++) {
+      round = r;
+      await origRounds(1, ['half', 'noted']);
+    }
+    expect(timer.summary('half').samples).toBe(6);
+    // No cold cost in any timed sample.
+    timer.samplesOf('half').forEach((t, r) => expect(t).toBeCloseTo(2 * (1 + 0.1 * r), 10));
+    // The anchor ran in every round although not asked for; per-round ratios cancel the drift.
+    expect(timer.summary('base').samples).toBe(6);
+    const ratio = timer.paired('half', 'base', 'ratio');
+    expect(ratio.median).toBeCloseTo(2, 10);
+    expect(ratio.dispersion).toBeCloseTo(0, 10);
+    expect(ratio.samples).toBe(6);
+    expect(timer.paired('noted', 'base', 'difference').median).toBeCloseTo(-1 * (1 + 0.1 * 2.5), 10);
+    expect(() => new InterleavedTimer({ visitRuns: 0 })).toThrow(/visitRuns must be an integer >= 1/);
+  });
+
   it('gives extra rounds only to imprecise configurations, up to maxRounds', async () => {
     let now = 0;
     const timer = new InterleavedTimer({ warmupRuns: 0, minRounds: 5, maxRounds: 12, precision: 0.01, clock: () => now });
@@ -206,7 +262,7 @@ describe('verifySpeedup (simulated engine)', () => {
     expect(reports[1]!.measured).toBeCloseTo(denseTime / (1.2 + 1.2), 10);
     expect(reports.map((r) => r.status)).toEqual(['pass', 'fail']);
     expect(reports[0]!.predictionError).toBeUndefined();
-    // The dense model ran once per round for both candidates.
-    expect(engine.runs.get('model:4,4,4|32,32,32')).toBe(reports[0]!.dense.samples + 1);
+    // The dense model ran once per round for both candidates (a warm-up run, then visits of 2 runs).
+    expect(engine.runs.get('model:4,4,4|32,32,32')).toBe(2 * reports[0]!.dense.samples + 1);
   });
 });

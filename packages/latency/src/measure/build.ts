@@ -40,7 +40,7 @@ import { createOrtRunner } from './ort.js';
 import type { ProtocolOptions, ProtocolProgress } from './protocol.js';
 import { InterleavedTimer } from './protocol.js';
 import type { EngineSession, SessionRunner } from './runner.js';
-import { makeFeeds } from './runner.js';
+import { SessionPool } from './runner.js';
 
 /** Progress of a table build. */
 export type BuildProgress =
@@ -79,6 +79,11 @@ export interface BuildTableOptions extends Omit<ProtocolOptions, 'onProgress'> {
    * check `build.additivity` and `bench/additivity.ts` on your machine first.
    */
   calibrateToDense?: boolean;
+  /**
+   * Renew every engine session every this many rounds (0 = never), so that per-session biases of a
+   * multi-threaded engine average out (protocol.ts); default `DEFAULT_RENEW_ROUNDS`.
+   */
+  renewSessionsEvery?: number;
   /** Device fingerprint to record; default: this Node process's device with the runner's engine. */
   fingerprint?: DeviceFingerprint;
   onProgress?: (progress: BuildProgress) => void;
@@ -114,6 +119,15 @@ export function timingCheckpoint<C extends ModelConfig>(config: C, seed = 0): Ch
   }
   return { config, weights };
 }
+
+/**
+ * Default runs per visit in table builds and verification: one untimed run brings the graph's
+ * weights into the caches and wakes the engine's threads, the second is timed (protocol.ts).
+ */
+export const DEFAULT_VISIT_RUNS = 2;
+
+/** Default rounds between session renewals in table builds and verification (0 = never renew). */
+export const DEFAULT_RENEW_ROUNDS = 10;
 
 /** The same config with every layer at the dense size. */
 function denseConfig(config: ModelConfig): ModelConfig {
@@ -200,7 +214,21 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
   const runner = options.runner ?? (await createOrtRunner());
   const onProgress = options.onProgress;
 
-  const timer = new InterleavedTimer({ ...options, seed, onProgress });
+  // Level times are paired differences with the per-run baseline, which therefore runs every round.
+  const anchors = context === 'model' ? ['context:empty'] : ['overhead:attention', 'overhead:ffn'];
+  const renewEvery = options.renewSessionsEvery ?? DEFAULT_RENEW_ROUNDS;
+  if (!Number.isInteger(renewEvery) || renewEvery < 0) throw new MeasurementError(`renewSessionsEvery must be an integer >= 0, got ${renewEvery}`);
+  let pool: SessionPool | undefined;
+  const timer = new InterleavedTimer({
+    ...options,
+    visitRuns: options.visitRuns ?? DEFAULT_VISIT_RUNS,
+    anchors,
+    seed,
+    onProgress,
+    beforeRound: async (round) => {
+      if (renewEvery > 0 && round > 0 && round % renewEvery === 0) await pool!.recycle(timer.warmupRuns);
+    },
+  });
   const zeros = new Array<number>(dense.numLayers).fill(0);
   const jobs: Job[] = [
     { id: 'model:dense', vocabSize: dense.vocabSize, make: () => exportModelToOnnx(options.checkpoint ?? timingCheckpoint(dense, seed), exportOptions) },
@@ -222,21 +250,14 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
   for (const k of heads) if (k > 0) jobs.push(levelJob('attention', k));
   for (const k of neurons) if (k > 0) jobs.push(levelJob('ffn', k));
 
-  const sessions: EngineSession[] = [];
+  pool = new SessionPool(runner, env, seed);
   const total = jobs.length + (context === 'isolated' ? 2 : 0);
   let done = 0;
   try {
-    const load = async (id: string, bytes: Uint8Array, vocabSize: number) => {
-      let session: EngineSession;
-      try {
-        session = await runner.createSession(bytes, env);
-      } catch (err) {
-        throw new MeasurementError(`${id}: ${(err as Error).message}`);
-      }
-      sessions.push(session);
-      // Inputs are generated and wrapped once; every timed run reuses them.
-      session.bind(makeFeeds(session.inputs, env, vocabSize, id, seed));
-      timer.add(id, () => session.run());
+    const load = async (id: string, onnx: Uint8Array, vocabSize: number) => {
+      // Inputs are generated and wrapped once; every timed run (and every renewed session) reuses them.
+      const session = await pool.open({ id, onnx, vocabSize }, (err) => new MeasurementError(`${id}: ${err.message}`));
+      timer.add(id, () => pool.run(id));
       onProgress?.({ phase: 'prepare', done: ++done, total, what: id, elapsedMs: elapsed() });
       return session;
     };
@@ -252,16 +273,17 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
     await timer.warmup();
     const remeasured = await timer.untilPrecise();
 
-    // Level time and its standard error (ms) from the current samples.
+    // Level time and its standard error (ms) from the current samples: the median of the per-round
+    // differences with the baseline (same round, same state of the machine), per layer.
     const emptyContext = () => timer.summary('context:empty');
     const overhead = (module: 'attention' | 'ffn') => timer.summary(`overhead:${module}`);
     const derive = (module: 'attention' | 'ffn', kept: number): { time: number; error: number; measured: TimingSummary } => {
-      const m = timer.summary(`${module}:${kept}`);
-      const base = context === 'model' ? emptyContext() : overhead(module);
+      const id = `${module}:${kept}`;
+      const difference = timer.paired(id, context === 'model' ? 'context:empty' : `overhead:${module}`, 'difference');
       const scale = context === 'model' ? R : 1;
-      const time = Math.max(0, (m.median - base.median) / scale);
-      const error = Math.hypot(m.relativeError * m.median, base.relativeError * base.median) / scale;
-      return { time, error, measured: m };
+      const time = Math.max(0, difference.median / scale);
+      const error = (difference.relativeError * Math.abs(difference.median)) / scale;
+      return { time, error, measured: timer.summary(id) };
     };
 
     // Monotonicity: within each module type, time must not fall as the kept size grows.
@@ -325,6 +347,8 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
       seconds: elapsed() / 1000,
       rounds: { min: Math.min(...samples), max: Math.max(...samples) },
       warmupRuns: timer.warmupRuns,
+      visitRuns: timer.visitRuns,
+      renewSessionsEvery: renewEvery,
       precision: timer.precision,
       remeasured,
       monotonicity,
@@ -349,6 +373,6 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
     onProgress?.({ phase: 'done', elapsedMs: elapsed() });
     return table;
   } finally {
-    for (const s of sessions) await s.release();
+    await pool.releaseAll();
   }
 }

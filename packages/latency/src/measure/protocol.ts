@@ -11,10 +11,25 @@
 // - Robust statistics: median and MAD-based dispersion (stats.ts), not mean and standard deviation.
 // - Adaptive repeats: after a minimum number of rounds, only the configurations whose median is not
 //   yet precise enough (relative standard error above `precision`) get more rounds, up to a cap.
+// - Warm visits (`visitRuns`): a deployed model runs back to back, with its weights in the caches and
+//   the engine's threads awake. Timing the first run after 50 other graphs measures a cold start
+//   instead, and that cold cost is a fixed amount per graph node: a large share of a tiny module, a
+//   small share of a full one, so it biases the table against small levels. Each visit therefore
+//   runs the configuration `visitRuns − 1` times untimed before the timed run.
+// - Session renewal (`beforeRound`, used with `SessionPool`): with several intra-op threads, where
+//   the operating system places a session's worker thread gives each session a bias of its own
+//   (measured here: ±1% between identical sessions of BERT-base at batch 1, 2 threads; none with one
+//   thread). Renewing every session every few rounds averages that bias out instead of baking one
+//   draw into the table.
+// - Anchors and paired statistics: configurations that others are compared with (the empty context
+//   model, the dense model) run in every round, and a comparison takes the median of the per-round
+//   differences or ratios. The machine's speed drifts by several percent over minutes; a per-round
+//   pair sees the same state of the machine, while a difference of two medians mixes samples from
+//   rounds with different sets of active configurations.
 
 import { MeasurementError } from '../errors.js';
 import type { TimingSummary } from '../stats.js';
-import { seededRandom, summarize } from '../stats.js';
+import { median, medianAbsoluteDeviation, seededRandom, summarize } from '../stats.js';
 
 /** Progress of a measurement, for a progress bar or a log line. */
 export interface ProtocolProgress {
@@ -38,6 +53,22 @@ export interface ProtocolOptions {
   precision?: number;
   /** Wall-clock budget (ms) after which no further adaptive rounds start; default unlimited. */
   timeBudgetMs?: number;
+  /**
+   * Runs per visit of a configuration within a round: the first `visitRuns − 1` are untimed (they
+   * bring the configuration's weights into the caches and wake the engine's threads after another
+   * configuration ran), the last one is timed. Default 1 (cold visits).
+   */
+  visitRuns?: number;
+  /**
+   * Configurations that run in every round, also after the others have reached their precision: the
+   * references of paired comparisons (`paired`). Ids not registered (yet) are ignored.
+   */
+  anchors?: readonly string[];
+  /**
+   * Called before every timed round with the round's number (0, 1, …): the place to renew engine
+   * sessions (`SessionPool.recycle`). Not called before warm-up runs.
+   */
+  beforeRound?: (round: number) => Promise<void>;
   /** Seed of the per-round shuffle; default 0. */
   seed?: number;
   /** Clock in milliseconds; default `performance.now`. Injected by tests. */
@@ -53,6 +84,11 @@ export interface ProtocolOptions {
 export class InterleavedTimer {
   private readonly runs = new Map<string, () => Promise<void>>();
   private readonly samples = new Map<string, number[]>();
+  /** Round number of each sample, parallel to `samples`. */
+  private readonly sampleRounds = new Map<string, number[]>();
+  private roundCount = 0;
+  private readonly anchors: readonly string[];
+  private readonly beforeRound?: (round: number) => Promise<void>;
   private readonly clock: () => number;
   private readonly random: () => number;
   private readonly start: number;
@@ -61,6 +97,7 @@ export class InterleavedTimer {
   readonly maxRounds: number;
   readonly precision: number;
   readonly timeBudgetMs: number;
+  readonly visitRuns: number;
   private readonly onProgress?: (progress: ProtocolProgress) => void;
 
   constructor(options: ProtocolOptions = {}) {
@@ -71,6 +108,10 @@ export class InterleavedTimer {
     this.maxRounds = Math.max(this.minRounds, options.maxRounds ?? 60);
     this.precision = options.precision ?? 0.005;
     this.timeBudgetMs = options.timeBudgetMs ?? Number.POSITIVE_INFINITY;
+    this.visitRuns = options.visitRuns ?? 1;
+    this.anchors = options.anchors ?? [];
+    this.beforeRound = options.beforeRound;
+    if (!Number.isInteger(this.visitRuns) || this.visitRuns < 1) throw new MeasurementError(`visitRuns must be an integer >= 1, got ${this.visitRuns}`);
     if (!Number.isInteger(this.warmupRuns) || this.warmupRuns < 0) throw new MeasurementError(`warmupRuns must be an integer >= 0, got ${this.warmupRuns}`);
     if (!Number.isInteger(this.minRounds) || this.minRounds < 1) throw new MeasurementError(`minRounds must be an integer >= 1, got ${this.minRounds}`);
     if (!(this.precision > 0)) throw new MeasurementError(`precision must be > 0, got ${this.precision}`);
@@ -83,6 +124,7 @@ export class InterleavedTimer {
     if (this.runs.has(id)) throw new MeasurementError(`configuration "${id}" is already registered`);
     this.runs.set(id, run);
     this.samples.set(id, []);
+    this.sampleRounds.set(id, []);
   }
 
   /** Registered configuration ids, in registration order. */
@@ -102,10 +144,11 @@ export class InterleavedTimer {
     }
   }
 
-  /** `count` timed rounds over `ids` (default: all). */
+  /** `count` timed rounds over `ids` (default: all) and the anchors. */
   async rounds(count: number, ids: readonly string[] = this.ids(), phase: ProtocolProgress['phase'] = 'rounds'): Promise<void> {
+    const active = this.withAnchors(ids);
     for (let r = 0; r < count; r++) {
-      await this.round(ids);
+      await this.round(active);
       this.onProgress?.({ phase, round: r + 1, active: ids.length, elapsedMs: this.elapsedMs() });
     }
   }
@@ -127,12 +170,37 @@ export class InterleavedTimer {
       if (needMin.length === 0 && imprecise.length === 0) break;
       if (needMin.length === 0 && this.elapsedMs() > this.timeBudgetMs) break;
       for (const id of imprecise) extra.add(id);
-      const active = [...needMin, ...imprecise];
+      const active = this.withAnchors([...needMin, ...imprecise]);
       await this.round(active);
       round++;
       this.onProgress?.({ phase: needMin.length > 0 ? 'rounds' : 'remeasure', round, active: active.length, elapsedMs: this.elapsedMs() });
     }
     return ids.filter((id) => extra.has(id));
+  }
+
+  /**
+   * Paired comparison of `id` with `base` over the rounds that timed both: the summary of the
+   * per-round differences (`id − base`) or ratios (`base / id`, a speedup). `relativeError` is
+   * relative to the absolute median.
+   */
+  paired(id: string, base: string, kind: 'difference' | 'ratio'): TimingSummary {
+    const a = this.samplesRef(id);
+    const ra = this.sampleRounds.get(id)!;
+    const b = this.samplesRef(base);
+    const rb = this.sampleRounds.get(base)!;
+    const byRound = new Map<number, number>();
+    for (let i = 0; i < b.length; i++) byRound.set(rb[i]!, b[i]!);
+    const values: number[] = [];
+    for (let i = 0; i < a.length; i++) {
+      const other = byRound.get(ra[i]!);
+      if (other === undefined) continue;
+      values.push(kind === 'difference' ? a[i]! - other : other / a[i]!);
+    }
+    if (values.length === 0) throw new MeasurementError(`configurations "${id}" and "${base}" were never timed in the same round`);
+    const m = median(values);
+    const sigma = 1.4826 * medianAbsoluteDeviation(values);
+    const dispersion = m !== 0 ? sigma / Math.abs(m) : 0;
+    return { median: m, dispersion, relativeError: (1.2533 * dispersion) / Math.sqrt(values.length), samples: values.length };
   }
 
   summary(id: string): TimingSummary {
@@ -158,13 +226,23 @@ export class InterleavedTimer {
     return run;
   }
 
+  private withAnchors(ids: readonly string[]): string[] {
+    const out = [...ids];
+    for (const id of this.anchors) if (this.runs.has(id) && !out.includes(id)) out.push(id);
+    return out;
+  }
+
   private async round(ids: readonly string[]): Promise<void> {
+    const round = this.roundCount++;
+    await this.beforeRound?.(round);
     for (const id of this.shuffled(ids)) {
       const run = this.runOf(id);
+      for (let v = 1; v < this.visitRuns; v++) await run();
       const t0 = this.clock();
       await run();
       const t1 = this.clock();
       this.samples.get(id)!.push(t1 - t0);
+      this.sampleRounds.get(id)!.push(round);
     }
   }
 

@@ -91,3 +91,62 @@ export function makeFeeds(inputs: readonly InputInfo[], env: InferenceEnvironmen
     throw new MeasurementError(`${where}: input "${input.name}" has type ${input.type}; only float32 and int64 inputs are supported`);
   });
 }
+
+/** A configuration of a `SessionPool`: a graph and the vocabulary size its token inputs draw from. */
+export interface PooledGraph {
+  readonly id: string;
+  readonly onnx: Uint8Array;
+  readonly vocabSize: number;
+}
+
+/**
+ * Engine sessions for a set of graphs that can all be renewed at once (`recycle`): releases each
+ * session and opens a fresh one on the same bytes and the same bound inputs. Timing over several
+ * renewals averages out per-session biases (protocol.ts). `run(id)` always uses the current session.
+ */
+export class SessionPool {
+  private readonly graphs = new Map<string, { graph: PooledGraph; feeds: FeedTensor[]; session: EngineSession }>();
+
+  constructor(
+    private readonly runner: SessionRunner,
+    private readonly env: InferenceEnvironment,
+    private readonly seed = 0,
+  ) {}
+
+  /** Opens a session for `graph` and binds its inputs; returns it (its `inputs` describe the graph). */
+  async open(graph: PooledGraph, onError: (error: Error) => Error = (e) => e): Promise<EngineSession> {
+    if (this.graphs.has(graph.id)) throw new MeasurementError(`graph "${graph.id}" is already open`);
+    let session: EngineSession;
+    try {
+      session = await this.runner.createSession(graph.onnx, this.env);
+    } catch (error) {
+      throw onError(error as Error);
+    }
+    const feeds = makeFeeds(session.inputs, this.env, graph.vocabSize, graph.id, this.seed);
+    session.bind(feeds);
+    this.graphs.set(graph.id, { graph, feeds, session });
+    return session;
+  }
+
+  /** One inference of the current session of `id`. */
+  run(id: string): Promise<void> {
+    const entry = this.graphs.get(id);
+    if (!entry) throw new MeasurementError(`graph "${id}" is not open`);
+    return entry.session.run();
+  }
+
+  /** Replaces every session by a fresh one (one at a time, so memory never holds two), then runs each `warmupRuns` times untimed. */
+  async recycle(warmupRuns: number): Promise<void> {
+    for (const entry of this.graphs.values()) {
+      await entry.session.release();
+      entry.session = await this.runner.createSession(entry.graph.onnx, this.env);
+      entry.session.bind(entry.feeds);
+    }
+    for (let r = 0; r < warmupRuns; r++) for (const entry of this.graphs.values()) await entry.session.run();
+  }
+
+  async releaseAll(): Promise<void> {
+    for (const entry of this.graphs.values()) await entry.session.release();
+    this.graphs.clear();
+  }
+}

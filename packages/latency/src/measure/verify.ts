@@ -1,7 +1,7 @@
 // Verification of a pruned model's speedup on this device: ZipLM's promise is measured time, not
 // FLOPs, so every export can be checked. The dense and the pruned model are timed in the same
 // interleaved protocol as the table (a slow stretch of the machine hits both), and the measured
-// speedup is the ratio of their medians.
+// speedup is the median of the per-round ratios dense / pruned.
 
 import type { Checkpoint } from '@ziplm/models';
 import { exportModelToOnnx } from '@ziplm/models';
@@ -10,11 +10,12 @@ import { exportOptionsFor, validateEnvironment } from '../environment.js';
 import { MeasurementError } from '../errors.js';
 import type { TimingSummary } from '../stats.js';
 import type { LatencyTable } from '../table.js';
+import { DEFAULT_RENEW_ROUNDS, DEFAULT_VISIT_RUNS } from './build.js';
 import { createOrtRunner } from './ort.js';
 import type { ProtocolOptions } from './protocol.js';
 import { InterleavedTimer } from './protocol.js';
-import type { EngineSession, SessionRunner } from './runner.js';
-import { makeFeeds } from './runner.js';
+import type { SessionRunner } from './runner.js';
+import { SessionPool } from './runner.js';
 
 /** A model to time: ONNX bytes (with the vocabulary size, for valid token ids) or a checkpoint. */
 export type TimedModel = { readonly onnx: Uint8Array; readonly vocabSize: number } | Checkpoint;
@@ -29,6 +30,8 @@ export interface VerifyCommonOptions extends ProtocolOptions {
   /** Allowed shortfall of measured vs target speedup (relative); default 0.02. */
   tolerance?: number;
   runner?: SessionRunner;
+  /** Renew every session every this many rounds (0 = never); default `DEFAULT_RENEW_ROUNDS` (see `BuildTableOptions`). */
+  renewSessionsEvery?: number;
   /** Seed of the inputs and of the round order; default 0. */
   seed?: number;
 }
@@ -50,7 +53,7 @@ export interface VerifyOptions extends VerifyCommonOptions, Omit<VerifyCandidate
 export interface VerificationReport {
   readonly target: number;
   readonly predicted?: number;
-  /** median(dense) / median(pruned). */
+  /** The median over rounds of dense / pruned time in the same round. */
   readonly measured: number;
   /** Relative standard error of `measured` (from both medians' errors). */
   readonly uncertainty: number;
@@ -98,39 +101,45 @@ export async function verifySpeedups(options: VerifyCommonOptions & { candidates
   }
   const tolerance = options.tolerance ?? 0.02;
   const runner = options.runner ?? (await createOrtRunner());
+  const renewEvery = options.renewSessionsEvery ?? DEFAULT_RENEW_ROUNDS;
+  const pool = new SessionPool(runner, env, options.seed ?? 0);
   const timer = new InterleavedTimer({
     warmupRuns: options.warmupRuns,
     minRounds: options.minRounds ?? 20,
     maxRounds: options.maxRounds ?? 100,
     precision: options.precision ?? 0.003,
     timeBudgetMs: options.timeBudgetMs,
+    visitRuns: options.visitRuns ?? DEFAULT_VISIT_RUNS,
+    // Every speedup is the median of per-round ratios with the dense model, which runs every round.
+    anchors: ['dense'],
+    beforeRound: async (round) => {
+      if (renewEvery > 0 && round > 0 && round % renewEvery === 0) await pool.recycle(timer.warmupRuns);
+    },
     seed: options.seed,
     clock: options.clock,
     onProgress: options.onProgress,
   });
-  const sessions: EngineSession[] = [];
   try {
     const models: Array<[string, TimedModel]> = [['dense', options.dense], ...candidates.map((c, i): [string, TimedModel] => [`pruned:${i}`, c.model])];
     for (const [id, model] of models) {
       const { onnx, vocabSize } = toOnnx(model, env);
-      const session = await runner.createSession(onnx, env);
-      sessions.push(session);
-      session.bind(makeFeeds(session.inputs, env, vocabSize, id, options.seed ?? 0));
-      timer.add(id, () => session.run());
+      await pool.open({ id, onnx, vocabSize });
+      timer.add(id, () => pool.run(id));
     }
     await timer.warmup();
     await timer.untilPrecise();
   } finally {
-    for (const s of sessions) await s.release();
+    await pool.releaseAll();
   }
   const dense = timer.summary('dense');
   const pct = (x: number) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)}%`;
   return candidates.map((c, i) => {
     const pruned = timer.summary(`pruned:${i}`);
-    const measured = dense.median / pruned.median;
+    const ratio = timer.paired(`pruned:${i}`, 'dense', 'ratio');
+    const measured = ratio.median;
     const deviation = measured / c.target - 1;
     const predictionError = c.predicted !== undefined ? measured / c.predicted - 1 : undefined;
-    const uncertainty = Math.hypot(dense.relativeError, pruned.relativeError);
+    const uncertainty = ratio.relativeError;
     const status = measured >= c.target * (1 - tolerance) ? 'pass' : 'fail';
     const message =
       `target ${c.target.toFixed(2)}x, measured ${measured.toFixed(3)}x (${pct(deviation)}, ±${(100 * uncertainty).toFixed(2)}%)` +
