@@ -74,7 +74,40 @@ export type BlockTiming = (
    * which makes the runtime model reproduce the measured dense model exactly.
    */
   readonly scale: number;
+  /**
+   * Time (ms) added to every present (kept > 0) level after `scale`: a fixed cost per module that
+   * the level measurements miss or over-count. Set by whole-model calibration
+   * (`TableBuildInfo.calibration`); absent or 0 otherwise.
+   */
+  readonly offset?: number;
 };
+
+/** One whole model timed to calibrate the level times (`TableBuildInfo.calibration`). */
+export interface CalibrationPoint {
+  readonly layerHeads: readonly number[];
+  readonly layerIntermediate: readonly number[];
+  /** Measured time of the layers (ms): whole model minus the non-prunable rest. */
+  readonly measured: number;
+  /** The same from the uncalibrated level times (ms). */
+  readonly uncalibrated: number;
+  /** The same from the calibrated level times (ms). */
+  readonly calibrated: number;
+}
+
+/**
+ * Whole-model calibration of the runtime model: several pruned models (random per-layer levels of
+ * the table's grids, spread over the speedup range) and the dense model are timed in the same
+ * protocol as the levels, and `blockTiming.scale` / `blockTiming.offset` are the weighted
+ * least-squares fit measured ≈ scale · Σ level times + offset · (present modules).
+ */
+export interface TableCalibration {
+  readonly points: readonly CalibrationPoint[];
+  /** Largest |calibrated / measured − 1| over the points (before the fit: `uncalibratedError`). */
+  readonly error: number;
+  readonly uncalibratedError: number;
+  /** False when the fit was rejected as implausible (scale outside [0.5, 2]); the table is then uncalibrated. */
+  readonly applied: boolean;
+}
 
 /** How a table was built: protocol settings and what the sanity checks found. */
 export interface TableBuildInfo {
@@ -104,6 +137,8 @@ export interface TableBuildInfo {
    * predicted − 1.
    */
   readonly additivity?: { readonly measured: number; readonly predicted: number; readonly residual: number };
+  /** Whole-model calibration, when the build ran it (`BuildTableOptions.calibrationModels`). */
+  readonly calibration?: TableCalibration;
 }
 
 export interface LatencyTable {
@@ -229,7 +264,31 @@ function buildInfo(parent: Json, file?: string): TableBuildInfo | undefined {
       residual: num(a, 'residual', 'build.additivity.residual', file, -Infinity),
     };
   }
+  let calibration: TableCalibration | undefined;
+  if (b.calibration !== undefined) {
+    const c = obj(b, 'calibration', 'build.calibration', file);
+    if (!Array.isArray(c.points)) throw new LatencyTableError('build.calibration.points', 'must be an array', file);
+    const points = (c.points as unknown[]).map((p, i): CalibrationPoint => {
+      const path = `build.calibration.points[${i}]`;
+      if (!isObject(p)) throw new LatencyTableError(path, 'must be an object', file);
+      const list = (key: string) => {
+        const v = p[key];
+        if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x >= 0)) throw new LatencyTableError(`${path}.${key}`, 'must be an array of integers >= 0', file);
+        return v as number[];
+      };
+      return {
+        layerHeads: list('layerHeads'),
+        layerIntermediate: list('layerIntermediate'),
+        measured: num(p, 'measured', `${path}.measured`, file, -Infinity),
+        uncalibrated: num(p, 'uncalibrated', `${path}.uncalibrated`, file, -Infinity),
+        calibrated: num(p, 'calibrated', `${path}.calibrated`, file, -Infinity),
+      };
+    });
+    if (typeof c.applied !== 'boolean') throw new LatencyTableError('build.calibration.applied', 'must be a boolean', file);
+    calibration = { points, error: num(c, 'error', 'build.calibration.error', file), uncalibratedError: num(c, 'uncalibratedError', 'build.calibration.uncalibratedError', file), applied: c.applied };
+  }
   return {
+    ...(calibration ? { calibration } : {}),
     seconds: num(b, 'seconds', 'build.seconds', file),
     rounds: { min: int(rounds, 'min', 'build.rounds.min', file, 1), max: int(rounds, 'max', 'build.rounds.max', file, 1) },
     warmupRuns: int(b, 'warmupRuns', 'build.warmupRuns', file),
@@ -314,14 +373,16 @@ export function parseLatencyTable(json: unknown, file?: string): LatencyTable {
   let blockTiming: BlockTiming;
   const scale = num(bt, 'scale', 'blockTiming.scale', file);
   if (!(scale > 0)) throw new LatencyTableError('blockTiming.scale', `must be > 0, got ${scale}`, file);
+  const offset = bt.offset === undefined ? {} : { offset: num(bt, 'offset', 'blockTiming.offset', file, -Infinity) };
   if (bt.context === 'model') {
-    blockTiming = { context: 'model', layers: int(bt, 'layers', 'blockTiming.layers', file, 1), emptyModel: summary(bt, 'emptyModel', 'blockTiming.emptyModel', file), scale };
+    blockTiming = { context: 'model', layers: int(bt, 'layers', 'blockTiming.layers', file, 1), emptyModel: summary(bt, 'emptyModel', 'blockTiming.emptyModel', file), scale, ...offset };
   } else if (bt.context === 'isolated') {
     const o = obj(bt, 'overhead', 'blockTiming.overhead', file);
     blockTiming = {
       context: 'isolated',
       overhead: { attention: num(o, 'attention', 'blockTiming.overhead.attention', file), ffn: num(o, 'ffn', 'blockTiming.overhead.ffn', file) },
       scale,
+      ...offset,
     };
   } else {
     throw new LatencyTableError('blockTiming.context', `must be "model" or "isolated", got ${JSON.stringify(bt.context)}`, file);

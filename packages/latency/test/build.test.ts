@@ -62,7 +62,7 @@ describe('buildLatencyTable (simulated engine)', () => {
     // The 3-layer model's layers cost 10% more than in the 1-layer context models.
     const deeper = (info: GraphInfo) => (info.kind === 'model' && info.layerHeads.length === 3 ? 1.2 + 1.1 * (cost(info) - 1.2) : cost(info));
     const plain = fakeEngine(deeper);
-    const t1 = await buildLatencyTable(config, env, { ...quick, contextLayers: 1, runner: plain.runner, clock: plain.clock });
+    const t1 = await buildLatencyTable(config, env, { ...quick, contextLayers: 1, calibrationModels: 0, runner: plain.runner, clock: plain.clock });
     expect(t1.build!.additivity!.residual).toBeCloseTo((1.2 + 1.1 * 3 * 0.72) / (1.2 + 3 * 0.72) - 1, 10);
     expect(t1.blockTiming.scale).toBe(1);
     const calibrated = fakeEngine(deeper);
@@ -71,6 +71,33 @@ describe('buildLatencyTable (simulated engine)', () => {
     expect(t2.build!.additivity!.residual).toBeCloseTo(t1.build!.additivity!.residual, 10); // recorded before scaling
     expect(predictRuntime(t2, { layerHeads: [4, 4, 4], layerIntermediate: [32, 32, 32] }).time).toBeCloseTo(t2.dense.median, 10);
     expect(t2.attention[1]!.time).toBeCloseTo(1.1 * 0.3, 10);
+  });
+
+  it('whole-model calibration recovers a scale and a fixed cost per module that the context models miss', async () => {
+    // In the 3-layer models every present module costs 5% more plus 0.05 ms; the 1-layer context
+    // models do not show it.
+    const whole = (info: GraphInfo) => {
+      if (info.kind !== 'model' || info.layerHeads.length !== 3) return cost(info);
+      const modules = info.layerHeads.reduce((s, h, l) => s + (h > 0 ? 1.05 * 0.1 * h + 0.05 : 0) + (info.layerIntermediate[l]! > 0 ? 1.05 * 0.01 * info.layerIntermediate[l]! + 0.05 : 0), 0);
+      return 1.2 + modules;
+    };
+    const engine = fakeEngine(whole);
+    const table = await buildLatencyTable(config, env, { ...quick, contextLayers: 1, runner: engine.runner, clock: engine.clock });
+    const c = table.build!.calibration!;
+    expect(c.applied).toBe(true);
+    expect(c.points).toHaveLength(1 + 6); // the dense model and the calibration models
+    expect(table.blockTiming.scale).toBeCloseTo(1.05, 8);
+    expect(table.blockTiming.offset).toBeCloseTo(0.05, 8);
+    expect(c.uncalibratedError).toBeGreaterThan(0.01);
+    expect(c.error).toBeLessThan(1e-9);
+    expect(table.attention[1]!.time).toBeCloseTo(1.05 * 0.3 + 0.05, 8);
+    expect(table.ffn.at(-1)).toEqual({ kept: 0, time: 0 }); // a removed module still costs nothing
+    expect(parseLatencyTable(JSON.parse(JSON.stringify(table)))).toEqual(table);
+    // Any pruned shape is now predicted exactly.
+    const shape = { layerHeads: [4, 0, 1], layerIntermediate: [8, 32, 0] };
+    const truth = whole({ kind: 'model', ...shape, vocabSize: 50 });
+    expect(predictRuntime(table, shape).time).toBeCloseTo(truth, 8);
+    await expect(buildLatencyTable(config, env, { calibrationModels: -1, runner: engine.runner })).rejects.toThrow(/calibrationModels must be an integer >= 0/);
   });
 
   it('re-measures a transient monotonicity violation and reports it resolved', async () => {
@@ -85,12 +112,12 @@ describe('buildLatencyTable (simulated engine)', () => {
   it('reports a persistent violation, and enforces monotonicity only on request', async () => {
     const slow = (info: GraphInfo) => (info.kind === 'model' && info.layerHeads[0] === 0 && info.layerIntermediate[0] === 8 ? cost(info) + 0.6 : cost(info));
     const e1 = fakeEngine(slow);
-    const t1 = await buildLatencyTable(config, env, { ...quick, runner: e1.runner, clock: e1.clock, ffnLevels: [32, 16, 8, 0] });
+    const t1 = await buildLatencyTable(config, env, { ...quick, calibrationModels: 0, runner: e1.runner, clock: e1.clock, ffnLevels: [32, 16, 8, 0] });
     expect(t1.build!.monotonicity).toEqual([{ module: 'ffn', smaller: 8, larger: 16, resolved: false }]);
     expect(t1.ffn.map((l) => l.kept)).toEqual([32, 16, 8, 0]);
     expect(t1.ffn[2]!.time).toBeCloseTo(0.08 + 0.2, 10); // kept as measured
     const e2 = fakeEngine(slow);
-    const t2 = await buildLatencyTable(config, env, { ...quick, runner: e2.runner, clock: e2.clock, ffnLevels: [32, 16, 8, 0], enforceMonotonicity: true });
+    const t2 = await buildLatencyTable(config, env, { ...quick, calibrationModels: 0, runner: e2.runner, clock: e2.clock, ffnLevels: [32, 16, 8, 0], enforceMonotonicity: true });
     expect(t2.ffn[1]!.time).toBeCloseTo(t2.ffn[2]!.time, 10); // pooled
     expect(t2.ffn[1]!.time).toBeGreaterThan(0.16);
   });
@@ -121,7 +148,7 @@ describe('buildLatencyTable (simulated engine)', () => {
         return { ...session, bind: session.bind, run: session.run, release: async () => void released++ };
       },
     };
-    const table = await buildLatencyTable(config, env, { ...quick, minRounds: 5, maxRounds: 5, renewSessionsEvery: 2, runner, clock: engine.clock });
+    const table = await buildLatencyTable(config, env, { ...quick, minRounds: 5, maxRounds: 5, renewSessionsEvery: 2, calibrationModels: 0, runner, clock: engine.clock });
     const graphs = 3 + 4 + ffnLevels(32).length - 1; // dense, empty, empty context; attention 4..1; FFN levels > 0
     expect(created).toBe(3 * graphs); // opened, renewed before rounds 2 and 4
     expect(released).toBe(created);

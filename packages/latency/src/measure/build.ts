@@ -34,7 +34,7 @@ import { exportOptionsFor, validateEnvironment } from '../environment.js';
 import { MeasurementError } from '../errors.js';
 import { nodeDeviceFingerprint } from '../fingerprint.js';
 import { isotonicIncreasing, seededRandom, type TimingSummary } from '../stats.js';
-import type { BlockTiming, LatencyTable, LevelTime, TableBuildInfo } from '../table.js';
+import type { BlockTiming, LatencyTable, LevelTime, TableBuildInfo, TableCalibration } from '../table.js';
 import { LATENCY_TABLE_FORMAT, LATENCY_TABLE_VERSION, modelShapeOf } from '../table.js';
 import { createOrtRunner } from './ort.js';
 import type { ProtocolOptions, ProtocolProgress } from './protocol.js';
@@ -79,6 +79,13 @@ export interface BuildTableOptions extends Omit<ProtocolOptions, 'onProgress'> {
    * check `build.additivity` and `bench/additivity.ts` on your machine first.
    */
   calibrateToDense?: boolean;
+  /**
+   * Whole pruned models (random per-layer levels spread over the speedup range) timed with the
+   * levels to calibrate the runtime model: level times become scale · t + offset (a fixed cost per
+   * present module), fitted with the dense model by weighted least squares (`build.calibration`).
+   * 0 = off. Default `DEFAULT_CALIBRATION_MODELS`; ignored when `calibrateToDense` is set.
+   */
+  calibrationModels?: number;
   /**
    * Renew every engine session every this many rounds (0 = never), so that per-session biases of a
    * multi-threaded engine average out (protocol.ts); default `DEFAULT_RENEW_ROUNDS`.
@@ -125,6 +132,56 @@ export function timingCheckpoint<C extends ModelConfig>(config: C, seed = 0): Ch
  * weights into the caches and wakes the engine's threads, the second is timed (protocol.ts).
  */
 export const DEFAULT_VISIT_RUNS = 2;
+
+/** Default number of whole pruned models timed to calibrate the runtime model. */
+export const DEFAULT_CALIBRATION_MODELS = 6;
+
+/**
+ * Per-layer sizes of the calibration models: model i keeps about `KEEP[i]` of every module (a
+ * log-normal spread around it, snapped to the table's grid), some modules removed, so that the
+ * points span the speedups a search will ask for. Deterministic for a seed.
+ */
+const KEEP = [0.75, 0.5, 0.33, 0.2, 0.1, 0.04];
+
+function calibrationShapes(dense: ModelConfig, heads: readonly number[], neurons: readonly number[], count: number, seed: number): Array<{ layerHeads: number[]; layerIntermediate: number[] }> {
+  const random = seededRandom(seed + 7919);
+  const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const snap = (grid: readonly number[], x: number) => grid.filter((k) => k > 0).reduce((best, k) => (Math.abs(k - x) < Math.abs(best - x) ? k : best), grid[0]!);
+  const out: Array<{ layerHeads: number[]; layerIntermediate: number[] }> = [];
+  for (let i = 0; i < count; i++) {
+    const q = KEEP[i % KEEP.length]!;
+    const pick = (grid: readonly number[], full: number) => (random() < 0.25 * (1 - q) ? 0 : snap(grid, full * q * Math.exp(0.6 * gaussian())));
+    out.push({
+      layerHeads: Array.from({ length: dense.numLayers }, () => pick(heads, dense.numHeads)),
+      layerIntermediate: Array.from({ length: dense.numLayers }, () => pick(neurons, dense.intermediateSize)),
+    });
+  }
+  return out;
+}
+
+/**
+ * Weighted least squares of measured ≈ scale · uncalibrated + offset · modules, relative errors
+ * (each point weighted by 1 / measured²): returns [scale, offset].
+ */
+function fitCalibration(points: ReadonlyArray<{ sum: number; modules: number; measured: number }>): [number, number] {
+  let xx = 0;
+  let xy = 0;
+  let yy = 0;
+  let x1 = 0;
+  let y1 = 0;
+  for (const p of points) {
+    const x = p.sum / p.measured;
+    const y = p.modules / p.measured;
+    xx += x * x;
+    xy += x * y;
+    yy += y * y;
+    x1 += x;
+    y1 += y;
+  }
+  const det = xx * yy - xy * xy;
+  if (!(Math.abs(det) > 1e-12 * Math.max(1, xx * yy))) return [x1 / xx, 0];
+  return [(x1 * yy - y1 * xy) / det, (y1 * xx - x1 * xy) / det];
+}
 
 /** Default rounds between session renewals in table builds and verification (0 = never renew). */
 export const DEFAULT_RENEW_ROUNDS = 10;
@@ -215,7 +272,10 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
   const onProgress = options.onProgress;
 
   // Level times are paired differences with the per-run baseline, which therefore runs every round.
-  const anchors = context === 'model' ? ['context:empty'] : ['overhead:attention', 'overhead:ffn'];
+  const calibrationCount = options.calibrateToDense ? 0 : (options.calibrationModels ?? DEFAULT_CALIBRATION_MODELS);
+  if (!Number.isInteger(calibrationCount) || calibrationCount < 0) throw new MeasurementError(`calibrationModels must be an integer >= 0, got ${calibrationCount}`);
+  // Calibration models are compared with the dense model round by round, so it runs every round too.
+  const anchors = [...(context === 'model' ? ['context:empty'] : ['overhead:attention', 'overhead:ffn']), ...(calibrationCount > 0 ? ['model:dense'] : [])];
   const renewEvery = options.renewSessionsEvery ?? DEFAULT_RENEW_ROUNDS;
   if (!Number.isInteger(renewEvery) || renewEvery < 0) throw new MeasurementError(`renewSessionsEvery must be an integer >= 0, got ${renewEvery}`);
   let pool: SessionPool | undefined;
@@ -249,6 +309,14 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
   }
   for (const k of heads) if (k > 0) jobs.push(levelJob('attention', k));
   for (const k of neurons) if (k > 0) jobs.push(levelJob('ffn', k));
+  const calibration = calibrationShapes(dense, heads, neurons, calibrationCount, seed);
+  calibration.forEach((shape, i) => {
+    jobs.push({
+      id: `calibration:${i}`,
+      vocabSize: dense.vocabSize,
+      make: () => exportModelToOnnx(timingCheckpoint(withLayerShapes(dense, shape.layerHeads, shape.layerIntermediate), seed), exportOptions),
+    });
+  });
 
   pool = new SessionPool(runner, env, seed);
   const total = jobs.length + (context === 'isolated' ? 2 : 0);
@@ -329,7 +397,47 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
     const perLayer = attention[0]!.time + ffn[0]!.time;
     const predictedDense = nonPrunable.median + dense.numLayers * perLayer;
     let scale = 1;
-    if (options.calibrateToDense) {
+    let offset = 0;
+    let calibrationInfo: TableCalibration | undefined;
+    if (calibration.length > 0) {
+      // Layer time of each whole model: measured (from the per-round speedup over the dense model)
+      // and from the level times; the dense model is a point too.
+      const timeOf = (levels: LevelTime[], kept: number) => levels.find((l) => l.kept === kept)!.time;
+      const rest = nonPrunable.median;
+      const points = [
+        { layerHeads: new Array<number>(dense.numLayers).fill(dense.numHeads), layerIntermediate: new Array<number>(dense.numLayers).fill(dense.intermediateSize), measured: denseSummary.median - rest },
+        ...calibration.map((shape, i) => ({ ...shape, measured: denseSummary.median / timer.paired(`calibration:${i}`, 'model:dense', 'ratio').median - rest })),
+      ].map((p) => ({
+        ...p,
+        sum: p.layerHeads.reduce((a, k) => a + timeOf(attention, k), 0) + p.layerIntermediate.reduce((a, k) => a + timeOf(ffn, k), 0),
+        modules: p.layerHeads.filter((k) => k > 0).length + p.layerIntermediate.filter((k) => k > 0).length,
+      }));
+      const usable = points.filter((p) => p.measured > 0 && p.sum > 0);
+      const [a, b] = fitCalibration(usable);
+      const smallest = Math.min(...[...attention, ...ffn].filter((l) => l.kept > 0).map((l) => l.time));
+      const applied = usable.length >= 3 && a >= 0.5 && a <= 2 && a * smallest + b > 0;
+      if (applied) {
+        scale = a;
+        offset = b;
+      }
+      const relative = (x: number, m: number) => Math.abs(x / m - 1);
+      const rows = points.map((p) => ({
+        layerHeads: p.layerHeads,
+        layerIntermediate: p.layerIntermediate,
+        measured: p.measured,
+        uncalibrated: p.sum,
+        calibrated: scale * p.sum + offset * p.modules,
+      }));
+      calibrationInfo = {
+        points: rows,
+        error: Math.max(...rows.map((r) => relative(r.calibrated + rest, r.measured + rest))),
+        uncalibratedError: Math.max(...rows.map((r) => relative(r.uncalibrated + rest, r.measured + rest))),
+        applied,
+      };
+      const calibrated = (levels: LevelTime[]) => levels.map((l) => (l.kept > 0 ? { ...l, time: scale * l.time + offset } : l));
+      attention = calibrated(attention);
+      ffn = calibrated(ffn);
+    } else if (options.calibrateToDense) {
       if (!(perLayer > 0) || !(denseSummary.median > nonPrunable.median)) {
         throw new MeasurementError(`cannot calibrate: dense ${denseSummary.median} ms, non-prunable ${nonPrunable.median} ms, full layer ${perLayer} ms`);
       }
@@ -340,8 +448,8 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
     }
     const blockTiming: BlockTiming =
       context === 'model'
-        ? { context: 'model', layers: R, emptyModel: emptyContext(), scale }
-        : { context: 'isolated', overhead: { attention: overhead('attention').median, ffn: overhead('ffn').median }, scale };
+        ? { context: 'model', layers: R, emptyModel: emptyContext(), scale, ...(offset !== 0 ? { offset } : {}) }
+        : { context: 'isolated', overhead: { attention: overhead('attention').median, ffn: overhead('ffn').median }, scale, ...(offset !== 0 ? { offset } : {}) };
     const samples = timer.ids().map((id) => timer.summary(id).samples);
     const build: TableBuildInfo = {
       seconds: elapsed() / 1000,
@@ -353,6 +461,7 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
       remeasured,
       monotonicity,
       additivity: { measured: denseSummary.median, predicted: predictedDense, residual: denseSummary.median / predictedDense - 1 },
+      ...(calibrationInfo ? { calibration: calibrationInfo } : {}),
     };
     const table: LatencyTable = {
       format: LATENCY_TABLE_FORMAT,
