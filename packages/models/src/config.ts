@@ -134,6 +134,12 @@ function checkNumber(value: unknown, field: string, min: number, max: number, fi
   if (value < min || value > max) throw new ConfigError(field, `must be in [${min}, ${max}], got ${value}`, file);
 }
 
+/** A special token id: an integer in [0, vocabSize). */
+function checkTokenId(value: unknown, field: string, vocabSize: number, vocabField: string, file?: string): void {
+  checkInt(value, field, 0, file);
+  if ((value as number) >= vocabSize) throw new ConfigError(field, `must be < ${vocabField} (${vocabSize}), got ${value}`, file);
+}
+
 /**
  * Checks every field; throws a ConfigError naming the first offending field. Field names are the
  * camelCase names of the in-memory config; `fromHfConfig` reports config.json's own names.
@@ -154,21 +160,22 @@ export function validateConfig(config: ModelConfig, file?: string): void {
   if (config.hiddenSize % config.numHeads !== 0) {
     throw new ConfigError('numHeads', `must divide hiddenSize (${config.hiddenSize}), got ${config.numHeads}`, file);
   }
-  for (const [name, list, max] of [
-    ['layerHeads', config.layerHeads, config.numHeads],
-    ['layerIntermediate', config.layerIntermediate, Number.MAX_SAFE_INTEGER],
+  // A pruned layer keeps a subset of the dense layer's heads and neurons, so it can never be larger
+  // than the dense model (numHeads, intermediateSize also fix the head size and the latency levels).
+  for (const [name, list, boundName, max] of [
+    ['layerHeads', config.layerHeads, 'numHeads', config.numHeads],
+    ['layerIntermediate', config.layerIntermediate, 'intermediateSize', config.intermediateSize],
   ] as const) {
     if (!Array.isArray(list)) throw new ConfigError(name, 'must be an array with one entry per layer', file);
     if (list.length !== config.numLayers) throw new ConfigError(name, `must have numLayers (${config.numLayers}) entries, got ${list.length}`, file);
     list.forEach((v, i) => {
       checkInt(v, `${name}[${i}]`, 0, file);
-      if (v > max) throw new ConfigError(`${name}[${i}]`, `must be <= numHeads (${max}), got ${v}`, file);
+      if (v > max) throw new ConfigError(`${name}[${i}]`, `must be <= ${boundName} (${max}), got ${v}`, file);
     });
   }
   if (config.modelType === 'bert') {
     checkInt(config.typeVocabSize, 'typeVocabSize', 1, file);
-    checkInt(config.padTokenId, 'padTokenId', 0, file);
-    if (config.padTokenId >= config.vocabSize) throw new ConfigError('padTokenId', `must be < vocabSize (${config.vocabSize})`, file);
+    checkTokenId(config.padTokenId, 'padTokenId', config.vocabSize, 'vocabSize', file);
     const head = config.head as BertHead | undefined;
     if (!head || !['none', 'classification', 'span-qa'].includes(head.type)) {
       throw new ConfigError('head.type', `must be "none", "classification" or "span-qa", got ${JSON.stringify(head?.type)}`, file);
@@ -177,9 +184,8 @@ export function validateConfig(config: ModelConfig, file?: string): void {
       if (!Array.isArray(head.labels) || head.labels.length < 1) throw new ConfigError('head.labels', 'must list at least one label', file);
     }
   } else {
-    checkInt(config.bosTokenId, 'bosTokenId', 0, file);
-    checkInt(config.eosTokenId, 'eosTokenId', 0, file);
-    if (config.eosTokenId >= config.vocabSize) throw new ConfigError('eosTokenId', `must be < vocabSize (${config.vocabSize})`, file);
+    checkTokenId(config.bosTokenId, 'bosTokenId', config.vocabSize, 'vocabSize', file);
+    checkTokenId(config.eosTokenId, 'eosTokenId', config.vocabSize, 'vocabSize', file);
   }
 }
 
@@ -226,7 +232,19 @@ function numField(json: Json, key: string, file: string | undefined, min: number
   return v as number;
 }
 
-function layerShapes(json: Json, numLayers: number, numHeads: number, intermediate: number, file?: string): { heads: number[]; ffn: number[] } {
+/** The dense model's sizes that bound the per-layer lists, with config.json's names for the messages. */
+interface DenseBounds {
+  readonly numLayers: number;
+  readonly numHeads: number;
+  /** `num_attention_heads` (BERT) or `n_head` (GPT2). */
+  readonly headsField: string;
+  readonly intermediate: number;
+  /** `intermediate_size` (BERT) or `n_inner` (GPT2; 4·n_embd when null). */
+  readonly intermediateField: string;
+}
+
+function layerShapes(json: Json, bounds: DenseBounds, file?: string): { heads: number[]; ffn: number[] } {
+  const { numLayers, numHeads, intermediate } = bounds;
   const block = json.ziplm as Json | undefined;
   if (block === undefined) {
     return { heads: new Array<number>(numLayers).fill(numHeads), ffn: new Array<number>(numLayers).fill(intermediate) };
@@ -236,15 +254,15 @@ function layerShapes(json: Json, numLayers: number, numHeads: number, intermedia
   if (format !== ZIPLM_CONFIG_FORMAT) throw new ConfigError('ziplm.format', `must be ${ZIPLM_CONFIG_FORMAT}, got ${JSON.stringify(format)}`, file);
   const heads = block.layer_heads;
   const ffn = block.layer_intermediate_sizes;
-  for (const [name, list, max] of [
-    ['ziplm.layer_heads', heads, numHeads],
-    ['ziplm.layer_intermediate_sizes', ffn, Number.MAX_SAFE_INTEGER],
+  for (const [name, list, what, boundField, max] of [
+    ['ziplm.layer_heads', heads, 'head count', bounds.headsField, numHeads],
+    ['ziplm.layer_intermediate_sizes', ffn, 'FFN size', bounds.intermediateField, intermediate],
   ] as const) {
     if (!Array.isArray(list)) throw new ConfigError(name, 'must be an array with one entry per layer', file);
     if (list.length !== numLayers) throw new ConfigError(name, `must have one entry per layer (${numLayers}), got ${list.length}`, file);
     list.forEach((v: unknown, i: number) => {
       checkInt(v, `${name}[${i}]`, 0, file);
-      if ((v as number) > max) throw new ConfigError(`${name}[${i}]`, `must be <= the dense head count (${max}), got ${v}`, file);
+      if ((v as number) > max) throw new ConfigError(`${name}[${i}]`, `must be <= the dense ${what} (${boundField} = ${max}), got ${v}`, file);
     });
   }
   return { heads: heads as number[], ffn: ffn as number[] };
@@ -290,10 +308,13 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
     const hiddenSize = intField(j, 'hidden_size', file, 1);
     if (hiddenSize % numHeads !== 0) throw new ConfigError('num_attention_heads', `must divide hidden_size (${hiddenSize}), got ${numHeads}`, file);
     const intermediateSize = intField(j, 'intermediate_size', file, 1);
-    const shapes = layerShapes(j, numLayers, numHeads, intermediateSize, file);
+    const shapes = layerShapes(j, { numLayers, numHeads, headsField: 'num_attention_heads', intermediate: intermediateSize, intermediateField: 'intermediate_size' }, file);
+    const vocabSize = intField(j, 'vocab_size', file, 1);
+    const padTokenId = intField(j, 'pad_token_id', file, 0, 0);
+    checkTokenId(padTokenId, 'pad_token_id', vocabSize, 'vocab_size', file);
     const config: BertConfig = {
       modelType: 'bert',
-      vocabSize: intField(j, 'vocab_size', file, 1),
+      vocabSize,
       hiddenSize,
       numLayers,
       numHeads,
@@ -303,7 +324,7 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
       maxPositions: intField(j, 'max_position_embeddings', file, 1, 512),
       typeVocabSize: intField(j, 'type_vocab_size', file, 1, 2),
       layerNormEps: numField(j, 'layer_norm_eps', file, 0, 1, 1e-12),
-      padTokenId: intField(j, 'pad_token_id', file, 0, 0),
+      padTokenId,
       hiddenDropout: numField(j, 'hidden_dropout_prob', file, 0, 1, 0.1),
       attentionDropout: numField(j, 'attention_probs_dropout_prob', file, 0, 1, 0.1),
       head: bertHeadFromJson(j, file),
@@ -321,10 +342,15 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
     const hiddenSize = intField(j, 'n_embd', file, 1);
     if (hiddenSize % numHeads !== 0) throw new ConfigError('n_head', `must divide n_embd (${hiddenSize}), got ${numHeads}`, file);
     const inner = j.n_inner === null || j.n_inner === undefined ? 4 * hiddenSize : intField(j, 'n_inner', file, 1);
-    const shapes = layerShapes(j, numLayers, numHeads, inner, file);
+    const shapes = layerShapes(j, { numLayers, numHeads, headsField: 'n_head', intermediate: inner, intermediateField: j.n_inner === null || j.n_inner === undefined ? 'n_inner, null: 4·n_embd' : 'n_inner' }, file);
+    const vocabSize = intField(j, 'vocab_size', file, 1);
+    const bosTokenId = intField(j, 'bos_token_id', file, 0, 50256);
+    const eosTokenId = intField(j, 'eos_token_id', file, 0, 50256);
+    checkTokenId(bosTokenId, 'bos_token_id', vocabSize, 'vocab_size', file);
+    checkTokenId(eosTokenId, 'eos_token_id', vocabSize, 'vocab_size', file);
     const config: Gpt2Config = {
       modelType: 'gpt2',
-      vocabSize: intField(j, 'vocab_size', file, 1),
+      vocabSize,
       hiddenSize,
       numLayers,
       numHeads,
@@ -333,8 +359,8 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
       layerIntermediate: shapes.ffn,
       maxPositions: intField(j, 'n_positions', file, 1, 1024),
       layerNormEps: numField(j, 'layer_norm_epsilon', file, 0, 1, 1e-5),
-      bosTokenId: intField(j, 'bos_token_id', file, 0, 50256),
-      eosTokenId: intField(j, 'eos_token_id', file, 0, 50256),
+      bosTokenId,
+      eosTokenId,
       hiddenDropout: numField(j, 'resid_pdrop', file, 0, 1, 0.1),
       attentionDropout: numField(j, 'attn_pdrop', file, 0, 1, 0.1),
     };

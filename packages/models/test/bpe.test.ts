@@ -112,13 +112,83 @@ const KNOWN: Array<{ text: string; tokens: string[]; ids: number[]; offsets?: Ar
   { text: '  \n\n  x', tokens: ['Ġ', 'Ġ', 'ĊĊ', 'Ġ', 'Ġx'], ids: [220, 220, 628, 220, 2124] },
 ];
 
+/**
+ * An independent byte-level BPE written from openai/gpt-2 encoder.py, used only by the long-word
+ * tests: its own byte→unicode table, its own merges parser, the GPT2 pre-tokenizer regex, and the
+ * textbook loop (merge every occurrence of the lowest-ranked adjacent pair, repeat until no adjacent
+ * pair has a rank). Deliberately slow and simple; shares no code with src/tokenizers.
+ */
+function referenceBpe(mergesText: string) {
+  // bytes_to_unicode(): printable Latin-1 bytes map to themselves, the rest to U+0100 onwards.
+  const printable = (b: number) => (b >= 0x21 && b <= 0x7e) || (b >= 0xa1 && b <= 0xac) || (b >= 0xae && b <= 0xff);
+  const byteChar: string[] = [];
+  let next = 0;
+  for (let b = 0; b < 256; b++) byteChar[b] = printable(b) ? String.fromCharCode(b) : String.fromCharCode(256 + next++);
+  const ranks = new Map<string, number>();
+  const lines = mergesText.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (line === '' || (i === 0 && line.startsWith('#version'))) continue;
+    const [a, b, extra] = line.split(' ');
+    if (a === undefined || b === undefined || extra !== undefined) throw new Error(`reference: bad merge line ${i + 1}: ${JSON.stringify(line)}`);
+    ranks.set(`${a} ${b}`, ranks.size);
+  }
+  const rank = (a: string, b: string) => ranks.get(`${a} ${b}`);
+  const pieces = (text: string) => text.match(/'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu) ?? [];
+  const bpe = (piece: string): string[] => {
+    let word = Array.from(new TextEncoder().encode(piece), (b) => byteChar[b]!);
+    for (;;) {
+      let best: number | undefined;
+      for (let i = 0; i + 1 < word.length; i++) {
+        const r = rank(word[i]!, word[i + 1]!);
+        if (r !== undefined && (best === undefined || r < best)) best = r;
+      }
+      if (best === undefined) return word;
+      const merged: string[] = [];
+      for (let i = 0; i < word.length; i++) {
+        if (i + 1 < word.length && rank(word[i]!, word[i + 1]!) === best) {
+          merged.push(word[i]! + word[i + 1]!);
+          i++;
+        } else merged.push(word[i]!);
+      }
+      word = merged;
+    }
+  };
+  return { rank, pieces, bpe, tokenize: (text: string) => pieces(text).flatMap(bpe) };
+}
+
+/** Seeded printable characters (mulberry32), so the "random" cases are the same on every run. */
+function randomText(seed: number, length: number, alphabet: string): string {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return Array.from({ length }, () => alphabet[Math.floor(next() * alphabet.length)]!).join('');
+}
+
+const PRINTABLE_ASCII = Array.from({ length: 0x7f - 0x20 }, (_, i) => String.fromCharCode(0x20 + i)).join('');
+const LONG_WORDS: Array<{ name: string; text: string }> = [
+  { name: 'antidisestablishmentarianism', text: 'antidisestablishmentarianism' },
+  { name: 'pneumonoultramicroscopicsilicovolcanoconiosis (leading space)', text: ' pneumonoultramicroscopicsilicovolcanoconiosis' },
+  { name: 'Donaudampfschiffahrtsgesellschaftskapitänswitwe (non-ASCII letter)', text: 'Donaudampfschiffahrtsgesellschaftskapitänswitwe' },
+  { name: '300 random lowercase letters (one pre-token)', text: randomText(7, 300, 'abcdefghijklmnopqrstuvwxyz') },
+  { name: '300 random printable ASCII characters', text: randomText(11, 300, PRINTABLE_ASCII) },
+  { name: '200 repeated letters', text: 'a'.repeat(200) },
+];
+
 describe.skipIf(!haveGpt2)('GPT2 (real vocabulary)', () => {
   let gpt2: ByteLevelBpeTokenizer;
   let encoder: Record<string, number>;
+  let reference: ReturnType<typeof referenceBpe>;
 
   beforeAll(async () => {
     gpt2 = await loadByteLevelBpe(dataPath(ENCODER), dataPath(MERGES));
     encoder = JSON.parse(readFileSync(dataPath(ENCODER), 'utf8'));
+    reference = referenceBpe(readFileSync(dataPath(MERGES), 'utf8'));
   });
 
   it('has 50257 tokens with <|endoftext|> = 50256 as padding', () => {
@@ -138,6 +208,27 @@ describe.skipIf(!haveGpt2)('GPT2 (real vocabulary)', () => {
     expect(e.ids.map((id) => gpt2.idToToken(id))).toEqual(k.tokens);
     if (k.offsets) expect(e.offsets).toEqual(k.offsets);
     expect(gpt2.decode(e.ids)).toBe(k.text);
+  });
+
+  it('the reference BPE of the long-word tests reproduces the Hugging Face cases', () => {
+    for (const k of KNOWN) if (!k.text.includes('<|endoftext|>')) expect(reference.tokenize(k.text), JSON.stringify(k.text)).toEqual(k.tokens);
+  });
+
+  it.each(LONG_WORDS.map((w) => [w.name, w.text] as const))('long word %s: round-trips and equals an independent reference BPE', (_name, text) => {
+    const want = reference.tokenize(text);
+    const got = gpt2.tokenizeToStrings(text);
+    expect(got).toEqual(want);
+    const ids = gpt2.encode(text).ids;
+    expect(ids).toEqual(want.map((token) => encoder[token]));
+    expect(ids.every((id) => Number.isInteger(id))).toBe(true);
+    expect(gpt2.decode(ids)).toBe(text);
+    // Nothing is left to merge: no adjacent pair inside one pre-token has a merge rank.
+    for (const piece of reference.pieces(text)) {
+      const tokens = reference.bpe(piece);
+      for (let i = 0; i + 1 < tokens.length; i++) expect(reference.rank(tokens[i]!, tokens[i + 1]!), `${tokens[i]} ${tokens[i + 1]}`).toBeUndefined();
+    }
+    // A long word really is split into many tokens (the cases are not trivially one token).
+    if (text.length >= 28) expect(ids.length).toBeGreaterThan(3);
   });
 
   it.skipIf(!hasData(WIKI))('round-trips all of wiki.test.raw exactly (283,287 tokens, as HF tokenizers counts)', () => {

@@ -6,6 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Dim } from '@ziplm/onnx';
 import { decodeModel } from '@ziplm/onnx';
 import { createSession, loadOrt } from '@ziplm/onnx/runtime';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
@@ -13,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { BertConfig, Gpt2Config } from '../src/config.js';
 import { bertConfig, gpt2Config, headDim } from '../src/config.js';
 import { WeightsError } from '../src/errors.js';
-import { exportModelToOnnx, ONNX_ATTENTION_MASK_NEGATIVE, OnnxExportError } from '../src/onnx/index.js';
+import { exportModelToOnnx, ONNX_ATTENTION_MASK_NEGATIVE, ONNX_DIMS, OnnxExportError } from '../src/onnx/index.js';
 import { randomCheckpoint } from '../src/tfjs/random.js';
 import type { Checkpoint } from '../src/weights.js';
 import { BERT_NAMES, bertLayerNames, GPT2_NAMES, gpt2LayerNames } from '../src/weights.js';
@@ -400,6 +401,29 @@ describe('exported graphs', () => {
   it('use the mask value of the tfjs models', async () => {
     const tfjsLayers = await import('../src/tfjs/layers.js');
     expect(ONNX_ATTENTION_MASK_NEGATIVE).toBe(tfjsLayers.ATTENTION_MASK_NEGATIVE);
+  });
+
+  it('declare symbolic batch and sequence dims on every input and output (full mode)', () => {
+    const batchSeq = [ONNX_DIMS.batch, ONNX_DIMS.sequence];
+    expect(new Set(batchSeq).size).toBe(2); // two independent symbols, not one shared
+    const cases: Array<[string, Uint8Array, string[], Dim[]]> = [
+      ['BERT classification', exportModelToOnnx(randomCheckpoint(bertCls, { seed: 1 }), { hiddenStates: true }), ['input_ids', 'attention_mask', 'token_type_ids'], [ONNX_DIMS.batch, 3]],
+      ['BERT span QA', exportModelToOnnx(randomCheckpoint(bertQa, { seed: 1 }), { hiddenStates: true }), ['input_ids', 'attention_mask', 'token_type_ids'], [...batchSeq, 2]],
+      ['GPT2', exportModelToOnnx(randomCheckpoint(gpt2, { seed: 1 }), { hiddenStates: true }), ['input_ids', 'attention_mask'], [...batchSeq, 23]],
+    ];
+    for (const [what, bytes, inputNames, logitsDims] of cases) {
+      const { graph } = decodeModel(bytes);
+      expect(graph.inputs.map((i) => i.name), what).toEqual(inputNames);
+      for (const input of graph.inputs) {
+        expect(input.dataType, `${what}: ${input.name}`).toBe('int64');
+        expect(input.dims, `${what}: ${input.name}`).toEqual(batchSeq);
+      }
+      const outputs = new Map(graph.outputs.map((o) => [o.name, o.dims]));
+      expect(outputs.get('logits'), what).toEqual(logitsDims);
+      for (let l = 0; l <= 3; l++) expect(outputs.get(`hidden_state_${l}`), `${what}: hidden_state_${l}`).toEqual([...batchSeq, 16]);
+      // Every input and output is batched along a symbolic first dim (no fixed batch anywhere).
+      for (const io of [...graph.inputs, ...graph.outputs]) expect(io.dims![0], `${what}: ${io.name}`).toBe(ONNX_DIMS.batch);
+    }
   });
 
   it('keep HF names, write Linear weights transposed once, tie GPT2 embeddings, and record the config', () => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bertConfig, gpt2Config } from '../src/config.js';
 import { exportModelToOnnx } from '../src/onnx/index.js';
 import { BertModel, createModel, createRng, Gpt2Model, initBackend, randomCheckpoint } from '../src/tfjs/index.js';
+import type { Checkpoint } from '../src/weights.js';
 
 const TOLERANCE = 1e-4;
 const ort = await loadOrt();
@@ -46,6 +47,40 @@ function randomInputs(seed: number, batch: number, seq: number, vocab: number, t
 const int64 = (rows: number[][]): OrtTensor => new ort.Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [rows.length, rows[0]!.length]);
 const int32 = (rows: number[][]) => tf.tensor2d(rows, undefined, 'int32');
 
+/**
+ * Runs one onnxruntime session at each [batch, seq] in turn (dynamic batch and sequence: no re-export,
+ * no new session) and checks logits and every hidden state against the tfjs forward at that shape.
+ */
+async function expectParityAtShapes(s: InferenceSession, checkpoint: Checkpoint, shapes: ReadonlyArray<readonly [number, number]>): Promise<void> {
+  const { config } = checkpoint;
+  const model = createModel(checkpoint);
+  const before = tf.memory().numTensors;
+  try {
+    for (const [i, [batch, seq]] of shapes.entries()) {
+      const { ids, mask, types } = randomInputs(100 + i, batch, seq, config.vocabSize, config.modelType === 'bert' ? config.typeVocabSize : 0);
+      const inputs = { inputIds: int32(ids), attentionMask: int32(mask), ...(config.modelType === 'bert' ? { tokenTypeIds: int32(types) } : {}) };
+      const out = model.forward(inputs);
+      const feeds: Record<string, OrtTensor> = { input_ids: int64(ids), attention_mask: int64(mask) };
+      if (config.modelType === 'bert') feeds.token_type_ids = int64(types);
+      const onnx = await s.run(feeds);
+      const where = `at [${batch}, ${seq}]`;
+      expect(onnx.logits!.dims, where).toEqual(out.logits.shape);
+      expect(out.logits.shape[0], where).toBe(batch);
+      expect(maxAbsDiff(onnx.logits!.data as Float32Array, out.logits.dataSync()), where).toBeLessThanOrEqual(TOLERANCE);
+      expect(out.hiddenStates.length, where).toBe(config.numLayers + 1);
+      out.hiddenStates.forEach((h, l) => {
+        const state = onnx[`hidden_state_${l}`]!;
+        expect(state.dims, `${where}, hidden_state_${l}`).toEqual([batch, seq, config.hiddenSize]);
+        expect(maxAbsDiff(state.data as Float32Array, h.dataSync()), `${where}, hidden_state_${l}`).toBeLessThanOrEqual(TOLERANCE);
+      });
+      tf.dispose([out.logits, ...out.hiddenStates, ...Object.values(inputs)]);
+    }
+    expect(tf.memory().numTensors).toBe(before);
+  } finally {
+    model.dispose();
+  }
+}
+
 const bertBase = {
   vocabSize: 50,
   hiddenSize: 32,
@@ -79,6 +114,14 @@ describe('ONNX export vs tfjs', () => {
     });
   }
 
+  it('BERT: one session at two shapes ([1, 5] then [3, 9], then [1, 5] again) matches tfjs at each', async () => {
+    for (const head of [{ type: 'classification', labels: ['neg', 'neu', 'pos'] }, { type: 'span-qa' }] as const) {
+      const checkpoint = randomCheckpoint(bertConfig({ ...bertBase, head }), { seed: 33, std: 0.2, biasStd: 0.1 });
+      const s = await session(exportModelToOnnx(checkpoint, { hiddenStates: true }));
+      await expectParityAtShapes(s, checkpoint, [[1, 5], [3, 9], [1, 5]]);
+    }
+  });
+
   const gpt2 = gpt2Config({
     vocabSize: 40,
     hiddenSize: 32,
@@ -106,6 +149,11 @@ describe('ONNX export vs tfjs', () => {
     out.hiddenStates.forEach((h, i) => expect(maxAbsDiff(onnx[`hidden_state_${i}`]!.data as Float32Array, h.dataSync())).toBeLessThanOrEqual(TOLERANCE));
     tf.dispose([out.logits, ...out.hiddenStates, inputs.inputIds, inputs.attentionMask]);
     model.dispose();
+  });
+
+  it('GPT2 full: one session at two shapes ([1, 5] then [3, 9], then [1, 5] again) matches tfjs at each', async () => {
+    const s = await session(exportModelToOnnx(checkpoint, { hiddenStates: true }));
+    await expectParityAtShapes(s, checkpoint, [[1, 5], [3, 9], [1, 5]]);
   });
 
   it('GPT2 decode: token-by-token generation with the KV cache matches the tfjs full forward', async () => {

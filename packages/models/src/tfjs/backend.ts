@@ -89,16 +89,29 @@ async function select(order: BackendPreference[], forcedBy: string | undefined):
 
 let gradientsRegistered: Promise<void> | undefined;
 
-/** `@tensorflow/tfjs` (the union package) registers every op's gradient on import. */
+/**
+ * `@tensorflow/tfjs` (the union package, a dependency pinned to 4.22.0) registers every op's gradient
+ * on import, into the copy of `@tensorflow/tfjs-core` it depends on. When the user's tfjs-core (our
+ * peer) is another version, the package manager installs two copies and the gradients land in the
+ * one ziplm does not use: say so, with both versions, instead of failing later inside `tf.grads`.
+ */
 function registerGradients(): Promise<void> {
-  gradientsRegistered ??= import('@tensorflow/tfjs').then(() => {
-    if (tf.getGradient('BatchMatMul') === undefined) {
-      throw new ZiplmModelError(
-        'importing @tensorflow/tfjs did not register gradients in this copy of @tensorflow/tfjs-core (two copies of tfjs-core are installed?)',
-      );
-    }
+  const attempt = (gradientsRegistered ??= import('@tensorflow/tfjs').then((tfjs) => {
+    if (tf.getGradient('BatchMatMul') !== undefined) return;
+    const versions = (tfjs as { version?: Record<string, string> }).version ?? {};
+    const union = versions.tfjs ?? 'unknown';
+    const itsCore = versions['tfjs-core'] ?? 'unknown';
+    throw new ZiplmModelError(
+      `importing @tensorflow/tfjs ${union} did not register gradients in the @tensorflow/tfjs-core ${tf.version_core} that @ziplm/models runs on ` +
+        `(it registered them in its own @tensorflow/tfjs-core ${itsCore}: two copies are installed). ` +
+        `Install @tensorflow/tfjs-core ${itsCore === 'unknown' ? union : itsCore}, the same version as @tensorflow/tfjs.`,
+    );
+  }));
+  // A failed registration may succeed after the user fixes the installation: do not cache it.
+  attempt.catch(() => {
+    if (gradientsRegistered === attempt) gradientsRegistered = undefined;
   });
-  return gradientsRegistered;
+  return attempt;
 }
 
 type Attempt = { ok: true; detail: string } | { ok: false; detail: string };
