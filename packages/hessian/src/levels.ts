@@ -1,6 +1,8 @@
 // Level grids: which kept sizes the solver snapshots and the latency table measures. Both must use
 // exactly the same grid, so it lives here and the latency code imports it.
 
+import { LevelError } from './errors.js';
+
 /**
  * What the search consumes from a level database: per prunable module, its relative output error at
  * each kept size.
@@ -15,7 +17,7 @@ export interface LayerErrors {
 
 function checkSize(value: number, what: string): void {
   if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(`${what} must be a positive integer, got ${value}`);
+    throw new LevelError(`${what} must be a positive integer, got ${value}`);
   }
 }
 

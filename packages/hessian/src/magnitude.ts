@@ -30,7 +30,7 @@
 import { mirrorUpperToLower } from './cholesky.js';
 import { createJsMatMulEngine } from './engine.js';
 import type { MatMulEngine } from './engine-types.js';
-import { NotPositiveDefiniteError, NumericalError, ShapeError } from './errors.js';
+import { CalibrationError, NotPositiveDefiniteError, NumericalError, ShapeError } from './errors.js';
 import { firstNonFinite, sumOfSquares, transposeF32, transposeF64 } from './kernels.js';
 import { biasEnergy, normaliseLevels, type ObsProblem, type Snapshot, type SweepOptions, type SweepResult } from './sweep.js';
 
@@ -232,7 +232,13 @@ export async function magnitudeSweep(problem: ObsProblem, options: MagnitudeSwee
     } else liveSum += v;
   }
   const live = cols - deadList.length;
-  const meanDiagonal = live > 0 ? liveSum / live : 1;
+  // Same refusal as invertHessian: with H = 0 every error would be 0, whatever is removed.
+  if (live === 0) {
+    throw new CalibrationError(
+      `magnitudeSweep: every one of the ${cols} inputs is dead (diag(H) is all zero, so H = 0): the layer's inputs were 0 on every calibration token; check how they were captured (hook, mask)`,
+    );
+  }
+  const meanDiagonal = liveSum / live;
   const lambda = relative * meanDiagonal;
 
   // Wᵀ (cols × rows): a column of W, and so a column norm and a GEMM panel, is contiguous.

@@ -2,7 +2,7 @@
 // node:* modules, so it runs in a browser; this entry point adds a directory-backed LevelStorage.
 
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LevelDatabase, type LevelStorage } from './database.js';
 import { DatabaseError } from './errors.js';
@@ -13,7 +13,8 @@ const TMP_MARKER = '.tmp-';
  * A directory as {@link LevelStorage}. Writes go to `<name>.tmp-<random>` in the same directory, are
  * flushed to disk, and are then renamed over `<name>`: rename within a directory is atomic, so a crash
  * leaves either the old file or the new one (plus, at worst, a stray temporary that `list()` ignores
- * and the next write of that name cleans up).
+ * and the next write of that name cleans up). The directory is then fsynced too (best effort: skipped
+ * where the platform cannot open or sync a directory), so the new name survives a power loss.
  */
 export function createFileStorage(directory: string): LevelStorage {
   const path = (name: string): string => {
@@ -73,8 +74,31 @@ export function createFileStorage(directory: string): LevelStorage {
         await handle.close();
       }
       await rename(tmp, file);
+      // The rename is only durable once the directory entry is on disk: without this, a power loss
+      // shortly after a write can lose the new name (and so the whole layer) on ext4/xfs.
+      await syncDirectory(directory);
     },
   };
+}
+
+/**
+ * Errors of opening or fsyncing a directory that only mean "this platform does not do that" (Windows
+ * cannot open a directory: EISDIR/EPERM/EACCES; some file systems refuse fsync on one: EINVAL/ENOTSUP).
+ * Anything else (EIO, ENOSPC, …) is a real failure to persist and is raised.
+ */
+const UNSUPPORTED_DIRECTORY_SYNC = new Set(['EISDIR', 'EPERM', 'EACCES', 'EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EBADF']);
+
+/** fsync(2) on a directory, best effort (see {@link UNSUPPORTED_DIRECTORY_SYNC}). */
+async function syncDirectory(directory: string): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(directory, 'r');
+    await handle.sync();
+  } catch (error) {
+    if (!UNSUPPORTED_DIRECTORY_SYNC.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+  } finally {
+    await handle?.close();
+  }
 }
 
 /** A {@link LevelDatabase} in `directory` (created on first write). */

@@ -18,7 +18,7 @@
 import { choleskyInverseInPlace, DEFAULT_BLOCK_SIZE, mirrorUpperToLower } from './cholesky.js';
 import { createJsMatMulEngine } from './engine.js';
 import type { MatMulEngine } from './engine-types.js';
-import { NotPositiveDefiniteError, NumericalError, ShapeError } from './errors.js';
+import { CalibrationError, NotPositiveDefiniteError, NumericalError, ShapeError } from './errors.js';
 
 /** Options of {@link invertHessian} (and of the sweep, which calls it). */
 export interface PrepareOptions {
@@ -45,7 +45,7 @@ export interface DampingReport {
   relative: number;
   /** Final λ added to every diagonal entry. */
   absolute: number;
-  /** Mean of diag(H) over live (non-dead) inputs; 1 when every input is dead. */
+  /** Mean of diag(H) over live (non-dead) inputs (there is always at least one). */
   meanDiagonal: number;
   /** Every relative damping tried, in order; the last one is `relative`. */
   tried: number[];
@@ -84,8 +84,9 @@ function symmetrise(a: Float64Array, n: number): number {
 
 /**
  * Computes H_p⁻¹ for H (n×n row-major, symmetric up to rounding; its symmetric part is used). See the
- * module comment for H_p. Throws {@link NotPositiveDefiniteError} when every damping step fails, and
- * {@link NumericalError} when H holds NaN or ±Infinity.
+ * module comment for H_p. Throws {@link NotPositiveDefiniteError} when every damping step fails,
+ * {@link NumericalError} when H holds NaN or ±Infinity, and {@link CalibrationError} when every input is
+ * dead (H = 0: there is no calibration signal to prune against).
  */
 export async function invertHessian(hessian: Float64Array, n: number, options: PrepareOptions = {}): Promise<PreparedHessian> {
   if (!Number.isSafeInteger(n) || n < 1) throw new ShapeError(`invertHessian: n must be a positive integer, got ${n}`);
@@ -116,7 +117,14 @@ export async function invertHessian(hessian: Float64Array, n: number, options: P
     else liveSum += v;
   }
   const live = n - deadList.length;
-  const meanDiagonal = live > 0 ? liveSum / live : 1;
+  if (live === 0) {
+    // H = 0: every input was 0 on every calibration token. Damping would make H_p = λ·I and the sweep
+    // would report error 0 at every level, which says nothing about the layer: refuse instead.
+    throw new CalibrationError(
+      `invertHessian: every one of the ${n} inputs is dead (diag(H) is all zero, so H = 0): the layer's inputs were 0 on every calibration token; check how they were captured (hook, mask)`,
+    );
+  }
+  const meanDiagonal = liveSum / live;
   const dead = Int32Array.from(deadList);
   for (const d of dead) a[d * n + d] = meanDiagonal;
   const diagonal = new Float64Array(n);

@@ -46,6 +46,19 @@ describe('HessianAccumulator', () => {
     expect(stats.tokens).toBe(n);
     const expected = hessianOf(kept, n, d);
     expect(maxAbsDiff(stats.hessian, expected)).toBeLessThan(1e-13 * maxAbs(expected));
+    // The mean is over the counted tokens only: it must differ from the mean over all tokens.
+    let maskedOutDiffers = false;
+    for (let j = 0; j < d; j++) {
+      let keptMean = 0;
+      let allMean = 0;
+      for (let t = 0; t < tokens; t++) {
+        allMean += x[t * d + j]! / tokens;
+        if (mask[t] === 1) keptMean += x[t * d + j]! / n;
+      }
+      expect(stats.mean[j]).toBeCloseTo(keptMean, 13);
+      if (Math.abs(keptMean - allMean) > 1e-6) maskedOutDiffers = true;
+    }
+    expect(maskedOutDiffers).toBe(true);
   });
 
   it('sends only block-upper-triangular tiles through the engine', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attentionLevels, ffnLevels } from '../src/index.js';
+import { HessianError, LevelError, attentionLevels, ffnLevels } from '../src/index.js';
 
 // Method doc §4 [MEASURED]: the 44 kept sizes of the reference grid for fcdim 3072.
 const KEPT_3072 = [
@@ -39,8 +39,12 @@ describe('level grids', () => {
   });
 
   it('rejects sizes that are not positive integers', () => {
-    expect(() => ffnLevels(0)).toThrow(RangeError);
-    expect(() => ffnLevels(3.5)).toThrow(/positive integer/);
-    expect(() => attentionLevels(-1)).toThrow(RangeError);
+    expect(() => ffnLevels(0)).toThrow(LevelError);
+    expect(() => ffnLevels(3.5)).toThrow(/ffnLevels: intermediateSize must be a positive integer, got 3.5/);
+    expect(() => ffnLevels(Number.NaN)).toThrow(LevelError);
+    expect(() => attentionLevels(-1)).toThrow(LevelError);
+    expect(() => attentionLevels(2 ** 60)).toThrow(/attentionLevels: numHeads must be a positive integer/);
+    // The package's base class, so callers can catch every @ziplm/hessian error at once.
+    expect(() => attentionLevels(0)).toThrow(HessianError);
   });
 });

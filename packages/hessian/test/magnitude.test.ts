@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CalibrationError,
   LevelError,
   NotPositiveDefiniteError,
   NumericalError,
@@ -196,5 +197,8 @@ describe('magnitudeSweep', () => {
     const negative = f.problem.hessian.slice();
     negative[2 * 12 + 2] = -1;
     await expect(magnitudeSweep({ ...f.problem, hessian: negative }, { levels: [1] })).rejects.toThrow(NotPositiveDefiniteError);
+    // Every input dead (H = 0): refused like obsSweep does, rather than error 0 at every level.
+    await expect(magnitudeSweep({ ...f.problem, hessian: new Float64Array(144) }, { levels: [1] })).rejects.toThrow(CalibrationError);
+    await expect(magnitudeSweep({ ...f.problem, hessian: new Float64Array(144) }, { levels: [2], groupSize: 3 })).rejects.toThrow(/every one of the 12 inputs is dead/);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NotPositiveDefiniteError, NumericalError, ShapeError, invertHessian, preparedHessian } from '../src/index.js';
+import { CalibrationError, NotPositiveDefiniteError, NumericalError, ShapeError, invertHessian, preparedHessian } from '../src/index.js';
 import { correlatedTokens, hessianOf, maxAbsDiff, naiveMatmul } from './helpers/random.js';
 
 function identityError(a: Float64Array, b: Float64Array, n: number): number {
@@ -62,6 +62,22 @@ describe('invertHessian', () => {
     const prepared = await invertHessian(buffer, n, { overwriteHessian: true });
     expect(prepared.inverse).toBe(buffer);
     expect(maxAbsDiff(prepared.inverse, reference.inverse)).toBe(0);
+  });
+
+  it('refuses an all-zero H (every input dead) with a CalibrationError', async () => {
+    const n = 5;
+    const zero = new Float64Array(n * n);
+    const err = await invertHessian(zero, n).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CalibrationError);
+    expect((err as Error).message).toMatch(/invertHessian: every one of the 5 inputs is dead \(diag\(H\) is all zero/);
+    // Also when the buffer may be overwritten: it is left as it was.
+    await expect(invertHessian(zero, n, { overwriteHessian: true, relativeDamping: 0 })).rejects.toThrow(CalibrationError);
+    expect(zero.every((v) => v === 0)).toBe(true);
+    // One live input is enough.
+    zero[2 * n + 2] = 3;
+    const prepared = await invertHessian(zero, n);
+    expect(Array.from(prepared.dead)).toEqual([0, 1, 3, 4]);
+    expect(prepared.damping.meanDiagonal).toBe(3);
   });
 
   it('raises typed errors for bad input', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CalibrationError,
   HessianAccumulator,
   LevelError,
   ShapeError,
@@ -9,7 +10,7 @@ import {
   type SweepResult,
 } from '../src/index.js';
 import { closedFormOptimum, dataError, expand, keptColumns, quadraticLoss, relDiff, relativeMaxDiff } from './helpers/oracle.js';
-import { correlatedTokens, hessianOf, randomMatrix } from './helpers/random.js';
+import { correlatedTokens, hessianOf, randomMatrix, rng } from './helpers/random.js';
 
 interface Fixture {
   problem: ObsProblem & { weight: Float64Array; bias: Float64Array; mean: Float64Array };
@@ -221,6 +222,97 @@ describe('obsSweep, degenerate calibration data', () => {
     // Removing dead inputs changes nothing on the calibration data.
     expect(result.snapshots[1]!.error).toBeLessThan(1e-14);
     checkAgainstOracle(f, result);
+  });
+
+  it('removes a dead input inside a group like any other column and stays exact (group size 4)', async () => {
+    const f = fixture(5, 24, 90, 13);
+    const dead = [5, 14, 15]; // one inside group 1, two inside group 3
+    for (let t = 0; t < f.tokens; t++) for (const d of dead) f.x[t * 24 + d] = 0;
+    f.problem.hessian = hessianOf(f.x, f.tokens, 24);
+    f.problem.mean = new Float64Array(24);
+    for (let t = 0; t < f.tokens; t++) for (let c = 0; c < 24; c++) f.problem.mean[c] += f.x[t * 24 + c]! / f.tokens;
+    const result = await obsSweep(f.problem, { levels: [6, 5, 4, 2, 1, 0], groupSize: 4 });
+    expect(Array.from(result.dead)).toEqual(dead);
+    expect(result.pinvFallbacks).toBe(0);
+    expect(result.snapshots.map((s) => s.kept)).toEqual([6, 5, 4, 2, 1, 0]);
+    // The dense snapshot already has the dead columns zeroed (they never fire on the data).
+    const dense = result.snapshots[0]!;
+    for (let i = 0; i < 5; i++) for (const d of dead) expect(dense.weight[i * 24 + d]).toBe(0);
+    expect(dense.error).toBeLessThan(1e-14);
+    checkAgainstOracle(f, result);
+  });
+
+  it('falls back to the pseudo-inverse when a group block of H⁻¹ is numerically singular', async () => {
+    // A block B = [H_p⁻¹]_MM is positive definite in exact arithmetic, so the fallback is a numerical
+    // safety net. It needs a near-null vector v of H_p that is large on M: then B ≈ vᵀ_M·v_M/λ + O(1/h)
+    // and its Cholesky fails once λ/h ≲ s·ε. Exact duplicates inside one group do not get there: their
+    // null vector lies in M only, so the Cholesky of H_p itself (tolerance cols·ε ≥ s·ε) fails first and
+    // the damping is escalated. Here the null vector v = (1, −1, 0, 0, 1/1024, 0, 0, 0) reaches into
+    // group 2 with a small component, which keeps the pivot of H_p at column 4 at ~2²⁰·λ. The data are
+    // small integers and dyadic fractions, so H (and its null vector) are exact in float64, and with
+    // maxDampingSteps 0 the sweep runs at exactly this damping.
+    const rows = 3;
+    const cols = 8;
+    const tokens = 64;
+    const random = rng(5);
+    const x = new Float64Array(tokens * cols);
+    for (let i = 0; i < x.length; i++) x[i] = Math.floor(random() * 9) - 4;
+    for (let t = 0; t < tokens; t++) x[t * cols + 1] = x[t * cols]! + x[t * cols + 4]! / 1024; // x₁ = x₀ + x₄/1024
+    const hessian = hessianOf(x, tokens, cols);
+    const weight = randomMatrix(rows, cols, 7);
+    // Group 0's output is W₀·(x₀ − x₁) = −W₀·x₄/1024: column 4 can take it over at no cost, and the
+    // pseudo-inverse keeps exactly the direction (1, −1) that carries it.
+    for (let i = 0; i < rows; i++) weight[i * cols + 1] = -weight[i * cols]!;
+    const f: Fixture = { problem: { weight, rows, cols, hessian, mean: new Float64Array(cols), bias: new Float64Array(rows) }, x, tokens };
+    const levels = [3, 2, 1, 0];
+    const result = await obsSweep(f.problem, { levels, groupSize: 2, relativeDamping: 1e-16, maxDampingSteps: 0 });
+    expect(result.damping.tried).toEqual([1e-16]);
+    expect(result.pinvFallbacks).toBeGreaterThan(0);
+    // Valid, nested kept sets that agree with the removal order.
+    expect(result.snapshots.map((s) => s.kept)).toEqual(levels);
+    expect(new Set(result.order).size).toBe(3);
+    let previous = new Set([0, 1, 2, 3]);
+    for (const snap of result.snapshots) {
+      const kept = Array.from(snap.keptIndices);
+      expect(kept.length).toBe(snap.kept);
+      for (const q of kept) expect(previous.has(q)).toBe(true);
+      // The order covers the removals down to the smallest positive level (kept 0 drops the module).
+      if (snap.kept > 0) expect(kept).toEqual([0, 1, 2, 3].filter((q) => !result.order.slice(0, 4 - snap.kept).includes(q)));
+      previous = new Set(kept);
+      expect(snap.weight.length).toBe(rows * 2 * snap.kept);
+      for (const v of snap.weight) expect(Number.isFinite(v)).toBe(true);
+      expect(Number.isFinite(snap.obsLoss) && Number.isFinite(snap.error)).toBe(true);
+      expect(snap.error).toBeGreaterThanOrEqual(0);
+      expect(snap.error).toBeLessThanOrEqual(1);
+    }
+    for (let i = 1; i < levels.length; i++) {
+      expect(result.snapshots[i]!.error).toBeGreaterThanOrEqual(result.snapshots[i - 1]!.error);
+      expect(result.snapshots[i]!.obsLoss).toBeGreaterThanOrEqual(result.snapshots[i - 1]!.obsLoss);
+    }
+    // The free group goes first, its removal costs nothing, and that snapshot is the exact optimum.
+    expect(result.order[0]).toBe(0);
+    const first = result.snapshots[0]!;
+    expect(first.error).toBeLessThan(1e-12);
+    const hp = preparedHessian(hessian, cols, result);
+    expect(relativeMaxDiff(first.weight, closedFormOptimum(weight, rows, cols, hp, keptColumns(first.keptIndices, 2)))).toBeLessThan(1e-9);
+    // Later levels: H_p has condition ~1e16 here, so H_p⁻¹ itself is only good to a few digits; the
+    // sweep without any fallback (5× the damping) is no closer. Both agree with the data to that level.
+    const plain = await obsSweep(f.problem, { levels, groupSize: 2, relativeDamping: 5e-16, maxDampingSteps: 0 });
+    expect(plain.pinvFallbacks).toBe(0);
+    expect(Array.from(result.order)).toEqual(Array.from(plain.order));
+    for (const snap of result.snapshots.slice(1, -1)) {
+      const kept = keptColumns(snap.keptIndices, 2);
+      expect(relativeMaxDiff(snap.weight, closedFormOptimum(weight, rows, cols, hp, kept))).toBeLessThan(1e-1);
+      const direct = dataError(weight, expand(snap.weight, rows, cols, kept), undefined, x, tokens, rows, cols);
+      expect(relDiff(snap.error, direct)).toBeLessThan(1e-2);
+    }
+  });
+
+  it('refuses an all-zero H (every input dead) instead of reporting error 0', async () => {
+    const f = fixture(3, 8, 20, 14);
+    const zero = { ...f.problem, hessian: new Float64Array(64), mean: new Float64Array(8) };
+    await expect(obsSweep(zero, { levels: [3, 0], groupSize: 2 })).rejects.toThrow(CalibrationError);
+    await expect(obsSweep(zero, { levels: [4, 1] })).rejects.toThrow(/every one of the 8 inputs is dead/);
   });
 
   it('handles a single calibration token', async () => {
