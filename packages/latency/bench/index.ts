@@ -26,8 +26,8 @@ const batches = (process.env.ZIPLM_BENCH_BATCHES ?? (quick ? '1' : '1,32')).spli
 const config = quick ? bertConfig({ numLayers: 2 }) : bertConfig();
 const allTargets = quick ? [1.5, 2, 3, 4] : [1.5, 2, 3, 4, 6, 8, 10, 12, 15, 20, 25, 30];
 const visitRuns = process.env.ZIPLM_VISIT_RUNS ? Number(process.env.ZIPLM_VISIT_RUNS) : undefined;
-const buildProtocol = quick ? { warmupRuns: 2, minRounds: 6, maxRounds: 12, precision: 0.01 } : { warmupRuns: 3, minRounds: 15, maxRounds: 60, precision: 0.004 };
-const verifyProtocol = quick ? { warmupRuns: 2, minRounds: 8, maxRounds: 16, precision: 0.01 } : { warmupRuns: 3, minRounds: 25, maxRounds: 120, precision: 0.003 };
+const buildProtocol = quick ? { warmupRuns: 2, minRounds: 6, maxRounds: 12, precision: 0.01 } : { warmupRuns: 3, minRounds: 30, maxRounds: 90, precision: 0.003 };
+const verifyProtocol = quick ? { warmupRuns: 2, minRounds: 8, maxRounds: 16, precision: 0.01 } : { warmupRuns: 3, minRounds: 40, maxRounds: 150, precision: 0.002 };
 
 console.log(
   `@ziplm/latency guarantee benchmark${quick ? ' (QUICK)' : ''}: BERT-base shape, ${config.numLayers} layers, level context "${context}"` +
@@ -59,6 +59,13 @@ for (const batchSize of batches) {
       `additivity (dense measured / predicted − 1) ${pct(b.additivity!.residual)}`,
   );
   for (const m of b.monotonicity) console.log(`    ${m.module} ${m.smaller} vs ${m.larger}: ${m.resolved ? 'resolved' : 'persists'}`);
+  if (b.calibration) {
+    const c = b.calibration;
+    console.log(
+      `  calibration on ${c.points.length} whole models: scale ${table.blockTiming.scale.toFixed(4)}, offset ${((table.blockTiming.offset ?? 0) * 1000).toFixed(1)} µs per module` +
+        `${c.applied ? '' : ' (REJECTED, table uncalibrated)'}; largest model-time error ${pct(c.uncalibratedError)} before, ${pct(c.error)} after`,
+    );
+  }
 
   const errors = randomErrors(table, 1);
   const max = maxAchievableSpeedup(table, errors);
