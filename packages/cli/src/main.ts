@@ -8,6 +8,7 @@ import { EXIT } from './exit-codes.js';
 export const COMMANDS: Record<string, () => Promise<Command>> = {
   prune: async () => (await import('./commands/prune.js')).pruneCommand as unknown as Command,
   gradual: async () => (await import('./commands/gradual.js')).gradualCommand as unknown as Command,
+  train: async () => (await import('./commands/train.js')).trainCommand as unknown as Command,
   latency: async () => (await import('./commands/latency.js')).latencyCommand as unknown as Command,
   eval: async () => (await import('./commands/evaluate.js')).evalCommand as unknown as Command,
   export: async () => (await import('./commands/export.js')).exportCommand as unknown as Command,

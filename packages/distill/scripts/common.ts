@@ -1,8 +1,7 @@
-// Shared helpers of the teacher recipes: command-line options, a progress logger, results files.
+// Shared helpers of the recipe scripts (the recipes themselves are library functions in src/recipes.ts):
+// command-line options, a timestamped console logger and a progress logger.
 
-import { writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { findRepoRoot } from '@ziplm/models';
+import { resolve } from 'node:path';
 import type { ProgressEvent } from '../src/index.js';
 
 /** `--name value` and `--flag` options; unknown options are an error (a typo must not start a 1-hour run). */
@@ -28,16 +27,6 @@ export function parseArgs<T extends Record<string, string | number | boolean>>(d
     } else out[key] = value;
   }
   return out as T;
-}
-
-/** The repository root (where runs/ lives). */
-export function repoRoot(): string {
-  return findRepoRoot() ?? process.cwd();
-}
-
-/** Default directory of a recipe's resumable training state: <repo>/runs/teachers/<name> (git-ignored). */
-export function defaultWorkDir(name: string): string {
-  return join(repoRoot(), 'runs', 'teachers', name);
 }
 
 /** Resolves a path given on the command line against the directory pnpm started in. */
@@ -83,7 +72,9 @@ export function progressLogger(every: number): (e: ProgressEvent) => void {
 
 export { duration };
 
-/** Writes JSON with a trailing newline. */
-export async function writeJson(file: string, value: unknown): Promise<void> {
-  await writeFile(file, `${JSON.stringify(value, null, 2)}\n`);
+/** Prints an error and exits 1: a typed error (DataError, TrainingConfigError, ...) as one line naming the problem. */
+export function fail(error: unknown): never {
+  const typed = error instanceof Error && error.name !== 'Error' && error.name !== 'TypeError' && error.name !== 'RangeError';
+  console.error(typed ? `${error.name}: ${error.message}` : error);
+  process.exit(1);
 }

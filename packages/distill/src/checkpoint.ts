@@ -6,16 +6,17 @@
 //   <dir>/last/trainer-state.json   step, epoch, position in the epoch's plan, the Rng state at the epoch's
 //                                   start, the run's fingerprint, evaluation history, best result
 //
-// Writing is atomic at the directory level: the new checkpoint is written completely into
-// `last.<pid>.tmp`, then `last` is renamed to `last.old`, the temporary directory to `last`, and `last.old`
-// is removed. A crash at any point leaves either `last` or `last.old` complete, and the loader accepts
-// either. trainer-state.json is written last inside the temporary directory, so its presence marks a
-// complete checkpoint.
+// Writing is atomic at the directory level (`writeDirectoryAtomically`): the new checkpoint is written
+// completely into `last.<pid>.tmp`, then `last` is renamed to `last.old`, the temporary directory to `last`,
+// and `last.old` is removed. A crash at any point leaves either `last` or `last.old` complete, and the loader
+// accepts either. trainer-state.json is written last inside the temporary directory, so its presence marks a
+// complete checkpoint. The best evaluated model (`<dir>/best`, a plain model directory) is written the same
+// way (`saveBestModel`), and `bestModelDir` finds `best` or, after a crash during its swap, `best.old`.
 
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Checkpoint, ModelConfig, Tensor32 } from '@ziplm/models';
-import { fromHfConfig, readSafetensors, toHfConfig, writeSafetensors } from '@ziplm/models';
+import type { Checkpoint, ModelConfig, Tensor32, Tokenizer } from '@ziplm/models';
+import { fromHfConfig, readSafetensors, saveCheckpoint, toHfConfig, writeSafetensors } from '@ziplm/models';
 import { TrainingStateError } from './errors.js';
 import type { AdamWState } from './optimizer.js';
 import type { SeededRngState } from './rng.js';
@@ -74,22 +75,26 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Writes `<dir>/last` atomically (see the file comment). */
-export async function saveTrainingCheckpoint(dir: string, data: TrainingCheckpoint): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  const final = join(dir, 'last');
-  const tmp = join(dir, `last.${process.pid}.tmp`);
-  const old = join(dir, 'last.old');
+/**
+ * Writes the directory `<parent>/<name>` atomically: `fill` writes the complete contents into
+ * `<name>.<pid>.tmp`, which then replaces `<name>` by two renames (the previous `<name>` goes to `<name>.old`
+ * in between and is removed at the end). A crash at any point leaves `<name>` or `<name>.old` complete; a
+ * crash inside `fill` leaves only a temporary directory, removed by the next write. Returns the final path.
+ */
+export async function writeDirectoryAtomically(parent: string, name: string, fill: (tmp: string) => Promise<void>): Promise<string> {
+  await mkdir(parent, { recursive: true });
+  const final = join(parent, name);
+  const tmp = join(parent, `${name}.${process.pid}.tmp`);
+  const old = join(parent, `${name}.old`);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp);
-  await writeFile(join(tmp, CONFIG_FILE), `${JSON.stringify(toHfConfig(data.checkpoint.config), null, 2)}\n`);
-  await writeSafetensors(join(tmp, MODEL_FILE), data.checkpoint.weights, { metadata: { format: 'pt' } });
-  const moments: Array<[string, Tensor32]> = [];
-  data.optimizer.m.forEach((m, i) => moments.push([`m.${i}`, { shape: data.optimizer.shapes[i]!, data: m }]));
-  data.optimizer.v.forEach((v, i) => moments.push([`v.${i}`, { shape: data.optimizer.shapes[i]!, data: v }]));
-  await writeSafetensors(join(tmp, OPTIMIZER_FILE), moments, { metadata: { step: String(data.optimizer.step), count: String(data.optimizer.m.length) } });
-  await writeFile(join(tmp, STATE_FILE), `${JSON.stringify(data.state, null, 2)}\n`);
-  // Swap: a crash between the two renames leaves `last.old` complete, which the loader accepts.
+  try {
+    await fill(tmp);
+  } catch (error) {
+    await rm(tmp, { recursive: true, force: true });
+    throw error;
+  }
+  // Swap: a crash between the two renames leaves `<name>.old` complete, which the loaders accept.
   if (await exists(final)) {
     await rm(old, { recursive: true, force: true });
     await rename(final, old);
@@ -97,6 +102,42 @@ export async function saveTrainingCheckpoint(dir: string, data: TrainingCheckpoi
   await rename(tmp, final);
   await rm(old, { recursive: true, force: true });
   return final;
+}
+
+/** Writes `<dir>/last` atomically (see the file comment). */
+export async function saveTrainingCheckpoint(dir: string, data: TrainingCheckpoint): Promise<string> {
+  return writeDirectoryAtomically(dir, 'last', async (tmp) => {
+    await writeFile(join(tmp, CONFIG_FILE), `${JSON.stringify(toHfConfig(data.checkpoint.config), null, 2)}\n`);
+    await writeSafetensors(join(tmp, MODEL_FILE), data.checkpoint.weights, { metadata: { format: 'pt' } });
+    const moments: Array<[string, Tensor32]> = [];
+    data.optimizer.m.forEach((m, i) => moments.push([`m.${i}`, { shape: data.optimizer.shapes[i]!, data: m }]));
+    data.optimizer.v.forEach((v, i) => moments.push([`v.${i}`, { shape: data.optimizer.shapes[i]!, data: v }]));
+    await writeSafetensors(join(tmp, OPTIMIZER_FILE), moments, { metadata: { step: String(data.optimizer.step), count: String(data.optimizer.m.length) } });
+    // Written last: its presence marks a complete checkpoint.
+    await writeFile(join(tmp, STATE_FILE), `${JSON.stringify(data.state, null, 2)}\n`);
+  });
+}
+
+/**
+ * Writes the best evaluated model to `<dir>/best` atomically, as a model directory (`loadCheckpoint`, or
+ * `loadModelDir` when a tokenizer is given). Returns the path.
+ */
+export async function saveBestModel(dir: string, checkpoint: Checkpoint, options: { readonly tokenizer?: Tokenizer } = {}): Promise<string> {
+  return writeDirectoryAtomically(dir, 'best', async (tmp) => {
+    await saveCheckpoint(tmp, checkpoint, options.tokenizer ? { tokenizer: options.tokenizer } : {});
+  });
+}
+
+/**
+ * The best model directory of a training run: `<dir>/best`, or `<dir>/best.old` after a crash between the
+ * two renames of its swap. Undefined when the run has written no best model.
+ */
+export async function bestModelDir(dir: string): Promise<string | undefined> {
+  for (const name of ['best', 'best.old']) {
+    const path = join(dir, name);
+    if (await exists(join(path, CONFIG_FILE))) return path;
+  }
+  return undefined;
 }
 
 /**

@@ -11,4 +11,4 @@ export * from './checkpoint.js';
 export * from './trainer.js';
 export * from './evaluate.js';
 export * from './teachers.js';
-export * from './teachers.js';
+export * from './recipes.js';

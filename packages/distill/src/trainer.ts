@@ -12,9 +12,9 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { Checkpoint, Tokenizer } from '@ziplm/models';
-import { createModel, saveCheckpoint } from '@ziplm/models';
+import { createModel } from '@ziplm/models';
 import { batchesPerEpoch, disposeBatch, makeBatch, planEpoch, type TrainingExample } from './batching.js';
-import { checkFingerprint, loadTrainingCheckpoint, saveTrainingCheckpoint, TRAINER_STATE_FORMAT } from './checkpoint.js';
+import { checkFingerprint, loadTrainingCheckpoint, saveBestModel, saveTrainingCheckpoint, TRAINER_STATE_FORMAT } from './checkpoint.js';
 import type { EvaluationRecord, RunFingerprint, TrainerState } from './checkpoint.js';
 import { TrainingConfigError } from './errors.js';
 import {
@@ -363,7 +363,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     if (isBest) {
       best = record;
       if (options.checkpointDir) {
-        await saveCheckpoint(`${options.checkpointDir}/best`, currentCheckpoint(), options.tokenizer ? { tokenizer: options.tokenizer } : {});
+        // Atomic like `last/`: a crash while writing never leaves a half-written best model.
+        await saveBestModel(options.checkpointDir, currentCheckpoint(), options.tokenizer ? { tokenizer: options.tokenizer } : {});
       }
     }
     options.onProgress?.({ type: 'evaluation', step, metrics: record.metrics, best: isBest });

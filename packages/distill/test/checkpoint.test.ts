@@ -1,9 +1,19 @@
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { bertConfig, randomCheckpoint } from '@ziplm/models';
+import { bertConfig, loadCheckpoint, randomCheckpoint } from '@ziplm/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkFingerprint, loadTrainingCheckpoint, saveTrainingCheckpoint, TRAINER_STATE_FORMAT, TrainingStateError, type TrainingCheckpoint } from '../src/index.js';
+import {
+  bestModelDir,
+  checkFingerprint,
+  loadTrainingCheckpoint,
+  saveBestModel,
+  saveTrainingCheckpoint,
+  TRAINER_STATE_FORMAT,
+  TrainingStateError,
+  writeDirectoryAtomically,
+  type TrainingCheckpoint,
+} from '../src/index.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -72,6 +82,32 @@ describe('training checkpoints', () => {
     await expect(loadTrainingCheckpoint(target)).rejects.toThrow(stateFile);
     await writeFile(stateFile, good.replace('"epochRngState": [', '"epochRngState": [-1, '));
     await expect(loadTrainingCheckpoint(target)).rejects.toThrow(/epochRngState/);
+  });
+
+  it('writes best/ atomically like last/: replaced by rename, best.old accepted, a failed write leaves the old one', async () => {
+    const target = join(dir, 'd');
+    expect(await bestModelDir(target)).toBeUndefined();
+    await saveBestModel(target, sample(1).checkpoint);
+    const second = sample(2).checkpoint;
+    await saveBestModel(target, second);
+    expect((await readdir(target)).sort()).toEqual(['best']);
+    expect(await bestModelDir(target)).toBe(join(target, 'best'));
+    const loaded = await loadCheckpoint(join(target, 'best'));
+    for (const [name, t] of second.weights) expect(Array.from(loaded.weights.get(name)!.data)).toEqual(Array.from(t.data));
+    // A crash between the two renames of the swap leaves only best.old.
+    await rename(join(target, 'best'), join(target, 'best.old'));
+    expect(await bestModelDir(target)).toBe(join(target, 'best.old'));
+    await saveBestModel(target, sample(3).checkpoint);
+    expect((await readdir(target)).sort()).toEqual(['best']);
+    // A write that fails half-way never touches the complete directory and leaves no temporary one.
+    await expect(
+      writeDirectoryAtomically(target, 'best', async (tmp) => {
+        await writeFile(join(tmp, 'config.json'), '{');
+        throw new Error('disk full');
+      }),
+    ).rejects.toThrow('disk full');
+    expect((await readdir(target)).sort()).toEqual(['best']);
+    expect((await loadCheckpoint(join(target, 'best'))).config.hiddenSize).toBe(8);
   });
 
   it('refuses to resume a different run', () => {

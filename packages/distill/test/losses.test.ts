@@ -159,6 +159,27 @@ for (const backend of backends) {
         tf.dispose([s, t, mask, padded]);
       });
 
+      it('span QA: zero for identical student and teacher, with and without a mask, at any temperature', () => {
+        const seq = 5;
+        const v = values(3 * seq * 2, 31);
+        const s = tf.tensor3d(v, [3, seq, 2]);
+        const t = tf.tensor3d(v, [3, seq, 2]);
+        const mask = tf.tensor2d(
+          [
+            [1, 1, 1, 1, 1],
+            [1, 1, 1, 0, 0],
+            [1, 0, 0, 0, 0],
+          ],
+          [3, seq],
+          'int32',
+        );
+        for (const temperature of [1, DEFAULT_TEMPERATURE, 5]) {
+          expect(Math.abs(scalar(spanLogitDistillation(s, t, mask, { temperature })))).toBeLessThan(1e-6);
+          expect(Math.abs(scalar(spanLogitDistillation(s, t, undefined, { temperature })))).toBeLessThan(1e-6);
+        }
+        tf.dispose([s, t, mask]);
+      });
+
       it('LM: per-token KL averaged over real tokens', () => {
         const [b, seq, V] = [2, 3, 5];
         const sv = values(b * seq * V, 9);

@@ -1,6 +1,7 @@
 // The committed teachers: self-contained model directories that load with loadModelDir and still give the
 // figures their recipes reported (a change in the model code that alters their outputs fails here).
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { createModel, dataPath, hasData, headDim, initBackend, loadModelDir, readGlue } from '@ziplm/models';
 import { describe, expect, it } from 'vitest';
 import { evaluateClassification, teacherDir, type TrainingExample } from '../src/index.js';
@@ -25,6 +26,31 @@ describe('committed teachers', () => {
     // The project's own vocabulary (bert-base-uncased has 30,522 tokens).
     expect(tokenizer.vocabSize).toBe(c.vocabSize);
     expect(tokenizer.vocabSize).toBeLessThanOrEqual(8000);
+  });
+
+  it('sst2-bert is small: under 10 MB in total', () => {
+    const files = readdirSync(sst2Dir);
+    expect(files.sort()).toEqual(['config.json', 'model.safetensors', 'results.json', 'tokenizer_config.json', 'vocab.txt']);
+    const total = files.reduce((sum, f) => sum + statSync(join(sst2Dir, f)).size, 0);
+    expect(total).toBeLessThan(10 * 2 ** 20);
+  });
+
+  it('no file of a committed teacher is a copy of a file of $ZIPLM_DATA_DIR/vocab', (ctx) => {
+    if (!hasData('vocab')) ctx.skip(`no vocabularies at ${dataPath('vocab')} (set ZIPLM_DATA_DIR): nothing to compare against`);
+    const vocabDir = dataPath('vocab');
+    const shared = readdirSync(vocabDir)
+      .map((f) => join(vocabDir, f))
+      .filter((f) => statSync(f).isFile())
+      .map((f) => ({ file: f, bytes: readFileSync(f) }));
+    expect(shared.length).toBeGreaterThan(0);
+    for (const dir of [sst2Dir, gpt2Dir]) {
+      if (!existsSync(dir)) continue;
+      for (const name of readdirSync(dir)) {
+        const bytes = readFileSync(join(dir, name));
+        const copies = shared.filter((s) => s.bytes.length === bytes.length && s.bytes.equals(bytes)).map((s) => s.file);
+        expect(copies, `${join(dir, name)} is byte-identical to ${copies.join(', ')}`).toEqual([]);
+      }
+    }
   });
 
   it.skipIf(!hasData('glue/sst2/dev.tsv'))('sst2-bert reproduces its reported dev accuracy', async () => {

@@ -1,0 +1,596 @@
+// The teacher recipes as library functions: the models this project prunes, trained here from scratch
+// (no pretrained BERT/GPT2 weights can be brought onto these machines). `scripts/teacher-*.ts` and
+// `ziplm train` are thin wrappers around these two functions.
+//
+// sst2-bert (trainSst2Teacher):
+// 1. WordPiece vocabulary trained by @ziplm/models' trainer on the SST-2 training sentences only.
+// 2. BERT (post-LN) with several layers and heads, FFN = 4 × hidden, random init (seeded).
+// 3. Task loss only (there is no teacher for the teacher: λ1 = 1, λ2 = λ3 = 0), AdamW, linear warm-up and
+//    decay, dropout, gradient clipping 1.0, length-bucketed batches.
+// 4. Model selection on glue/sst2/train-holdout.tsv every `evalEvery` updates; the best model is evaluated
+//    once on the official dev.tsv (the number the paper reports) and written, with its vocabulary and a
+//    results.json, to `outDir`.
+//
+// wikitext2-gpt2 (trainGpt2Teacher):
+// Only wiki.test.raw is available, so it is split deterministically BY ARTICLE (an article starts at a
+// top-level heading line " = Title = "): article k goes to the held-out set when k % 10 === 9, to training
+// otherwise. No text of a held-out article is seen in training, the vocabulary included.
+// 1. Byte-level BPE vocabulary trained by @ziplm/models' trainer on the training articles.
+// 2. GPT2 (pre-LN, tied LM head) with several layers and heads, FFN = 4 × hidden, random init (seeded).
+// 3. Causal LM loss (Table 7's GPT2 column: λ1 = 1, no distillation) on non-overlapping chunks of `seq`
+//    tokens of the training stream (articles joined by <|endoftext|>), AdamW, linear warm-up and decay.
+// 4. Model selection on held-out perplexity over fixed-length chunks (method doc §8: exp of the mean token
+//    NLL); the best model is written with its vocabulary and results.json to `outDir`.
+//
+// Both resume automatically from `workDir` (the trainer's `last/` and `best/`) when rerun with the same
+// options, and write `outDir` atomically.
+
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  bertConfig,
+  ByteLevelBpeTokenizer,
+  chunkTokenIds,
+  createModel,
+  DataError,
+  dataDir as defaultDataDir,
+  findRepoRoot,
+  GLUE_TASKS,
+  gpt2Config,
+  initBackend,
+  loadCheckpoint,
+  loadModelDir,
+  parameterCount,
+  randomCheckpoint,
+  readGlue,
+  readWikiText,
+  saveCheckpoint,
+  trainByteLevelBpe,
+  trainWordPieceVocab,
+  WordPieceTokenizer,
+  type BackendPreference,
+  type GlueExample,
+  type Tokenizer,
+} from '@ziplm/models';
+import type { TrainingExample } from './batching.js';
+import { bestModelDir, writeDirectoryAtomically, type EvaluationRecord } from './checkpoint.js';
+import { TrainingConfigError, TrainingStateError } from './errors.js';
+import { evaluateClassification, evaluatePerplexity } from './evaluate.js';
+import type { TeacherName } from './teachers.js';
+import { fineTune, type ProgressEvent } from './trainer.js';
+
+/** The recipes: one per committed teacher. */
+export type RecipeName = TeacherName;
+export const RECIPES: readonly RecipeName[] = ['sst2-bert', 'wikitext2-gpt2'];
+
+/** The hyperparameters both recipes share. */
+export type TeacherHyperparameters = {
+  /** Target vocabulary size of the tokenizer trained on the training text (it may come out smaller). */
+  readonly vocabSize: number;
+  readonly hidden: number;
+  readonly layers: number;
+  readonly heads: number;
+  readonly batchSize: number;
+  readonly epochs: number;
+  /** Total optimizer updates; 0 = `epochs` over the training set. */
+  readonly maxSteps: number;
+  /** Peak learning rate (linear warm-up, then linear decay). */
+  readonly lr: number;
+  readonly warmupRatio: number;
+  readonly weightDecay: number;
+  /** Hidden and attention dropout. */
+  readonly dropout: number;
+  readonly seed: number;
+  /** Evaluate (and keep the best model) every this many updates, and after the last. */
+  readonly evalEvery: number;
+  /** Delete the training state in `workDir` and start over (default: resume). */
+  readonly fresh: boolean;
+};
+
+export type Sst2TeacherHyperparameters = TeacherHyperparameters & {
+  /** Tokens per sentence, [CLS] and [SEP] included (longer sentences are truncated). */
+  readonly maxLength: number;
+  /** Train on the first N sentences of train.tsv (vocabulary included); 0 = all. */
+  readonly maxTrainExamples: number;
+};
+
+export type Gpt2TeacherHyperparameters = TeacherHyperparameters & {
+  /** Tokens per training and evaluation chunk (also the model's positions). */
+  readonly seq: number;
+  /** Train on the first N training articles (vocabulary included); 0 = all. */
+  readonly maxTrainArticles: number;
+};
+
+/** Defaults of the SST-2 recipe: the options the committed `teachers/sst2-bert` was trained with. */
+export const SST2_TEACHER_DEFAULTS: Sst2TeacherHyperparameters = Object.freeze({
+  vocabSize: 6000,
+  hidden: 128,
+  layers: 4,
+  heads: 4,
+  maxLength: 64,
+  batchSize: 32,
+  epochs: 3,
+  maxSteps: 0,
+  lr: 3e-4,
+  warmupRatio: 0.06,
+  weightDecay: 0.01,
+  dropout: 0.1,
+  seed: 0,
+  evalEvery: 500,
+  fresh: false,
+  maxTrainExamples: 0,
+});
+
+/** Defaults of the GPT2 recipe: the options the committed `teachers/wikitext2-gpt2` was trained with. */
+export const GPT2_TEACHER_DEFAULTS: Gpt2TeacherHyperparameters = Object.freeze({
+  vocabSize: 4096,
+  hidden: 128,
+  layers: 4,
+  heads: 4,
+  seq: 128,
+  batchSize: 16,
+  epochs: 3,
+  maxSteps: 0,
+  lr: 1e-3,
+  warmupRatio: 0.05,
+  weightDecay: 0.01,
+  dropout: 0.1,
+  seed: 0,
+  evalEvery: 50,
+  fresh: false,
+  maxTrainArticles: 0,
+});
+
+/** Where a recipe runs and writes; everything but `outDir` has a default. */
+export interface RecipeLocation {
+  /** The model directory to write (config, weights, vocabulary, results.json); replaced atomically. */
+  readonly outDir: string;
+  /** Resumable training state (default: `<repo>/runs/teachers/<recipe>`, {@link defaultRecipeWorkDir}). */
+  readonly workDir?: string;
+  /** The data directory (default: `dataDir()` of @ziplm/models, i.e. `$ZIPLM_DATA_DIR` or `../shared/data`). */
+  readonly dataDir?: string;
+  /** TensorFlow.js backend to train on (default `wasm`, what the committed teachers were trained on). */
+  readonly backend?: BackendPreference;
+  /** The command recorded as `recipe` in results.json (default: the package script). */
+  readonly command?: string;
+}
+
+export type Sst2TeacherOptions = RecipeLocation & Partial<Sst2TeacherHyperparameters>;
+export type Gpt2TeacherOptions = RecipeLocation & Partial<Gpt2TeacherHyperparameters>;
+
+/** Callbacks of a recipe run. */
+export interface RecipeHooks {
+  /** One line of what the recipe is doing (no timestamp, no newline). Nothing is printed without it. */
+  readonly log?: (message: string) => void;
+  /** The trainer's progress events (steps, evaluations, checkpoints, resume). */
+  readonly onProgress?: (event: ProgressEvent) => void;
+}
+
+/** What both recipes report (and write to `<outDir>/results.json`). */
+export interface TeacherResultsCommon {
+  /** The command that reproduces this model. */
+  readonly recipe: string;
+  /** The hyperparameters the model was trained with. */
+  readonly options: Readonly<Record<string, number | boolean>>;
+  readonly model: { readonly parameters: number; readonly vocabSize: number };
+  /** The tfjs backend training ran on. */
+  readonly backend: string;
+  readonly steps: number;
+  readonly bestStep: number;
+  readonly tokensSeen: number;
+  readonly history: readonly EvaluationRecord[];
+  /** Training wall time of all sessions (evaluation included). */
+  readonly trainingWallSeconds: number;
+  /** Wall time of this call, data preparation and the final evaluation included. */
+  readonly thisSessionWallSeconds: number;
+  readonly note: string;
+}
+
+export interface Sst2TeacherResults extends TeacherResultsCommon {
+  readonly data: { readonly train: number; readonly holdout: number; readonly dev: number; readonly meanTrainTokens: number; readonly devUnkRate: number };
+  readonly metrics: { readonly devAccuracy: number; readonly devLoss: number; readonly holdoutAccuracy: number };
+}
+
+export interface Gpt2TeacherResults extends TeacherResultsCommon {
+  readonly data: {
+    readonly articles: number;
+    readonly trainArticles: number;
+    readonly heldOutArticles: number;
+    readonly split: string;
+    readonly trainChunks: number;
+    readonly heldOutChunks: number;
+  };
+  readonly metrics: { readonly heldOutPerplexity: number; readonly heldOutLoss: number; readonly heldOutPredictedTokens: number };
+}
+
+/** The data files of each recipe, relative to the data directory. */
+export const RECIPE_DATA_FILES: Readonly<Record<RecipeName, readonly string[]>> = {
+  'sst2-bert': ['glue/sst2/train.tsv', 'glue/sst2/train-holdout.tsv', 'glue/sst2/dev.tsv'],
+  'wikitext2-gpt2': ['wikitext-2-raw/wiki.test.raw'],
+};
+
+/** Default directory of a recipe's resumable training state: `<repo>/runs/teachers/<name>` (git-ignored). */
+export function defaultRecipeWorkDir(name: RecipeName): string {
+  return join(findRepoRoot() ?? process.cwd(), 'runs', 'teachers', name);
+}
+
+const NOTE = 'Wall times measured on a shared 2-core machine while other jobs ran; treat them as indicative.';
+const SPLIT_RULE = 'article k is held out when k % 10 === 9 (articles start at top-level " = Title = " lines of wiki.test.raw)';
+
+/** Articles of a WikiText raw file: each starts at a top-level heading " = Title = ". */
+export function splitWikiTextArticles(text: string): string[] {
+  const articles: string[][] = [];
+  for (const line of text.split('\n')) {
+    if (/^ = [^=].* = $/.test(line)) articles.push([]);
+    if (articles.length === 0) {
+      if (line.trim() === '') continue;
+      articles.push([]); // text before the first heading (none in wiki.test.raw) forms an article of its own
+    }
+    articles[articles.length - 1]!.push(line);
+  }
+  return articles.map((lines) => lines.join('\n'));
+}
+
+// ---- shared steps ------------------------------------------------------------------------------------
+
+interface Prepared<H extends TeacherHyperparameters> {
+  readonly h: H;
+  readonly outDir: string;
+  readonly workDir: string;
+  readonly files: string[];
+  readonly log: (message: string) => void;
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+/** Names of what a training state directory may hold (the trainer's `last`/`best` and their swaps). */
+const STATE_ENTRY = /^(last|best)(\.old|\.\d+\.tmp)?$/;
+
+function checkHyperparameters(h: TeacherHyperparameters & Partial<Sst2TeacherHyperparameters & Gpt2TeacherHyperparameters>): void {
+  const positiveInts = ['vocabSize', 'hidden', 'layers', 'heads', 'batchSize', 'maxLength', 'seq'] as const;
+  for (const key of positiveInts) {
+    const v = h[key];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new TrainingConfigError(key, `must be an integer >= 1, got ${v}`);
+  }
+  for (const key of ['maxSteps', 'evalEvery', 'seed', 'maxTrainExamples', 'maxTrainArticles'] as const) {
+    const v = h[key];
+    if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw new TrainingConfigError(key, `must be an integer >= 0, got ${v}`);
+  }
+  if (!(h.epochs > 0)) throw new TrainingConfigError('epochs', `must be > 0, got ${h.epochs}`);
+  if (!(h.lr > 0)) throw new TrainingConfigError('lr', `must be > 0, got ${h.lr}`);
+  if (!(h.warmupRatio >= 0 && h.warmupRatio < 1)) throw new TrainingConfigError('warmupRatio', `must be in [0, 1), got ${h.warmupRatio}`);
+  if (!(h.weightDecay >= 0)) throw new TrainingConfigError('weightDecay', `must be >= 0, got ${h.weightDecay}`);
+  if (!(h.dropout >= 0 && h.dropout < 1)) throw new TrainingConfigError('dropout', `must be in [0, 1), got ${h.dropout}`);
+  if (h.hidden % h.heads !== 0) throw new TrainingConfigError('heads', `must divide hidden ${h.hidden}, got ${h.heads}`);
+}
+
+/**
+ * Resolves the options, checks them and the data files before anything is computed, and applies `fresh`.
+ * A missing data file is a DataError naming it; an output directory that would clobber the training state
+ * or something that is not a model directory is a TrainingConfigError.
+ */
+async function prepare<H extends TeacherHyperparameters>(name: RecipeName, defaults: H, options: RecipeLocation & Partial<H>, hooks: RecipeHooks): Promise<Prepared<H>> {
+  const h = { ...defaults } as Record<string, unknown>;
+  for (const key of Object.keys(defaults)) {
+    const v = (options as Record<string, unknown>)[key];
+    if (v !== undefined) h[key] = v;
+  }
+  const hyper = Object.freeze(h) as H;
+  checkHyperparameters(hyper);
+  if (!options.outDir) throw new TrainingConfigError('outDir', 'is required');
+  const outDir = resolve(options.outDir);
+  const workDir = resolve(options.workDir ?? defaultRecipeWorkDir(name));
+  if (isInside(workDir, outDir) || isInside(outDir, workDir)) {
+    throw new TrainingConfigError('outDir', `${outDir} must be neither the training state directory ${workDir} nor inside it or above it`);
+  }
+  if (existsSync(outDir)) {
+    if (!statSync(outDir).isDirectory()) throw new TrainingConfigError('outDir', `${outDir} exists and is not a directory`);
+    if (readdirSync(outDir).length > 0 && !existsSync(join(outDir, 'config.json'))) {
+      throw new TrainingConfigError('outDir', `${outDir} is not empty and holds no config.json: refusing to replace a directory that is not a model directory`);
+    }
+  }
+  const dir = resolve(options.dataDir ?? defaultDataDir());
+  const files = RECIPE_DATA_FILES[name].map((f) => join(dir, ...f.split('/')));
+  const missing = files.find((f) => !existsSync(f));
+  if (missing !== undefined) {
+    throw new DataError(missing, `not found: the ${name} recipe needs ${RECIPE_DATA_FILES[name].join(', ')} under the data directory ${dir} (set ZIPLM_DATA_DIR)`);
+  }
+  if (hyper.fresh && existsSync(workDir)) {
+    const foreign = readdirSync(workDir).filter((e) => !STATE_ENTRY.test(e));
+    if (foreign.length > 0) {
+      throw new TrainingConfigError('fresh', `would delete ${workDir}, which holds more than training state (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''})`);
+    }
+    await rm(workDir, { recursive: true, force: true });
+  }
+  return { h: hyper, outDir, workDir, files, log: hooks.log ?? (() => {}) };
+}
+
+async function startBackend(preferred: BackendPreference, log: (m: string) => void): Promise<string> {
+  const info = await initBackend(preferred);
+  log(`backend ${info.backend}: ${info.reason}`);
+  return tf.getBackend();
+}
+
+function hyperparameterRecord(h: TeacherHyperparameters): Record<string, number | boolean> {
+  return { ...(h as unknown as Record<string, number | boolean>) };
+}
+
+/** Writes the model directory with its vocabulary and results.json atomically, then checks that it loads. */
+async function writeOutput(outDir: string, bestDir: string, tokenizer: Tokenizer, results: TeacherResultsCommon, log: (m: string) => void): Promise<void> {
+  const best = await loadCheckpoint(bestDir);
+  await writeDirectoryAtomically(dirname(outDir), basename(outDir), async (tmp) => {
+    await saveCheckpoint(tmp, best, { tokenizer });
+    await writeFile(join(tmp, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  });
+  // The written model must load on its own.
+  const check = await loadModelDir(outDir);
+  log(`wrote ${outDir} (${check.tokenizer.vocabSize}-token vocabulary, ${parameterCount(check.checkpoint.config)} parameters)`);
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function duration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m${String(s % 60).padStart(2, '0')}s`;
+}
+
+async function bestOf(workDir: string): Promise<string> {
+  const dir = await bestModelDir(workDir);
+  if (dir === undefined) throw new TrainingStateError(join(workDir, 'best'), 'missing after training: no evaluation selected a best model');
+  return dir;
+}
+
+// ---- SST-2 BERT --------------------------------------------------------------------------------------
+
+/**
+ * Trains the SST-2 teacher (a small BERT sentence classifier, from scratch) and writes it to
+ * `options.outDir`; returns the results record also written there as results.json. Resumes from
+ * `workDir` when rerun with the same options. Throws DataError naming the file when the data are absent.
+ */
+export async function trainSst2Teacher(options: Sst2TeacherOptions, hooks: RecipeHooks = {}): Promise<Sst2TeacherResults> {
+  const started = performance.now();
+  const { h, outDir, workDir, files, log } = await prepare('sst2-bert', SST2_TEACHER_DEFAULTS, options, hooks);
+  const [trainFile, holdoutFile, devFile] = files as [string, string, string];
+  const backend = await startBackend(options.backend ?? 'wasm', log);
+
+  const allTrain = readGlue(trainFile, 'sst2');
+  const train = h.maxTrainExamples > 0 ? allTrain.slice(0, h.maxTrainExamples) : allTrain;
+  const holdout = readGlue(holdoutFile, 'sst2');
+  const dev = readGlue(devFile, 'sst2');
+  log(`SST-2: ${train.length} train${train.length < allTrain.length ? ` (of ${allTrain.length})` : ''}, ${holdout.length} holdout, ${dev.length} dev sentences`);
+
+  // The vocabulary comes from the training sentences alone (never from holdout or dev text).
+  let t0 = performance.now();
+  const vocab = trainWordPieceVocab(
+    train.map((e) => e.textA),
+    { vocabSize: h.vocabSize, lowercase: true },
+  );
+  const tokenizer = new WordPieceTokenizer({ vocab, lowercase: true });
+  log(`WordPiece vocabulary: ${tokenizer.vocabSize} tokens in ${seconds(performance.now() - t0)}`);
+
+  const encode = (examples: readonly GlueExample[]): TrainingExample[] =>
+    examples.map((e) => {
+      const enc = tokenizer.encode(e.textA, undefined, { maxLength: h.maxLength });
+      return { inputIds: enc.ids, typeIds: enc.typeIds, label: e.label };
+    });
+  t0 = performance.now();
+  const trainSet = encode(train);
+  const holdoutSet = encode(holdout);
+  const devSet = encode(dev);
+  const meanLength = trainSet.reduce((s, e) => s + e.inputIds.length, 0) / trainSet.length;
+  const unk = tokenizer.tokenToId('[UNK]');
+  const unkRate = devSet.reduce((s, e) => s + e.inputIds.filter((id) => id === unk).length, 0) / devSet.reduce((s, e) => s + e.inputIds.length, 0);
+  log(`tokenized in ${seconds(performance.now() - t0)}: mean train length ${meanLength.toFixed(1)} tokens, dev [UNK] rate ${(100 * unkRate).toFixed(2)}%`);
+
+  const config = bertConfig({
+    vocabSize: tokenizer.vocabSize,
+    hiddenSize: h.hidden,
+    numLayers: h.layers,
+    numHeads: h.heads,
+    intermediateSize: 4 * h.hidden,
+    maxPositions: Math.max(128, h.maxLength),
+    hiddenDropout: h.dropout,
+    attentionDropout: h.dropout,
+    padTokenId: tokenizer.padId,
+    head: { type: 'classification', labels: [...GLUE_TASKS.sst2.labelNames] },
+  });
+  log(`BERT ${h.layers} layers × ${h.heads} heads (size ${h.hidden / h.heads}), hidden ${h.hidden}, FFN ${4 * h.hidden}: ${parameterCount(config)} parameters`);
+
+  const result = await fineTune({
+    task: 'classification',
+    student: randomCheckpoint(config, { seed: h.seed }),
+    train: trainSet,
+    batchSize: h.batchSize,
+    epochs: h.epochs,
+    ...(h.maxSteps > 0 ? { maxSteps: h.maxSteps } : {}),
+    learningRate: h.lr,
+    warmupRatio: h.warmupRatio,
+    weightDecay: h.weightDecay,
+    maxGradNorm: 1.0,
+    weights: { task: 1, logit: 0, token: 0 },
+    seed: h.seed,
+    evaluate: async (model) => {
+      const m = await evaluateClassification(model, holdoutSet, { batchSize: 64 });
+      return { accuracy: m.accuracy, loss: m.loss };
+    },
+    evaluateEvery: h.evalEvery,
+    selectMetric: 'accuracy',
+    checkpointDir: workDir,
+    tokenizer,
+    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+  });
+  result.model.dispose();
+  log(`training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)`);
+
+  // The best model on the holdout set, evaluated once on the official dev set.
+  const bestDir = await bestOf(workDir);
+  const model = createModel(await loadCheckpoint(bestDir));
+  let devMetrics;
+  let holdoutMetrics;
+  try {
+    devMetrics = await evaluateClassification(model, devSet, { batchSize: 64 });
+    holdoutMetrics = await evaluateClassification(model, holdoutSet, { batchSize: 64 });
+  } finally {
+    model.dispose();
+  }
+  log(`best model (step ${result.best!.step}): holdout accuracy ${holdoutMetrics.accuracy.toFixed(4)}, dev accuracy ${devMetrics.accuracy.toFixed(4)}`);
+
+  const results: Sst2TeacherResults = {
+    recipe: options.command ?? 'pnpm --filter @ziplm/distill teacher:sst2',
+    options: hyperparameterRecord(h),
+    data: { train: train.length, holdout: holdout.length, dev: dev.length, meanTrainTokens: Number(meanLength.toFixed(2)), devUnkRate: Number(unkRate.toFixed(5)) },
+    model: { parameters: parameterCount(config), vocabSize: tokenizer.vocabSize },
+    backend,
+    steps: result.step,
+    bestStep: result.best!.step,
+    tokensSeen: result.tokensSeen,
+    metrics: { devAccuracy: devMetrics.accuracy, devLoss: devMetrics.loss, holdoutAccuracy: holdoutMetrics.accuracy },
+    history: result.history,
+    trainingWallSeconds: Math.round(result.elapsedMs / 1000),
+    thisSessionWallSeconds: Math.round((performance.now() - started) / 1000),
+    note: NOTE,
+  };
+  await writeOutput(outDir, bestDir, tokenizer, results, log);
+  return results;
+}
+
+// ---- WikiText-2 GPT2 ---------------------------------------------------------------------------------
+
+/**
+ * Trains the GPT2 teacher (a small causal LM, from scratch, on WikiText-2's wiki.test.raw split by article)
+ * and writes it to `options.outDir`; returns the results record also written there as results.json.
+ * Resumes from `workDir` when rerun with the same options. Throws DataError naming the file when the data
+ * are absent or too small for the split.
+ */
+export async function trainGpt2Teacher(options: Gpt2TeacherOptions, hooks: RecipeHooks = {}): Promise<Gpt2TeacherResults> {
+  const started = performance.now();
+  const { h, outDir, workDir, files, log } = await prepare('wikitext2-gpt2', GPT2_TEACHER_DEFAULTS, options, hooks);
+  if (h.seq < 2) throw new TrainingConfigError('seq', `must be >= 2, got ${h.seq}`);
+  const file = files[0]!;
+
+  const articles = splitWikiTextArticles(readWikiText(file));
+  const heldOutArticles = articles.filter((_, k) => k % 10 === 9);
+  const allTrainArticles = articles.filter((_, k) => k % 10 !== 9);
+  if (heldOutArticles.length === 0) {
+    throw new DataError(file, `has ${articles.length} article(s) (top-level " = Title = " headings): at least 10 are needed to hold out every tenth`);
+  }
+  const trainArticles = h.maxTrainArticles > 0 ? allTrainArticles.slice(0, h.maxTrainArticles) : allTrainArticles;
+  const backend = await startBackend(options.backend ?? 'wasm', log);
+  log(`WikiText-2 (${basename(file)}): ${articles.length} articles, ${trainArticles.length} for training${trainArticles.length < allTrainArticles.length ? ` (of ${allTrainArticles.length})` : ''}, ${heldOutArticles.length} held out`);
+
+  let t0 = performance.now();
+  const bpe = trainByteLevelBpe(trainArticles, { vocabSize: h.vocabSize });
+  const tokenizer = new ByteLevelBpeTokenizer({ vocab: bpe.vocab, merges: bpe.merges });
+  const eos = tokenizer.padId; // <|endoftext|>
+  log(`byte-level BPE: ${tokenizer.vocabSize} tokens in ${seconds(performance.now() - t0)}`);
+
+  /** The articles as one id stream, separated by <|endoftext|>, cut into non-overlapping chunks. */
+  const chunks = (texts: readonly string[]): TrainingExample[] => {
+    const ids: number[] = [];
+    for (const text of texts) {
+      for (const id of tokenizer.tokenize(text).ids) ids.push(id);
+      ids.push(eos);
+    }
+    return chunkTokenIds(ids, h.seq).map((c) => ({ inputIds: Array.from(c) }));
+  };
+  t0 = performance.now();
+  const trainSet = chunks(trainArticles);
+  const heldOutSet = chunks(heldOutArticles);
+  if (trainSet.length === 0 || heldOutSet.length === 0) {
+    throw new DataError(file, `too little text for chunks of ${h.seq} tokens: ${trainSet.length} training and ${heldOutSet.length} held-out chunks`);
+  }
+  log(`tokenized in ${seconds(performance.now() - t0)}: ${trainSet.length} training and ${heldOutSet.length} held-out chunks of ${h.seq} tokens`);
+
+  const config = gpt2Config({
+    vocabSize: tokenizer.vocabSize,
+    hiddenSize: h.hidden,
+    numLayers: h.layers,
+    numHeads: h.heads,
+    intermediateSize: 4 * h.hidden,
+    maxPositions: h.seq,
+    hiddenDropout: h.dropout,
+    attentionDropout: h.dropout,
+    bosTokenId: eos,
+    eosTokenId: eos,
+  });
+  log(`GPT2 ${h.layers} layers × ${h.heads} heads (size ${h.hidden / h.heads}), hidden ${h.hidden}, FFN ${4 * h.hidden}: ${parameterCount(config)} parameters`);
+
+  const result = await fineTune({
+    task: 'causal-lm',
+    student: randomCheckpoint(config, { seed: h.seed }),
+    train: trainSet,
+    batchSize: h.batchSize,
+    epochs: h.epochs,
+    ...(h.maxSteps > 0 ? { maxSteps: h.maxSteps } : {}),
+    learningRate: h.lr,
+    warmupRatio: h.warmupRatio,
+    weightDecay: h.weightDecay,
+    maxGradNorm: 1.0,
+    weights: { task: 1, logit: 0, token: 0 },
+    seed: h.seed,
+    evaluate: async (model) => {
+      const m = await evaluatePerplexity(model, heldOutSet, { batchSize: 16 });
+      return { perplexity: m.perplexity, loss: m.loss };
+    },
+    evaluateEvery: h.evalEvery,
+    selectMetric: 'perplexity',
+    higherIsBetter: false,
+    checkpointDir: workDir,
+    tokenizer,
+    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+  });
+  result.model.dispose();
+  log(`training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)`);
+
+  const bestDir = await bestOf(workDir);
+  const model = createModel(await loadCheckpoint(bestDir));
+  let heldOut;
+  try {
+    heldOut = await evaluatePerplexity(model, heldOutSet, { batchSize: 16 });
+  } finally {
+    model.dispose();
+  }
+  log(`best model (step ${result.best!.step}): held-out perplexity ${heldOut.perplexity.toFixed(2)} over ${heldOut.tokens} predicted tokens`);
+
+  const results: Gpt2TeacherResults = {
+    recipe: options.command ?? 'pnpm --filter @ziplm/distill teacher:gpt2',
+    options: hyperparameterRecord(h),
+    data: {
+      articles: articles.length,
+      trainArticles: trainArticles.length,
+      heldOutArticles: heldOutArticles.length,
+      split: SPLIT_RULE,
+      trainChunks: trainSet.length,
+      heldOutChunks: heldOutSet.length,
+    },
+    model: { parameters: parameterCount(config), vocabSize: tokenizer.vocabSize },
+    backend,
+    steps: result.step,
+    bestStep: result.best!.step,
+    tokensSeen: result.tokensSeen,
+    metrics: { heldOutPerplexity: heldOut.perplexity, heldOutLoss: heldOut.loss, heldOutPredictedTokens: heldOut.tokens },
+    history: result.history,
+    trainingWallSeconds: Math.round(result.elapsedMs / 1000),
+    thisSessionWallSeconds: Math.round((performance.now() - started) / 1000),
+    note: NOTE,
+  };
+  await writeOutput(outDir, bestDir, tokenizer, results, log);
+  return results;
+}
+
+/** Runs the recipe `name` (the union of both recipes' options; each takes its own). */
+export function trainTeacher(name: 'sst2-bert', options: Sst2TeacherOptions, hooks?: RecipeHooks): Promise<Sst2TeacherResults>;
+export function trainTeacher(name: 'wikitext2-gpt2', options: Gpt2TeacherOptions, hooks?: RecipeHooks): Promise<Gpt2TeacherResults>;
+export function trainTeacher(name: RecipeName, options: Sst2TeacherOptions | Gpt2TeacherOptions, hooks?: RecipeHooks): Promise<Sst2TeacherResults | Gpt2TeacherResults>;
+export function trainTeacher(name: RecipeName, options: Sst2TeacherOptions | Gpt2TeacherOptions, hooks: RecipeHooks = {}): Promise<Sst2TeacherResults | Gpt2TeacherResults> {
+  if (name === 'sst2-bert') return trainSst2Teacher(options as Sst2TeacherOptions, hooks);
+  if (name === 'wikitext2-gpt2') return trainGpt2Teacher(options as Gpt2TeacherOptions, hooks);
+  return Promise.reject(new TrainingConfigError('recipe', `must be one of ${RECIPES.join(', ')}, got ${JSON.stringify(name)}`));
+}
