@@ -25,3 +25,21 @@ export class TaskDataError extends PipelineError {
     super(`${file}: ${problem}`);
   }
 }
+
+/**
+ * An option of a pipeline call is invalid (a count that is not a positive integer, an unknown method,
+ * a setting the model cannot have). Names the option and, for options the `ziplm` CLI exposes, its
+ * flag. Raised before anything is loaded or written, so a run directory is never touched by it.
+ */
+export class OptionsError extends PipelineError {
+  override name = 'OptionsError';
+  constructor(
+    /** The option's path in the call, e.g. `calibrationSamples` or `fineTune.trainSamples`. */
+    readonly option: string,
+    readonly problem: string,
+    /** The `ziplm` flag that sets it, e.g. `--train-samples`. */
+    readonly flag?: string,
+  ) {
+    super(`${flag ? `${flag} (option ${option})` : `option ${option}`} ${problem}`);
+  }
+}

@@ -6,14 +6,17 @@
 // steps/<member>/ (database, resumable training checkpoints); a finished member is never redone.
 
 import { join } from 'node:path';
-import { fineTune, lossWeightsFor, type LossWeights, type TrainingExample } from '@ziplm/distill';
+import { batchesPerEpoch, fineTune, lossWeightsFor, type LossWeights, type TrainingExample } from '@ziplm/distill';
 import { createModel, initBackend, loadModelDir, type Checkpoint } from '@ziplm/models';
+import { TaskDataError } from './errors.js';
 import { hashString } from './files.js';
 import { layerParameterCount, memberDir, readMember, scoreCheckpoint, writeMember, type MemberRecord } from './members.js';
+import { checkInteger, checkPositive, optionError } from './options.js';
 import type { RunResults } from './results.js';
 import { memberName } from './run-dir.js';
-import { ensureDatabase, finishRun, openRun, searchLevels, type RunContext, type RunOptions } from './run.js';
+import { ensureDatabase, finishRun, openRun, searchLevels, type RunOptions } from './run.js';
 import { stitchModel } from './stitch.js';
+import type { PreparedTask } from './tasks.js';
 
 /** Fine-tuning between pruning steps (defaults: the paper's Table 7 for the model type). */
 export interface GradualFineTuneOptions {
@@ -49,9 +52,9 @@ export interface GradualOptions extends RunOptions {
   variants?: readonly GradualVariant[];
 }
 
-function table7(ctx: RunContext, options: GradualFineTuneOptions) {
-  const gpt2 = ctx.dense.config.modelType === 'gpt2';
-  const squad = ctx.task.kind === 'span-qa';
+function table7(dense: Checkpoint, task: PreparedTask, options: GradualFineTuneOptions) {
+  const gpt2 = dense.config.modelType === 'gpt2';
+  const squad = task.kind === 'span-qa';
   return {
     epochs: options.epochs ?? (gpt2 ? 2 : 8),
     learningRate: options.learningRate ?? (gpt2 ? 1e-3 : 8e-5),
@@ -63,34 +66,68 @@ function table7(ctx: RunContext, options: GradualFineTuneOptions) {
   };
 }
 
-function lossWeights(ctx: RunContext, variant: GradualVariant): LossWeights {
-  const family = ctx.dense.config.modelType === 'gpt2' ? 'gpt2' : ctx.task.kind === 'span-qa' ? 'squad' : 'glue';
+function lossWeights(dense: Checkpoint, task: PreparedTask, variant: GradualVariant): LossWeights {
+  const family = dense.config.modelType === 'gpt2' ? 'gpt2' : task.kind === 'span-qa' ? 'squad' : 'glue';
   return lossWeightsFor(family, variant.weights);
+}
+
+/** Checks the fine-tuning options and the variants before anything is loaded (OptionsError naming the flag). */
+export function checkGradualOptions(options: GradualOptions): void {
+  const fine = options.fineTune ?? {};
+  checkPositive(fine.epochs, 'fineTune.epochs');
+  checkPositive(fine.learningRate, 'fineTune.learningRate');
+  checkInteger(fine.batchSize, 'fineTune.batchSize', 1);
+  checkPositive(fine.weightDecay, 'fineTune.weightDecay', true);
+  checkPositive(fine.warmupRatio, 'fineTune.warmupRatio', true);
+  if (fine.warmupRatio !== undefined && fine.warmupRatio >= 1) throw optionError('fineTune.warmupRatio', `must be below 1, got ${fine.warmupRatio}`);
+  checkPositive(fine.temperature, 'fineTune.temperature');
+  checkInteger(fine.trainSamples, 'fineTune.trainSamples', 1);
+  checkInteger(fine.seed, 'fineTune.seed', 0);
+  const variants = options.variants ?? [];
+  const names = variants.map((v) => v.name ?? '');
+  if (new Set(names).size !== names.length) throw optionError('variants', `must have distinct names, got ${JSON.stringify(names)}`);
+  for (const v of variants) {
+    for (const [key, w] of Object.entries(v.weights ?? {})) {
+      if (!['task', 'logit', 'token'].includes(key)) throw optionError('variants.weights', `has an unknown loss "${key}" (task, logit, token)`);
+      checkPositive(w, 'variants.weights', true);
+    }
+  }
 }
 
 /** Runs gradual ZipLM and returns the results (also written to the run directory). */
 export async function runGradual(options: GradualOptions): Promise<RunResults> {
+  checkGradualOptions(options);
   const variants = options.variants?.length ? options.variants : [{}];
-  const names = variants.map((v) => v.name ?? '');
-  if (new Set(names).size !== names.length) throw new RangeError('gradual variants need distinct names');
   const fine = options.fineTune ?? {};
-  const ctx = await openRun(options, 'gradual', { fineTune: fine, variants: variants.map((v) => ({ name: v.name ?? null, weights: v.weights ?? null })) });
+  let settings!: ReturnType<typeof table7>;
+  let train: TrainingExample[] = [];
+  // What needs the model and the task is checked before the run directory is opened.
+  const ctx = await openRun(options, 'gradual', { fineTune: fine, variants: variants.map((v) => ({ name: v.name ?? null, weights: v.weights ?? null })) }, (dense, task) => {
+    settings = table7(dense, task, fine);
+    for (const variant of variants) {
+      const w = lossWeights(dense, task, variant);
+      if (!(w.task + w.logit + w.token > 0)) throw optionError('variants.weights', `must have at least one positive loss weight, got λ = ${w.task}, ${w.logit}, ${w.token}${variant.name ? ` (variant "${variant.name}")` : ''}`);
+    }
+    train = task.training(fine.trainSamples, settings.seed).map((item) => ({
+      inputIds: item.ids,
+      typeIds: item.typeIds,
+      ...(item.label !== undefined ? { label: item.label } : {}),
+      ...(item.startPosition !== undefined ? { startPosition: item.startPosition, endPosition: item.endPosition! } : {}),
+    }));
+    if (train.length === 0) throw new TaskDataError(task.files[0] ?? task.name, `task "${task.name}" has no training data for fine-tuning`);
+    const batches = batchesPerEpoch(train.length, settings.batchSize);
+    if (Math.round(settings.epochs * batches) < 1) throw optionError('fineTune.epochs', `gives no update: ${settings.epochs} epochs of ${batches} batches round to 0 steps`);
+  });
   const { run, dense, tokenizer, task, env, emit, identity } = ctx;
-  const settings = table7(ctx, fine);
-  const train: TrainingExample[] = task.training(fine.trainSamples, settings.seed).map((item) => ({
-    inputIds: item.ids,
-    typeIds: item.typeIds,
-    ...(item.label !== undefined ? { label: item.label } : {}),
-    ...(item.startPosition !== undefined ? { startPosition: item.startPosition, endPosition: item.endPosition! } : {}),
-  }));
-  if (train.length === 0) throw new RangeError(`task "${task.name}" has no training data for fine-tuning`);
+  // A training checkpoint after every epoch: a killed fine-tuning resumes from its last epoch.
+  const checkpointEvery = batchesPerEpoch(train.length, settings.batchSize);
 
   await initBackend();
   const teacher = createModel(dense); // inference only: fineTune runs it without tape or dropout
   const records: MemberRecord[] = [];
   try {
     for (const variant of variants) {
-      const weights = lossWeights(ctx, variant);
+      const weights = lossWeights(dense, task, variant);
       let current: Checkpoint = dense;
       let currentId = identity.model.sha256;
       for (const target of ctx.targets) {
@@ -99,7 +136,7 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
         const existing = await readMember(dir);
         if (existing) {
           records.push(existing);
-          emit({ kind: 'member', member: existing });
+          emit({ kind: 'member', member: existing, resumed: true });
           current = (await loadModelDir(dir)).checkpoint;
           currentId = hashString(`${currentId}:${name}`);
           continue;
@@ -122,13 +159,15 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
           weights,
           tokenizer,
           checkpointDir: join(stepDir, 'train'),
+          checkpointEvery,
           onProgress: (e) => {
             if (e.type === 'step') emit({ kind: 'progress', stage: `fine-tune ${target}x`, done: e.step, total: e.totalSteps });
+            else if (e.type === 'resumed') emit({ kind: 'stage', stage: 'fine-tune', message: `${variant.name ?? 'ziplm'} ${target}x: resuming fine-tuning from the checkpoint at step ${e.step}` });
           },
         });
         const trained = result.checkpoint;
         result.model.dispose();
-        const scores = ctx.denseScores ? await scoreCheckpoint(trained, task, ctx.denseScores) : undefined;
+        const scores = ctx.denseScores ? await scoreCheckpoint(trained, task, ctx.denseScores, (done, total) => emit({ kind: 'progress', stage: `evaluate ${target}x`, done, total })) : undefined;
         const record: MemberRecord = {
           method: 'ziplm',
           ...(variant.name ? { variant: variant.name } : {}),

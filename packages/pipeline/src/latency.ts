@@ -10,6 +10,7 @@ import { RunDirectoryError } from './errors.js';
 import { hashFile } from './files.js';
 import { ONNX_FILE, type MemberRecord } from './members.js';
 import type { PipelineEvent, RunContext } from './run.js';
+import type { MemberVerification } from './results.js';
 import type { RunDirectory } from './run-dir.js';
 
 export const TABLE_FILE = 'latency-table.json';
@@ -58,7 +59,10 @@ export async function obtainLatencyTable(
   return table;
 }
 
-/** Re-times members against the dense model in one interleaved protocol; returns the updated records. */
+/**
+ * Re-times members against the dense model in one interleaved protocol; returns the updated records
+ * with the measured speedup, its deviation and status, and the verification's diagnostics.
+ */
 export async function verifyMembers(ctx: RunContext, members: readonly MemberRecord[], tolerance: number): Promise<MemberRecord[]> {
   const candidates = await Promise.all(
     members.map(async (m) => ({
@@ -70,6 +74,14 @@ export async function verifyMembers(ctx: RunContext, members: readonly MemberRec
   const reports = await verifySpeedups({ dense: ctx.dense, env: ctx.env, table: ctx.table, tolerance, candidates });
   return members.map((m, i) => {
     const r = reports[i]!;
-    return { ...m, measuredSpeedup: r.measured, deviation: r.deviation, status: r.status };
+    const verification: MemberVerification = {
+      uncertainty: r.uncertainty,
+      ...(r.predictionError !== undefined ? { predictionError: r.predictionError } : {}),
+      ...(r.denseDrift !== undefined ? { denseDrift: r.denseDrift } : {}),
+      denseMs: r.dense.median,
+      memberMs: r.pruned.median,
+      rounds: r.pruned.samples,
+    };
+    return { ...m, measuredSpeedup: r.measured, deviation: r.deviation, status: r.status, verification };
   });
 }

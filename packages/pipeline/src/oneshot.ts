@@ -4,6 +4,7 @@
 
 import type { LevelDatabase } from './database.js';
 import { layerParameterCount, memberDir, readMember, scoreCheckpoint, writeMember, type MemberRecord } from './members.js';
+import { checkChoice, optionError } from './options.js';
 import type { PruningMethod, RunResults } from './results.js';
 import { ensureDatabase, finishRun, openRun, searchLevels, type RunOptions } from './run.js';
 import { stitchModel } from './stitch.js';
@@ -13,12 +14,14 @@ export interface OneShotOptions extends RunOptions {
   methods?: readonly PruningMethod[];
 }
 
-const METHODS: readonly PruningMethod[] = ['ziplm', 'magnitude', 'uniform'];
+/** The methods a one-shot run knows: ZipLM and the two baselines. */
+export const PRUNING_METHODS: readonly PruningMethod[] = ['ziplm', 'magnitude', 'uniform'];
 
 /** Runs one-shot ZipLM and returns the results (also written to the run directory). */
 export async function runOneShot(options: OneShotOptions): Promise<RunResults> {
   const methods = [...new Set<PruningMethod>(options.methods ?? ['ziplm'])];
-  for (const m of methods) if (!METHODS.includes(m)) throw new RangeError(`unknown method "${m}" (methods: ${METHODS.join(', ')})`);
+  if (methods.length === 0) throw optionError('methods', `needs at least one method (${PRUNING_METHODS.join(', ')})`);
+  for (const m of methods) checkChoice(m, 'methods', PRUNING_METHODS);
   const ctx = await openRun(options, 'oneshot', {});
   const { run, dense, tokenizer, task, env, emit, identity } = ctx;
   const fingerprint = `${identity.model.sha256}:${JSON.stringify(identity.data)}:${identity.calibration.samples}:${identity.calibration.seed}`;
@@ -38,13 +41,13 @@ export async function runOneShot(options: OneShotOptions): Promise<RunResults> {
       const existing = await readMember(dir);
       if (existing) {
         records.push(existing);
-        emit({ kind: 'member', member: existing });
+        emit({ kind: 'member', member: existing, resumed: true });
         continue;
       }
       emit({ kind: 'stage', stage: 'search', message: `${method}: searching ${target}x${ctx.spdy === false ? '' : ' (DP + SPDY on the calibration loss)'}` });
       const { choice, info } = await searchLevels(ctx, method, dense, db, errors, target);
       const { checkpoint: pruned, kept } = await stitchModel(dense, db, choice);
-      const scores = ctx.denseScores ? await scoreCheckpoint(pruned, task, ctx.denseScores) : undefined;
+      const scores = ctx.denseScores ? await scoreCheckpoint(pruned, task, ctx.denseScores, (done, total) => emit({ kind: 'progress', stage: `evaluate ${method} ${target}x`, done, total })) : undefined;
       const record: MemberRecord = {
         method,
         target,

@@ -37,6 +37,8 @@ export interface MemberResult {
   readonly deviation?: number;
   /** 'pass' when the measured speedup is within tolerance of the target or above it. */
   readonly status?: 'pass' | 'fail';
+  /** What re-timing found besides the measured speedup (absent when verification was skipped, or in older runs). */
+  readonly verification?: MemberVerification;
   /** Task metric of this member (absent when evaluation was skipped). */
   readonly metric?: number;
   /** Sum of the chosen levels' layer-wise errors (the DP objective). */
@@ -53,6 +55,45 @@ export interface MemberResult {
   readonly layerParameters: number;
   /** Directory of the exported member, relative to the run directory. */
   readonly dir: string;
+}
+
+/** Diagnostics of one member's verification (@ziplm/latency's VerificationReport, kept in the member record). */
+export interface MemberVerification {
+  /** Relative standard error of the measured speedup (from the per-round dense/member ratios). */
+  readonly uncertainty: number;
+  /** measured / predicted − 1: how far the latency table's prediction is off for this member. */
+  readonly predictionError?: number;
+  /**
+   * The dense model's median during verification / the latency table's dense median − 1: how far the
+   * device drifted since the table was measured (a large drift makes predictions less trustworthy).
+   */
+  readonly denseDrift?: number;
+  /** Median time of the dense model during verification (ms). */
+  readonly denseMs: number;
+  /** Median time of this member during verification (ms). */
+  readonly memberMs: number;
+  /** Timing rounds behind the medians. */
+  readonly rounds: number;
+}
+
+/**
+ * The first problem of a member's `verification` (read back from member.json or results.json), as the
+ * field below `verification` and what is wrong with it; undefined when it is absent or well-formed.
+ */
+export function verificationProblem(value: unknown): { field: string; problem: string } | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'object' || Array.isArray(value)) return { field: '', problem: `must be an object (got ${JSON.stringify(value)})` };
+  const v = value as Record<string, unknown>;
+  const isNumber = (x: unknown) => typeof x === 'number';
+  if (!isNumber(v.uncertainty) || !((v.uncertainty as number) >= 0)) return { field: '.uncertainty', problem: `must be a number >= 0 (got ${JSON.stringify(v.uncertainty)})` };
+  for (const key of ['predictionError', 'denseDrift'] as const) {
+    if (v[key] !== undefined && v[key] !== null && !isNumber(v[key])) return { field: `.${key}`, problem: `must be a number when present (got ${JSON.stringify(v[key])})` };
+  }
+  for (const key of ['denseMs', 'memberMs'] as const) {
+    if (!isNumber(v[key]) || !Number.isFinite(v[key]) || (v[key] as number) <= 0) return { field: `.${key}`, problem: `must be a finite number > 0 (got ${JSON.stringify(v[key])})` };
+  }
+  if (!Number.isInteger(v.rounds) || (v.rounds as number) < 1) return { field: '.rounds', problem: `must be an integer >= 1 (got ${JSON.stringify(v.rounds)})` };
+  return undefined;
 }
 
 export interface RunResults {

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { createJsMatMulEngine, type HessianStatistics, type LayerErrors, type MatMulEngine } from '@ziplm/hessian';
 import {
   describeEnvironment,
-  inferenceEnvironment,
   searchForSpeedup,
   searchUniform,
   spdySearch,
@@ -25,19 +24,21 @@ import { buildLevelDatabase, missingModules, type LevelDatabase, type SweepMetho
 import { hashFile, writeJsonAtomic } from './files.js';
 import { obtainLatencyTable, verifyMembers } from './latency.js';
 import { layerParameterCount, scoreCheckpoint, updateMember, type MemberRecord } from './members.js';
+import { checkChoice, checkEnvironment, checkInteger, checkPositive, checkTargets, optionError } from './options.js';
 import { writeRunReport } from './report-io.js';
 import type { Comparison, MemberResult, PruningMethod, RunResults } from './results.js';
 import { RunDirectory, type RunIdentity } from './run-dir.js';
 import { pairedComparison } from './stats.js';
 import { stitchModel } from './stitch.js';
-import { defaultTask, prepareTask, type PreparedTask, type Scores, type TaskName } from './tasks.js';
+import { defaultTask, prepareTask, TASK_NAMES, type PreparedTask, type Scores, type TaskName } from './tasks.js';
 
 /** Progress of a pipeline run, for a CLI or a UI. */
 export type PipelineEvent =
   | { readonly kind: 'stage'; readonly stage: string; readonly message: string }
   | { readonly kind: 'progress'; readonly stage: string; readonly done: number; readonly total: number }
   | { readonly kind: 'warning'; readonly message: string }
-  | { readonly kind: 'member'; readonly member: MemberResult };
+  /** A finished member; `resumed` when an earlier attempt finished it and it was read back from the run directory. */
+  | { readonly kind: 'member'; readonly member: MemberResult; readonly resumed?: boolean };
 
 /** SPDY settings (method doc §6.3); `false` means the plain DP. */
 export type SpdySettings = false | { randomInits?: number; steps?: number; seed?: number };
@@ -115,22 +116,57 @@ export function defaultCalibrationSamples(config: ModelConfig): number {
   return config.modelType === 'gpt2' ? 512 : 2048;
 }
 
-function checkTargets(targets: readonly number[]): number[] {
-  if (targets.length === 0) throw new RangeError('at least one speedup target is needed');
-  for (const t of targets) if (!(Number.isFinite(t) && t > 1)) throw new RangeError(`speedup targets must be numbers > 1, got ${t}`);
-  return [...new Set(targets)].sort((a, b) => a - b);
+/**
+ * Checks the options every run takes before anything is loaded or written: an invalid one is an
+ * OptionsError naming the option and its `ziplm` flag. Returns the targets (ascending, distinct) and
+ * the inference environment.
+ */
+export function checkRunOptions(options: RunOptions): { targets: number[]; env: InferenceEnvironment } {
+  const targets = checkTargets(options.targets);
+  checkChoice(options.task, 'task', TASK_NAMES);
+  checkInteger(options.calibrationSamples, 'calibrationSamples', 1);
+  checkInteger(options.seed, 'seed', 0);
+  checkInteger(options.evalLimit, 'evalLimit', 1);
+  checkPositive(options.tolerance, 'tolerance', true);
+  if (options.tolerance !== undefined && options.tolerance >= 1) throw optionError('tolerance', `must be below 1 (a shortfall of 100% would pass anything), got ${options.tolerance}`);
+  checkChoice(options.engine, 'engine', ['onnxruntime', 'js']);
+  if (options.spdy !== undefined && options.spdy !== false) {
+    if (typeof options.spdy !== 'object' || options.spdy === null) throw optionError('spdy', `must be false or { randomInits, steps, seed }, got ${JSON.stringify(options.spdy)}`);
+    checkInteger(options.spdy.randomInits, 'spdy.randomInits', 0);
+    checkInteger(options.spdy.steps, 'spdy.steps', 0);
+    checkInteger(options.spdy.seed, 'spdy.seed', 0);
+  }
+  if (options.tableRounds) {
+    const { minRounds, maxRounds } = options.tableRounds;
+    checkInteger(minRounds, 'tableRounds.minRounds', 1);
+    checkInteger(maxRounds, 'tableRounds.maxRounds', 1);
+    if (minRounds !== undefined && maxRounds !== undefined && maxRounds < minRounds) throw optionError('tableRounds.maxRounds', `must be >= minRounds (${minRounds}), got ${maxRounds}`);
+  }
+  return { targets, env: checkEnvironment(options.environment) };
 }
 
-/** Loads the model and the task, opens (or resumes) the run directory, and gets the latency table and the dense scores. */
-export async function openRun(options: RunOptions, mode: RunIdentity['mode'], settings: Record<string, unknown>): Promise<RunContext> {
+/**
+ * Loads the model and the task, opens (or resumes) the run directory, and gets the latency table and
+ * the dense scores. `check` sees the model and the task before the run directory is opened (a mode's
+ * own option checks that need them), so a refused run writes nothing.
+ */
+export async function openRun(
+  options: RunOptions,
+  mode: RunIdentity['mode'],
+  settings: Record<string, unknown>,
+  check?: (dense: Checkpoint, task: PreparedTask) => void,
+): Promise<RunContext> {
   const emit = options.onEvent ?? (() => {});
-  const targets = checkTargets(options.targets);
+  const { targets, env } = checkRunOptions(options);
   emit({ kind: 'stage', stage: 'load', message: `loading ${options.modelDir}` });
   const { checkpoint: dense, tokenizer } = await loadModelDir(options.modelDir);
+  if (env.mode === 'generation' && dense.config.modelType !== 'gpt2') {
+    throw optionError('environment.mode', `"generation" (one token at a time with a KV cache) needs a GPT2 model; ${options.modelDir} is a ${dense.config.modelType} model`);
+  }
   const calibration = { samples: options.calibrationSamples ?? defaultCalibrationSamples(dense.config), seed: options.seed ?? 42 };
   const taskName = options.task ?? defaultTask(dense.config);
   const task = prepareTask(taskName, dense.config, tokenizer, { calibrationSamples: calibration.samples, seed: calibration.seed, evalLimit: options.evalLimit });
-  const env = inferenceEnvironment(options.environment ?? {});
+  check?.(dense, task);
   const spdy = options.spdy === undefined ? {} : options.spdy;
   const identity: RunIdentity = {
     mode,
@@ -153,7 +189,7 @@ export async function openRun(options: RunOptions, mode: RunIdentity['mode'], se
       denseScores = { metric: saved.metric, ...(saved.predictions ? { predictions: Int32Array.from(saved.predictions) } : {}) };
     } else {
       emit({ kind: 'stage', stage: 'evaluate', message: `scoring the dense model (${task.metric.label})` });
-      denseScores = await scoreCheckpoint(dense, task);
+      denseScores = await scoreCheckpoint(dense, task, undefined, (done, total) => emit({ kind: 'progress', stage: 'evaluate dense', done, total }));
       await writeJsonAtomic(file, { metric: denseScores.metric, ...(denseScores.predictions ? { predictions: [...denseScores.predictions] } : {}) });
     }
   }

@@ -30,6 +30,7 @@ import {
   type Tokenizer,
 } from '@ziplm/models';
 import { TaskDataError } from './errors.js';
+import { checkInteger, optionError } from './options.js';
 import type { MetricInfo } from './results.js';
 
 export type TaskName = 'sst2' | 'qnli' | 'squad' | 'wikitext' | 'samples';
@@ -71,8 +72,11 @@ export interface PreparedTask {
    * the first `limit` of them (all when absent).
    */
   training(limit?: number, seed?: number): TaskItem[];
-  /** Scores a model's ONNX session; `dense` is the dense model's scores (for 'agreement'). */
-  score(session: InferenceSession, ort: OrtTensorFactory, dense?: Scores): Promise<Scores>;
+  /**
+   * Scores a model's ONNX session; `dense` is the dense model's scores (for 'agreement').
+   * `onProgress` is called after each batch with the evaluation sequences done so far and their total.
+   */
+  score(session: InferenceSession, ort: OrtTensorFactory, dense?: Scores, onProgress?: ScoreProgress): Promise<Scores>;
   /**
    * The task loss on (a subset of) the calibration sequences: what SPDY minimises (method doc §6.3,
    * the reference scores candidates by the calibration task loss). Items without a label use
@@ -80,6 +84,9 @@ export interface PreparedTask {
    */
   calibrationLoss(session: InferenceSession, ort: OrtTensorFactory, pseudoLabels?: Int32Array): Promise<CalibrationLoss>;
 }
+
+/** Progress of scoring: evaluation sequences (SQuAD: features) done and in all. */
+export type ScoreProgress = (done: number, total: number) => void;
 
 export interface CalibrationLoss {
   /** Mean cross-entropy (nats). */
@@ -183,7 +190,7 @@ function classificationTask(
   training: () => TaskItem[],
 ): PreparedTask {
   if (config.modelType !== 'bert' || config.head.type !== 'classification') {
-    throw new TaskDataError(files[0] ?? name, `task "${name}" needs a BERT sequence classifier, the model is ${config.modelType}${config.modelType === 'bert' ? ` with a "${config.head.type}" head` : ''}`);
+    throw optionError('task', `"${name}" needs a BERT sequence classifier, the model is ${config.modelType}${config.modelType === 'bert' ? ` with a "${config.head.type}" head` : ''}`);
   }
   const numLabels = config.head.labels.length;
   const batches = lengthSortedBatches(evaluation, tokenizer.padId, options.evalBatchSize ?? 32);
@@ -212,11 +219,13 @@ function classificationTask(
       }
       return { loss: total / lossItems.length, predictions };
     },
-    async score(session, ort, dense) {
+    async score(session, ort, dense, onProgress) {
       const predictions = new Int32Array(evaluation.length);
+      let done = 0;
       for (const batch of batches) {
         const pred = argmaxRows(await runLogits(session, ort, config, batch), batch.batchSize, numLabels);
         batch.indices.forEach((item, row) => (predictions[item] = pred[row]!));
+        onProgress?.((done += batch.batchSize), evaluation.length);
       }
       let correct = 0;
       const agreement = metric.name === 'agreement';
@@ -303,14 +312,16 @@ function lmTask(
   options: TaskOptions,
   training: () => TaskItem[],
 ): PreparedTask {
-  if (config.modelType !== 'gpt2') throw new TaskDataError(files[0] ?? name, `task "${name}" needs a GPT2 language model, the model is ${config.modelType}`);
+  if (config.modelType !== 'gpt2') throw optionError('task', `"${name}" needs a GPT2 language model, the model is ${config.modelType}`);
   const batches = lengthSortedBatches(evaluation, tokenizer.padId, options.evalBatchSize ?? 8);
   const lossBatches = lengthSortedBatches(calibration.slice(0, LOSS_ITEMS), tokenizer.padId, options.evalBatchSize ?? 8);
   const vocab = config.vocabSize;
   /** Σ next-token NLL and the number of predicted tokens. */
-  const nll = async (session: InferenceSession, ort: OrtTensorFactory, list: PaddedBatch[]) => {
+  const nll = async (session: InferenceSession, ort: OrtTensorFactory, list: PaddedBatch[], onProgress?: ScoreProgress) => {
     let total = 0;
     let count = 0;
+    let done = 0;
+    const sequences = list.reduce((n, b) => n + b.batchSize, 0);
     for (const batch of list) {
       const logits = await runLogits(session, ort, config, batch);
       const { batchSize: b, seqLength: s, inputIds, attentionMask } = batch;
@@ -321,6 +332,7 @@ function lmTask(
           count++;
         }
       }
+      onProgress?.((done += b), sequences);
     }
     return { total, count };
   };
@@ -332,8 +344,8 @@ function lmTask(
     calibration,
     kind: 'causal-lm',
     training: (limit, seed) => seededShuffle(training(), seed ?? 42).slice(0, limit),
-    async score(session, ort) {
-      const { total, count } = await nll(session, ort, batches);
+    async score(session, ort, _dense, onProgress) {
+      const { total, count } = await nll(session, ort, batches, onProgress);
       return { metric: perplexity(total, count) };
     },
     async calibrationLoss(session, ort) {
@@ -363,7 +375,7 @@ function wikitextTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOp
 }
 
 function squadTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptions): PreparedTask {
-  if (config.modelType !== 'bert' || config.head.type !== 'span-qa') throw new TaskDataError('squad', 'task "squad" needs a BERT span-QA model (BertForQuestionAnswering)');
+  if (config.modelType !== 'bert' || config.head.type !== 'span-qa') throw optionError('task', '"squad" needs a BERT span-QA model (BertForQuestionAnswering)');
   const file = requireFile('squad', 'dev-v1.1.json');
   const examples = readSquad(file);
   // Only the dev set is available: calibrate on the questions of even articles, score on odd ones.
@@ -415,9 +427,10 @@ function squadTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptio
     files: [file],
     notes: ['SQuAD: only the dev set is available; calibration and fine-tuning use the questions of even-numbered articles and F1 is measured on odd-numbered ones.'],
     calibration,
-    async score(session, ort) {
+    async score(session, ort, _dense, onProgress) {
       const starts: Float32Array[] = new Array(evalFeatures.length);
       const ends: Float32Array[] = new Array(evalFeatures.length);
+      let done = 0;
       for (const batch of batches) {
         const logits = await runLogits(session, ort, config, batch);
         const s = batch.seqLength;
@@ -431,6 +444,7 @@ function squadTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptio
           starts[f] = start;
           ends[f] = end;
         });
+        onProgress?.((done += batch.batchSize), evalFeatures.length);
       }
       const predictions = postprocessSquad(evalExamples, evalFeatures, starts, ends);
       return { metric: squadMetric(evalExamples, new Map(predictions.map((p) => [p.id, p.text]))).f1 };
@@ -440,6 +454,10 @@ function squadTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptio
 
 /** Prepares a task for a model: reads and tokenizes its calibration and evaluation data. */
 export function prepareTask(name: TaskName, config: ModelConfig, tokenizer: Tokenizer, options: TaskOptions = {}): PreparedTask {
+  checkInteger(options.calibrationSamples, 'calibrationSamples', 1);
+  checkInteger(options.evalLimit, 'evalLimit', 1);
+  checkInteger(options.evalBatchSize, 'evalBatchSize', 1);
+  checkInteger(options.maxLength, 'maxLength', 2);
   switch (name) {
     case 'sst2':
     case 'qnli':
@@ -451,7 +469,7 @@ export function prepareTask(name: TaskName, config: ModelConfig, tokenizer: Toke
     case 'samples':
       return samplesTask(config, tokenizer, options);
     default:
-      throw new TaskDataError(String(name), `unknown task (tasks: ${TASK_NAMES.join(', ')})`);
+      throw optionError('task', `must be one of ${TASK_NAMES.join(', ')}, got ${JSON.stringify(name)}`);
   }
 }
 

@@ -32,6 +32,14 @@ describe('runOneShot', () => {
       expect(m.predictedSpeedup).toBeGreaterThanOrEqual(m.target);
       expect(m.measuredSpeedup).toBeGreaterThan(0);
       expect(m.metric).toBeGreaterThanOrEqual(0);
+      // The verification's diagnostics are kept, in results.json and in member.json.
+      const v = m.verification!;
+      expect(v.predictionError).toBeCloseTo(m.measuredSpeedup! / m.predictedSpeedup - 1, 10);
+      expect(v.uncertainty).toBeGreaterThanOrEqual(0);
+      expect(v.denseDrift).toBeCloseTo(v.denseMs / results.dense.timeMs - 1, 10);
+      expect(v.memberMs).toBeGreaterThan(0);
+      expect(v.rounds).toBeGreaterThanOrEqual(1);
+      expect(JSON.parse(await readFile(join(runDir, m.dir, 'member.json'), 'utf8')).verification).toEqual(v);
       const { checkpoint } = await loadModelDir(join(runDir, m.dir));
       expect(checkpoint.config.layerHeads).toEqual(m.layerHeads);
       expect(checkpoint.config.layerIntermediate).toEqual(m.layerIntermediate);
@@ -43,6 +51,9 @@ describe('runOneShot', () => {
       expect(new Set(m.layerIntermediate).size).toBe(1);
     }
     for (const f of ['manifest.json', 'results.json', 'report.md', 'accuracy-vs-speedup.svg', 'structure.svg', 'latency-table.json']) expect(existsSync(join(runDir, f))).toBe(true);
+    const report = await readFile(join(runDir, 'report.md'), 'utf8');
+    expect(report).toContain('| ZipLM measured | deviation | measured/predicted |');
+    expect(report).toMatch(/Dense drift: during verification the dense model took /);
     const manifest = JSON.parse(await readFile(join(runDir, 'manifest.json'), 'utf8'));
     expect(manifest.members).toHaveLength(6);
     expect(manifest.members[0].keptHeads).toHaveLength(4);

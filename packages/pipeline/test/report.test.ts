@@ -178,13 +178,41 @@ describe('renderReport', () => {
     ]);
     const text = section(renderReport(results).markdown, '## Target vs achieved speedup');
     const [header, ...rows] = tables(text)[0]!;
-    expect(header).toEqual(['target', 'ZipLM measured', 'deviation', 'Magnitude (L2, no update) measured', 'deviation']);
+    expect(header).toEqual(['target', 'ZipLM measured', 'deviation', 'measured/predicted', 'Magnitude (L2, no update) measured', 'deviation', 'measured/predicted']);
+    // Predicted is target × 1.004 in the fixture; measured/predicted is computed when not stored.
     expect(rows).toEqual([
-      ['2.00×', '1.98×', '-1.00%', '—', '—'],
-      ['4.00×', '4.12×', '+3.12%', '3.80×', '-5.00%'],
+      ['2.00×', '1.98×', '-1.00%', '-1.39%', '—', '—', '—'],
+      ['4.00×', '4.12×', '+3.12%', '+2.71%', '3.80×', '-5.00%', '-5.38%'],
     ]);
     expect(text).toContain('Largest |deviation|: **5.00%** (Magnitude (L2, no update), target 4.00×).');
     expect(text).toContain('Status: 2 pass, 1 fail. Failed: Magnitude (L2, no update) at 4.00×.');
+  });
+
+  it('shows the verification diagnostics: uncertainty, measured/predicted and the dense drift', () => {
+    const verification = (predictionError: number, denseDrift: number) => ({ uncertainty: 0.0031, predictionError, denseDrift, denseMs: 27.58, memberMs: 6.7, rounds: 40 });
+    const results = run(BERT_BASE, [
+      { ...member(BERT_BASE, 'ziplm', 2, { achieved: 0.99 }), verification: verification(-0.0123, 0.0099) },
+      { ...member(BERT_BASE, 'ziplm', 4, { achieved: 1.0312 }), verification: verification(0.0271, 0.0099) },
+    ]);
+    const text = section(renderReport(results).markdown, '## Target vs achieved speedup');
+    const [header, ...rows] = tables(text)[0]!;
+    expect(header).toEqual(['target', 'ZipLM measured', 'deviation', 'measured/predicted']);
+    // The stored predictionError wins over measured / predicted recomputed from the rounded fields.
+    expect(rows).toEqual([
+      ['2.00×', '1.98× ±0.31%', '-1.00%', '-1.23%'],
+      ['4.00×', '4.12× ±0.31%', '+3.12%', '+2.71%'],
+    ]);
+    expect(text).toContain('Dense drift: during verification the dense model took 27.58 ms, +0.99% vs the latency table (27.31 ms).');
+    // Members verified in different sessions: the range.
+    const twoSessions = run(BERT_BASE, [
+      { ...member(BERT_BASE, 'ziplm', 2), verification: verification(0, -0.005) },
+      { ...member(BERT_BASE, 'ziplm', 4), verification: { ...verification(0, 0.012), denseMs: 27.64 } },
+    ]);
+    expect(section(renderReport(twoSessions).markdown, '## Target vs achieved speedup')).toContain(
+      'over 2 verification sessions: from -0.50% to +1.20%.',
+    );
+    // Older results without diagnostics: no drift line.
+    expect(section(renderReport(run(BERT_BASE, [member(BERT_BASE, 'ziplm', 2)])).markdown, '## Target vs achieved speedup')).not.toContain('Dense drift');
   });
 
   it('computes the deviation from the measured speedup when only that was stored', () => {
@@ -327,7 +355,7 @@ describe('renderReport', () => {
     ]);
     const table5 = tables(section(markdown, '## Target vs achieved speedup'))[0]!;
     expect(table5).toHaveLength(15);
-    expect(table5[0]).toHaveLength(11);
+    expect(table5[0]).toHaveLength(16);
     expect(section(markdown, '## Where the pruning went')).toContain('all 42 ZipLM members');
     const acc = checkSvg(svgs[ACCURACY_SVG]!);
     expect(pointTitles(acc)).toHaveLength(results.members.length);
@@ -364,7 +392,7 @@ describe('renderReport', () => {
     expect(markdown).toContain(heading);
     for (const row of tables(section(markdown, heading))[0]!) expect(row).toHaveLength(METHOD_TABLE_HEADER.length);
     const table5 = tables(section(markdown, '## Target vs achieved speedup'))[0]!;
-    for (const row of table5) expect(row).toHaveLength(5);
+    for (const row of table5) expect(row).toHaveLength(7);
     const notes = section(markdown, '## Notes');
     expect(notes).toContain('- \\# no dataset found second line');
     expect(notes).toContain('- ZIPLM\\_DATA\\_DIR \\[link\\](http://x) \\`code\\`');
@@ -425,6 +453,19 @@ describe('renderReport rejects inconsistent results', () => {
     ['a bad status', withMember({ status: 'ok' as never }), 'members[0].status', /pass/],
     ['another format', { ...base, format: 'something' as never }, 'format', /ziplm-run-results/],
     ['a zero dense time', { ...base, dense: { metric: 91, timeMs: 0 } }, 'dense.timeMs', /> 0/],
+    ['a verification that is not an object', withMember({ verification: 3 as never }), 'members[0].verification', /object/],
+    [
+      'a verification without dense time',
+      withMember({ verification: { uncertainty: 0.01, memberMs: 3, rounds: 20 } as never }),
+      'members[0].verification.denseMs',
+      /> 0/,
+    ],
+    [
+      'a negative uncertainty',
+      withMember({ verification: { uncertainty: -1, denseMs: 3, memberMs: 1, rounds: 20 } }),
+      'members[0].verification.uncertainty',
+      />= 0/,
+    ],
   ])('%s', (_name, results, field, problem) => {
     let error: unknown;
     try {

@@ -2,7 +2,7 @@
 // (one per method and variant, members ordered by target) and the per-member figures (kept shares,
 // deviation, metric difference). Markdown and SVG both read from here, so they cannot disagree.
 
-import type { MemberResult, PruningMethod, RunResults } from '../results.js';
+import { verificationProblem, type MemberResult, type PruningMethod, type RunResults } from '../results.js';
 import { ReportError } from './errors.js';
 import type { MarkerShape } from './svg.js';
 
@@ -29,6 +29,8 @@ export interface MemberView {
   readonly speedupMeasured: boolean;
   /** `member.deviation`, or measured / target − 1 when only the measured speedup was stored. */
   readonly deviation: number | undefined;
+  /** measured / predicted − 1 (the verification's own figure when stored); undefined when not measured. */
+  readonly predictionError: number | undefined;
   /** member − dense metric; undefined unless both are finite numbers. */
   readonly metricDelta: number | undefined;
   /** The metric when it is a finite number (plottable). */
@@ -130,6 +132,8 @@ export function checkRunResults(results: RunResults): void {
     if (m.status !== undefined && m.status !== null && m.status !== 'pass' && m.status !== 'fail') {
       fail(`${at}.status`, `must be "pass" or "fail" when present (got ${JSON.stringify(m.status)})`);
     }
+    const verification = verificationProblem(m.verification);
+    if (verification) fail(`${at}.verification${verification.field}`, verification.problem);
     checkShape(m.layerHeads, `${at}.layerHeads`, model.numLayers, model.numHeads);
     checkShape(m.layerIntermediate, `${at}.layerIntermediate`, model.numLayers, model.intermediateSize);
     checkCount(m.layerParameters, `${at}.layerParameters`, 0);
@@ -158,6 +162,11 @@ export function memberView(results: RunResults, member: MemberResult, index: num
     speedup: measured ?? member.predictedSpeedup,
     speedupMeasured: measured !== undefined,
     deviation,
+    predictionError: finite(member.verification?.predictionError)
+      ? member.verification.predictionError
+      : measured !== undefined
+        ? measured / member.predictedSpeedup - 1
+        : undefined,
     metricDelta: plottableMetric !== undefined && denseMetric !== undefined ? plottableMetric - denseMetric : undefined,
     plottableMetric,
     headsKept: sum(member.layerHeads),

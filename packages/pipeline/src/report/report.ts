@@ -230,7 +230,8 @@ function targetVsAchieved(series: readonly SeriesView[]): string {
   }
   out.push(
     'Like the paper\'s Table 5: the speedup measured by re-timing each exported member, and its deviation ' +
-      'from the target (measured / target − 1).',
+      'from the target (measured / target − 1). **measured/predicted** is measured / predicted − 1, how far the ' +
+      'latency table\'s prediction is off for the member; ± is the relative standard error of the measured speedup.',
     '',
   );
   // One row per target, a measured/deviation column pair per method and variant.
@@ -241,16 +242,24 @@ function targetVsAchieved(series: readonly SeriesView[]): string {
     const hits = s.members.filter((v) => v.member.target === target);
     return hits.length === 0 ? MISSING : hits.map(f).join(', ');
   };
-  const headers = ['target', ...timed.flatMap((s) => [`${md(s.label)} measured`, 'deviation'])];
+  const headers = ['target', ...timed.flatMap((s) => [`${md(s.label)} measured`, 'deviation', 'measured/predicted'])];
   const align: Align[] = headers.map(() => 'right');
+  const measuredCell = (v: MemberView): string => {
+    const u = v.member.verification?.uncertainty;
+    const speedup = formatSpeedup(v.member.measuredSpeedup);
+    return v.speedupMeasured && typeof u === 'number' && Number.isFinite(u) ? `${speedup} ±${formatDeviation(u).replace(/^\+/, '')}` : speedup;
+  };
   const rows = targets.map((t) => [
     formatSpeedup(t),
     ...timed.flatMap((s) => [
-      cell(s, t, (v) => formatSpeedup(v.member.measuredSpeedup)),
+      cell(s, t, measuredCell),
       cell(s, t, (v) => formatDeviation(v.deviation)),
+      cell(s, t, (v) => formatDeviation(v.predictionError)),
     ]),
   ]);
   out.push(table(headers, align, rows), '');
+  const drift = denseDrift(series);
+  if (drift !== '') out.push(drift, '');
 
   const withDeviation = series.flatMap((s) => s.members.filter((v) => v.deviation !== undefined).map((v) => ({ s, v })));
   if (withDeviation.length > 0) {
@@ -274,6 +283,33 @@ function targetVsAchieved(series: readonly SeriesView[]): string {
   }
   out.push(status);
   return out.join('\n');
+}
+
+/**
+ * How the dense model's time during verification compares with the latency table's: a device that
+ * drifted since the table was measured (thermal state, other load, an update) makes predictions
+ * less trustworthy, and explains a measured/predicted gap shared by every member.
+ */
+function denseDrift(series: readonly SeriesView[]): string {
+  const verified = series.flatMap((s) => s.members).filter((v) => v.speedupMeasured && v.member.verification);
+  const drifts = verified.filter((v) => typeof v.member.verification!.denseDrift === 'number' && Number.isFinite(v.member.verification!.denseDrift));
+  if (drifts.length === 0) return '';
+  // Members verified together share one dense measurement: one line per distinct session.
+  const sessions = new Map<string, { drift: number; denseMs: number }>();
+  for (const v of drifts) {
+    const { denseDrift: d, denseMs } = v.member.verification!;
+    sessions.set(`${d}:${denseMs}`, { drift: d!, denseMs });
+  }
+  const list = [...sessions.values()];
+  if (list.length === 1) {
+    const { drift, denseMs } = list[0]!;
+    return (
+      `Dense drift: during verification the dense model took ${formatMs(denseMs)}, ${formatDeviation(drift)} vs the latency table ` +
+      `(${formatMs(denseMs / (1 + drift))}).`
+    );
+  }
+  const values = list.map((x) => x.drift).sort((a, b) => a - b);
+  return `Dense drift (dense model during verification vs the latency table) over ${list.length} verification sessions: from ${formatDeviation(values[0]!)} to ${formatDeviation(values[values.length - 1]!)}.`;
 }
 
 /** Paired comparisons (McNemar's exact test) on the same evaluation examples, when the run has them. */
