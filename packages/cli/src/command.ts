@@ -9,7 +9,7 @@ export interface OptionSpec {
   readonly description: string;
   /** Shown in help; used when the flag is absent. */
   readonly default?: string | number | boolean | readonly string[];
-  /** Allowed values of a string option. */
+  /** Allowed values of a string option, or of each item of a list option. */
   readonly choices?: readonly string[];
   readonly required?: boolean;
   /** Placeholder shown in help, e.g. `DIR`. */
@@ -133,6 +133,11 @@ function convert(flag: string, spec: OptionSpec, raw: string, previous: unknown)
   }
   if (spec.type === 'list') {
     const items = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    if (items.length === 0) throw new UsageError(`--${flag} needs at least one value, got "${raw}"`);
+    if (spec.choices) {
+      const bad = items.filter((item) => !spec.choices!.includes(item));
+      if (bad.length > 0) throw new UsageError(`--${flag} takes values from ${spec.choices.join(', ')}, got ${bad.map((b) => `"${b}"`).join(', ')}`);
+    }
     return [...((previous as string[] | undefined) ?? []), ...items];
   }
   if (spec.choices && !spec.choices.includes(raw)) throw new UsageError(`--${flag} must be one of ${spec.choices.join(', ')}, got "${raw}"`);
@@ -148,7 +153,17 @@ function defaultText(spec: OptionSpec): string {
 function flagText(key: string, spec: OptionSpec): string {
   const name = `--${kebab(key)}`;
   if (spec.type === 'boolean') return name;
-  const value = spec.valueName ?? (spec.choices ? spec.choices.join('|') : spec.type === 'number' ? 'N' : spec.type === 'list' ? 'A,B,...' : 'VALUE');
+  const value =
+    spec.valueName ??
+    (spec.type === 'list'
+      ? spec.choices
+        ? `{${spec.choices.join('|')}},...`
+        : 'A,B,...'
+      : spec.choices
+        ? spec.choices.join('|')
+        : spec.type === 'number'
+          ? 'N'
+          : 'VALUE');
   return `${name} ${value}`;
 }
 

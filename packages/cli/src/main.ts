@@ -37,12 +37,15 @@ async function rootHelp(): Promise<string> {
 }
 
 /** Error classes that mean "bad input file" (matched by name, so packages need not depend on the CLI). */
-const INPUT_ERRORS = /^(ConfigError|WeightsError|VocabularyError|TokenizationError|DataError|LatencyTableError|TableMismatchError|DatabaseError|RunDirectoryError|OnnxDecodeError|ReportError)$/;
+const INPUT_ERRORS = /^(ConfigError|WeightsError|VocabularyError|TokenizationError|DataError|LatencyTableError|TableMismatchError|DatabaseError|RunDirectoryError|OnnxDecodeError|ReportError|TrainingStateError)$/;
 const UNREACHABLE_ERRORS = /^InfeasibleTargetError$/;
+/** Error classes that mean "bad option value" (an option the pipeline, the latency model or the trainer refused). */
+const USAGE_ERRORS = /^(OptionsError|EnvironmentError|TrainingConfigError)$/;
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof UsageError) return EXIT.usage;
   const name = error instanceof Error ? error.name : '';
+  if (USAGE_ERRORS.test(name)) return EXIT.usage;
   if (INPUT_ERRORS.test(name)) return EXIT.input;
   if (UNREACHABLE_ERRORS.test(name)) return EXIT.unreachable;
   return EXIT.internal;

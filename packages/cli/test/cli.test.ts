@@ -34,6 +34,20 @@ describe('option parsing', () => {
     expect(() => parseOptions(demo, ['--json=maybe'])).toThrow(UsageError);
   });
 
+  it('checks every item of a list option with choices, and shows the choices in help', () => {
+    const lists = defineCommand({
+      name: 'lists',
+      summary: 'A command with a list of choices',
+      options: { methods: { type: 'list', description: 'Methods', choices: ['a', 'b'], default: ['a'] } },
+      async run() {},
+    });
+    expect(parseOptions(lists, ['--methods', 'b,a']).options.methods).toEqual(['b', 'a']);
+    expect(() => parseOptions(lists, ['--methods', 'a,c,d'])).toThrow(/--methods takes values from a, b, got "c", "d"/);
+    expect(() => parseOptions(lists, ['--methods', ','])).toThrow(UsageError);
+    expect(renderHelp(lists)).toContain('--methods {a|b},...');
+    expect(renderMarkdown(lists)).toContain('| `--methods {a\\|b},...` | Methods | `a` |');
+  });
+
   it('renders help and Markdown from the same definition', () => {
     const help = renderHelp(demo);
     expect(help).toContain('--batch-size N');
@@ -66,6 +80,17 @@ describe('ziplm', () => {
     const { code, stderr } = await runCli(['check', '--model', dir]);
     expect(code).toBe(EXIT.input);
     expect(stderr).toContain('config.json');
+  });
+
+  it('eval draws progress on a TTY and keeps --json output clean', async () => {
+    const shown = await runCli(['eval', '--model', 'tiny-bert', '--task', 'samples'], {}, true);
+    expect(shown.code).toBe(EXIT.ok);
+    expect(shown.stderr).toMatch(/evaluate \[#+\] (\d+)\/\1/);
+    expect(shown.stderr).toMatch(/- scored \d+ sequences in \d+\.\d s/);
+    expect(shown.stdout).toMatch(/^agreement with the dense model on built-in sentences \(%\): 100\.00\n/);
+    const json = await runCli(['eval', '--model', 'tiny-bert', '--task', 'samples', '--json'], {}, true);
+    expect(json.stderr).toBe('');
+    expect(JSON.parse(json.stdout).value).toBe(100);
   });
 
   it('checks the built-in models: tfjs and onnxruntime agree', async () => {

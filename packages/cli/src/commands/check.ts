@@ -2,7 +2,7 @@
 // report parity and timing. It is the quickest way to see that a checkpoint loads, exports and runs
 // on the engine it will be deployed on.
 
-import { defineCommand } from '../command.js';
+import { defineCommand, UsageError } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { DEFAULT_MODEL, median, resolveModelDir, timeIt } from '../util.js';
 
@@ -27,7 +27,8 @@ export const checkCommand = defineCommand({
     const tf = await import('@tensorflow/tfjs-core');
     const models = await import('@ziplm/models');
     const { createSession, loadOrt } = await import('@ziplm/onnx/runtime');
-    if (!(options.repeats >= 1)) throw new (await import('../command.js')).UsageError('--repeats must be >= 1');
+    if (!(Number.isInteger(options.repeats) && options.repeats >= 1)) throw new UsageError(`--repeats must be an integer >= 1, got ${options.repeats}`);
+    if (!(options.tolerance >= 0)) throw new UsageError(`--tolerance must be >= 0, got ${options.tolerance}`);
 
     const backend = await models.initBackend();
     const dir = resolveModelDir(options.model, io.cwd);

@@ -1,6 +1,7 @@
 // `ziplm eval`: score a model on a task.
 
 import { defineCommand } from '../command.js';
+import { progressReporter } from '../progress.js';
 import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
 
 export const evalCommand = defineCommand({
@@ -20,7 +21,15 @@ export const evalCommand = defineCommand({
     const { checkpoint, tokenizer } = await loadModelDir(dir);
     const taskName = (options.task as 'sst2' | undefined) ?? defaultTask(checkpoint.config);
     const task = prepareTask(taskName, checkpoint.config, tokenizer, { ...(options.evalLimit !== undefined ? { evalLimit: options.evalLimit } : {}) });
-    const scores = await scoreCheckpoint(checkpoint, task);
+    const report = progressReporter(io, options.json);
+    report({ kind: 'stage', message: `scoring ${dir} on ${taskName} (${task.metric.label})` });
+    const started = performance.now();
+    let items = 0;
+    const scores = await scoreCheckpoint(checkpoint, task, undefined, (done, total) => {
+      items = total;
+      report({ kind: 'progress', stage: 'evaluate', done, total });
+    });
+    report({ kind: 'stage', message: `scored ${items} sequences in ${((performance.now() - started) / 1000).toFixed(1)} s` });
     const result = { model: dir, task: taskName, metric: task.metric.name, label: task.metric.label, value: scores.metric, notes: task.notes };
     io.stdout(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${task.metric.label}: ${scores.metric.toFixed(2)}\n${task.notes.map((n) => `note: ${n}\n`).join('')}`);
   },

@@ -1,7 +1,7 @@
 // `ziplm latency`: measure the latency table of a model shape on this device.
 
 import { resolve } from 'node:path';
-import { defineCommand } from '../command.js';
+import { defineCommand, UsageError } from '../command.js';
 import { progressReporter } from '../progress.js';
 import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
 import { ENVIRONMENT_OPTIONS, environmentOptions, textTable } from './shared.js';
@@ -28,9 +28,16 @@ export const latencyCommand = defineCommand({
     const { inferenceEnvironment, saveLatencyTable, describeEnvironment } = await import('@ziplm/latency');
     const { buildLatencyTable } = await import('@ziplm/latency/measure');
     const { readConfigFile } = await import('@ziplm/models');
+    for (const [flag, v] of [['--min-rounds', options.minRounds], ['--max-rounds', options.maxRounds]] as const) {
+      if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new UsageError(`${flag} must be an integer >= 1, got ${v}`);
+    }
+    if (options.minRounds !== undefined && options.maxRounds !== undefined && options.maxRounds < options.minRounds) {
+      throw new UsageError(`--max-rounds (${options.maxRounds}) must be >= --min-rounds (${options.minRounds})`);
+    }
     const dir = resolveModelDir(options.model, io.cwd);
     const config = await readConfigFile(`${dir}/config.json`);
     const env = inferenceEnvironment(environmentOptions(options));
+    if (env.mode === 'generation' && config.modelType !== 'gpt2') throw new UsageError(`--mode generation (one token at a time with a KV cache) needs a GPT2 model; ${dir} is a ${config.modelType} model`);
     const report = progressReporter(io, options.json);
     report({ kind: 'stage', message: `measuring ${config.modelType} (${config.numLayers} layers, hidden ${config.hiddenSize}) — ${describeEnvironment(env)}` });
     const table = await buildLatencyTable(config, env, {

@@ -21,7 +21,7 @@ export const pruneCommand = defineCommand({
     ...ENVIRONMENT_OPTIONS,
     table: { type: 'string', description: 'Use this latency table instead of measuring one', valueName: 'FILE' },
     run: { type: 'string', description: 'Run directory (default: runs/<model>-oneshot-<environment>)', valueName: 'DIR' },
-    methods: { type: 'list', description: 'Methods: ziplm, and the baselines magnitude and uniform', default: ['ziplm'] },
+    methods: { type: 'list', description: 'Methods: ziplm, and the baselines magnitude and uniform', choices: ['ziplm', 'magnitude', 'uniform'], default: ['ziplm'] },
     calibrationSamples: { type: 'number', description: 'Calibration sequences (default: 2048 for BERT, 512 for GPT2, as in the paper)', valueName: 'N' },
     seed: { type: 'number', description: 'Seed of the calibration sample', default: 42 },
     evalLimit: { type: 'number', description: 'Score on at most N evaluation items', valueName: 'N' },

@@ -23,6 +23,8 @@ export const verifyCommand = defineCommand({
   },
   examples: [{ command: 'ziplm verify --dense ./bert --model runs/x/members/ziplm-4.00x --table runs/x/latency-table.json', description: 'Check a member still meets 4x on this machine' }],
   async run({ options, io }) {
+    if (options.target !== undefined && !(options.target > 0)) throw new UsageError(`--target must be a speedup > 0, got ${options.target}`);
+    if (!(options.tolerance >= 0 && options.tolerance < 1)) throw new UsageError(`--tolerance must be in [0, 1), got ${options.tolerance}`);
     const { loadCheckpoint } = await import('@ziplm/models');
     const { loadLatencyTable, predictRuntime } = await import('@ziplm/latency');
     const { verifySpeedup, ortFingerprint } = await import('@ziplm/latency/measure');

@@ -1,0 +1,152 @@
+// Bad input, in-process: a wrong flag value exits 2 and a bad file exits 3, each with a message
+// naming the flag or the file, never exit 1 with a stack trace; and nothing is written for a refused
+// run. Every case fails before any latency measurement or calibration, so each takes well under a second.
+
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TrainingConfigError, TrainingStateError } from '@ziplm/distill';
+import { EnvironmentError } from '@ziplm/latency';
+import { builtinModelDir } from '@ziplm/models';
+import { OptionsError } from '@ziplm/pipeline';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { EXIT } from '../src/exit-codes.js';
+import { exitCodeFor } from '../src/main.js';
+import { runCli } from './run-cli.js';
+
+const root = mkdtempSync(join(tmpdir(), 'ziplm-cli-bad-'));
+let runs = 0;
+/** A fresh run directory path (not created). */
+const freshRun = () => join(root, `run-${runs++}`);
+const fast = ['--task', 'samples', '--calibration-samples', '4', '--no-spdy', '--no-verify', '--engine', 'js'];
+
+/** Runs the CLI and checks the exit code, that the message names `names`, and that there is no stack trace. */
+async function expectFailure(argv: string[], code: number, ...names: (string | RegExp)[]) {
+  const result = await runCli(argv);
+  expect(result.stderr).not.toContain('internal error');
+  expect(result.stderr).not.toMatch(/\n\s+at /);
+  expect(result.code, result.stderr).toBe(code);
+  for (const name of names) expect(result.stderr).toMatch(name);
+  return result;
+}
+
+describe('bad option values exit 2 naming the flag, and write nothing', () => {
+  it.each([
+    ['prune: an unknown method', ['prune', '--model', 'tiny-bert', ...fast, '--methods', 'ziplm,foo'], ['--methods', '"foo"', 'ziplm, magnitude, uniform']],
+    ['prune: generation mode with no KV cache', ['prune', '--model', 'tiny-gpt2', ...fast, '--mode', 'generation', '--past-length', '0'], ['--past-length', 'generation mode']],
+    ['prune: generation mode for a BERT model', ['prune', '--model', 'tiny-bert', ...fast, '--mode', 'generation'], ['--mode', 'GPT2']],
+    ['prune: no calibration samples', ['prune', '--model', 'tiny-bert', ...fast, '--calibration-samples', '0'], ['--calibration-samples', '>= 1']],
+    ['prune: a fractional calibration sample count', ['prune', '--model', 'tiny-bert', ...fast, '--calibration-samples', '2.5'], ['--calibration-samples']],
+    ['prune: an evaluation limit of 0', ['prune', '--model', 'tiny-bert', ...fast, '--eval-limit', '0'], ['--eval-limit']],
+    ['prune: negative SPDY steps', ['prune', '--model', 'tiny-bert', '--task', 'samples', '--spdy-steps', '-1'], ['--spdy-steps']],
+    ['prune: a tolerance of 150%', ['prune', '--model', 'tiny-bert', ...fast, '--tolerance', '1.5'], ['--tolerance']],
+    ['prune: a negative seed', ['prune', '--model', 'tiny-bert', ...fast, '--seed', '-3'], ['--seed']],
+    ['gradual: no training samples', ['gradual', '--model', 'tiny-bert', ...fast, '--train-samples', '0'], ['--train-samples', '>= 1']],
+    ['gradual: zero epochs', ['gradual', '--model', 'tiny-bert', ...fast, '--epochs', '0'], ['--epochs']],
+    ['gradual: too few epochs for one update', ['gradual', '--model', 'tiny-bert', ...fast, '--epochs', '0.01', '--train-samples', '4'], ['--epochs', 'no update']],
+    ['gradual: a negative learning rate', ['gradual', '--model', 'tiny-bert', ...fast, '--lr', '-0.001'], ['--lr']],
+    ['gradual: a zero training batch size', ['gradual', '--model', 'tiny-bert', ...fast, '--train-batch-size', '0'], ['--train-batch-size']],
+    ['gradual: a zero temperature', ['gradual', '--model', 'tiny-bert', ...fast, '--temperature', '0'], ['--temperature']],
+    ['gradual: every loss weight zero', ['gradual', '--model', 'tiny-bert', ...fast, '--lambdas', '0,0,0'], ['--lambdas', 'positive']],
+  ])('%s', async (_name, argv, names) => {
+    const run = freshRun();
+    await expectFailure([...argv, '--run', run], EXIT.usage, ...names);
+    expect(existsSync(run)).toBe(false);
+  });
+
+  it.each([
+    ['eval: an evaluation limit of 0', ['eval', '--model', 'tiny-bert', '--task', 'samples', '--eval-limit', '0'], ['--eval-limit']],
+    ['latency: zero rounds', ['latency', '--model', 'tiny-bert', '--min-rounds', '0'], ['--min-rounds']],
+    ['latency: fewer maximum than minimum rounds', ['latency', '--model', 'tiny-bert', '--min-rounds', '5', '--max-rounds', '3'], ['--max-rounds']],
+    ['latency: generation mode for a BERT model', ['latency', '--model', 'tiny-bert', '--mode', 'generation'], ['--mode generation', 'GPT2']],
+    ['verify: a zero target', ['verify', '--dense', 'tiny-bert', '--model', 'tiny-bert', '--table', 'none.json', '--target', '0'], ['--target']],
+    ['check: a fractional repeat count', ['check', '--model', 'tiny-bert', '--repeats', '1.5'], ['--repeats']],
+  ])('%s', async (_name, argv, names) => {
+    await expectFailure(argv, EXIT.usage, ...names);
+  });
+
+  it('maps the option errors of the packages to exit 2 and damaged training state to exit 3', () => {
+    expect(exitCodeFor(new OptionsError('fineTune.trainSamples', 'must be an integer >= 1, got 0', '--train-samples'))).toBe(EXIT.usage);
+    expect(exitCodeFor(new EnvironmentError('pastLength', 'must be >= 1 in generation mode, got 0'))).toBe(EXIT.usage);
+    expect(exitCodeFor(new TrainingConfigError('learningRate', 'training diverged'))).toBe(EXIT.usage);
+    expect(exitCodeFor(new TrainingStateError('steps/x/train/last/trainer-state.json', 'is not valid JSON'))).toBe(EXIT.input);
+    expect(exitCodeFor(new RangeError('a bug'))).toBe(EXIT.internal);
+  });
+});
+
+describe('bad files exit 3 naming the file, and write nothing', () => {
+  /** A copy of the tiny BERT with its config.json edited. */
+  function tinyBertWith(edit: (config: Record<string, unknown>) => void): string {
+    const dir = mkdtempSync(join(root, 'model-'));
+    cpSync(builtinModelDir('tiny-bert'), dir, { recursive: true });
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    edit(config);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config, null, 2));
+    return dir;
+  }
+
+  it('a model directory whose config has an unknown model_type', async () => {
+    const model = tinyBertWith((c) => (c.model_type = 'roberta'));
+    const run = freshRun();
+    await expectFailure(['prune', '--model', model, ...fast, '--run', run], EXIT.input, join(model, 'config.json'), 'roberta');
+    expect(existsSync(run)).toBe(false);
+  });
+
+  it.each([
+    ['hidden_size', (c: Record<string, unknown>) => (c.hidden_size = 60)],
+    ['num_hidden_layers', (c: Record<string, unknown>) => (c.num_hidden_layers = 5)],
+    ['intermediate_size', (c: Record<string, unknown>) => (c.intermediate_size = 96)],
+  ])('a model whose config.json disagrees with its weights (%s)', async (_field, edit) => {
+    const model = tinyBertWith(edit);
+    const run = freshRun();
+    await expectFailure(['prune', '--model', model, ...fast, '--run', run], EXIT.input, join(model, 'model.safetensors'));
+    expect(existsSync(run)).toBe(false);
+  });
+
+  it.each([
+    ['a missing latency table', undefined, /ENOENT|not found|no such file|cannot be read/i],
+    ['a latency table that is not JSON', '{"format": "ziplm-latency-table",', /JSON/],
+  ])('%s', async (_name, text, problem) => {
+    const table = join(root, `table-${runs}.json`);
+    if (text !== undefined) writeFileSync(table, text);
+    await expectFailure(['prune', '--model', 'tiny-bert', ...fast, '--table', table, '--run', freshRun()], EXIT.input, table, problem);
+  });
+
+  describe('GLUE data files', () => {
+    afterEach(() => {
+      vi.unstubAllEnvs();
+    });
+
+    const TRAIN = 'sentence\tlabel\na fine film\t1\na dull film\t0\nwarm and funny\t1\nflat and slow\t0\n';
+
+    /** A data directory with SST-2's train.tsv (valid) and the given dev.tsv. */
+    function dataWithDev(dev: string): string {
+      const dir = mkdtempSync(join(root, 'data-'));
+      mkdirSync(join(dir, 'glue', 'sst2'), { recursive: true });
+      writeFileSync(join(dir, 'glue', 'sst2', 'train.tsv'), TRAIN);
+      writeFileSync(join(dir, 'glue', 'sst2', 'dev.tsv'), dev);
+      vi.stubEnv('ZIPLM_DATA_DIR', dir);
+      return join(dir, 'glue', 'sst2', 'dev.tsv');
+    }
+
+    it.each([
+      ['an empty dev.tsv', '', /empty file/],
+      ['a dev.tsv with only a header', 'sentence\tlabel\n', /no examples/],
+      ['a dev.tsv with a missing column', 'sentence\tlabel\ngood\t1\nbad\n', /line 3: expected 2 tab-separated columns/],
+      ['a dev.tsv without a label column', 'sentence\tscore\ngood\t1\n', /no "label" column/],
+      ['a dev.tsv with an unknown label', 'sentence\tlabel\ngood\tpositive\n', /line 2: label "positive"/],
+    ])('prune and eval with %s', async (_name, dev, problem) => {
+      const file = dataWithDev(dev);
+      const run = freshRun();
+      await expectFailure(['prune', '--model', 'tiny-bert', ...fast, '--task', 'sst2', '--run', run], EXIT.input, file, problem);
+      expect(existsSync(run)).toBe(false);
+      await expectFailure(['eval', '--model', 'tiny-bert', '--task', 'sst2'], EXIT.input, file, problem);
+    });
+
+    it('a missing data file names the file and ZIPLM_DATA_DIR', async () => {
+      const dir = mkdtempSync(join(root, 'data-'));
+      vi.stubEnv('ZIPLM_DATA_DIR', dir);
+      await expectFailure(['eval', '--model', 'tiny-bert', '--task', 'sst2'], EXIT.input, join(dir, 'glue', 'sst2', 'train.tsv'), 'ZIPLM_DATA_DIR');
+    });
+  });
+});
