@@ -36,6 +36,7 @@ import { nodeDeviceFingerprint } from '../fingerprint.js';
 import { isotonicIncreasing, seededRandom, type TimingSummary } from '../stats.js';
 import type { BlockTiming, LatencyTable, LevelTime, TableBuildInfo, TableCalibration } from '../table.js';
 import { LATENCY_TABLE_FORMAT, LATENCY_TABLE_VERSION, modelShapeOf } from '../table.js';
+import { youngGarbageCollector } from './gc.js';
 import { createOrtRunner } from './ort.js';
 import type { ProtocolOptions, ProtocolProgress } from './protocol.js';
 import { InterleavedTimer } from './protocol.js';
@@ -160,27 +161,30 @@ function calibrationShapes(dense: ModelConfig, heads: readonly number[], neurons
 }
 
 /**
- * Weighted least squares of measured ≈ scale · uncalibrated + offset · modules, relative errors
- * (each point weighted by 1 / measured²): returns [scale, offset].
+ * Least squares of the whole-model times on relative errors: minimises
+ * Σ ((rest + scale · sum + offset · modules − (rest + measured)) / (rest + measured))² and returns
+ * [scale, offset]. Relative errors of the whole model are what a speedup inherits.
  */
-function fitCalibration(points: ReadonlyArray<{ sum: number; modules: number; measured: number }>): [number, number] {
+function fitCalibration(points: ReadonlyArray<{ sum: number; modules: number; measured: number }>, rest: number): [number, number] {
   let xx = 0;
   let xy = 0;
   let yy = 0;
-  let x1 = 0;
-  let y1 = 0;
+  let xm = 0;
+  let ym = 0;
   for (const p of points) {
-    const x = p.sum / p.measured;
-    const y = p.modules / p.measured;
+    const total = rest + p.measured;
+    const x = p.sum / total;
+    const y = p.modules / total;
+    const m = p.measured / total;
     xx += x * x;
     xy += x * y;
     yy += y * y;
-    x1 += x;
-    y1 += y;
+    xm += x * m;
+    ym += y * m;
   }
   const det = xx * yy - xy * xy;
-  if (!(Math.abs(det) > 1e-12 * Math.max(1, xx * yy))) return [x1 / xx, 0];
-  return [(x1 * yy - y1 * xy) / det, (y1 * xx - x1 * xy) / det];
+  if (!(Math.abs(det) > 1e-12 * Math.max(1e-300, xx * yy))) return [xm / xx, 0];
+  return [(xm * yy - ym * xy) / det, (ym * xx - xm * xy) / det];
 }
 
 /** Default rounds between session renewals in table builds and verification (0 = never renew). */
@@ -285,6 +289,7 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
     anchors,
     seed,
     onProgress,
+    beforeTimedRun: options.beforeTimedRun ?? youngGarbageCollector(),
     beforeRound: async (round) => {
       if (renewEvery > 0 && round > 0 && round % renewEvery === 0) await pool!.recycle(timer.warmupRuns);
     },
@@ -413,9 +418,13 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
         modules: p.layerHeads.filter((k) => k > 0).length + p.layerIntermediate.filter((k) => k > 0).length,
       }));
       const usable = points.filter((p) => p.measured > 0 && p.sum > 0);
-      const [a, b] = fitCalibration(usable);
+      const [a, b] = fitCalibration(usable, rest);
       const smallest = Math.min(...[...attention, ...ffn].filter((l) => l.kept > 0).map((l) => l.time));
-      const applied = usable.length >= 3 && a >= 0.5 && a <= 2 && a * smallest + b > 0;
+      // Root mean square relative error of the whole-model times, with and without the fit: the fit
+      // is kept only when plausible and when it explains the measured models better.
+      const rms = (scaleOf: number, offsetOf: number) =>
+        Math.sqrt(usable.reduce((acc, p) => acc + ((scaleOf * p.sum + offsetOf * p.modules - p.measured) / (rest + p.measured)) ** 2, 0) / Math.max(1, usable.length));
+      const applied = usable.length >= 3 && a >= 0.5 && a <= 2 && a * smallest + b > 0 && rms(a, b) < rms(1, 0);
       if (applied) {
         scale = a;
         offset = b;

@@ -5,3 +5,4 @@ export * from './runner.js';
 export * from './ort.js';
 export * from './build.js';
 export * from './verify.js';
+export * from './gc.js';

@@ -21,6 +21,8 @@
 //   (measured here: ±1% between identical sessions of BERT-base at batch 1, 2 threads; none with one
 //   thread). Renewing every session every few rounds averages that bias out instead of baking one
 //   draw into the table.
+// - Garbage (`beforeTimedRun`): build and verification run a young-generation collection before each
+//   timed run (gc.ts), so that the previous runs' output buffers are not collected inside it.
 // - Anchors and paired statistics: configurations that others are compared with (the empty context
 //   model, the dense model) run in every round, and a comparison takes the median of the per-round
 //   differences or ratios. The machine's speed drifts by several percent over minutes; a per-round
@@ -69,6 +71,8 @@ export interface ProtocolOptions {
    * sessions (`SessionPool.recycle`). Not called before warm-up runs.
    */
   beforeRound?: (round: number) => Promise<void>;
+  /** Called right before every timed run, untimed (e.g. `youngGarbageCollector()`). */
+  beforeTimedRun?: () => void;
   /** Seed of the per-round shuffle; default 0. */
   seed?: number;
   /** Clock in milliseconds; default `performance.now`. Injected by tests. */
@@ -89,6 +93,7 @@ export class InterleavedTimer {
   private roundCount = 0;
   private readonly anchors: readonly string[];
   private readonly beforeRound?: (round: number) => Promise<void>;
+  private readonly beforeTimedRun?: () => void;
   private readonly clock: () => number;
   private readonly random: () => number;
   private readonly start: number;
@@ -111,6 +116,7 @@ export class InterleavedTimer {
     this.visitRuns = options.visitRuns ?? 1;
     this.anchors = options.anchors ?? [];
     this.beforeRound = options.beforeRound;
+    this.beforeTimedRun = options.beforeTimedRun;
     if (!Number.isInteger(this.visitRuns) || this.visitRuns < 1) throw new MeasurementError(`visitRuns must be an integer >= 1, got ${this.visitRuns}`);
     if (!Number.isInteger(this.warmupRuns) || this.warmupRuns < 0) throw new MeasurementError(`warmupRuns must be an integer >= 0, got ${this.warmupRuns}`);
     if (!Number.isInteger(this.minRounds) || this.minRounds < 1) throw new MeasurementError(`minRounds must be an integer >= 1, got ${this.minRounds}`);
@@ -238,6 +244,7 @@ export class InterleavedTimer {
     for (const id of this.shuffled(ids)) {
       const run = this.runOf(id);
       for (let v = 1; v < this.visitRuns; v++) await run();
+      this.beforeTimedRun?.();
       const t0 = this.clock();
       await run();
       const t1 = this.clock();

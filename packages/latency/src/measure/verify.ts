@@ -11,6 +11,7 @@ import { MeasurementError } from '../errors.js';
 import type { TimingSummary } from '../stats.js';
 import type { LatencyTable } from '../table.js';
 import { DEFAULT_RENEW_ROUNDS, DEFAULT_VISIT_RUNS } from './build.js';
+import { youngGarbageCollector } from './gc.js';
 import { createOrtRunner } from './ort.js';
 import type { ProtocolOptions } from './protocol.js';
 import { InterleavedTimer } from './protocol.js';
@@ -112,6 +113,7 @@ export async function verifySpeedups(options: VerifyCommonOptions & { candidates
     visitRuns: options.visitRuns ?? DEFAULT_VISIT_RUNS,
     // Every speedup is the median of per-round ratios with the dense model, which runs every round.
     anchors: ['dense'],
+    beforeTimedRun: options.beforeTimedRun ?? youngGarbageCollector(),
     beforeRound: async (round) => {
       if (renewEvery > 0 && round > 0 && round % renewEvery === 0) await pool.recycle(timer.warmupRuns);
     },
