@@ -10,7 +10,7 @@ import { exportModelToOnnx, expectedShapes, saveCheckpoint, type Checkpoint, typ
 import { createSession, loadOrt } from '@ziplm/onnx/runtime';
 import { writeFileAtomic, writeJsonAtomic } from './files.js';
 import { RunDirectoryError } from './errors.js';
-import { verificationProblem, type MemberResult } from './results.js';
+import { attemptsProblem, verificationProblem, type MemberResult } from './results.js';
 import type { PreparedTask, Scores, ScoreProgress } from './tasks.js';
 import { memberName, type RunDirectory } from './run-dir.js';
 
@@ -89,6 +89,11 @@ export function memberRecordProblem(value: unknown): string | undefined {
   if (typeof r.dir !== 'string') return `"dir" must be a string (got ${JSON.stringify(r.dir)})`;
   const verification = verificationProblem(r.verification);
   if (verification) return `"verification${verification.field}" ${verification.problem}`;
+  if (r.searchTarget !== undefined && (typeof r.searchTarget !== 'number' || !Number.isFinite(r.searchTarget) || r.searchTarget <= 0)) {
+    return `"searchTarget" must be a finite number > 0 when present (got ${JSON.stringify(r.searchTarget)})`;
+  }
+  const attempts = attemptsProblem(r.attempts);
+  if (attempts) return `"attempts${attempts.field}" ${attempts.problem}`;
   return undefined;
 }
 

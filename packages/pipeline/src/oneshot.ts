@@ -3,16 +3,20 @@
 // writes its output into the run directory and is skipped on a rerun when that output is complete.
 
 import type { LevelDatabase } from './database.js';
-import { layerParameterCount, memberDir, readMember, scoreCheckpoint, writeMember, type MemberRecord } from './members.js';
+import { InfeasibleTargetError } from '@ziplm/latency';
+import { layerParameterCount, memberDir, readMember, scoreCheckpoint, updateMember, writeMember, type MemberRecord } from './members.js';
 import { checkChoice, optionError } from './options.js';
-import type { PruningMethod, RunResults } from './results.js';
-import { ensureDatabase, finishRun, openRun, searchLevels, type RunOptions } from './run.js';
+import type { MemberAttempt, PruningMethod, RunResults } from './results.js';
+import { ensureDatabase, finishRun, openRun, searchLevels, verifyPending, type RunOptions } from './run.js';
 import { stitchModel } from './stitch.js';
 
 export interface OneShotOptions extends RunOptions {
   /** Methods to run (default ['ziplm']); 'magnitude' and 'uniform' are the baselines. */
   methods?: readonly PruningMethod[];
 }
+
+/** Default rounds of re-searching members whose measured speedup misses the target (`RunOptions.retarget`). */
+export const DEFAULT_RETARGET_ROUNDS = 2;
 
 /** The methods a one-shot run knows: ZipLM and the two baselines. */
 export const PRUNING_METHODS: readonly PruningMethod[] = ['ziplm', 'magnitude', 'uniform'];
@@ -32,50 +36,106 @@ export async function runOneShot(options: OneShotOptions): Promise<RunResults> {
     return databases.get(sweep)!;
   };
 
-  const records: MemberRecord[] = [];
-  for (const method of methods) {
+  /** Searches, stitches, scores and writes one member; `searchTarget` differs from `target` on a re-search. */
+  const makeMember = async (method: PruningMethod, target: number, searchTarget: number, attempts?: readonly MemberAttempt[]): Promise<MemberRecord> => {
     const db = await database(method === 'magnitude' ? 'magnitude' : 'obs');
     const errors = await db.toLayerErrors();
+    const dir = memberDir(run, method, target);
+    const { choice, info } = await searchLevels(ctx, method, dense, db, errors, searchTarget);
+    const { checkpoint: pruned, kept } = await stitchModel(dense, db, choice);
+    const scores = ctx.denseScores ? await scoreCheckpoint(pruned, task, ctx.denseScores, (done, total) => emit({ kind: 'progress', stage: `evaluate ${method} ${target}x`, done, total })) : undefined;
+    const record: MemberRecord = {
+      method,
+      target,
+      predictedSpeedup: choice.predictedSpeedup,
+      ...(searchTarget !== target ? { searchTarget } : {}),
+      ...(attempts && attempts.length > 0 ? { attempts } : {}),
+      searchError: choice.totalError,
+      search: info,
+      layerHeads: choice.layerHeads,
+      layerIntermediate: choice.layerIntermediate,
+      layerParameters: layerParameterCount(pruned.config),
+      dir: `members/${dir.split(/[\\/]/).pop()}`,
+      keptHeads: kept.heads,
+      keptNeurons: kept.neurons,
+      ...(scores ? { metric: scores.metric } : {}),
+      ...(scores?.predictions && task.evaluationLabels ? { predictions: [...scores.predictions] } : {}),
+    };
+    await writeMember(dir, pruned, tokenizer, env, record);
+    await run.recordMember({
+      name: record.dir,
+      method,
+      target,
+      layerHeads: record.layerHeads,
+      layerIntermediate: record.layerIntermediate,
+      keptHeads: kept.heads,
+      keptNeurons: kept.neurons,
+      predictedSpeedup: record.predictedSpeedup,
+    });
+    return record;
+  };
+
+  const records: MemberRecord[] = [];
+  for (const method of methods) {
     for (const target of ctx.targets) {
-      const dir = memberDir(run, method, target);
-      const existing = await readMember(dir);
+      const existing = await readMember(memberDir(run, method, target));
       if (existing) {
         records.push(existing);
         emit({ kind: 'member', member: existing, resumed: true });
         continue;
       }
       emit({ kind: 'stage', stage: 'search', message: `${method}: searching ${target}x${ctx.spdy === false ? '' : ' (DP + SPDY on the calibration loss)'}` });
-      const { choice, info } = await searchLevels(ctx, method, dense, db, errors, target);
-      const { checkpoint: pruned, kept } = await stitchModel(dense, db, choice);
-      const scores = ctx.denseScores ? await scoreCheckpoint(pruned, task, ctx.denseScores, (done, total) => emit({ kind: 'progress', stage: `evaluate ${method} ${target}x`, done, total })) : undefined;
-      const record: MemberRecord = {
-        method,
-        target,
-        predictedSpeedup: choice.predictedSpeedup,
-        searchError: choice.totalError,
-        search: info,
-        layerHeads: choice.layerHeads,
-        layerIntermediate: choice.layerIntermediate,
-        layerParameters: layerParameterCount(pruned.config),
-        dir: `members/${dir.split(/[\\/]/).pop()}`,
-        keptHeads: kept.heads,
-        keptNeurons: kept.neurons,
-        ...(scores ? { metric: scores.metric } : {}),
-        ...(scores?.predictions && task.evaluationLabels ? { predictions: [...scores.predictions] } : {}),
-      };
-      await writeMember(dir, pruned, tokenizer, env, record);
-      await run.recordMember({
-        name: record.dir,
-        method,
-        target,
-        layerHeads: record.layerHeads,
-        layerIntermediate: record.layerIntermediate,
-        keptHeads: kept.heads,
-        keptNeurons: kept.neurons,
-        predictedSpeedup: record.predictedSpeedup,
-      });
+      const record = await makeMember(method, target, target);
       records.push(record);
       emit({ kind: 'member', member: record });
+    }
+  }
+
+  // Measured-speedup feedback: the latency table predicts, the device decides. A member whose
+  // measured speedup is off its target by more than the tolerance is searched again with the search
+  // target scaled by target / measured, and measured again, up to `retarget` times. Every replaced
+  // version is kept in `attempts`, so the report shows what the table predicted and what was done.
+  const tolerance = options.tolerance ?? 0.02;
+  const rounds = options.retarget ?? DEFAULT_RETARGET_ROUNDS;
+  if ((options.verify ?? true) && rounds > 0) {
+    for (;;) {
+      await verifyPending(ctx, records, tolerance);
+      const misses = records.filter((r) => (r.attempts?.length ?? 0) < rounds && r.measuredSpeedup !== undefined && Math.abs(r.measuredSpeedup / r.target - 1) > tolerance);
+      let changed = 0;
+      for (const r of misses) {
+        const searchTarget = (r.searchTarget ?? r.target) * (r.target / r.measuredSpeedup!);
+        const attempt: MemberAttempt = {
+          searchTarget: r.searchTarget ?? r.target,
+          predictedSpeedup: r.predictedSpeedup,
+          measuredSpeedup: r.measuredSpeedup!,
+          layerHeads: r.layerHeads,
+          layerIntermediate: r.layerIntermediate,
+        };
+        const attempts = [...(r.attempts ?? []), attempt];
+        emit({
+          kind: 'stage',
+          stage: 'retarget',
+          message: `${r.method} ${r.target}x measured ${r.measuredSpeedup!.toFixed(3)}x: searching again for ${searchTarget.toFixed(3)}x (round ${attempts.length} of ${rounds})`,
+        });
+        let record: MemberRecord;
+        try {
+          record = await makeMember(r.method, r.target, searchTarget, attempts);
+        } catch (error) {
+          if (!(error instanceof InfeasibleTargetError)) throw error;
+          // Out of reach: keep the member, and record the attempt so it is not tried again.
+          record = { ...r, attempts };
+          await updateMember(run.path(r.dir), record);
+        }
+        const same = record.layerHeads.every((h, l) => h === r.layerHeads[l]) && record.layerIntermediate.every((m, l) => m === r.layerIntermediate[l]);
+        if (same && record.measuredSpeedup === undefined) {
+          // The search chose the same levels again: the measurement stands.
+          record = { ...record, measuredSpeedup: r.measuredSpeedup, deviation: r.deviation, status: r.status, ...(r.verification ? { verification: r.verification } : {}) } as MemberRecord;
+          await updateMember(run.path(r.dir), record);
+        } else changed++;
+        records[records.indexOf(r)] = record;
+        emit({ kind: 'member', member: record });
+      }
+      if (misses.length === 0 || changed === 0) break;
     }
   }
   return finishRun(ctx, records, options);

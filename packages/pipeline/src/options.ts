@@ -14,6 +14,7 @@ export const OPTION_FLAGS: Readonly<Record<string, string>> = {
   seed: '--seed',
   evalLimit: '--eval-limit',
   tolerance: '--tolerance',
+  retarget: '--retarget',
   engine: '--engine',
   'spdy.randomInits': '--spdy-steps',
   'spdy.steps': '--spdy-steps',

@@ -31,6 +31,14 @@ export interface MemberResult {
   readonly target: number;
   /** Speedup predicted by the latency table for the chosen levels. */
   readonly predictedSpeedup: number;
+  /**
+   * The speedup the search was asked for, when it differs from `target`: after a measured speedup
+   * missed the target by more than the tolerance, the member was searched again with the search
+   * target scaled by target / measured (one-shot `retarget`). Absent when it equals `target`.
+   */
+  readonly searchTarget?: number;
+  /** Earlier versions of this member that were measured and replaced by a re-search, oldest first. */
+  readonly attempts?: readonly MemberAttempt[];
   /** Speedup measured by re-timing the exported model (absent when verification was skipped). */
   readonly measuredSpeedup?: number;
   /** measured / target − 1. */
@@ -55,6 +63,33 @@ export interface MemberResult {
   readonly layerParameters: number;
   /** Directory of the exported member, relative to the run directory. */
   readonly dir: string;
+}
+
+/** A measured version of a member that a re-search replaced (`MemberResult.attempts`). */
+export interface MemberAttempt {
+  readonly searchTarget: number;
+  readonly predictedSpeedup: number;
+  readonly measuredSpeedup: number;
+  readonly layerHeads: readonly number[];
+  readonly layerIntermediate: readonly number[];
+}
+
+/** The first problem of a member's `attempts`, as in {@link verificationProblem}. */
+export function attemptsProblem(value: unknown): { field: string; problem: string } | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) return { field: '', problem: `must be an array (got ${JSON.stringify(value)})` };
+  for (let i = 0; i < value.length; i++) {
+    const a = value[i] as Record<string, unknown> | null;
+    if (a === null || typeof a !== 'object' || Array.isArray(a)) return { field: `[${i}]`, problem: 'must be an object' };
+    for (const key of ['searchTarget', 'predictedSpeedup', 'measuredSpeedup'] as const) {
+      if (typeof a[key] !== 'number' || !Number.isFinite(a[key]) || (a[key] as number) <= 0) return { field: `[${i}].${key}`, problem: `must be a finite number > 0 (got ${JSON.stringify(a[key])})` };
+    }
+    for (const key of ['layerHeads', 'layerIntermediate'] as const) {
+      const v = a[key];
+      if (!Array.isArray(v) || v.some((x) => !Number.isInteger(x) || x < 0)) return { field: `[${i}].${key}`, problem: 'must be an array of counts' };
+    }
+  }
+  return undefined;
 }
 
 /** Diagnostics of one member's verification (@ziplm/latency's VerificationReport, kept in the member record). */

@@ -74,6 +74,12 @@ export interface RunOptions {
   verify?: boolean;
   /** Allowed shortfall of measured vs target speedup (default 0.02). */
   tolerance?: number;
+  /**
+   * One-shot only: rounds of re-searching members whose measured speedup is off the target by more
+   * than the tolerance, with the search target scaled by target / measured (default 2; 0 = never).
+   * Needs `verify`.
+   */
+  retarget?: number;
   /** GEMM engine for Hessians and OBS: onnxruntime (default) or plain TypeScript. */
   engine?: 'onnxruntime' | 'js';
   /** Latency table protocol overrides (tests use fewer rounds). */
@@ -130,6 +136,7 @@ export function checkRunOptions(options: RunOptions): { targets: number[]; env: 
   checkPositive(options.tolerance, 'tolerance', true);
   if (options.tolerance !== undefined && options.tolerance >= 1) throw optionError('tolerance', `must be below 1 (a shortfall of 100% would pass anything), got ${options.tolerance}`);
   checkChoice(options.engine, 'engine', ['onnxruntime', 'js']);
+  checkInteger(options.retarget, 'retarget', 0);
   if (options.spdy !== undefined && options.spdy !== false) {
     if (typeof options.spdy !== 'object' || options.spdy === null) throw optionError('spdy', `must be false or { randomInits, steps, seed }, got ${JSON.stringify(options.spdy)}`);
     checkInteger(options.spdy.randomInits, 'spdy.randomInits', 0);
@@ -293,19 +300,21 @@ export function compareMembers(records: readonly MemberRecord[], dense: ArrayLik
 }
 
 /** Verifies the members not yet re-timed, then writes results.json and the report. */
+/** Re-times the members of `records` that have no measured speedup yet (in place, and in their member.json). */
+export async function verifyPending(ctx: RunContext, records: MemberRecord[], tolerance: number): Promise<void> {
+  const unverified = records.filter((r) => r.measuredSpeedup === undefined);
+  if (unverified.length === 0) return;
+  ctx.emit({ kind: 'stage', stage: 'verify', message: `re-timing ${unverified.length} members against the dense model` });
+  const verified = await verifyMembers(ctx, unverified, tolerance);
+  for (const v of verified) {
+    await updateMember(ctx.run.path(v.dir), v);
+    records[records.findIndex((r) => r.dir === v.dir)] = v;
+  }
+}
+
 export async function finishRun(ctx: RunContext, records: MemberRecord[], options: Pick<RunOptions, 'verify' | 'tolerance'>): Promise<RunResults> {
   const { run, dense, task, env, table, emit, denseScores } = ctx;
-  if (options.verify ?? true) {
-    const unverified = records.filter((r) => r.measuredSpeedup === undefined);
-    if (unverified.length > 0) {
-      emit({ kind: 'stage', stage: 'verify', message: `re-timing ${unverified.length} members against the dense model` });
-      const verified = await verifyMembers(ctx, unverified, options.tolerance ?? 0.02);
-      for (const v of verified) {
-        await updateMember(run.path(v.dir), v);
-        records[records.findIndex((r) => r.dir === v.dir)] = v;
-      }
-    }
-  }
+  if (options.verify ?? true) await verifyPending(ctx, records, options.tolerance ?? 0.02);
   const results: RunResults = {
     format: 'ziplm-run-results',
     version: 1,

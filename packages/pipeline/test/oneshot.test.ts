@@ -20,6 +20,7 @@ const options: OneShotOptions = {
   calibrationSamples: 16,
   engine: 'js',
   tableRounds: { minRounds: 3, maxRounds: 5 },
+  retarget: 0, // re-searching after a measurement is tested in retarget.test.ts
 };
 
 describe('runOneShot', () => {

@@ -30,6 +30,12 @@ export const pruneCommand = defineCommand({
     evaluate: { type: 'boolean', description: 'Score every member on the task (--no-evaluate to skip)', default: true },
     verify: { type: 'boolean', description: 'Re-time every member (--no-verify to skip)', default: true },
     tolerance: { type: 'number', description: 'Allowed shortfall of measured vs target speedup', default: 0.02 },
+    retarget: {
+      type: 'number',
+      description: 'Rounds of searching a member again, with the search target scaled by target / measured, when its measured speedup is off the target by more than the tolerance (0: never)',
+      default: 2,
+      valueName: 'N',
+    },
     engine: { type: 'string', description: 'GEMM engine for Hessians and OBS', choices: ['onnxruntime', 'js'], default: 'onnxruntime' },
     json: { type: 'boolean', description: 'Print the results as JSON', default: false },
   },
@@ -59,6 +65,7 @@ export const pruneCommand = defineCommand({
       evaluate: options.evaluate,
       verify: options.verify,
       tolerance: options.tolerance,
+      retarget: options.retarget,
       engine: options.engine as 'onnxruntime' | 'js',
       onEvent: progressReporter(io, options.json),
     });

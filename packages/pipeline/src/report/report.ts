@@ -152,6 +152,18 @@ function notes(results: RunResults, series: readonly SeriesView[]): string {
       );
     }
   }
+  const retargeted = views.filter(({ v }) => (v.member.attempts?.length ?? 0) > 0);
+  if (retargeted.length > 0) {
+    const detail = retargeted.map(({ s, v }) => {
+      const tries = v.member.attempts!.map((a) => `searched ${formatSpeedup(a.searchTarget)}, predicted ${formatSpeedup(a.predictedSpeedup)}, measured ${formatSpeedup(a.measuredSpeedup)}`).join('; ');
+      const now = v.member.searchTarget !== undefined ? `now searched ${formatSpeedup(v.member.searchTarget)}` : 'now searched at the target';
+      return `${md(s.label)} ${formatSpeedup(v.member.target)} (${tries}; ${now})`;
+    });
+    lines.push(
+      `${plural(retargeted.length, 'member was', 'members were')} searched again because a measured speedup missed the target by more than ` +
+        `the tolerance: the search target was scaled by target / measured (its **predicted** column is for the new search target). ${detail.join('. ')}.`,
+    );
+  }
   if (results.dense.metric === undefined || results.dense.metric === null) {
     lines.push(`The dense model has no ${md(results.metric.name)}: Δ vs dense is ${MISSING}.`);
   }

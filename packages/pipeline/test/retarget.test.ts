@@ -1,0 +1,75 @@
+// Measured-speedup feedback in one-shot runs: a member whose re-timed speedup is off its target by
+// more than the tolerance is searched again with the search target scaled by target / measured.
+// A tolerance of 1e-9 makes every measured member "miss", so the loop's bookkeeping is exercised
+// deterministically whatever this machine's timings are.
+
+import { mkdtempSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { builtinModelDir, loadModelDir } from '@ziplm/models';
+import { describe, expect, it } from 'vitest';
+import { runOneShot, type OneShotOptions } from '../src/oneshot.js';
+import { memberRecordProblem } from '../src/members.js';
+
+const base = (runDir: string): OneShotOptions => ({
+  modelDir: builtinModelDir('tiny-bert'),
+  runDir,
+  targets: [1.5],
+  task: 'samples',
+  methods: ['ziplm'],
+  calibrationSamples: 16,
+  engine: 'js',
+  spdy: false,
+  tableRounds: { minRounds: 3, maxRounds: 5 },
+  tolerance: 1e-9,
+  retarget: 2,
+});
+
+describe('runOneShot retarget', () => {
+  it('searches a missing member again with a scaled search target and keeps every attempt', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'ziplm-retarget-'));
+    const stages: string[] = [];
+    const results = await runOneShot({ ...base(runDir), onEvent: (e) => e.kind === 'stage' && e.stage === 'retarget' && stages.push(e.message) });
+    const [m] = results.members;
+    const attempts = m!.attempts!;
+    expect(attempts.length).toBeGreaterThanOrEqual(1);
+    expect(attempts.length).toBeLessThanOrEqual(2);
+    expect(stages.length).toBe(attempts.length);
+    // Each re-search scaled the previous search target by target / measured.
+    attempts.forEach((a, i) => {
+      const next = i + 1 < attempts.length ? attempts[i + 1]!.searchTarget : (m!.searchTarget ?? m!.target);
+      if (i + 1 < attempts.length || m!.searchTarget !== undefined) expect(next).toBeCloseTo(a.searchTarget * (m!.target / a.measuredSpeedup), 10);
+    });
+    expect(attempts[0]!.searchTarget).toBe(1.5);
+    // The final member was measured, its record is valid and its files match its shape.
+    expect(m!.measuredSpeedup).toBeGreaterThan(0);
+    const record = JSON.parse(await readFile(join(runDir, m!.dir, 'member.json'), 'utf8'));
+    expect(memberRecordProblem(record)).toBeUndefined();
+    expect(record.attempts).toEqual(attempts);
+    const { checkpoint } = await loadModelDir(join(runDir, m!.dir));
+    expect(checkpoint.config.layerHeads).toEqual(m!.layerHeads);
+    const report = await readFile(join(runDir, 'report.md'), 'utf8');
+    expect(report).toMatch(/searched again because a measured speedup missed the target by more than the tolerance/);
+    // A rerun resumes: nothing is searched again (every member has used its rounds).
+    const again: string[] = [];
+    await runOneShot({ ...base(runDir), onEvent: (e) => e.kind === 'stage' && again.push(e.stage) });
+    expect(again).not.toContain('retarget');
+    expect(again).not.toContain('search');
+  });
+
+  it('never re-searches with retarget 0 or without verification', async () => {
+    for (const extra of [{ retarget: 0 }, { verify: false }] as const) {
+      const runDir = mkdtempSync(join(tmpdir(), 'ziplm-retarget-off-'));
+      const results = await runOneShot({ ...base(runDir), ...extra });
+      expect(results.members[0]!.attempts).toBeUndefined();
+      expect(results.members[0]!.searchTarget).toBeUndefined();
+    }
+  });
+
+  it('rejects a negative or fractional retarget as an option error', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'ziplm-retarget-bad-'));
+    await expect(runOneShot({ ...base(runDir), retarget: -1 })).rejects.toThrow(/retarget/);
+    await expect(runOneShot({ ...base(runDir), retarget: 1.5 })).rejects.toThrow(/retarget/);
+  });
+});
