@@ -18,6 +18,20 @@ export interface OneShotOptions extends RunOptions {
 /** Default rounds of re-searching members whose measured speedup misses the target (`RunOptions.retarget`). */
 export const DEFAULT_RETARGET_ROUNDS = 2;
 
+/**
+ * Whether a measured member calls for a new search: short of its target by more than the tolerance,
+ * or above it by more than the tolerance while the table under-predicted it by more than the tolerance.
+ */
+export function missesTarget(member: Pick<MemberRecord, 'target' | 'predictedSpeedup' | 'measuredSpeedup'>, tolerance: number): boolean {
+  const measured = member.measuredSpeedup;
+  if (measured === undefined) return false;
+  if (measured < member.target * (1 - tolerance)) return true;
+  return measured > member.target * (1 + tolerance) && measured > member.predictedSpeedup * (1 + tolerance);
+}
+
+/** Largest factor a re-search may scale the search target by (either way). */
+const MAX_CORRECTION = 1.25;
+
 /** The methods a one-shot run knows: ZipLM and the two baselines. */
 export const PRUNING_METHODS: readonly PruningMethod[] = ['ziplm', 'magnitude', 'uniform'];
 
@@ -91,19 +105,25 @@ export async function runOneShot(options: OneShotOptions): Promise<RunResults> {
     }
   }
 
-  // Measured-speedup feedback: the latency table predicts, the device decides. A member whose
-  // measured speedup is off its target by more than the tolerance is searched again with the search
-  // target scaled by target / measured, and measured again, up to `retarget` times. Every replaced
-  // version is kept in `attempts`, so the report shows what the table predicted and what was done.
+  // Measured-speedup feedback: the latency table predicts, the device decides. A member is searched
+  // again when its measured speedup falls short of the target by more than the tolerance, or
+  // overshoots it by more than the tolerance because the table under-predicted it (an overshoot the
+  // table predicted comes from the discrete levels: a new search would choose the same). The new
+  // search target is target · predicted / measured: the table's measured error on this member,
+  // divided out (bounded to a factor of 1.25, and never below 1). Up to `retarget` times; every
+  // replaced version is kept in `attempts`.
   const tolerance = options.tolerance ?? 0.02;
   const rounds = options.retarget ?? DEFAULT_RETARGET_ROUNDS;
   if ((options.verify ?? true) && rounds > 0) {
     for (;;) {
       await verifyPending(ctx, records, tolerance);
-      const misses = records.filter((r) => (r.attempts?.length ?? 0) < rounds && r.measuredSpeedup !== undefined && Math.abs(r.measuredSpeedup / r.target - 1) > tolerance);
+      const misses = records.filter((r) => (r.attempts?.length ?? 0) < rounds && r.measuredSpeedup !== undefined && missesTarget(r, tolerance));
       let changed = 0;
       for (const r of misses) {
-        const searchTarget = (r.searchTarget ?? r.target) * (r.target / r.measuredSpeedup!);
+        // A table off by more than 25% on a member points at a disturbed measurement rather than at
+        // the table: the correction is bounded, and a search target below 1 would return the dense model.
+        const correction = Math.min(MAX_CORRECTION, Math.max(1 / MAX_CORRECTION, r.predictedSpeedup / r.measuredSpeedup!));
+        const searchTarget = Math.max(1, r.target * correction);
         const attempt: MemberAttempt = {
           searchTarget: r.searchTarget ?? r.target,
           predictedSpeedup: r.predictedSpeedup,

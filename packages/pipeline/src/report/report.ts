@@ -161,7 +161,7 @@ function notes(results: RunResults, series: readonly SeriesView[]): string {
     });
     lines.push(
       `${plural(retargeted.length, 'member was', 'members were')} searched again because a measured speedup missed the target by more than ` +
-        `the tolerance: the search target was scaled by target / measured (its **predicted** column is for the new search target). ${detail.join('. ')}.`,
+        `the tolerance: the new search target was target · predicted / measured, the table's error on the member divided out, bounded to a factor of 1.25 and never below 1 (its **predicted** column is for the new search target). ${detail.join('. ')}.`,
     );
   }
   if (results.dense.metric === undefined || results.dense.metric === null) {
