@@ -31,7 +31,8 @@ describe('tutorial 1: prune the built-in model with pnpm ziplm', () => {
         const results = JSON.parse(readFileSync(join(cwd, 'runs/tiny-bert/results.json'), 'utf8'));
         expect(results.members.map((m: { target: number }) => m.target)).toEqual([1.5, 2]);
         for (const m of results.members) {
-          expect(m.predictedSpeedup).toBeGreaterThanOrEqual(m.target);
+          // A member re-searched after a measured miss (`--retarget`) was searched for `searchTarget`.
+          expect(m.predictedSpeedup).toBeGreaterThanOrEqual(m.searchTarget ?? m.target);
           expect(m.measuredSpeedup).toBeGreaterThan(0);
         }
         expect(result.stdout).toContain('report: ');
