@@ -8,6 +8,19 @@ import type { BuildProgress } from '../src/measure/index.js';
 
 export const quick = process.env.ZIPLM_BENCH_QUICK === '1';
 
+/**
+ * Timing protocols of the benchmarks' table builds and verifications, per batch size. Batch 1 runs
+ * take milliseconds: many rounds. A batch-32 run of BERT-base takes seconds, so fewer rounds. Both
+ * use warm visits (the default 2 runs per visit): with one (cold) run per visit, batch 32 measured
+ * small levels far too slow (the 30x member ran 41% faster than predicted).
+ */
+export const protocols = (batchSize: number) =>
+  quick
+    ? { build: { warmupRuns: 2, minRounds: 6, maxRounds: 12, precision: 0.01 }, verify: { warmupRuns: 2, minRounds: 8, maxRounds: 16, precision: 0.01 } }
+    : batchSize === 1
+      ? { build: { warmupRuns: 3, minRounds: 30, maxRounds: 90, precision: 0.003 }, verify: { warmupRuns: 3, minRounds: 40, maxRounds: 150, precision: 0.002 } }
+      : { build: { warmupRuns: 1, minRounds: 10, maxRounds: 16, precision: 0.003 }, verify: { warmupRuns: 1, minRounds: 10, maxRounds: 20, precision: 0.003 } };
+
 /** `runs/latency/` at the repository root (git-ignored): measured tables land here. */
 export function outputDir(): string {
   const dir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../runs/latency');

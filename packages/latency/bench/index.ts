@@ -17,7 +17,7 @@
 import { bertConfig, withLayerShapes } from '@ziplm/models';
 import { describeEnvironment, inferenceEnvironment, type LatencyTable, maxAchievableSpeedup, predictRuntime, saveLatencyTable, searchForSpeedup, type SearchResult } from '../src/index.js';
 import { buildLatencyTable, timingCheckpoint, verifySpeedups } from '../src/measure/index.js';
-import { outputFile, pad, pct, progressLogger, quick, randomErrors } from './common.js';
+import { outputFile, pad, pct, progressLogger, protocols, quick, randomErrors } from './common.js';
 
 const context = (process.env.ZIPLM_LATENCY_CONTEXT ?? 'model') as 'model' | 'isolated';
 const contextLayers = process.env.ZIPLM_LATENCY_CONTEXT_LAYERS ? Number(process.env.ZIPLM_LATENCY_CONTEXT_LAYERS) : undefined;
@@ -26,17 +26,6 @@ const batches = (process.env.ZIPLM_BENCH_BATCHES ?? (quick ? '1' : '1,32')).spli
 const config = quick ? bertConfig({ numLayers: 2 }) : bertConfig();
 const allTargets = quick ? [1.5, 2, 3, 4] : [1.5, 2, 3, 4, 6, 8, 10, 12, 15, 20, 25, 30];
 const visitRuns = process.env.ZIPLM_VISIT_RUNS ? Number(process.env.ZIPLM_VISIT_RUNS) : undefined;
-// Batch 1 runs take milliseconds: many rounds. A batch-32 run of BERT-base takes seconds, so fewer
-// rounds already give precise medians. Both use warm visits (the default 2 runs per visit): with one
-// (cold) run per visit, batch 32 measured small levels far too slow (the 30x member ran 41% faster
-// than predicted).
-const protocols = (batchSize: number) =>
-  quick
-    ? { build: { warmupRuns: 2, minRounds: 6, maxRounds: 12, precision: 0.01 }, verify: { warmupRuns: 2, minRounds: 8, maxRounds: 16, precision: 0.01 } }
-    : batchSize === 1
-      ? { build: { warmupRuns: 3, minRounds: 30, maxRounds: 90, precision: 0.003 }, verify: { warmupRuns: 3, minRounds: 40, maxRounds: 150, precision: 0.002 } }
-      : { build: { warmupRuns: 1, minRounds: 10, maxRounds: 16, precision: 0.003 }, verify: { warmupRuns: 1, minRounds: 10, maxRounds: 20, precision: 0.003 } };
-
 console.log(
   `@ziplm/latency guarantee benchmark${quick ? ' (QUICK)' : ''}: BERT-base shape, ${config.numLayers} layers, level context "${context}"` +
     `${contextLayers ? ` (${contextLayers} layers)` : ''}${calibrateToDense ? ', calibrated to the dense model' : ''}`,

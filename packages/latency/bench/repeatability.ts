@@ -14,7 +14,7 @@
 import { bertConfig, withLayerShapes } from '@ziplm/models';
 import { describeEnvironment, loadLatencyTable, searchForSpeedup } from '../src/index.js';
 import { timingCheckpoint, verifySpeedups } from '../src/measure/index.js';
-import { outputFile, pad, pct, randomErrors } from './common.js';
+import { outputFile, pad, pct, protocols, randomErrors } from './common.js';
 
 const repeats = Number(process.env.ZIPLM_REPEATS ?? 2);
 const targets = (process.env.ZIPLM_BENCH_TARGETS ?? '2,4,8,15,30').split(',').map(Number);
@@ -34,10 +34,7 @@ for (let r = 0; r < repeats; r++) {
     dense: timingCheckpoint(config),
     env,
     table,
-    warmupRuns: 3,
-    minRounds: 40,
-    maxRounds: 150,
-    precision: 0.002,
+    ...protocols(table.environment.batchSize).verify,
     seed: r,
     candidates: results.map((res) => ({ model: timingCheckpoint(withLayerShapes(config, res.layerHeads, res.layerIntermediate)), target: res.target, predicted: res.predictedSpeedup })),
   });

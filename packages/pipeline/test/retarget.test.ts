@@ -1,5 +1,5 @@
-// Measured-speedup feedback in one-shot runs: a member whose re-timed speedup is off its target by
-// more than the tolerance is searched again with the search target scaled by target / measured.
+// Measured-speedup feedback in one-shot runs: a member whose re-timed speedup misses its target by
+// more than the tolerance (`missesTarget`) is searched again for target · predicted / measured.
 // A tolerance of 1e-9 makes every measured member that is not exactly on target with an exact
 // prediction "miss", so the loop's bookkeeping is exercised whatever this machine's timings are.
 
