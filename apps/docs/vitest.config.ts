@@ -1,5 +1,5 @@
 import { ziplmProject } from '../../vitest.shared.ts';
 
-// The tutorials run end to end on the built-in tiny models: give each test more time than the
-// package default, since a tutorial measures a latency table and prunes a model.
-export default ziplmProject('docs', { test: { testTimeout: 120_000 } });
+// The site's own checks (pages, reference drift, results import); the tutorials run in the `docs-e2e`
+// project (vitest.e2e.config.ts).
+export default ziplmProject('docs');

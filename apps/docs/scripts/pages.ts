@@ -10,11 +10,13 @@ export interface PackagePage {
 }
 
 export const PACKAGE_PAGES: readonly PackagePage[] = [
+  { slug: 'core', packageName: '@ziplm/core', dir: 'packages/core' },
   { slug: 'models', packageName: '@ziplm/models', dir: 'packages/models' },
   { slug: 'onnx', packageName: '@ziplm/onnx', dir: 'packages/onnx' },
   { slug: 'hessian', packageName: '@ziplm/hessian', dir: 'packages/hessian' },
   { slug: 'latency', packageName: '@ziplm/latency', dir: 'packages/latency' },
   { slug: 'distill', packageName: '@ziplm/distill', dir: 'packages/distill' },
   { slug: 'pipeline', packageName: '@ziplm/pipeline', dir: 'packages/pipeline' },
+  { slug: 'teachers', packageName: '@ziplm/teachers', dir: 'packages/teachers' },
   { slug: 'cli', packageName: '@ziplm/cli', dir: 'packages/cli' },
 ];

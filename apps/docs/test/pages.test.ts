@@ -46,9 +46,13 @@ function regionLines(file: string, region: string): string[] | null {
 
 const pages = pageSources();
 const allSnippets = pages.flatMap(snippets);
-const testSources = readdirSync(join(DOCS_ROOT, 'test'))
-  .filter((f) => f.endsWith('.test.ts'))
-  .map((f) => readFileSync(join(DOCS_ROOT, 'test', f), 'utf8'))
+// The tutorials run in the end-to-end project (test/e2e/), the checks of the site in the unit project (test/).
+const testSources = ['test', 'test/e2e']
+  .flatMap((dir) =>
+    readdirSync(join(DOCS_ROOT, dir))
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => readFileSync(join(DOCS_ROOT, dir, f), 'utf8')),
+  )
   .join('\n');
 
 describe('site pages', () => {

@@ -1,6 +1,6 @@
 // Tutorial 5: prune GPT2 twice from the same checkpoint: for throughput (large batches of full
 // sequences) and for generation (one new token at a time against a KV cache). The page
-// (tutorials/gpt2.md) shows the regions of this file; test/gpt2.test.ts runs it on the built-in
+// (tutorials/gpt2.md) shows the regions of this file; test/e2e/gpt2.test.ts runs it on the built-in
 // tiny GPT2 with the built-in sample text.
 
 // #region imports

@@ -1,4 +1,4 @@
-# Tutorial 4, command-line part (apps/docs/tutorials/gradual.sh). Run by apps/docs/test/gradual.test.ts
+# Tutorial 4, command-line part (apps/docs/tutorials/gradual.sh). Run by apps/docs/test/e2e/gradual.test.ts
 # exactly as written. The flags after --table keep this demonstration on the tiny built-in model short.
 
 # region cli-gradual

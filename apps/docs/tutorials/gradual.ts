@@ -1,6 +1,6 @@
 // Tutorial 4: gradual ZipLM with layer-wise token distillation, the paper's main mode, and the
 // token-distillation ablation of its Table 3 in the same run. The page (tutorials/gradual.md) shows
-// the regions of this file and of gradual.sh; test/gradual.test.ts runs both on the built-in tiny
+// the regions of this file and of gradual.sh; test/e2e/gradual.test.ts runs both on the built-in tiny
 // BERT with the built-in sample text.
 
 // #region imports

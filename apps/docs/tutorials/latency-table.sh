@@ -1,5 +1,5 @@
 # Tutorial 3, command-line part (apps/docs/tutorials/latency-table.sh). Run by
-# apps/docs/test/latency-table.test.ts exactly as written, after tutorials/latency-table.ts has
+# apps/docs/test/e2e/latency-table.test.ts exactly as written, after tutorials/latency-table.ts has
 # written the pruned model tiny-bert-half/.
 
 # region cli-latency

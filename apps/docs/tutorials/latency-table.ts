@@ -1,6 +1,6 @@
 // Tutorial 3: build a latency table for your device, predict a pruned shape's speedup from it, and
 // verify a pruned model against it by re-timing. The page (tutorials/latency-table.md) shows the
-// regions of this file and of latency-table.sh; test/latency-table.test.ts runs both on the built-in
+// regions of this file and of latency-table.sh; test/e2e/latency-table.test.ts runs both on the built-in
 // tiny BERT.
 
 // #region imports

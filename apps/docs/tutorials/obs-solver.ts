@@ -1,22 +1,17 @@
 // Tutorial 6: use one package on its own. The structured OBS solver of @ziplm/hessian on one weight
 // matrix: no model, no onnxruntime, no tfjs, just arrays. The page (tutorials/obs-solver.md) shows
-// the regions of this file; test/obs-solver.test.ts runs it.
+// the regions of this file; test/e2e/obs-solver.test.ts runs it.
 
 // #region imports
+import { seededRandom } from '@ziplm/core';
 import { HessianAccumulator, attentionLevels, ffnLevels, magnitudeSweep, obsSweep, type SweepResult } from '@ziplm/hessian';
 // #endregion imports
 
 // #region data
-/** A small deterministic generator (mulberry32), so the tutorial prints the same numbers every time. */
+/** Uniform numbers in [-1, 1) from a seeded generator, so the tutorial prints the same numbers every time. */
 function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const uniform = seededRandom(seed);
+  return () => uniform() * 2 - 1;
 }
 
 /**

@@ -1,5 +1,5 @@
 # Tutorial 1: prune the built-in model with `pnpm ziplm` (apps/docs/tutorials/prune-builtin.sh).
-# Every command below is run, in this order and exactly as written, by apps/docs/test/prune-builtin.test.ts.
+# Every command below is run, in this order and exactly as written, by apps/docs/test/e2e/prune-builtin.test.ts.
 # Run them from the repository root.
 
 # region check

@@ -1,5 +1,5 @@
 // Tutorial 2: prune your own Hugging Face BERT on a GLUE task with @ziplm/pipeline.
-// The page (tutorials/prune-your-bert.md) shows the regions of this file; test/prune-your-bert.test.ts
+// The page (tutorials/prune-your-bert.md) shows the regions of this file; test/e2e/prune-your-bert.test.ts
 // runs it on the built-in tiny BERT with the built-in sample text.
 
 // #region imports

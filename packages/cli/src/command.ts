@@ -18,13 +18,41 @@ export interface OptionSpec {
 
 export type OptionsSpec = Readonly<Record<string, OptionSpec>>;
 
+/** The value of a string option, or of one item of a list option: one of its choices when it has any. */
+type ChoiceOf<O extends OptionSpec> = O extends { readonly choices: readonly (infer C extends string)[] } ? C : string;
+
 type ValueOf<O extends OptionSpec> = O['type'] extends 'number'
   ? number
   : O['type'] extends 'boolean'
     ? boolean
     : O['type'] extends 'list'
-      ? string[]
-      : string;
+      ? ChoiceOf<O>[]
+      : ChoiceOf<O>;
+
+/**
+ * The option specs whose parsed value a field of type `T` accepts: a number option for a number, a boolean
+ * option for a boolean, a string option for a string (with choices, required when `T` is a union of
+ * literals, drawn from `T`), a list option for an array of strings. `never` for anything else (objects):
+ * such a field has no option of its name.
+ */
+type SpecFeeding<T> = [T] extends [number]
+  ? { readonly type: 'number' }
+  : [T] extends [boolean]
+    ? { readonly type: 'boolean' }
+    : [T] extends [string]
+      ? { readonly type: 'string' } & (string extends T ? { readonly choices?: readonly string[] } : { readonly choices: readonly T[] })
+      : [T] extends [readonly (infer E extends string)[]]
+        ? { readonly type: 'list' } & (string extends E ? { readonly choices?: readonly string[] } : { readonly choices: readonly E[] })
+        : never;
+
+/**
+ * An option table checked against the options of the library call it feeds (vitest's `CLIOptions<Config>`):
+ * an option named like a field of `Config` must parse to a value that field accepts, so a flag cannot drift
+ * from the option it sets (a string flag for a number, a choice the library does not know, a free string
+ * for an enum). Options of other names (`model`, `json`, ...) are the command's own. A field the command
+ * converts before passing it on (`targets`, parsed from `2,3x`) is left out of `Config` with `Omit`.
+ */
+export type OptionsFor<Config> = OptionsSpec & { readonly [K in keyof Config]?: OptionSpec & SpecFeeding<NonNullable<Config[K]>> };
 
 /** Parsed options: options with a default or `required` are always present. */
 export type ParsedOptions<S extends OptionsSpec> = {
@@ -68,6 +96,7 @@ export function defineCommand<const S extends OptionsSpec>(command: Command<S>):
 /** Wrong flags, values or arguments: the user's invocation is at fault (exit code 2). */
 export class UsageError extends Error {
   override name = 'UsageError';
+  readonly code = 'ERR_ZIPLM_USAGE';
 }
 
 function kebab(name: string): string {
@@ -138,7 +167,8 @@ function convert(flag: string, spec: OptionSpec, raw: string, previous: unknown)
       const bad = items.filter((item) => !spec.choices!.includes(item));
       if (bad.length > 0) throw new UsageError(`--${flag} takes values from ${spec.choices.join(', ')}, got ${bad.map((b) => `"${b}"`).join(', ')}`);
     }
-    return [...((previous as string[] | undefined) ?? []), ...items];
+    // A list flag given twice accumulates (`--targets 2,3 --targets 4`).
+    return [...(Array.isArray(previous) ? previous : []), ...items];
   }
   if (spec.choices && !spec.choices.includes(raw)) throw new UsageError(`--${flag} must be one of ${spec.choices.join(', ')}, got "${raw}"`);
   return raw;

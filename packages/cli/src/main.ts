@@ -1,20 +1,23 @@
 // `ziplm` entry point: resolves the command, parses its options, runs it and maps errors to exit
 // codes. Commands are imported lazily so `ziplm --help` does not load tfjs or onnxruntime.
 
+import type { OptionsError } from '@ziplm/pipeline';
 import { renderHelp, UsageError, parseOptions, type Command, type CommandIO } from './command.js';
 import { EXIT } from './exit-codes.js';
+import { exitCodeFor, hasZiplmCode } from './internal/error-codes.js';
+import { describeOptionsError } from './internal/option-flags.js';
 
 /** Every command, loaded on demand. The first one is what `ziplm` with no arguments runs. */
 export const COMMANDS: Record<string, () => Promise<Command>> = {
-  prune: async () => (await import('./commands/prune.js')).pruneCommand as unknown as Command,
-  gradual: async () => (await import('./commands/gradual.js')).gradualCommand as unknown as Command,
-  train: async () => (await import('./commands/train.js')).trainCommand as unknown as Command,
-  latency: async () => (await import('./commands/latency.js')).latencyCommand as unknown as Command,
-  eval: async () => (await import('./commands/evaluate.js')).evalCommand as unknown as Command,
-  export: async () => (await import('./commands/export.js')).exportCommand as unknown as Command,
-  verify: async () => (await import('./commands/verify.js')).verifyCommand as unknown as Command,
-  report: async () => (await import('./commands/report.js')).reportCommand as unknown as Command,
-  check: async () => (await import('./commands/check.js')).checkCommand as unknown as Command,
+  prune: async () => (await import('./commands/prune.js')).pruneCommand,
+  gradual: async () => (await import('./commands/gradual.js')).gradualCommand,
+  train: async () => (await import('./commands/train.js')).trainCommand,
+  latency: async () => (await import('./commands/latency.js')).latencyCommand,
+  eval: async () => (await import('./commands/evaluate.js')).evalCommand,
+  export: async () => (await import('./commands/export.js')).exportCommand,
+  verify: async () => (await import('./commands/verify.js')).verifyCommand,
+  report: async () => (await import('./commands/report.js')).reportCommand,
+  check: async () => (await import('./commands/check.js')).checkCommand,
 };
 
 /** The command `ziplm` runs when given no command name. */
@@ -36,19 +39,15 @@ async function rootHelp(): Promise<string> {
   return `${lines.join('\n')}\n`;
 }
 
-/** Error classes that mean "bad input file" (matched by name, so packages need not depend on the CLI). */
-const INPUT_ERRORS = /^(ConfigError|WeightsError|VocabularyError|TokenizationError|DataError|LatencyTableError|TableMismatchError|DatabaseError|RunDirectoryError|OnnxDecodeError|ReportError|TrainingStateError)$/;
-const UNREACHABLE_ERRORS = /^InfeasibleTargetError$/;
-/** Error classes that mean "bad option value" (an option the pipeline, the latency model or the trainer refused). */
-const USAGE_ERRORS = /^(OptionsError|EnvironmentError|TrainingConfigError)$/;
+/** Recognised by its code, not by class: main.ts must not load @ziplm/pipeline (and tfjs) for --help. */
+function isOptionsError(error: unknown): error is OptionsError {
+  return hasZiplmCode(error) && error.code === 'ERR_ZIPLM_OPTIONS';
+}
 
-export function exitCodeFor(error: unknown): number {
-  if (error instanceof UsageError) return EXIT.usage;
-  const name = error instanceof Error ? error.name : '';
-  if (USAGE_ERRORS.test(name)) return EXIT.usage;
-  if (INPUT_ERRORS.test(name)) return EXIT.input;
-  if (UNREACHABLE_ERRORS.test(name)) return EXIT.unreachable;
-  return EXIT.internal;
+/** The message `ziplm` prints for an error: a refused pipeline option is named by its flag. */
+function messageOf(error: unknown): string {
+  if (isOptionsError(error)) return describeOptionsError(error);
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Runs `ziplm argv…` and returns the exit code. Never calls process.exit (tests run it in-process). */
@@ -74,7 +73,7 @@ export async function main(argv: readonly string[], io: CommandIO): Promise<numb
     return code ?? EXIT.ok;
   } catch (error) {
     const code = exitCodeFor(error);
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     if (code === EXIT.internal) io.stderr(`ziplm: internal error: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
     else io.stderr(`ziplm: ${message}\n`);
     if (code === EXIT.usage) io.stderr('Run "ziplm --help" for usage.\n');

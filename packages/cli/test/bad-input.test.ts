@@ -6,12 +6,13 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrainingConfigError, TrainingStateError } from '@ziplm/distill';
-import { EnvironmentError } from '@ziplm/latency';
-import { builtinModelDir } from '@ziplm/models';
-import { OptionsError } from '@ziplm/pipeline';
+import { EnvironmentError, inferenceEnvironment, LATENCY_TABLE_FORMAT, LATENCY_TABLE_VERSION, modelShapeOf, saveLatencyTable, type LatencyTable } from '@ziplm/latency';
+import { builtinModelDir, loadCheckpoint, saveCheckpoint, shrinkWeights } from '@ziplm/models';
+import { OptionsError, runOneShot } from '@ziplm/pipeline';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { exitCodeFor } from '../src/internal/error-codes.js';
 import { EXIT } from '../src/exit-codes.js';
-import { exitCodeFor } from '../src/main.js';
+import { describeOptionsError, flagOf } from '../src/internal/option-flags.js';
 import { runCli } from './run-cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ziplm-cli-bad-'));
@@ -61,12 +62,13 @@ describe('bad option values exit 2 naming the flag, and write nothing', () => {
     ['latency: generation mode for a BERT model', ['latency', '--model', 'tiny-bert', '--mode', 'generation'], ['--mode generation', 'GPT2']],
     ['verify: a zero target', ['verify', '--dense', 'tiny-bert', '--model', 'tiny-bert', '--table', 'none.json', '--target', '0'], ['--target']],
     ['check: a fractional repeat count', ['check', '--model', 'tiny-bert', '--repeats', '1.5'], ['--repeats']],
+    ['export: decode mode for a BERT model', ['export', '--model', 'tiny-bert', '--mode', 'decode', '--out', join(root, 'never.onnx')], ['--mode decode', 'GPT2']],
   ])('%s', async (_name, argv, names) => {
     await expectFailure(argv, EXIT.usage, ...names);
   });
 
   it('maps the option errors of the packages to exit 2 and damaged training state to exit 3', () => {
-    expect(exitCodeFor(new OptionsError('fineTune.trainSamples', 'must be an integer >= 1, got 0', '--train-samples'))).toBe(EXIT.usage);
+    expect(exitCodeFor(new OptionsError('fineTune.trainSamples', 'must be an integer >= 1, got 0'))).toBe(EXIT.usage);
     expect(exitCodeFor(new EnvironmentError('pastLength', 'must be >= 1 in generation mode, got 0'))).toBe(EXIT.usage);
     expect(exitCodeFor(new TrainingConfigError('learningRate', 'training diverged'))).toBe(EXIT.usage);
     expect(exitCodeFor(new TrainingStateError('steps/x/train/last/trainer-state.json', 'is not valid JSON'))).toBe(EXIT.input);
@@ -74,7 +76,58 @@ describe('bad option values exit 2 naming the flag, and write nothing', () => {
   });
 });
 
+describe('a refused pipeline option is named by its ziplm flag', () => {
+  // The pipeline names an option by its path only (`option calibrationSamples ...`); the CLI adds the flag.
+  it('prints "--flag (option path) problem"', async () => {
+    const { stderr } = await expectFailure(['prune', '--model', 'tiny-bert', ...fast, '--calibration-samples', '-2', '--run', freshRun()], EXIT.usage);
+    expect(stderr).toContain('ziplm: --calibration-samples (option calibrationSamples) must be an integer >= 1, got -2\n');
+  });
+
+  it('maps the option paths of the runs to their flags', async () => {
+    expect(flagOf('calibrationSamples')).toBe('--calibration-samples');
+    expect(flagOf('environment.pastLength')).toBe('--past-length');
+    expect(flagOf('fineTune.trainSamples')).toBe('--train-samples');
+    expect(flagOf('fineTune.learningRate')).toBe('--lr');
+    expect(flagOf('variants.weights')).toBe('--lambdas');
+    expect(flagOf('tableRounds.maxRounds')).toBeUndefined();
+    const refused = await runOneShot({ modelDir: builtinModelDir('tiny-bert'), runDir: freshRun(), targets: [2], task: 'samples', methods: ['ziplm', 'foo' as never] }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OptionsError);
+    expect(describeOptionsError(refused as OptionsError)).toBe('--methods (option methods) must be one of ziplm, magnitude, uniform, got "foo"');
+    // An option the CLI has no flag for keeps the pipeline's own message.
+    expect(describeOptionsError(new OptionsError('tableRounds.maxRounds', 'must be >= minRounds (5), got 2'))).toBe('option tableRounds.maxRounds must be >= minRounds (5), got 2');
+  });
+});
+
 describe('bad files exit 3 naming the file, and write nothing', () => {
+  it('verify --table with a table whose grid lacks a size of the member', async () => {
+    // A member of the tiny BERT with 3 heads in layer 0, and a table whose attention grid is 6, 4, 2, 0.
+    const dense = await loadCheckpoint(builtinModelDir('tiny-bert'));
+    const { layerHeads, layerIntermediate } = dense.config;
+    const all = (n: number) => Array.from({ length: n }, (_, i) => i);
+    const member = mkdtempSync(join(root, 'member-'));
+    await saveCheckpoint(member, shrinkWeights(dense, { heads: layerHeads.map((h, l) => all(l === 0 ? 3 : h)), neurons: layerIntermediate.map(all) }));
+    const summary = (median: number) => ({ median, dispersion: 0.01, relativeError: 0.002, samples: 20 });
+    const level = (kept: number, time: number) => ({ kept, time });
+    const table: LatencyTable = {
+      format: LATENCY_TABLE_FORMAT,
+      version: LATENCY_TABLE_VERSION,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      environment: inferenceEnvironment({ mode: 'latency', sequenceLength: 16 }),
+      fingerprint: { cpuModel: 'Test CPU', logicalCores: 2, platform: 'linux', arch: 'x64', engine: 'onnxruntime-node', engineVersion: '0.0.0', runtimeVersion: 'node 0' },
+      model: modelShapeOf(dense.config),
+      unit: 'ms',
+      dense: summary(10),
+      nonPrunable: summary(2),
+      prunable: 8,
+      blockTiming: { context: 'isolated', overhead: { attention: 0, ffn: 0 }, scale: 1 },
+      attention: [level(6, 1), level(4, 0.7), level(2, 0.4), level(0, 0)],
+      ffn: [level(192, 1), level(96, 0.5), level(0, 0)],
+    };
+    const file = join(root, 'grid-table.json');
+    await saveLatencyTable(file, table);
+    await expectFailure(['verify', '--dense', 'tiny-bert', '--model', member, '--table', file, '--target', '1.2'], EXIT.input, 'no attention time for kept size 3', 'nearest table levels: 2, 4');
+  });
+
   /** A copy of the tiny BERT with its config.json edited. */
   function tinyBertWith(edit: (config: Record<string, unknown>) => void): string {
     const dir = mkdtempSync(join(root, 'model-'));

@@ -13,7 +13,9 @@ import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import type { BertConfig, Checkpoint } from '@ziplm/models';
 import { bertConfig, createModel, initBackend, loadCheckpoint, randomCheckpoint } from '@ziplm/models';
-import { disposeBatch, fineTune, makeBatch, planEpoch, SeededRng, teacherDir, type LossWeights, type TrainingExample } from '../src/index.js';
+// The teachers ship in @ziplm/teachers, whose tests depend on this package: a workspace path, not a package cycle.
+import { teacherDir } from '../../teachers/src/index.js';
+import { disposeBatch, fineTune, makeBatch, planEpoch, SeededRng, type LossWeights, type TrainingExample } from '../src/index.js';
 
 const quick = process.env.ZIPLM_BENCH_QUICK === '1';
 const steps = quick ? 4 : 16;

@@ -5,7 +5,10 @@
 //   pnpm exec tsx --conditions=@ziplm/source packages/distill/scripts/example.ts
 
 import { createModel, dataPath, initBackend, loadModelDir, readGlue, shrinkWeights } from '@ziplm/models';
-import { evaluateClassification, fineTune, lossWeightsFor, teacherDir, type TrainingExample } from '@ziplm/distill';
+import { evaluateClassification, fineTune, lossWeightsFor, type TrainingExample } from '@ziplm/distill';
+// Installed from npm this is `from '@ziplm/teachers'` (as the README shows). In the workspace @ziplm/distill does
+// not depend on @ziplm/teachers (whose tests depend on @ziplm/distill), so the example reads its sources.
+import { teacherDir } from '../../teachers/src/index.js';
 
 await initBackend(); // tfjs-node when installed, else wasm (gradients registered either way)
 const { checkpoint: teacherCheckpoint, tokenizer } = await loadModelDir(teacherDir('sst2-bert'));

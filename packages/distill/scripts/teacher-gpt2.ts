@@ -5,16 +5,18 @@
 //   pnpm --filter @ziplm/distill teacher:gpt2            (resumes automatically if interrupted)
 //
 // Options: every field of GPT2_TEACHER_DEFAULTS as --kebab-case (--epochs 3, --lr 1e-3, --fresh, ...), plus
-// --out (default: packages/distill/teachers/wikitext2-gpt2, the committed teacher), --work (training state,
+// --out (default: packages/teachers/teachers/wikitext2-gpt2, the committed teacher), --work (training state,
 // default <repo>/runs/teachers/wikitext2-gpt2, git-ignored), --data-dir (default $ZIPLM_DATA_DIR) and
 // --log-every. The defaults are the options the committed teacher was trained with.
 
 import { fileURLToPath } from 'node:url';
-import { defaultRecipeWorkDir, GPT2_TEACHER_DEFAULTS, trainGpt2Teacher } from '../src/index.js';
+import { GPT2_TEACHER_DEFAULTS, trainGpt2Teacher } from '../src/index.js';
+import { defaultRecipeWorkDir } from '../src/recipes.js';
 import { cliPath, fail, log, parseArgs, progressLogger } from './common.js';
 
 const { out, work, dataDir, logEvery, ...hyperparameters } = parseArgs({
-  out: fileURLToPath(new URL('../teachers/wikitext2-gpt2', import.meta.url)),
+  // The committed teachers live in @ziplm/teachers, so that only the CLI's users download them.
+  out: fileURLToPath(new URL('../../teachers/teachers/wikitext2-gpt2', import.meta.url)),
   work: defaultRecipeWorkDir('wikitext2-gpt2'),
   dataDir: '',
   logEvery: 8,

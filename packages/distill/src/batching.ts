@@ -7,9 +7,9 @@
 // which is what a training checkpoint stores: a resumed run rebuilds the same plan and skips to its position.
 
 import * as tf from '@tensorflow/tfjs-core';
+import type { SeededRng } from '@ziplm/core';
 import { TrainingConfigError } from './errors.js';
 import type { TaskKind, TaskTargets } from './losses.js';
-import type { SeededRng } from './rng.js';
 
 /** One tokenized training example. */
 export interface TrainingExample {

@@ -6,20 +6,21 @@
 //   <dir>/last/trainer-state.json   step, epoch, position in the epoch's plan, the Rng state at the epoch's
 //                                   start, the run's fingerprint, evaluation history, best result
 //
-// Writing is atomic at the directory level (`writeDirectoryAtomically`): the new checkpoint is written
+// Writing is atomic and durable at the directory level (`writeDirectoryAtomically`): the new checkpoint is written
 // completely into `last.<pid>.tmp`, then `last` is renamed to `last.old`, the temporary directory to `last`,
 // and `last.old` is removed. A crash at any point leaves either `last` or `last.old` complete, and the loader
 // accepts either. trainer-state.json is written last inside the temporary directory, so its presence marks a
 // complete checkpoint. The best evaluated model (`<dir>/best`, a plain model directory) is written the same
 // way (`saveBestModel`), and `bestModelDir` finds `best` or, after a crash during its swap, `best.old`.
 
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { SeededRngState } from '@ziplm/core';
+import { writeDirectoryAtomic } from '@ziplm/core/node';
 import type { Checkpoint, ModelConfig, Tensor32, Tokenizer } from '@ziplm/models';
 import { fromHfConfig, readSafetensors, saveCheckpoint, toHfConfig, writeSafetensors } from '@ziplm/models';
 import { TrainingStateError } from './errors.js';
 import type { AdamWState } from './optimizer.js';
-import type { SeededRngState } from './rng.js';
 
 /** Version of trainer-state.json. */
 export const TRAINER_STATE_FORMAT = 1;
@@ -79,29 +80,12 @@ async function exists(path: string): Promise<boolean> {
  * Writes the directory `<parent>/<name>` atomically: `fill` writes the complete contents into
  * `<name>.<pid>.tmp`, which then replaces `<name>` by two renames (the previous `<name>` goes to `<name>.old`
  * in between and is removed at the end). A crash at any point leaves `<name>` or `<name>.old` complete; a
- * crash inside `fill` leaves only a temporary directory, removed by the next write. Returns the final path.
+ * crash inside `fill` leaves only a temporary directory, removed by the next write. Every file is fsynced
+ * before the swap and the parent directory after it (@ziplm/core/node's `writeDirectoryAtomic`). Returns
+ * the final path.
  */
 export async function writeDirectoryAtomically(parent: string, name: string, fill: (tmp: string) => Promise<void>): Promise<string> {
-  await mkdir(parent, { recursive: true });
-  const final = join(parent, name);
-  const tmp = join(parent, `${name}.${process.pid}.tmp`);
-  const old = join(parent, `${name}.old`);
-  await rm(tmp, { recursive: true, force: true });
-  await mkdir(tmp);
-  try {
-    await fill(tmp);
-  } catch (error) {
-    await rm(tmp, { recursive: true, force: true });
-    throw error;
-  }
-  // Swap: a crash between the two renames leaves `<name>.old` complete, which the loaders accept.
-  if (await exists(final)) {
-    await rm(old, { recursive: true, force: true });
-    await rename(final, old);
-  }
-  await rename(tmp, final);
-  await rm(old, { recursive: true, force: true });
-  return final;
+  return writeDirectoryAtomic(join(parent, name), fill);
 }
 
 /** Writes `<dir>/last` atomically (see the file comment). */

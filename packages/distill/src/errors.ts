@@ -1,42 +1,53 @@
 // Typed errors of @ziplm/distill. Errors about a file (a training checkpoint, a dataset) name the file and the
 // problem; errors about tensors name the argument and the shapes involved, so a mismatch never surfaces as an
-// opaque tfjs broadcast error deep inside a training step.
+// opaque tfjs broadcast error deep inside a training step. Each class has its own stable `code` (Node style):
+// callers branch on `error.code`, never on the class name or the message.
+
+/** The `code` of every error @ziplm/distill throws on purpose, one per class. */
+export type DistillErrorCode = 'ERR_ZIPLM_DISTILL' | 'ERR_ZIPLM_LOSS_SHAPE' | 'ERR_ZIPLM_TRAINING_CONFIG' | 'ERR_ZIPLM_TRAINING_STATE';
 
 /** Base class of every error @ziplm/distill throws on purpose. */
 export class DistillError extends Error {
   override name = 'DistillError';
+  readonly code: DistillErrorCode = 'ERR_ZIPLM_DISTILL';
 }
 
 /** Tensors passed to a loss have incompatible shapes or dtypes. */
 export class LossShapeError extends DistillError {
   override name = 'LossShapeError';
+  override readonly code = 'ERR_ZIPLM_LOSS_SHAPE';
   constructor(
     /** The loss function that rejected its input, e.g. `tokenDistillationLoss`. */
     readonly loss: string,
     readonly problem: string,
+    options?: ErrorOptions,
   ) {
-    super(`${loss}: ${problem}`);
+    super(`${loss}: ${problem}`, options);
   }
 }
 
 /** Training options are inconsistent (e.g. a distillation weight without a teacher). */
 export class TrainingConfigError extends DistillError {
   override name = 'TrainingConfigError';
+  override readonly code = 'ERR_ZIPLM_TRAINING_CONFIG';
   constructor(
     readonly option: string,
     readonly problem: string,
+    options?: ErrorOptions,
   ) {
-    super(`training option "${option}" ${problem}`);
+    super(`training option "${option}" ${problem}`, options);
   }
 }
 
 /** A training checkpoint (trainer state, optimizer moments) is missing, malformed or does not match the run. */
 export class TrainingStateError extends DistillError {
   override name = 'TrainingStateError';
+  override readonly code = 'ERR_ZIPLM_TRAINING_STATE';
   constructor(
     readonly file: string,
     readonly problem: string,
+    options?: ErrorOptions,
   ) {
-    super(`${file}: ${problem}`);
+    super(`${file}: ${problem}`, options);
   }
 }

@@ -99,7 +99,7 @@ export interface PerplexityMetrics {
 /**
  * Perplexity of a causal LM: exp(Σ NLL / number of predicted tokens), where each sequence (e.g. a fixed-length
  * chunk of a test text) predicts its tokens 2..n from their prefixes (the standard non-overlapping chunk
- * protocol, method doc §8).
+ * protocol, guide/paper.md).
  */
 export async function evaluatePerplexity(model: ForwardModel, sequences: readonly TrainingExample[], options: EvaluationOptions = {}): Promise<PerplexityMetrics> {
   let nllSum = 0;

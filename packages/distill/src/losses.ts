@@ -1,4 +1,4 @@
-// Losses of ZipLM's fine-tuning (method doc §7, Table 7 in §13):
+// Losses of ZipLM's fine-tuning (guide/distillation.md, the paper's Table 7):
 //
 //   L = λ1 · L_task + λ2 · L_logit + λ3 · L_token
 //
@@ -24,7 +24,7 @@ export interface LossWeights {
 }
 
 /**
- * Table 7 of the paper (method doc §13): BERT on GLUE uses λ1 = 0, λ2 = 0.5, λ3 = 0.5; on SQuAD
+ * Table 7 of the paper (guide/distillation.md): BERT on GLUE uses λ1 = 0, λ2 = 0.5, λ3 = 0.5; on SQuAD
  * λ1 = 0, λ2 = 1.0, λ3 = 0; GPT2 is fine-tuned with the task loss only (λ1 = 1, no distillation: memory).
  */
 export const TABLE7_LOSS_WEIGHTS: Readonly<Record<TaskFamily, LossWeights>> = Object.freeze({
@@ -40,10 +40,40 @@ export const TASK_KIND_OF_FAMILY: Readonly<Record<TaskFamily, TaskKind>> = Objec
   gpt2: 'causal-lm',
 });
 
+/** Fine-tuning between pruning steps: the hyper-parameters of the paper's Table 7 besides the loss weights. */
+export interface FineTuningDefaults {
+  /** Epochs per pruning step. */
+  readonly epochs: number;
+  /** Peak learning rate (linear decay). */
+  readonly learningRate: number;
+  readonly batchSize: number;
+  /** Decoupled weight decay. */
+  readonly weightDecay: number;
+  /** Linear warm-up as a fraction of the updates: 0, since Table 7 lists linear decay only. */
+  readonly warmupRatio: number;
+}
+
+/**
+ * Table 7 of the paper, BERT-base and GPT2 columns (docs site guide: apps/docs/guide/distillation.md):
+ * 8 epochs at 8e-5 with weight decay 0.03 for BERT (batch 32 on GLUE, 16 on SQuAD); 2 epochs at 1e-3 without
+ * weight decay for GPT2, at batch 16 instead of the paper's 128 to fit CPU memory.
+ */
+export const TABLE7_FINE_TUNING_DEFAULTS: Readonly<Record<TaskFamily, FineTuningDefaults>> = Object.freeze({
+  glue: Object.freeze({ epochs: 8, learningRate: 8e-5, batchSize: 32, weightDecay: 0.03, warmupRatio: 0 }),
+  squad: Object.freeze({ epochs: 8, learningRate: 8e-5, batchSize: 16, weightDecay: 0.03, warmupRatio: 0 }),
+  gpt2: Object.freeze({ epochs: 2, learningRate: 1e-3, batchSize: 16, weightDecay: 0, warmupRatio: 0 }),
+});
+
+/** The Table 7 column of a model: GPT2 has its own; BERT's depends on the task (SQuAD for span QA, else GLUE). */
+export function taskFamilyOf(modelType: 'bert' | 'gpt2', kind: TaskKind): TaskFamily {
+  if (modelType === 'gpt2') return 'gpt2';
+  return kind === 'span-qa' ? 'squad' : 'glue';
+}
+
 /**
  * Default distillation temperature T = 2.
  *
- * The paper's temperature could not be verified (method doc §7: "T is unverified"; the same group's oBERT
+ * The paper's temperature could not be verified (guide/distillation.md: "T is unverified"; the same group's oBERT
  * recipes use T between 2 and 5.5). We take the low end: with λ1 = 0 (Table 7) the teacher's soft labels are
  * the only supervision, and a small T keeps them close to the teacher's actual decision while still exposing
  * the relative scores of the wrong classes (Hinton et al.'s motivation for T > 1). The T² factor keeps the
@@ -83,12 +113,12 @@ function floatMask(mask: tf.Tensor | undefined, shape: [number, number]): tf.Ten
 export interface TokenDistillationOptions {
   /**
    * 'none' (default): plain masked MSE per layer, the paper's "layer-wise token distillation".
-   * 'teacher-energy': SquareHead (method doc §7): each layer's MSE divided by the teacher's mean squared
+   * 'teacher-energy': SquareHead (guide/distillation.md): each layer's MSE divided by the teacher's mean squared
    * activation on the same tokens, so that layers with large activations do not dominate the sum.
    */
   readonly normalize?: 'none' | 'teacher-energy';
   /**
-   * How the per-layer terms are combined. 'sum' (default) follows the method doc's
+   * How the per-layer terms are combined. 'sum' (default) follows guide/distillation.md's
    * L_token = Σ_{l=1..L} MSE(h_l^s, h_l^t); 'mean' divides by the number of layers, which makes λ3
    * independent of depth.
    */
@@ -367,7 +397,7 @@ export function lossWeightsFor(family: TaskFamily, overrides: Partial<LossWeight
 }
 
 /**
- * L = λ1 · L_task + λ2 · L_logit + λ3 · L_token (method doc §7). Terms with weight 0 are skipped, so the
+ * L = λ1 · L_task + λ2 · L_logit + λ3 · L_token (guide/distillation.md). Terms with weight 0 are skipped, so the
  * teacher may be omitted when λ2 = λ3 = 0. Returns the total and each computed term as new scalars
  * (the caller disposes them; inside tf.variableGrads only `total` matters).
  */

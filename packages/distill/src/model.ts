@@ -7,8 +7,11 @@ import type { ModelConfig, WeightMap } from '@ziplm/models';
 import type { BatchInputs } from './batching.js';
 import type { ForwardOutputs } from './losses.js';
 
-/** Options of a forward pass: dropout only when `training`, seeded for reproducibility. */
-export interface ForwardOptions {
+/**
+ * What the trainer passes to {@link ForwardModel.forward}: dropout only when `training`, seeded for
+ * reproducibility. Structurally the same as @ziplm/models' `ForwardOptions`, so its models fit as they are.
+ */
+export interface TrainerForwardOptions {
   readonly training?: boolean;
   readonly seed?: number;
 }
@@ -16,7 +19,7 @@ export interface ForwardOptions {
 /** A model that can run a forward pass (a teacher needs no more). */
 export interface ForwardModel {
   readonly config: ModelConfig;
-  forward(inputs: BatchInputs, options?: ForwardOptions): ForwardOutputs;
+  forward(inputs: BatchInputs, options?: TrainerForwardOptions): ForwardOutputs;
 }
 
 /** A model the trainer can update. */

@@ -14,12 +14,13 @@
 // wikitext2-gpt2 (trainGpt2Teacher):
 // Only wiki.test.raw is available, so it is split deterministically BY ARTICLE (an article starts at a
 // top-level heading line " = Title = "): article k goes to the held-out set when k % 10 === 9, to training
-// otherwise. No text of a held-out article is seen in training, the vocabulary included.
+// otherwise (`wikiTextArticleSplit` of @ziplm/models, the rule the pipeline scores GPT2 members by). No text
+// of a held-out article is seen in training, the vocabulary included.
 // 1. Byte-level BPE vocabulary trained by @ziplm/models' trainer on the training articles.
 // 2. GPT2 (pre-LN, tied LM head) with several layers and heads, FFN = 4 × hidden, random init (seeded).
 // 3. Causal LM loss (Table 7's GPT2 column: λ1 = 1, no distillation) on non-overlapping chunks of `seq`
 //    tokens of the training stream (articles joined by <|endoftext|>), AdamW, linear warm-up and decay.
-// 4. Model selection on held-out perplexity over fixed-length chunks (method doc §8: exp of the mean token
+// 4. Model selection on held-out perplexity over fixed-length chunks (guide/paper.md: exp of the mean token
 //    NLL); the best model is written with its vocabulary and results.json to `outDir`.
 //
 // Both resume automatically from `workDir` (the trainer's `last/` and `best/`) when rerun with the same
@@ -50,6 +51,8 @@ import {
   trainByteLevelBpe,
   trainWordPieceVocab,
   WordPieceTokenizer,
+  wikiTextArticleSplit,
+  WIKITEXT_SPLIT_RULE,
   type BackendPreference,
   type GlueExample,
   type Tokenizer,
@@ -58,7 +61,9 @@ import type { TrainingExample } from './batching.js';
 import { bestModelDir, writeDirectoryAtomically, type EvaluationRecord } from './checkpoint.js';
 import { TrainingConfigError, TrainingStateError } from './errors.js';
 import { evaluateClassification, evaluatePerplexity } from './evaluate.js';
-import type { TeacherName } from './teachers.js';
+// The committed teachers these recipes trained ship in @ziplm/teachers, which this package does not depend on (its
+// users need not download them); @ziplm/teachers' tests check that its `TeacherName` equals `RecipeName`.
+type TeacherName = 'sst2-bert' | 'wikitext2-gpt2';
 import { fineTune, type ProgressEvent } from './trainer.js';
 
 /** The recipes: one per committed teacher. */
@@ -217,21 +222,6 @@ export function defaultRecipeWorkDir(name: RecipeName): string {
 }
 
 const NOTE = 'Wall times measured on a shared 2-core machine while other jobs ran; treat them as indicative.';
-const SPLIT_RULE = 'article k is held out when k % 10 === 9 (articles start at top-level " = Title = " lines of wiki.test.raw)';
-
-/** Articles of a WikiText raw file: each starts at a top-level heading " = Title = ". */
-export function splitWikiTextArticles(text: string): string[] {
-  const articles: string[][] = [];
-  for (const line of text.split('\n')) {
-    if (/^ = [^=].* = $/.test(line)) articles.push([]);
-    if (articles.length === 0) {
-      if (line.trim() === '') continue;
-      articles.push([]); // text before the first heading (none in wiki.test.raw) forms an article of its own
-    }
-    articles[articles.length - 1]!.push(line);
-  }
-  return articles.map((lines) => lines.join('\n'));
-}
 
 // ---- shared steps ------------------------------------------------------------------------------------
 
@@ -475,15 +465,14 @@ export async function trainGpt2Teacher(options: Gpt2TeacherOptions, hooks: Recip
   if (h.seq < 2) throw new TrainingConfigError('seq', `must be >= 2, got ${h.seq}`);
   const file = files[0]!;
 
-  const articles = splitWikiTextArticles(readWikiText(file));
-  const heldOutArticles = articles.filter((_, k) => k % 10 === 9);
-  const allTrainArticles = articles.filter((_, k) => k % 10 !== 9);
+  // The pipeline scores GPT2 members on the held-out side of the same split, so the teacher never saw their text.
+  const { articles, train: allTrainArticles, heldout: heldOutArticles } = wikiTextArticleSplit(readWikiText(file));
   if (heldOutArticles.length === 0) {
-    throw new DataError(file, `has ${articles.length} article(s) (top-level " = Title = " headings): at least 10 are needed to hold out every tenth`);
+    throw new DataError(file, `has ${articles} article(s) (top-level " = Title = " headings): at least 10 are needed to hold out every tenth`);
   }
   const trainArticles = h.maxTrainArticles > 0 ? allTrainArticles.slice(0, h.maxTrainArticles) : allTrainArticles;
   const backend = await startBackend(options.backend ?? 'wasm', log);
-  log(`WikiText-2 (${basename(file)}): ${articles.length} articles, ${trainArticles.length} for training${trainArticles.length < allTrainArticles.length ? ` (of ${allTrainArticles.length})` : ''}, ${heldOutArticles.length} held out`);
+  log(`WikiText-2 (${basename(file)}): ${articles} articles, ${trainArticles.length} for training${trainArticles.length < allTrainArticles.length ? ` (of ${allTrainArticles.length})` : ''}, ${heldOutArticles.length} held out`);
 
   let t0 = performance.now();
   const bpe = trainByteLevelBpe(trainArticles, { vocabSize: h.vocabSize });
@@ -563,10 +552,10 @@ export async function trainGpt2Teacher(options: Gpt2TeacherOptions, hooks: Recip
     recipe: options.command ?? 'pnpm --filter @ziplm/distill teacher:gpt2',
     options: hyperparameterRecord(h),
     data: {
-      articles: articles.length,
+      articles,
       trainArticles: trainArticles.length,
       heldOutArticles: heldOutArticles.length,
-      split: SPLIT_RULE,
+      split: WIKITEXT_SPLIT_RULE,
       trainChunks: trainSet.length,
       heldOutChunks: heldOutSet.length,
     },

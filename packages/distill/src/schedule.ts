@@ -1,4 +1,4 @@
-// Learning-rate schedule of the paper's fine-tuning (Table 7, method doc §13: "linear decay", with the usual
+// Learning-rate schedule of the paper's fine-tuning (Table 7, guide/distillation.md: "linear decay", with the usual
 // linear warm-up of BERT fine-tuning).
 
 import { TrainingConfigError } from './errors.js';

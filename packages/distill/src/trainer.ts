@@ -1,4 +1,4 @@
-// The fine-tuning loop of ZipLM (method doc §1 step 6, §7; Table 7): a student trained with
+// The fine-tuning loop of ZipLM (guide/index.md, guide/distillation.md; the paper's Table 7): a student trained with
 // L = λ1 L_task + λ2 L_logit + λ3 L_token against a teacher that only runs inference.
 //
 // One step: build the padded batch → teacher forward (no tape, no dropout) → student forward with dropout
@@ -11,6 +11,7 @@
 // checkpoint therefore performs the same arithmetic as an uninterrupted run and ends with the same weights.
 
 import * as tf from '@tensorflow/tfjs-core';
+import { mixSeed, SeededRng } from '@ziplm/core';
 import type { Checkpoint, Tokenizer } from '@ziplm/models';
 import { createModel } from '@ziplm/models';
 import { batchesPerEpoch, disposeBatch, makeBatch, planEpoch, type TrainingExample } from './batching.js';
@@ -29,7 +30,6 @@ import {
 import type { ForwardModel, TrainableModel } from './model.js';
 import { padIdOf } from './model.js';
 import { AdamW, clipByGlobalNorm } from './optimizer.js';
-import { mixSeed, SeededRng } from './rng.js';
 import { linearWarmupDecay } from './schedule.js';
 
 /** Default loss weights of a task kind: Table 7's GLUE, SQuAD and GPT2 columns. */

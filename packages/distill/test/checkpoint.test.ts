@@ -3,17 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bertConfig, loadCheckpoint, randomCheckpoint } from '@ziplm/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  bestModelDir,
-  checkFingerprint,
-  loadTrainingCheckpoint,
-  saveBestModel,
-  saveTrainingCheckpoint,
-  TRAINER_STATE_FORMAT,
-  TrainingStateError,
-  writeDirectoryAtomically,
-  type TrainingCheckpoint,
-} from '../src/index.js';
+import { checkFingerprint, TRAINER_STATE_FORMAT, writeDirectoryAtomically } from '../src/checkpoint.js';
+import { bestModelDir, loadTrainingCheckpoint, saveBestModel, saveTrainingCheckpoint, TrainingStateError, type TrainingCheckpoint } from '../src/index.js';
 
 let dir: string;
 beforeAll(async () => {

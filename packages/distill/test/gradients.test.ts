@@ -5,32 +5,26 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Checkpoint, ModelConfig } from '@ziplm/models';
 import { bertConfig, createModel, gpt2Config, randomCheckpoint } from '@ziplm/models';
+import { trainableModelOptions } from '@ziplm/test-utils';
 import { describe, expect, it } from 'vitest';
-import { disposeBatch, distillationObjective, fineTune, makeBatch, padIdOf, type ProgressEvent, type TaskKind, type TrainingExample } from '../src/index.js';
+import { disposeBatch, distillationObjective, fineTune, makeBatch, type ProgressEvent, type TaskKind, type TrainingExample } from '../src/index.js';
+import { padIdOf } from '../src/model.js';
 import { startBackends, useBackend } from './backends.js';
 
 const backends = await startBackends();
 
 const bert = (layerHeads?: number[], layerIntermediate?: number[]): ModelConfig =>
   bertConfig({
+    ...trainableModelOptions(),
     vocabSize: 30,
-    hiddenSize: 16,
-    numLayers: 2,
-    numHeads: 2,
-    intermediateSize: 32,
-    maxPositions: 16,
     head: { type: 'classification', labels: ['no', 'yes'] },
     ...(layerHeads ? { layerHeads } : {}),
     ...(layerIntermediate ? { layerIntermediate } : {}),
   });
 const gpt2 = (layerHeads?: number[], layerIntermediate?: number[]): ModelConfig =>
   gpt2Config({
+    ...trainableModelOptions(),
     vocabSize: 30,
-    hiddenSize: 16,
-    numLayers: 2,
-    numHeads: 2,
-    intermediateSize: 32,
-    maxPositions: 16,
     bosTokenId: 29,
     eosTokenId: 29,
     ...(layerHeads ? { layerHeads } : {}),

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { mixSeed } from '@ziplm/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AdamW, batchesPerEpoch, clipByGlobalNorm, linearWarmupDecay, mixSeed, planEpoch, SeededRng, TrainingConfigError } from '../src/index.js';
+import { AdamW, batchesPerEpoch, clipByGlobalNorm, linearWarmupDecay, planEpoch, SeededRng, TrainingConfigError } from '../src/index.js';
 import { startBackends, useBackend } from './backends.js';
 
 const backends = await startBackends();
@@ -52,8 +53,14 @@ describe('SeededRng and planEpoch', () => {
     const spread = (p: number[][]) => p.reduce((s, b) => s + Math.max(...b.map((i) => lengths[i]!)) - Math.min(...b.map((i) => lengths[i]!)), 0) / p.length;
     const random = planEpoch(lengths, new SeededRng(1), { batchSize: 8, bucketBatches: 1 });
     expect(spread(plan)).toBeLessThan(spread(random) / 2);
-    // same Rng state, same plan
+    // same Rng state, same plan; another state, another plan
     expect(planEpoch(lengths, new SeededRng(1), { batchSize: 8, bucketBatches: 4 })).toEqual(plan);
+    expect(planEpoch(lengths, new SeededRng(2), { batchSize: 8, bucketBatches: 4 })).not.toEqual(plan);
+  });
+
+  it('validates its options', () => {
+    expect(() => planEpoch([1, 2, 3], new SeededRng(1), { batchSize: 0 })).toThrow(TrainingConfigError);
+    expect(() => planEpoch([1, 2, 3], new SeededRng(1), { batchSize: 2, bucketBatches: 0 })).toThrow(/bucketBatches/);
   });
 });
 

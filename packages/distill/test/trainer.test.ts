@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Checkpoint } from '@ziplm/models';
 import { bertConfig, createModel, gpt2Config, loadCheckpoint, randomCheckpoint } from '@ziplm/models';
+import { trainableModelOptions } from '@ziplm/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   evaluateClassification,
@@ -46,12 +47,7 @@ function classificationData(n: number, seed = 1): TrainingExample[] {
 
 const tinyBert = (layerHeads?: number[], layerIntermediate?: number[]) =>
   bertConfig({
-    vocabSize: 32,
-    hiddenSize: 16,
-    numLayers: 2,
-    numHeads: 2,
-    intermediateSize: 32,
-    maxPositions: 16,
+    ...trainableModelOptions(),
     head: { type: 'classification', labels: ['no', 'yes'] },
     ...(layerHeads ? { layerHeads } : {}),
     ...(layerIntermediate ? { layerIntermediate } : {}),

@@ -17,6 +17,7 @@
 // threads; onnxruntime runs 2), which other processes inflate much less than wall time.
 
 import { loadavg } from 'node:os';
+import { seededRandom } from '@ziplm/test-utils';
 import {
   HessianAccumulator,
   attentionLevels,
@@ -67,16 +68,9 @@ async function pickEngine(): Promise<{ engine: MatMulEngine; dispose: () => Prom
   return { engine: createJsMatMulEngine(), dispose: async () => {}, note: 'forced by ZIPLM_BENCH_ENGINE=js' };
 }
 
-/** Deterministic PRNG (mulberry32) and normals. */
+/** Deterministic standard normals (Box–Muller over the workspace's seeded generator). */
 function normals(seed: number): () => number {
-  let state = seed >>> 0;
-  const uniform = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const uniform = seededRandom(seed);
   return () => Math.sqrt(-2 * Math.log(Math.max(uniform(), 1e-300))) * Math.cos(2 * Math.PI * uniform());
 }
 

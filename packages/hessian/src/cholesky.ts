@@ -10,9 +10,9 @@
 // still holds the input, so a failed factorisation can be restarted with more damping without a
 // second n×n copy (see ./prepare.ts).
 
-import { choleskySmall, invertLowerSmall } from './dense.js';
 import type { MatMulEngine } from './engine-types.js';
-import { subtractLowerPanel, writeNegatedBlock } from './kernels.js';
+import { choleskySmall, invertLowerSmall } from './internal/dense.js';
+import { subtractLowerPanel, writeNegatedBlock } from './internal/kernels.js';
 
 const EPSILON = 2 ** -52;
 

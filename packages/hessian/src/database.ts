@@ -1,5 +1,5 @@
 // The level database: every prunable module's snapshots at every level, one file per (layer, module),
-// stored compactly (float32 kept columns only, method doc §2.6/§4: a BERT-base FFN layer's 44 levels
+// stored compactly (float32 kept columns only, guide/structured-obs.md: a BERT-base FFN layer's 44 levels
 // take ~94 MB instead of 415 MB of dense zero-padded copies) and written atomically, so that an
 // interrupted build resumes at the first missing module and gives byte-identical files.
 //
@@ -64,7 +64,7 @@ export type ModuleKind = 'attention' | 'ffn';
  * How a module's levels were computed: `obs` = {@link obsSweep} (ZipLM's structured OBS, the
  * default); `magnitude` = {@link magnitudeSweep} (the structure-magnitude baseline, no weight update).
  */
-export type PruningMethod = 'obs' | 'magnitude';
+export type SweepMethod = 'obs' | 'magnitude';
 
 /** What the builder promised to compute for a module; a resumed build must ask for the same. */
 export interface LayerSpec {
@@ -74,7 +74,7 @@ export interface LayerSpec {
   /** Caller's identity of the inputs (checkpoint + calibration), e.g. a hash; optional. */
   fingerprint?: string;
   /** The sweep that produced the levels; absent = `obs` (every version-1 file). Present → format version 2. */
-  method?: PruningMethod;
+  method?: SweepMethod;
 }
 
 /** One level of a stored module. */
@@ -235,7 +235,7 @@ function parseHeader(prefix: Uint8Array, fileSize: number, file: string): { head
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(prefix.subarray(PREFIX, PREFIX + jsonLength))) as LayerHeader;
   } catch (error) {
-    throw new DatabaseError(file, `malformed header JSON (${(error as Error).message})`);
+    throw new DatabaseError(file, `malformed header JSON (${(error as Error).message})`, { cause: error });
   }
   const bad = (problem: string): never => {
     throw new DatabaseError(file, `invalid header: ${problem}`);
@@ -344,7 +344,7 @@ export interface LayerJob {
    * `obs` (default): ZipLM's structured OBS sweep. `magnitude`: the structure-magnitude baseline
    * ({@link magnitudeSweep}). Part of the spec, so a resumed build never mixes the two.
    */
-  method?: PruningMethod;
+  method?: SweepMethod;
   /** Produces the layer's weights and calibration statistics. */
   load(): Promise<ObsProblem>;
 }

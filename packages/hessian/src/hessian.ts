@@ -2,7 +2,7 @@
 // input mean (needed for exact output errors of a layer with a bias, see ./sweep.ts) and the token
 // count n.
 //
-// Differences from the reference (method doc §2.2, §10.2–10.3), on purpose:
+// Differences from the reference (guide/structured-obs.md), on purpose:
 //  - n counts tokens, not sequences, so mixing batch shapes never re-weights data;
 //  - an optional token mask drops padding tokens from H, the mean and n;
 //  - the sum is kept unnormalised and scaled once in finalize() (no H *= n/(n+b) drift).

@@ -1,7 +1,8 @@
-export type { MatMulEngine, MatMulOptions } from './engine-types.js';
-export { attentionLevels, ffnLevels } from './levels.js';
-export type { LayerErrors } from './levels.js';
-export { createJsMatMulEngine, gemmF32, gemmF64 } from './engine.js';
+// @ziplm/hessian: the layer-wise structured OBS solver (guide: apps/docs/guide/structured-obs.md) and its
+// level database, with no dependencies; runs in Node and in a browser. The file-system storage is in
+// `@ziplm/hessian/node`. Only the names listed here are public.
+
+// errors
 export {
   CalibrationError,
   DatabaseError,
@@ -11,22 +12,29 @@ export {
   NumericalError,
   ShapeError,
 } from './errors.js';
+
+// the pluggable GEMM engine (implemented structurally by @ziplm/onnx/runtime's createOrtMatMulEngine)
+export { createJsMatMulEngine, gemmF32, gemmF64 } from './engine.js';
+export type { MatMulEngine, MatMulOptions } from './engine-types.js';
+
+// the Hessian: accumulation, damping and inversion
 export { HessianAccumulator } from './hessian.js';
 export type { HessianAccumulatorOptions, HessianStatistics } from './hessian.js';
 export { invertHessian, preparedHessian } from './prepare.js';
 export type { DampingReport, PreparedHessian, PrepareOptions } from './prepare.js';
 export { choleskyInverseInPlace } from './cholesky.js';
+
+// the sweeps: structured OBS and the magnitude baseline, at the paper's level grids
 export { obsSweep } from './sweep.js';
 export type { ObsProblem, Snapshot, SweepOptions, SweepResult } from './sweep.js';
 export { magnitudeSweep } from './magnitude.js';
 export type { MagnitudeSweepOptions } from './magnitude.js';
-export {
-  LevelDatabase,
-  createMemoryStorage,
-  decodeLayerRecord,
-  encodeLayerRecord,
-  layerFileName,
-  levelPayloadBytes,
-} from './database.js';
-export type { BuildOptions, LayerHeader, LayerJob, LayerRecord, LayerSpec, LevelStorage, ModuleKind, PruningMethod, StoredLevel } from './database.js';
+export { attentionLevels, ffnLevels } from './levels.js';
+export type { LayerErrors } from './levels.js';
+
+// the level database and its file format
+export { createMemoryStorage, decodeLayerRecord, encodeLayerRecord, layerFileName, LevelDatabase, levelPayloadBytes } from './database.js';
+export type { BuildOptions, LayerHeader, LayerJob, LayerRecord, LayerSpec, LevelStorage, StoredLevel, SweepMethod } from './database.js';
+
+// GPT2's Conv1D layout
 export { conv1dToLinear, linearToConv1d } from './layout.js';

@@ -1,6 +1,6 @@
 // Weight layouts. The solver takes nn.Linear's [out, in] (rows = outputs, columns = the inputs being
 // pruned). GPT2's transformers.Conv1D stores [in, out] and computes y = x·W + b, so its weights must be
-// transposed first and the snapshots transposed back (method doc §3.2; SparseGPT does `W = W.t()`).
+// transposed first and the snapshots transposed back (guide/structured-obs.md; SparseGPT does `W = W.t()`).
 
 import { ShapeError } from './errors.js';
 

@@ -22,7 +22,7 @@ function checkSize(value: number, what: string): void {
 }
 
 /**
- * Kept head counts of the attention grid: `[numHeads, numHeads-1, ..., 1, 0]` (method doc §4: one level
+ * Kept head counts of the attention grid: `[numHeads, numHeads-1, ..., 1, 0]` (guide/structured-obs.md: one level
  * per head count, plus the whole module removed).
  */
 export function attentionLevels(numHeads: number): number[] {
@@ -47,7 +47,7 @@ function roundHalfEven(x: number): number {
 /**
  * Kept neuron counts of the FFN grid, descending, deduplicated, ending with 0 (module removed).
  *
- * The reference (method doc §4, ZIPLM-REF `gen_transformerdb`) builds sparsities from a geometric
+ * The reference (guide/structured-obs.md, ZIPLM-REF `gen_transformerdb`) builds sparsities from a geometric
  * density grid, `density = 1; while density > 1 - 0.99: s.push(1 - density); density *= 0.9`, and keeps
  * `round((1 - s) * intermediateSize)` neurons per level: 44 levels (3072 → 3072, 2765, …, 33). The
  * floating-point detour through `s = 1 - density` is reproduced on purpose, because it decides which

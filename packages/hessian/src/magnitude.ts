@@ -31,8 +31,8 @@ import { mirrorUpperToLower } from './cholesky.js';
 import { createJsMatMulEngine } from './engine.js';
 import type { MatMulEngine } from './engine-types.js';
 import { CalibrationError, NotPositiveDefiniteError, NumericalError, ShapeError } from './errors.js';
-import { firstNonFinite, sumOfSquares, transposeF32, transposeF64 } from './kernels.js';
 import { biasEnergy, normaliseLevels, type ObsProblem, type Snapshot, type SweepOptions, type SweepResult } from './sweep.js';
+import { firstNonFinite, sumOfSquares, transposeF32, transposeF64 } from './internal/kernels.js';
 
 /** Options of {@link magnitudeSweep}: the subset of {@link SweepOptions} that applies without OBS updates. */
 export type MagnitudeSweepOptions = Pick<SweepOptions, 'levels' | 'groupSize' | 'relativeDamping' | 'engine' | 'snapshotPrecision' | 'onProgress'>;

@@ -1,4 +1,4 @@
-// Preparation of H for the OBS sweep (method doc §2.3): dead inputs, relative damping and the float64
+// Preparation of H for the OBS sweep (guide/structured-obs.md): dead inputs, relative damping and the float64
 // Cholesky inverse, with a damping-escalation fallback.
 //
 //   H_p = sym(H) + deadValue·Σ_{dead d} e_d e_dᵀ + λ·I,   λ = relativeDamping · mean(diag H over live inputs)
@@ -8,7 +8,7 @@
 //   solver also zeroes their weights. Their rows/columns of H are 0, so they decouple, cost nothing to
 //   remove and do not change the output on the calibration data.
 // - Damping is always on (default 1%), as in SparseGPT/DarwinLM; the reference only damps after a
-//   failure and inverts in float32, which breaks on real Hessians (method doc §10.1).
+//   failure and inverts in float32, which breaks on real Hessians (guide/structured-obs.md).
 // - Fallback: if the factorisation meets a pivot that is not positive to working precision, the
 //   relative damping is multiplied by `dampingGrowth` (default 10; from 0 it starts at 1e-6) and the
 //   factorisation restarts, at most `maxDampingSteps` times (default 6: 1% → 10% → … → 10⁴%). The

@@ -1,4 +1,4 @@
-// The structured OBS sweep for one linear layer (method doc §2.4–§2.5, §4).
+// The structured OBS sweep for one linear layer (guide/structured-obs.md).
 //
 // W is rows×cols row-major with columns = inputs (nn.Linear [out, in]); a structure is a group of
 // `groupSize` consecutive columns (1 = an FFN neuron of FC2, head_dim = an attention head of the output
@@ -37,12 +37,12 @@
 // (W − Ŵ)·H_p[:,K] = 0 for the optimum (normal equations).
 
 import { choleskyInverseInPlace, DEFAULT_BLOCK_SIZE, mirrorUpperToLower } from './cholesky.js';
-import { choleskySmall, invertLowerSmall, pinvFactorSmall } from './dense.js';
 import { createJsMatMulEngine } from './engine.js';
 import type { MatMulEngine } from './engine-types.js';
 import { LevelError, NumericalError, ShapeError } from './errors.js';
-import { dot, firstNonFinite, sumOfSquares, transposeF32, transposeF64 } from './kernels.js';
 import { invertHessian, type DampingReport, type PrepareOptions } from './prepare.js';
+import { choleskySmall, invertLowerSmall, pinvFactorSmall } from './internal/dense.js';
+import { dot, firstNonFinite, sumOfSquares, transposeF32, transposeF64 } from './internal/kernels.js';
 
 /** One linear layer and its calibration statistics. */
 export interface ObsProblem {
@@ -514,7 +514,7 @@ export async function obsSweep(problem: ObsProblem, options: SweepOptions): Prom
   });
   const lambda = prepared.damping.absolute;
   // Wᵀ with dead inputs zeroed: they never fire on the calibration data, and zero columns make them
-  // free to remove and decoupled from the rest (method doc §2.3).
+  // free to remove and decoupled from the rest (guide/structured-obs.md).
   const w0t = new Float64Array(cols * rows);
   if (weight instanceof Float32Array) transposeF32(weight, rows, cols, w0t);
   else transposeF64(weight, rows, cols, w0t);

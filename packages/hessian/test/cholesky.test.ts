@@ -1,8 +1,9 @@
+import { maxAbsDiff } from '@ziplm/test-utils';
 import { describe, expect, it } from 'vitest';
 import { choleskyInPlace, choleskyInverseInPlace } from '../src/cholesky.js';
-import { choleskySmall, invertLowerSmall, pinvSymmetricSmall } from '../src/dense.js';
+import { choleskySmall, invertLowerSmall, pinvSymmetricSmall } from '../src/internal/dense.js';
 import { createJsMatMulEngine } from '../src/engine.js';
-import { correlatedTokens, hessianOf, maxAbsDiff, naiveMatmul, randomMatrix } from './helpers/random.js';
+import { correlatedTokens, hessianOf, naiveMatmul, randomMatrix } from './helpers/random.js';
 
 const engine = createJsMatMulEngine();
 

@@ -15,7 +15,7 @@ import {
   type LayerJob,
   type LayerRecord,
   type ObsProblem,
-  type PruningMethod,
+  type SweepMethod,
 } from '../src/index.js';
 import { createFileStorage, openLevelDatabase } from '../src/node.js';
 import { correlatedTokens, hessianOf, randomMatrix } from './helpers/random.js';
@@ -28,7 +28,7 @@ function problem(rows: number, cols: number, seed: number): ObsProblem {
   return { weight: randomMatrix(rows, cols, seed + 1), rows, cols, hessian: hessianOf(x, tokens, cols), mean, bias: randomMatrix(1, rows, seed + 2) };
 }
 
-function jobs(loads: { count: number } = { count: 0 }, failOn?: number, method?: PruningMethod): LayerJob[] {
+function jobs(loads: { count: number } = { count: 0 }, failOn?: number, method?: SweepMethod): LayerJob[] {
   const make = (layer: number, module: 'attention' | 'ffn', cols: number, groupSize: number, levels: number[]): LayerJob => ({
     layer,
     module,

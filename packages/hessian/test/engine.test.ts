@@ -1,7 +1,8 @@
+import { maxAbsDiff } from '@ziplm/test-utils';
 import { describe, expect, it } from 'vitest';
 import { createJsMatMulEngine, gemmF32, gemmF64 } from '../src/engine.js';
 import { ShapeError } from '../src/errors.js';
-import { maxAbsDiff, naiveMatmul, randomMatrix, transpose } from './helpers/random.js';
+import { naiveMatmul, randomMatrix, transpose } from './helpers/random.js';
 
 describe('plain TypeScript GEMM', () => {
   // Sizes cross the 4-row/column padding, the k-block (256) and the n-block (128).

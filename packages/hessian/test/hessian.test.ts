@@ -1,6 +1,7 @@
+import { maxAbsDiff } from '@ziplm/test-utils';
 import { describe, expect, it } from 'vitest';
 import { CalibrationError, HessianAccumulator, HessianError, NumericalError, ShapeError, createJsMatMulEngine, type MatMulEngine } from '../src/index.js';
-import { correlatedTokens, hessianOf, maxAbs, maxAbsDiff } from './helpers/random.js';
+import { correlatedTokens, hessianOf, maxAbs } from './helpers/random.js';
 
 describe('HessianAccumulator', () => {
   const d = 13;

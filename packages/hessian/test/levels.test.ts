@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HessianError, LevelError, attentionLevels, ffnLevels } from '../src/index.js';
 
-// Method doc §4 [MEASURED]: the 44 kept sizes of the reference grid for fcdim 3072.
+// guide/structured-obs.md (the level grid): the 44 kept sizes of the reference grid for fcdim 3072.
 const KEPT_3072 = [
   3072, 2765, 2488, 2239, 2016, 1814, 1633, 1469, 1322, 1190, 1071, 964, 868, 781, 703, 632, 569, 512, 461,
   415, 373, 336, 303, 272, 245, 221, 198, 179, 161, 145, 130, 117, 105, 95, 85, 77, 69, 62, 56, 50, 45, 41,

@@ -45,7 +45,14 @@ vi.mock('node:fs/promises', async (importOriginal) => {
   };
 });
 
+// Unit projects share one module registry per worker (isolate: false): drop the modules other test files
+// loaded, so the module under test is imported afresh against the mock above; and again after this file.
+vi.resetModules();
 const { createFileStorage } = await import('../src/node.js');
+afterAll(() => {
+  vi.doUnmock('node:fs/promises');
+  vi.resetModules();
+});
 
 const dirs: string[] = [];
 async function scratch(): Promise<string> {

@@ -11,10 +11,11 @@
 // matmulF64 is a float64 GEMM: the sweep, the Cholesky inverse and float64 accumulation agree with
 // the JS engine to rounding, i.e. with the oracle to the same 1e-9 as the JS tests.
 import { createOrtMatMulEngine, type OrtMatMulEngine } from '@ziplm/onnx/runtime';
+import { maxAbsDiff } from '@ziplm/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HessianAccumulator, createJsMatMulEngine, obsSweep, preparedHessian, type ObsProblem, type SweepResult } from '../src/index.js';
 import { closedFormOptimum, dataError, expand, keptColumns, relDiff, relativeMaxDiff } from './helpers/oracle.js';
-import { correlatedTokens, hessianOf, maxAbs, maxAbsDiff, randomMatrix } from './helpers/random.js';
+import { correlatedTokens, hessianOf, maxAbs, randomMatrix } from './helpers/random.js';
 
 let ort: OrtMatMulEngine;
 beforeAll(async () => {

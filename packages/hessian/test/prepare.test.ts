@@ -1,6 +1,7 @@
+import { maxAbsDiff } from '@ziplm/test-utils';
 import { describe, expect, it } from 'vitest';
 import { CalibrationError, NotPositiveDefiniteError, NumericalError, ShapeError, invertHessian, preparedHessian } from '../src/index.js';
-import { correlatedTokens, hessianOf, maxAbsDiff, naiveMatmul } from './helpers/random.js';
+import { correlatedTokens, hessianOf, naiveMatmul } from './helpers/random.js';
 
 function identityError(a: Float64Array, b: Float64Array, n: number): number {
   const p = naiveMatmul(a, b, n, n, n);

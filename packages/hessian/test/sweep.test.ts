@@ -1,3 +1,4 @@
+import { seededRandom } from '@ziplm/test-utils';
 import { describe, expect, it } from 'vitest';
 import {
   CalibrationError,
@@ -10,7 +11,7 @@ import {
   type SweepResult,
 } from '../src/index.js';
 import { closedFormOptimum, dataError, expand, keptColumns, quadraticLoss, relDiff, relativeMaxDiff } from './helpers/oracle.js';
-import { correlatedTokens, hessianOf, randomMatrix, rng } from './helpers/random.js';
+import { correlatedTokens, hessianOf, randomMatrix } from './helpers/random.js';
 
 interface Fixture {
   problem: ObsProblem & { weight: Float64Array; bias: Float64Array; mean: Float64Array };
@@ -254,7 +255,7 @@ describe('obsSweep, degenerate calibration data', () => {
     const rows = 3;
     const cols = 8;
     const tokens = 64;
-    const random = rng(5);
+    const random = seededRandom(5);
     const x = new Float64Array(tokens * cols);
     for (let i = 0; i < x.length; i++) x[i] = Math.floor(random() * 9) - 4;
     for (let t = 0; t < tokens; t++) x[t * cols + 1] = x[t * cols]! + x[t * cols + 4]! / 1024; // x₁ = x₀ + x₄/1024

@@ -11,8 +11,9 @@
 //   ZIPLM_BENCH_LAYERS=12 ...              # model depth (default 4; quick 2)
 //   ZIPLM_BENCH_CONTEXTS=model:4,model:12,isolated   # tables to compare (default model:<layers>,isolated)
 
+import { seededRandom } from '@ziplm/core';
 import { bertConfig, withLayerShapes } from '@ziplm/models';
-import { describeEnvironment, inferenceEnvironment, predictRuntime, seededRandom, type LatencyTable } from '../src/index.js';
+import { describeEnvironment, inferenceEnvironment, predictRuntime, type LatencyTable } from '../src/index.js';
 import { buildLatencyTable, timingCheckpoint, verifySpeedups } from '../src/measure/index.js';
 import { pad, pct, progressLogger, quick } from './common.js';
 

@@ -2,8 +2,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seededRandom } from '@ziplm/core';
 import type { LayerErrors, LatencyTable } from '../src/index.js';
-import { seededRandom } from '../src/index.js';
 import type { BuildProgress } from '../src/measure/index.js';
 
 export const quick = process.env.ZIPLM_BENCH_QUICK === '1';
@@ -35,7 +35,7 @@ export function outputFile(name: string): string {
 /**
  * Random layer-wise errors for the search (the benchmark times configurations; it does not need
  * real errors): per module a random sensitivity s and exponent p, error = s·(1 − kept/full)^p,
- * monotone in the kept size, and 1 for a removed module (method doc §4).
+ * monotone in the kept size, and 1 for a removed module (guide/structured-obs.md).
  */
 export function randomErrors(table: LatencyTable, seed: number): LayerErrors[] {
   const random = seededRandom(seed);

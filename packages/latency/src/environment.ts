@@ -1,9 +1,14 @@
-// The inference environment a latency table is measured for (method doc §5 "Environment"): the
+// The inference environment a latency table is measured for (guide/latency.md "Environment"): the
 // original code times whatever batch its data loader yields, so batch size, sequence length, device
 // and engine settings together define what "2x faster" means. We make that description explicit and
 // store it in every table, so a table is never silently reused for another setting.
 
+import type { GraphOptimizationLevel } from '@ziplm/onnx/runtime';
 import { EnvironmentError } from './errors.js';
+
+// onnxruntime's graph optimisation levels have one owner, @ziplm/onnx (its session options take them);
+// re-exported (type only) because every environment names one.
+export type { GraphOptimizationLevel };
 
 /**
  * The inference engine. Only onnxruntime-node is implemented; the measurement takes an injected
@@ -12,14 +17,11 @@ import { EnvironmentError } from './errors.js';
  */
 export type InferenceEngine = 'onnxruntime-node' | 'onnxruntime-web';
 
-/** onnxruntime's graph optimization levels (SessionOptions.graphOptimizationLevel). */
-export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
-
 /**
  * - `throughput`: a full-sequence forward pass on a batch (`batchSize` × `sequenceLength`).
  * - `latency`: the same with batch size 1.
  * - `generation`: GPT2 decoding one new token per sequence with a KV cache of `pastLength` tokens
- *   (method doc §5: the original times attention with a random `layer_past` of 50 tokens).
+ *   (guide/latency.md: the original times attention with a random `layer_past` of 50 tokens).
  */
 export type InferenceMode = 'throughput' | 'latency' | 'generation';
 

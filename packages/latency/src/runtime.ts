@@ -1,19 +1,12 @@
-// The runtime model of method doc §5 "Composing a whole-model runtime":
+// The runtime model of guide/latency.md "Composing a whole-model runtime":
 //   T(model) = (base − prunable) + Σ_layers t_attention(heads_l) + t_ffn(neurons_l)
 //   speedup  = base / T(model)
 // The non-prunable rest (embeddings, heads) is constant; each layer's modules contribute their
 // table time, a removed module (kept 0) contributes 0.
 
+import type { LayerShapes } from '@ziplm/models';
 import { MissingLevelError, SearchError } from './errors.js';
 import type { LatencyTable, LevelTime } from './table.js';
-
-/** Per-layer kept sizes of a (pruned) model, as in a @ziplm/models config. */
-export interface LayerShapes {
-  /** Heads kept in each layer (0 = attention removed). */
-  readonly layerHeads: readonly number[];
-  /** FFN neurons kept in each layer (0 = FFN removed). */
-  readonly layerIntermediate: readonly number[];
-}
 
 /** The table's levels of one module type, kept descending. */
 export function tableLevels(table: LatencyTable, module: 'attention' | 'ffn'): readonly LevelTime[] {

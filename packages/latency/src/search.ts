@@ -1,22 +1,22 @@
-// The speedup-constrained search of method doc §6: choose one level per prunable module so that
+// The speedup-constrained search of guide/search.md: choose one level per prunable module so that
 // the summed layer-wise error is minimal and the predicted runtime meets the target speedup — a
-// multiple-choice knapsack solved by dynamic programming over discretised time (§6.2).
+// multiple-choice knapsack solved by dynamic programming over discretised time (guide/search.md).
 //
 // Differences from the reference StructuredSPDY.dp, each on purpose:
 // - Every module starts from a virtual empty prefix (DP[-1][0] = 0), so the first module goes
 //   through the same bounds check as all others: the reference's `DP[0][t_int[0][s]]` indexes out of
-//   range when a level of layer 0 is slower than the whole budget (method doc §6.2 ⚠, §10 item 6).
+//   range when a level of layer 0 is slower than the whole budget (guide/search.md).
 // - Times are rounded UP to buckets by default. With round-to-nearest, the discretised sum can sit
 //   within budget while the true sum exceeds it by up to ½ bucket per module; rounding up makes
 //   Σ t ≤ Σ ⌈t/Δ⌉·Δ ≤ budget, so the predicted speedup on the UNROUNDED times is ≥ the target.
 //   Whatever the rounding, the answer is re-checked on unrounded times and the capacity tightened
 //   until it holds (this also absorbs floating-point ties).
 // - Removed modules (kept 0, time 0) are allowed in every layer (the OBC copy allowed them only in
-//   the last layer, §6.2 ⚠).
+//   the last layer, guide/search.md).
 
 import type { LayerErrors } from '@ziplm/hessian';
+import type { LayerShapes } from '@ziplm/models';
 import { InfeasibleTargetError, SearchError } from './errors.js';
-import type { LayerShapes } from './runtime.js';
 import { levelTime, nonPrunableTime, predictRuntime } from './runtime.js';
 import type { LatencyTable } from './table.js';
 
@@ -26,15 +26,15 @@ export type { LayerErrors };
 export interface SearchOptions {
   /** Target speedup over the dense model (> 0), e.g. 4 for "4x faster". */
   target: number;
-  /** Number of time buckets the budget is split into (method doc §6.1 `dpbuckets`); default 10000. */
+  /** Number of time buckets the budget is split into (guide/search.md `dpbuckets`); default 10000. */
   buckets?: number;
   /**
-   * Per-module weights of the error (method doc §6.2 `c_l`), one per entry of `errors`, same
+   * Per-module weights of the error (guide/search.md `c_l`), one per entry of `errors`, same
    * order; default all 1 (plain DP). The SPDY refinement searches over these.
    */
   coefficients?: readonly number[];
   /**
-   * Current per-layer sizes (gradual mode, method doc §6.4): a module offers only levels ≤ its
+   * Current per-layer sizes (gradual mode, guide/search.md): a module offers only levels ≤ its
    * current size, and modules without an entry in `errors` keep their current size (their time is
    * fixed; a module removed earlier costs 0). Default: the dense shape.
    */
@@ -128,7 +128,7 @@ function prepare(table: LatencyTable, errors: readonly LayerErrors[], options: O
       if (level.kept === 0 && !allowRemoval) continue;
       candidates.push({ kept: level.kept, time: levelTime(table, entry.module, level.kept, where), error: level.error });
     }
-    // A removed module's output is zero, so its relative error is 1 by definition (method doc §4).
+    // A removed module's output is zero, so its relative error is 1 by definition (guide/structured-obs.md).
     if (allowRemoval && !seen.has(0)) candidates.push({ kept: 0, time: 0, error: 1 });
     if (candidates.length === 0) {
       throw new SearchError(`${where}: no level <= the current size ${cap}${allowRemoval ? '' : ' (removal disallowed)'}`);
@@ -158,7 +158,7 @@ function shapesOf(prepared: Prepared, picks: readonly number[]): LayerShapes & {
 }
 
 /**
- * Multiple-choice knapsack DP over discretised times (method doc §6.2). `tint[m][s]` are integer
+ * Multiple-choice knapsack DP over discretised times (guide/search.md). `tint[m][s]` are integer
  * bucket counts, `cost[m][s]` the weighted errors; returns the level index per module of the
  * minimum-cost selection with Σ tint ≤ capacity, or undefined when none exists. Ties go to the
  * smaller total time.
@@ -209,7 +209,7 @@ export function knapsackDp(tint: readonly (readonly number[])[], cost: readonly 
 
 /** Options of `solveKnapsack`. */
 export interface KnapsackOptions {
-  /** Buckets the budget is split into (method doc §6.1 `dpbuckets`). */
+  /** Buckets the budget is split into (guide/search.md `dpbuckets`). */
   buckets: number;
   /** 'up': ⌈t/Δ⌉ (Σ of unrounded times ≤ budget by construction); 'nearest': the reference's round(t/Δ). */
   rounding: 'up' | 'nearest';
@@ -221,8 +221,8 @@ export interface KnapsackOptions {
 }
 
 /**
- * Minimum-cost choice of one level per module with Σ times ≤ budget on UNROUNDED times (method doc
- * §6.1–6.2): discretise with bucket Δ = budget / buckets, run `knapsackDp`, re-check, tighten.
+ * Minimum-cost choice of one level per module with Σ times ≤ budget on UNROUNDED times
+ * (guide/search.md): discretise with bucket Δ = budget / buckets, run `knapsackDp`, re-check, tighten.
  * Returns level indices per module, or undefined when no choice fits.
  */
 export function solveKnapsack(
@@ -260,7 +260,7 @@ export function solveKnapsack(
 
 /**
  * The largest predicted speedup reachable: every searched module at its fastest allowed level
- * (method doc §6.1 "max achievable target").
+ * (guide/search.md "max achievable target").
  */
 export function maxAchievableSpeedup(table: LatencyTable, errors: readonly LayerErrors[], options: Omit<SearchOptions, 'target'> = {}): number {
   const prepared = prepare(table, errors, options);
@@ -290,7 +290,7 @@ export function searchForSpeedup(table: LatencyTable, errors: readonly LayerErro
   const prepared = prepare(table, errors, options);
   const dense = table.dense.median;
 
-  // Budget of the searched modules (method doc §6.1 `targettime`, minus modules held fixed).
+  // Budget of the searched modules (guide/search.md `targettime`, minus modules held fixed).
   const budget = dense / target - prepared.fixedTime;
   const fastest = predictRuntime(table, shapesOf(prepared, fastestPicks(prepared)));
   if (budget < 0 || fastest.speedup < target) {

@@ -1,15 +1,15 @@
-// SPDY-style refinement (method doc §6.3). The layer-wise errors of §4 are only a proxy for the
+// SPDY-style refinement (guide/search.md). The layer-wise errors (guide/structured-obs.md) are only a proxy for the
 // model's loss; SPDY corrects them globally by searching per-module coefficients c: every candidate
 // c yields a DP solution of min Σ c_m·err_m s.t. the time budget, which is scored by an injected
 // function (the reference stitches the levels into the dense model and measures the calibration
 // task loss). Random initial coefficients, then a local search that resamples each coefficient with
 // a small probability and keeps improvements (ZIPLM-REF `StructuredSPDY.search`).
 
+import { seededRandom } from '@ziplm/core';
 import type { LayerErrors } from '@ziplm/hessian';
 import { SearchError } from './errors.js';
 import type { SearchOptions, SearchResult } from './search.js';
 import { searchForSpeedup } from './search.js';
-import { seededRandom } from './stats.js';
 import type { LatencyTable } from './table.js';
 
 export interface SpdyOptions extends Omit<SearchOptions, 'coefficients'> {

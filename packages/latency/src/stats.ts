@@ -2,28 +2,9 @@
 // process takes a core for a while), so the centre is the median and the spread is the median
 // absolute deviation, both insensitive to a minority of slow samples.
 
-/** Linear-interpolated quantile (q in [0, 1]) of a sample; does not modify the input. */
-export function quantile(values: ArrayLike<number>, q: number): number {
-  const n = values.length;
-  if (n === 0) return Number.NaN;
-  const sorted = Float64Array.from(values).sort();
-  const pos = q * (n - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(lo + 1, n - 1);
-  return sorted[lo]! + (pos - lo) * (sorted[hi]! - sorted[lo]!);
-}
-
-export function median(values: ArrayLike<number>): number {
-  return quantile(values, 0.5);
-}
-
-/** Median absolute deviation from the median (unscaled). */
-export function medianAbsoluteDeviation(values: ArrayLike<number>): number {
-  const m = median(values);
-  const dev = new Float64Array(values.length);
-  for (let i = 0; i < values.length; i++) dev[i] = Math.abs(values[i]! - m);
-  return median(dev);
-}
+// The generic statistics (median, MAD) have one owner, @ziplm/core; this module adds what is specific
+// to timings.
+import { median, medianAbsoluteDeviation } from '@ziplm/core';
 
 /** A timing summary: the median and how far it can be trusted. */
 export interface TimingSummary {
@@ -70,19 +51,4 @@ export function isotonicIncreasing(values: readonly number[], weights?: readonly
   const out: number[] = [];
   for (const b of blocks) for (let i = 0; i < b.count; i++) out.push(b.mean);
   return out;
-}
-
-/**
- * Deterministic PRNG (mulberry32): the SPDY search and the benchmarks must be reproducible from a
- * seed. Returns floats in [0, 1).
- */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

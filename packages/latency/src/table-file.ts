@@ -1,7 +1,9 @@
-// Reading and writing table files (Node). Writes are atomic (write `*.tmp`, then rename) so an
-// interrupted build never leaves a truncated table that a later search would trust.
+// Reading and writing table files (Node). Writes are atomic and durable (@ziplm/core/node: temporary
+// file, fsync, rename, directory fsync) so an interrupted build never leaves a truncated table that a
+// later search would trust.
 
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '@ziplm/core/node';
 import type { ModelConfig } from '@ziplm/models';
 import type { DeviceFingerprint } from './environment.js';
 import { compareFingerprints } from './environment.js';
@@ -9,17 +11,9 @@ import { LatencyTableError } from './errors.js';
 import type { LatencyTable, ModelShape } from './table.js';
 import { checkTableMatchesModel, parseLatencyTable, serializeLatencyTable } from './table.js';
 
-/** Writes a table atomically; validates it first. */
+/** Writes a table atomically; validates it first, so nothing unreadable is ever written. */
 export async function saveLatencyTable(file: string, table: LatencyTable): Promise<void> {
-  const text = serializeLatencyTable(table);
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    await writeFile(tmp, text, 'utf8');
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(file, serializeLatencyTable(table));
 }
 
 /** Something a caller should know about a loaded table that does not make it unusable. */
@@ -56,13 +50,13 @@ export async function loadLatencyTable(
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new LatencyTableError('(file)', `cannot be read: ${(err as Error).message}`, file);
+    throw new LatencyTableError('(file)', `cannot be read: ${(err as Error).message}`, file, { cause: err });
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new LatencyTableError('(root)', `is not valid JSON: ${(err as Error).message}`, file);
+    throw new LatencyTableError('(root)', `is not valid JSON: ${(err as Error).message}`, file, { cause: err });
   }
   const table = parseLatencyTable(json, file);
   if (options.model) checkTableMatchesModel(table, options.model, file);

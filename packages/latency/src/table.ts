@@ -1,10 +1,11 @@
-// The latency table (method doc §5): times of the dense model, of its non-prunable rest, and of one
+// The latency table (guide/latency.md): times of the dense model, of its non-prunable rest, and of one
 // attention block / FFN block per kept size, for one model shape in one inference environment on
 // one device. Stored as versioned JSON. Levels are keyed by KEPT counts (integers), not by the
 // original's '%.4f' sparsity strings, whose formatting had to match the database keys exactly
-// (method doc §10 item 10).
+// (guide/latency.md).
 
 import type { ModelConfig } from '@ziplm/models';
+import * as v from 'valibot';
 import type { DeviceFingerprint, InferenceEnvironment } from './environment.js';
 import { validateEnvironment } from './environment.js';
 import { EnvironmentError, LatencyTableError, TableMismatchError } from './errors.js';
@@ -151,14 +152,14 @@ export interface LatencyTable {
   readonly model: ModelShape;
   /** Time unit of every number below. */
   readonly unit: 'ms';
-  /** The whole dense model (method doc §5 `base`). */
+  /** The whole dense model (guide/latency.md `base`). */
   readonly dense: TimingSummary;
   /**
    * What pruning cannot change: the whole model with every attention and FFN module removed
    * (embeddings, mask preparation, heads), timed as its own graph. Equals `base − prunable`.
    */
   readonly nonPrunable: TimingSummary;
-  /** dense − nonPrunable (method doc §5 `prunable`). */
+  /** dense − nonPrunable (guide/latency.md `prunable`). */
   readonly prunable: number;
   /** How the level times were obtained (see `BlockTiming`). */
   readonly blockTiming: BlockTiming;
@@ -170,135 +171,295 @@ export interface LatencyTable {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Validation
+// Schema
 // ---------------------------------------------------------------------------------------------
+// One valibot schema describes the file; `parseLatencyTable` maps its first issue onto
+// LatencyTableError (field path + problem, the wording users have always seen). What a schema
+// cannot say (agreement between fields, level grids against the model shape, the environment's
+// mode-dependent rules) is checked in code after parsing.
 
-type Json = Record<string, unknown>;
+type Issue = v.BaseIssue<unknown>;
 
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+/** `problem, got <value>`. */
+const got =
+  (problem: string) =>
+  (issue: Issue): string =>
+    `${problem}, got ${JSON.stringify(issue.input)}`;
+
+/** `problem, got <value>`, or `is missing` when there is no value (JSON has no undefined). */
+const gotOrMissing =
+  (problem: string) =>
+  (issue: Issue): string =>
+    issue.input === undefined ? 'is missing' : got(problem)(issue);
+
+/** `problem`, or `is missing` when there is no value. */
+const missingOr =
+  (problem: string) =>
+  (issue: Issue): string =>
+    issue.input === undefined ? 'is missing' : problem;
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function obj(parent: Json, key: string, path: string, file?: string): Json {
-  const v = parent[key];
-  if (!isObject(v)) throw new LatencyTableError(path, v === undefined ? 'is missing' : 'must be an object', file);
-  return v;
+/**
+ * A missing key is reported by valibot as an issue of the enclosing object; report it with the
+ * message the key's own schema gives for no value instead (`is missing`, or e.g. a literal's
+ * `must be "ms", got undefined`), so that both cases read the same as a wrong value.
+ */
+function missingKeyMessage(entries: v.ObjectEntries, issue: v.ObjectIssue): string {
+  const key = issue.path?.[0]?.key;
+  const schema = typeof key === 'string' ? entries[key] : undefined;
+  return (schema && v.safeParse(schema, undefined, { abortEarly: true }).issues?.[0].message) ?? 'is missing';
 }
 
-function str(parent: Json, key: string, path: string, file?: string): string {
-  const v = parent[key];
-  if (typeof v !== 'string') throw new LatencyTableError(path, v === undefined ? 'is missing' : `must be a string, got ${JSON.stringify(v)}`, file);
-  return v;
+function entriesObject<const TEntries extends v.ObjectEntries>(entries: TEntries) {
+  return v.object(entries, (issue) => missingKeyMessage(entries, issue));
 }
 
-function num(parent: Json, key: string, path: string, file: string | undefined, min = 0): number {
-  const v = parent[key];
-  if (v === undefined) throw new LatencyTableError(path, 'is missing', file);
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new LatencyTableError(path, `must be a finite number, got ${JSON.stringify(v)}`, file);
-  if (v < min) throw new LatencyTableError(path, `must be >= ${min}, got ${v}`, file);
-  return v;
+/** An object with these entries; anything else (arrays and null included) fails with `problem`. */
+function jsonObject<const TEntries extends v.ObjectEntries>(entries: TEntries, problem: v.ErrorMessage<v.CustomIssue>) {
+  return v.pipe(v.custom<Record<string, unknown>>(isJsonObject, problem), entriesObject(entries));
 }
 
-function int(parent: Json, key: string, path: string, file: string | undefined, min = 0): number {
-  const v = num(parent, key, path, file, min);
-  if (!Number.isInteger(v)) throw new LatencyTableError(path, `must be an integer, got ${v}`, file);
-  return v;
+/** A finite number >= min. */
+const finiteNumber = (min: number) =>
+  v.pipe(
+    v.number(gotOrMissing('must be a finite number')),
+    v.finite(gotOrMissing('must be a finite number')),
+    v.minValue(min, (issue) => `must be >= ${min}, got ${issue.input}`),
+  );
+
+/** An integer >= min. */
+const integer = (min: number) =>
+  v.pipe(
+    finiteNumber(min),
+    v.integer((issue) => `must be an integer, got ${issue.input}`),
+  );
+
+const string = () => v.string(gotOrMissing('must be a string'));
+const boolean = () => v.boolean('must be a boolean');
+/** A literal or a choice among literals, e.g. `must be "bert" or "gpt2", got "llama"`. */
+const oneOf = <const TOptions extends readonly string[]>(options: TOptions, expected: string, suffix = '') =>
+  v.picklist(options, (issue) => `${got(`must be ${expected}`)(issue)}${suffix}`);
+
+/** Integer options of the environment, in `validateEnvironment`'s wording. */
+const environmentInteger = (min: number) =>
+  v.pipe(
+    v.number(got('must be an integer')),
+    v.integer(got('must be an integer')),
+    v.minValue(min, (issue) => `must be >= ${min}, got ${issue.input}`),
+  );
+const environmentChoice = <const TOptions extends readonly string[]>(options: TOptions) =>
+  v.picklist(options, got(`must be one of ${options.join(', ')}`));
+
+/** Field types of the environment; its mode-dependent rules are `validateEnvironment`'s, run after parsing. */
+const InferenceEnvironmentSchema = jsonObject(
+  {
+    engine: environmentChoice(['onnxruntime-node', 'onnxruntime-web']),
+    threads: environmentInteger(1),
+    graphOptimizationLevel: environmentChoice(['disabled', 'basic', 'extended', 'all']),
+    mode: environmentChoice(['throughput', 'latency', 'generation']),
+    batchSize: environmentInteger(1),
+    sequenceLength: environmentInteger(1),
+    pastLength: environmentInteger(0),
+    allowSpinning: v.boolean(got('must be a boolean')),
+  },
+  missingOr('must be an object'),
+);
+
+const DeviceFingerprintSchema = jsonObject(
+  {
+    cpuModel: string(),
+    logicalCores: integer(1),
+    platform: string(),
+    arch: string(),
+    engine: string(),
+    engineVersion: string(),
+    runtimeVersion: string(),
+  },
+  missingOr('must be an object'),
+);
+
+const ModelShapeSchema = jsonObject(
+  {
+    modelType: oneOf(['bert', 'gpt2'], '"bert" or "gpt2"'),
+    hiddenSize: integer(1),
+    numHeads: integer(1),
+    intermediateSize: integer(1),
+    numLayers: integer(1),
+    vocabSize: integer(1),
+  },
+  missingOr('must be an object'),
+);
+
+const TimingSummarySchema = jsonObject(
+  { median: finiteNumber(0), dispersion: finiteNumber(0), relativeError: finiteNumber(0), samples: integer(1) },
+  missingOr('must be an object'),
+);
+
+const blockTimingCalibration = {
+  scale: v.pipe(
+    finiteNumber(0),
+    v.gtValue(0, (issue) => `must be > 0, got ${issue.input}`),
+  ),
+  offset: v.optional(finiteNumber(-Infinity)),
+};
+
+const BlockTimingSchema = v.pipe(
+  v.custom<Record<string, unknown>>(isJsonObject, missingOr('must be an object')),
+  v.variant(
+    'context',
+    [
+      entriesObject({ context: v.literal('model'), layers: integer(1), emptyModel: TimingSummarySchema, ...blockTimingCalibration }),
+      entriesObject({
+        context: v.literal('isolated'),
+        overhead: jsonObject({ attention: finiteNumber(0), ffn: finiteNumber(0) }, missingOr('must be an object')),
+        ...blockTimingCalibration,
+      }),
+    ],
+    got('must be "model" or "isolated"'),
+  ),
+);
+
+/** Levels of one module; the grid's agreement with the model shape is checked after parsing (`checkLevels`). */
+const LevelsSchema = v.array(
+  jsonObject({ kept: integer(0), time: finiteNumber(0), measured: v.optional(TimingSummarySchema) }, 'must be an object { kept, time }'),
+  missingOr('must be an array of levels'),
+);
+
+const countsSchema = v.array(integer(0), 'must be an array of integers >= 0');
+
+const TableCalibrationSchema = jsonObject(
+  {
+    points: v.array(
+      jsonObject(
+        {
+          layerHeads: countsSchema,
+          layerIntermediate: countsSchema,
+          measured: finiteNumber(-Infinity),
+          uncalibrated: finiteNumber(-Infinity),
+          calibrated: finiteNumber(-Infinity),
+        },
+        'must be an object',
+      ),
+      'must be an array',
+    ),
+    error: finiteNumber(0),
+    uncalibratedError: finiteNumber(0),
+    applied: boolean(),
+  },
+  missingOr('must be an object'),
+);
+
+const TableBuildInfoSchema = jsonObject(
+  {
+    // Key order is the order of the written file (serializeLatencyTable writes the parsed table).
+    calibration: v.optional(TableCalibrationSchema),
+    seconds: finiteNumber(0),
+    rounds: jsonObject({ min: integer(1), max: integer(1) }, missingOr('must be an object')),
+    warmupRuns: integer(0),
+    visitRuns: v.optional(integer(1)),
+    renewSessionsEvery: v.optional(integer(0)),
+    precision: finiteNumber(0),
+    remeasured: v.array(string(), 'must be an array of strings'),
+    monotonicity: v.array(
+      jsonObject(
+        {
+          module: v.picklist(['attention', 'ffn'], 'must be "attention" or "ffn"'),
+          smaller: integer(0),
+          larger: integer(0),
+          resolved: boolean(),
+        },
+        'must be an object',
+      ),
+      'must be an array',
+    ),
+    additivity: v.optional(
+      jsonObject(
+        { measured: finiteNumber(0), predicted: finiteNumber(0), residual: finiteNumber(-Infinity) },
+        missingOr('must be an object'),
+      ),
+    ),
+  },
+  missingOr('must be an object'),
+);
+
+/**
+ * The latency table file (this version), field by field. `parseLatencyTable` is the checked entry
+ * point: it adds the checks between fields and maps issues onto LatencyTableError.
+ */
+export const LatencyTableSchema = jsonObject(
+  {
+    format: oneOf([LATENCY_TABLE_FORMAT], `"${LATENCY_TABLE_FORMAT}"`, ' (not a ziplm latency table?)'),
+    version: v.literal(LATENCY_TABLE_VERSION, got(`must be ${LATENCY_TABLE_VERSION} (the version this @ziplm/latency reads)`)),
+    createdAt: v.pipe(
+      string(),
+      v.check((text) => !Number.isNaN(Date.parse(text)), gotOrMissing('must be an ISO 8601 date')),
+    ),
+    environment: InferenceEnvironmentSchema,
+    fingerprint: DeviceFingerprintSchema,
+    model: ModelShapeSchema,
+    unit: oneOf(['ms'], '"ms"'),
+    dense: TimingSummarySchema,
+    nonPrunable: TimingSummarySchema,
+    prunable: finiteNumber(-Infinity),
+    blockTiming: BlockTimingSchema,
+    attention: LevelsSchema,
+    ffn: LevelsSchema,
+    build: v.optional(TableBuildInfoSchema),
+  },
+  'must be a JSON object',
+);
+
+// Compile-time drift check: this line stops type-checking when the schema and the documented
+// `LatencyTable` disagree (a field added, removed, made optional or retyped on one side only).
+type _LatencyTableSchemaMatchesType = Assert<SameShape<v.InferOutput<typeof LatencyTableSchema>, LatencyTable>>;
+
+type Assert<T extends true> = T;
+type MutuallyAssignable<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+/** T without readonly modifiers, recursively (a schema's output arrays are mutable). */
+type DeepMutable<T> = T extends readonly (infer U)[]
+  ? DeepMutable<U>[]
+  : T extends object
+    ? { -readonly [K in keyof T]: DeepMutable<T[K]> }
+    : T;
+/** The same with every key required: exposes an optional key that one side lacks. */
+type DeepRequired<T> = T extends readonly (infer U)[]
+  ? DeepRequired<U>[]
+  : T extends object
+    ? { -readonly [K in keyof T]-?: DeepRequired<T[K]> }
+    : T;
+/** True when A and B have the same keys, optionality and value types (readonly aside). */
+type SameShape<A, B> =
+  MutuallyAssignable<DeepMutable<A>, DeepMutable<B>> extends true ? MutuallyAssignable<DeepRequired<A>, DeepRequired<B>> : false;
+
+/** The dotted path of an issue, e.g. `ffn[3].time`; `(root)` for the document itself. */
+function issueField(issue: Issue): string {
+  let field = '';
+  for (const item of issue.path ?? []) {
+    field += typeof item.key === 'number' ? `[${item.key}]` : `${field ? '.' : ''}${String(item.key)}`;
+  }
+  return field || '(root)';
 }
 
-function summary(parent: Json, key: string, path: string, file?: string): TimingSummary {
-  const o = obj(parent, key, path, file);
-  return {
-    median: num(o, 'median', `${path}.median`, file),
-    dispersion: num(o, 'dispersion', `${path}.dispersion`, file),
-    relativeError: num(o, 'relativeError', `${path}.relativeError`, file),
-    samples: int(o, 'samples', `${path}.samples`, file, 1),
-  };
-}
-
-function levels(parent: Json, key: string, full: number, file?: string): LevelTime[] {
-  const v = parent[key];
-  if (!Array.isArray(v)) throw new LatencyTableError(key, v === undefined ? 'is missing' : 'must be an array of levels', file);
-  const out: LevelTime[] = [];
+/**
+ * A module's levels: kept sizes within the dense size and distinct, kept 0 costs no time, and both
+ * the removed (0) and the dense level are present. Returns them sorted by kept size, descending.
+ */
+function checkLevels(levels: readonly LevelTime[], key: 'attention' | 'ffn', full: number, file?: string): LevelTime[] {
   const seen = new Set<number>();
-  v.forEach((entry: unknown, i: number) => {
+  levels.forEach(({ kept, time }, i) => {
     const path = `${key}[${i}]`;
-    if (!isObject(entry)) throw new LatencyTableError(path, 'must be an object { kept, time }', file);
-    const kept = int(entry, 'kept', `${path}.kept`, file, 0);
     if (kept > full) throw new LatencyTableError(`${path}.kept`, `must be <= the dense size ${full}, got ${kept}`, file);
     if (seen.has(kept)) throw new LatencyTableError(`${path}.kept`, `duplicates kept size ${kept}`, file);
     seen.add(kept);
-    const time = num(entry, 'time', `${path}.time`, file);
-    if (kept === 0 && time !== 0) throw new LatencyTableError(`${path}.time`, `must be 0 for kept 0 (a removed module costs no time), got ${time}`, file);
-    const level: LevelTime = entry.measured === undefined ? { kept, time } : { kept, time, measured: summary(entry, 'measured', `${path}.measured`, file) };
-    out.push(level);
+    if (kept === 0 && time !== 0)
+      throw new LatencyTableError(`${path}.time`, `must be 0 for kept 0 (a removed module costs no time), got ${time}`, file);
   });
   if (!seen.has(0)) throw new LatencyTableError(key, 'must contain the removed level (kept 0, time 0)', file);
   if (!seen.has(full)) throw new LatencyTableError(key, `must contain the dense level (kept ${full})`, file);
-  return out.sort((a, b) => b.kept - a.kept);
-}
-
-function buildInfo(parent: Json, file?: string): TableBuildInfo | undefined {
-  if (parent.build === undefined) return undefined;
-  const b = obj(parent, 'build', 'build', file);
-  const rounds = obj(b, 'rounds', 'build.rounds', file);
-  const remeasured = b.remeasured;
-  if (!Array.isArray(remeasured) || remeasured.some((r) => typeof r !== 'string')) {
-    throw new LatencyTableError('build.remeasured', 'must be an array of strings', file);
-  }
-  const mono = b.monotonicity;
-  if (!Array.isArray(mono)) throw new LatencyTableError('build.monotonicity', 'must be an array', file);
-  const monotonicity = mono.map((m: unknown, i: number): TableBuildInfo['monotonicity'][number] => {
-    const path = `build.monotonicity[${i}]`;
-    if (!isObject(m)) throw new LatencyTableError(path, 'must be an object', file);
-    const module = m.module;
-    if (module !== 'attention' && module !== 'ffn') throw new LatencyTableError(`${path}.module`, 'must be "attention" or "ffn"', file);
-    if (typeof m.resolved !== 'boolean') throw new LatencyTableError(`${path}.resolved`, 'must be a boolean', file);
-    return { module, smaller: int(m, 'smaller', `${path}.smaller`, file), larger: int(m, 'larger', `${path}.larger`, file), resolved: m.resolved };
-  });
-  let additivity: TableBuildInfo['additivity'];
-  if (b.additivity !== undefined) {
-    const a = obj(b, 'additivity', 'build.additivity', file);
-    additivity = {
-      measured: num(a, 'measured', 'build.additivity.measured', file),
-      predicted: num(a, 'predicted', 'build.additivity.predicted', file),
-      residual: num(a, 'residual', 'build.additivity.residual', file, -Infinity),
-    };
-  }
-  let calibration: TableCalibration | undefined;
-  if (b.calibration !== undefined) {
-    const c = obj(b, 'calibration', 'build.calibration', file);
-    if (!Array.isArray(c.points)) throw new LatencyTableError('build.calibration.points', 'must be an array', file);
-    const points = (c.points as unknown[]).map((p, i): CalibrationPoint => {
-      const path = `build.calibration.points[${i}]`;
-      if (!isObject(p)) throw new LatencyTableError(path, 'must be an object', file);
-      const list = (key: string) => {
-        const v = p[key];
-        if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x >= 0)) throw new LatencyTableError(`${path}.${key}`, 'must be an array of integers >= 0', file);
-        return v as number[];
-      };
-      return {
-        layerHeads: list('layerHeads'),
-        layerIntermediate: list('layerIntermediate'),
-        measured: num(p, 'measured', `${path}.measured`, file, -Infinity),
-        uncalibrated: num(p, 'uncalibrated', `${path}.uncalibrated`, file, -Infinity),
-        calibrated: num(p, 'calibrated', `${path}.calibrated`, file, -Infinity),
-      };
-    });
-    if (typeof c.applied !== 'boolean') throw new LatencyTableError('build.calibration.applied', 'must be a boolean', file);
-    calibration = { points, error: num(c, 'error', 'build.calibration.error', file), uncalibratedError: num(c, 'uncalibratedError', 'build.calibration.uncalibratedError', file), applied: c.applied };
-  }
-  return {
-    ...(calibration ? { calibration } : {}),
-    seconds: num(b, 'seconds', 'build.seconds', file),
-    rounds: { min: int(rounds, 'min', 'build.rounds.min', file, 1), max: int(rounds, 'max', 'build.rounds.max', file, 1) },
-    warmupRuns: int(b, 'warmupRuns', 'build.warmupRuns', file),
-    ...(b.visitRuns !== undefined ? { visitRuns: int(b, 'visitRuns', 'build.visitRuns', file, 1) } : {}),
-    ...(b.renewSessionsEvery !== undefined ? { renewSessionsEvery: int(b, 'renewSessionsEvery', 'build.renewSessionsEvery', file) } : {}),
-    precision: num(b, 'precision', 'build.precision', file),
-    remeasured: remeasured as string[],
-    monotonicity,
-    ...(additivity ? { additivity } : {}),
-  };
+  return [...levels].sort((a, b) => b.kept - a.kept);
 }
 
 /**
@@ -306,105 +467,31 @@ function buildInfo(parent: Json, file?: string): TableBuildInfo | undefined {
  * with levels sorted by kept size (descending). Throws LatencyTableError naming `file` and the field.
  */
 export function parseLatencyTable(json: unknown, file?: string): LatencyTable {
-  if (!isObject(json)) throw new LatencyTableError('(root)', 'must be a JSON object', file);
-  if (json.format !== LATENCY_TABLE_FORMAT) {
-    throw new LatencyTableError('format', `must be "${LATENCY_TABLE_FORMAT}", got ${JSON.stringify(json.format)} (not a ziplm latency table?)`, file);
+  const parsed = v.safeParse(LatencyTableSchema, json, { abortEarly: true });
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    throw new LatencyTableError(issueField(issue), issue.message, file);
   }
-  if (json.version !== LATENCY_TABLE_VERSION) {
-    throw new LatencyTableError('version', `must be ${LATENCY_TABLE_VERSION} (the version this @ziplm/latency reads), got ${JSON.stringify(json.version)}`, file);
-  }
-  const createdAt = str(json, 'createdAt', 'createdAt', file);
-  if (Number.isNaN(Date.parse(createdAt))) throw new LatencyTableError('createdAt', `must be an ISO 8601 date, got ${JSON.stringify(createdAt)}`, file);
-  if (json.unit !== 'ms') throw new LatencyTableError('unit', `must be "ms", got ${JSON.stringify(json.unit)}`, file);
-
-  const e = obj(json, 'environment', 'environment', file);
-  const environment = {
-    engine: e.engine,
-    threads: e.threads,
-    graphOptimizationLevel: e.graphOptimizationLevel,
-    mode: e.mode,
-    batchSize: e.batchSize,
-    sequenceLength: e.sequenceLength,
-    pastLength: e.pastLength,
-    allowSpinning: e.allowSpinning,
-  } as InferenceEnvironment;
+  const table = parsed.output;
   try {
-    validateEnvironment(environment);
+    validateEnvironment(table.environment);
   } catch (err) {
-    if (err instanceof EnvironmentError) throw new LatencyTableError(`environment.${err.field}`, err.problem, file);
+    if (err instanceof EnvironmentError) throw new LatencyTableError(`environment.${err.field}`, err.problem, file, { cause: err });
     throw err;
   }
-
-  const f = obj(json, 'fingerprint', 'fingerprint', file);
-  const fingerprint: DeviceFingerprint = {
-    cpuModel: str(f, 'cpuModel', 'fingerprint.cpuModel', file),
-    logicalCores: int(f, 'logicalCores', 'fingerprint.logicalCores', file, 1),
-    platform: str(f, 'platform', 'fingerprint.platform', file),
-    arch: str(f, 'arch', 'fingerprint.arch', file),
-    engine: str(f, 'engine', 'fingerprint.engine', file),
-    engineVersion: str(f, 'engineVersion', 'fingerprint.engineVersion', file),
-    runtimeVersion: str(f, 'runtimeVersion', 'fingerprint.runtimeVersion', file),
-  };
-
-  const m = obj(json, 'model', 'model', file);
-  if (m.modelType !== 'bert' && m.modelType !== 'gpt2') throw new LatencyTableError('model.modelType', `must be "bert" or "gpt2", got ${JSON.stringify(m.modelType)}`, file);
-  const model: ModelShape = {
-    modelType: m.modelType,
-    hiddenSize: int(m, 'hiddenSize', 'model.hiddenSize', file, 1),
-    numHeads: int(m, 'numHeads', 'model.numHeads', file, 1),
-    intermediateSize: int(m, 'intermediateSize', 'model.intermediateSize', file, 1),
-    numLayers: int(m, 'numLayers', 'model.numLayers', file, 1),
-    vocabSize: int(m, 'vocabSize', 'model.vocabSize', file, 1),
-  };
-  if (environment.mode === 'generation' && model.modelType !== 'gpt2') {
-    throw new LatencyTableError('environment.mode', `"generation" needs a GPT2 model, the table's model is ${model.modelType}`, file);
+  if (table.environment.mode === 'generation' && table.model.modelType !== 'gpt2') {
+    throw new LatencyTableError('environment.mode', `"generation" needs a GPT2 model, the table's model is ${table.model.modelType}`, file);
   }
-
-  const dense = summary(json, 'dense', 'dense', file);
-  const nonPrunable = summary(json, 'nonPrunable', 'nonPrunable', file);
-  const prunable = num(json, 'prunable', 'prunable', file, -Infinity);
   // prunable is stored for readers of the file (the original's `prunable` line); it must agree
   // with the two measurements it is derived from.
-  const expected = dense.median - nonPrunable.median;
-  if (Math.abs(prunable - expected) > 1e-9 * Math.max(1, Math.abs(expected))) {
-    throw new LatencyTableError('prunable', `must equal dense.median − nonPrunable.median = ${expected}, got ${prunable}`, file);
+  const expected = table.dense.median - table.nonPrunable.median;
+  if (Math.abs(table.prunable - expected) > 1e-9 * Math.max(1, Math.abs(expected))) {
+    throw new LatencyTableError('prunable', `must equal dense.median − nonPrunable.median = ${expected}, got ${table.prunable}`, file);
   }
-  const bt = obj(json, 'blockTiming', 'blockTiming', file);
-  let blockTiming: BlockTiming;
-  const scale = num(bt, 'scale', 'blockTiming.scale', file);
-  if (!(scale > 0)) throw new LatencyTableError('blockTiming.scale', `must be > 0, got ${scale}`, file);
-  const offset = bt.offset === undefined ? {} : { offset: num(bt, 'offset', 'blockTiming.offset', file, -Infinity) };
-  if (bt.context === 'model') {
-    blockTiming = { context: 'model', layers: int(bt, 'layers', 'blockTiming.layers', file, 1), emptyModel: summary(bt, 'emptyModel', 'blockTiming.emptyModel', file), scale, ...offset };
-  } else if (bt.context === 'isolated') {
-    const o = obj(bt, 'overhead', 'blockTiming.overhead', file);
-    blockTiming = {
-      context: 'isolated',
-      overhead: { attention: num(o, 'attention', 'blockTiming.overhead.attention', file), ffn: num(o, 'ffn', 'blockTiming.overhead.ffn', file) },
-      scale,
-      ...offset,
-    };
-  } else {
-    throw new LatencyTableError('blockTiming.context', `must be "model" or "isolated", got ${JSON.stringify(bt.context)}`, file);
-  }
-  const attention = levels(json, 'attention', model.numHeads, file);
-  const ffn = levels(json, 'ffn', model.intermediateSize, file);
-  const build = buildInfo(json, file);
   return {
-    format: LATENCY_TABLE_FORMAT,
-    version: LATENCY_TABLE_VERSION,
-    createdAt,
-    environment,
-    fingerprint,
-    model,
-    unit: 'ms',
-    dense,
-    nonPrunable,
-    prunable,
-    blockTiming,
-    attention,
-    ffn,
-    ...(build ? { build } : {}),
+    ...table,
+    attention: checkLevels(table.attention, 'attention', table.model.numHeads, file),
+    ffn: checkLevels(table.ffn, 'ffn', table.model.intermediateSize, file),
   };
 }
 

@@ -4,7 +4,8 @@ import { ffnLevels } from '@ziplm/hessian';
 import { bertConfig, gpt2Config } from '@ziplm/models';
 import { describe, expect, it } from 'vitest';
 import { inferenceEnvironment, parseLatencyTable, predictRuntime } from '../src/index.js';
-import { buildLatencyTable, InterleavedTimer, timingCheckpoint, verifySpeedup, verifySpeedups } from '../src/measure/index.js';
+import { buildLatencyTable, timingCheckpoint, verifySpeedup, verifySpeedups } from '../src/measure/index.js';
+import { InterleavedTimer } from '../src/measure/protocol.js';
 import { fakeEngine, type GraphInfo } from './fake-runner.js';
 
 const config = bertConfig({ hiddenSize: 16, numHeads: 4, intermediateSize: 32, numLayers: 3, vocabSize: 50, maxPositions: 32 });

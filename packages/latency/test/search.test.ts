@@ -1,16 +1,8 @@
+import { seededRandom } from '@ziplm/core';
 import { describe, expect, it } from 'vitest';
 import type { LayerErrors, LatencyTable } from '../src/index.js';
-import {
-  InfeasibleTargetError,
-  knapsackDp,
-  maxAchievableSpeedup,
-  MissingLevelError,
-  predictRuntime,
-  searchForSpeedup,
-  SearchError,
-  seededRandom,
-  solveKnapsack,
-} from '../src/index.js';
+import { InfeasibleTargetError, maxAchievableSpeedup, MissingLevelError, predictRuntime, searchForSpeedup, SearchError } from '../src/index.js';
+import { knapsackDp, solveKnapsack } from '../src/search.js';
 import { handTable, product } from './helpers.js';
 
 /** Brute force: min Σ cost with Σ time ≤ budget; all optimal pick vectors. */
@@ -26,7 +18,7 @@ function bruteForce(times: number[][], costs: number[][], budget: number): { cos
   return best;
 }
 
-describe('the method doc toy example (§11 item 4, §6.2)', () => {
+describe('the toy example of guide/search.md', () => {
   // The doc reports the DP's answers on a 4-layer, 3-level toy with 1000 buckets — [0,1,0,1] at 1.2x
   // up to [0,1,2,2] at 3x — but not the toy's times and errors. This toy was constructed to give
   // exactly those two answers; every answer is checked against brute force. Level 0 = dense.
@@ -52,7 +44,7 @@ describe('the method doc toy example (§11 item 4, §6.2)', () => {
   ];
   for (const rounding of ['nearest', 'up'] as const) {
     it.each(expected)(`target %sx -> %j at %sx (rounding ${rounding}, 1000 buckets)`, (target, picks, achieved) => {
-      // Method doc §6.1: the budget of the prunable part.
+      // guide/search.md: the budget of the prunable part.
       const budget = base / target - (base - prunable);
       const got = solveKnapsack(times, errors, budget, { buckets: 1000, rounding });
       expect(got).toEqual(picks);
@@ -67,7 +59,7 @@ describe('the method doc toy example (§11 item 4, §6.2)', () => {
 
 describe('knapsackDp', () => {
   it('guards the first module: a level slower than the whole capacity is skipped, not indexed', () => {
-    // The reference indexes DP[0][t_int] without a bounds check (method doc §6.2 ⚠).
+    // The reference indexes DP[0][t_int] without a bounds check (guide/search.md).
     expect(knapsackDp([[50, 3], [2, 1]], [[0, 1], [0, 1]], 10)).toEqual([1, 0]);
     expect(knapsackDp([[50, 30]], [[0, 1]], 10)).toBeUndefined();
   });
@@ -189,7 +181,7 @@ function bruteSearch(t: LatencyTable, errors: LayerErrors[], target: number, sla
   return best;
 }
 
-// The paper's 44 FFN kept sizes for 3072 (method doc §4).
+// The paper's 44 FFN kept sizes for 3072 (guide/structured-obs.md).
 const PAPER_FFN_GRID = [
   3072, 2765, 2488, 2239, 2016, 1814, 1633, 1469, 1322, 1190, 1071, 964, 868, 781, 703, 632, 569, 512, 461, 415, 373, 336, 303, 272, 245, 221, 198,
   179, 161, 145, 130, 117, 105, 95, 85, 77, 69, 62, 56, 50, 45, 41, 37, 33,

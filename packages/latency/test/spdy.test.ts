@@ -1,6 +1,7 @@
+import { seededRandom } from '@ziplm/core';
 import { describe, expect, it } from 'vitest';
 import type { LayerErrors, SearchResult } from '../src/index.js';
-import { searchForSpeedup, searchUniform, seededRandom, spdySearch, SearchError } from '../src/index.js';
+import { searchForSpeedup, searchUniform, spdySearch, SearchError } from '../src/index.js';
 import { handTable } from './helpers.js';
 
 const table = handTable({

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bertConfig } from '@ziplm/models';
 import { describe, expect, it } from 'vitest';
+import { checkTableMatchesModel } from '../src/table.js';
 import {
-  checkTableMatchesModel,
   EnvironmentError,
   inferenceEnvironment,
   LatencyTableError,
@@ -143,7 +143,7 @@ describe('table schema', () => {
 });
 
 describe('runtime model', () => {
-  it('predicts (dense − prunable) + Σ block times and the speedup (method doc §5)', () => {
+  it('predicts (dense − prunable) + Σ block times and the speedup (guide/latency.md)', () => {
     const p = predictRuntime(table, { layerHeads: [4, 0], layerIntermediate: [2, 6] });
     expect(p.nonPrunable).toBe(2);
     expect(p.time).toBeCloseTo(2 + 4 + 0 + 1.7 + 4.6, 12);

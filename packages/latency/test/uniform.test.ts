@@ -1,3 +1,4 @@
+import { seededRandom } from '@ziplm/core';
 import { describe, expect, it } from 'vitest';
 import type { LayerErrors, LatencyTable } from '../src/index.js';
 import {
@@ -9,7 +10,6 @@ import {
   searchForSpeedup,
   searchUniform,
   SearchError,
-  seededRandom,
 } from '../src/index.js';
 import { handTable } from './helpers.js';
 

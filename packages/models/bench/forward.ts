@@ -11,7 +11,8 @@ import type { BertConfig } from '../src/config.js';
 import { bertConfig } from '../src/config.js';
 import { builtinModelDir } from '../src/io/builtin.js';
 import { loadCheckpoint } from '../src/io/checkpoint.js';
-import { createModel, initBackend, randomCheckpoint } from '../src/tfjs/index.js';
+import { createModel, initBackend } from '../src/tfjs/index.js';
+import { randomCheckpoint } from '../src/random.js';
 import type { Checkpoint } from '../src/weights.js';
 
 const quick = process.env.ZIPLM_BENCH_QUICK === '1';

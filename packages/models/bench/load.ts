@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bertConfig } from '../src/config.js';
 import { loadCheckpoint, saveCheckpoint } from '../src/io/checkpoint.js';
-import { randomCheckpoint } from '../src/tfjs/random.js';
+import { randomCheckpoint } from '../src/random.js';
 import type { SafetensorsWriteDtype } from '../src/io/safetensors.js';
 
 const MB = 1024 * 1024;

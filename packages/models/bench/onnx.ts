@@ -2,7 +2,7 @@
 // 768, 12 heads, FFN 3072; random weights) exported and run in onnxruntime-node at batch 1 x seq 128.
 // Prints the export time and peak RSS (goals: < 10 s, < 2 GB), the whole-model time and the sum of
 // its single-layer block times (goal: within 10%), the latency table's additivity assumption
-// (method doc §5). Also a GPT2-small decode step with a 50-token KV cache (the generation setting).
+// (guide/latency.md). Also a GPT2-small decode step with a 50-token KV cache (the generation setting).
 //
 //   pnpm exec tsx --conditions=@ziplm/source bench/onnx.ts [--reps 20] [--threads N] [--no-gpt2]
 //
@@ -10,6 +10,7 @@
 // processes hits the whole model and the blocks alike.
 
 import { performance } from 'node:perf_hooks';
+import { seededRandom } from '@ziplm/core';
 import { createSession, loadOrt } from '@ziplm/onnx/runtime';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { ModelConfig } from '../src/config.js';
@@ -33,21 +34,18 @@ const maxRss = () => process.resourceUsage().maxRSS * 1024;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /**
- * Random weights, fast: a 32-bit LCG scaled to ±0.03 (timings do not depend on the values; the
+ * Random weights, fast: uniform draws scaled to ±0.03 (timings do not depend on the values; the
  * Box–Muller draw of randomCheckpoint takes ~10 s for 110M parameters on these machines).
  * LayerNorm scales are 1, as Hugging Face initialises them.
  */
 function fastRandomCheckpoint<C extends ModelConfig>(config: C, seed: number): Checkpoint<C> {
-  let s = seed >>> 0;
+  const random = seededRandom(seed);
   const weights: WeightMap = new Map();
   for (const [name, shape] of expectedShapes(config)) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     if (/(LayerNorm|ln_\d|ln_f)\.weight$/.test(name)) data.fill(1);
     else
-      for (let i = 0; i < data.length; i++) {
-        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-        data[i] = (s / 2 ** 32 - 0.5) * 0.06;
-      }
+      for (let i = 0; i < data.length; i++) data[i] = (random() - 0.5) * 0.06;
     weights.set(name, { shape, data });
   }
   return { config, weights };
@@ -77,12 +75,9 @@ function int64(batch: number, seq: number, value: (i: number) => number): OrtTen
 }
 
 function floats(dims: number[], seed: number): OrtTensor {
-  let s = seed >>> 0;
+  const random = seededRandom(seed);
   const n = dims.reduce((a, b) => a * b, 1);
-  const data = Float32Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32 - 0.5;
-  });
+  const data = Float32Array.from({ length: n }, () => random() - 0.5);
   return new ort.Tensor('float32', data, dims);
 }
 

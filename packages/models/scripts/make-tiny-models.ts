@@ -17,8 +17,9 @@ import { bertConfig, gpt2Config } from '../src/config.js';
 import { dataPath, readGlue } from '../src/data/index.js';
 import { builtinModelDir } from '../src/io/builtin.js';
 import { saveCheckpoint } from '../src/io/checkpoint.js';
-import { randomCheckpoint } from '../src/tfjs/random.js';
-import { ByteLevelBpeTokenizer, GPT2_EOS_TOKEN, WordPieceTokenizer, trainByteLevelBpe, trainWordPieceVocab } from '../src/tokenizers/index.js';
+import { randomCheckpoint } from '../src/random.js';
+import { GPT2_EOS_TOKEN } from '../src/tokenizers/bpe.js';
+import { ByteLevelBpeTokenizer, WordPieceTokenizer, trainByteLevelBpe, trainWordPieceVocab } from '../src/tokenizers/index.js';
 
 /** Shape shared by both tiny models. */
 export const TINY_SHAPE = { hiddenSize: 48, numLayers: 4, numHeads: 6, intermediateSize: 192, maxPositions: 128 } as const;

@@ -1,6 +1,6 @@
 // Model configs with a shape per layer. Structured pruning leaves the hidden size and the number of
 // layers alone but gives every layer its own number of attention heads and FFN size; 0 means the
-// module is removed (method doc §3). Configs are read from and written to Hugging Face config.json;
+// module is removed (guide/structured-obs.md). Configs are read from and written to Hugging Face config.json;
 // the per-layer shapes live in a documented `ziplm` block (see `toHfConfig`).
 
 import { ConfigError } from './errors.js';

@@ -1,10 +1,147 @@
-// @ziplm/models: BERT and GPT2 with a shape per layer. Each area has its own barrel.
-export * from './errors.js';
-export * from './config.js';
-export * from './weights.js';
-export * from './io/index.js';
-export * from './tfjs/index.js';
-export * from './tokenizers/index.js';
-export * from './data/index.js';
-export * from './onnx/index.js';
-export * from './shrink.js';
+// @ziplm/models: BERT and GPT2 with a shape per layer. Every public name, by area. The areas are also
+// entries of their own (`@ziplm/models/tokenizers`, `/data`, `/io`, `/onnx`, `/tfjs`), so that a caller
+// who needs a tokenizer or a dataset does not load TensorFlow.js; this entry loads all of them.
+
+// Errors: one base class, a typed error per kind of bad input, each with a stable `code`.
+export { ConfigError, DataError, ModelsError, VocabularyError, WeightsError, ZiplmModelError } from './errors.js';
+export type { ModelsErrorCode } from './errors.js';
+
+// Configs with a head count and FFN size per layer, and their Hugging Face config.json form.
+export { bertConfig, fromHfConfig, gpt2Config, headDim, isPruned, toHfConfig, validateConfig, withLayerShapes } from './config.js';
+export type { BertConfig, BertHead, Gpt2Config, ModelConfig } from './config.js';
+
+// Checkpoints in memory: a config plus Hugging Face-named float32 tensors.
+export { expectedShapes, parameterCount } from './weights.js';
+export type { Checkpoint, Tensor32, WeightMap } from './weights.js';
+export { randomCheckpoint } from './random.js';
+export type { RandomCheckpointOptions } from './random.js';
+
+// The prunable structures of a model: modules, their widths and output projections.
+export {
+  layerParameterCount,
+  MODULE_KINDS,
+  moduleSize,
+  outputProjection,
+  outputProjectionName,
+  outputProjectionTensor,
+  prunableModules,
+  structureWidth,
+} from './structure.js';
+export type { LayerShapes, ModuleKind, OutputProjection, PrunableModule } from './structure.js';
+
+// Shrinking a checkpoint to the heads and neurons it keeps.
+export { findKeptStructures, shrinkWeights, zeroStructures } from './shrink.js';
+export type { KeptStructures } from './shrink.js';
+
+// Checkpoints on disk and the built-in tiny models (also `@ziplm/models/io`).
+export {
+  BUILTIN_MODELS,
+  builtinModelDir,
+  loadCheckpoint,
+  loadModelDir,
+  readConfigFile,
+  readSafetensors,
+  saveCheckpoint,
+  writeSafetensors,
+} from './io/index.js';
+export type {
+  BuiltinModelName,
+  ModelDir,
+  ReadSafetensorsOptions,
+  SafetensorsContents,
+  SafetensorsDtype,
+  SafetensorsEntry,
+  SafetensorsHeader,
+  SafetensorsWriteDtype,
+  SavableTokenizer,
+  SaveCheckpointOptions,
+  WriteSafetensorsOptions,
+} from './io/index.js';
+
+// TensorFlow.js models and backend selection (also `@ziplm/models/tfjs`).
+export { BertModel, createModel, Gpt2Model, initBackend } from './tfjs/index.js';
+export type { BackendInfo, BackendPreference, ForwardOptions, ModelInputs, ModelOutputs } from './tfjs/index.js';
+
+// Tokenizers, their loader and vocabulary trainers (also `@ziplm/models/tokenizers`).
+export {
+  ByteLevelBpeTokenizer,
+  loadTokenizer,
+  TokenizationError,
+  trainByteLevelBpe,
+  trainWordPieceVocab,
+  WordPieceTokenizer,
+} from './tokenizers/index.js';
+export type {
+  BertNormalizerOptions,
+  ByteLevelBpeOptions,
+  ByteLevelBpeTrainerOptions,
+  DecodeOptions,
+  EncodeOptions,
+  Encoding,
+  OverflowEncodeOptions,
+  TokenSequence,
+  Tokenizer,
+  TrainedByteLevelBpe,
+  TruncationStrategy,
+  WordPieceTokenizerOptions,
+  WordPieceTrainerOptions,
+} from './tokenizers/index.js';
+
+// Datasets, their held-out splits and batching (also `@ziplm/models/data`).
+export {
+  chunkTokenIds,
+  dataDir,
+  dataPath,
+  encodeGlueExamples,
+  findRepoRoot,
+  gatherInt32,
+  GLUE_TASKS,
+  hasData,
+  padBatch,
+  perplexity,
+  postprocessSquad,
+  prepareSquadFeatures,
+  qnliDevSplit,
+  readGlue,
+  readSquad,
+  readWikiText,
+  SAMPLE_SENTENCES,
+  SAMPLE_TEXT,
+  splitWikiTextArticles,
+  squadDevSplit,
+  squadMetric,
+  WIKITEXT_SPLIT_RULE,
+  wikiTextArticleSplit,
+} from './data/index.js';
+export type {
+  BatchItem,
+  ChunkOptions,
+  GlueExample,
+  GlueTaskName,
+  GlueTaskSpec,
+  PadOptions,
+  PaddedBatch,
+  ReadSquadOptions,
+  SplitPart,
+  SquadAnswer,
+  SquadExample,
+  SquadFeature,
+  SquadFeatureOptions,
+  SquadMetric,
+  SquadPostprocessOptions,
+  SquadPrediction,
+  WikiTextArticleSplit,
+} from './data/index.js';
+
+// ONNX export of whole models and single blocks (also `@ziplm/models/onnx`).
+export {
+  exportAttentionBlock,
+  exportFfnBlock,
+  exportLayerBlock,
+  exportModelToOnnx,
+  ONNX_DIMS,
+  ONNX_NAMES,
+  onnxFeeds,
+  OnnxExportError,
+} from './onnx/index.js';
+export type { BlockExportOptions, ModelExportOptions, OnnxExportOptions, OrtTensorFactory } from './onnx/index.js';

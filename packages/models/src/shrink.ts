@@ -1,4 +1,4 @@
-// Physically removing pruned structures (method doc §3, ZipLM reference `shrink`).
+// Physically removing pruned structures (guide/structured-obs.md, ZipLM reference `shrink`).
 //
 // A structure is an attention head (a group of headDim consecutive features) or an FFN neuron.
 // Keeping a set of them slices the weight matrices the way Hugging Face's prune_linear_layer /
@@ -18,11 +18,11 @@
 // A module with nothing kept is removed: all its tensors (including its LayerNorm) disappear and
 // the config records 0. For GPT2 (pre-LN) that is an exact identity, the same as zero weights
 // and zero output bias. For BERT (post-LN) it is NOT: a removed module skips its LayerNorm,
-// while zero weights would still compute LN(0 + h) (method doc §3.1, pitfall 8).
+// while zero weights would still compute LN(0 + h) (guide/structured-obs.md, pitfall 8).
 
 import type { ModelConfig } from './config.js';
 import { headDim, withLayerShapes } from './config.js';
-import { ZiplmModelError } from './errors.js';
+import { ModelsError } from './errors.js';
 import type { Checkpoint, Tensor32, WeightMap } from './weights.js';
 import { bertLayerNames, expectedShapes, gpt2LayerNames } from './weights.js';
 
@@ -41,15 +41,15 @@ function normalise(config: ModelConfig, keep: KeptStructures): KeptStructures {
     ['neurons', keep.neurons, config.layerIntermediate],
   ] as const) {
     if (!Array.isArray(lists) || lists.length !== config.numLayers) {
-      throw new ZiplmModelError(`keep.${field} must have one list per layer (${config.numLayers}), got ${Array.isArray(lists) ? lists.length : typeof lists}`);
+      throw new ModelsError(`keep.${field} must have one list per layer (${config.numLayers}), got ${Array.isArray(lists) ? lists.length : typeof lists}`);
     }
     lists.forEach((list, l) => {
       const seen = new Set<number>();
       for (const i of list) {
         if (!Number.isInteger(i) || i < 0 || i >= sizes[l]!) {
-          throw new ZiplmModelError(`keep.${field}[${l}] contains ${i}, but layer ${l} currently has ${sizes[l]} ${field} (indices are relative to the current shape)`);
+          throw new ModelsError(`keep.${field}[${l}] contains ${i}, but layer ${l} currently has ${sizes[l]} ${field} (indices are relative to the current shape)`);
         }
-        if (seen.has(i)) throw new ZiplmModelError(`keep.${field}[${l}] contains ${i} twice`);
+        if (seen.has(i)) throw new ModelsError(`keep.${field}[${l}] contains ${i} twice`);
         seen.add(i);
       }
     });
@@ -95,7 +95,7 @@ function copy(t: Tensor32): Tensor32 {
  * file comment for which rows and columns). The result is a new checkpoint with a new config
  * (`layerHeads[l] = keep.heads[l].length`, `layerIntermediate[l] = keep.neurons[l].length`);
  * the input is not modified. Kept structures stay in increasing index order.
- * @throws ZiplmModelError when an index is out of range or repeated.
+ * @throws ModelsError when an index is out of range or repeated.
  */
 export function shrinkWeights<C extends ModelConfig>(checkpoint: Checkpoint<C>, keep: KeptStructures): Checkpoint<C> {
   const { config, weights } = checkpoint;
@@ -109,7 +109,7 @@ export function shrinkWeights<C extends ModelConfig>(checkpoint: Checkpoint<C>, 
   const sliced: WeightMap = new Map();
   const get = (name: string): Tensor32 => {
     const t = weights.get(name);
-    if (!t) throw new ZiplmModelError(`shrinkWeights: the checkpoint has no tensor "${name}"`);
+    if (!t) throw new ModelsError(`shrinkWeights: the checkpoint has no tensor "${name}"`);
     return t;
   };
   for (let l = 0; l < config.numLayers; l++) {
@@ -153,7 +153,7 @@ export function shrinkWeights<C extends ModelConfig>(checkpoint: Checkpoint<C>, 
   for (const [name, shape] of expectedShapes(next)) {
     const t = sliced.get(name) ?? copy(get(name));
     if (t.shape.length !== shape.length || t.shape.some((v, i) => v !== shape[i])) {
-      throw new ZiplmModelError(`shrinkWeights: "${name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}] (checkpoint does not match its config?)`);
+      throw new ModelsError(`shrinkWeights: "${name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}] (checkpoint does not match its config?)`);
     }
     out.set(name, t);
   }
@@ -180,7 +180,7 @@ function complement(kept: number[], size: number): number[] {
 /**
  * The same model (same config and shapes) with every structure NOT in `keep` zeroed: the rows and
  * columns `shrinkWeights` would cut are set to 0, and when a module keeps nothing its output bias
- * is zeroed too (ZipLM's stitched level "1.0000" zeroes it; method doc §3.1). Outputs equal
+ * is zeroed too (ZipLM's stitched level "1.0000" zeroes it; guide/structured-obs.md). Outputs equal
  * `shrinkWeights` up to float rounding, except for fully removed BERT modules (post-LN: the
  * shrunk model skips the LayerNorm, the zeroed one computes LN(0 + h)).
  */
@@ -192,7 +192,7 @@ export function zeroStructures<C extends ModelConfig>(checkpoint: Checkpoint<C>,
   for (const [name, t] of checkpoint.weights) weights.set(name, copy(t));
   const get = (name: string): Tensor32 => {
     const t = weights.get(name);
-    if (!t) throw new ZiplmModelError(`zeroStructures: the checkpoint has no tensor "${name}"`);
+    if (!t) throw new ModelsError(`zeroStructures: the checkpoint has no tensor "${name}"`);
     return t;
   };
   for (let l = 0; l < config.numLayers; l++) {
@@ -251,7 +251,7 @@ export function findKeptStructures(checkpoint: Checkpoint): KeptStructures {
   const neurons: number[][] = [];
   const need = (name: string): Tensor32 => {
     const t = weights.get(name);
-    if (!t) throw new ZiplmModelError(`findKeptStructures: the checkpoint has no tensor "${name}"`);
+    if (!t) throw new ModelsError(`findKeptStructures: the checkpoint has no tensor "${name}"`);
     return t;
   };
   // For BERT the structure's inputs are columns of an [out, in] weight; for GPT2 rows of [in, out].

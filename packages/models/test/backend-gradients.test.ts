@@ -4,7 +4,7 @@
 // here with module mocks: a tfjs-core 4.21.0 whose gradient registry stays empty after @tensorflow/tfjs
 // (whose own tfjs-core is 4.22.0) has been imported. Its own file, because the mocks are file-wide.
 
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 
 const state = vi.hoisted(() => ({ fixed: false }));
 
@@ -23,8 +23,16 @@ vi.mock('@tensorflow/tfjs-core', async (importOriginal) => {
   };
 });
 
+// Unit projects share one module registry per worker (isolate: false): drop the modules other test files
+// loaded, so the modules under test are imported afresh against the mocks above; and again after this file.
+vi.resetModules();
 const { initBackend } = await import('../src/tfjs/backend.js');
-const { ZiplmModelError } = await import('../src/errors.js');
+const { ModelsError } = await import('../src/errors.js');
+afterAll(() => {
+  vi.doUnmock('@tensorflow/tfjs');
+  vi.doUnmock('@tensorflow/tfjs-core');
+  vi.resetModules();
+});
 
 afterEach(() => {
   delete process.env.ZIPLM_BACKEND;
@@ -35,7 +43,7 @@ describe('initBackend with mismatched @tensorflow/tfjs and @tensorflow/tfjs-core
     process.env.ZIPLM_BACKEND = 'cpu';
     state.fixed = false;
     const failed = initBackend();
-    await expect(failed).rejects.toBeInstanceOf(ZiplmModelError);
+    await expect(failed).rejects.toBeInstanceOf(ModelsError);
     await expect(failed).rejects.toThrow(
       'importing @tensorflow/tfjs 4.22.0 did not register gradients in the @tensorflow/tfjs-core 4.21.0 that @ziplm/models runs on ' +
         '(it registered them in its own @tensorflow/tfjs-core 4.22.0: two copies are installed). ' +

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ZiplmModelError } from '../src/errors.js';
-import { initBackend, installWasmKernelFixes } from '../src/tfjs/index.js';
-import { createRng } from '../src/tfjs/random.js';
+import { initBackend, installWasmKernelFixes } from '../src/tfjs/backend.js';
+import { createRng } from '../src/random.js';
 
 function randomTensor(shape: number[], seed: number): tf.Tensor {
   const rng = createRng(seed);

@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { maxAbsDiff } from '@ziplm/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BertHead } from '../src/config.js';
 import { bertConfig } from '../src/config.js';
 import { WeightsError, ZiplmModelError } from '../src/errors.js';
-import { BertModel, createModel, initBackend, randomCheckpoint } from '../src/tfjs/index.js';
+import { BertModel, createModel, initBackend } from '../src/tfjs/index.js';
+import { randomCheckpoint } from '../src/random.js';
 import { disposeAll, ints, tinyBertConfig } from './helpers.js';
-import { maxAbsDiff, referenceBert } from './reference.js';
+import { referenceBert } from './reference.js';
 
 beforeAll(async () => {
   await initBackend('wasm');

@@ -1,14 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { seededRandom } from '@ziplm/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dataPath, hasData } from '../src/data/index.js';
-import {
-  BYTE_ORDER,
-  BYTE_TO_UNICODE,
-  ByteLevelBpeTokenizer,
-  TokenizationError,
-  gpt2SplitPattern,
-  loadByteLevelBpe,
-} from '../src/tokenizers/index.js';
+import { BYTE_ORDER, BYTE_TO_UNICODE, gpt2SplitPattern } from '../src/tokenizers/bpe.js';
+import { ByteLevelBpeTokenizer, TokenizationError } from '../src/tokenizers/index.js';
+import { loadByteLevelBpe } from '../src/tokenizers/load.js';
 
 const bytesVocab = () => BYTE_ORDER.map((b) => BYTE_TO_UNICODE[b]!);
 
@@ -157,16 +153,9 @@ function referenceBpe(mergesText: string) {
   return { rank, pieces, bpe, tokenize: (text: string) => pieces(text).flatMap(bpe) };
 }
 
-/** Seeded printable characters (mulberry32), so the "random" cases are the same on every run. */
+/** Seeded printable characters, so the "random" cases are the same on every run. */
 function randomText(seed: number, length: number, alphabet: string): string {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = seededRandom(seed);
   return Array.from({ length }, () => alphabet[Math.floor(next() * alphabet.length)]!).join('');
 }
 

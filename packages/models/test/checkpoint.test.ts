@@ -7,7 +7,8 @@ import { ConfigError, VocabularyError, WeightsError } from '../src/errors.js';
 import { CONFIG_FILE, WEIGHTS_FILE, checkCheckpoint, loadCheckpoint, loadModelDir, readConfigFile, saveCheckpoint } from '../src/io/checkpoint.js';
 import { encodeSafetensors, readSafetensorsHeader } from '../src/io/safetensors.js';
 import { WordPieceTokenizer } from '../src/tokenizers/index.js';
-import { createModel, initBackend, randomCheckpoint } from '../src/tfjs/index.js';
+import { createModel, initBackend } from '../src/tfjs/index.js';
+import { randomCheckpoint } from '../src/random.js';
 import type { Checkpoint, Tensor32, WeightMap } from '../src/weights.js';
 import { disposeAll, ints, tinyBertConfig, tinyGpt2Config } from './helpers.js';
 

@@ -3,7 +3,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataError } from '../src/errors.js';
-import { DATA_DIR_ENV, dataDir, dataPath, findRepoRoot, hasData, jsonErrorOffset, lineColumn, readDataText } from '../src/data/index.js';
+import { dataDir, dataPath, findRepoRoot, hasData } from '../src/data/index.js';
+import { DATA_DIR_ENV, readDataText } from '../src/data/paths.js';
+import { jsonErrorOffset, lineColumn } from '../src/internal/json.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../src/errors.js';
-import { GLUE_TASKS, dataPath, encodeGlueExamples, hasData, parseTsv, readGlue } from '../src/data/index.js';
+import { parseTsv } from '../src/data/glue.js';
+import { GLUE_TASKS, dataPath, encodeGlueExamples, hasData, readGlue } from '../src/data/index.js';
 import { WordPieceTokenizer } from '../src/tokenizers/index.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/data/${name}`, import.meta.url));

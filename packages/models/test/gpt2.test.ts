@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { maxAbsDiff } from '@ziplm/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gpt2Config } from '../src/config.js';
 import { WeightsError } from '../src/errors.js';
 import { GPT2_NAMES } from '../src/weights.js';
-import { Gpt2Model, createModel, initBackend, randomCheckpoint } from '../src/tfjs/index.js';
+import { Gpt2Model, createModel, initBackend } from '../src/tfjs/index.js';
+import { randomCheckpoint } from '../src/random.js';
 import { disposeAll, ints, tinyGpt2Config } from './helpers.js';
-import { maxAbsDiff, referenceGpt2 } from './reference.js';
+import { referenceGpt2 } from './reference.js';
 
 beforeAll(async () => {
   await initBackend('wasm');

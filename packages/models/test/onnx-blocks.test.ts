@@ -1,38 +1,20 @@
 // Single-block exports: they must be the very subgraphs of the whole-model export (the latency
-// table times them to predict whole-model latency, method doc §5).
+// table times them to predict whole-model latency, guide/latency.md).
 
 import { decodeModel, type Graph } from '@ziplm/onnx';
 import { createSession, loadOrt } from '@ziplm/onnx/runtime';
-import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { afterAll, describe, expect, it } from 'vitest';
+import { int64Tensor, maxAbsDiff, releasedAfterAll } from '@ziplm/test-utils';
+import type { Tensor as OrtTensor } from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
 import type { ModelConfig } from '../src/config.js';
 import { bertConfig, gpt2Config } from '../src/config.js';
 import { exportAttentionBlock, exportFfnBlock, exportLayerBlock, exportModelToOnnx, OnnxExportError } from '../src/onnx/index.js';
-import { createRng, randomCheckpoint } from '../src/tfjs/random.js';
+import { createRng, randomCheckpoint } from '../src/random.js';
 import type { Checkpoint } from '../src/weights.js';
 
 const ort = await loadOrt();
-const sessions: InferenceSession[] = [];
-afterAll(async () => {
-  for (const s of sessions) await s.release();
-});
-
-async function session(bytes: Uint8Array): Promise<InferenceSession> {
-  const s = await createSession(bytes, { threads: 1 });
-  sessions.push(s);
-  return s;
-}
-
-function int64(rows: number[][]): OrtTensor {
-  return new ort.Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [rows.length, rows[0]!.length]);
-}
-
-function maxAbsDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  expect(x.length).toBe(y.length);
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
-  return m;
-}
+const session = releasedAfterAll((bytes: Uint8Array) => createSession(bytes, { threads: 1 }));
+const int64 = (rows: number[][]): OrtTensor => int64Tensor<OrtTensor>(ort, rows);
 
 const bert = bertConfig({
   vocabSize: 30,

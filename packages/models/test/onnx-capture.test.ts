@@ -2,10 +2,11 @@
 // the output projections: every layer's output is rebuilt from them with the layer's equations.
 
 import { createSession, loadOrt } from '@ziplm/onnx/runtime';
+import { maxAbsDiff } from '@ziplm/test-utils';
 import { describe, expect, it } from 'vitest';
 import { headDim } from '../src/config.js';
 import { exportModelToOnnx, ONNX_NAMES } from '../src/onnx/index.js';
-import { randomCheckpoint } from '../src/tfjs/index.js';
+import { randomCheckpoint } from '../src/random.js';
 import { bertLayerNames, gpt2LayerNames, type Checkpoint } from '../src/weights.js';
 import { tinyBertConfig, tinyGpt2Config } from './helpers.js';
 
@@ -56,13 +57,6 @@ function layerNorm(x: Float64Array, g: Float32Array, b: Float32Array, d: number,
   return y;
 }
 
-function maxDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  expect(a.length).toBe(b.length);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
-}
-
 describe('moduleInputs: calibration outputs of the whole-model export', () => {
   it('BERT: LayerNorm(input · W_outᵀ + b + residual) rebuilds every layer output', async () => {
     const checkpoint = randomCheckpoint(tinyBertConfig(), { seed: 3, biasStd: 0.1 });
@@ -88,7 +82,7 @@ describe('moduleInputs: calibration outputs of the whole-model export', () => {
         for (let i = 0; i < proj.length; i++) proj[i]! += h[i]!;
         h = layerNorm(proj, w(`${n.ffnNorm}.weight`), w(`${n.ffnNorm}.bias`), d, config.layerNormEps);
       }
-      expect(maxDiff(h, get(ONNX_NAMES.hiddenState(l + 1)))).toBeLessThan(1e-4);
+      expect(maxAbsDiff(h, get(ONNX_NAMES.hiddenState(l + 1)))).toBeLessThan(1e-4);
     }
   });
 
@@ -114,7 +108,7 @@ describe('moduleInputs: calibration outputs of the whole-model export', () => {
         const proj = linear(get(ONNX_NAMES.ffnInput(l)), w(`${n.ffnOut}.weight`), w(`${n.ffnOut}.bias`), f, d, true);
         for (let i = 0; i < h.length; i++) h[i]! += proj[i]!;
       }
-      expect(maxDiff(h, get(ONNX_NAMES.hiddenState(l + 1)))).toBeLessThan(1e-4);
+      expect(maxAbsDiff(h, get(ONNX_NAMES.hiddenState(l + 1)))).toBeLessThan(1e-4);
     }
   });
 });

@@ -11,7 +11,7 @@ import { GraphBuilder } from '@ziplm/onnx';
 import { describe, expect, it } from 'vitest';
 import { bertConfig, gpt2Config } from '../src/config.js';
 import { exportAttentionBlock, exportFfnBlock, exportModelToOnnx } from '../src/onnx/index.js';
-import { randomCheckpoint } from '../src/tfjs/random.js';
+import { randomCheckpoint } from '../src/random.js';
 
 const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'onnx-check.py');
 

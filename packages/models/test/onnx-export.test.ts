@@ -9,13 +9,15 @@ import { join } from 'node:path';
 import type { Dim } from '@ziplm/onnx';
 import { decodeModel } from '@ziplm/onnx';
 import { createSession, loadOrt } from '@ziplm/onnx/runtime';
-import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { afterAll, describe, expect, it } from 'vitest';
+import { int64Tensor, maxAbsDiff, releasedAfterAll } from '@ziplm/test-utils';
+import type { Tensor as OrtTensor } from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
 import type { BertConfig, Gpt2Config } from '../src/config.js';
 import { bertConfig, gpt2Config, headDim } from '../src/config.js';
 import { WeightsError } from '../src/errors.js';
-import { exportModelToOnnx, ONNX_ATTENTION_MASK_NEGATIVE, ONNX_DIMS, OnnxExportError } from '../src/onnx/index.js';
-import { randomCheckpoint } from '../src/tfjs/random.js';
+import { ATTENTION_MASK_NEGATIVE as ONNX_ATTENTION_MASK_NEGATIVE } from '../src/internal/onnx/modules.js';
+import { exportModelToOnnx, ONNX_DIMS, OnnxExportError } from '../src/onnx/index.js';
+import { randomCheckpoint } from '../src/random.js';
 import type { Checkpoint } from '../src/weights.js';
 import { BERT_NAMES, bertLayerNames, GPT2_NAMES, gpt2LayerNames } from '../src/weights.js';
 
@@ -225,27 +227,10 @@ function refGpt2(c: Checkpoint<Gpt2Config>, inp: RefInputs): { logits: Rows; sta
 // ---------------------------------------------------------------------------------------------
 
 const ort = await loadOrt();
-const sessions: InferenceSession[] = [];
-afterAll(async () => {
-  for (const s of sessions) await s.release();
-});
-
-async function session(bytes: Uint8Array, optimizedModelFilePath?: string): Promise<InferenceSession> {
-  const s = await createSession(bytes, { threads: 1, ...(optimizedModelFilePath ? { optimizedModelFilePath } : {}) });
-  sessions.push(s);
-  return s;
-}
-
-function int64(rows: number[][]): OrtTensor {
-  return new ort.Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [rows.length, rows[0]!.length]);
-}
-
-function maxAbsDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  expect(x.length).toBe(y.length);
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
-  return m;
-}
+const session = releasedAfterAll((bytes: Uint8Array, optimizedModelFilePath?: string) =>
+  createSession(bytes, { threads: 1, ...(optimizedModelFilePath ? { optimizedModelFilePath } : {}) }),
+);
+const int64 = (rows: number[][]): OrtTensor => int64Tensor<OrtTensor>(ort, rows);
 
 function f32(t: OrtTensor | undefined): Float32Array {
   expect(t).toBeDefined();

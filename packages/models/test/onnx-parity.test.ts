@@ -4,36 +4,22 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import { createSession, loadOrt } from '@ziplm/onnx/runtime';
+import { int64Tensor, maxAbsDiff, releasedAfterAll } from '@ziplm/test-utils';
 import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { bertConfig, gpt2Config } from '../src/config.js';
 import { exportModelToOnnx } from '../src/onnx/index.js';
-import { BertModel, createModel, createRng, Gpt2Model, initBackend, randomCheckpoint } from '../src/tfjs/index.js';
+import { createRng, randomCheckpoint } from '../src/random.js';
+import { BertModel, createModel, Gpt2Model, initBackend } from '../src/tfjs/index.js';
 import type { Checkpoint } from '../src/weights.js';
 
 const TOLERANCE = 1e-4;
 const ort = await loadOrt();
-const sessions: InferenceSession[] = [];
+const session = releasedAfterAll((bytes: Uint8Array) => createSession(bytes));
 
 beforeAll(async () => {
   await initBackend();
 });
-afterAll(async () => {
-  for (const s of sessions) await s.release();
-});
-
-async function session(bytes: Uint8Array): Promise<InferenceSession> {
-  const s = await createSession(bytes);
-  sessions.push(s);
-  return s;
-}
-
-function maxAbsDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  expect(x.length).toBe(y.length);
-  let m = 0;
-  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]! - y[i]!));
-  return m;
-}
 
 /** Random ids [batch, seq] and a right-padded mask (row b keeps seq − b tokens). */
 function randomInputs(seed: number, batch: number, seq: number, vocab: number, typeVocab = 0) {
@@ -44,7 +30,7 @@ function randomInputs(seed: number, batch: number, seq: number, vocab: number, t
   return { ids, mask, types };
 }
 
-const int64 = (rows: number[][]): OrtTensor => new ort.Tensor('int64', BigInt64Array.from(rows.flat(), BigInt), [rows.length, rows[0]!.length]);
+const int64 = (rows: number[][]): OrtTensor => int64Tensor<OrtTensor>(ort, rows);
 const int32 = (rows: number[][]) => tf.tensor2d(rows, undefined, 'int32');
 
 /**

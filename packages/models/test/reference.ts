@@ -256,11 +256,3 @@ export function referenceGpt2(config: Gpt2Config, weights: WeightMap, ids: numbe
   return { logits: rowsOf(logits), hiddenStates: states };
 }
 
-/** Largest absolute difference between two nested number arrays of the same shape. */
-export function maxAbsDiff(a: unknown, b: unknown): number {
-  if (typeof a === 'number' && typeof b === 'number') return Math.abs(a - b);
-  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) throw new Error('maxAbsDiff: shapes differ');
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, maxAbsDiff(a[i], b[i]));
-  return m;
-}

@@ -1,13 +1,14 @@
+import { maxAbsDiff } from '@ziplm/test-utils';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { headDim } from '../src/config.js';
 import { ZiplmModelError } from '../src/errors.js';
 import type { KeptStructures } from '../src/shrink.js';
 import { findKeptStructures, shrinkWeights, zeroStructures } from '../src/shrink.js';
-import { createModel, initBackend, randomCheckpoint } from '../src/tfjs/index.js';
+import { createModel, initBackend } from '../src/tfjs/index.js';
+import { randomCheckpoint } from '../src/random.js';
 import type { Checkpoint } from '../src/weights.js';
 import { bertLayerNames, expectedShapes, gpt2LayerNames } from '../src/weights.js';
 import { disposeAll, ints, tinyBertConfig, tinyGpt2Config } from './helpers.js';
-import { maxAbsDiff } from './reference.js';
 
 beforeAll(async () => {
   await initBackend('wasm');

@@ -3,11 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { DataError } from '../src/errors.js';
 import {
   dataPath,
-  exactMatchScore,
-  f1Score,
   hasData,
-  normalizeAnswer,
-  parseSquad,
   postprocessSquad,
   prepareSquadFeatures,
   readSquad,
@@ -15,7 +11,9 @@ import {
   type SquadExample,
   type SquadFeature,
 } from '../src/data/index.js';
-import { WordPieceTokenizer, loadWordPieceVocabTxt, trainWordPieceVocab } from '../src/tokenizers/index.js';
+import { exactMatchScore, f1Score, normalizeAnswer, parseSquad } from '../src/data/squad.js';
+import { WordPieceTokenizer, trainWordPieceVocab } from '../src/tokenizers/index.js';
+import { loadWordPieceVocabTxt } from '../src/tokenizers/load.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/data/${name}`, import.meta.url));
 

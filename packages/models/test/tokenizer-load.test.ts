@@ -3,14 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VocabularyError } from '../src/errors.js';
-import {
-  BYTE_ORDER,
-  BYTE_TO_UNICODE,
-  WordPieceTokenizer,
-  loadByteLevelBpe,
-  loadTokenizer,
-  loadWordPieceTokenizerJson,
-} from '../src/tokenizers/index.js';
+import { BYTE_ORDER, BYTE_TO_UNICODE } from '../src/tokenizers/bpe.js';
+import { WordPieceTokenizer, loadTokenizer } from '../src/tokenizers/index.js';
+import { loadByteLevelBpe, loadWordPieceTokenizerJson } from '../src/tokenizers/load.js';
 
 const dirs: string[] = [];
 afterAll(async () => {

@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dataPath, hasData, readGlue, readWikiText } from '../src/data/index.js';
+import { BYTE_ORDER, BYTE_TO_UNICODE } from '../src/tokenizers/bpe.js';
 import {
-  BYTE_ORDER,
-  BYTE_TO_UNICODE,
   ByteLevelBpeTokenizer,
   TokenizationError,
   WordPieceTokenizer,

@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { DataError } from '../src/errors.js';
-import { chunkTokenIds, dataPath, hasData, perplexity, predictedTokenCount, readWikiText } from '../src/data/index.js';
+import { chunkTokenIds, dataPath, hasData, perplexity, readWikiText } from '../src/data/index.js';
+import { predictedTokenCount } from '../src/data/wikitext.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/data/${name}`, import.meta.url));
 

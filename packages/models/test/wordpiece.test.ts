@@ -1,15 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dataPath, hasData } from '../src/data/index.js';
-import {
-  TokenizationError,
-  WordPieceTokenizer,
-  cleanUpTokenization,
-  isBertPunctuation,
-  isChineseChar,
-  loadWordPieceTokenizerJson,
-  loadWordPieceVocabTxt,
-} from '../src/tokenizers/index.js';
+import { isBertPunctuation, isChineseChar } from '../src/tokenizers/bert-basic.js';
+import { TokenizationError, WordPieceTokenizer } from '../src/tokenizers/index.js';
+import { loadWordPieceTokenizerJson, loadWordPieceVocabTxt } from '../src/tokenizers/load.js';
+import { cleanUpTokenization } from '../src/tokenizers/wordpiece.js';
 
 // A small hand-made vocabulary for the mechanics (no data needed).
 const SMALL_VOCAB = [

@@ -6,6 +6,7 @@
 // Figures only; nothing here asserts a timing.
 
 import { performance } from 'node:perf_hooks';
+import { seededRandom } from '@ziplm/test-utils';
 import { createOrtMatMulEngine } from '../src/runtime/index.js';
 
 function arg(name: string): number | undefined {
@@ -19,11 +20,8 @@ const engine = await createOrtMatMulEngine(threads !== undefined ? { threads } :
 console.log(`${engine.name}, threads ${threads ?? 'default'}, best of ${reps}`);
 
 function fill<T extends Float32Array | Float64Array>(a: T): T {
-  let s = 12345;
-  for (let i = 0; i < a.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = s / 2 ** 32 - 0.5;
-  }
+  const random = seededRandom(12345);
+  for (let i = 0; i < a.length; i++) a[i] = random() - 0.5;
   return a;
 }
 

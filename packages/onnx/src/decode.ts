@@ -5,7 +5,7 @@
 import { OnnxDecodeError } from './errors.js';
 import type { Attribute, DataType, Dim, Graph, Model, Node, Tensor, TensorData, ValueInfo } from './model.js';
 import { ATTRIBUTE_TYPES, dataTypeFromNumber, elementCount } from './model.js';
-import { readFields, readPackedFloats, readPackedVarints, utf8, WireType, type ProtoField } from './protobuf.js';
+import { readFields, readPackedFloats, readPackedVarints, utf8, WireType, type ProtoField } from './internal/protobuf.js';
 
 function int64(value: bigint | Uint8Array): number {
   if (typeof value !== 'bigint') throw new RangeError('expected a varint');
@@ -208,6 +208,6 @@ export function decodeModel(bytes: Uint8Array, source = 'ONNX model bytes'): Mod
     };
   } catch (error) {
     if (error instanceof OnnxDecodeError) throw error;
-    throw new OnnxDecodeError(source, error instanceof Error ? error.message : String(error));
+    throw new OnnxDecodeError(source, error instanceof Error ? error.message : String(error), { cause: error });
   }
 }

@@ -10,8 +10,6 @@ import { elementCount, encodeModel } from './model.js';
 export const DEFAULT_OPSET = 17;
 /** IR version that goes with opset 17. */
 export const DEFAULT_IR_VERSION = 8;
-/** Domain of onnxruntime's contrib operators. */
-export const MS_DOMAIN = 'com.microsoft';
 
 /**
  * An attribute value. Explicit forms (`attr.float(1)`) always work; shorthands are inferred:

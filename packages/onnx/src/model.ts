@@ -2,7 +2,7 @@
 // Only what exporting inference graphs needs is modelled: no sparse tensors, training info,
 // functions or external data. Field numbers are onnx.proto's and must never change.
 
-import { bytesOf, HOST_IS_LITTLE_ENDIAN, ProtoWriter } from './protobuf.js';
+import { bytesOf, HOST_IS_LITTLE_ENDIAN, ProtoWriter } from './internal/protobuf.js';
 
 /** Element types, by ONNX TensorProto.DataType number. */
 export const DATA_TYPES = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ProtoWriter, readFields, readPackedFloats, readPackedVarints, WireType } from '../src/protobuf.js';
+import { ProtoWriter, readFields, readPackedFloats, readPackedVarints, WireType } from '../src/internal/protobuf.js';
 
 function varintBytes(v: number | bigint): number[] {
   const w = new ProtoWriter();

@@ -1,6 +1,8 @@
+import { maxAbsDiff } from '@ziplm/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { attr, GraphBuilder } from '../src/index.js';
-import { createOrtMatMulEngine, createSession, importOrt, loadOrt, OnnxRuntimeUnavailableError, sessionOptions, type OrtMatMulEngine } from '../src/runtime/index.js';
+import { createOrtMatMulEngine, createSession, loadOrt, OnnxRuntimeUnavailableError, sessionOptions, type OrtMatMulEngine } from '../src/runtime/index.js';
+import { importOrt } from '../src/runtime/ort.js';
 
 /** Reference GEMM with explicit strides: C = op(A)·op(B), row-major. */
 function referenceGemm(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number, transA: boolean, transB: boolean): Float64Array {
@@ -22,13 +24,6 @@ function values(count: number, seed: number): number[] {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     return s / 2 ** 31 - 1;
   });
-}
-
-function maxAbsDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  expect(x.length).toBe(y.length);
-  let d = 0;
-  for (let i = 0; i < x.length; i++) d = Math.max(d, Math.abs(x[i]! - y[i]!));
-  return d;
 }
 
 describe('loadOrt', () => {

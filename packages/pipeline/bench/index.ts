@@ -13,13 +13,14 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { seededRandom } from '@ziplm/core';
 import { inferenceEnvironment, loadLatencyTable, searchForSpeedup, saveLatencyTable, type LatencyTable } from '@ziplm/latency';
 import { buildLatencyTable, timingCheckpoint } from '@ziplm/latency/measure';
 import { bertConfig, exportModelToOnnx, findRepoRoot, saveCheckpoint } from '@ziplm/models';
 import { createOrtMatMulEngine, createSession, loadOrt } from '@ziplm/onnx/runtime';
-import { collectHessians } from '../src/calibrate.js';
-import { buildLevelDatabase } from '../src/database.js';
-import { stitchModel } from '../src/stitch.js';
+import { collectHessians } from '../src/stages/calibrate.js';
+import { buildLevelDatabase } from '../src/stages/database.js';
+import { stitchModel } from '../src/internal/stitch.js';
 import type { TaskItem } from '../src/tasks.js';
 
 const quick = process.env.ZIPLM_BENCH_QUICK === '1';
@@ -64,8 +65,7 @@ if (!quick && existsSync(saved)) {
 const engine = await createOrtMatMulEngine();
 const ort = await loadOrt();
 const started = performance.now();
-let seed = 12345;
-const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 0x100000000);
+const rand = seededRandom(12345);
 const items: TaskItem[] = Array.from({ length: SEQUENCES }, () => {
   const ids = [101, ...Array.from({ length: LENGTH - 2 }, () => 1000 + Math.floor(rand() * 28000)), 102];
   return { ids, typeIds: new Array<number>(LENGTH).fill(0) };

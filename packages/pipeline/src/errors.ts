@@ -1,45 +1,62 @@
-// Typed errors of the pipeline. The CLI maps them to exit codes by name (packages/cli/src/main.ts).
+// Typed errors of the pipeline. Each class has its own stable `code` (Node style): callers (the `ziplm`
+// CLI maps codes to exit codes) branch on `error.code`, never on the class name or the message.
 
+/** The `code` of every error @ziplm/pipeline throws on purpose, one per class. */
+export type PipelineErrorCode =
+  | 'ERR_ZIPLM_PIPELINE'
+  | 'ERR_ZIPLM_RUN_DIRECTORY'
+  | 'ERR_ZIPLM_TASK_DATA'
+  | 'ERR_ZIPLM_OPTIONS'
+  | 'ERR_ZIPLM_REPORT'
+  | 'ERR_ZIPLM_REPORT_WRITE';
+
+/** Base class of every error @ziplm/pipeline throws on purpose. */
 export class PipelineError extends Error {
   override name = 'PipelineError';
+  readonly code: PipelineErrorCode = 'ERR_ZIPLM_PIPELINE';
 }
 
 /** A run directory belongs to another model or setting, or its files are damaged. Names the directory. */
 export class RunDirectoryError extends PipelineError {
   override name = 'RunDirectoryError';
+  override readonly code = 'ERR_ZIPLM_RUN_DIRECTORY';
   constructor(
     readonly dir: string,
     readonly problem: string,
+    options?: ErrorOptions,
   ) {
-    super(`${dir}: ${problem}`);
+    super(`${dir}: ${problem}`, options);
   }
 }
 
 /** A task's data is missing, empty or unusable. Names the file. */
 export class TaskDataError extends PipelineError {
-  override name = 'DataError';
+  override name = 'TaskDataError';
+  override readonly code = 'ERR_ZIPLM_TASK_DATA';
   constructor(
     readonly file: string,
     readonly problem: string,
+    options?: ErrorOptions,
   ) {
-    super(`${file}: ${problem}`);
+    super(`${file}: ${problem}`, options);
   }
 }
 
 /**
  * An option of a pipeline call is invalid (a count that is not a positive integer, an unknown method,
- * a setting the model cannot have). Names the option and, for options the `ziplm` CLI exposes, its
- * flag. Raised before anything is loaded or written, so a run directory is never touched by it.
+ * a setting the model cannot have). Names the option by its path in the call; a front end maps the
+ * path to its own spelling (the `ziplm` CLI to its flag). Raised before anything is loaded or written,
+ * so a run directory is never touched by it.
  */
 export class OptionsError extends PipelineError {
   override name = 'OptionsError';
+  override readonly code = 'ERR_ZIPLM_OPTIONS';
   constructor(
     /** The option's path in the call, e.g. `calibrationSamples` or `fineTune.trainSamples`. */
     readonly option: string,
     readonly problem: string,
-    /** The `ziplm` flag that sets it, e.g. `--train-samples`. */
-    readonly flag?: string,
+    options?: ErrorOptions,
   ) {
-    super(`${flag ? `${flag} (option ${option})` : `option ${option}`} ${problem}`);
+    super(`option ${option} ${problem}`, options);
   }
 }

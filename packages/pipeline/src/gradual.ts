@@ -1,24 +1,39 @@
-// Gradual ZipLM (method doc §6.4, the paper's main mode): for targets in ascending order, build the
-// level database on the CURRENT model (the previous member, pruned and fine-tuned), search levels no
-// larger than its current sizes, stitch and shrink, fine-tune with distillation from the DENSE
-// teacher (Table 7: L = λ1·task + λ2·logit + λ3·token), and save the member. Speedups are always
-// relative to the dense model (one latency table for the whole family). Each step works in
-// steps/<member>/ (database, resumable training checkpoints); a finished member is never redone.
+// Gradual ZipLM (the paper's main mode; docs site guide: apps/docs/guide/distillation.md, "Gradual
+// pruning"): for targets in ascending order, build the level database on the CURRENT model (the
+// previous member, pruned and fine-tuned), search levels no larger than its current sizes, stitch
+// and shrink, fine-tune with distillation from the DENSE teacher (Table 7: L = λ1·task + λ2·logit +
+// λ3·token), and save the member. Speedups are always relative to the dense model (one latency table
+// for the whole family). Each step works in steps/<member>/ (database, resumable training
+// checkpoints); a finished member is never redone.
 
 import { join } from 'node:path';
-import { batchesPerEpoch, fineTune, lossWeightsFor, type LossWeights, type TrainingExample } from '@ziplm/distill';
+import {
+  batchesPerEpoch,
+  fineTune,
+  lossWeightsFor,
+  TABLE7_FINE_TUNING_DEFAULTS,
+  taskFamilyOf,
+  type LossWeights,
+  type TaskFamily,
+  type TrainingExample,
+} from '@ziplm/distill';
 import { createModel, initBackend, loadModelDir, type Checkpoint } from '@ziplm/models';
+import type { RunOptions } from './context.js';
+import { DEFAULT_FINE_TUNE_SEED } from './defaults.js';
 import { TaskDataError } from './errors.js';
-import { hashString } from './files.js';
-import { layerParameterCount, memberDir, readMember, scoreCheckpoint, writeMember, type MemberRecord } from './members.js';
-import { checkInteger, checkPositive, optionError } from './options.js';
+import { hashString } from './internal/files.js';
+import { checkInteger, checkPositive, optionError } from './internal/options.js';
+import { memberName } from './internal/run-dir.js';
+import { stitchModel } from './internal/stitch.js';
 import type { RunResults } from './results.js';
-import { memberName } from './run-dir.js';
-import { ensureDatabase, finishRun, openRun, searchLevels, type RunOptions } from './run.js';
-import { stitchModel } from './stitch.js';
+import type { MemberRecord } from './results.js';
+import { finishRun, openRun } from './run.js';
+import { ensureDatabase } from './stages/database.js';
+import { memberDir, readMember, saveMember, scoreMember } from './stages/members.js';
+import { searchLevels } from './stages/search.js';
 import type { PreparedTask } from './tasks.js';
 
-/** Fine-tuning between pruning steps (defaults: the paper's Table 7 for the model type). */
+/** Fine-tuning between pruning steps (defaults: the paper's Table 7 for the model type, @ziplm/distill's TABLE7_FINE_TUNING_DEFAULTS). */
 export interface GradualFineTuneOptions {
   /** Epochs per pruning step (Table 7: 8 for BERT-base, 2 for GPT2). */
   epochs?: number;
@@ -52,26 +67,30 @@ export interface GradualOptions extends RunOptions {
   variants?: readonly GradualVariant[];
 }
 
-function table7(dense: Checkpoint, task: PreparedTask, options: GradualFineTuneOptions) {
-  const gpt2 = dense.config.modelType === 'gpt2';
-  const squad = task.kind === 'span-qa';
+/** The Table 7 column of a run: the model type, and for BERT the task (SQuAD or GLUE). */
+function tableFamily(dense: Checkpoint, task: PreparedTask): TaskFamily {
+  return taskFamilyOf(dense.config.modelType, task.kind);
+}
+
+/** The fine-tuning settings of a run: the options given, Table 7's defaults for the rest. */
+function fineTuneSettings(dense: Checkpoint, task: PreparedTask, options: GradualFineTuneOptions) {
+  const table7 = TABLE7_FINE_TUNING_DEFAULTS[tableFamily(dense, task)];
   return {
-    epochs: options.epochs ?? (gpt2 ? 2 : 8),
-    learningRate: options.learningRate ?? (gpt2 ? 1e-3 : 8e-5),
-    batchSize: options.batchSize ?? (gpt2 || squad ? 16 : 32),
-    weightDecay: options.weightDecay ?? (gpt2 ? 0 : 0.03),
-    warmupRatio: options.warmupRatio ?? 0,
+    epochs: options.epochs ?? table7.epochs,
+    learningRate: options.learningRate ?? table7.learningRate,
+    batchSize: options.batchSize ?? table7.batchSize,
+    weightDecay: options.weightDecay ?? table7.weightDecay,
+    warmupRatio: options.warmupRatio ?? table7.warmupRatio,
     ...(options.temperature !== undefined ? { temperature: options.temperature } : {}),
-    seed: options.seed ?? 0,
+    seed: options.seed ?? DEFAULT_FINE_TUNE_SEED,
   };
 }
 
 function lossWeights(dense: Checkpoint, task: PreparedTask, variant: GradualVariant): LossWeights {
-  const family = dense.config.modelType === 'gpt2' ? 'gpt2' : task.kind === 'span-qa' ? 'squad' : 'glue';
-  return lossWeightsFor(family, variant.weights);
+  return lossWeightsFor(tableFamily(dense, task), variant.weights);
 }
 
-/** Checks the fine-tuning options and the variants before anything is loaded (OptionsError naming the flag). */
+/** Checks the fine-tuning options and the variants before anything is loaded (OptionsError naming the option). */
 export function checkGradualOptions(options: GradualOptions): void {
   const fine = options.fineTune ?? {};
   checkPositive(fine.epochs, 'fineTune.epochs');
@@ -99,11 +118,11 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
   checkGradualOptions(options);
   const variants = options.variants?.length ? options.variants : [{}];
   const fine = options.fineTune ?? {};
-  let settings!: ReturnType<typeof table7>;
+  let settings!: ReturnType<typeof fineTuneSettings>;
   let train: TrainingExample[] = [];
   // What needs the model and the task is checked before the run directory is opened.
   const ctx = await openRun(options, 'gradual', { fineTune: fine, variants: variants.map((v) => ({ name: v.name ?? null, weights: v.weights ?? null })) }, (dense, task) => {
-    settings = table7(dense, task, fine);
+    settings = fineTuneSettings(dense, task, fine);
     for (const variant of variants) {
       const w = lossWeights(dense, task, variant);
       if (!(w.task + w.logit + w.token > 0)) throw optionError('variants.weights', `must have at least one positive loss weight, got λ = ${w.task}, ${w.logit}, ${w.token}${variant.name ? ` (variant "${variant.name}")` : ''}`);
@@ -118,7 +137,7 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
     const batches = batchesPerEpoch(train.length, settings.batchSize);
     if (Math.round(settings.epochs * batches) < 1) throw optionError('fineTune.epochs', `gives no update: ${settings.epochs} epochs of ${batches} batches round to 0 steps`);
   });
-  const { run, dense, tokenizer, task, env, emit, identity } = ctx;
+  const { run, dense, tokenizer, task, emit, identity } = ctx;
   // A training checkpoint after every epoch: a killed fine-tuning resumes from its last epoch.
   const checkpointEvery = batchesPerEpoch(train.length, settings.batchSize);
 
@@ -167,34 +186,16 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
         });
         const trained = result.checkpoint;
         result.model.dispose();
-        const scores = ctx.denseScores ? await scoreCheckpoint(trained, task, ctx.denseScores, (done, total) => emit({ kind: 'progress', stage: `evaluate ${target}x`, done, total })) : undefined;
-        const record: MemberRecord = {
+        const scores = await scoreMember(ctx, trained, `evaluate ${target}x`);
+        const record = await saveMember(ctx, {
           method: 'ziplm',
           ...(variant.name ? { variant: variant.name } : {}),
           target,
-          predictedSpeedup: choice.predictedSpeedup,
-          searchError: choice.totalError,
+          choice,
           search: info,
-          layerHeads: choice.layerHeads,
-          layerIntermediate: choice.layerIntermediate,
-          layerParameters: layerParameterCount(trained.config),
-          dir: `members/${name}`,
-          keptHeads: kept.heads,
-          keptNeurons: kept.neurons,
-          ...(scores ? { metric: scores.metric } : {}),
-          ...(scores?.predictions && task.evaluationLabels ? { predictions: [...scores.predictions] } : {}),
-        };
-        await writeMember(dir, trained, tokenizer, env, record);
-        await run.recordMember({
-          name: record.dir,
-          method: 'ziplm',
-          ...(variant.name ? { variant: variant.name } : {}),
-          target,
-          layerHeads: record.layerHeads,
-          layerIntermediate: record.layerIntermediate,
-          keptHeads: kept.heads,
-          keptNeurons: kept.neurons,
-          predictedSpeedup: record.predictedSpeedup,
+          checkpoint: trained,
+          kept,
+          ...(scores ? { scores } : {}),
         });
         records.push(record);
         emit({ kind: 'member', member: record });

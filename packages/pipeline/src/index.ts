@@ -1,16 +1,29 @@
-// @ziplm/pipeline: the ZipLM pipeline as a library (the `ziplm` CLI is a thin layer over it).
-export * from './errors.js';
-export * from './results.js';
-export * from './tasks.js';
-export * from './calibrate.js';
-export * from './database.js';
-export * from './stitch.js';
-export * from './members.js';
-export * from './run-dir.js';
-export * from './latency.js';
-export * from './run.js';
-export * from './oneshot.js';
-export * from './stats.js';
-export * from './report-io.js';
-export { renderReport, writeReport, checkRunResults, ReportError, ReportWriteError, REPORT_MD, ACCURACY_SVG, STRUCTURE_SVG } from './report/index.js';
-export * from './gradual.js';
+// @ziplm/pipeline: the ZipLM pipeline as a library (the `ziplm` CLI is a thin layer over it). Only the
+// names listed here are public; the stages, the run directory and the file schemas are internal.
+
+// errors
+export { OptionsError, PipelineError, RunDirectoryError, TaskDataError } from './errors.js';
+export type { PipelineErrorCode } from './errors.js';
+export { ReportError, ReportWriteError } from './report/errors.js';
+
+// running the pipeline: one-shot and gradual ZipLM
+export { runOneShot } from './oneshot.js';
+export type { OneShotOptions } from './oneshot.js';
+export { runGradual } from './gradual.js';
+export type { GradualFineTuneOptions, GradualOptions, GradualVariant } from './gradual.js';
+export type { EngineKind, PipelineEvent, RunOptions, SpdySettings } from './context.js';
+
+// what a run found (results.json) and its report
+export type { Comparison, CompressionMethod, MemberAttempt, MemberResult, MemberVerification, MetricInfo, RunResults } from './results.js';
+export { RESULTS_FILE } from './report-io.js';
+export { checkRunResults, renderReport, writeReport } from './report/index.js';
+export type { RenderedReport } from './report/index.js';
+
+// tasks: calibration data, evaluation data and scoring
+export { defaultTask, prepareTask } from './tasks.js';
+export type { PreparedTask, ScoreProgress, Scores, TaskName, TaskOptions } from './tasks.js';
+export { scoreCheckpoint } from './stages/members.js';
+
+// engine parity: the TensorFlow.js model vs its ONNX export in onnxruntime
+export { checkEngineParity } from './parity.js';
+export type { EngineParityOptions, EngineParityResult } from './parity.js';

@@ -1,22 +1,27 @@
-// One-shot ZipLM (method doc §1, `oneshot_prune`): latency table → calibration → level database →
+// One-shot ZipLM (the reference's `oneshot_prune`): latency table → calibration → level database →
 // search per target (DP + SPDY) → stitch + shrink → export → score → verify → report. Every stage
-// writes its output into the run directory and is skipped on a rerun when that output is complete.
+// (stages/) writes its output into the run directory and is skipped on a rerun when that output is
+// complete.
 
-import type { LevelDatabase } from './database.js';
+import type { LevelDatabase, SweepMethod } from '@ziplm/hessian';
 import { InfeasibleTargetError } from '@ziplm/latency';
-import { layerParameterCount, memberDir, readMember, scoreCheckpoint, updateMember, writeMember, type MemberRecord } from './members.js';
-import { checkChoice, optionError } from './options.js';
-import type { MemberAttempt, PruningMethod, RunResults } from './results.js';
-import { ensureDatabase, finishRun, openRun, searchLevels, verifyPending, type RunOptions } from './run.js';
-import { stitchModel } from './stitch.js';
+import type { RunOptions } from './context.js';
+import { DEFAULT_RETARGET_ROUNDS, DEFAULT_TOLERANCE, MAX_RETARGET_CORRECTION } from './defaults.js';
+import { checkChoice, optionError } from './internal/options.js';
+import { stitchModel } from './internal/stitch.js';
+import type { CompressionMethod, MemberAttempt, RunResults } from './results.js';
+import type { MemberRecord } from './results.js';
+import { finishRun, openRun } from './run.js';
+import { COMPRESSION_METHODS } from './schemas/member.js';
+import { ensureDatabase } from './stages/database.js';
+import { memberDir, readMember, saveMember, scoreMember, updateMember } from './stages/members.js';
+import { searchLevels } from './stages/search.js';
+import { verifyPending } from './stages/verify.js';
 
 export interface OneShotOptions extends RunOptions {
   /** Methods to run (default ['ziplm']); 'magnitude' and 'uniform' are the baselines. */
-  methods?: readonly PruningMethod[];
+  methods?: readonly CompressionMethod[];
 }
-
-/** Default rounds of re-searching members whose measured speedup misses the target (`RunOptions.retarget`). */
-export const DEFAULT_RETARGET_ROUNDS = 2;
 
 /**
  * Whether a measured member calls for a new search: short of its target by more than the tolerance,
@@ -29,64 +34,29 @@ export function missesTarget(member: Pick<MemberRecord, 'target' | 'predictedSpe
   return measured > member.target * (1 + tolerance) && measured > member.predictedSpeedup * (1 + tolerance);
 }
 
-/** Largest factor a re-search may scale the search target by (either way). */
-const MAX_CORRECTION = 1.25;
-
-/** The methods a one-shot run knows: ZipLM and the two baselines. */
-export const PRUNING_METHODS: readonly PruningMethod[] = ['ziplm', 'magnitude', 'uniform'];
-
 /** Runs one-shot ZipLM and returns the results (also written to the run directory). */
 export async function runOneShot(options: OneShotOptions): Promise<RunResults> {
-  const methods = [...new Set<PruningMethod>(options.methods ?? ['ziplm'])];
-  if (methods.length === 0) throw optionError('methods', `needs at least one method (${PRUNING_METHODS.join(', ')})`);
-  for (const m of methods) checkChoice(m, 'methods', PRUNING_METHODS);
+  const methods = [...new Set<CompressionMethod>(options.methods ?? ['ziplm'])];
+  if (methods.length === 0) throw optionError('methods', `needs at least one method (${COMPRESSION_METHODS.join(', ')})`);
+  for (const m of methods) checkChoice(m, 'methods', COMPRESSION_METHODS);
   const ctx = await openRun(options, 'oneshot', {});
-  const { run, dense, tokenizer, task, env, emit, identity } = ctx;
+  const { run, dense, emit, identity } = ctx;
   const fingerprint = `${identity.model.sha256}:${JSON.stringify(identity.data)}:${identity.calibration.samples}:${identity.calibration.seed}`;
 
-  const databases = new Map<'obs' | 'magnitude', LevelDatabase>();
-  const database = async (sweep: 'obs' | 'magnitude') => {
+  const databases = new Map<SweepMethod, LevelDatabase>();
+  const database = async (sweep: SweepMethod) => {
     if (!databases.has(sweep)) databases.set(sweep, await ensureDatabase(ctx, dense, run.path(sweep === 'obs' ? 'database' : 'database-magnitude'), sweep, fingerprint));
     return databases.get(sweep)!;
   };
 
-  /** Searches, stitches, scores and writes one member; `searchTarget` differs from `target` on a re-search. */
-  const makeMember = async (method: PruningMethod, target: number, searchTarget: number, attempts?: readonly MemberAttempt[]): Promise<MemberRecord> => {
+  /** Searches, stitches, scores and saves one member; `searchTarget` differs from `target` on a re-search. */
+  const makeMember = async (method: CompressionMethod, target: number, searchTarget: number, attempts?: readonly MemberAttempt[]): Promise<MemberRecord> => {
     const db = await database(method === 'magnitude' ? 'magnitude' : 'obs');
     const errors = await db.toLayerErrors();
-    const dir = memberDir(run, method, target);
     const { choice, info } = await searchLevels(ctx, method, dense, db, errors, searchTarget);
-    const { checkpoint: pruned, kept } = await stitchModel(dense, db, choice);
-    const scores = ctx.denseScores ? await scoreCheckpoint(pruned, task, ctx.denseScores, (done, total) => emit({ kind: 'progress', stage: `evaluate ${method} ${target}x`, done, total })) : undefined;
-    const record: MemberRecord = {
-      method,
-      target,
-      predictedSpeedup: choice.predictedSpeedup,
-      ...(searchTarget !== target ? { searchTarget } : {}),
-      ...(attempts && attempts.length > 0 ? { attempts } : {}),
-      searchError: choice.totalError,
-      search: info,
-      layerHeads: choice.layerHeads,
-      layerIntermediate: choice.layerIntermediate,
-      layerParameters: layerParameterCount(pruned.config),
-      dir: `members/${dir.split(/[\\/]/).pop()}`,
-      keptHeads: kept.heads,
-      keptNeurons: kept.neurons,
-      ...(scores ? { metric: scores.metric } : {}),
-      ...(scores?.predictions && task.evaluationLabels ? { predictions: [...scores.predictions] } : {}),
-    };
-    await writeMember(dir, pruned, tokenizer, env, record);
-    await run.recordMember({
-      name: record.dir,
-      method,
-      target,
-      layerHeads: record.layerHeads,
-      layerIntermediate: record.layerIntermediate,
-      keptHeads: kept.heads,
-      keptNeurons: kept.neurons,
-      predictedSpeedup: record.predictedSpeedup,
-    });
-    return record;
+    const { checkpoint, kept } = await stitchModel(dense, db, choice);
+    const scores = await scoreMember(ctx, checkpoint, `evaluate ${method} ${target}x`);
+    return saveMember(ctx, { method, target, searchTarget, ...(attempts ? { attempts } : {}), choice, search: info, checkpoint, kept, ...(scores ? { scores } : {}) });
   };
 
   const records: MemberRecord[] = [];
@@ -110,9 +80,9 @@ export async function runOneShot(options: OneShotOptions): Promise<RunResults> {
   // overshoots it by more than the tolerance because the table under-predicted it (an overshoot the
   // table predicted comes from the discrete levels: a new search would choose the same). The new
   // search target is target · predicted / measured: the table's measured error on this member,
-  // divided out (bounded to a factor of 1.25, and never below 1). Up to `retarget` times; every
-  // replaced version is kept in `attempts`.
-  const tolerance = options.tolerance ?? 0.02;
+  // divided out (bounded to a factor of MAX_RETARGET_CORRECTION, and never below 1). Up to `retarget`
+  // times; every replaced version is kept in `attempts`.
+  const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   const rounds = options.retarget ?? DEFAULT_RETARGET_ROUNDS;
   if ((options.verify ?? true) && rounds > 0) {
     for (;;) {
@@ -120,9 +90,8 @@ export async function runOneShot(options: OneShotOptions): Promise<RunResults> {
       const misses = records.filter((r) => (r.attempts?.length ?? 0) < rounds && missesTarget(r, tolerance));
       let changed = 0;
       for (const r of misses) {
-        // A table off by more than 25% on a member points at a disturbed measurement rather than at
-        // the table: the correction is bounded, and a search target below 1 would return the dense model.
-        const correction = Math.min(MAX_CORRECTION, Math.max(1 / MAX_CORRECTION, r.predictedSpeedup / r.measuredSpeedup!));
+        // The correction is bounded (see MAX_RETARGET_CORRECTION), and a search target below 1 would return the dense model.
+        const correction = Math.min(MAX_RETARGET_CORRECTION, Math.max(1 / MAX_RETARGET_CORRECTION, r.predictedSpeedup / r.measuredSpeedup!));
         const searchTarget = Math.max(1, r.target * correction);
         const attempt: MemberAttempt = {
           searchTarget: r.searchTarget ?? r.target,

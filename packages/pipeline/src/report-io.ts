@@ -1,13 +1,42 @@
-// Writes results.json and the report (report.md + SVG plots) of a run.
+// A run's results.json (written at the end of a run, read back by `ziplm report`) and its report
+// (report.md + SVG plots).
 
-import { writeJsonAtomic } from './files.js';
-import { writeReport } from './report/index.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '@ziplm/core/node';
+import type { RunDirectory } from './internal/run-dir.js';
+import { ReportError } from './report/errors.js';
+import { checkRunResults, writeReport } from './report/index.js';
 import type { RunResults } from './results.js';
-import type { RunDirectory } from './run-dir.js';
+import { parseRunResults } from './schemas/results.js';
 
 export const RESULTS_FILE = 'results.json';
 
+/** Writes results.json and the report. The results are checked first, so results.json is never written unreadable. */
 export async function writeRunReport(run: RunDirectory, results: RunResults): Promise<void> {
+  checkRunResults(results);
   await writeJsonAtomic(run.path(RESULTS_FILE), results);
   await writeReport(run.dir, results);
+}
+
+/**
+ * Reads and checks the results.json of the run directory `dir`.
+ * @throws {ReportError} naming the file: unreadable (field `(file)`), not JSON (`(root)`), or the first
+ *   offending field.
+ */
+export async function readRunResults(dir: string): Promise<RunResults> {
+  const file = join(dir, RESULTS_FILE);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new ReportError('(file)', `cannot be read: ${(error as Error).message}`, file, { cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ReportError('(root)', `is not valid JSON: ${(error as Error).message}`, file, { cause: error });
+  }
+  return parseRunResults(json, file);
 }

@@ -1,9 +1,9 @@
 // What a run found, as plain data: written to `results.json` in the run directory, rendered into
 // `report.md` and the SVG plots, and read back by `ziplm report`.
 
-/** How a member was obtained. */
-export type PruningMethod =
-  /** ZipLM: structured OBS database + latency-constrained DP search (method doc §2–§6). */
+/** How a member was obtained (`"method"` in member.json and results.json). */
+export type CompressionMethod =
+  /** ZipLM: structured OBS database + latency-constrained DP search (docs site guide: apps/docs/guide/index.md). */
   | 'ziplm'
   /** Baseline: keep the structures with the largest L2 weight norm, no weight update; same table and search. */
   | 'magnitude'
@@ -21,7 +21,7 @@ export interface MetricInfo {
 
 /** One pruned model of a family. */
 export interface MemberResult {
-  readonly method: PruningMethod;
+  readonly method: CompressionMethod;
   /**
    * A variant name when a run compares settings of the same method (e.g. 'no token distillation');
    * absent for the main setting.
@@ -52,7 +52,7 @@ export interface MemberResult {
   /** Sum of the chosen levels' layer-wise errors (the DP objective). */
   readonly searchError: number;
   /**
-   * How the levels were chosen: the plain DP over layer-wise errors, or SPDY (method doc §6.3), which
+   * How the levels were chosen: the plain DP over layer-wise errors, or SPDY (guide/search.md), which
    * scores DP solutions by the calibration task loss; `plainLoss` is that loss for the plain DP
    * solution, `loss` for the chosen one.
    */
@@ -74,24 +74,6 @@ export interface MemberAttempt {
   readonly layerIntermediate: readonly number[];
 }
 
-/** The first problem of a member's `attempts`, as in {@link verificationProblem}. */
-export function attemptsProblem(value: unknown): { field: string; problem: string } | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value)) return { field: '', problem: `must be an array (got ${JSON.stringify(value)})` };
-  for (let i = 0; i < value.length; i++) {
-    const a = value[i] as Record<string, unknown> | null;
-    if (a === null || typeof a !== 'object' || Array.isArray(a)) return { field: `[${i}]`, problem: 'must be an object' };
-    for (const key of ['searchTarget', 'predictedSpeedup', 'measuredSpeedup'] as const) {
-      if (typeof a[key] !== 'number' || !Number.isFinite(a[key]) || (a[key] as number) <= 0) return { field: `[${i}].${key}`, problem: `must be a finite number > 0 (got ${JSON.stringify(a[key])})` };
-    }
-    for (const key of ['layerHeads', 'layerIntermediate'] as const) {
-      const v = a[key];
-      if (!Array.isArray(v) || v.some((x) => !Number.isInteger(x) || x < 0)) return { field: `[${i}].${key}`, problem: 'must be an array of counts' };
-    }
-  }
-  return undefined;
-}
-
 /** Diagnostics of one member's verification (@ziplm/latency's VerificationReport, kept in the member record). */
 export interface MemberVerification {
   /** Relative standard error of the measured speedup (from the per-round dense/member ratios). */
@@ -111,24 +93,12 @@ export interface MemberVerification {
   readonly rounds: number;
 }
 
-/**
- * The first problem of a member's `verification` (read back from member.json or results.json), as the
- * field below `verification` and what is wrong with it; undefined when it is absent or well-formed.
- */
-export function verificationProblem(value: unknown): { field: string; problem: string } | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'object' || Array.isArray(value)) return { field: '', problem: `must be an object (got ${JSON.stringify(value)})` };
-  const v = value as Record<string, unknown>;
-  const isNumber = (x: unknown) => typeof x === 'number';
-  if (!isNumber(v.uncertainty) || !((v.uncertainty as number) >= 0)) return { field: '.uncertainty', problem: `must be a number >= 0 (got ${JSON.stringify(v.uncertainty)})` };
-  for (const key of ['predictionError', 'denseDrift'] as const) {
-    if (v[key] !== undefined && v[key] !== null && !isNumber(v[key])) return { field: `.${key}`, problem: `must be a number when present (got ${JSON.stringify(v[key])})` };
-  }
-  for (const key of ['denseMs', 'memberMs'] as const) {
-    if (!isNumber(v[key]) || !Number.isFinite(v[key]) || (v[key] as number) <= 0) return { field: `.${key}`, problem: `must be a finite number > 0 (got ${JSON.stringify(v[key])})` };
-  }
-  if (!Number.isInteger(v.rounds) || (v.rounds as number) < 1) return { field: '.rounds', problem: `must be an integer >= 1 (got ${JSON.stringify(v.rounds)})` };
-  return undefined;
+/** The member record written beside the exported files. */
+export interface MemberRecord extends MemberResult {
+  readonly keptHeads: readonly (readonly number[])[];
+  readonly keptNeurons: readonly (readonly number[])[];
+  /** Predicted class per evaluation item (classification tasks), for paired comparisons. */
+  readonly predictions?: readonly number[];
 }
 
 export interface RunResults {
@@ -165,10 +135,10 @@ export interface RunResults {
 /** `method` vs `baseline` at one target, on the same evaluation examples. */
 export interface Comparison {
   readonly target: number;
-  readonly method: PruningMethod;
+  readonly method: CompressionMethod;
   readonly variant?: string;
   /** 'dense', or another method at the same target. */
-  readonly baseline: 'dense' | PruningMethod;
+  readonly baseline: 'dense' | CompressionMethod;
   /** Examples only `method` gets right. */
   readonly wins: number;
   /** Examples only `baseline` gets right. */

@@ -3,34 +3,34 @@
 // faster than the tfjs wasm backend here).
 
 import type { InferenceSession } from 'onnxruntime-node';
+import type { ModelConfig } from '@ziplm/models';
 import {
+  chunkTokenIds,
   dataPath,
   encodeGlueExamples,
   hasData,
-  onnxFeeds,
-  ONNX_NAMES,
   padBatch,
   perplexity,
-  chunkTokenIds,
   postprocessSquad,
   prepareSquadFeatures,
+  qnliDevSplit,
   readGlue,
   readSquad,
   readWikiText,
   SAMPLE_SENTENCES,
   SAMPLE_TEXT,
+  squadDevSplit,
   squadMetric,
-  wikiTextSplit,
+  wikiTextArticleSplit,
   type BatchItem,
   type GlueTaskName,
-  type ModelConfig,
-  type OrtTensorFactory,
   type PaddedBatch,
-  type SquadExample,
-  type Tokenizer,
-} from '@ziplm/models';
+} from '@ziplm/models/data';
+import { ONNX_NAMES, onnxFeeds, type OrtTensorFactory } from '@ziplm/models/onnx';
+import type { Tokenizer } from '@ziplm/models/tokenizers';
+import { DEFAULT_EVAL_BATCH_SIZE, DEFAULT_SEED, DEFAULT_TASK_CALIBRATION_SAMPLES } from './defaults.js';
 import { TaskDataError } from './errors.js';
-import { checkInteger, optionError } from './options.js';
+import { checkInteger, optionError } from './internal/options.js';
 import type { MetricInfo } from './results.js';
 
 export type TaskName = 'sst2' | 'qnli' | 'squad' | 'wikitext' | 'samples';
@@ -78,7 +78,7 @@ export interface PreparedTask {
    */
   score(session: InferenceSession, ort: OrtTensorFactory, dense?: Scores, onProgress?: ScoreProgress): Promise<Scores>;
   /**
-   * The task loss on (a subset of) the calibration sequences: what SPDY minimises (method doc §6.3,
+   * The task loss on (a subset of) the calibration sequences: what SPDY minimises (guide/search.md,
    * the reference scores candidates by the calibration task loss). Items without a label use
    * `pseudoLabels` (the dense model's predictions, from a first call on the dense model).
    */
@@ -193,9 +193,9 @@ function classificationTask(
     throw optionError('task', `"${name}" needs a BERT sequence classifier, the model is ${config.modelType}${config.modelType === 'bert' ? ` with a "${config.head.type}" head` : ''}`);
   }
   const numLabels = config.head.labels.length;
-  const batches = lengthSortedBatches(evaluation, tokenizer.padId, options.evalBatchSize ?? 32);
+  const batches = lengthSortedBatches(evaluation, tokenizer.padId, options.evalBatchSize ?? DEFAULT_EVAL_BATCH_SIZE.classification);
   const lossItems = calibration.slice(0, LOSS_ITEMS);
-  const lossBatches = lengthSortedBatches(lossItems, tokenizer.padId, options.evalBatchSize ?? 32);
+  const lossBatches = lengthSortedBatches(lossItems, tokenizer.padId, options.evalBatchSize ?? DEFAULT_EVAL_BATCH_SIZE.classification);
   const labelled = metric.name === 'accuracy' && evaluation.every((e) => e.label !== undefined);
   return {
     name,
@@ -204,7 +204,7 @@ function classificationTask(
     notes,
     calibration,
     kind: 'classification',
-    training: (limit, seed) => seededShuffle(training(), seed ?? 42).slice(0, limit),
+    training: (limit, seed) => seededShuffle(training(), seed ?? DEFAULT_SEED).slice(0, limit),
     ...(labelled ? { evaluationLabels: Int32Array.from(evaluation, (e) => e.label!) } : {}),
     async calibrationLoss(session, ort, pseudoLabels) {
       const predictions = new Int32Array(lossItems.length);
@@ -244,8 +244,8 @@ function classificationTask(
 
 function glueTask(name: GlueTaskName, config: ModelConfig, tokenizer: Tokenizer, options: TaskOptions): PreparedTask {
   const maxLength = options.maxLength ?? Math.min(128, config.maxPositions);
-  const samples = options.calibrationSamples ?? 512;
-  const seed = options.seed ?? 42;
+  const samples = options.calibrationSamples ?? DEFAULT_TASK_CALIBRATION_SAMPLES;
+  const seed = options.seed ?? DEFAULT_SEED;
   const encode = (examples: ReturnType<typeof readGlue>): TaskItem[] =>
     encodeGlueExamples(examples, tokenizer, maxLength).map((e, i) => ({ ids: e.ids, typeIds: e.typeIds, label: examples[i]!.label }));
   const notes: string[] = [];
@@ -265,9 +265,9 @@ function glueTask(name: GlueTaskName, config: ModelConfig, tokenizer: Tokenizer,
     const dev = requireFile('glue', 'qnli', 'dev.tsv');
     files = [dev];
     const all = readGlue(dev, 'qnli');
-    trainExamples = all.filter((_, i) => i % 2 === 0);
+    trainExamples = qnliDevSplit(all, 'train');
     calibrationExamples = seededShuffle(trainExamples, seed).slice(0, samples);
-    evalExamples = all.filter((_, i) => i % 2 === 1);
+    evalExamples = qnliDevSplit(all, 'heldout');
     notes.push('QNLI: only the dev set is available; calibration uses its even rows and the accuracy is measured on its odd rows.');
   }
   if (options.evalLimit !== undefined) evalExamples = evalExamples.slice(0, options.evalLimit);
@@ -313,8 +313,8 @@ function lmTask(
   training: () => TaskItem[],
 ): PreparedTask {
   if (config.modelType !== 'gpt2') throw optionError('task', `"${name}" needs a GPT2 language model, the model is ${config.modelType}`);
-  const batches = lengthSortedBatches(evaluation, tokenizer.padId, options.evalBatchSize ?? 8);
-  const lossBatches = lengthSortedBatches(calibration.slice(0, LOSS_ITEMS), tokenizer.padId, options.evalBatchSize ?? 8);
+  const batches = lengthSortedBatches(evaluation, tokenizer.padId, options.evalBatchSize ?? DEFAULT_EVAL_BATCH_SIZE['causal-lm']);
+  const lossBatches = lengthSortedBatches(calibration.slice(0, LOSS_ITEMS), tokenizer.padId, options.evalBatchSize ?? DEFAULT_EVAL_BATCH_SIZE['causal-lm']);
   const vocab = config.vocabSize;
   /** Σ next-token NLL and the number of predicted tokens. */
   const nll = async (session: InferenceSession, ort: OrtTensorFactory, list: PaddedBatch[], onProgress?: ScoreProgress) => {
@@ -343,7 +343,7 @@ function lmTask(
     notes,
     calibration,
     kind: 'causal-lm',
-    training: (limit, seed) => seededShuffle(training(), seed ?? 42).slice(0, limit),
+    training: (limit, seed) => seededShuffle(training(), seed ?? DEFAULT_SEED).slice(0, limit),
     async score(session, ort, _dense, onProgress) {
       const { total, count } = await nll(session, ort, batches, onProgress);
       return { metric: perplexity(total, count) };
@@ -365,9 +365,11 @@ function wikitextTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOp
     for (const a of articles) ids.push(...tokenizer.encode(a).ids, eos);
     return chunkTokenIds(ids, length).map((c) => ({ ids: [...c], typeIds: new Array<number>(c.length).fill(0) }));
   };
-  const trainChunks = stream(wikiTextSplit(text, 'train'));
-  const calibration = seededShuffle(trainChunks, options.seed ?? 42).slice(0, options.calibrationSamples ?? 512);
-  let evaluation = stream(wikiTextSplit(text, 'heldout'));
+  // The GPT2 teacher was trained on the training side of the same split (@ziplm/models' one rule).
+  const articles = wikiTextArticleSplit(text);
+  const trainChunks = stream(articles.train);
+  const calibration = seededShuffle(trainChunks, options.seed ?? DEFAULT_SEED).slice(0, options.calibrationSamples ?? DEFAULT_TASK_CALIBRATION_SAMPLES);
+  let evaluation = stream(articles.heldout);
   if (options.evalLimit !== undefined) evaluation = evaluation.slice(0, options.evalLimit);
   const metric: MetricInfo = { name: 'perplexity', label: `WikiText-2 held-out perplexity, ${length}-token chunks (lower is better)`, higherIsBetter: false };
   const notes = ['WikiText-2: only wiki.test.raw is available; it is split by article (article k held out when k % 10 = 9); calibration uses the training articles, perplexity the held-out ones.'];
@@ -379,26 +381,24 @@ function squadTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptio
   const file = requireFile('squad', 'dev-v1.1.json');
   const examples = readSquad(file);
   // Only the dev set is available: calibrate on the questions of even articles, score on odd ones.
-  const titles = [...new Set(examples.map((e) => e.title ?? ''))];
-  const articleOf = new Map(titles.map((t, i) => [t, i]));
-  const isCalibration = (e: SquadExample) => articleOf.get(e.title ?? '')! % 2 === 0;
+  const calibrationExamples = squadDevSplit(examples, 'train');
   const maxLength = options.maxLength ?? Math.min(384, config.maxPositions);
   const docStride = Math.min(128, maxLength >> 2);
   const toItems = (features: ReturnType<typeof prepareSquadFeatures>): TaskItem[] =>
     features.map((f) => ({ ids: f.inputIds, typeIds: f.typeIds, startPosition: f.startPosition, endPosition: f.endPosition }));
-  const calibrationFeatures = prepareSquadFeatures(examples.filter(isCalibration), tokenizer, { maxLength, docStride });
-  const calibration = seededShuffle(toItems(calibrationFeatures), options.seed ?? 42).slice(0, options.calibrationSamples ?? 512);
-  let evalExamples = examples.filter((e) => !isCalibration(e));
+  const calibrationFeatures = prepareSquadFeatures(calibrationExamples, tokenizer, { maxLength, docStride });
+  const calibration = seededShuffle(toItems(calibrationFeatures), options.seed ?? DEFAULT_SEED).slice(0, options.calibrationSamples ?? DEFAULT_TASK_CALIBRATION_SAMPLES);
+  let evalExamples = squadDevSplit(examples, 'heldout');
   if (options.evalLimit !== undefined) evalExamples = evalExamples.slice(0, options.evalLimit);
   const evalFeatures = prepareSquadFeatures(evalExamples, tokenizer, { maxLength, docStride });
   const evalItems = toItems(evalFeatures);
-  const batches = lengthSortedBatches(evalItems, tokenizer.padId, options.evalBatchSize ?? 16);
+  const batches = lengthSortedBatches(evalItems, tokenizer.padId, options.evalBatchSize ?? DEFAULT_EVAL_BATCH_SIZE['span-qa']);
   const lossItems = calibration.slice(0, LOSS_ITEMS);
-  const lossBatches = lengthSortedBatches(lossItems, tokenizer.padId, options.evalBatchSize ?? 16);
+  const lossBatches = lengthSortedBatches(lossItems, tokenizer.padId, options.evalBatchSize ?? DEFAULT_EVAL_BATCH_SIZE['span-qa']);
   const trainItems = toItems(calibrationFeatures);
   return {
     kind: 'span-qa',
-    training: (limit, seed) => seededShuffle(trainItems, seed ?? 42).slice(0, limit),
+    training: (limit, seed) => seededShuffle(trainItems, seed ?? DEFAULT_SEED).slice(0, limit),
     async calibrationLoss(session, ort, pseudoLabels) {
       // The task loss with the gold answer positions (the dense model's predictions for items without them).
       const predictions = new Int32Array(2 * lossItems.length);

@@ -9,9 +9,10 @@ import { builtinModelDir } from '@ziplm/models';
 import { describe, expect, it } from 'vitest';
 import { OptionsError, RunDirectoryError } from '../src/errors.js';
 import { checkGradualOptions, runGradual } from '../src/gradual.js';
-import { readMember } from '../src/members.js';
+import { readMember } from '../src/stages/members.js';
 import { runOneShot } from '../src/oneshot.js';
-import { checkRunOptions, type RunOptions } from '../src/run.js';
+import type { RunOptions } from '../src/context.js';
+import { checkRunOptions } from '../src/run.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ziplm-options-'));
 const base: RunOptions = { modelDir: builtinModelDir('tiny-bert'), runDir: join(root, 'run'), targets: [2], task: 'samples' };
@@ -45,11 +46,11 @@ describe('run options', () => {
     expect(error.message).toMatch(problem);
   });
 
-  it('names the ziplm flag of an option', () => {
+  it('names the option path (the CLI maps it to its flag)', () => {
     const error = optionsError(() => checkRunOptions({ ...base, calibrationSamples: -2 }));
-    expect(error.flag).toBe('--calibration-samples');
-    expect(error.message).toBe('--calibration-samples (option calibrationSamples) must be an integer >= 1, got -2');
-    expect(optionsError(() => checkRunOptions({ ...base, environment: { mode: 'generation', pastLength: 0 } })).flag).toBe('--past-length');
+    expect(error.option).toBe('calibrationSamples');
+    expect(error.message).toBe('option calibrationSamples must be an integer >= 1, got -2');
+    expect(optionsError(() => checkRunOptions({ ...base, environment: { mode: 'generation', pastLength: 0 } })).option).toBe('environment.pastLength');
   });
 
   it('accepts the defaults and returns the targets ascending without duplicates', () => {
@@ -58,17 +59,17 @@ describe('run options', () => {
 
   it('gradual: fine-tuning options and variants', () => {
     const gradual = (patch: object) => () => checkGradualOptions({ ...base, ...patch });
-    expect(optionsError(gradual({ fineTune: { trainSamples: 0 } })).flag).toBe('--train-samples');
+    expect(optionsError(gradual({ fineTune: { trainSamples: 0 } })).option).toBe('fineTune.trainSamples');
     expect(optionsError(gradual({ fineTune: { epochs: 0 } })).option).toBe('fineTune.epochs');
-    expect(optionsError(gradual({ fineTune: { learningRate: Number.NaN } })).flag).toBe('--lr');
+    expect(optionsError(gradual({ fineTune: { learningRate: Number.NaN } })).option).toBe('fineTune.learningRate');
     expect(optionsError(gradual({ fineTune: { warmupRatio: 1 } })).option).toBe('fineTune.warmupRatio');
     expect(optionsError(gradual({ variants: [{ name: 'a' }, { name: 'a' }] })).option).toBe('variants');
-    expect(optionsError(gradual({ variants: [{ weights: { token: -1 } }] })).flag).toBe('--lambdas');
+    expect(optionsError(gradual({ variants: [{ weights: { token: -1 } }] })).option).toBe('variants.weights');
   });
 
   it('a refused run writes nothing, not even the run directory', async () => {
     const runDir = join(root, 'refused');
-    await expect(runOneShot({ ...base, runDir, methods: ['ziplm', 'foo' as never] })).rejects.toThrow(/--methods \(option methods\) must be one of ziplm, magnitude, uniform, got "foo"/);
+    await expect(runOneShot({ ...base, runDir, methods: ['ziplm', 'foo' as never] })).rejects.toThrow(/option methods must be one of ziplm, magnitude, uniform, got "foo"/);
     await expect(runGradual({ ...base, runDir, fineTune: { trainSamples: 0 } })).rejects.toBeInstanceOf(OptionsError);
     // Checked once the model is loaded, still before the run directory is opened.
     await expect(runGradual({ ...base, runDir, variants: [{ weights: { task: 0, logit: 0, token: 0 } }] })).rejects.toThrow(/at least one positive loss weight/);

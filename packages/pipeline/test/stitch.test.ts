@@ -6,12 +6,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createJsMatMulEngine } from '@ziplm/hessian';
-import { exportModelToOnnx, onnxFeeds, ONNX_NAMES, padBatch, type Checkpoint, type Tensor32 } from '@ziplm/models';
+import { exportModelToOnnx, onnxFeeds, ONNX_NAMES, outputProjection, padBatch, type Checkpoint, type Tensor32 } from '@ziplm/models';
 import { createSession, loadOrt } from '@ziplm/onnx/runtime';
 import { describe, expect, it } from 'vitest';
-import { collectHessians } from '../src/calibrate.js';
-import { buildLevelDatabase, outputProjection } from '../src/database.js';
-import { stitchModel } from '../src/stitch.js';
+import { collectHessians } from '../src/stages/calibrate.js';
+import { buildLevelDatabase } from '../src/stages/database.js';
+import { stitchModel } from '../src/internal/stitch.js';
 import { randomItems, tinyBert, tinyGpt2 } from './pipeline-helpers.js';
 
 const ort = await loadOrt();
@@ -42,7 +42,7 @@ async function zeroedWithObsWeights(dense: Checkpoint, kept: { heads: number[][]
           ? { shape: [p.rows, p.cols], data: full }
           : { shape: [p.cols, p.rows], data: Float32Array.from({ length: full.length }, (_, i) => full[(i % p.rows) * p.cols + Math.floor(i / p.rows)]!) };
       weights.set(`${p.name}.weight`, tensor);
-      // A removed module drops its bias too (level 0: the module is gone, method doc §4).
+      // A removed module drops its bias too (level 0: the module is gone, guide/structured-obs.md).
       if (keptCols.length === 0) weights.set(`${p.name}.bias`, { shape: [p.rows], data: new Float32Array(p.rows) });
     }
   }

@@ -1,25 +1,29 @@
 // `ziplm eval`: score a model on a task.
 
-import { defineCommand } from '../command.js';
+import type { RunOptions } from '@ziplm/pipeline';
+import { defineCommand, type OptionsFor } from '../command.js';
 import { progressReporter } from '../progress.js';
 import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
+
+/** The flags, checked against the run options of the same name (`--task`, `--eval-limit`). */
+const EVAL_OPTIONS = {
+  model: { type: 'string', description: 'Model directory or built-in model name', default: DEFAULT_MODEL, valueName: 'DIR|NAME' },
+  task: { type: 'string', description: 'Dataset (default: the model\'s natural dataset when present, else built-in samples)', choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'] },
+  evalLimit: { type: 'number', description: 'Score on at most N items', valueName: 'N' },
+  json: { type: 'boolean', description: 'Print JSON', default: false },
+} as const satisfies OptionsFor<Pick<RunOptions, 'task' | 'evalLimit'>>;
 
 export const evalCommand = defineCommand({
   name: 'eval',
   summary: 'Score a model on a task (accuracy, F1, perplexity) in onnxruntime',
-  options: {
-    model: { type: 'string', description: 'Model directory or built-in model name', default: DEFAULT_MODEL, valueName: 'DIR|NAME' },
-    task: { type: 'string', description: 'Dataset (default: the model\'s natural dataset when present, else built-in samples)', choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'] },
-    evalLimit: { type: 'number', description: 'Score on at most N items', valueName: 'N' },
-    json: { type: 'boolean', description: 'Print JSON', default: false },
-  },
+  options: EVAL_OPTIONS,
   examples: [{ command: 'ziplm eval --model runs/x/members/ziplm-4.00x --task sst2', description: 'SST-2 dev accuracy of a member' }],
   async run({ options, io }) {
-    const { loadModelDir } = await import('@ziplm/models');
+    const { loadModelDir } = await import('@ziplm/models/io');
     const { prepareTask, defaultTask, scoreCheckpoint } = await import('@ziplm/pipeline');
     const dir = resolveModelDir(options.model, io.cwd);
     const { checkpoint, tokenizer } = await loadModelDir(dir);
-    const taskName = (options.task as 'sst2' | undefined) ?? defaultTask(checkpoint.config);
+    const taskName = options.task ?? defaultTask(checkpoint.config);
     const task = prepareTask(taskName, checkpoint.config, tokenizer, { ...(options.evalLimit !== undefined ? { evalLimit: options.evalLimit } : {}) });
     const report = progressReporter(io, options.json);
     report({ kind: 'stage', message: `scoring ${dir} on ${taskName} (${task.metric.label})` });

@@ -2,26 +2,35 @@
 
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { defineCommand } from '../command.js';
+import type { ModelExportOptions } from '@ziplm/models/onnx';
+import { defineCommand, type OptionsFor, UsageError } from '../command.js';
 import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
+
+/** The flags, checked against the export options of the same name (`--mode`, `--hidden-states`). */
+const EXPORT_OPTIONS = {
+  model: { type: 'string', description: 'Model directory or built-in model name', default: DEFAULT_MODEL, valueName: 'DIR|NAME' },
+  out: { type: 'string', description: 'ONNX file to write', default: 'model.onnx', valueName: 'FILE' },
+  mode: { type: 'string', description: 'full (every position) or decode (GPT2: new tokens with a KV cache)', choices: ['full', 'decode'], default: 'full' },
+  hiddenStates: { type: 'boolean', description: 'Also output every hidden state', default: false },
+  json: { type: 'boolean', description: 'Print a JSON summary', default: false },
+} as const satisfies OptionsFor<ModelExportOptions>;
 
 export const exportCommand = defineCommand({
   name: 'export',
   summary: 'Export a checkpoint (dense or pruned) to ONNX',
   description: 'Writes the whole model as one ONNX graph with dynamic batch and sequence, every layer with its own head count and FFN size. Generation mode writes the GPT2 decode graph with a KV cache.',
-  options: {
-    model: { type: 'string', description: 'Model directory or built-in model name', default: DEFAULT_MODEL, valueName: 'DIR|NAME' },
-    out: { type: 'string', description: 'ONNX file to write', default: 'model.onnx', valueName: 'FILE' },
-    mode: { type: 'string', description: 'full (every position) or decode (GPT2: new tokens with a KV cache)', choices: ['full', 'decode'], default: 'full' },
-    hiddenStates: { type: 'boolean', description: 'Also output every hidden state', default: false },
-    json: { type: 'boolean', description: 'Print a JSON summary', default: false },
-  },
+  options: EXPORT_OPTIONS,
   examples: [{ command: 'ziplm export --model runs/x/members/ziplm-4.00x --out bert-4x.onnx', description: 'Export a pruned member' }],
   async run({ options, io }) {
-    const { loadCheckpoint, exportModelToOnnx } = await import('@ziplm/models');
+    const { loadCheckpoint } = await import('@ziplm/models/io');
+    const { exportModelToOnnx } = await import('@ziplm/models/onnx');
     const dir = resolveModelDir(options.model, io.cwd);
     const checkpoint = await loadCheckpoint(dir);
-    const bytes = exportModelToOnnx(checkpoint, { mode: options.mode as 'full' | 'decode', hiddenStates: options.hiddenStates });
+    // As `ziplm latency --mode generation`: asking a BERT model for KV-cache decoding is the invocation's fault.
+    if (options.mode === 'decode' && checkpoint.config.modelType !== 'gpt2') {
+      throw new UsageError(`--mode decode (new tokens with a KV cache) needs a GPT2 model; ${dir} is a ${checkpoint.config.modelType} model`);
+    }
+    const bytes = exportModelToOnnx(checkpoint, { mode: options.mode, hiddenStates: options.hiddenStates });
     const out = resolve(io.cwd, options.out);
     await writeFile(out, bytes);
     const summary = { model: dir, out, bytes: bytes.length, layerHeads: checkpoint.config.layerHeads, layerIntermediate: checkpoint.config.layerIntermediate };

@@ -1,11 +1,44 @@
 // `ziplm gradual`: the paper's gradual mode, a family of ever faster models in one run.
 
 import { resolve } from 'node:path';
-import { defineCommand, UsageError } from '../command.js';
+import type { GradualFineTuneOptions, GradualOptions } from '@ziplm/pipeline';
+import { defineCommand, UsageError, type OptionsFor } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { progressReporter } from '../progress.js';
 import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
 import { defaultRunDir, ENVIRONMENT_OPTIONS, environmentOptions, fmt, parseTargets, textTable } from './shared.js';
+
+/**
+ * The flags, checked against the gradual run options they feed: the run's own, and the fine-tuning
+ * options of the same name (`--epochs`, `--temperature`, ...). `targets` (`2,3x` → numbers) and `spdy`
+ * (a switch, with --spdy-steps, for the SPDY settings) are converted before they are passed on;
+ * `--batch-size` is the inference environment's, `--train-batch-size` the fine-tuning batch.
+ */
+const GRADUAL_OPTIONS = {
+  model: { type: 'string', description: 'The dense (fine-tuned) model directory or a built-in model name', default: DEFAULT_MODEL, valueName: 'DIR|NAME' },
+  task: { type: 'string', description: 'Calibration, fine-tuning and scoring data', choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'] },
+  targets: { type: 'list', description: 'Speedup targets (run in ascending order)', default: ['2', '3', '4', '6', '8'] },
+  ...ENVIRONMENT_OPTIONS,
+  table: { type: 'string', description: 'Use this latency table instead of measuring one', valueName: 'FILE' },
+  run: { type: 'string', description: 'Run directory (default: runs/<model>-gradual-<environment>)', valueName: 'DIR' },
+  calibrationSamples: { type: 'number', description: 'Calibration sequences (default: 2048 for BERT, 512 for GPT2)', valueName: 'N' },
+  trainSamples: { type: 'number', description: 'Fine-tune on at most N training sequences (low-data setting)', valueName: 'N' },
+  epochs: { type: 'number', description: 'Fine-tuning epochs per step (default: Table 7, 8 for BERT, 2 for GPT2)', valueName: 'N' },
+  lr: { type: 'number', description: 'Peak learning rate, linear decay (default: Table 7, 8e-5 BERT, 1e-3 GPT2)', valueName: 'X' },
+  trainBatchSize: { type: 'number', description: 'Fine-tuning batch size (default: 32 GLUE, 16 SQuAD and GPT2)', valueName: 'N' },
+  weightDecay: { type: 'number', description: 'Decoupled weight decay (default: 0.03 BERT, 0 GPT2)', valueName: 'X' },
+  temperature: { type: 'number', description: 'Logit distillation temperature', default: 2, valueName: 'T' },
+  lambdas: { type: 'list', description: 'λ1,λ2,λ3 (task, logit, token distillation); default: Table 7 for the task', valueName: 'A,B,C' },
+  compareNoTokenDistillation: { type: 'boolean', description: 'Also run the λ3 = 0 family (the paper\'s Table 3 ablation)', default: false },
+  spdy: { type: 'boolean', description: 'Refine the DP with SPDY on the calibration loss (--no-spdy: plain DP)', default: true },
+  spdySteps: { type: 'number', description: 'SPDY random initial coefficient vectors and local steps (each)', default: 10, valueName: 'N' },
+  engine: { type: 'string', description: 'GEMM engine for Hessians and OBS', choices: ['onnxruntime', 'js'], default: 'onnxruntime' },
+  seed: { type: 'number', description: 'Seed of the calibration sample', default: 42 },
+  evalLimit: { type: 'number', description: 'Score on at most N evaluation items', valueName: 'N' },
+  verify: { type: 'boolean', description: 'Re-time every member (--no-verify to skip)', default: true },
+  tolerance: { type: 'number', description: 'Allowed shortfall of measured vs target speedup', default: 0.02 },
+  json: { type: 'boolean', description: 'Print the results as JSON', default: false },
+} as const satisfies OptionsFor<Omit<GradualOptions, 'targets' | 'spdy'> & Omit<GradualFineTuneOptions, 'batchSize'>>;
 
 export const gradualCommand = defineCommand({
   name: 'gradual',
@@ -14,31 +47,7 @@ export const gradualCommand = defineCommand({
     'For each target in ascending order: build the level database on the current model, search (DP + SPDY) within its ' +
     'current sizes, shrink, fine-tune with L = λ1·task + λ2·logit + λ3·token distillation from the dense teacher (the ' +
     'paper\'s Table 7 defaults), export and score the member, and continue from it. Speedups are relative to the dense model.',
-  options: {
-    model: { type: 'string', description: 'The dense (fine-tuned) model directory or a built-in model name', default: DEFAULT_MODEL, valueName: 'DIR|NAME' },
-    task: { type: 'string', description: 'Calibration, fine-tuning and scoring data', choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'] },
-    targets: { type: 'list', description: 'Speedup targets (run in ascending order)', default: ['2', '3', '4', '6', '8'] },
-    ...ENVIRONMENT_OPTIONS,
-    table: { type: 'string', description: 'Use this latency table instead of measuring one', valueName: 'FILE' },
-    run: { type: 'string', description: 'Run directory (default: runs/<model>-gradual-<environment>)', valueName: 'DIR' },
-    calibrationSamples: { type: 'number', description: 'Calibration sequences (default: 2048 for BERT, 512 for GPT2)', valueName: 'N' },
-    trainSamples: { type: 'number', description: 'Fine-tune on at most N training sequences (low-data setting)', valueName: 'N' },
-    epochs: { type: 'number', description: 'Fine-tuning epochs per step (default: Table 7, 8 for BERT, 2 for GPT2)', valueName: 'N' },
-    lr: { type: 'number', description: 'Peak learning rate, linear decay (default: Table 7, 8e-5 BERT, 1e-3 GPT2)', valueName: 'X' },
-    trainBatchSize: { type: 'number', description: 'Fine-tuning batch size (default: 32 GLUE, 16 SQuAD and GPT2)', valueName: 'N' },
-    weightDecay: { type: 'number', description: 'Decoupled weight decay (default: 0.03 BERT, 0 GPT2)', valueName: 'X' },
-    temperature: { type: 'number', description: 'Logit distillation temperature', default: 2, valueName: 'T' },
-    lambdas: { type: 'list', description: 'λ1,λ2,λ3 (task, logit, token distillation); default: Table 7 for the task', valueName: 'A,B,C' },
-    compareNoTokenDistillation: { type: 'boolean', description: 'Also run the λ3 = 0 family (the paper\'s Table 3 ablation)', default: false },
-    spdy: { type: 'boolean', description: 'Refine the DP with SPDY on the calibration loss (--no-spdy: plain DP)', default: true },
-    spdySteps: { type: 'number', description: 'SPDY random initial coefficient vectors and local steps (each)', default: 10, valueName: 'N' },
-    engine: { type: 'string', description: 'GEMM engine for Hessians and OBS', choices: ['onnxruntime', 'js'], default: 'onnxruntime' },
-    seed: { type: 'number', description: 'Seed of the calibration sample', default: 42 },
-    evalLimit: { type: 'number', description: 'Score on at most N evaluation items', valueName: 'N' },
-    verify: { type: 'boolean', description: 'Re-time every member (--no-verify to skip)', default: true },
-    tolerance: { type: 'number', description: 'Allowed shortfall of measured vs target speedup', default: 0.02 },
-    json: { type: 'boolean', description: 'Print the results as JSON', default: false },
-  },
+  options: GRADUAL_OPTIONS,
   examples: [
     { command: 'ziplm gradual --model ./bert-sst2 --task sst2 --targets 2,4,6,8,10', description: 'A family of SST-2 models for batch-1 latency' },
     { command: 'ziplm gradual --task sst2 --train-samples 2000 --compare-no-token-distillation', description: 'The low-data token distillation ablation' },
@@ -59,13 +68,13 @@ export const gradualCommand = defineCommand({
       modelDir,
       runDir,
       targets: parseTargets(options.targets),
-      ...(options.task ? { task: options.task as 'sst2' } : {}),
+      ...(options.task ? { task: options.task } : {}),
       environment,
       ...(options.table ? { tablePath: resolve(io.cwd, options.table) } : {}),
       ...(options.calibrationSamples !== undefined ? { calibrationSamples: options.calibrationSamples } : {}),
       seed: options.seed,
       spdy: options.spdy ? { randomInits: options.spdySteps, steps: options.spdySteps } : false,
-      engine: options.engine as 'onnxruntime' | 'js',
+      engine: options.engine,
       ...(options.evalLimit !== undefined ? { evalLimit: options.evalLimit } : {}),
       verify: options.verify,
       tolerance: options.tolerance,

@@ -27,7 +27,7 @@ export const latencyCommand = defineCommand({
   async run({ options, io }) {
     const { inferenceEnvironment, saveLatencyTable, describeEnvironment } = await import('@ziplm/latency');
     const { buildLatencyTable } = await import('@ziplm/latency/measure');
-    const { readConfigFile } = await import('@ziplm/models');
+    const { readConfigFile } = await import('@ziplm/models/io');
     for (const [flag, v] of [['--min-rounds', options.minRounds], ['--max-rounds', options.maxRounds]] as const) {
       if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new UsageError(`${flag} must be an integer >= 1, got ${v}`);
     }

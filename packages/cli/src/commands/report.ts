@@ -5,6 +5,10 @@ import { join, resolve } from 'node:path';
 import { defineCommand } from '../command.js';
 import { fmt, textTable } from './shared.js';
 
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 export const reportCommand = defineCommand({
   name: 'report',
   summary: 'Rewrite a run directory\'s report.md and plots from its results.json, and print the summary',
@@ -21,12 +25,12 @@ export const reportCommand = defineCommand({
     try {
       results = JSON.parse(await readFile(file, 'utf8'));
     } catch (error) {
-      throw new TaskDataError(file, `cannot read the run's results (${(error as Error).message})`);
+      throw new TaskDataError(file, `cannot read the run's results (${messageOf(error)})`, { cause: error });
     }
     try {
       checkRunResults(results);
     } catch (error) {
-      throw new TaskDataError(file, (error as Error).message);
+      throw new TaskDataError(file, messageOf(error), { cause: error });
     }
     await writeReport(dir, results);
     if (options.json) {

@@ -2,7 +2,7 @@
 
 import { basename, resolve } from 'node:path';
 import type { InferenceEnvironment, InferenceEnvironmentOptions } from '@ziplm/latency';
-import type { OptionsSpec } from '../command.js';
+import type { OptionsFor, ParsedOptions } from '../command.js';
 import { UsageError } from '../command.js';
 
 export const ENVIRONMENT_OPTIONS = {
@@ -16,19 +16,14 @@ export const ENVIRONMENT_OPTIONS = {
   seqLength: { type: 'number', description: 'Tokens per sequence (full-sequence modes)', default: 128, valueName: 'N' },
   pastLength: { type: 'number', description: 'KV-cache length in generation mode', default: 50, valueName: 'N' },
   threads: { type: 'number', description: 'onnxruntime intra-op threads', default: 2, valueName: 'N' },
-} as const satisfies OptionsSpec;
+} as const satisfies OptionsFor<InferenceEnvironmentOptions>;
 
-export interface EnvironmentFlags {
-  mode: string;
-  batchSize?: number;
-  seqLength: number;
-  pastLength: number;
-  threads: number;
-}
+/** The environment flags as parsed (`--mode` narrowed to the latency package's modes). */
+export type EnvironmentFlags = ParsedOptions<typeof ENVIRONMENT_OPTIONS>;
 
 /** The @ziplm/latency environment options from the flags. */
 export function environmentOptions(o: EnvironmentFlags): InferenceEnvironmentOptions {
-  const mode = o.mode as 'latency' | 'throughput' | 'generation';
+  const mode = o.mode;
   for (const [flag, v] of [['--seq-length', o.seqLength], ['--past-length', o.pastLength], ['--threads', o.threads], ['--batch-size', o.batchSize]] as const) {
     const min = flag === '--past-length' && mode !== 'generation' ? 0 : 1;
     if (v !== undefined && !(Number.isInteger(v) && v >= min)) {

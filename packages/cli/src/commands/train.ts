@@ -6,7 +6,6 @@ import {
   GPT2_TEACHER_DEFAULTS,
   RECIPES,
   SST2_TEACHER_DEFAULTS,
-  TrainingConfigError,
   trainGpt2Teacher,
   trainSst2Teacher,
   type Gpt2TeacherOptions,
@@ -15,12 +14,46 @@ import {
   type Sst2TeacherOptions,
   type TeacherResultsCommon,
 } from '@ziplm/distill';
-import { defineCommand, UsageError } from '../command.js';
+import { defineCommand, type OptionsFor, UsageError } from '../command.js';
 import { progressReporter } from '../progress.js';
 
 const [S, G] = [SST2_TEACHER_DEFAULTS, GPT2_TEACHER_DEFAULTS];
 /** "(default: X for sst2-bert, Y for wikitext2-gpt2)", or one value when both recipes agree. */
 const both = (a: number, b: number) => (a === b ? `(default: ${a})` : `(default: ${a} for sst2-bert, ${b} for wikitext2-gpt2)`);
+
+/**
+ * The flags, checked against the recipe options of the same name (`--epochs`, `--backend`, ...), which
+ * both recipes share. `--out`, `--work` and `--max-train` are renamed on the way (outDir, workDir,
+ * maxTrainExamples or maxTrainArticles).
+ */
+const TRAIN_OPTIONS = {
+  out: { type: 'string', description: 'Model directory to write (default: runs/train/<recipe>/model)', valueName: 'DIR' },
+  work: { type: 'string', description: 'Resumable training state (default: runs/train/<recipe>/state)', valueName: 'DIR' },
+  dataDir: { type: 'string', description: 'Data directory (default: $ZIPLM_DATA_DIR, else ../shared/data beside the repository)', valueName: 'DIR' },
+  fresh: { type: 'boolean', description: 'Delete the training state and start over instead of resuming', default: false },
+  epochs: { type: 'number', description: `Epochs over the training set ${both(S.epochs, G.epochs)}`, valueName: 'N' },
+  maxSteps: { type: 'number', description: 'Stop after N optimizer updates (overrides --epochs)', valueName: 'N' },
+  maxTrain: { type: 'number', description: 'Train on the first N training sentences (sst2-bert) or articles (wikitext2-gpt2); default: all', valueName: 'N' },
+  lr: { type: 'number', description: `Peak learning rate, linear warm-up and decay ${both(S.lr, G.lr)}`, valueName: 'X' },
+  warmupRatio: { type: 'number', description: `Warm-up as a fraction of the updates ${both(S.warmupRatio, G.warmupRatio)}`, valueName: 'X' },
+  weightDecay: { type: 'number', description: `Decoupled weight decay ${both(S.weightDecay, G.weightDecay)}`, valueName: 'X' },
+  dropout: { type: 'number', description: `Hidden and attention dropout ${both(S.dropout, G.dropout)}`, valueName: 'X' },
+  batchSize: { type: 'number', description: `Sequences per update ${both(S.batchSize, G.batchSize)}`, valueName: 'N' },
+  seed: { type: 'number', description: `Seed of the initial weights, data order and dropout ${both(S.seed, G.seed)}`, valueName: 'N' },
+  evalEvery: { type: 'number', description: `Evaluate and keep the best model every N updates ${both(S.evalEvery, G.evalEvery)}`, valueName: 'N' },
+  vocabSize: { type: 'number', description: `Tokenizer vocabulary size ${both(S.vocabSize, G.vocabSize)}`, valueName: 'N' },
+  hidden: { type: 'number', description: `Hidden size; the FFN is 4x ${both(S.hidden, G.hidden)}`, valueName: 'N' },
+  layers: { type: 'number', description: `Transformer layers ${both(S.layers, G.layers)}`, valueName: 'N' },
+  heads: { type: 'number', description: `Attention heads per layer ${both(S.heads, G.heads)}`, valueName: 'N' },
+  maxLength: { type: 'number', description: `sst2-bert: tokens per sentence (default: ${S.maxLength})`, valueName: 'N' },
+  seq: { type: 'number', description: `wikitext2-gpt2: tokens per training chunk and model positions (default: ${G.seq})`, valueName: 'N' },
+  backend: { type: 'string', description: 'TensorFlow.js backend to train on ($ZIPLM_BACKEND overrides it)', choices: ['wasm', 'cpu', 'node'], default: 'wasm' },
+  json: { type: 'boolean', description: 'Print the results record (results.json, with outDir and workDir) as JSON', default: false },
+} as const satisfies OptionsFor<Sst2TeacherOptions & Gpt2TeacherOptions>;
+
+function isRecipe(name: string): name is RecipeName {
+  return RECIPES.some((recipe) => recipe === name);
+}
 
 export const trainCommand = defineCommand({
   name: 'train',
@@ -34,30 +67,7 @@ export const trainCommand = defineCommand({
     'the committed teachers were trained with (about 50 and 35 minutes on 2 cores). Rerunning the same command resumes ' +
     'from the state directory; the model directory (config, weights, vocabulary, results.json) is written at the end.',
   positionals: [{ name: 'recipe', description: `The recipe: ${RECIPES.join(' or ')}`, required: true }],
-  options: {
-    out: { type: 'string', description: 'Model directory to write (default: runs/train/<recipe>/model)', valueName: 'DIR' },
-    work: { type: 'string', description: 'Resumable training state (default: runs/train/<recipe>/state)', valueName: 'DIR' },
-    dataDir: { type: 'string', description: 'Data directory (default: $ZIPLM_DATA_DIR, else ../shared/data beside the repository)', valueName: 'DIR' },
-    fresh: { type: 'boolean', description: 'Delete the training state and start over instead of resuming', default: false },
-    epochs: { type: 'number', description: `Epochs over the training set ${both(S.epochs, G.epochs)}`, valueName: 'N' },
-    maxSteps: { type: 'number', description: 'Stop after N optimizer updates (overrides --epochs)', valueName: 'N' },
-    maxTrain: { type: 'number', description: 'Train on the first N training sentences (sst2-bert) or articles (wikitext2-gpt2); default: all', valueName: 'N' },
-    lr: { type: 'number', description: `Peak learning rate, linear warm-up and decay ${both(S.lr, G.lr)}`, valueName: 'X' },
-    warmupRatio: { type: 'number', description: `Warm-up as a fraction of the updates ${both(S.warmupRatio, G.warmupRatio)}`, valueName: 'X' },
-    weightDecay: { type: 'number', description: `Decoupled weight decay ${both(S.weightDecay, G.weightDecay)}`, valueName: 'X' },
-    dropout: { type: 'number', description: `Hidden and attention dropout ${both(S.dropout, G.dropout)}`, valueName: 'X' },
-    batchSize: { type: 'number', description: `Sequences per update ${both(S.batchSize, G.batchSize)}`, valueName: 'N' },
-    seed: { type: 'number', description: `Seed of the initial weights, data order and dropout ${both(S.seed, G.seed)}`, valueName: 'N' },
-    evalEvery: { type: 'number', description: `Evaluate and keep the best model every N updates ${both(S.evalEvery, G.evalEvery)}`, valueName: 'N' },
-    vocabSize: { type: 'number', description: `Tokenizer vocabulary size ${both(S.vocabSize, G.vocabSize)}`, valueName: 'N' },
-    hidden: { type: 'number', description: `Hidden size; the FFN is 4x ${both(S.hidden, G.hidden)}`, valueName: 'N' },
-    layers: { type: 'number', description: `Transformer layers ${both(S.layers, G.layers)}`, valueName: 'N' },
-    heads: { type: 'number', description: `Attention heads per layer ${both(S.heads, G.heads)}`, valueName: 'N' },
-    maxLength: { type: 'number', description: `sst2-bert: tokens per sentence (default: ${S.maxLength})`, valueName: 'N' },
-    seq: { type: 'number', description: `wikitext2-gpt2: tokens per training chunk and model positions (default: ${G.seq})`, valueName: 'N' },
-    backend: { type: 'string', description: 'TensorFlow.js backend to train on ($ZIPLM_BACKEND overrides it)', choices: ['wasm', 'cpu', 'node'], default: 'wasm' },
-    json: { type: 'boolean', description: 'Print the results record (results.json, with outDir and workDir) as JSON', default: false },
-  },
+  options: TRAIN_OPTIONS,
   examples: [
     { command: 'ziplm train sst2-bert', description: 'Reproduce the committed SST-2 teacher into runs/train/sst2-bert/model' },
     { command: 'ziplm train wikitext2-gpt2 --epochs 1 --out ./gpt2-small', description: 'A shorter GPT2 run' },
@@ -66,9 +76,9 @@ export const trainCommand = defineCommand({
   async run({ options, args, io }) {
     const name = args[0];
     if (name === undefined) throw new UsageError(`ziplm train needs a recipe: ${RECIPES.join(' or ')}`);
-    if (!(RECIPES as readonly string[]).includes(name)) throw new UsageError(`unknown recipe "${name}" (recipes: ${RECIPES.join(', ')})`);
+    if (!isRecipe(name)) throw new UsageError(`unknown recipe "${name}" (recipes: ${RECIPES.join(', ')})`);
     if (args.length > 1) throw new UsageError(`ziplm train takes one recipe, got ${args.length} arguments (${args.join(' ')})`);
-    const recipe = name as RecipeName;
+    const recipe = name;
     if (recipe === 'sst2-bert' && options.seq !== undefined) throw new UsageError('--seq applies to wikitext2-gpt2 only (sst2-bert: --max-length)');
     if (recipe === 'wikitext2-gpt2' && options.maxLength !== undefined) throw new UsageError('--max-length applies to sst2-bert only (wikitext2-gpt2: --seq)');
     for (const flag of ['epochs', 'maxSteps', 'maxTrain', 'batchSize', 'evalEvery', 'vocabSize', 'hidden', 'layers', 'heads', 'maxLength', 'seq', 'seed'] as const) {
@@ -85,7 +95,7 @@ export const trainCommand = defineCommand({
       outDir,
       workDir,
       ...(options.dataDir !== undefined ? { dataDir: resolve(io.cwd, options.dataDir) } : {}),
-      backend: options.backend as 'wasm' | 'cpu' | 'node',
+      backend: options.backend,
       command: `ziplm train ${recipe}`,
       ...defined({
         fresh: options.fresh,
@@ -117,18 +127,12 @@ export const trainCommand = defineCommand({
       },
     };
 
-    let results: TeacherResultsCommon & { metrics: Readonly<Record<string, number>> };
-    try {
-      results =
-        recipe === 'sst2-bert'
-          ? await trainSst2Teacher({ ...common, ...defined({ maxLength: options.maxLength, maxTrainExamples: options.maxTrain }) } satisfies Sst2TeacherOptions, hooks)
-          : await trainGpt2Teacher({ ...common, ...defined({ seq: options.seq, maxTrainArticles: options.maxTrain }) } satisfies Gpt2TeacherOptions, hooks);
-    } catch (error) {
-      // Inconsistent recipe options (heads not dividing hidden, an output directory that is not a model
-      // directory, ...) are the invocation's fault.
-      if (error instanceof TrainingConfigError) throw new UsageError(error.message);
-      throw error;
-    }
+    // Inconsistent recipe options (heads not dividing hidden, an output directory that is not a model
+    // directory, ...) are a TrainingConfigError: the invocation's fault, exit 2 (error-codes.ts).
+    const results: TeacherResultsCommon & { metrics: Readonly<Record<string, number>> } =
+      recipe === 'sst2-bert'
+        ? await trainSst2Teacher({ ...common, ...defined({ maxLength: options.maxLength, maxTrainExamples: options.maxTrain }) } satisfies Sst2TeacherOptions, hooks)
+        : await trainGpt2Teacher({ ...common, ...defined({ seq: options.seq, maxTrainArticles: options.maxTrain }) } satisfies Gpt2TeacherOptions, hooks);
 
     if (options.json) {
       io.stdout(`${JSON.stringify({ outDir, workDir, ...results }, null, 2)}\n`);

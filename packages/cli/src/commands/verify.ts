@@ -25,7 +25,7 @@ export const verifyCommand = defineCommand({
   async run({ options, io }) {
     if (options.target !== undefined && !(options.target > 0)) throw new UsageError(`--target must be a speedup > 0, got ${options.target}`);
     if (!(options.tolerance >= 0 && options.tolerance < 1)) throw new UsageError(`--tolerance must be in [0, 1), got ${options.tolerance}`);
-    const { loadCheckpoint } = await import('@ziplm/models');
+    const { loadCheckpoint } = await import('@ziplm/models/io');
     const { loadLatencyTable, predictRuntime } = await import('@ziplm/latency');
     const { verifySpeedup, ortFingerprint } = await import('@ziplm/latency/measure');
     const dense = await loadCheckpoint(resolveModelDir(options.dense, io.cwd));
@@ -36,11 +36,16 @@ export const verifyCommand = defineCommand({
     for (const w of warnings) report({ kind: 'warning', message: w.message });
     let target = options.target;
     if (target === undefined) {
+      let member: unknown;
       try {
-        target = (JSON.parse(await readFile(resolve(memberDir, 'member.json'), 'utf8')) as { target: number }).target;
+        member = JSON.parse(await readFile(resolve(memberDir, 'member.json'), 'utf8'));
       } catch {
         throw new UsageError(`--target is needed: ${memberDir} has no member.json`);
       }
+      if (!(typeof member === 'object' && member !== null && 'target' in member && typeof member.target === 'number')) {
+        throw new UsageError(`--target is needed: ${memberDir}/member.json has no numeric target`);
+      }
+      target = member.target;
     }
     const predicted = predictRuntime(table, pruned.config).speedup;
     report({ kind: 'stage', message: `timing dense and pruned models (${table.environment.mode}, batch ${table.environment.batchSize})` });

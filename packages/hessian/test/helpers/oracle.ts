@@ -39,7 +39,7 @@ export function keptColumns(keptStructures: ArrayLike<number>, groupSize: number
   return cols;
 }
 
-/** The method doc's oracle: Ŵ[:, K] = W·H[:, K]·(H[K, K])⁻¹ (rows × |K|, compact). */
+/** The closed-form oracle of guide/structured-obs.md: Ŵ[:, K] = W·H[:, K]·(H[K, K])⁻¹ (rows × |K|, compact). */
 export function closedFormOptimum(w: Float64Array, rows: number, cols: number, h: Float64Array, kept: number[]): Float64Array {
   const k = kept.length;
   const hkk = new Float64Array(k * k);

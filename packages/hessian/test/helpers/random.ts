@@ -1,16 +1,7 @@
-// Deterministic test fixtures: a small seeded PRNG and generators of correlated calibration data.
+// Deterministic test fixtures: generators of correlated calibration data over the workspace's seeded
+// generator (mulberry32, from @ziplm/test-utils), and naive oracles.
 
-/** mulberry32: tiny deterministic PRNG, uniform in [0, 1). */
-export function rng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '@ziplm/test-utils';
 
 /** Standard normal samples (Box–Muller). */
 export function gaussian(random: () => number): () => number {
@@ -21,7 +12,7 @@ export function gaussian(random: () => number): () => number {
 }
 
 export function randomMatrix(rows: number, cols: number, seed: number, scale = 1): Float64Array {
-  const normal = gaussian(rng(seed));
+  const normal = gaussian(seededRandom(seed));
   const out = new Float64Array(rows * cols);
   for (let i = 0; i < out.length; i++) out[i] = normal() * scale;
   return out;
@@ -87,12 +78,6 @@ export function transpose(a: Float64Array, rows: number, cols: number): Float64A
   const out = new Float64Array(rows * cols);
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j]!;
   return out;
-}
-
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 export function maxAbs(a: ArrayLike<number>): number {

@@ -1,4 +1,4 @@
-// Building a latency table (method doc §5) for a model shape on this device.
+// Building a latency table (guide/latency.md) for a model shape on this device.
 //
 // Everything is timed in ONE interleaved protocol (protocol.ts), so drift and slow stretches of a
 // shared machine hit every entry alike:
@@ -25,6 +25,7 @@
 // additivity of the runtime model (dense measured vs non-prunable + Σ dense level times) is recorded
 // in `build.additivity`.
 
+import { seededRandom } from '@ziplm/core';
 import { attentionLevels, ffnLevels } from '@ziplm/hessian';
 import type { BertConfig, Checkpoint, Gpt2Config, ModelConfig, WeightMap } from '@ziplm/models';
 import { expectedShapes, exportAttentionBlock, exportFfnBlock, exportModelToOnnx, isPruned, ONNX_NAMES, validateConfig, withLayerShapes } from '@ziplm/models';
@@ -32,11 +33,11 @@ import { GraphBuilder } from '@ziplm/onnx';
 import type { DeviceFingerprint, InferenceEnvironment } from '../environment.js';
 import { exportOptionsFor, validateEnvironment } from '../environment.js';
 import { MeasurementError } from '../errors.js';
-import { nodeDeviceFingerprint } from '../fingerprint.js';
-import { isotonicIncreasing, seededRandom, type TimingSummary } from '../stats.js';
+import { nodeDeviceFingerprint } from '../internal/fingerprint.js';
+import { youngGarbageCollector } from '../internal/gc.js';
+import { isotonicIncreasing, type TimingSummary } from '../stats.js';
 import type { BlockTiming, LatencyTable, LevelTime, TableBuildInfo, TableCalibration } from '../table.js';
 import { LATENCY_TABLE_FORMAT, LATENCY_TABLE_VERSION, modelShapeOf } from '../table.js';
-import { youngGarbageCollector } from './gc.js';
 import { createOrtRunner } from './ort.js';
 import type { ProtocolOptions, ProtocolProgress } from './protocol.js';
 import { InterleavedTimer } from './protocol.js';

@@ -7,7 +7,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import type { InferenceEnvironment } from '../environment.js';
 import type { DeviceFingerprint } from '../environment.js';
 import { MeasurementError } from '../errors.js';
-import { nodeDeviceFingerprint } from '../fingerprint.js';
+import { nodeDeviceFingerprint } from '../internal/fingerprint.js';
 import type { EngineSession, FeedTensor, InputInfo, SessionRunner } from './runner.js';
 
 /**
@@ -31,7 +31,7 @@ export async function createOrtRunner(): Promise<SessionRunner> {
       try {
         session = await ort.InferenceSession.create(model, ortSessionOptions(env));
       } catch (err) {
-        throw new MeasurementError(`onnxruntime-node could not load a graph (${model.length} bytes): ${(err as Error).message}`);
+        throw new MeasurementError(`onnxruntime-node could not load a graph (${model.length} bytes): ${(err as Error).message}`, { cause: err });
       }
       const inputs: InputInfo[] = session.inputMetadata.map((m) =>
         m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor', shape: [] },

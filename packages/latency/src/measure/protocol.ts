@@ -1,7 +1,7 @@
 // The timing protocol. The machines this runs on are shared 2-core VMs: other processes take a
 // core for seconds at a time, clocks drift with thermal and frequency states. The original timed
-// each module with 50 warm-up calls and 50 back-to-back repetitions, reporting the mean (method doc
-// §5); on a noisy machine a mean is ruined by one slow stretch, and timing configurations one after
+// each module with 50 warm-up calls and 50 back-to-back repetitions, reporting the mean
+// (guide/latency.md); on a noisy machine a mean is ruined by one slow stretch, and timing configurations one after
 // the other lets a slow stretch hit some of them only. So:
 //
 // - Interleaving: every round runs each configuration once, in a per-round shuffled order, so slow
@@ -22,16 +22,17 @@
 //   thread). Renewing every session every few rounds averages that bias out instead of baking one
 //   draw into the table.
 // - Garbage (`beforeTimedRun`): build and verification run a young-generation collection before each
-//   timed run (gc.ts), so that the previous runs' output buffers are not collected inside it.
+//   timed run (internal/gc.ts), so that the previous runs' output buffers are not collected inside it.
 // - Anchors and paired statistics: configurations that others are compared with (the empty context
 //   model, the dense model) run in every round, and a comparison takes the median of the per-round
 //   differences or ratios. The machine's speed drifts by several percent over minutes; a per-round
 //   pair sees the same state of the machine, while a difference of two medians mixes samples from
 //   rounds with different sets of active configurations.
 
+import { median, medianAbsoluteDeviation, seededRandom } from '@ziplm/core';
 import { MeasurementError } from '../errors.js';
 import type { TimingSummary } from '../stats.js';
-import { median, medianAbsoluteDeviation, seededRandom, summarize } from '../stats.js';
+import { summarize } from '../stats.js';
 
 /** Progress of a measurement, for a progress bar or a log line. */
 export interface ProtocolProgress {

@@ -3,9 +3,9 @@
 // is one implementation (ort.ts); onnxruntime-web (in a browser, or wasm in Node) fits the same
 // interface, and tests inject fakes.
 
+import { seededRandom } from '@ziplm/core';
 import { MeasurementError } from '../errors.js';
 import type { InferenceEngine, InferenceEnvironment } from '../environment.js';
-import { seededRandom } from '../stats.js';
 
 /** One graph input as the engine reports it; symbolic dimensions are strings. */
 export interface InputInfo {

@@ -1,9 +1,38 @@
-// Data readers of @ziplm/models: data directory, GLUE TSV, SQuAD v1.1 (+ run_qa preprocessing,
-// post-processing and the official metric), WikiText perplexity chunks, and batching.
-export * from './paths.js';
-export * from './json.js';
-export * from './glue.js';
-export * from './squad.js';
-export * from './wikitext.js';
-export * from './batching.js';
-export * from './samples.js';
+// @ziplm/models/data: the datasets ziplm uses, read in place, and batching. Loads neither TensorFlow.js
+// nor onnxruntime.
+
+// The data directory ($ZIPLM_DATA_DIR), resolved in one place.
+export { dataDir, dataPath, findRepoRoot, hasData } from './paths.js';
+export { DataError } from '../errors.js';
+
+// GLUE TSV (SST-2, QNLI).
+export { encodeGlueExamples, GLUE_TASKS, readGlue } from './glue.js';
+export type { GlueExample, GlueTaskName, GlueTaskSpec } from './glue.js';
+
+// SQuAD v1.1: reading, run_qa's preprocessing and post-processing, the official metric.
+export { postprocessSquad, prepareSquadFeatures, readSquad, squadMetric } from './squad.js';
+export type {
+  ReadSquadOptions,
+  SquadAnswer,
+  SquadExample,
+  SquadFeature,
+  SquadFeatureOptions,
+  SquadMetric,
+  SquadPostprocessOptions,
+  SquadPrediction,
+} from './squad.js';
+
+// WikiText: articles, perplexity chunks.
+export { chunkTokenIds, perplexity, readWikiText, splitWikiTextArticles } from './wikitext.js';
+export type { ChunkOptions } from './wikitext.js';
+
+// The held-out splits of the dev sets (one owner for every split rule).
+export { qnliDevSplit, squadDevSplit, WIKITEXT_SPLIT_RULE, wikiTextArticleSplit } from './splits.js';
+export type { SplitPart, WikiTextArticleSplit } from './splits.js';
+
+// Padded batches.
+export { gatherInt32, padBatch } from './batching.js';
+export type { BatchItem, PadOptions, PaddedBatch } from './batching.js';
+
+// Built-in text, for when no dataset is at hand.
+export { SAMPLE_SENTENCES, SAMPLE_TEXT } from './samples.js';

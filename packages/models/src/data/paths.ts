@@ -47,7 +47,7 @@ export function readDataText(file: string): string {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new DataError(file, code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(err)})`);
+    throw new DataError(file, code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(err)})`, { cause: err });
   }
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }

@@ -5,7 +5,7 @@
 
 import { DataError } from '../errors.js';
 import type { TokenSequence, Tokenizer } from '../tokenizers/types.js';
-import { parseJsonWithLocation } from './json.js';
+import { parseJsonWithLocation } from '../internal/json.js';
 import { readDataText } from './paths.js';
 
 export interface SquadAnswer {

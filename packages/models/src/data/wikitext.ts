@@ -1,7 +1,7 @@
 // WikiText raw files and perplexity over fixed-length chunks: the whole split is tokenized as one
 // text, cut into non-overlapping chunks of `chunkLength` ids, and each chunk is scored on its own
 // (the first token of a chunk has no context and is not predicted). This is the standard procedure
-// of the SparseGPT/OBC code bases (method doc §GPT2: ppl = exp of the mean token NLL over chunks);
+// of the SparseGPT/OBC code bases (guide/paper.md: ppl = exp of the mean token NLL over chunks);
 // with equal-length chunks, exp(Σ NLL / Σ predicted tokens) is the same number.
 
 import { DataError } from '../errors.js';
@@ -49,25 +49,23 @@ export function perplexity(totalNll: number, tokenCount: number): number {
   return Math.exp(totalNll / tokenCount);
 }
 
+/** A top-level heading line `" = Title = "` (one `=` on each side): the first line of an article. */
+const ARTICLE_HEADING = /^ = [^=].* = $/;
+
 /**
  * Splits WikiText raw text into articles: an article starts at a top-level heading line
- * `" = Title = "` (one `=` on each side). Text before the first heading forms an article of its own.
+ * `" = Title = "` (one `=` on each side). Blank lines before the first heading belong to no article
+ * (so a file that starts with an empty line numbers its articles like one that does not); other text
+ * before the first heading forms an article of its own. Article k's number is what
+ * {@link wikiTextSplit} holds out by, so this is the one splitter every user of the split calls.
  */
 export function splitWikiTextArticles(text: string): string[] {
   const articles: string[][] = [];
   for (const line of text.split('\n')) {
-    if (/^ = [^=].* = $/.test(line) || articles.length === 0) articles.push([]);
+    const heading = ARTICLE_HEADING.test(line);
+    if (articles.length === 0 && !heading && line.trim() === '') continue;
+    if (heading || articles.length === 0) articles.push([]);
     articles[articles.length - 1]!.push(line);
   }
   return articles.map((lines) => lines.join('\n'));
-}
-
-/**
- * ziplm's deterministic train / held-out split of one WikiText file, by article: article k is held
- * out when k % 10 === 9. Only wiki.test.raw is available here, so the GPT2 teacher trains on the
- * 'train' part and every perplexity ziplm reports is on the 'heldout' part: no held-out text (not
- * even its vocabulary) is seen in training.
- */
-export function wikiTextSplit(text: string, part: 'train' | 'heldout'): string[] {
-  return splitWikiTextArticles(text).filter((_, k) => (k % 10 === 9) === (part === 'heldout'));
 }

@@ -8,6 +8,7 @@
 
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@ziplm/core/node';
 import type { ModelConfig } from '../config.js';
 import { fromHfConfig, toHfConfig } from '../config.js';
 import { ConfigError, VocabularyError, WeightsError } from '../errors.js';
@@ -16,7 +17,7 @@ import { loadTokenizer } from '../tokenizers/index.js';
 import type { Checkpoint, WeightMap } from '../weights.js';
 import { canonicalName, expectedShapes } from '../weights.js';
 import type { SafetensorsHeader, SafetensorsWriteDtype } from './safetensors.js';
-import { FLOAT_DTYPES, readSafetensors, readSafetensorsHeader, writeAtomically, writeSafetensors } from './safetensors.js';
+import { FLOAT_DTYPES, readSafetensors, readSafetensorsHeader, writeSafetensors } from './safetensors.js';
 
 /** File names of a checkpoint directory. */
 export const CONFIG_FILE = 'config.json';
@@ -29,13 +30,13 @@ export async function readConfigFile(file: string): Promise<ModelConfig> {
     text = await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as { code?: string }).code;
-    throw new ConfigError('(file)', code === 'ENOENT' ? 'cannot be read: file not found' : `cannot be read (${code ?? String(error)})`, file);
+    throw new ConfigError('(file)', code === 'ENOENT' ? 'cannot be read: file not found' : `cannot be read (${code ?? String(error)})`, file, { cause: error });
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError('(root)', `is not valid JSON (${error instanceof Error ? error.message : String(error)})`, file);
+    throw new ConfigError('(root)', `is not valid JSON (${error instanceof Error ? error.message : String(error)})`, file, { cause: error });
   }
   return fromHfConfig(json, file);
 }
@@ -158,9 +159,7 @@ export async function saveCheckpoint(dir: string, checkpoint: Checkpoint, option
   const written = [WEIGHTS_FILE];
   if (options.tokenizer) written.push(...(await options.tokenizer.save(dir)));
   const json = `${JSON.stringify(toHfConfig(checkpoint.config), null, 2)}\n`;
-  await writeAtomically(join(dir, CONFIG_FILE), async (handle) => {
-    await handle.writeFile(json, 'utf8');
-  });
+  await writeFileAtomic(join(dir, CONFIG_FILE), json);
   written.push(CONFIG_FILE);
   return written;
 }

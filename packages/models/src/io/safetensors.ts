@@ -11,8 +11,9 @@
 // that one buffer and F16/BF16/F64 tensors are converted one by one, so a checkpoint never costs
 // more than two copies of its weights in memory.
 
-import { open, rename, rm } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+import { writeFileAtomicWith } from '@ziplm/core/node';
 import { WeightsError } from '../errors.js';
 import type { Tensor32, WeightMap } from '../weights.js';
 
@@ -125,7 +126,7 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
   } catch (error) {
-    throw new WeightsError(file, `safetensors header is not valid UTF-8 JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw new WeightsError(file, `safetensors header is not valid UTF-8 JSON (${error instanceof Error ? error.message : String(error)})`, { cause: error });
   }
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new WeightsError(file, 'safetensors header must be a JSON object');
   const entries: SafetensorsEntry[] = [];
@@ -340,7 +341,7 @@ async function openForReading(file: string): Promise<FileHandle> {
     return await open(file, 'r');
   } catch (error) {
     const code = (error as { code?: string }).code;
-    throw new WeightsError(file, code === 'ENOENT' ? 'file not found' : `cannot open (${code ?? String(error)})`);
+    throw new WeightsError(file, code === 'ENOENT' ? 'file not found' : `cannot open (${code ?? String(error)})`, { cause: error });
   }
 }
 
@@ -462,15 +463,16 @@ export function encodeSafetensors(tensors: WeightMap | Iterable<readonly [string
 }
 
 /**
- * Writes tensors (in iteration order) to a safetensors file atomically: the bytes go to a
- * temporary file next to `file`, which is renamed over `file` only once complete. Tensors are
- * streamed one by one (no second in-memory copy of the whole file).
+ * Writes tensors (in iteration order) to a safetensors file atomically and durably: the bytes go to a
+ * temporary file next to `file`, which is fsynced and renamed over `file` only once complete
+ * (@ziplm/core/node's `writeFileAtomicWith`). Tensors are streamed one by one (no second in-memory
+ * copy of the whole file).
  */
 export async function writeSafetensors(file: string, tensors: WeightMap | Iterable<readonly [string, Tensor32]>, options: WriteSafetensorsOptions = {}): Promise<void> {
   const dtype = options.dtype ?? 'F32';
   const list = entriesOf(tensors, file);
   const header = encodeHeader(list, dtype, options.metadata);
-  await writeAtomically(file, async (handle) => {
+  await writeFileAtomicWith(file, async (handle) => {
     await handle.write(header);
     for (const [, t] of list) {
       const bytes = encodeData(t.data, dtype);
@@ -483,28 +485,3 @@ export async function writeSafetensors(file: string, tensors: WeightMap | Iterab
   });
 }
 
-let tmpCounter = 0;
-
-/**
- * Runs `write` on a fresh temporary file next to `file`, flushes it and renames it over `file`.
- * On failure the temporary file is removed and `file` is left as it was.
- */
-export async function writeAtomically(file: string, write: (handle: FileHandle) => Promise<void>): Promise<void> {
-  const tmp = `${file}.${process.pid}.${++tmpCounter}.tmp`;
-  const handle = await open(tmp, 'w');
-  try {
-    await write(handle);
-    await handle.sync();
-  } catch (error) {
-    await handle.close().catch(() => {});
-    await rm(tmp, { force: true });
-    throw error;
-  }
-  await handle.close();
-  try {
-    await rename(tmp, file);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
-}

@@ -1,26 +1,27 @@
 // ONNX export of whole models and of single blocks. The whole model is the composition of the same
-// per-module builders (bert.ts, gpt2.ts) that the block exports use, so the latency table times
-// exactly the subgraphs that ship (method doc §5: the runtime of a pruned model is composed from
+// per-module builders (internal/onnx/bert.ts, gpt2.ts) that the block exports use, so the latency table times
+// exactly the subgraphs that ship (guide/latency.md: the runtime of a pruned model is composed from
 // per-module timings).
 
 import { GraphBuilder } from '@ziplm/onnx';
 import type { BertConfig, Gpt2Config, ModelConfig } from '../config.js';
 import { headDim, toHfConfig } from '../config.js';
 import { checkCheckpoint } from '../io/checkpoint.js';
-import { randomCheckpoint } from '../tfjs/random.js';
+import { randomCheckpoint } from '../random.js';
 import type { Checkpoint } from '../weights.js';
-import { bertAttention, bertEmbeddings, bertFfn, bertHead, bertLayer, type BertContext } from './bert.js';
+import { bertAttention, bertEmbeddings, bertFfn, bertHead, bertLayer, type BertContext } from '../internal/onnx/bert.js';
+import { gpt2Attention, gpt2Embeddings, gpt2Ffn, gpt2LmHead, type Gpt2Context } from '../internal/onnx/gpt2.js';
+import { Initializers } from '../internal/onnx/initializers.js';
+import { attentionBias, type KvCache, type ModuleInputCapture } from '../internal/onnx/modules.js';
 import { OnnxExportError } from './errors.js';
-import { gpt2Attention, gpt2Embeddings, gpt2Ffn, gpt2LmHead, type Gpt2Context } from './gpt2.js';
-import { Initializers } from './initializers.js';
-import { attentionBias, DIMS, type KvCache, type ModuleInputCapture } from './modules.js';
+import { ONNX_DIMS, ONNX_NAMES } from './names.js';
 
 /** Options shared by every export. */
 export interface OnnxExportOptions {
   /**
    * 'full' (default): every position of the input sequence at once. 'decode' (GPT2 only): new
    * token(s) attending to a KV cache (past_key/past_value inputs, present_key/present_value outputs),
-   * the generation setting of the latency table (method doc §5, §8).
+   * the generation setting of the latency table (guide/latency.md, guide/paper.md).
    */
   mode?: 'full' | 'decode';
   /**
@@ -35,7 +36,7 @@ export interface ModelExportOptions extends OnnxExportOptions {
   /** Also output every hidden state: `hidden_state_0` (embeddings) … `hidden_state_<numLayers>`. */
   hiddenStates?: boolean;
   /**
-   * Also output the input of every output projection, for calibration (method doc §2.2):
+   * Also output the input of every output projection, for calibration (guide/structured-obs.md):
    * `attention_input_<l>` [batch, sequence, heads_l·headDim] (the merged head outputs, input of the
    * attention output projection) and `ffn_input_<l>` [batch, sequence, neurons_l] (the activations,
    * input of FC2), for every layer whose module is kept.
@@ -48,34 +49,6 @@ export interface BlockExportOptions extends OnnxExportOptions {
   /** Seed of the random weights (default 0). */
   seed?: number;
 }
-
-/** Input and output names of the exported graphs. */
-export const ONNX_NAMES = {
-  /** Model inputs, int64 [batch, sequence] (decode: attention_mask is [batch, total_sequence]). */
-  inputIds: 'input_ids',
-  attentionMask: 'attention_mask',
-  /** BERT only. */
-  tokenTypeIds: 'token_type_ids',
-  /** Model output (shape per head: see `exportModelToOnnx`). */
-  logits: 'logits',
-  hiddenState: (i: number) => `hidden_state_${i}`,
-  /** Calibration outputs (`moduleInputs`): inputs of the attention output projection and of FC2. */
-  attentionInput: (layer: number) => `attention_input_${layer}`,
-  ffnInput: (layer: number) => `ffn_input_${layer}`,
-  /** Decode-mode cache of layer l (only layers that keep attention), [batch, heads_l, past|total, headDim]. */
-  pastKey: (layer: number) => `past_key_${layer}`,
-  pastValue: (layer: number) => `past_value_${layer}`,
-  presentKey: (layer: number) => `present_key_${layer}`,
-  presentValue: (layer: number) => `present_value_${layer}`,
-  /** Block input and output, float32 [batch, sequence, hidden]; attention blocks also take attention_mask. */
-  blockInput: 'hidden_states',
-  blockOutput: 'output',
-  /** Decode-mode attention block cache, [batch, heads, past|total, headDim]. */
-  blockPastKey: 'past_key',
-  blockPastValue: 'past_value',
-  blockPresentKey: 'present_key',
-  blockPresentValue: 'present_value',
-} as const;
 
 function checkOptions(what: string, config: ModelConfig, options: OnnxExportOptions): boolean {
   const mode = options.mode ?? 'full';
@@ -100,7 +73,7 @@ function metadata(config: ModelConfig, graph: Record<string, unknown>): Record<s
  * BERT classification [batch, labels], span-QA [batch, sequence, 2] (start, end), no head: the last
  * hidden state [batch, sequence, hidden]; GPT2 [batch, sequence, vocab]. Every layer has its own head
  * count and FFN size from the config; a removed module is skipped (for post-LN BERT with its
- * LayerNorm, method doc §3.1).
+ * LayerNorm, guide/structured-obs.md).
  *
  * GPT2 decode mode: `attention_mask` is [batch, total_sequence] (cache + new tokens), and each layer
  * l that keeps attention takes `past_key_l`/`past_value_l` [batch, heads_l, past_sequence, headDim]
@@ -116,10 +89,10 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
   checkCheckpoint(checkpoint, `${what}: checkpoint`);
   const g = new GraphBuilder(`ziplm_${config.modelType}${decode ? '_decode' : ''}`);
   const init = new Initializers(g, checkpoint.weights, what);
-  const seqDims = [DIMS.batch, DIMS.sequence];
+  const seqDims = [ONNX_DIMS.batch, ONNX_DIMS.sequence];
   const ids = g.input(ONNX_NAMES.inputIds, 'int64', seqDims);
-  const mask = g.input(ONNX_NAMES.attentionMask, 'int64', decode ? [DIMS.batch, DIMS.total] : seqDims);
-  const hiddenDims = [DIMS.batch, DIMS.sequence, config.hiddenSize];
+  const mask = g.input(ONNX_NAMES.attentionMask, 'int64', decode ? [ONNX_DIMS.batch, ONNX_DIMS.total] : seqDims);
+  const hiddenDims = [ONNX_DIMS.batch, ONNX_DIMS.sequence, config.hiddenSize];
   const states: string[] = [];
   let logits: string;
   let logitsDims: (string | number)[];
@@ -148,15 +121,15 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
     states.push(h);
     const bias = attentionBias(g, mask, ids);
     const hd = headDim(config);
-    const past = options.pastLength ?? DIMS.past;
+    const past = options.pastLength ?? ONNX_DIMS.past;
     for (let l = 0; l < config.numLayers; l++) {
       const heads = config.layerHeads[l]!;
       if (heads > 0) {
         let cache: KvCache | undefined;
         if (decode) {
           cache = {
-            pastKey: g.input(ONNX_NAMES.pastKey(l), 'float32', [DIMS.batch, heads, past, hd]),
-            pastValue: g.input(ONNX_NAMES.pastValue(l), 'float32', [DIMS.batch, heads, past, hd]),
+            pastKey: g.input(ONNX_NAMES.pastKey(l), 'float32', [ONNX_DIMS.batch, heads, past, hd]),
+            pastValue: g.input(ONNX_NAMES.pastValue(l), 'float32', [ONNX_DIMS.batch, heads, past, hd]),
             presentKey: ONNX_NAMES.presentKey(l),
             presentValue: ONNX_NAMES.presentValue(l),
           };
@@ -168,17 +141,17 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
       states.push(h);
     }
     logits = gpt2LmHead(ctx, h);
-    logitsDims = [DIMS.batch, DIMS.sequence, config.vocabSize];
+    logitsDims = [ONNX_DIMS.batch, ONNX_DIMS.sequence, config.vocabSize];
   }
 
   g.output(logits, 'float32', logitsDims, ONNX_NAMES.logits);
   for (const { cache, heads } of caches) {
-    const dims = [DIMS.batch, heads, DIMS.total, headDim(config)];
+    const dims = [ONNX_DIMS.batch, heads, ONNX_DIMS.total, headDim(config)];
     g.output(cache.presentKey, 'float32', dims);
     g.output(cache.presentValue, 'float32', dims);
   }
   if (options.hiddenStates) states.forEach((s, i) => g.output(s, 'float32', hiddenDims, ONNX_NAMES.hiddenState(i)));
-  for (const c of captured) g.output(c.tensor, 'float32', [DIMS.batch, DIMS.sequence, c.width], c.name);
+  for (const c of captured) g.output(c.tensor, 'float32', [ONNX_DIMS.batch, ONNX_DIMS.sequence, c.width], c.name);
   return g.toBytes({ metadata: metadata(config, { kind: 'model', mode: decode ? 'decode' : 'full' }) });
 }
 
@@ -213,19 +186,19 @@ function buildBlock(
   const decode = checkOptions(what, reportedConfig, options);
   const g = new GraphBuilder(`ziplm_${config.modelType}_${module}${decode ? '_decode' : ''}`);
   const init = new Initializers(g, checkpoint.weights, what);
-  const hiddenDims = [DIMS.batch, DIMS.sequence, config.hiddenSize];
+  const hiddenDims = [ONNX_DIMS.batch, ONNX_DIMS.sequence, config.hiddenSize];
   const x = g.input(ONNX_NAMES.blockInput, 'float32', hiddenDims);
   let out: string;
   let cache: KvCache | undefined;
   if (module === 'attention') {
     const heads = config.layerHeads[layer]!;
-    const mask = g.input(ONNX_NAMES.attentionMask, 'int64', [DIMS.batch, decode ? DIMS.total : DIMS.sequence]);
+    const mask = g.input(ONNX_NAMES.attentionMask, 'int64', [ONNX_DIMS.batch, decode ? ONNX_DIMS.total : ONNX_DIMS.sequence]);
     if (config.modelType === 'bert') {
       out = bertAttention({ g, init, config }, layer, heads, x, attentionBias(g, mask));
     } else {
       if (decode) {
-        const past = options.pastLength ?? DIMS.past;
-        const dims = [DIMS.batch, heads, past, headDim(config)];
+        const past = options.pastLength ?? ONNX_DIMS.past;
+        const dims = [ONNX_DIMS.batch, heads, past, headDim(config)];
         cache = {
           pastKey: g.input(ONNX_NAMES.blockPastKey, 'float32', dims),
           pastValue: g.input(ONNX_NAMES.blockPastValue, 'float32', dims),
@@ -240,7 +213,7 @@ function buildBlock(
   }
   g.output(out, 'float32', hiddenDims, ONNX_NAMES.blockOutput);
   if (cache) {
-    const dims = [DIMS.batch, config.layerHeads[layer]!, DIMS.total, headDim(config)];
+    const dims = [ONNX_DIMS.batch, config.layerHeads[layer]!, ONNX_DIMS.total, headDim(config)];
     g.output(cache.presentKey, 'float32', dims);
     g.output(cache.presentValue, 'float32', dims);
   }

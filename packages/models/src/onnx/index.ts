@@ -1,14 +1,15 @@
-// ONNX export of BERT and GPT2: whole models and the single blocks the latency table times.
-export {
-  exportModelToOnnx,
-  exportAttentionBlock,
-  exportFfnBlock,
-  exportLayerBlock,
-  ONNX_NAMES,
-  type OnnxExportOptions,
-  type ModelExportOptions,
-  type BlockExportOptions,
-} from './export.js';
+// @ziplm/models/onnx: ONNX export of BERT and GPT2, whole models and the single blocks the latency
+// table times, and the feeds of a padded batch. Loads neither TensorFlow.js nor onnxruntime (`onnxFeeds`
+// takes the onnxruntime module as an argument).
+
+// Exports.
+export { exportAttentionBlock, exportFfnBlock, exportLayerBlock, exportModelToOnnx } from './export.js';
+export type { BlockExportOptions, ModelExportOptions, OnnxExportOptions } from './export.js';
 export { OnnxExportError } from './errors.js';
-export { ATTENTION_MASK_NEGATIVE as ONNX_ATTENTION_MASK_NEGATIVE, DIMS as ONNX_DIMS } from './modules.js';
-export { onnxFeeds, type OrtTensorFactory } from './run.js';
+
+// The graphs' interface: input and output names, symbolic dimensions.
+export { ONNX_DIMS, ONNX_NAMES } from './names.js';
+
+// Running an exported model in onnxruntime.
+export { onnxFeeds } from './run.js';
+export type { OrtTensorFactory } from './run.js';

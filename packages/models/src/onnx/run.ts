@@ -3,11 +3,14 @@
 
 import type { ModelConfig } from '../config.js';
 import type { PaddedBatch } from '../data/batching.js';
-import { ONNX_NAMES } from './export.js';
+import { ONNX_NAMES } from './names.js';
 
-/** The part of the onnxruntime module this needs (structural, so onnxruntime-web fits too). */
-export interface OrtTensorFactory {
-  Tensor: new (type: 'int64', data: BigInt64Array, dims: readonly number[]) => unknown;
+/**
+ * The part of the onnxruntime module this needs (structural, so onnxruntime-web fits too). `TensorT` is
+ * that module's tensor type, so the feeds go to its `InferenceSession.run` without a cast.
+ */
+export interface OrtTensorFactory<TensorT = unknown> {
+  Tensor: new (type: 'int64', data: BigInt64Array, dims: readonly number[]) => TensorT;
 }
 
 function int64(values: Int32Array): BigInt64Array {
@@ -17,9 +20,9 @@ function int64(values: Int32Array): BigInt64Array {
 }
 
 /** Input tensors of a full-sequence model (`exportModelToOnnx`, mode 'full') for one padded batch. */
-export function onnxFeeds(ort: OrtTensorFactory, config: ModelConfig, batch: PaddedBatch): Record<string, unknown> {
+export function onnxFeeds<TensorT>(ort: OrtTensorFactory<TensorT>, config: ModelConfig, batch: PaddedBatch): Record<string, TensorT> {
   const dims = [batch.batchSize, batch.seqLength];
-  const feeds: Record<string, unknown> = {
+  const feeds: Record<string, TensorT> = {
     [ONNX_NAMES.inputIds]: new ort.Tensor('int64', int64(batch.inputIds), dims),
     [ONNX_NAMES.attentionMask]: new ort.Tensor('int64', int64(batch.attentionMask), dims),
   };

@@ -14,7 +14,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { ZiplmModelError } from '../errors.js';
+import { ModelsError } from '../errors.js';
 
 /** A backend ziplm can select: tfjs-node (`tensorflow`), wasm or cpu. */
 export type BackendPreference = 'node' | 'wasm' | 'cpu';
@@ -51,13 +51,13 @@ export function initBackend(preferred?: BackendPreference): Promise<BackendInfo>
   let forcedBy: string | undefined;
   if (env) {
     if (!(ORDER as readonly string[]).includes(env)) {
-      return Promise.reject(new ZiplmModelError(`ZIPLM_BACKEND must be one of node, wasm, cpu; got "${raw}"`));
+      return Promise.reject(new ModelsError(`ZIPLM_BACKEND must be one of node, wasm, cpu; got "${raw}"`));
     }
     order = [env as BackendPreference];
     forcedBy = `ZIPLM_BACKEND=${env}`;
   } else {
     if (preferred !== undefined && !ORDER.includes(preferred)) {
-      return Promise.reject(new ZiplmModelError(`initBackend: preferred backend must be one of node, wasm, cpu; got "${String(preferred)}"`));
+      return Promise.reject(new ModelsError(`initBackend: preferred backend must be one of node, wasm, cpu; got "${String(preferred)}"`));
     }
     order = preferred ? [preferred, ...ORDER.filter((b) => b !== preferred)] : [...ORDER];
   }
@@ -81,10 +81,10 @@ async function select(order: BackendPreference[], forcedBy: string | undefined):
       const why = forcedBy ? `forced by ${forcedBy}` : skipped.length > 0 ? skipped.join('; ') : `${choice} is the first choice`;
       return { backend: TFJS_NAME[choice], reason: `${why}; ${attempt.detail}` };
     }
-    if (forcedBy) throw new ZiplmModelError(`${forcedBy}: ${attempt.detail}`);
+    if (forcedBy) throw new ModelsError(`${forcedBy}: ${attempt.detail}`);
     skipped.push(attempt.detail);
   }
-  throw new ZiplmModelError(`no TensorFlow.js backend could be started: ${skipped.join('; ')}`);
+  throw new ModelsError(`no TensorFlow.js backend could be started: ${skipped.join('; ')}`);
 }
 
 let gradientsRegistered: Promise<void> | undefined;
@@ -101,7 +101,7 @@ function registerGradients(): Promise<void> {
     const versions = (tfjs as { version?: Record<string, string> }).version ?? {};
     const union = versions.tfjs ?? 'unknown';
     const itsCore = versions['tfjs-core'] ?? 'unknown';
-    throw new ZiplmModelError(
+    throw new ModelsError(
       `importing @tensorflow/tfjs ${union} did not register gradients in the @tensorflow/tfjs-core ${tf.version_core} that @ziplm/models runs on ` +
         `(it registered them in its own @tensorflow/tfjs-core ${itsCore}: two copies are installed). ` +
         `Install @tensorflow/tfjs-core ${itsCore === 'unknown' ? union : itsCore}, the same version as @tensorflow/tfjs.`,
@@ -209,10 +209,10 @@ interface WasmBackendLike {
  */
 export function installWasmKernelFixes(): void {
   const original = tf.getKernel(tf.BatchMatMul, 'wasm') as (KernelConfig & { [FIXED]?: true }) | undefined;
-  if (original === undefined) throw new ZiplmModelError('installWasmKernelFixes: @tensorflow/tfjs-backend-wasm is not loaded');
+  if (original === undefined) throw new ModelsError('installWasmKernelFixes: @tensorflow/tfjs-backend-wasm is not loaded');
   if (original[FIXED] !== true) {
     const transposeKernel = tf.getKernel(tf.Transpose, 'wasm');
-    if (transposeKernel === undefined) throw new ZiplmModelError('installWasmKernelFixes: the wasm Transpose kernel is missing');
+    if (transposeKernel === undefined) throw new ModelsError('installWasmKernelFixes: the wasm Transpose kernel is missing');
     const matmul = original.kernelFunc;
     const transpose = transposeKernel.kernelFunc;
     const kernelFunc: KernelFunc = (args) => {

@@ -3,13 +3,13 @@
 //
 // Post-LayerNorm encoder layer:  h = LN(h + Dropout(Attn(h)));  h = LN(h + Dropout(FC2(GELU(FC1(h)))))
 // A removed module (0 heads / 0 neurons) is skipped together with its LayerNorm, exactly as the
-// ZipLM reference's NoAttention / NoIntermediate+NoOutput modules do (method doc §3.1): the layer
+// ZipLM reference's NoAttention / NoIntermediate+NoOutput modules do (guide/structured-obs.md): the layer
 // passes `h` through unchanged, which is NOT the same as zero weights (that would give LN(h + b)).
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { BertConfig } from '../config.js';
 import { headDim } from '../config.js';
-import { ZiplmModelError } from '../errors.js';
+import { ModelsError } from '../errors.js';
 import type { Checkpoint, Tensor32, WeightMap } from '../weights.js';
 import { BERT_NAMES, bertLayerNames, expectedShapes } from '../weights.js';
 import { checkCheckpoint } from '../io/checkpoint.js';
@@ -39,7 +39,7 @@ export class BertModel {
    * @throws WeightsError when a tensor is missing or has the wrong shape for the config.
    */
   constructor(checkpoint: Checkpoint<BertConfig>) {
-    if (checkpoint.config.modelType !== 'bert') throw new ZiplmModelError(`BertModel: checkpoint is a ${checkpoint.config.modelType} model`);
+    if (checkpoint.config.modelType !== 'bert') throw new ModelsError(`BertModel: checkpoint is a ${checkpoint.config.modelType} model`);
     checkCheckpoint(checkpoint);
     this.config = checkpoint.config;
     const w = checkpoint.weights;
@@ -83,7 +83,7 @@ export class BertModel {
    * With `training`, dropout is applied (seeded by `seed` when given).
    */
   forward(inputs: ModelInputs, options: ForwardOptions = {}): ModelOutputs {
-    if (this.disposed) throw new ZiplmModelError('BertModel: forward after dispose()');
+    if (this.disposed) throw new ModelsError('BertModel: forward after dispose()');
     const c = this.config;
     const { batch, seq } = checkInputs(inputs, c.vocabSize, c.maxPositions, c.typeVocabSize);
     const dropout = new DropoutStream(options.training ?? false, options.seed);
@@ -130,7 +130,7 @@ export class BertModel {
 
   /** The current parameters in Hugging Face names and layouts ([out, in] linear weights). */
   toWeights(): WeightMap {
-    if (this.disposed) throw new ZiplmModelError('BertModel: toWeights after dispose()');
+    if (this.disposed) throw new ModelsError('BertModel: toWeights after dispose()');
     return orderLike(expectedShapes(this.config), this.store.toWeights());
   }
 

@@ -3,12 +3,12 @@
 //
 // Pre-LayerNorm block:  h = h + Dropout(Attn(LN1(h)));  h = h + Dropout(MLP(LN2(h)));  logits = LN_f(h)·Wteᵀ
 // Conv1D weights are already [in, out], so they are stored as they are. A removed module is an
-// exact identity (its LayerNorm goes with it; method doc §3.2).
+// exact identity (its LayerNorm goes with it; guide/structured-obs.md).
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { Gpt2Config } from '../config.js';
 import { headDim } from '../config.js';
-import { ZiplmModelError } from '../errors.js';
+import { ModelsError } from '../errors.js';
 import type { Checkpoint, Tensor32, WeightMap } from '../weights.js';
 import { GPT2_NAMES, expectedShapes, gpt2LayerNames } from '../weights.js';
 import { checkCheckpoint } from '../io/checkpoint.js';
@@ -38,7 +38,7 @@ export class Gpt2Model {
    * @throws WeightsError when a tensor is missing or has the wrong shape for the config.
    */
   constructor(checkpoint: Checkpoint<Gpt2Config>) {
-    if (checkpoint.config.modelType !== 'gpt2') throw new ZiplmModelError(`Gpt2Model: checkpoint is a ${checkpoint.config.modelType} model`);
+    if (checkpoint.config.modelType !== 'gpt2') throw new ModelsError(`Gpt2Model: checkpoint is a ${checkpoint.config.modelType} model`);
     checkCheckpoint(checkpoint);
     this.config = checkpoint.config;
     const w = checkpoint.weights;
@@ -72,7 +72,7 @@ export class Gpt2Model {
    * so every entry is a layer output (what layer-wise distillation compares).
    */
   forward(inputs: ModelInputs, options: ForwardOptions = {}): ModelOutputs {
-    if (this.disposed) throw new ZiplmModelError('Gpt2Model: forward after dispose()');
+    if (this.disposed) throw new ModelsError('Gpt2Model: forward after dispose()');
     const c = this.config;
     const { batch, seq } = checkInputs(inputs, c.vocabSize, c.maxPositions);
     const dropout = new DropoutStream(options.training ?? false, options.seed);
@@ -110,7 +110,7 @@ export class Gpt2Model {
 
   /** The current parameters in Hugging Face names and layouts (Conv1D [in, out]; no lm_head, it is tied). */
   toWeights(): WeightMap {
-    if (this.disposed) throw new ZiplmModelError('Gpt2Model: toWeights after dispose()');
+    if (this.disposed) throw new ModelsError('Gpt2Model: toWeights after dispose()');
     return orderLike(expectedShapes(this.config), this.store.toWeights());
   }
 

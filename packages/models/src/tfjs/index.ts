@@ -1,21 +1,12 @@
-// TensorFlow.js models, backend selection and random checkpoints.
-import type { BertConfig, Gpt2Config } from '../config.js';
-import type { Checkpoint } from '../weights.js';
-import { BertModel } from './bert.js';
-import { Gpt2Model } from './gpt2.js';
+// @ziplm/models/tfjs: the TensorFlow.js models (fine-tuning, distillation) and backend selection.
+// Importing it loads @tensorflow/tfjs-core.
 
-export { initBackend, installWasmKernelFixes } from './backend.js';
+// Backend selection (tfjs-node, wasm or cpu) and gradient registration.
+export { initBackend } from './backend.js';
 export type { BackendInfo, BackendPreference } from './backend.js';
+
+// The models: any head count and FFN size per layer.
 export { BertModel } from './bert.js';
 export { Gpt2Model } from './gpt2.js';
-export { ATTENTION_MASK_NEGATIVE, geluErf, geluTanh, layerNorm } from './layers.js';
+export { createModel } from './create-model.js';
 export type { ForwardOptions, ModelInputs, ModelOutputs } from './layers.js';
-export { createRng, randomCheckpoint } from './random.js';
-export type { RandomCheckpointOptions, Rng } from './random.js';
-
-/** A BERT or GPT2 tfjs model, chosen by `checkpoint.config.modelType`. Call `initBackend()` first. */
-export function createModel(checkpoint: Checkpoint): BertModel | Gpt2Model {
-  return checkpoint.config.modelType === 'bert'
-    ? new BertModel(checkpoint as Checkpoint<BertConfig>)
-    : new Gpt2Model(checkpoint as Checkpoint<Gpt2Config>);
-}

@@ -4,7 +4,8 @@
 // runs ~10x slower; toolchain.md).
 
 import * as tf from '@tensorflow/tfjs-core';
-import { ZiplmModelError } from '../errors.js';
+import { transposed as transposedCopy } from '@ziplm/core';
+import { ModelsError } from '../errors.js';
 import type { Tensor32 } from '../weights.js';
 
 /**
@@ -146,20 +147,20 @@ export interface ForwardOptions {
  */
 export function checkInputs(inputs: ModelInputs, vocabSize: number, maxPositions: number, typeVocabSize?: number): { batch: number; seq: number } {
   const { inputIds, attentionMask, tokenTypeIds } = inputs;
-  if (!inputIds || inputIds.rank !== 2) throw new ZiplmModelError(`forward: inputIds must be a 2-D [batch, seq] tensor, got rank ${inputIds?.rank}`);
-  if (inputIds.dtype !== 'int32') throw new ZiplmModelError(`forward: inputIds must be int32, got ${inputIds.dtype}`);
+  if (!inputIds || inputIds.rank !== 2) throw new ModelsError(`forward: inputIds must be a 2-D [batch, seq] tensor, got rank ${inputIds?.rank}`);
+  if (inputIds.dtype !== 'int32') throw new ModelsError(`forward: inputIds must be int32, got ${inputIds.dtype}`);
   const [batch, seq] = inputIds.shape;
-  if (batch < 1 || seq < 1) throw new ZiplmModelError(`forward: empty input [${batch}, ${seq}]`);
-  if (seq > maxPositions) throw new ZiplmModelError(`forward: sequence length ${seq} exceeds the model's ${maxPositions} positions`);
+  if (batch < 1 || seq < 1) throw new ModelsError(`forward: empty input [${batch}, ${seq}]`);
+  if (seq > maxPositions) throw new ModelsError(`forward: sequence length ${seq} exceeds the model's ${maxPositions} positions`);
   for (const [name, t] of [
     ['attentionMask', attentionMask],
     ['tokenTypeIds', tokenTypeIds],
   ] as const) {
     if (t === undefined) continue;
     if (t.rank !== 2 || t.shape[0] !== batch || t.shape[1] !== seq) {
-      throw new ZiplmModelError(`forward: ${name} must have the shape of inputIds [${batch}, ${seq}], got [${t.shape.join(', ')}]`);
+      throw new ModelsError(`forward: ${name} must have the shape of inputIds [${batch}, ${seq}], got [${t.shape.join(', ')}]`);
     }
-    if (t.dtype !== 'int32') throw new ZiplmModelError(`forward: ${name} must be int32, got ${t.dtype}`);
+    if (t.dtype !== 'int32') throw new ModelsError(`forward: ${name} must be int32, got ${t.dtype}`);
   }
   checkRange(inputIds, 'inputIds', vocabSize);
   if (tokenTypeIds && typeVocabSize !== undefined) checkRange(tokenTypeIds, 'tokenTypeIds', typeVocabSize);
@@ -170,31 +171,13 @@ function checkRange(t: tf.Tensor, name: string, limit: number): void {
   const ids = t.dataSync();
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
-    if (id < 0 || id >= limit) throw new ZiplmModelError(`forward: ${name} contains ${id}, outside [0, ${limit})`);
+    if (id < 0 || id >= limit) throw new ModelsError(`forward: ${name} contains ${id}, outside [0, ${limit})`);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // Variables ↔ Hugging Face tensors
 // ---------------------------------------------------------------------------------------------
-
-/** Row-major transpose of a [rows, cols] matrix. */
-export function transpose2d(data: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(data.length);
-  // Blocked so that both the reads and the writes stay in cache for large matrices.
-  const B = 32;
-  for (let r0 = 0; r0 < rows; r0 += B) {
-    const r1 = Math.min(r0 + B, rows);
-    for (let c0 = 0; c0 < cols; c0 += B) {
-      const c1 = Math.min(c0 + B, cols);
-      for (let r = r0; r < r1; r++) {
-        const src = r * cols;
-        for (let c = c0; c < c1; c++) out[c * rows + r] = data[src + c]!;
-      }
-    }
-  }
-  return out;
-}
 
 /** A tfjs variable holding one Hugging Face tensor, possibly transposed ([out, in] → [in, out]). */
 export interface StoredVariable {
@@ -214,7 +197,7 @@ export class VariableStore {
   /** Copies `t` into a new trainable variable, transposing a 2-D HF [out, in] weight when asked. */
   add(name: string, t: Tensor32, transposed = false): tf.Variable {
     const init = transposed
-      ? tf.tensor2d(transpose2d(t.data, t.shape[0]!, t.shape[1]!), [t.shape[1]!, t.shape[0]!])
+      ? tf.tensor2d(transposedCopy(t.data, t.shape[0]!, t.shape[1]!), [t.shape[1]!, t.shape[0]!])
       : tf.tensor(t.data, [...t.shape], 'float32');
     const variable = tf.variable(init, true, `${this.prefix}/${name}`);
     init.dispose();
@@ -229,7 +212,7 @@ export class VariableStore {
       const data = variable.dataSync() as Float32Array;
       if (transposed) {
         const [rows, cols] = variable.shape as [number, number];
-        out.set(name, { shape: [cols, rows], data: transpose2d(data, rows, cols) });
+        out.set(name, { shape: [cols, rows], data: transposedCopy(data, rows, cols) });
       } else {
         out.set(name, { shape: [...variable.shape], data: Float32Array.from(data) });
       }

@@ -5,8 +5,8 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { postProcess } from './postprocess.js';
-import { SpecialTokenSplitter } from './special.js';
+import { postProcess } from '../internal/tokenizers/postprocess.js';
+import { SpecialTokenSplitter } from '../internal/tokenizers/special.js';
 import type { DecodeOptions, Encoding, EncodeOptions, OverflowEncodeOptions, TokenSequence, Tokenizer } from './types.js';
 import { TokenizationError } from './types.js';
 

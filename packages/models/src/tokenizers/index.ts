@@ -1,41 +1,29 @@
-// Tokenizers of @ziplm/models: BERT WordPiece and GPT2 byte-level BPE, their loaders and trainers.
-export * from './types.js';
-export {
-  isBertControl,
-  isBertPunctuation,
-  isBertWhitespace,
-  isChineseChar,
-  makeBertBasicTokenizer,
-  resolveBertNormalizer,
-  type BasicWord,
-  type BertNormalizerOptions,
-  type ResolvedBertNormalizer,
-} from './bert-basic.js';
-export { addedTokenCount, postProcess, type SpecialTemplate } from './postprocess.js';
-export { BERT_SPECIAL_TOKENS, WordPieceTokenizer, cleanUpTokenization, type WordPieceTokenizerOptions } from './wordpiece.js';
-export {
-  BYTE_ORDER,
-  BYTE_TO_UNICODE,
-  ByteLevelBpeTokenizer,
-  GPT2_EOS_TOKEN,
-  GPT2_SPLIT_SOURCE,
-  gpt2SplitPattern,
-  type ByteLevelBpeOptions,
-} from './bpe.js';
-export {
-  loadByteLevelBpe,
-  loadByteLevelBpeTokenizerJson,
-  loadTokenizer,
-  loadWordPieceTokenizerJson,
-  loadWordPieceVocabTxt,
-  parseMerges,
-  parseVocabTxt,
-  readBertTokenizerConfig,
-} from './load.js';
-export {
-  trainByteLevelBpe,
-  trainWordPieceVocab,
-  type ByteLevelBpeTrainerOptions,
-  type TrainedByteLevelBpe,
-  type WordPieceTrainerOptions,
-} from './train.js';
+// @ziplm/models/tokenizers: BERT WordPiece and GPT2 byte-level BPE as Hugging Face runs them, their
+// loaders and vocabulary trainers. Loads neither TensorFlow.js nor onnxruntime.
+
+// The tokenizer contract and its encodings (shapes as in Hugging Face `tokenizers`).
+export { TokenizationError } from './types.js';
+export type {
+  DecodeOptions,
+  EncodeOptions,
+  Encoding,
+  OverflowEncodeOptions,
+  TokenSequence,
+  Tokenizer,
+  TruncationStrategy,
+} from './types.js';
+
+// The two tokenizers.
+export { WordPieceTokenizer } from './wordpiece.js';
+export type { WordPieceTokenizerOptions } from './wordpiece.js';
+export type { BertNormalizerOptions } from './bert-basic.js';
+export { ByteLevelBpeTokenizer } from './bpe.js';
+export type { ByteLevelBpeOptions } from './bpe.js';
+
+// Loading a Hugging Face tokenizer directory (a missing or malformed file raises VocabularyError).
+export { loadTokenizer } from './load.js';
+export { VocabularyError } from '../errors.js';
+
+// Training vocabularies of your own.
+export { trainByteLevelBpe, trainWordPieceVocab } from './train.js';
+export type { ByteLevelBpeTrainerOptions, TrainedByteLevelBpe, WordPieceTrainerOptions } from './train.js';

@@ -5,7 +5,7 @@
 
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseJsonWithLocation } from '../data/json.js';
+import { parseJsonWithLocation } from '../internal/json.js';
 import { VocabularyError } from '../errors.js';
 import type { BertNormalizerOptions } from './bert-basic.js';
 import { ByteLevelBpeTokenizer } from './bpe.js';
@@ -19,7 +19,7 @@ async function readText(file: string): Promise<string> {
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new VocabularyError(file, code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(err)})`);
+    throw new VocabularyError(file, code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(err)})`, { cause: err });
   }
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
@@ -48,7 +48,7 @@ function build<T>(file: string, make: () => T): T {
   try {
     return make();
   } catch (err) {
-    if (err instanceof TokenizationError) throw new VocabularyError(file, err.message);
+    if (err instanceof TokenizationError) throw new VocabularyError(file, err.message, { cause: err });
     throw err;
   }
 }

@@ -1,7 +1,7 @@
 // Shared tokenizer types. The shapes follow Hugging Face `tokenizers` so that code written against
 // a fast tokenizer's output (run_qa's offset mapping, sequence ids) ports one to one.
 
-import { ZiplmModelError } from '../errors.js';
+import { ModelsError } from '../errors.js';
 
 /**
  * One tokenized input (a single sequence or a pair), with special tokens added.
@@ -81,6 +81,7 @@ export interface Tokenizer {
 }
 
 /** Input that cannot be tokenized as asked (e.g. a truncation that cannot fit). */
-export class TokenizationError extends ZiplmModelError {
+export class TokenizationError extends ModelsError {
   override name = 'TokenizationError';
+  override readonly code = 'ERR_ZIPLM_TOKENIZATION';
 }

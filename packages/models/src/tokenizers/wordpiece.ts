@@ -6,8 +6,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeBertBasicTokenizer, resolveBertNormalizer, type BasicWord, type BertNormalizerOptions, type ResolvedBertNormalizer } from './bert-basic.js';
-import { postProcess, type SpecialTemplate } from './postprocess.js';
-import { SpecialTokenSplitter } from './special.js';
+import { postProcess, type SpecialTemplate } from '../internal/tokenizers/postprocess.js';
+import { SpecialTokenSplitter } from '../internal/tokenizers/special.js';
 import type { DecodeOptions, Encoding, EncodeOptions, OverflowEncodeOptions, TokenSequence, Tokenizer } from './types.js';
 import { TokenizationError } from './types.js';
 

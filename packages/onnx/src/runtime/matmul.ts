@@ -11,8 +11,8 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { GraphBuilder } from '../graph.js';
 import { createSession, loadOrt } from './ort.js';
 
-/** Transposes of the operands (structurally equal to @ziplm/hessian's MatMulOptions). */
-export interface MatMulOptions {
+/** Transposes of the operands of an {@link OrtMatMulEngine} product (structurally @ziplm/hessian's `MatMulOptions`). */
+export interface OrtMatMulOptions {
   readonly transA?: boolean;
   readonly transB?: boolean;
 }
@@ -23,8 +23,8 @@ export interface MatMulOptions {
  */
 export interface OrtMatMulEngine {
   readonly name: string;
-  matmulF64(a: Float64Array, b: Float64Array, m: number, k: number, n: number, options?: MatMulOptions): Promise<Float64Array>;
-  matmulF32(a: Float32Array, b: Float32Array, m: number, k: number, n: number, options?: MatMulOptions): Promise<Float32Array>;
+  matmulF64(a: Float64Array, b: Float64Array, m: number, k: number, n: number, options?: OrtMatMulOptions): Promise<Float64Array>;
+  matmulF32(a: Float32Array, b: Float32Array, m: number, k: number, n: number, options?: OrtMatMulOptions): Promise<Float32Array>;
   /** Releases the sessions; the engine must not be used afterwards. */
   dispose(): Promise<void>;
 }
@@ -92,7 +92,7 @@ export async function createOrtMatMulEngine(options: { threads?: number } = {}):
     m: number,
     k: number,
     n: number,
-    opts: MatMulOptions,
+    opts: OrtMatMulOptions,
   ): Promise<T> {
     if (disposed) throw new Error(`${label}: the engine has been disposed`);
     checkArgs(label, a, b, m, k, n);

@@ -6,24 +6,27 @@ import { PipelineError } from '../errors.js';
 /** Run results that cannot be rendered: names the field (e.g. `members[3].layerHeads`) and why. */
 export class ReportError extends PipelineError {
   override name = 'ReportError';
+  override readonly code = 'ERR_ZIPLM_REPORT';
   constructor(
     /** Dotted path of the offending field; `(root)` for the whole document. */
     readonly field: string,
     readonly problem: string,
     /** The file the results came from, when the caller knows it (results.json). */
     readonly file?: string,
+    options?: ErrorOptions,
   ) {
-    super(`${file ? `${file}: ` : ''}run results field "${field}" ${problem}`);
+    super(`${file ? `${file}: ` : ''}run results field "${field}" ${problem}`, options);
   }
 }
 
 /** report.md or a plot could not be written into the run directory. Names the file. */
 export class ReportWriteError extends PipelineError {
   override name = 'ReportWriteError';
+  override readonly code = 'ERR_ZIPLM_REPORT_WRITE';
   constructor(
     readonly file: string,
     readonly problem: string,
-    options?: { cause?: unknown },
+    options?: ErrorOptions,
   ) {
     super(`${file}: ${problem}`, options);
   }

@@ -2,15 +2,15 @@
 // (one per method and variant, members ordered by target) and the per-member figures (kept shares,
 // deviation, metric difference). Markdown and SVG both read from here, so they cannot disagree.
 
-import { verificationProblem, type MemberResult, type PruningMethod, type RunResults } from '../results.js';
-import { ReportError } from './errors.js';
+import type { CompressionMethod, MemberResult, RunResults } from '../results.js';
+import { parseRunResults } from '../schemas/results.js';
 import type { MarkerShape } from './svg.js';
 
 /** The methods in the order the report lists them: ZipLM first, then the baselines. */
-export const METHOD_ORDER: readonly PruningMethod[] = ['ziplm', 'magnitude', 'uniform'];
+export const METHOD_ORDER: readonly CompressionMethod[] = ['ziplm', 'magnitude', 'uniform'];
 
 /** Display name, colour and marker of each method (Okabe–Ito colours: distinguishable with colour-blindness). */
-export const METHOD_STYLE: Readonly<Record<PruningMethod, { name: string; color: string; marker: MarkerShape }>> = {
+export const METHOD_STYLE: Readonly<Record<CompressionMethod, { name: string; color: string; marker: MarkerShape }>> = {
   ziplm: { name: 'ZipLM', color: '#0072B2', marker: 'circle' },
   magnitude: { name: 'Magnitude (L2, no update)', color: '#D55E00', marker: 'square' },
   uniform: { name: 'Uniform per layer', color: '#009E73', marker: 'triangle' },
@@ -47,7 +47,7 @@ export interface MemberView {
 
 /** The members of one method and variant, ordered by target. */
 export interface SeriesView {
-  readonly method: PruningMethod;
+  readonly method: CompressionMethod;
   readonly variant: string | undefined;
   /** e.g. 'ZipLM' or 'ZipLM (no token distillation)'. */
   readonly label: string;
@@ -57,89 +57,14 @@ export interface SeriesView {
   readonly members: readonly MemberView[];
 }
 
-function fail(field: string, problem: string): never {
-  throw new ReportError(field, problem);
-}
-
-function checkPositive(value: unknown, field: string): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    fail(field, `must be a finite number > 0 (got ${JSON.stringify(value)})`);
-  }
-}
-
-function checkCount(value: unknown, field: string, min: number): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    fail(field, `must be an integer >= ${min} (got ${JSON.stringify(value)})`);
-  }
-}
-
-/** An optional number: absent (undefined or JSON null) or any number; NaN/∞ are shown as such. */
-function checkOptionalNumber(value: unknown, field: string): void {
-  if (value !== undefined && value !== null && typeof value !== 'number') {
-    fail(field, `must be a number when present (got ${JSON.stringify(value)})`);
-  }
-}
-
-function checkShape(values: unknown, field: string, layers: number, dense: number): void {
-  if (!Array.isArray(values)) fail(field, 'must be an array');
-  if (values.length !== layers) fail(field, `has ${values.length} entries, the model has ${layers} layers`);
-  values.forEach((v, i) => {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > dense) {
-      fail(`${field}[${i}]`, `must be an integer in [0, ${dense}] (got ${JSON.stringify(v)})`);
-    }
-  });
-}
-
 /**
- * Checks that `results` can be rendered: shapes match the model, speedups and times are finite and
- * positive, methods are known. Optional values (measured speedup, metric) may be absent.
+ * Checks that `results` can be rendered: the results.json schema (speedups and times finite and
+ * positive, methods known, optional values such as the measured speedup or the metric absent or
+ * numbers) and per-layer sizes that match the model.
  * @throws {ReportError} naming the first offending field.
  */
-export function checkRunResults(results: RunResults): void {
-  if (results === null || typeof results !== 'object') fail('(root)', 'must be an object');
-  if (results.format !== 'ziplm-run-results') fail('format', `must be "ziplm-run-results" (got ${JSON.stringify(results.format)})`);
-  if (results.version !== 1) fail('version', `must be 1 (got ${JSON.stringify(results.version)})`);
-  if (results.mode !== 'oneshot' && results.mode !== 'gradual') fail('mode', `must be "oneshot" or "gradual" (got ${JSON.stringify(results.mode)})`);
-  if (typeof results.task !== 'string') fail('task', 'must be a string');
-  if (typeof results.environment !== 'string') fail('environment', 'must be a string');
-  const metric = results.metric as unknown as Record<string, unknown> | undefined;
-  if (metric === null || typeof metric !== 'object') fail('metric', 'must be an object');
-  if (typeof metric.name !== 'string') fail('metric.name', 'must be a string');
-  if (typeof metric.label !== 'string') fail('metric.label', 'must be a string');
-  if (typeof metric.higherIsBetter !== 'boolean') fail('metric.higherIsBetter', 'must be a boolean');
-  const model = results.model;
-  if (model === null || typeof model !== 'object') fail('model', 'must be an object');
-  if (model.modelType !== 'bert' && model.modelType !== 'gpt2') fail('model.modelType', `must be "bert" or "gpt2" (got ${JSON.stringify(model.modelType)})`);
-  checkCount(model.numLayers, 'model.numLayers', 1);
-  checkCount(model.hiddenSize, 'model.hiddenSize', 1);
-  checkCount(model.numHeads, 'model.numHeads', 1);
-  checkCount(model.intermediateSize, 'model.intermediateSize', 1);
-  checkCount(model.layerParameters, 'model.layerParameters', 0);
-  if (results.dense === null || typeof results.dense !== 'object') fail('dense', 'must be an object');
-  checkPositive(results.dense.timeMs, 'dense.timeMs');
-  checkOptionalNumber(results.dense.metric, 'dense.metric');
-  if (!Array.isArray(results.members)) fail('members', 'must be an array');
-  results.members.forEach((m, i) => {
-    const at = `members[${i}]`;
-    if (!METHOD_ORDER.includes(m.method)) fail(`${at}.method`, `must be one of ${METHOD_ORDER.join(', ')} (got ${JSON.stringify(m.method)})`);
-    if (m.variant !== undefined && m.variant !== null && typeof m.variant !== 'string') fail(`${at}.variant`, 'must be a string when present');
-    checkPositive(m.target, `${at}.target`);
-    checkPositive(m.predictedSpeedup, `${at}.predictedSpeedup`);
-    if (m.measuredSpeedup !== undefined && m.measuredSpeedup !== null) checkPositive(m.measuredSpeedup, `${at}.measuredSpeedup`);
-    checkOptionalNumber(m.deviation, `${at}.deviation`);
-    checkOptionalNumber(m.metric, `${at}.metric`);
-    checkOptionalNumber(m.searchError, `${at}.searchError`);
-    if (m.status !== undefined && m.status !== null && m.status !== 'pass' && m.status !== 'fail') {
-      fail(`${at}.status`, `must be "pass" or "fail" when present (got ${JSON.stringify(m.status)})`);
-    }
-    const verification = verificationProblem(m.verification);
-    if (verification) fail(`${at}.verification${verification.field}`, verification.problem);
-    checkShape(m.layerHeads, `${at}.layerHeads`, model.numLayers, model.numHeads);
-    checkShape(m.layerIntermediate, `${at}.layerIntermediate`, model.numLayers, model.intermediateSize);
-    checkCount(m.layerParameters, `${at}.layerParameters`, 0);
-    if (typeof m.dir !== 'string') fail(`${at}.dir`, 'must be a string');
-  });
-  if (!Array.isArray(results.notes) || results.notes.some((n) => typeof n !== 'string')) fail('notes', 'must be an array of strings');
+export function checkRunResults(results: unknown): void {
+  parseRunResults(results);
 }
 
 const finite = (v: number | undefined | null): v is number => typeof v === 'number' && Number.isFinite(v);
@@ -179,7 +104,7 @@ export function memberView(results: RunResults, member: MemberResult, index: num
 }
 
 /** A series' display name: the method, and the variant in parentheses. */
-export function seriesLabel(method: PruningMethod, variant: string | undefined): string {
+export function seriesLabel(method: CompressionMethod, variant: string | undefined): string {
   const name = METHOD_STYLE[method].name;
   return variant === undefined ? name : `${name} (${variant})`;
 }

@@ -2,7 +2,7 @@
 // - accuracy-vs-speedup.svg: the task metric against the speedup over the dense model, one line per
 //   method and variant (ZipLM and the baselines), the dense model at 1×;
 // - structure.svg: kept attention heads and FFN neurons per layer for each ZipLM target, like the
-//   paper's Figures 6 and 8 (method doc, Appendix E).
+//   paper's Figures 6 and 8 (guide/paper.md, Appendix E).
 
 import type { RunResults } from '../results.js';
 import { formatMetric, formatSpeedup } from './format.js';

@@ -2,6 +2,7 @@
 // latency table, measured by re-timing), what it costs in task metric, and where the pruning went.
 // Pure: RunResults in, text out; writeReport (write.ts) is the only IO.
 
+import { MAX_RETARGET_CORRECTION } from '../defaults.js';
 import type { RunResults } from '../results.js';
 import {
   MISSING,
@@ -161,7 +162,7 @@ function notes(results: RunResults, series: readonly SeriesView[]): string {
     });
     lines.push(
       `${plural(retargeted.length, 'member was', 'members were')} searched again because a measured speedup missed the target by more than ` +
-        `the tolerance: the new search target was target · predicted / measured, the table's error on the member divided out, bounded to a factor of 1.25 and never below 1 (its **predicted** column is for the new search target). ${detail.join('. ')}.`,
+        `the tolerance: the new search target was target · predicted / measured, the table's error on the member divided out, bounded to a factor of ${MAX_RETARGET_CORRECTION} and never below 1 (its **predicted** column is for the new search target). ${detail.join('. ')}.`,
     );
   }
   if (results.dense.metric === undefined || results.dense.metric === null) {

@@ -4,7 +4,7 @@
 // report.md never links a plot that is not there yet.
 
 import { join } from 'node:path';
-import { writeFileAtomic } from '../files.js';
+import { writeFileAtomic } from '@ziplm/core/node';
 import type { RunResults } from '../results.js';
 import { ReportWriteError } from './errors.js';
 import { REPORT_MD, renderReport } from './report.js';

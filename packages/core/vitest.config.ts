@@ -1,0 +1,3 @@
+import { ziplmProject } from '../../vitest.shared.ts';
+
+export default ziplmProject('core');

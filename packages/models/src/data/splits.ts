@@ -1,0 +1,63 @@
+// ziplm's train / held-out splits, one owner for every rule. Only QNLI's and SQuAD's dev sets and
+// WikiText-2's wiki.test.raw are available on these machines, so each is split deterministically into
+// a part for calibration and fine-tuning (teachers included) and a part every reported metric is
+// measured on. Whoever trains or calibrates and whoever scores must call the same rule here, or
+// training text leaks into the held-out part.
+
+import type { SquadExample } from './squad.js';
+import { splitWikiTextArticles } from './wikitext.js';
+
+/** `train`: calibration and fine-tuning data; `heldout`: what metrics are measured on. */
+export type SplitPart = 'train' | 'heldout';
+
+/** QNLI dev.tsv: even rows (0, 2, …) are the training part, odd rows are held out. */
+export function qnliDevSplit<T>(rows: readonly T[], part: SplitPart): T[] {
+  const heldOut = part === 'heldout';
+  return rows.filter((_, i) => (i % 2 === 1) === heldOut);
+}
+
+/**
+ * SQuAD v1.1 dev: split by article, so no context paragraph is on both sides. Articles are numbered
+ * by the first appearance of their title; the questions of even-numbered articles are the training
+ * part, those of odd-numbered articles are held out.
+ */
+export function squadDevSplit(examples: readonly SquadExample[], part: SplitPart): SquadExample[] {
+  const article = new Map<string, number>();
+  for (const e of examples) if (!article.has(e.title)) article.set(e.title, article.size);
+  const heldOut = part === 'heldout';
+  return examples.filter((e) => (article.get(e.title)! % 2 === 1) === heldOut);
+}
+
+/** Whether WikiText article k (numbered by {@link splitWikiTextArticles}) is held out: k % 10 === 9. */
+export function isWikiTextHeldOut(article: number): boolean {
+  return article % 10 === 9;
+}
+
+/** The WikiText rule in words (recorded in the GPT2 teacher's results.json). */
+export const WIKITEXT_SPLIT_RULE =
+  'article k is held out when k % 10 === 9 (articles start at top-level " = Title = " lines of wiki.test.raw)';
+
+/** The articles of one WikiText file on each side of the split. */
+export interface WikiTextArticleSplit {
+  /** Articles in the file. */
+  readonly articles: number;
+  readonly train: string[];
+  readonly heldout: string[];
+}
+
+/**
+ * Splits one WikiText raw file by article (the GPT2 teacher trains on `train`; every perplexity
+ * ziplm reports is on `heldout`): no held-out text, not even its vocabulary, is seen in training.
+ */
+export function wikiTextArticleSplit(text: string): WikiTextArticleSplit {
+  const articles = splitWikiTextArticles(text);
+  const train: string[] = [];
+  const heldout: string[] = [];
+  articles.forEach((a, k) => (isWikiTextHeldOut(k) ? heldout : train).push(a));
+  return { articles: articles.length, train, heldout };
+}
+
+/** One side of {@link wikiTextArticleSplit}. */
+export function wikiTextSplit(text: string, part: SplitPart): string[] {
+  return wikiTextArticleSplit(text)[part];
+}

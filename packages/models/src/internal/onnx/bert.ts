@@ -1,0 +1,97 @@
+// BERT (HF BertModel, post-LayerNorm) as ONNX subgraphs. Names and layouts: weights.ts.
+
+import type { GraphBuilder } from '@ziplm/onnx';
+import type { BertConfig } from '../../config.js';
+import { headDim } from '../../config.js';
+import { BERT_NAMES, bertLayerNames } from '../../weights.js';
+import type { Initializers } from './initializers.js';
+import { ONNX_DIMS } from '../../onnx/names.js';
+import { geluErf, type ModuleInputCapture, layerNorm, linear, multiHeadAttention, positionIds, splitQkv } from './modules.js';
+
+/** What the BERT builders need: the graph, the checkpoint's initializers and the config. */
+export interface BertContext {
+  readonly g: GraphBuilder;
+  readonly init: Initializers;
+  readonly config: BertConfig;
+  /** Called with the input of each output projection (attention context, FFN activation): calibration. */
+  readonly capture?: ModuleInputCapture;
+}
+
+/** word + position + token type embeddings, then LayerNorm: [batch, seq] ids → [batch, seq, d]. */
+export function bertEmbeddings(ctx: BertContext, inputIds: string, tokenTypeIds: string): string {
+  const { g, init, config } = ctx;
+  return g.scope('embeddings', () => {
+    const words = g.op('Gather', [init.asIs(BERT_NAMES.wordEmbeddings), inputIds], { axis: 0 });
+    const positions = g.op('Gather', [init.asIs(BERT_NAMES.positionEmbeddings), positionIds(g, inputIds)], { axis: 0 });
+    const types = g.op('Gather', [init.asIs(BERT_NAMES.tokenTypeEmbeddings), tokenTypeIds], { axis: 0 });
+    const sum = g.op('Add', [g.op('Add', [words, positions]), types]);
+    const n = BERT_NAMES.embeddingsNorm;
+    return layerNorm(g, sum, init.asIs(`${n}.weight`), init.asIs(`${n}.bias`), config.layerNormEps);
+  });
+}
+
+/**
+ * BertAttention of one layer (self-attention, output projection, residual, LayerNorm), i.e. the
+ * module a head count applies to: x [batch, seq, d] → [batch, seq, d]. Q, K and V run as one GEMM.
+ * @param bias additive attention bias broadcastable to [batch, heads, seq, seq] (`attentionBias`).
+ */
+export function bertAttention(ctx: BertContext, layer: number, heads: number, x: string, bias: string): string {
+  const { g, init, config } = ctx;
+  const n = bertLayerNames(layer);
+  const hd = headDim(config);
+  return g.scope(`layer.${layer}.attention`, () => {
+    const prefix = n.query.slice(0, -'.query'.length);
+    const qkvW = init.fusedTransposed(`${prefix}.qkv.weight_t`, [`${n.query}.weight`, `${n.key}.weight`, `${n.value}.weight`]);
+    const qkvB = init.concatenated(`${prefix}.qkv.bias`, [`${n.query}.bias`, `${n.key}.bias`, `${n.value}.bias`]);
+    const [q, k, v] = splitQkv(g, linear(g, x, qkvW, qkvB), heads * hd);
+    const context = multiHeadAttention(g, q, k, v, heads, hd, bias);
+    ctx.capture?.('attention', layer, context, heads * hd);
+    const out = linear(g, context, init.transposed(`${n.attnOut}.weight`), init.asIs(`${n.attnOut}.bias`));
+    // Post-LN: LayerNorm(dense(h) + input); Add → LayerNormalization fuses to SkipLayerNormalization.
+    return layerNorm(g, g.op('Add', [out, x]), init.asIs(`${n.attnNorm}.weight`), init.asIs(`${n.attnNorm}.bias`), config.layerNormEps);
+  });
+}
+
+/** BertIntermediate + BertOutput of one layer (FC1, exact GELU, FC2, residual, LayerNorm). */
+export function bertFfn(ctx: BertContext, layer: number, x: string): string {
+  const { g, init, config } = ctx;
+  const n = bertLayerNames(layer);
+  return g.scope(`layer.${layer}.ffn`, () => {
+    const inner = geluErf(g, linear(g, x, init.transposed(`${n.ffnIn}.weight`), init.asIs(`${n.ffnIn}.bias`)));
+    ctx.capture?.('ffn', layer, inner, config.layerIntermediate[layer]!);
+    const out = linear(g, inner, init.transposed(`${n.ffnOut}.weight`), init.asIs(`${n.ffnOut}.bias`));
+    return layerNorm(g, g.op('Add', [out, x]), init.asIs(`${n.ffnNorm}.weight`), init.asIs(`${n.ffnNorm}.bias`), config.layerNormEps);
+  });
+}
+
+/**
+ * One encoder layer. A removed module (0 heads / 0 neurons) is skipped together with its
+ * LayerNorm: in post-LN BERT a shrunk model replaces LayerNorm(dense(h) + h) by h (guide/structured-obs.md).
+ */
+export function bertLayer(ctx: BertContext, layer: number, x: string, bias: string): string {
+  let h = x;
+  const heads = ctx.config.layerHeads[layer]!;
+  if (heads > 0) h = bertAttention(ctx, layer, heads, h, bias);
+  if (ctx.config.layerIntermediate[layer]! > 0) h = bertFfn(ctx, layer, h);
+  return h;
+}
+
+/** The task head on the last hidden state: logits and their symbolic shape. */
+export function bertHead(ctx: BertContext, h: string): { logits: string; dims: (string | number)[] } {
+  const { g, init, config } = ctx;
+  const head = config.head;
+  return g.scope('head', () => {
+    if (head.type === 'classification') {
+      // Pooler on the [CLS] (first) token, then the classifier.
+      const cls = g.op('Gather', [h, g.constant('int64', [], [0], 'cls_index')], { axis: 1 });
+      const pooled = g.op('Tanh', [linear(g, cls, init.transposed(`${BERT_NAMES.pooler}.weight`), init.asIs(`${BERT_NAMES.pooler}.bias`))]);
+      const logits = linear(g, pooled, init.transposed(`${BERT_NAMES.classifier}.weight`), init.asIs(`${BERT_NAMES.classifier}.bias`));
+      return { logits, dims: [ONNX_DIMS.batch, head.labels.length] };
+    }
+    if (head.type === 'span-qa') {
+      const logits = linear(g, h, init.transposed(`${BERT_NAMES.qaOutputs}.weight`), init.asIs(`${BERT_NAMES.qaOutputs}.bias`));
+      return { logits, dims: [ONNX_DIMS.batch, ONNX_DIMS.sequence, 2] };
+    }
+    return { logits: h, dims: [ONNX_DIMS.batch, ONNX_DIMS.sequence, config.hiddenSize] };
+  });
+}

@@ -1,0 +1,41 @@
+// The interface of every graph ziplm exports: input and output names and the symbolic dimensions. A
+// module of its own so that feeding a model (run.ts) or reading its outputs needs none of the exporter.
+
+/** Symbolic dimension names of the exported graphs. */
+export const ONNX_DIMS = {
+  batch: 'batch',
+  /** Tokens of this call (in decode mode usually 1). */
+  sequence: 'sequence',
+  /** Tokens already in the KV cache (decode mode). */
+  past: 'past_sequence',
+  /** past + new tokens: the attention mask's and the present cache's length (decode mode). */
+  total: 'total_sequence',
+} as const;
+
+/** Input and output names of the exported graphs. */
+export const ONNX_NAMES = {
+  /** Model inputs, int64 [batch, sequence] (decode: attention_mask is [batch, total_sequence]). */
+  inputIds: 'input_ids',
+  attentionMask: 'attention_mask',
+  /** BERT only. */
+  tokenTypeIds: 'token_type_ids',
+  /** Model output (shape per head: see `exportModelToOnnx`). */
+  logits: 'logits',
+  hiddenState: (i: number) => `hidden_state_${i}`,
+  /** Calibration outputs (`moduleInputs`): inputs of the attention output projection and of FC2. */
+  attentionInput: (layer: number) => `attention_input_${layer}`,
+  ffnInput: (layer: number) => `ffn_input_${layer}`,
+  /** Decode-mode cache of layer l (only layers that keep attention), [batch, heads_l, past|total, headDim]. */
+  pastKey: (layer: number) => `past_key_${layer}`,
+  pastValue: (layer: number) => `past_value_${layer}`,
+  presentKey: (layer: number) => `present_key_${layer}`,
+  presentValue: (layer: number) => `present_value_${layer}`,
+  /** Block input and output, float32 [batch, sequence, hidden]; attention blocks also take attention_mask. */
+  blockInput: 'hidden_states',
+  blockOutput: 'output',
+  /** Decode-mode attention block cache, [batch, heads, past|total, headDim]. */
+  blockPastKey: 'past_key',
+  blockPastValue: 'past_value',
+  blockPresentKey: 'present_key',
+  blockPresentValue: 'present_value',
+} as const;

@@ -1,0 +1,119 @@
+// A member as stored: `member.json` in its directory (MemberRecord: the result plus the kept indices
+// and per-item predictions), and each entry of `results.json`'s `members` (MemberResult). One set of
+// entries serves both, so the two files cannot be checked differently.
+//
+// Entries are listed in the order the pipeline writes them (`saveMember`, then verification), and a
+// parsed object keeps its schema's key order: a record read back and written again is byte-identical.
+
+import { dirname } from 'node:path';
+import * as v from 'valibot';
+import { RunDirectoryError } from '../errors.js';
+import type { CompressionMethod, MemberAttempt, MemberRecord, MemberResult, MemberVerification } from '../results.js';
+import {
+  type Assert,
+  type SameShape,
+  checkJson,
+  describeIssue,
+  got,
+  integer,
+  jsonNumber,
+  jsonObject,
+  nullAsNaN,
+  optionalOrNull,
+  positive,
+} from './json.js';
+
+/** Every CompressionMethod, in the order error messages list them. */
+export const COMPRESSION_METHODS = ['ziplm', 'magnitude', 'uniform'] as const satisfies readonly CompressionMethod[];
+
+export const CompressionMethodSchema = v.picklist(COMPRESSION_METHODS, got(`must be one of ${COMPRESSION_METHODS.join(', ')}`));
+
+/** Kept heads or FFN neurons per layer. */
+const layerCounts = () => v.array(integer(0), 'must be an array of counts');
+
+export const MemberVerificationSchema = jsonObject(
+  {
+    uncertainty: v.pipe(v.number(got('must be a number >= 0')), v.minValue(0, got('must be a number >= 0'))),
+    predictionError: v.optional(jsonNumber(' when present')),
+    denseDrift: v.optional(jsonNumber(' when present')),
+    denseMs: positive(),
+    memberMs: positive(),
+    rounds: integer(1),
+  },
+  got('must be an object'),
+);
+
+export const MemberAttemptSchema = jsonObject({
+  searchTarget: positive(),
+  predictedSpeedup: positive(),
+  measuredSpeedup: positive(),
+  layerHeads: layerCounts(),
+  layerIntermediate: layerCounts(),
+});
+
+/** What the search and the export decided. */
+const searchedEntries = {
+  method: CompressionMethodSchema,
+  variant: optionalOrNull(v.string('must be a string when present')),
+  target: positive(),
+  predictedSpeedup: positive(),
+  searchTarget: v.optional(positive(' when present')),
+  attempts: optionalOrNull(v.array(MemberAttemptSchema, got('must be an array'))),
+  searchError: jsonNumber(),
+  search: v.optional(
+    jsonObject({
+      procedure: v.picklist(['dp', 'spdy'], got('must be "dp" or "spdy"')),
+      plainLoss: v.optional(jsonNumber(' when present')),
+      loss: v.optional(jsonNumber(' when present')),
+      evaluations: v.optional(integer(0)),
+    }),
+  ),
+  layerHeads: layerCounts(),
+  layerIntermediate: layerCounts(),
+  layerParameters: integer(0),
+  dir: v.string(got('must be a string')),
+};
+
+const metricEntry = { metric: v.optional(jsonNumber(' when present')) };
+
+/** What re-timing the exported member found. */
+const verifiedEntries = {
+  measuredSpeedup: v.optional(nullAsNaN(positive(' when present'))),
+  deviation: v.optional(jsonNumber(' when present')),
+  status: optionalOrNull(v.picklist(['pass', 'fail'], got('must be "pass" or "fail" when present'))),
+  verification: optionalOrNull(MemberVerificationSchema),
+};
+
+/** An entry of `results.json`'s `members`. */
+export const MemberResultSchema = jsonObject({ ...searchedEntries, ...metricEntry, ...verifiedEntries });
+
+/** `member.json`. */
+export const MemberRecordSchema = jsonObject(
+  {
+    ...searchedEntries,
+    keptHeads: v.array(v.array(integer(0), 'must be an array of indices'), 'must be an array of index arrays'),
+    keptNeurons: v.array(v.array(integer(0), 'must be an array of indices'), 'must be an array of index arrays'),
+    ...metricEntry,
+    predictions: v.optional(v.array(integer(0), 'must be an array of class indices')),
+    ...verifiedEntries,
+  },
+  'must be a JSON object',
+);
+
+type _MemberVerificationMatches = Assert<SameShape<v.InferOutput<typeof MemberVerificationSchema>, MemberVerification>>;
+type _MemberAttemptMatches = Assert<SameShape<v.InferOutput<typeof MemberAttemptSchema>, MemberAttempt>>;
+type _MemberResultMatches = Assert<SameShape<v.InferOutput<typeof MemberResultSchema>, MemberResult>>;
+type _MemberRecordMatches = Assert<SameShape<v.InferOutput<typeof MemberRecordSchema>, MemberRecord>>;
+
+/**
+ * Checks a member record read from `file` (a member directory's member.json). A damaged record is a
+ * RunDirectoryError naming the file and the field; removing the member directory recomputes just
+ * that member.
+ */
+export function parseMemberRecord(value: unknown, file: string): MemberRecord {
+  const result = checkJson(MemberRecordSchema, value);
+  if (!result.ok) {
+    throw new RunDirectoryError(file, `${describeIssue(result.field, result.problem)}; remove ${dirname(file)} to recompute this member`);
+  }
+  return result.output;
+}

@@ -1,0 +1,90 @@
+// Measured-speedup feedback in one-shot runs: a member whose re-timed speedup misses its target by
+// more than the tolerance (`missesTarget`) is searched again for target · predicted / measured.
+// A tolerance of 1e-9 makes every measured member that is not exactly on target with an exact
+// prediction "miss", so the loop's bookkeeping is exercised whatever this machine's timings are.
+
+import { mkdtempSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { builtinModelDir, loadModelDir } from '@ziplm/models';
+import { describe, expect, it } from 'vitest';
+import { missesTarget, runOneShot, type OneShotOptions } from '../../src/oneshot.js';
+import { memberRecordProblem } from '../../src/stages/members.js';
+
+const base = (runDir: string): OneShotOptions => ({
+  modelDir: builtinModelDir('tiny-bert'),
+  runDir,
+  targets: [1.5],
+  task: 'samples',
+  methods: ['ziplm'],
+  calibrationSamples: 16,
+  engine: 'js',
+  spdy: false,
+  tableRounds: { minRounds: 3, maxRounds: 5 },
+  tolerance: 1e-9,
+  retarget: 2,
+});
+
+describe('runOneShot retarget', () => {
+  it('searches a missing member again with a scaled search target and keeps every attempt', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'ziplm-retarget-'));
+    const stages: string[] = [];
+    const results = await runOneShot({ ...base(runDir), onEvent: (e) => e.kind === 'stage' && e.stage === 'retarget' && stages.push(e.message) });
+    const [m] = results.members;
+    const attempts = m!.attempts ?? [];
+    expect(attempts.length).toBeLessThanOrEqual(2);
+    expect(stages.length).toBe(attempts.length);
+    // The loop stopped for a reason: rounds used up, the member on target, or a search that chose
+    // the same levels again.
+    const last = attempts.at(-1);
+    const same = last !== undefined && last.layerHeads.join() === m!.layerHeads.join() && last.layerIntermediate.join() === m!.layerIntermediate.join();
+    expect(attempts.length === 2 || !missesTarget(m!, 1e-9) || same).toBe(true);
+    // Each re-search divided the table's measured error out: target · predicted / measured.
+    attempts.forEach((a, i) => {
+      const next = i + 1 < attempts.length ? attempts[i + 1]!.searchTarget : (m!.searchTarget ?? m!.target);
+      const correction = Math.min(1.25, Math.max(1 / 1.25, a.predictedSpeedup / a.measuredSpeedup));
+      expect(next).toBeCloseTo(Math.max(1, m!.target * correction), 10);
+    });
+    if (attempts.length > 0) expect(attempts[0]!.searchTarget).toBe(1.5);
+    // The final member was measured, its record is valid and its files match its shape.
+    expect(m!.measuredSpeedup).toBeGreaterThan(0);
+    const record = JSON.parse(await readFile(join(runDir, m!.dir, 'member.json'), 'utf8'));
+    expect(memberRecordProblem(record)).toBeUndefined();
+    expect(record.attempts ?? []).toEqual(attempts);
+    const { checkpoint } = await loadModelDir(join(runDir, m!.dir));
+    expect(checkpoint.config.layerHeads).toEqual(m!.layerHeads);
+    const report = await readFile(join(runDir, 'report.md'), 'utf8');
+    if (attempts.length > 0) expect(report).toMatch(/searched again because a measured speedup missed the target by more than the tolerance/);
+    // A rerun resumes: nothing is searched again (every member has used its rounds).
+    const again: string[] = [];
+    await runOneShot({ ...base(runDir), onEvent: (e) => e.kind === 'stage' && again.push(e.stage) });
+    expect(again).not.toContain('retarget');
+    expect(again).not.toContain('search');
+  });
+
+  it('re-searches a shortfall, and an overshoot only when the table under-predicted it', () => {
+    expect(missesTarget({ target: 2, predictedSpeedup: 2, measuredSpeedup: 1.9 }, 0.02)).toBe(true);
+    expect(missesTarget({ target: 2, predictedSpeedup: 2, measuredSpeedup: 1.97 }, 0.02)).toBe(false);
+    expect(missesTarget({ target: 2, predictedSpeedup: 2, measuredSpeedup: 2.2 }, 0.02)).toBe(true);
+    // The table predicted the overshoot (discrete levels): a new search would choose the same.
+    expect(missesTarget({ target: 10, predictedSpeedup: 15.6, measuredSpeedup: 15.7 }, 0.02)).toBe(false);
+    expect(missesTarget({ target: 10, predictedSpeedup: 15.6, measuredSpeedup: 17.4 }, 0.02)).toBe(true);
+    expect(missesTarget({ target: 2, predictedSpeedup: 2 }, 0.02)).toBe(false);
+  });
+
+  it('never re-searches with retarget 0 or without verification', async () => {
+    for (const extra of [{ retarget: 0 }, { verify: false }] as const) {
+      const runDir = mkdtempSync(join(tmpdir(), 'ziplm-retarget-off-'));
+      const results = await runOneShot({ ...base(runDir), ...extra });
+      expect(results.members[0]!.attempts).toBeUndefined();
+      expect(results.members[0]!.searchTarget).toBeUndefined();
+    }
+  });
+
+  it('rejects a negative or fractional retarget as an option error', async () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'ziplm-retarget-bad-'));
+    await expect(runOneShot({ ...base(runDir), retarget: -1 })).rejects.toThrow(/retarget/);
+    await expect(runOneShot({ ...base(runDir), retarget: 1.5 })).rejects.toThrow(/retarget/);
+  });
+});

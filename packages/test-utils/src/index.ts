@@ -1,0 +1,8 @@
+// @ziplm/test-utils: private helpers of the workspace's tests and benchmarks. Source only, never
+// published; packages list it as a devDependency.
+export { expectArraysClose, maxAbsDiff, type NestedNumbers } from './arrays.js';
+export { tinyBertOptions, tinyGpt2Options, trainableModelOptions, type TinyLayerShapes, type TinyModelOptions } from './configs.js';
+export { int64Tensor, releasedAfterAll, type Int64TensorFactory, type ReleasableSession } from './onnxruntime.js';
+// Packages that stay dependency-free (@ziplm/hessian, @ziplm/onnx) reach the shared generator through here
+// in their tests and benchmarks.
+export { seededRandom } from '@ziplm/core';
