@@ -38,7 +38,11 @@ function entryPoints(): Entry[] {
     if (pkg.private) continue;
     for (const [subpath, target] of Object.entries(pkg.exports ?? {})) {
       if (typeof target !== 'object' || !target['@ziplm/source']) continue;
-      out.push({ pkg: pkg.name, specifier: subpath === '.' ? pkg.name : `${pkg.name}${subpath.slice(1)}`, file: join(dir, target['@ziplm/source']) });
+      out.push({
+        pkg: pkg.name,
+        specifier: subpath === '.' ? pkg.name : `${pkg.name}${subpath.slice(1)}`,
+        file: join(dir, target['@ziplm/source']),
+      });
     }
   }
   return out;
@@ -96,20 +100,40 @@ describe('workspace structure', () => {
 
   it('finds the entry points of every published package', () => {
     const packages = new Set(entries.map((e) => e.pkg));
-    for (const name of ['@ziplm/core', '@ziplm/models', '@ziplm/onnx', '@ziplm/hessian', '@ziplm/latency', '@ziplm/distill', '@ziplm/pipeline', '@ziplm/cli']) {
+    for (const name of [
+      '@ziplm/core',
+      '@ziplm/models',
+      '@ziplm/onnx',
+      '@ziplm/hessian',
+      '@ziplm/latency',
+      '@ziplm/distill',
+      '@ziplm/pipeline',
+      '@ziplm/cli',
+    ]) {
       expect(packages.has(name), name).toBe(true);
     }
   });
 
   it('has no `export *` in any entry point: every public name is exported by name', () => {
-    const offenders = entries.filter((e) => /^\s*export\s+\*\s+from/m.test(readFileSync(e.file, 'utf8'))).map((e) => relative(ROOT, e.file));
+    const offenders = entries
+      .filter((e) => /^\s*export\s+\*\s+from/m.test(readFileSync(e.file, 'utf8')))
+      .map((e) => relative(ROOT, e.file));
     expect(offenders).toEqual([]);
   });
 
   it('exports no name from two packages with different meanings', () => {
     const program = ts.createProgram(
       entries.map((e) => e.file),
-      { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, customConditions: ['@ziplm/source'], allowImportingTsExtensions: true, noEmit: true, skipLibCheck: true, strict: true, target: ts.ScriptTarget.ES2022 },
+      {
+        module: ts.ModuleKind.NodeNext,
+        moduleResolution: ts.ModuleResolutionKind.NodeNext,
+        customConditions: ['@ziplm/source'],
+        allowImportingTsExtensions: true,
+        noEmit: true,
+        skipLibCheck: true,
+        strict: true,
+        target: ts.ScriptTarget.ES2022,
+      },
     );
     const checker = program.getTypeChecker();
     // name → declaration key → packages exporting it
@@ -151,8 +175,11 @@ describe('workspace structure', () => {
   });
 
   it('keeps BERT/GPT2 weight names out of the pipeline (they belong to @ziplm/models)', () => {
-    const literal = /['"`][^'"`]*(?:\.encoder\.layer\.|transformer\.h\.|attention\.output\.dense|\.c_proj|\.c_attn|\.c_fc|intermediate\.dense)[^'"`]*['"`]/;
-    const offenders = sourceFiles(join(PACKAGES, 'pipeline', 'src')).filter((f) => literal.test(readFileSync(f, 'utf8'))).map((f) => relative(ROOT, f));
+    const literal =
+      /['"`][^'"`]*(?:\.encoder\.layer\.|transformer\.h\.|attention\.output\.dense|\.c_proj|\.c_attn|\.c_fc|intermediate\.dense)[^'"`]*['"`]/;
+    const offenders = sourceFiles(join(PACKAGES, 'pipeline', 'src'))
+      .filter((f) => literal.test(readFileSync(f, 'utf8')))
+      .map((f) => relative(ROOT, f));
     expect(offenders).toEqual([]);
   });
 
@@ -168,7 +195,9 @@ describe('workspace structure', () => {
   });
 
   it('has no double casts in the CLI', () => {
-    const offenders = sourceFiles(join(PACKAGES, 'cli', 'src')).filter((f) => readFileSync(f, 'utf8').includes('as unknown as')).map((f) => relative(ROOT, f));
+    const offenders = sourceFiles(join(PACKAGES, 'cli', 'src'))
+      .filter((f) => readFileSync(f, 'utf8').includes('as unknown as'))
+      .map((f) => relative(ROOT, f));
     expect(offenders).toEqual([]);
   });
 });

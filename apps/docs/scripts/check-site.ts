@@ -95,7 +95,14 @@ interface PageReport {
   readonly ids: Set<string>;
 }
 
-const CHROMIUM_FLAGS = ['--headless', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_FLAGS = [
+  '--headless',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 async function checkPage(browser: Browser, origin: string, path: string): Promise<PageReport> {
   const failures: string[] = [];
@@ -119,12 +126,15 @@ async function checkPage(browser: Browser, origin: string, path: string): Promis
     if (res.status() >= 400) failures.push(`HTTP ${res.status()}: ${res.url()}`);
   });
   const response = await page.goto(`${origin}${path}`, { waitUntil: 'networkidle' });
-  if (!response || !response.ok()) failures.push(`page answered ${response?.status() ?? 'nothing'}`);
+  if (!response?.ok()) failures.push(`page answered ${response?.status() ?? 'nothing'}`);
 
   const facts = await page.evaluate(() => {
     const doc = document;
     return {
-      links: [...doc.querySelectorAll('a[href]')].map((a) => ({ href: (a as HTMLAnchorElement).href, text: (a.textContent ?? '').trim().slice(0, 60) })),
+      links: [...doc.querySelectorAll('a[href]')].map((a) => ({
+        href: (a as HTMLAnchorElement).href,
+        text: (a.textContent ?? '').trim().slice(0, 60),
+      })),
       ids: [...doc.querySelectorAll('[id]')].map((e) => e.id),
       brokenImages: [...doc.querySelectorAll('img')]
         .filter((img) => !(img as HTMLImageElement).complete || (img as HTMLImageElement).naturalWidth === 0)
@@ -178,8 +188,11 @@ async function checkSearch(browser: Browser, origin: string): Promise<string[]> 
   await page.fill('.VPLocalSearchBox input', 'saliency');
   try {
     await page.waitForSelector('.VPLocalSearchBox .result', { timeout: 10_000 });
-    const hits = await page.$$eval('.VPLocalSearchBox .result', (els) => els.map((e) => (e as HTMLAnchorElement).getAttribute('href') ?? ''));
-    if (!hits.some((h) => h.includes('/guide/structured-obs'))) failures.push(`search for "saliency" did not find /guide/structured-obs (hits: ${hits.join(', ')})`);
+    const hits = await page.$$eval('.VPLocalSearchBox .result', (els) =>
+      els.map((e) => (e as HTMLAnchorElement).getAttribute('href') ?? ''),
+    );
+    if (!hits.some((h) => h.includes('/guide/structured-obs')))
+      failures.push(`search for "saliency" did not find /guide/structured-obs (hits: ${hits.join(', ')})`);
   } catch {
     failures.push('local search showed no results for "saliency"');
   }
@@ -187,7 +200,11 @@ async function checkSearch(browser: Browser, origin: string): Promise<string[]> 
   return failures;
 }
 
-export async function checkSite(dist: string, executablePath: string, log: (line: string) => void = console.log): Promise<{ pages: number; failures: Map<string, string[]> }> {
+export async function checkSite(
+  dist: string,
+  executablePath: string,
+  log: (line: string) => void = console.log,
+): Promise<{ pages: number; failures: Map<string, string[]> }> {
   const { server, origin } = await serve(dist);
   const browser = await chromium.launch({ executablePath, headless: true, chromiumSandbox: false, args: CHROMIUM_FLAGS });
   try {
@@ -232,7 +249,9 @@ async function main(): Promise<void> {
     }
     process.exit(1);
   }
-  console.log(`\ndocs:check: ${pages} pages opened in Chromium, every link, anchor, image and code block checked, local search works (${seconds} s)`);
+  console.log(
+    `\ndocs:check: ${pages} pages opened in Chromium, every link, anchor, image and code block checked, local search works (${seconds} s)`,
+  );
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

@@ -289,7 +289,9 @@ async function main(): Promise<void> {
   if (check) {
     const drifted = await driftedFiles(files);
     if (drifted.length > 0) {
-      console.error(`These generated pages are out of date (run \`pnpm --filter @ziplm/docs gen\`):\n${drifted.map((p) => `  apps/docs/${p}`).join('\n')}`);
+      console.error(
+        `These generated pages are out of date (run \`pnpm --filter @ziplm/docs gen\`):\n${drifted.map((p) => `  apps/docs/${p}`).join('\n')}`,
+      );
       process.exit(1);
     }
     console.log(`${files.size} generated pages are up to date`);

@@ -39,12 +39,18 @@ export class ImportError extends Error {
 const NAME = /^[a-z0-9][a-z0-9-]*$/;
 
 /** Copies a run directory's report into results/<name>/ and writes its page. Returns the page path. */
-export async function importRun(runDir: string, name: string, command: string, options: { docsRoot?: string; now?: Date } = {}): Promise<string> {
+export async function importRun(
+  runDir: string,
+  name: string,
+  command: string,
+  options: { docsRoot?: string; now?: Date } = {},
+): Promise<string> {
   if (!NAME.test(name)) throw new ImportError(`run name "${name}" must be lower-case letters, digits and dashes (it becomes a URL)`);
   if (!command.trim()) throw new ImportError('--command is required: the results page shows the command that produced the run');
   const resultsFile = join(runDir, 'results.json');
   const reportFile = join(runDir, 'report.md');
-  for (const f of [resultsFile, reportFile]) if (!existsSync(f)) throw new ImportError(`${f}: missing (is ${runDir} a finished ziplm run directory?)`);
+  for (const f of [resultsFile, reportFile])
+    if (!existsSync(f)) throw new ImportError(`${f}: missing (is ${runDir} a finished ziplm run directory?)`);
   let results: RunResults;
   try {
     results = JSON.parse(await readFile(resultsFile, 'utf8')) as RunResults;
@@ -54,7 +60,13 @@ export async function importRun(runDir: string, name: string, command: string, o
   }
   const manifestFile = join(runDir, 'manifest.json');
   const manifest = existsSync(manifestFile)
-    ? (JSON.parse(await readFile(manifestFile, 'utf8')) as { createdAt?: string; updatedAt?: string; identity?: unknown; versions?: Record<string, string>; tableSha256?: string })
+    ? (JSON.parse(await readFile(manifestFile, 'utf8')) as {
+        createdAt?: string;
+        updatedAt?: string;
+        identity?: unknown;
+        versions?: Record<string, string>;
+        tableSha256?: string;
+      })
     : {};
 
   const docsRoot = options.docsRoot ?? DOCS_ROOT;
@@ -91,7 +103,12 @@ const RUNS_END = '<!-- runs:end -->';
 /** The imported runs, by name, with their provenance and results. */
 export async function importedRuns(docsRoot: string = DOCS_ROOT): Promise<Array<{ run: ImportedRun; results: RunResults }>> {
   const dir = join(docsRoot, 'results');
-  const names = existsSync(dir) ? (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort() : [];
+  const names = existsSync(dir)
+    ? (await readdir(dir, { withFileTypes: true }))
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort()
+    : [];
   const out: Array<{ run: ImportedRun; results: RunResults }> = [];
   for (const name of names) {
     const files = join(docsRoot, 'public', 'results', name);
@@ -108,9 +125,14 @@ export function runsTable(runs: ReadonlyArray<{ run: ImportedRun; results: RunRe
   const lines = ['| run | mode | task | model | environment | targets | methods |', '|---|---|---|---|---|---|---|'];
   for (const { run, results } of runs) {
     const m = results.model;
-    const targets = [...new Set(results.members.map((x) => x.target))].sort((a, b) => a - b).map((t) => `${t}×`).join(', ');
+    const targets = [...new Set(results.members.map((x) => x.target))]
+      .sort((a, b) => a - b)
+      .map((t) => `${t}×`)
+      .join(', ');
     const methods = [...new Set(results.members.map((x) => (x.variant ? `${x.method} (${x.variant})` : x.method)))].join(', ');
-    lines.push(`| [${run.name}](/results/${run.name}/) | ${results.mode} | ${results.task} | ${m.modelType.toUpperCase()} ${m.numLayers}×${m.hiddenSize} | ${results.environment} | ${targets} | ${methods} |`);
+    lines.push(
+      `| [${run.name}](/results/${run.name}/) | ${results.mode} | ${results.task} | ${m.modelType.toUpperCase()} ${m.numLayers}×${m.hiddenSize} | ${results.environment} | ${targets} | ${methods} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -138,7 +160,11 @@ export async function indexedRunsTable(docsRoot: string = DOCS_ROOT): Promise<st
  * its title line (the page has its own title, and a page should have one h1).
  */
 export function runPage(run: ImportedRun, results: RunResults, hasTable: boolean, report: string): string {
-  const versions = run.versions ? Object.entries(run.versions).map(([k, v]) => `${k} ${v}`).join(', ') : 'not recorded';
+  const versions = run.versions
+    ? Object.entries(run.versions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')
+    : 'not recorded';
   const title = /^# (.+)\n/.exec(report);
   const lines = [
     '---',
@@ -166,7 +192,9 @@ export function runPage(run: ImportedRun, results: RunResults, hasTable: boolean
     '',
     '---',
     '',
-    ...(title ? [`The run's report (\`report.md\`), *${title[1]}*:`, '', '<!--@include: ./report.md{2,}-->'] : ["The run's report (`report.md`):", '', '<!--@include: ./report.md-->']),
+    ...(title
+      ? [`The run's report (\`report.md\`), *${title[1]}*:`, '', '<!--@include: ./report.md{2,}-->']
+      : ["The run's report (`report.md`):", '', '<!--@include: ./report.md-->']),
     '',
   ];
   return lines.join('\n');

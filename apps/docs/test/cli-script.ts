@@ -30,7 +30,8 @@ export function readScript(file: string): ScriptCommand[] {
     }
     if (line === '' || line.startsWith('#')) continue;
     if (!line.startsWith('pnpm ziplm')) throw new Error(`${file}:${i + 1}: only "pnpm ziplm" commands are run by the test, got: ${line}`);
-    if (/["'`$|&;<>\\*?]/.test(line)) throw new Error(`${file}:${i + 1}: no quotes, variables or shell operators in tutorial commands: ${line}`);
+    if (/["'`$|&;<>\\*?]/.test(line))
+      throw new Error(`${file}:${i + 1}: no quotes, variables or shell operators in tutorial commands: ${line}`);
     out.push({ line, argv: line.split(/\s+/).slice(2), region });
   }
   return out;

@@ -19,7 +19,20 @@ const results: RunResults = {
   environment: 'onnxruntime-node 2 threads opt=all latency 1x16',
   dense: { metric: 100, timeMs: 1 },
   members: [
-    { method: 'ziplm', target: 2, predictedSpeedup: 2.1, measuredSpeedup: 2.05, deviation: 0.025, status: 'pass', metric: 90, searchError: 0.5, layerHeads: [1, 1], layerIntermediate: [8, 0], layerParameters: 400, dir: 'members/ziplm-2.00x' },
+    {
+      method: 'ziplm',
+      target: 2,
+      predictedSpeedup: 2.1,
+      measuredSpeedup: 2.05,
+      deviation: 0.025,
+      status: 'pass',
+      metric: 90,
+      searchError: 0.5,
+      layerHeads: [1, 1],
+      layerIntermediate: [8, 0],
+      layerParameters: 400,
+      dir: 'members/ziplm-2.00x',
+    },
   ],
   notes: [],
 };
@@ -28,7 +41,10 @@ async function runDirectory(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'ziplm-docs-import-run-'));
   await writeReport(dir, results);
   writeFileSync(join(dir, 'results.json'), JSON.stringify(results));
-  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ createdAt: '2026-11-22T00:00:00.000Z', versions: { '@ziplm/pipeline': '0.0.0' }, tableSha256: 'ab'.repeat(32) }));
+  writeFileSync(
+    join(dir, 'manifest.json'),
+    JSON.stringify({ createdAt: '2026-11-22T00:00:00.000Z', versions: { '@ziplm/pipeline': '0.0.0' }, tableSha256: 'ab'.repeat(32) }),
+  );
   writeFileSync(join(dir, 'latency-table.json'), '{}');
   return dir;
 }
@@ -39,8 +55,10 @@ describe('results:import', () => {
     const docsRoot = mkdtempSync(join(tmpdir(), 'ziplm-docs-import-site-'));
     const page = await importRun(run, 'demo-run', 'pnpm ziplm prune --targets 2', { docsRoot, now: new Date('2026-11-23T00:00:00Z') });
     expect(page).toBe(join(docsRoot, 'results/demo-run/index.md'));
-    for (const f of ['report.md', 'accuracy-vs-speedup.svg', 'structure.svg']) expect(existsSync(join(docsRoot, 'results/demo-run', f)), f).toBe(true);
-    for (const f of ['results.json', 'latency-table.json', 'run.json']) expect(existsSync(join(docsRoot, 'public/results/demo-run', f)), f).toBe(true);
+    for (const f of ['report.md', 'accuracy-vs-speedup.svg', 'structure.svg'])
+      expect(existsSync(join(docsRoot, 'results/demo-run', f)), f).toBe(true);
+    for (const f of ['results.json', 'latency-table.json', 'run.json'])
+      expect(existsSync(join(docsRoot, 'public/results/demo-run', f)), f).toBe(true);
     expect(readFileSync(join(docsRoot, 'results/demo-run/report.md'), 'utf8')).toBe(readFileSync(join(run, 'report.md'), 'utf8'));
     const text = readFileSync(page, 'utf8');
     expect(text).toContain('```sh\npnpm ziplm prune --targets 2\n```');
@@ -52,7 +70,12 @@ describe('results:import', () => {
     expect(text).toContain('- **environment:** onnxruntime-node 2 threads opt=all latency 1x16');
     expect(text).toContain('[results.json](/results/demo-run/results.json)');
     const provenance = JSON.parse(readFileSync(join(docsRoot, 'public/results/demo-run/run.json'), 'utf8'));
-    expect(provenance).toMatchObject({ name: 'demo-run', command: 'pnpm ziplm prune --targets 2', importedAt: '2026-11-23T00:00:00.000Z', createdAt: '2026-11-22T00:00:00.000Z' });
+    expect(provenance).toMatchObject({
+      name: 'demo-run',
+      command: 'pnpm ziplm prune --targets 2',
+      importedAt: '2026-11-23T00:00:00.000Z',
+      createdAt: '2026-11-22T00:00:00.000Z',
+    });
     // The overview's table lists the run (only when the overview exists: here it does not).
     expect(runsTable(await importedRuns(docsRoot))).toBe(
       '| run | mode | task | model | environment | targets | methods |\n|---|---|---|---|---|---|---|\n' +

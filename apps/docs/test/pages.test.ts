@@ -57,7 +57,8 @@ const testSources = ['test', 'test/e2e']
 
 describe('site pages', () => {
   it('has the sections the navigation links to', () => {
-    for (const p of ['index.md', 'guide/index.md', 'tutorials/index.md', 'reference/index.md', 'results/index.md', 'reference/cli.md']) expect(pages).toContain(p);
+    for (const p of ['index.md', 'guide/index.md', 'tutorials/index.md', 'reference/index.md', 'results/index.md', 'reference/cli.md'])
+      expect(pages).toContain(p);
   });
 
   it('includes only snippets that exist, by regions that exist and are not empty', () => {
@@ -67,7 +68,10 @@ describe('site pages', () => {
       if (s.region === undefined) continue;
       const lines = regionLines(s.file, s.region);
       expect(lines, `${s.page}: region "${s.region}" not found in ${s.file}`).not.toBeNull();
-      expect(lines!.some((l) => l.trim() !== ''), `${s.page}: region "${s.region}" of ${s.file} is empty`).toBe(true);
+      expect(
+        lines!.some((l) => l.trim() !== ''),
+        `${s.page}: region "${s.region}" of ${s.file} is empty`,
+      ).toBe(true);
     }
   });
 
@@ -79,20 +83,26 @@ describe('site pages', () => {
       expect(own.length, `${page} includes no code from tutorials/`).toBeGreaterThan(0);
       for (const s of own) {
         const name = s.file.slice('tutorials/'.length);
-        expect(testSources.includes(`../tutorials/${name}`), `${s.file} (shown on ${page}) is not run by any test in apps/docs/test`).toBe(true);
+        expect(testSources.includes(`../tutorials/${name}`), `${s.file} (shown on ${page}) is not run by any test in apps/docs/test`).toBe(
+          true,
+        );
       }
     }
   });
 
   it('has a complete directory for every imported run', () => {
     const dir = join(DOCS_ROOT, 'results');
-    const runs = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    const runs = readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
     expect(runs.length).toBeGreaterThan(0);
     for (const run of runs) {
       for (const f of ['index.md', 'report.md']) expect(existsSync(join(dir, run, f)), `results/${run}/${f}`).toBe(true);
-      for (const f of ['results.json', 'run.json']) expect(existsSync(join(DOCS_ROOT, 'public/results', run, f)), `public/results/${run}/${f}`).toBe(true);
+      for (const f of ['results.json', 'run.json'])
+        expect(existsSync(join(DOCS_ROOT, 'public/results', run, f)), `public/results/${run}/${f}`).toBe(true);
       const report = readFileSync(join(dir, run, 'report.md'), 'utf8');
-      for (const m of report.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g)) expect(existsSync(join(dir, run, m[1]!)), `results/${run}/report.md shows ${m[1]}`).toBe(true);
+      for (const m of report.matchAll(/!\[[^\]]*\]\(([^)]+)\)/g))
+        expect(existsSync(join(dir, run, m[1]!)), `results/${run}/report.md shows ${m[1]}`).toBe(true);
       const command = JSON.parse(readFileSync(join(DOCS_ROOT, 'public/results', run, 'run.json'), 'utf8')).command as string;
       expect(readFileSync(join(dir, run, 'index.md'), 'utf8')).toContain(command);
     }

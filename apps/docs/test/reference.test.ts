@@ -32,7 +32,9 @@ describe('generated reference pages', () => {
 
   it('rewrites README links for the site and escapes what VitePress would interpret', () => {
     const page = PACKAGE_PAGES.find((p) => p.slug === 'latency')!;
-    expect(rewriteLinks('[solver](../hessian) and [models](../models/README.md)', page)).toBe('[solver](/reference/packages/hessian) and [models](/reference/packages/models)');
+    expect(rewriteLinks('[solver](../hessian) and [models](../models/README.md)', page)).toBe(
+      '[solver](/reference/packages/hessian) and [models](/reference/packages/models)',
+    );
     expect(rewriteLinks('see [the bench](bench/additivity.ts), [x](#schema-version-1), [npm](https://www.npmjs.com)', page)).toBe(
       'see the bench (`packages/latency/bench/additivity.ts`), [x](#schema-version-1), [npm](https://www.npmjs.com)',
     );

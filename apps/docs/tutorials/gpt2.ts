@@ -36,7 +36,9 @@ export interface Gpt2TutorialOptions {
 /** Prunes the model for each environment; returns the results per environment. */
 export async function pruneGpt2ForBoth({ modelDir, task, runsDir, targets = [1.5, 2, 2.5, 3], overrides = {} }: Gpt2TutorialOptions) {
   const results: Partial<Record<keyof typeof GPT2_ENVIRONMENTS, RunResults>> = {};
-  for (const [name, environment] of Object.entries(GPT2_ENVIRONMENTS) as Array<[keyof typeof GPT2_ENVIRONMENTS, InferenceEnvironmentOptions]>) {
+  for (const [name, environment] of Object.entries(GPT2_ENVIRONMENTS) as Array<
+    [keyof typeof GPT2_ENVIRONMENTS, InferenceEnvironmentOptions]
+  >) {
     results[name] = await runOneShot({
       modelDir,
       runDir: join(runsDir, `gpt2-${name}`), // one run directory (and latency table) per environment
@@ -60,7 +62,9 @@ export function compareStructures(results: Record<string, RunResults>): string[]
       const heads = m.layerHeads.reduce((a, b) => a + b, 0);
       const neurons = m.layerIntermediate.reduce((a, b) => a + b, 0);
       const ppl = m.metric === undefined ? '—' : m.metric.toFixed(1);
-      lines.push(`${name.padEnd(10)} ${m.target}x: heads ${heads}/${run.model.numLayers * run.model.numHeads}, FFN ${neurons}/${run.model.numLayers * run.model.intermediateSize}, ${run.metric.name} ${ppl} (dense ${run.dense.metric?.toFixed(1) ?? '—'})`);
+      lines.push(
+        `${name.padEnd(10)} ${m.target}x: heads ${heads}/${run.model.numLayers * run.model.numHeads}, FFN ${neurons}/${run.model.numLayers * run.model.intermediateSize}, ${run.metric.name} ${ppl} (dense ${run.dense.metric?.toFixed(1) ?? '—'})`,
+      );
     }
   }
   return lines;

@@ -22,7 +22,14 @@ export interface GradualTutorialOptions {
 }
 
 // #region gradual
-export async function gradualWithDistillation({ modelDir, task, runDir, targets = [2, 3, 4, 6, 8], trainSamples = 2000, overrides = {} }: GradualTutorialOptions): Promise<RunResults> {
+export async function gradualWithDistillation({
+  modelDir,
+  task,
+  runDir,
+  targets = [2, 3, 4, 6, 8],
+  trainSamples = 2000,
+  overrides = {},
+}: GradualTutorialOptions): Promise<RunResults> {
   return runGradual({
     modelDir,
     runDir,
@@ -42,7 +49,8 @@ export async function gradualWithDistillation({ modelDir, task, runDir, targets 
     ],
     onEvent: (e) => {
       if (e.kind === 'stage') console.log(`- ${e.message}`);
-      if (e.kind === 'member') console.log(`  member ${e.member.variant ?? 'ziplm'} ${e.member.target}x: ${e.member.metric?.toFixed(2) ?? '—'}`);
+      if (e.kind === 'member')
+        console.log(`  member ${e.member.variant ?? 'ziplm'} ${e.member.target}x: ${e.member.metric?.toFixed(2) ?? '—'}`);
     },
     ...overrides,
   });
@@ -51,7 +59,9 @@ export async function gradualWithDistillation({ modelDir, task, runDir, targets 
 
 // #region compare
 /** Token distillation's gain at each target: the main family's metric minus the ablation's. */
-export function tokenDistillationGain(results: RunResults): Array<{ target: number; withToken: number; withoutToken: number; gain: number }> {
+export function tokenDistillationGain(
+  results: RunResults,
+): Array<{ target: number; withToken: number; withoutToken: number; gain: number }> {
   const rows = [];
   for (const m of results.members.filter((x) => !x.variant)) {
     const ablation = results.members.find((x) => x.variant === 'no token distillation' && x.target === m.target);
@@ -67,7 +77,9 @@ export function tokenDistillationGain(results: RunResults): Array<{ target: numb
 export async function example(): Promise<void> {
   const results = await gradualWithDistillation({ modelDir: './bert-base-uncased-sst2', task: 'sst2', runDir: 'runs/bert-sst2-gradual' });
   for (const row of tokenDistillationGain(results)) {
-    console.log(`${row.target}x: ${row.withToken.toFixed(2)} with token distillation, ${row.withoutToken.toFixed(2)} without (${row.gain >= 0 ? '+' : ''}${row.gain.toFixed(2)})`);
+    console.log(
+      `${row.target}x: ${row.withToken.toFixed(2)} with token distillation, ${row.withoutToken.toFixed(2)} without (${row.gain >= 0 ? '+' : ''}${row.gain.toFixed(2)})`,
+    );
   }
 }
 // #endregion usage

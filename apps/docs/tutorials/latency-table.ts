@@ -32,7 +32,12 @@ export interface LatencyTutorialResult {
   readonly report: VerificationReport;
 }
 
-export async function latencyTutorial({ modelDir, tableFile, prunedDir, protocol = {} }: LatencyTutorialOptions): Promise<LatencyTutorialResult> {
+export async function latencyTutorial({
+  modelDir,
+  tableFile,
+  prunedDir,
+  protocol = {},
+}: LatencyTutorialOptions): Promise<LatencyTutorialResult> {
   // #region build
   const { checkpoint: dense, tokenizer } = await loadModelDir(modelDir);
   // Batch 1, 128 tokens, 2 onnxruntime threads: the environment the speedups will be promised for.
@@ -57,7 +62,9 @@ export async function latencyTutorial({ modelDir, tableFile, prunedDir, protocol
   // #region predict
   // A hand-picked shape: half of the heads and the grid level nearest a quarter of the FFN, in every layer.
   const { numLayers, numHeads, intermediateSize } = dense.config;
-  const neurons = ffnLevels(intermediateSize).reduce((best, k) => (Math.abs(k - intermediateSize / 4) < Math.abs(best - intermediateSize / 4) ? k : best));
+  const neurons = ffnLevels(intermediateSize).reduce((best, k) =>
+    Math.abs(k - intermediateSize / 4) < Math.abs(best - intermediateSize / 4) ? k : best,
+  );
   const layerHeads = new Array<number>(numLayers).fill(Math.ceil(numHeads / 2));
   const layerIntermediate = new Array<number>(numLayers).fill(neurons);
   const prediction = predictRuntime(table, { layerHeads, layerIntermediate });
@@ -88,7 +95,11 @@ export async function latencyTutorial({ modelDir, tableFile, prunedDir, protocol
 // #region usage
 /** The tutorial on your own model. Type-checked with the rest; the test runs it on tiny-bert. */
 export async function example(): Promise<void> {
-  const { report } = await latencyTutorial({ modelDir: './bert-base-uncased', tableFile: 'bert-base.latency.json', prunedDir: 'bert-base-half' });
+  const { report } = await latencyTutorial({
+    modelDir: './bert-base-uncased',
+    tableFile: 'bert-base.latency.json',
+    prunedDir: 'bert-base-half',
+  });
   process.exitCode = report.status === 'pass' ? 0 : 5;
 }
 // #endregion usage

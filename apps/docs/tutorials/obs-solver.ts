@@ -60,7 +60,9 @@ export async function pruneNeurons(layer: Layer) {
   const obs = await obsSweep(problem, { levels, groupSize: 1 }); // FFN neurons: one input column each
   const magnitude = await magnitudeSweep(problem, { levels, groupSize: 1 }); // smallest weight norm first, no update
   for (const [i, s] of obs.snapshots.entries()) {
-    console.log(`keep ${String(s.kept).padStart(3)}: OBS error ${s.error.toFixed(4)}, magnitude error ${magnitude.snapshots[i]!.error.toFixed(4)}`);
+    console.log(
+      `keep ${String(s.kept).padStart(3)}: OBS error ${s.error.toFixed(4)}, magnitude error ${magnitude.snapshots[i]!.error.toFixed(4)}`,
+    );
   }
   return { obs, magnitude };
 }

@@ -37,7 +37,13 @@ export async function describeModel(modelDir: string): Promise<string> {
 
 // #region prune
 /** One-shot ZipLM with both baselines, for batch-1 latency at sequence length 128. */
-export async function pruneOnGlue({ modelDir, task, runDir, targets = [2, 3, 4], overrides = {} }: PruneOnGlueOptions): Promise<RunResults> {
+export async function pruneOnGlue({
+  modelDir,
+  task,
+  runDir,
+  targets = [2, 3, 4],
+  overrides = {},
+}: PruneOnGlueOptions): Promise<RunResults> {
   return runOneShot({
     modelDir,
     runDir,
@@ -60,7 +66,10 @@ export function summarize(results: RunResults): string[] {
   const dense = results.dense.metric;
   return results.members.map((m) => {
     const measured = m.measuredSpeedup === undefined ? 'not re-timed' : `measured ${m.measuredSpeedup.toFixed(2)}x (${m.status})`;
-    const delta = m.metric !== undefined && dense !== undefined ? ` (${m.metric - dense >= 0 ? '+' : ''}${(m.metric - dense).toFixed(2)} vs dense)` : '';
+    const delta =
+      m.metric !== undefined && dense !== undefined
+        ? ` (${m.metric - dense >= 0 ? '+' : ''}${(m.metric - dense).toFixed(2)} vs dense)`
+        : '';
     return `${m.method.padEnd(9)} ${m.target}x: predicted ${m.predictedSpeedup.toFixed(2)}x, ${measured}, ${results.metric.name} ${m.metric?.toFixed(2) ?? '—'}${delta}, ${m.dir}`;
   });
 }

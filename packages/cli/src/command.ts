@@ -86,6 +86,7 @@ export interface Command<S extends OptionsSpec = OptionsSpec> {
   readonly positionals?: readonly { name: string; description: string; required?: boolean }[];
   readonly examples?: readonly { command: string; description: string }[];
   /** Returns the process exit code (0 when nothing is returned). */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a command that only prints returns nothing (an async function with no return value), which means exit 0
   run(context: CommandContext<S>): Promise<number | void>;
 }
 
@@ -104,7 +105,10 @@ function kebab(name: string): string {
 }
 
 /** Parses argv against a command's options. Throws UsageError naming the offending flag. */
-export function parseOptions<S extends OptionsSpec>(command: Command<S>, argv: readonly string[]): { options: ParsedOptions<S>; args: string[] } {
+export function parseOptions<S extends OptionsSpec>(
+  command: Command<S>,
+  argv: readonly string[],
+): { options: ParsedOptions<S>; args: string[] } {
   const byFlag = new Map<string, string>();
   for (const key of Object.keys(command.options)) byFlag.set(kebab(key), key);
   const values: Record<string, unknown> = {};
@@ -138,7 +142,8 @@ export function parseOptions<S extends OptionsSpec>(command: Command<S>, argv: r
     }
     const spec = command.options[key]!;
     if (spec.type === 'boolean') {
-      if (inline !== undefined && inline !== 'true' && inline !== 'false') throw new UsageError(`--${flag} takes no value (or =true/=false)`);
+      if (inline !== undefined && inline !== 'true' && inline !== 'false')
+        throw new UsageError(`--${flag} takes no value (or =true/=false)`);
       values[key] = negated ? false : inline !== 'false';
       continue;
     }
@@ -161,16 +166,21 @@ function convert(flag: string, spec: OptionSpec, raw: string, previous: unknown)
     return n;
   }
   if (spec.type === 'list') {
-    const items = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    const items = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
     if (items.length === 0) throw new UsageError(`--${flag} needs at least one value, got "${raw}"`);
     if (spec.choices) {
       const bad = items.filter((item) => !spec.choices!.includes(item));
-      if (bad.length > 0) throw new UsageError(`--${flag} takes values from ${spec.choices.join(', ')}, got ${bad.map((b) => `"${b}"`).join(', ')}`);
+      if (bad.length > 0)
+        throw new UsageError(`--${flag} takes values from ${spec.choices.join(', ')}, got ${bad.map((b) => `"${b}"`).join(', ')}`);
     }
     // A list flag given twice accumulates (`--targets 2,3 --targets 4`).
     return [...(Array.isArray(previous) ? previous : []), ...items];
   }
-  if (spec.choices && !spec.choices.includes(raw)) throw new UsageError(`--${flag} must be one of ${spec.choices.join(', ')}, got "${raw}"`);
+  if (spec.choices && !spec.choices.includes(raw))
+    throw new UsageError(`--${flag} must be one of ${spec.choices.join(', ')}, got "${raw}"`);
   return raw;
 }
 
@@ -230,7 +240,11 @@ export function renderMarkdown(command: Command): string {
   }
   out.push('| option | description | default |', '|---|---|---|');
   for (const [key, spec] of Object.entries(command.options)) {
-    const def = spec.required ? 'required' : spec.default === undefined ? '' : `\`${Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default)}\``;
+    const def = spec.required
+      ? 'required'
+      : spec.default === undefined
+        ? ''
+        : `\`${Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default)}\``;
     out.push(`| \`${flagText(key, spec).replace(/\|/g, '\\|')}\` | ${spec.description.replace(/\|/g, '\\|')} | ${def} |`);
   }
   if (command.examples?.length) {

@@ -28,7 +28,13 @@ export async function loadCommands(): Promise<Command[]> {
 }
 
 async function rootHelp(): Promise<string> {
-  const lines = ['ziplm: inference-aware structured pruning of BERT and GPT2 (ZipLM)', '', 'Usage: ziplm [command] [options]', '', 'Commands:'];
+  const lines = [
+    'ziplm: inference-aware structured pruning of BERT and GPT2 (ZipLM)',
+    '',
+    'Usage: ziplm [command] [options]',
+    '',
+    'Commands:',
+  ];
   for (const command of await loadCommands()) lines.push(`  ${command.name.padEnd(10)} ${command.summary}`);
   lines.push(
     '',

@@ -6,7 +6,15 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrainingConfigError, TrainingStateError } from '@ziplm/distill';
-import { EnvironmentError, inferenceEnvironment, LATENCY_TABLE_FORMAT, LATENCY_TABLE_VERSION, modelShapeOf, saveLatencyTable, type LatencyTable } from '@ziplm/latency';
+import {
+  EnvironmentError,
+  inferenceEnvironment,
+  LATENCY_TABLE_FORMAT,
+  LATENCY_TABLE_VERSION,
+  modelShapeOf,
+  saveLatencyTable,
+  type LatencyTable,
+} from '@ziplm/latency';
 import { builtinModelDir, loadCheckpoint, saveCheckpoint, shrinkWeights } from '@ziplm/models';
 import { OptionsError, runOneShot } from '@ziplm/pipeline';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -33,20 +41,44 @@ async function expectFailure(argv: string[], code: number, ...names: (string | R
 
 describe('bad option values exit 2 naming the flag, and write nothing', () => {
   it.each([
-    ['prune: an unknown method', ['prune', '--model', 'tiny-bert', ...fast, '--methods', 'ziplm,foo'], ['--methods', '"foo"', 'ziplm, magnitude, uniform']],
-    ['prune: generation mode with no KV cache', ['prune', '--model', 'tiny-gpt2', ...fast, '--mode', 'generation', '--past-length', '0'], ['--past-length', 'generation mode']],
+    [
+      'prune: an unknown method',
+      ['prune', '--model', 'tiny-bert', ...fast, '--methods', 'ziplm,foo'],
+      ['--methods', '"foo"', 'ziplm, magnitude, uniform'],
+    ],
+    [
+      'prune: generation mode with no KV cache',
+      ['prune', '--model', 'tiny-gpt2', ...fast, '--mode', 'generation', '--past-length', '0'],
+      ['--past-length', 'generation mode'],
+    ],
     ['prune: generation mode for a BERT model', ['prune', '--model', 'tiny-bert', ...fast, '--mode', 'generation'], ['--mode', 'GPT2']],
-    ['prune: no calibration samples', ['prune', '--model', 'tiny-bert', ...fast, '--calibration-samples', '0'], ['--calibration-samples', '>= 1']],
-    ['prune: a fractional calibration sample count', ['prune', '--model', 'tiny-bert', ...fast, '--calibration-samples', '2.5'], ['--calibration-samples']],
+    [
+      'prune: no calibration samples',
+      ['prune', '--model', 'tiny-bert', ...fast, '--calibration-samples', '0'],
+      ['--calibration-samples', '>= 1'],
+    ],
+    [
+      'prune: a fractional calibration sample count',
+      ['prune', '--model', 'tiny-bert', ...fast, '--calibration-samples', '2.5'],
+      ['--calibration-samples'],
+    ],
     ['prune: an evaluation limit of 0', ['prune', '--model', 'tiny-bert', ...fast, '--eval-limit', '0'], ['--eval-limit']],
     ['prune: negative SPDY steps', ['prune', '--model', 'tiny-bert', '--task', 'samples', '--spdy-steps', '-1'], ['--spdy-steps']],
     ['prune: a tolerance of 150%', ['prune', '--model', 'tiny-bert', ...fast, '--tolerance', '1.5'], ['--tolerance']],
     ['prune: a negative seed', ['prune', '--model', 'tiny-bert', ...fast, '--seed', '-3'], ['--seed']],
     ['gradual: no training samples', ['gradual', '--model', 'tiny-bert', ...fast, '--train-samples', '0'], ['--train-samples', '>= 1']],
     ['gradual: zero epochs', ['gradual', '--model', 'tiny-bert', ...fast, '--epochs', '0'], ['--epochs']],
-    ['gradual: too few epochs for one update', ['gradual', '--model', 'tiny-bert', ...fast, '--epochs', '0.01', '--train-samples', '4'], ['--epochs', 'no update']],
+    [
+      'gradual: too few epochs for one update',
+      ['gradual', '--model', 'tiny-bert', ...fast, '--epochs', '0.01', '--train-samples', '4'],
+      ['--epochs', 'no update'],
+    ],
     ['gradual: a negative learning rate', ['gradual', '--model', 'tiny-bert', ...fast, '--lr', '-0.001'], ['--lr']],
-    ['gradual: a zero training batch size', ['gradual', '--model', 'tiny-bert', ...fast, '--train-batch-size', '0'], ['--train-batch-size']],
+    [
+      'gradual: a zero training batch size',
+      ['gradual', '--model', 'tiny-bert', ...fast, '--train-batch-size', '0'],
+      ['--train-batch-size'],
+    ],
     ['gradual: a zero temperature', ['gradual', '--model', 'tiny-bert', ...fast, '--temperature', '0'], ['--temperature']],
     ['gradual: every loss weight zero', ['gradual', '--model', 'tiny-bert', ...fast, '--lambdas', '0,0,0'], ['--lambdas', 'positive']],
   ])('%s', async (_name, argv, names) => {
@@ -58,11 +90,27 @@ describe('bad option values exit 2 naming the flag, and write nothing', () => {
   it.each([
     ['eval: an evaluation limit of 0', ['eval', '--model', 'tiny-bert', '--task', 'samples', '--eval-limit', '0'], ['--eval-limit']],
     ['latency: zero rounds', ['latency', '--model', 'tiny-bert', '--min-rounds', '0'], ['--min-rounds']],
-    ['latency: fewer maximum than minimum rounds', ['latency', '--model', 'tiny-bert', '--min-rounds', '5', '--max-rounds', '3'], ['--max-rounds']],
-    ['latency: generation mode for a BERT model', ['latency', '--model', 'tiny-bert', '--mode', 'generation'], ['--mode generation', 'GPT2']],
-    ['verify: a zero target', ['verify', '--dense', 'tiny-bert', '--model', 'tiny-bert', '--table', 'none.json', '--target', '0'], ['--target']],
+    [
+      'latency: fewer maximum than minimum rounds',
+      ['latency', '--model', 'tiny-bert', '--min-rounds', '5', '--max-rounds', '3'],
+      ['--max-rounds'],
+    ],
+    [
+      'latency: generation mode for a BERT model',
+      ['latency', '--model', 'tiny-bert', '--mode', 'generation'],
+      ['--mode generation', 'GPT2'],
+    ],
+    [
+      'verify: a zero target',
+      ['verify', '--dense', 'tiny-bert', '--model', 'tiny-bert', '--table', 'none.json', '--target', '0'],
+      ['--target'],
+    ],
     ['check: a fractional repeat count', ['check', '--model', 'tiny-bert', '--repeats', '1.5'], ['--repeats']],
-    ['export: decode mode for a BERT model', ['export', '--model', 'tiny-bert', '--mode', 'decode', '--out', join(root, 'never.onnx')], ['--mode decode', 'GPT2']],
+    [
+      'export: decode mode for a BERT model',
+      ['export', '--model', 'tiny-bert', '--mode', 'decode', '--out', join(root, 'never.onnx')],
+      ['--mode decode', 'GPT2'],
+    ],
   ])('%s', async (_name, argv, names) => {
     await expectFailure(argv, EXIT.usage, ...names);
   });
@@ -79,7 +127,10 @@ describe('bad option values exit 2 naming the flag, and write nothing', () => {
 describe('a refused pipeline option is named by its ziplm flag', () => {
   // The pipeline names an option by its path only (`option calibrationSamples ...`); the CLI adds the flag.
   it('prints "--flag (option path) problem"', async () => {
-    const { stderr } = await expectFailure(['prune', '--model', 'tiny-bert', ...fast, '--calibration-samples', '-2', '--run', freshRun()], EXIT.usage);
+    const { stderr } = await expectFailure(
+      ['prune', '--model', 'tiny-bert', ...fast, '--calibration-samples', '-2', '--run', freshRun()],
+      EXIT.usage,
+    );
     expect(stderr).toContain('ziplm: --calibration-samples (option calibrationSamples) must be an integer >= 1, got -2\n');
   });
 
@@ -90,11 +141,21 @@ describe('a refused pipeline option is named by its ziplm flag', () => {
     expect(flagOf('fineTune.learningRate')).toBe('--lr');
     expect(flagOf('variants.weights')).toBe('--lambdas');
     expect(flagOf('tableRounds.maxRounds')).toBeUndefined();
-    const refused = await runOneShot({ modelDir: builtinModelDir('tiny-bert'), runDir: freshRun(), targets: [2], task: 'samples', methods: ['ziplm', 'foo' as never] }).catch((e: unknown) => e);
+    const refused = await runOneShot({
+      modelDir: builtinModelDir('tiny-bert'),
+      runDir: freshRun(),
+      targets: [2],
+      task: 'samples',
+      methods: ['ziplm', 'foo' as never],
+    }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(OptionsError);
-    expect(describeOptionsError(refused as OptionsError)).toBe('--methods (option methods) must be one of ziplm, magnitude, uniform, got "foo"');
+    expect(describeOptionsError(refused as OptionsError)).toBe(
+      '--methods (option methods) must be one of ziplm, magnitude, uniform, got "foo"',
+    );
     // An option the CLI has no flag for keeps the pipeline's own message.
-    expect(describeOptionsError(new OptionsError('tableRounds.maxRounds', 'must be >= minRounds (5), got 2'))).toBe('option tableRounds.maxRounds must be >= minRounds (5), got 2');
+    expect(describeOptionsError(new OptionsError('tableRounds.maxRounds', 'must be >= minRounds (5), got 2'))).toBe(
+      'option tableRounds.maxRounds must be >= minRounds (5), got 2',
+    );
   });
 });
 
@@ -105,7 +166,10 @@ describe('bad files exit 3 naming the file, and write nothing', () => {
     const { layerHeads, layerIntermediate } = dense.config;
     const all = (n: number) => Array.from({ length: n }, (_, i) => i);
     const member = mkdtempSync(join(root, 'member-'));
-    await saveCheckpoint(member, shrinkWeights(dense, { heads: layerHeads.map((h, l) => all(l === 0 ? 3 : h)), neurons: layerIntermediate.map(all) }));
+    await saveCheckpoint(
+      member,
+      shrinkWeights(dense, { heads: layerHeads.map((h, l) => all(l === 0 ? 3 : h)), neurons: layerIntermediate.map(all) }),
+    );
     const summary = (median: number) => ({ median, dispersion: 0.01, relativeError: 0.002, samples: 20 });
     const level = (kept: number, time: number) => ({ kept, time });
     const table: LatencyTable = {
@@ -113,7 +177,15 @@ describe('bad files exit 3 naming the file, and write nothing', () => {
       version: LATENCY_TABLE_VERSION,
       createdAt: '2026-01-01T00:00:00.000Z',
       environment: inferenceEnvironment({ mode: 'latency', sequenceLength: 16 }),
-      fingerprint: { cpuModel: 'Test CPU', logicalCores: 2, platform: 'linux', arch: 'x64', engine: 'onnxruntime-node', engineVersion: '0.0.0', runtimeVersion: 'node 0' },
+      fingerprint: {
+        cpuModel: 'Test CPU',
+        logicalCores: 2,
+        platform: 'linux',
+        arch: 'x64',
+        engine: 'onnxruntime-node',
+        engineVersion: '0.0.0',
+        runtimeVersion: 'node 0',
+      },
       model: modelShapeOf(dense.config),
       unit: 'ms',
       dense: summary(10),
@@ -125,7 +197,12 @@ describe('bad files exit 3 naming the file, and write nothing', () => {
     };
     const file = join(root, 'grid-table.json');
     await saveLatencyTable(file, table);
-    await expectFailure(['verify', '--dense', 'tiny-bert', '--model', member, '--table', file, '--target', '1.2'], EXIT.input, 'no attention time for kept size 3', 'nearest table levels: 2, 4');
+    await expectFailure(
+      ['verify', '--dense', 'tiny-bert', '--model', member, '--table', file, '--target', '1.2'],
+      EXIT.input,
+      'no attention time for kept size 3',
+      'nearest table levels: 2, 4',
+    );
   });
 
   /** A copy of the tiny BERT with its config.json edited. */
@@ -199,7 +276,12 @@ describe('bad files exit 3 naming the file, and write nothing', () => {
     it('a missing data file names the file and ZIPLM_DATA_DIR', async () => {
       const dir = mkdtempSync(join(root, 'data-'));
       vi.stubEnv('ZIPLM_DATA_DIR', dir);
-      await expectFailure(['eval', '--model', 'tiny-bert', '--task', 'sst2'], EXIT.input, join(dir, 'glue', 'sst2', 'train.tsv'), 'ZIPLM_DATA_DIR');
+      await expectFailure(
+        ['eval', '--model', 'tiny-bert', '--task', 'sst2'],
+        EXIT.input,
+        join(dir, 'glue', 'sst2', 'train.tsv'),
+        'ZIPLM_DATA_DIR',
+      );
     });
   });
 });

@@ -19,7 +19,17 @@ const demo = defineCommand({
 
 describe('option parsing', () => {
   it('parses kebab-case flags, =values, lists, numbers, booleans and defaults', () => {
-    const { options, args } = parseOptions(demo, ['--batch-size=32', '--targets', '2,4', '--targets', '8', 'pos', '--json', '--mode', 'throughput']);
+    const { options, args } = parseOptions(demo, [
+      '--batch-size=32',
+      '--targets',
+      '2,4',
+      '--targets',
+      '8',
+      'pos',
+      '--json',
+      '--mode',
+      'throughput',
+    ]);
     expect(options).toEqual({ targets: ['2', '4', '8'], batchSize: 32, mode: 'throughput', json: true, out: undefined });
     expect(args).toEqual(['pos']);
     expect(parseOptions(demo, []).options).toEqual({ targets: ['2', '3'], batchSize: 1, mode: 'latency', json: false, out: undefined });

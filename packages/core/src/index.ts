@@ -3,7 +3,7 @@
 // `@ziplm/core/node`. Only the names listed here are public.
 
 // seeded random numbers
-export { mixSeed, SeededRng, seededRandom, splitmix32 } from './random.js';
+export { mixSeed, SeededRng, seededRandom, splitmix32, xorshift32 } from './random.js';
 export type { SeededRngState } from './random.js';
 
 // robust statistics and comparisons

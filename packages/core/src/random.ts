@@ -99,6 +99,24 @@ export function mixSeed(...parts: number[]): number {
 }
 
 /**
+ * xorshift32 (Marsaglia), floats in [0, 1): the stream that picks the pipeline's calibration and evaluation
+ * samples (`@ziplm/pipeline`'s tasks). Kept so those samples, and every run directory built from them, do not
+ * change; new code takes {@link seededRandom} or {@link SeededRng}. Seed 0 is replaced by the golden-ratio
+ * constant (xorshift's all-zero state is a fixed point).
+ */
+export function xorshift32(seed: number): () => number {
+  let s = seed >>> 0 || 0x9e3779b9;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 0x100000000;
+  };
+}
+
+/**
  * mulberry32 (Tommy Ettinger): floats in [0, 1) from a 32-bit seed. The stream behind the seeded results
  * listed in the file comment; new code that needs a saved state or integers prefers {@link SeededRng}.
  */

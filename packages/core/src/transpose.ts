@@ -41,13 +41,21 @@ export function transpose<D extends FloatArray>(src: FloatArray, rows: number, c
   checkIndex(cols, 'cols');
   checkIndex(srcOffset, 'srcOffset');
   checkIndex(dstOffset, 'dstOffset');
-  if (!Number.isSafeInteger(srcStride) || srcStride < cols) throw new RangeError(`transpose: srcStride must be an integer >= cols (${cols}), got ${srcStride}`);
-  if (!Number.isSafeInteger(dstStride) || dstStride < rows) throw new RangeError(`transpose: dstStride must be an integer >= rows (${rows}), got ${dstStride}`);
+  if (!Number.isSafeInteger(srcStride) || srcStride < cols)
+    throw new RangeError(`transpose: srcStride must be an integer >= cols (${cols}), got ${srcStride}`);
+  if (!Number.isSafeInteger(dstStride) || dstStride < rows)
+    throw new RangeError(`transpose: dstStride must be an integer >= rows (${rows}), got ${dstStride}`);
   if (rows === 0 || cols === 0) return dst;
   const srcEnd = srcOffset + (rows - 1) * srcStride + cols;
-  if (srcEnd > src.length) throw new RangeError(`transpose: a ${rows}×${cols} source with stride ${srcStride} at offset ${srcOffset} needs ${srcEnd} values, the array holds ${src.length}`);
+  if (srcEnd > src.length)
+    throw new RangeError(
+      `transpose: a ${rows}×${cols} source with stride ${srcStride} at offset ${srcOffset} needs ${srcEnd} values, the array holds ${src.length}`,
+    );
   const dstEnd = dstOffset + (cols - 1) * dstStride + rows;
-  if (dstEnd > dst.length) throw new RangeError(`transpose: a ${cols}×${rows} destination with stride ${dstStride} at offset ${dstOffset} needs ${dstEnd} values, the array holds ${dst.length}`);
+  if (dstEnd > dst.length)
+    throw new RangeError(
+      `transpose: a ${cols}×${rows} destination with stride ${dstStride} at offset ${dstOffset} needs ${dstEnd} values, the array holds ${dst.length}`,
+    );
   for (let r0 = 0; r0 < rows; r0 += TILE) {
     const r1 = Math.min(r0 + TILE, rows);
     for (let c0 = 0; c0 < cols; c0 += TILE) {

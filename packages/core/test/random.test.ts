@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mixSeed, SeededRng, seededRandom, splitmix32 } from '../src/index.js';
+import { mixSeed, SeededRng, seededRandom, splitmix32, xorshift32 } from '../src/index.js';
 
 // The expected numbers were produced by the generators this module replaced (distill's SeededRng and
 // mixSeed, latency's and models' seededRandom): seeded results written before the move stay the same.
@@ -62,5 +62,29 @@ describe('mixSeed and splitmix32', () => {
     const b = splitmix32(2);
     expect(a()).not.toBe(b());
     expect(Number.isInteger(a()) && a() >= 0 && a() < 2 ** 32).toBe(true);
+  });
+});
+
+describe('xorshift32', () => {
+  it('gives the stream the pipeline has always drawn its samples from', () => {
+    // Reference: the generator as it was written in @ziplm/pipeline's tasks.ts.
+    let s = 42 >>> 0 || 0x9e3779b9;
+    const reference = () => {
+      s ^= s << 13;
+      s >>>= 0;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      s >>>= 0;
+      return s / 0x100000000;
+    };
+    const next = xorshift32(42);
+    for (let i = 0; i < 1000; i++) expect(next()).toBe(reference());
+  });
+
+  it('replaces seed 0 (a fixed point of xorshift) by a non-zero state', () => {
+    const next = xorshift32(0);
+    const values = Array.from({ length: 10 }, next);
+    expect(new Set(values).size).toBe(10);
+    for (const v of values) expect(v >= 0 && v < 1).toBe(true);
   });
 });

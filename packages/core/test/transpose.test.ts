@@ -13,7 +13,16 @@ function counting(length: number): Float64Array {
 
 describe('transpose', () => {
   // Sizes around the 32-element tile: inside one tile, exactly one, partial edge tiles, a vector.
-  const shapes: Array<[number, number]> = [[1, 1], [3, 5], [32, 32], [33, 31], [70, 45], [1, 100], [100, 1], [64, 96]];
+  const shapes: Array<[number, number]> = [
+    [1, 1],
+    [3, 5],
+    [32, 32],
+    [33, 31],
+    [70, 45],
+    [1, 100],
+    [100, 1],
+    [64, 96],
+  ];
 
   it.each(shapes)('matches a naive transpose for %i×%i (float64 and float32)', (rows, cols) => {
     const src = counting(rows * cols);
@@ -45,7 +54,8 @@ describe('transpose', () => {
     transpose(b, 4, 3, fused, { dstStride: 6, dstOffset: 2 });
     const at = naiveTranspose(a, 2, 3);
     const bt = naiveTranspose(b, 4, 3);
-    for (let r = 0; r < 3; r++) expect([...fused.subarray(r * 6, r * 6 + 6)]).toEqual([...at.slice(r * 2, r * 2 + 2), ...bt.slice(r * 4, r * 4 + 4)]);
+    for (let r = 0; r < 3; r++)
+      expect([...fused.subarray(r * 6, r * 6 + 6)]).toEqual([...at.slice(r * 2, r * 2 + 2), ...bt.slice(r * 4, r * 4 + 4)]);
   });
 
   it('rejects shapes, strides and offsets that do not fit the arrays', () => {

@@ -51,7 +51,7 @@ function syntheticSst2(n: number, vocabSize: number): TrainingExample[] {
   const rng = new SeededRng(7);
   return Array.from({ length: n }, () => {
     // A skewed length distribution like SST-2's phrases: many short, a tail of long sentences.
-    const len = 3 + Math.floor(-Math.log(1 - rng.next()) * 11) % 54;
+    const len = 3 + (Math.floor(-Math.log(1 - rng.next()) * 11) % 54);
     const ids = [2, ...Array.from({ length: len - 2 }, () => 5 + rng.int(vocabSize - 5)), 3];
     return { inputIds: ids, typeIds: ids.map(() => 0), label: rng.int(2) };
   });
@@ -71,7 +71,12 @@ function median(values: number[]): number {
 }
 
 /** Per-step wall times (ms) and real tokens of the timed steps of one short training run. */
-async function trainingRun(student: Checkpoint, teacher: ReturnType<typeof createModel> | undefined, weights: LossWeights, data: TrainingExample[]): Promise<{ ms: number[]; tokens: number[] }> {
+async function trainingRun(
+  student: Checkpoint,
+  teacher: ReturnType<typeof createModel> | undefined,
+  weights: LossWeights,
+  data: TrainingExample[],
+): Promise<{ ms: number[]; tokens: number[] }> {
   let last = 0;
   const ms: number[] = [];
   const tokens: number[] = [];
@@ -101,7 +106,10 @@ async function trainingRun(student: Checkpoint, teacher: ReturnType<typeof creat
 }
 
 /** Median wall time of the teacher's inference forward over the same batches the training steps use. */
-function teacherForwardCost(teacher: ReturnType<typeof createModel>, data: TrainingExample[]): { msPerBatch: number; tokensPerBatch: number } {
+function teacherForwardCost(
+  teacher: ReturnType<typeof createModel>,
+  data: TrainingExample[],
+): { msPerBatch: number; tokensPerBatch: number } {
   const padId = (teacher.config as BertConfig).padTokenId;
   // Exactly the (length-bucketed) batches the training runs see: fineTune's first epoch plan for `seed`.
   const plan = planEpoch(
@@ -165,9 +173,13 @@ async function benchBackend(backend: string): Promise<Row[]> {
   teacher.dispose();
   const base = rows[0]!.msPerStep;
   for (const r of rows) {
-    console.log(`  ${r.scenario.padEnd(36)} ${r.msPerStep.toFixed(0).padStart(6)} ms/step  ${r.tokensPerSecond.toFixed(0).padStart(6)} tokens/s  (${(r.msPerStep / base).toFixed(2)}× the task-only step)`);
+    console.log(
+      `  ${r.scenario.padEnd(36)} ${r.msPerStep.toFixed(0).padStart(6)} ms/step  ${r.tokensPerSecond.toFixed(0).padStart(6)} tokens/s  (${(r.msPerStep / base).toFixed(2)}× the task-only step)`,
+    );
   }
-  console.log(`  ${'teacher forward alone (inference)'.padEnd(36)} ${forward.msPerBatch.toFixed(0).padStart(6)} ms/batch ${forward.tokensPerSecond.toFixed(0).padStart(6)} tokens/s  (${((100 * forward.msPerBatch) / base).toFixed(0)}% of a task-only step)`);
+  console.log(
+    `  ${'teacher forward alone (inference)'.padEnd(36)} ${forward.msPerBatch.toFixed(0).padStart(6)} ms/batch ${forward.tokensPerSecond.toFixed(0).padStart(6)} tokens/s  (${((100 * forward.msPerBatch) / base).toFixed(0)}% of a task-only step)`,
+  );
   console.log(
     `  token distillation adds ${(rows[2]!.msPerStep - rows[1]!.msPerStep).toFixed(0)} ms/step over logit-only; ` +
       `distillation as a whole (teacher forward + losses) adds ${(rows[2]!.msPerStep - base).toFixed(0)} ms/step`,
@@ -193,4 +205,6 @@ if (nodeBackend) await benchBackend(nodeBackend);
 
 sampleRss();
 const maxRss = process.resourceUsage().maxRSS * 1024;
-console.log(`\npeak RSS: ${(Math.max(peakRss, maxRss) / 2 ** 20).toFixed(0)} MiB (whole process: both models, optimizer moments, tfjs/wasm heaps)`);
+console.log(
+  `\npeak RSS: ${(Math.max(peakRss, maxRss) / 2 ** 20).toFixed(0)} MiB (whole process: both models, optimizer moments, tfjs/wasm heaps)`,
+);

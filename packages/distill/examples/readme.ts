@@ -12,7 +12,10 @@ const student = shrinkWeights(teacherCheckpoint, {
 });
 
 const labelled: [string, number][] = [
-  ['a gripping , funny film', 1], ['dull and far too long', 0], ['a warm , moving story', 1], ['a lifeless mess', 0],
+  ['a gripping , funny film', 1],
+  ['dull and far too long', 0],
+  ['a warm , moving story', 1],
+  ['a lifeless mess', 0],
 ];
 const train: TrainingExample[] = labelled.map(([text, label]) => {
   const enc = tokenizer.encode(text, undefined, { maxLength: 32 });
@@ -23,14 +26,16 @@ const teacher = createModel(teacherCheckpoint);
 const result = await fineTune({
   task: 'classification',
   student,
-  teacher,                         // inference only: no tape, no dropout
+  teacher, // inference only: no tape, no dropout
   train,
   batchSize: 2,
   epochs: 2,
   learningRate: 1e-3,
   weights: lossWeightsFor('glue'), // λ1 = 0, λ2 = 0.5, λ3 = 0.5 (Table 7)
   temperature: 2,
-  onProgress: (e) => { if (e.type === 'step') console.log(`step ${e.step} loss ${e.loss.toFixed(4)}`); },
+  onProgress: (e) => {
+    if (e.type === 'step') console.log(`step ${e.step} loss ${e.loss.toFixed(4)}`);
+  },
 });
 console.log('student accuracy on its training sentences:', (await evaluateClassification(result.model, train)).accuracy);
 result.model.dispose();

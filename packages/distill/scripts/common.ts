@@ -12,7 +12,12 @@ export function parseArgs<T extends Record<string, string | number | boolean>>(d
     if (arg === '--') continue;
     if (!arg.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(arg)}`);
     const key = arg.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (!(key in defaults)) throw new Error(`unknown option ${arg}; options: ${Object.keys(defaults).map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(' ')}`);
+    if (!(key in defaults))
+      throw new Error(
+        `unknown option ${arg}; options: ${Object.keys(defaults)
+          .map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`)
+          .join(' ')}`,
+      );
     const d = defaults[key];
     if (typeof d === 'boolean') {
       out[key] = true;
@@ -53,7 +58,7 @@ export function progressLogger(every: number): (e: ProgressEvent) => void {
       window.loss += e.loss;
       window.n += 1;
       if (e.step % every === 0 || e.step === e.totalSteps) {
-        const eta = e.tokensPerSecond > 0 ? ((e.elapsedMs / e.step) * (e.totalSteps - e.step)) : 0;
+        const eta = e.tokensPerSecond > 0 ? (e.elapsedMs / e.step) * (e.totalSteps - e.step) : 0;
         log(
           `step ${e.step}/${e.totalSteps} epoch ${e.epoch} loss ${(window.loss / window.n).toFixed(4)} lr ${e.lr.toExponential(2)} ` +
             `|g| ${e.gradNorm.toFixed(2)} ${e.tokensPerSecond.toFixed(0)} tok/s elapsed ${duration(e.elapsedMs)} eta ${duration(eta)} rss ${(peakRss / 2 ** 20).toFixed(0)} MiB`,
@@ -61,7 +66,11 @@ export function progressLogger(every: number): (e: ProgressEvent) => void {
         window = { loss: 0, n: 0 };
       }
     } else if (e.type === 'evaluation') {
-      log(`eval at step ${e.step}: ${Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}${e.best ? ' (best so far)' : ''}`);
+      log(
+        `eval at step ${e.step}: ${Object.entries(e.metrics)
+          .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+          .join(', ')}${e.best ? ' (best so far)' : ''}`,
+      );
     } else if (e.type === 'checkpoint') {
       log(`checkpoint at step ${e.step}: ${e.path}`);
     } else {

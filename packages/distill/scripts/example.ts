@@ -49,7 +49,10 @@ const result = await fineTune({
   weights: lossWeightsFor('glue'), // λ1 = 0, λ2 = 0.5, λ3 = 0.5 (Table 7)
   temperature: 2,
   onProgress: (e) => {
-    if (e.type === 'step' && e.step % 16 === 0) console.log(`step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)} (logit ${e.terms.logit?.toFixed(4)}, token ${e.terms.token?.toFixed(4)})`);
+    if (e.type === 'step' && e.step % 16 === 0)
+      console.log(
+        `step ${e.step}/${e.totalSteps} loss ${e.loss.toFixed(4)} (logit ${e.terms.logit?.toFixed(4)}, token ${e.terms.token?.toFixed(4)})`,
+      );
   },
 });
 console.log('pruned, after distillation ', (await evaluateClassification(result.model, dev)).accuracy.toFixed(4));

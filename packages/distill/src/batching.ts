@@ -48,8 +48,10 @@ export function batchesPerEpoch(count: number, batchSize: number): number {
 export function planEpoch(lengths: readonly number[], rng: SeededRng, options: EpochPlanOptions): number[][] {
   const { batchSize } = options;
   const bucketBatches = options.bucketBatches ?? 50;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new TrainingConfigError('batchSize', `must be an integer >= 1, got ${batchSize}`);
-  if (!Number.isInteger(bucketBatches) || bucketBatches < 1) throw new TrainingConfigError('bucketBatches', `must be an integer >= 1, got ${bucketBatches}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new TrainingConfigError('batchSize', `must be an integer >= 1, got ${batchSize}`);
+  if (!Number.isInteger(bucketBatches) || bucketBatches < 1)
+    throw new TrainingConfigError('bucketBatches', `must be an integer >= 1, got ${bucketBatches}`);
   const order = rng.shuffle(Array.from({ length: lengths.length }, (_, i) => i));
   const chunkSize = batchSize * bucketBatches;
   const batches: number[][] = [];
@@ -120,7 +122,8 @@ export function makeBatch(examples: readonly TrainingExample[], indices: readonl
     }
     tokens += n;
     if (options.task === 'classification') {
-      if (!Number.isInteger(ex.label)) throw new TrainingConfigError(`examples[${exampleIndex}].label`, `must be an integer class index, got ${ex.label}`);
+      if (!Number.isInteger(ex.label))
+        throw new TrainingConfigError(`examples[${exampleIndex}].label`, `must be an integer class index, got ${ex.label}`);
       labels[row] = ex.label!;
     } else if (options.task === 'span-qa') {
       const { startPosition: s, endPosition: e } = ex;

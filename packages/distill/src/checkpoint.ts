@@ -94,9 +94,15 @@ export async function saveTrainingCheckpoint(dir: string, data: TrainingCheckpoi
     await writeFile(join(tmp, CONFIG_FILE), `${JSON.stringify(toHfConfig(data.checkpoint.config), null, 2)}\n`);
     await writeSafetensors(join(tmp, MODEL_FILE), data.checkpoint.weights, { metadata: { format: 'pt' } });
     const moments: Array<[string, Tensor32]> = [];
-    data.optimizer.m.forEach((m, i) => moments.push([`m.${i}`, { shape: data.optimizer.shapes[i]!, data: m }]));
-    data.optimizer.v.forEach((v, i) => moments.push([`v.${i}`, { shape: data.optimizer.shapes[i]!, data: v }]));
-    await writeSafetensors(join(tmp, OPTIMIZER_FILE), moments, { metadata: { step: String(data.optimizer.step), count: String(data.optimizer.m.length) } });
+    data.optimizer.m.forEach((m, i) => {
+      moments.push([`m.${i}`, { shape: data.optimizer.shapes[i]!, data: m }]);
+    });
+    data.optimizer.v.forEach((v, i) => {
+      moments.push([`v.${i}`, { shape: data.optimizer.shapes[i]!, data: v }]);
+    });
+    await writeSafetensors(join(tmp, OPTIMIZER_FILE), moments, {
+      metadata: { step: String(data.optimizer.step), count: String(data.optimizer.m.length) },
+    });
     // Written last: its presence marks a complete checkpoint.
     await writeFile(join(tmp, STATE_FILE), `${JSON.stringify(data.state, null, 2)}\n`);
   });
@@ -106,7 +112,11 @@ export async function saveTrainingCheckpoint(dir: string, data: TrainingCheckpoi
  * Writes the best evaluated model to `<dir>/best` atomically, as a model directory (`loadCheckpoint`, or
  * `loadModelDir` when a tokenizer is given). Returns the path.
  */
-export async function saveBestModel(dir: string, checkpoint: Checkpoint, options: { readonly tokenizer?: Tokenizer } = {}): Promise<string> {
+export async function saveBestModel(
+  dir: string,
+  checkpoint: Checkpoint,
+  options: { readonly tokenizer?: Tokenizer } = {},
+): Promise<string> {
   return writeDirectoryAtomically(dir, 'best', async (tmp) => {
     await saveCheckpoint(tmp, checkpoint, options.tokenizer ? { tokenizer: options.tokenizer } : {});
   });
@@ -146,9 +156,12 @@ async function readCheckpointDir(path: string): Promise<TrainingCheckpoint> {
   const contents = await readSafetensors(optimizerFile);
   const count = Number(contents.metadata.count);
   const step = Number(contents.metadata.step);
-  if (!Number.isInteger(count) || count < 0) throw new TrainingStateError(optimizerFile, `metadata "count" must be an integer, got ${contents.metadata.count}`);
-  if (!Number.isInteger(step) || step < 0) throw new TrainingStateError(optimizerFile, `metadata "step" must be an integer, got ${contents.metadata.step}`);
-  if (step !== state.step) throw new TrainingStateError(optimizerFile, `optimizer step ${step} differs from trainer-state.json step ${state.step}`);
+  if (!Number.isInteger(count) || count < 0)
+    throw new TrainingStateError(optimizerFile, `metadata "count" must be an integer, got ${contents.metadata.count}`);
+  if (!Number.isInteger(step) || step < 0)
+    throw new TrainingStateError(optimizerFile, `metadata "step" must be an integer, got ${contents.metadata.step}`);
+  if (step !== state.step)
+    throw new TrainingStateError(optimizerFile, `optimizer step ${step} differs from trainer-state.json step ${state.step}`);
   const m: Float32Array[] = [];
   const v: Float32Array[] = [];
   const shapes: number[][] = [];
@@ -180,10 +193,12 @@ async function readJson(file: string): Promise<unknown> {
 function parseState(json: unknown, file: string): TrainerState {
   if (typeof json !== 'object' || json === null) throw new TrainingStateError(file, 'must be a JSON object');
   const s = json as Record<string, unknown>;
-  if (s.format !== TRAINER_STATE_FORMAT) throw new TrainingStateError(file, `format must be ${TRAINER_STATE_FORMAT}, got ${JSON.stringify(s.format)}`);
+  if (s.format !== TRAINER_STATE_FORMAT)
+    throw new TrainingStateError(file, `format must be ${TRAINER_STATE_FORMAT}, got ${JSON.stringify(s.format)}`);
   for (const key of ['step', 'totalSteps', 'epoch', 'batchInEpoch', 'tokensSeen', 'elapsedMs'] as const) {
     const v = s[key];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new TrainingStateError(file, `"${key}" must be a number >= 0, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new TrainingStateError(file, `"${key}" must be a number >= 0, got ${JSON.stringify(v)}`);
   }
   const rng = s.epochRngState;
   if (!Array.isArray(rng) || rng.length !== 4 || rng.some((x) => !Number.isInteger(x) || x < 0 || x > 0xffffffff)) {

@@ -17,8 +17,11 @@ export interface EvaluationOptions {
 
 /** Batches of example indices in increasing length (ties in index order): least padding, deterministic. */
 function lengthOrderedBatches(examples: readonly TrainingExample[], batchSize: number): number[][] {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new TrainingConfigError('batchSize', `must be an integer >= 1, got ${batchSize}`);
-  const order = Array.from({ length: examples.length }, (_, i) => i).sort((a, b) => examples[a]!.inputIds.length - examples[b]!.inputIds.length || a - b);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new TrainingConfigError('batchSize', `must be an integer >= 1, got ${batchSize}`);
+  const order = Array.from({ length: examples.length }, (_, i) => i).sort(
+    (a, b) => examples[a]!.inputIds.length - examples[b]!.inputIds.length || a - b,
+  );
   const batches: number[][] = [];
   for (let i = 0; i < order.length; i += batchSize) batches.push(order.slice(i, i + batchSize));
   return batches;
@@ -59,7 +62,11 @@ export interface ClassificationMetrics {
 }
 
 /** Accuracy and mean cross-entropy of a sequence classifier on labelled examples. */
-export async function evaluateClassification(model: ForwardModel, examples: readonly TrainingExample[], options: EvaluationOptions = {}): Promise<ClassificationMetrics> {
+export async function evaluateClassification(
+  model: ForwardModel,
+  examples: readonly TrainingExample[],
+  options: EvaluationOptions = {},
+): Promise<ClassificationMetrics> {
   let correct = 0;
   let lossSum = 0;
   await forEachBatch(model, examples, 'classification', options.batchSize ?? 32, async (indices, logits) => {
@@ -101,7 +108,11 @@ export interface PerplexityMetrics {
  * chunk of a test text) predicts its tokens 2..n from their prefixes (the standard non-overlapping chunk
  * protocol, guide/paper.md).
  */
-export async function evaluatePerplexity(model: ForwardModel, sequences: readonly TrainingExample[], options: EvaluationOptions = {}): Promise<PerplexityMetrics> {
+export async function evaluatePerplexity(
+  model: ForwardModel,
+  sequences: readonly TrainingExample[],
+  options: EvaluationOptions = {},
+): Promise<PerplexityMetrics> {
   let nllSum = 0;
   let tokens = 0;
   await forEachBatch(model, sequences, 'causal-lm', options.batchSize ?? 8, async (_indices, logits, mask, ids) => {
@@ -137,7 +148,11 @@ export interface SpanMetrics {
  * tokens, compared with the labelled positions. (SQuAD's EM/F1 over answer text needs the offsets and
  * normalisation of the official script; this is the tokenizer-independent part.)
  */
-export async function evaluateSpans(model: ForwardModel, examples: readonly TrainingExample[], options: EvaluationOptions = {}): Promise<SpanMetrics> {
+export async function evaluateSpans(
+  model: ForwardModel,
+  examples: readonly TrainingExample[],
+  options: EvaluationOptions = {},
+): Promise<SpanMetrics> {
   let start = 0;
   let end = 0;
   let both = 0;

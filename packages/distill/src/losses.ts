@@ -155,7 +155,10 @@ export function tokenDistillationLoss(
 ): tf.Scalar {
   const name = 'tokenDistillationLoss';
   if (student.length !== teacher.length) {
-    throw new LossShapeError(name, `student has ${student.length} hidden states and teacher ${teacher.length}: the layer counts must match`);
+    throw new LossShapeError(
+      name,
+      `student has ${student.length} hidden states and teacher ${teacher.length}: the layer counts must match`,
+    );
   }
   const first = options.includeEmbeddings ? 0 : 1;
   if (student.length <= first) throw new LossShapeError(name, `need at least ${first + 1} hidden states, got ${student.length}`);
@@ -173,7 +176,10 @@ export function tokenDistillationLoss(
       const s = student[l]!;
       const t = teacher[l]!;
       if (s.shape[0] !== batch || s.shape[1] !== seq || s.shape[2] !== hidden) {
-        throw new LossShapeError(name, `student[${l}] is [${s.shape.join(', ')}], expected [${batch}, ${seq}, ${hidden}] like the other layers`);
+        throw new LossShapeError(
+          name,
+          `student[${l}] is [${s.shape.join(', ')}], expected [${batch}, ${seq}, ${hidden}] like the other layers`,
+        );
       }
       const squaredError = s.sub(t).square().mul(m).sum(); // Σ m (s − t)²
       let term = squaredError.div(tokens.mul(hidden));
@@ -222,7 +228,11 @@ function temperatureOf(loss: string, options: LogitDistillationOptions): number 
  * @param student logits [batch, classes]
  * @param teacher logits [batch, classes]
  */
-export function classificationLogitDistillation(student: tf.Tensor2D, teacher: tf.Tensor2D, options: LogitDistillationOptions = {}): tf.Scalar {
+export function classificationLogitDistillation(
+  student: tf.Tensor2D,
+  teacher: tf.Tensor2D,
+  options: LogitDistillationOptions = {},
+): tf.Scalar {
   const name = 'classificationLogitDistillation';
   checkRank(name, 'student', student, 2);
   checkSameShape(name, student, 'student', teacher, 'teacher');
@@ -250,7 +260,8 @@ export function spanLogitDistillation(
   const name = 'spanLogitDistillation';
   checkRank(name, 'student', student, 3);
   checkSameShape(name, student, 'student', teacher, 'teacher');
-  if (student.shape[2] !== 2) throw new LossShapeError(name, `logits must be [batch, seq, 2] (start, end), got [${student.shape.join(', ')}]`);
+  if (student.shape[2] !== 2)
+    throw new LossShapeError(name, `logits must be [batch, seq, 2] (start, end), got [${student.shape.join(', ')}]`);
   if (mask) checkMask(name, mask, student.shape[0], student.shape[1]);
   const T = temperatureOf(name, options);
   return tf.tidy(() => {
@@ -269,7 +280,12 @@ export function spanLogitDistillation(
  * @param teacher logits [batch, seq, vocab]
  * @param mask attention mask [batch, seq]
  */
-export function lmLogitDistillation(student: tf.Tensor3D, teacher: tf.Tensor3D, mask?: tf.Tensor2D, options: LogitDistillationOptions = {}): tf.Scalar {
+export function lmLogitDistillation(
+  student: tf.Tensor3D,
+  teacher: tf.Tensor3D,
+  mask?: tf.Tensor2D,
+  options: LogitDistillationOptions = {},
+): tf.Scalar {
   const name = 'lmLogitDistillation';
   checkRank(name, 'student', student, 3);
   checkSameShape(name, student, 'student', teacher, 'teacher');
@@ -279,7 +295,11 @@ export function lmLogitDistillation(student: tf.Tensor3D, teacher: tf.Tensor3D, 
   return tf.tidy(() => {
     const kl = klFromLogProbs(tf.logSoftmax(teacher.div(T)), tf.logSoftmax(student.div(T))); // [b, s]
     const m = floatMask(mask, [batch, seq]);
-    return kl.mul(m).sum().div(m.sum().maximum(1)).mul(T * T) as tf.Scalar;
+    return kl
+      .mul(m)
+      .sum()
+      .div(m.sum().maximum(1))
+      .mul(T * T) as tf.Scalar;
   });
 }
 
@@ -411,10 +431,14 @@ export function distillationObjective(
   const { weights } = options;
   for (const key of ['task', 'logit', 'token'] as const) {
     const w = weights[key];
-    if (!(w >= 0) || !Number.isFinite(w)) throw new LossShapeError('distillationObjective', `weight "${key}" must be a finite number >= 0, got ${w}`);
+    if (!(w >= 0) || !Number.isFinite(w))
+      throw new LossShapeError('distillationObjective', `weight "${key}" must be a finite number >= 0, got ${w}`);
   }
   if ((weights.logit > 0 || weights.token > 0) && !teacher) {
-    throw new LossShapeError('distillationObjective', `a teacher is required when the logit (${weights.logit}) or token (${weights.token}) weight is > 0`);
+    throw new LossShapeError(
+      'distillationObjective',
+      `a teacher is required when the logit (${weights.logit}) or token (${weights.token}) weight is > 0`,
+    );
   }
   return tf.tidy(() => {
     const terms: { task?: tf.Scalar; logit?: tf.Scalar; token?: tf.Scalar } = {};

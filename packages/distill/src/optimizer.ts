@@ -73,7 +73,8 @@ export class AdamW {
       if (!(value >= lo && value < hi)) throw new TrainingConfigError(name, `must be in [${lo}, ${hi}), got ${value}`);
     }
     if (!(this.epsilon > 0)) throw new TrainingConfigError('epsilon', `must be > 0, got ${this.epsilon}`);
-    if (!(this.weightDecay >= 0) || !Number.isFinite(this.weightDecay)) throw new TrainingConfigError('weightDecay', `must be a finite number >= 0, got ${this.weightDecay}`);
+    if (!(this.weightDecay >= 0) || !Number.isFinite(this.weightDecay))
+      throw new TrainingConfigError('weightDecay', `must be a finite number >= 0, got ${this.weightDecay}`);
     const decay = options.decay ?? decayMatricesOnly;
     this.decayed = this.variables.map((v, i) => decay(v, i));
     // tidy frees the zeros the variables were copied from (variables themselves are never tidied).
@@ -134,7 +135,12 @@ export class AdamW {
   async state(): Promise<AdamWState> {
     const m = await Promise.all(this.m.map(async (t) => (await t.data()) as Float32Array));
     const v = await Promise.all(this.v.map(async (t) => (await t.data()) as Float32Array));
-    return { step: this.t, m: m.map((a) => Float32Array.from(a)), v: v.map((a) => Float32Array.from(a)), shapes: this.variables.map((p) => [...p.shape]) };
+    return {
+      step: this.t,
+      m: m.map((a) => Float32Array.from(a)),
+      v: v.map((a) => Float32Array.from(a)),
+      shapes: this.variables.map((p) => [...p.shape]),
+    };
   }
 
   /** Restores a state from {@link state}; throws if it does not match the parameters. */
@@ -143,15 +149,22 @@ export class AdamW {
     if (state.m.length !== n || state.v.length !== n) {
       throw new TrainingConfigError(source, `holds moments for ${state.m.length} parameters, the model has ${n}`);
     }
-    if (!Number.isInteger(state.step) || state.step < 0) throw new TrainingConfigError(source, `step must be an integer >= 0, got ${state.step}`);
+    if (!Number.isInteger(state.step) || state.step < 0)
+      throw new TrainingConfigError(source, `step must be an integer >= 0, got ${state.step}`);
     for (let i = 0; i < n; i++) {
       const p = this.variables[i]!;
       const shape = state.shapes[i];
       if (!shape || shape.length !== p.shape.length || shape.some((s, k) => s !== p.shape[k])) {
-        throw new TrainingConfigError(source, `parameter ${i} has shape [${shape?.join(', ')}] in the state, [${p.shape.join(', ')}] in the model`);
+        throw new TrainingConfigError(
+          source,
+          `parameter ${i} has shape [${shape?.join(', ')}] in the state, [${p.shape.join(', ')}] in the model`,
+        );
       }
       if (state.m[i]!.length !== p.size || state.v[i]!.length !== p.size) {
-        throw new TrainingConfigError(source, `moments of parameter ${i} have ${state.m[i]!.length}/${state.v[i]!.length} values, expected ${p.size}`);
+        throw new TrainingConfigError(
+          source,
+          `moments of parameter ${i} have ${state.m[i]!.length}/${state.v[i]!.length} values, expected ${p.size}`,
+        );
       }
     }
     for (let i = 0; i < n; i++) {

@@ -60,7 +60,7 @@ import {
 import type { TrainingExample } from './batching.js';
 import { bestModelDir, writeDirectoryAtomically, type EvaluationRecord } from './checkpoint.js';
 import { TrainingConfigError, TrainingStateError } from './errors.js';
-import { evaluateClassification, evaluatePerplexity } from './evaluate.js';
+import { type ClassificationMetrics, evaluateClassification, evaluatePerplexity, type PerplexityMetrics } from './evaluate.js';
 // The committed teachers these recipes trained ship in @ziplm/teachers, which this package does not depend on (its
 // users need not download them); @ziplm/teachers' tests check that its `TeacherName` equals `RecipeName`.
 type TeacherName = 'sst2-bert' | 'wikitext2-gpt2';
@@ -194,7 +194,13 @@ export interface TeacherResultsCommon {
 }
 
 export interface Sst2TeacherResults extends TeacherResultsCommon {
-  readonly data: { readonly train: number; readonly holdout: number; readonly dev: number; readonly meanTrainTokens: number; readonly devUnkRate: number };
+  readonly data: {
+    readonly train: number;
+    readonly holdout: number;
+    readonly dev: number;
+    readonly meanTrainTokens: number;
+    readonly devUnkRate: number;
+  };
   readonly metrics: { readonly devAccuracy: number; readonly devLoss: number; readonly holdoutAccuracy: number };
 }
 
@@ -264,7 +270,12 @@ function checkHyperparameters(h: TeacherHyperparameters & Partial<Sst2TeacherHyp
  * A missing data file is a DataError naming it; an output directory that would clobber the training state
  * or something that is not a model directory is a TrainingConfigError.
  */
-async function prepare<H extends TeacherHyperparameters>(name: RecipeName, defaults: H, options: RecipeLocation & Partial<H>, hooks: RecipeHooks): Promise<Prepared<H>> {
+async function prepare<H extends TeacherHyperparameters>(
+  name: RecipeName,
+  defaults: H,
+  options: RecipeLocation & Partial<H>,
+  hooks: RecipeHooks,
+): Promise<Prepared<H>> {
   const h = { ...defaults } as Record<string, unknown>;
   for (const key of Object.keys(defaults)) {
     const v = (options as Record<string, unknown>)[key];
@@ -281,19 +292,28 @@ async function prepare<H extends TeacherHyperparameters>(name: RecipeName, defau
   if (existsSync(outDir)) {
     if (!statSync(outDir).isDirectory()) throw new TrainingConfigError('outDir', `${outDir} exists and is not a directory`);
     if (readdirSync(outDir).length > 0 && !existsSync(join(outDir, 'config.json'))) {
-      throw new TrainingConfigError('outDir', `${outDir} is not empty and holds no config.json: refusing to replace a directory that is not a model directory`);
+      throw new TrainingConfigError(
+        'outDir',
+        `${outDir} is not empty and holds no config.json: refusing to replace a directory that is not a model directory`,
+      );
     }
   }
   const dir = resolve(options.dataDir ?? defaultDataDir());
   const files = RECIPE_DATA_FILES[name].map((f) => join(dir, ...f.split('/')));
   const missing = files.find((f) => !existsSync(f));
   if (missing !== undefined) {
-    throw new DataError(missing, `not found: the ${name} recipe needs ${RECIPE_DATA_FILES[name].join(', ')} under the data directory ${dir} (set ZIPLM_DATA_DIR)`);
+    throw new DataError(
+      missing,
+      `not found: the ${name} recipe needs ${RECIPE_DATA_FILES[name].join(', ')} under the data directory ${dir} (set ZIPLM_DATA_DIR)`,
+    );
   }
   if (hyper.fresh && existsSync(workDir)) {
     const foreign = readdirSync(workDir).filter((e) => !STATE_ENTRY.test(e));
     if (foreign.length > 0) {
-      throw new TrainingConfigError('fresh', `would delete ${workDir}, which holds more than training state (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''})`);
+      throw new TrainingConfigError(
+        'fresh',
+        `would delete ${workDir}, which holds more than training state (${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', ...' : ''})`,
+      );
     }
     await rm(workDir, { recursive: true, force: true });
   }
@@ -311,7 +331,13 @@ function hyperparameterRecord(h: TeacherHyperparameters): Record<string, number 
 }
 
 /** Writes the model directory with its vocabulary and results.json atomically, then checks that it loads. */
-async function writeOutput(outDir: string, bestDir: string, tokenizer: Tokenizer, results: TeacherResultsCommon, log: (m: string) => void): Promise<void> {
+async function writeOutput(
+  outDir: string,
+  bestDir: string,
+  tokenizer: Tokenizer,
+  results: TeacherResultsCommon,
+  log: (m: string) => void,
+): Promise<void> {
   const best = await loadCheckpoint(bestDir);
   await writeDirectoryAtomically(dirname(outDir), basename(outDir), async (tmp) => {
     await saveCheckpoint(tmp, best, { tokenizer });
@@ -354,7 +380,9 @@ export async function trainSst2Teacher(options: Sst2TeacherOptions, hooks: Recip
   const train = h.maxTrainExamples > 0 ? allTrain.slice(0, h.maxTrainExamples) : allTrain;
   const holdout = readGlue(holdoutFile, 'sst2');
   const dev = readGlue(devFile, 'sst2');
-  log(`SST-2: ${train.length} train${train.length < allTrain.length ? ` (of ${allTrain.length})` : ''}, ${holdout.length} holdout, ${dev.length} dev sentences`);
+  log(
+    `SST-2: ${train.length} train${train.length < allTrain.length ? ` (of ${allTrain.length})` : ''}, ${holdout.length} holdout, ${dev.length} dev sentences`,
+  );
 
   // The vocabulary comes from the training sentences alone (never from holdout or dev text).
   let t0 = performance.now();
@@ -376,8 +404,11 @@ export async function trainSst2Teacher(options: Sst2TeacherOptions, hooks: Recip
   const devSet = encode(dev);
   const meanLength = trainSet.reduce((s, e) => s + e.inputIds.length, 0) / trainSet.length;
   const unk = tokenizer.tokenToId('[UNK]');
-  const unkRate = devSet.reduce((s, e) => s + e.inputIds.filter((id) => id === unk).length, 0) / devSet.reduce((s, e) => s + e.inputIds.length, 0);
-  log(`tokenized in ${seconds(performance.now() - t0)}: mean train length ${meanLength.toFixed(1)} tokens, dev [UNK] rate ${(100 * unkRate).toFixed(2)}%`);
+  const unkRate =
+    devSet.reduce((s, e) => s + e.inputIds.filter((id) => id === unk).length, 0) / devSet.reduce((s, e) => s + e.inputIds.length, 0);
+  log(
+    `tokenized in ${seconds(performance.now() - t0)}: mean train length ${meanLength.toFixed(1)} tokens, dev [UNK] rate ${(100 * unkRate).toFixed(2)}%`,
+  );
 
   const config = bertConfig({
     vocabSize: tokenizer.vocabSize,
@@ -391,7 +422,9 @@ export async function trainSst2Teacher(options: Sst2TeacherOptions, hooks: Recip
     padTokenId: tokenizer.padId,
     head: { type: 'classification', labels: [...GLUE_TASKS.sst2.labelNames] },
   });
-  log(`BERT ${h.layers} layers × ${h.heads} heads (size ${h.hidden / h.heads}), hidden ${h.hidden}, FFN ${4 * h.hidden}: ${parameterCount(config)} parameters`);
+  log(
+    `BERT ${h.layers} layers × ${h.heads} heads (size ${h.hidden / h.heads}), hidden ${h.hidden}, FFN ${4 * h.hidden}: ${parameterCount(config)} parameters`,
+  );
 
   const result = await fineTune({
     task: 'classification',
@@ -417,25 +450,35 @@ export async function trainSst2Teacher(options: Sst2TeacherOptions, hooks: Recip
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
   });
   result.model.dispose();
-  log(`training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)`);
+  log(
+    `training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)`,
+  );
 
   // The best model on the holdout set, evaluated once on the official dev set.
   const bestDir = await bestOf(workDir);
   const model = createModel(await loadCheckpoint(bestDir));
-  let devMetrics;
-  let holdoutMetrics;
+  let devMetrics: ClassificationMetrics;
+  let holdoutMetrics: ClassificationMetrics;
   try {
     devMetrics = await evaluateClassification(model, devSet, { batchSize: 64 });
     holdoutMetrics = await evaluateClassification(model, holdoutSet, { batchSize: 64 });
   } finally {
     model.dispose();
   }
-  log(`best model (step ${result.best!.step}): holdout accuracy ${holdoutMetrics.accuracy.toFixed(4)}, dev accuracy ${devMetrics.accuracy.toFixed(4)}`);
+  log(
+    `best model (step ${result.best!.step}): holdout accuracy ${holdoutMetrics.accuracy.toFixed(4)}, dev accuracy ${devMetrics.accuracy.toFixed(4)}`,
+  );
 
   const results: Sst2TeacherResults = {
     recipe: options.command ?? 'pnpm --filter @ziplm/distill teacher:sst2',
     options: hyperparameterRecord(h),
-    data: { train: train.length, holdout: holdout.length, dev: dev.length, meanTrainTokens: Number(meanLength.toFixed(2)), devUnkRate: Number(unkRate.toFixed(5)) },
+    data: {
+      train: train.length,
+      holdout: holdout.length,
+      dev: dev.length,
+      meanTrainTokens: Number(meanLength.toFixed(2)),
+      devUnkRate: Number(unkRate.toFixed(5)),
+    },
     model: { parameters: parameterCount(config), vocabSize: tokenizer.vocabSize },
     backend,
     steps: result.step,
@@ -468,11 +511,16 @@ export async function trainGpt2Teacher(options: Gpt2TeacherOptions, hooks: Recip
   // The pipeline scores GPT2 members on the held-out side of the same split, so the teacher never saw their text.
   const { articles, train: allTrainArticles, heldout: heldOutArticles } = wikiTextArticleSplit(readWikiText(file));
   if (heldOutArticles.length === 0) {
-    throw new DataError(file, `has ${articles} article(s) (top-level " = Title = " headings): at least 10 are needed to hold out every tenth`);
+    throw new DataError(
+      file,
+      `has ${articles} article(s) (top-level " = Title = " headings): at least 10 are needed to hold out every tenth`,
+    );
   }
   const trainArticles = h.maxTrainArticles > 0 ? allTrainArticles.slice(0, h.maxTrainArticles) : allTrainArticles;
   const backend = await startBackend(options.backend ?? 'wasm', log);
-  log(`WikiText-2 (${basename(file)}): ${articles} articles, ${trainArticles.length} for training${trainArticles.length < allTrainArticles.length ? ` (of ${allTrainArticles.length})` : ''}, ${heldOutArticles.length} held out`);
+  log(
+    `WikiText-2 (${basename(file)}): ${articles} articles, ${trainArticles.length} for training${trainArticles.length < allTrainArticles.length ? ` (of ${allTrainArticles.length})` : ''}, ${heldOutArticles.length} held out`,
+  );
 
   let t0 = performance.now();
   const bpe = trainByteLevelBpe(trainArticles, { vocabSize: h.vocabSize });
@@ -493,9 +541,14 @@ export async function trainGpt2Teacher(options: Gpt2TeacherOptions, hooks: Recip
   const trainSet = chunks(trainArticles);
   const heldOutSet = chunks(heldOutArticles);
   if (trainSet.length === 0 || heldOutSet.length === 0) {
-    throw new DataError(file, `too little text for chunks of ${h.seq} tokens: ${trainSet.length} training and ${heldOutSet.length} held-out chunks`);
+    throw new DataError(
+      file,
+      `too little text for chunks of ${h.seq} tokens: ${trainSet.length} training and ${heldOutSet.length} held-out chunks`,
+    );
   }
-  log(`tokenized in ${seconds(performance.now() - t0)}: ${trainSet.length} training and ${heldOutSet.length} held-out chunks of ${h.seq} tokens`);
+  log(
+    `tokenized in ${seconds(performance.now() - t0)}: ${trainSet.length} training and ${heldOutSet.length} held-out chunks of ${h.seq} tokens`,
+  );
 
   const config = gpt2Config({
     vocabSize: tokenizer.vocabSize,
@@ -509,7 +562,9 @@ export async function trainGpt2Teacher(options: Gpt2TeacherOptions, hooks: Recip
     bosTokenId: eos,
     eosTokenId: eos,
   });
-  log(`GPT2 ${h.layers} layers × ${h.heads} heads (size ${h.hidden / h.heads}), hidden ${h.hidden}, FFN ${4 * h.hidden}: ${parameterCount(config)} parameters`);
+  log(
+    `GPT2 ${h.layers} layers × ${h.heads} heads (size ${h.hidden / h.heads}), hidden ${h.hidden}, FFN ${4 * h.hidden}: ${parameterCount(config)} parameters`,
+  );
 
   const result = await fineTune({
     task: 'causal-lm',
@@ -536,17 +591,21 @@ export async function trainGpt2Teacher(options: Gpt2TeacherOptions, hooks: Recip
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
   });
   result.model.dispose();
-  log(`training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)`);
+  log(
+    `training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)`,
+  );
 
   const bestDir = await bestOf(workDir);
   const model = createModel(await loadCheckpoint(bestDir));
-  let heldOut;
+  let heldOut: PerplexityMetrics;
   try {
     heldOut = await evaluatePerplexity(model, heldOutSet, { batchSize: 16 });
   } finally {
     model.dispose();
   }
-  log(`best model (step ${result.best!.step}): held-out perplexity ${heldOut.perplexity.toFixed(2)} over ${heldOut.tokens} predicted tokens`);
+  log(
+    `best model (step ${result.best!.step}): held-out perplexity ${heldOut.perplexity.toFixed(2)} over ${heldOut.tokens} predicted tokens`,
+  );
 
   const results: Gpt2TeacherResults = {
     recipe: options.command ?? 'pnpm --filter @ziplm/distill teacher:gpt2',
@@ -577,8 +636,16 @@ export async function trainGpt2Teacher(options: Gpt2TeacherOptions, hooks: Recip
 /** Runs the recipe `name` (the union of both recipes' options; each takes its own). */
 export function trainTeacher(name: 'sst2-bert', options: Sst2TeacherOptions, hooks?: RecipeHooks): Promise<Sst2TeacherResults>;
 export function trainTeacher(name: 'wikitext2-gpt2', options: Gpt2TeacherOptions, hooks?: RecipeHooks): Promise<Gpt2TeacherResults>;
-export function trainTeacher(name: RecipeName, options: Sst2TeacherOptions | Gpt2TeacherOptions, hooks?: RecipeHooks): Promise<Sst2TeacherResults | Gpt2TeacherResults>;
-export function trainTeacher(name: RecipeName, options: Sst2TeacherOptions | Gpt2TeacherOptions, hooks: RecipeHooks = {}): Promise<Sst2TeacherResults | Gpt2TeacherResults> {
+export function trainTeacher(
+  name: RecipeName,
+  options: Sst2TeacherOptions | Gpt2TeacherOptions,
+  hooks?: RecipeHooks,
+): Promise<Sst2TeacherResults | Gpt2TeacherResults>;
+export function trainTeacher(
+  name: RecipeName,
+  options: Sst2TeacherOptions | Gpt2TeacherOptions,
+  hooks: RecipeHooks = {},
+): Promise<Sst2TeacherResults | Gpt2TeacherResults> {
   if (name === 'sst2-bert') return trainSst2Teacher(options as Sst2TeacherOptions, hooks);
   if (name === 'wikitext2-gpt2') return trainGpt2Teacher(options as Gpt2TeacherOptions, hooks);
   return Promise.reject(new TrainingConfigError('recipe', `must be one of ${RECIPES.join(', ')}, got ${JSON.stringify(name)}`));

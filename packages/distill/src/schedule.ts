@@ -28,7 +28,8 @@ export function linearWarmupDecay(options: LinearScheduleOptions): (step: number
   const { peakLr, totalSteps } = options;
   const warmupSteps = options.warmupSteps ?? 0;
   if (!(peakLr >= 0) || !Number.isFinite(peakLr)) throw new TrainingConfigError('peakLr', `must be a finite number >= 0, got ${peakLr}`);
-  if (!Number.isInteger(totalSteps) || totalSteps < 1) throw new TrainingConfigError('totalSteps', `must be an integer >= 1, got ${totalSteps}`);
+  if (!Number.isInteger(totalSteps) || totalSteps < 1)
+    throw new TrainingConfigError('totalSteps', `must be an integer >= 1, got ${totalSteps}`);
   if (!Number.isInteger(warmupSteps) || warmupSteps < 0 || warmupSteps >= totalSteps) {
     throw new TrainingConfigError('warmupSteps', `must be an integer in [0, totalSteps = ${totalSteps}), got ${warmupSteps}`);
   }

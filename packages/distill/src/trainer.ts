@@ -197,7 +197,8 @@ function checkpointHash(checkpoint: Checkpoint): string {
 function checkTeacherShape(student: Checkpoint, teacher: { readonly config: Checkpoint['config'] }): void {
   const s = student.config;
   const t = teacher.config;
-  if (s.modelType !== t.modelType) throw new TrainingConfigError('teacher', `is a ${t.modelType} model, the student a ${s.modelType} model`);
+  if (s.modelType !== t.modelType)
+    throw new TrainingConfigError('teacher', `is a ${t.modelType} model, the student a ${s.modelType} model`);
   if (s.hiddenSize !== t.hiddenSize || s.numLayers !== t.numLayers) {
     throw new TrainingConfigError(
       'teacher',
@@ -214,7 +215,8 @@ function checkTeacherShape(student: Checkpoint, teacher: { readonly config: Chec
 export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult> {
   const { task, train, batchSize } = options;
   if (train.length === 0) throw new TrainingConfigError('train', 'has no examples');
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new TrainingConfigError('batchSize', `must be an integer >= 1, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new TrainingConfigError('batchSize', `must be an integer >= 1, got ${batchSize}`);
   const weights = options.weights ?? defaultLossWeights(task);
   if (weights.task + weights.logit + weights.token <= 0) throw new TrainingConfigError('weights', 'must have at least one positive weight');
   const needsTeacher = weights.logit > 0 || weights.token > 0;
@@ -224,7 +226,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   const perEpoch = batchesPerEpoch(train.length, batchSize);
   const epochs = options.epochs ?? 1;
   const totalSteps = options.maxSteps ?? Math.round(epochs * perEpoch);
-  if (!Number.isInteger(totalSteps) || totalSteps < 1) throw new TrainingConfigError('maxSteps', `must give at least one update, got ${totalSteps}`);
+  if (!Number.isInteger(totalSteps) || totalSteps < 1)
+    throw new TrainingConfigError('maxSteps', `must give at least one update, got ${totalSteps}`);
   const warmupSteps = options.warmupSteps ?? Math.floor((options.warmupRatio ?? 0) * totalSteps);
   const schedule = linearWarmupDecay({ peakLr: options.learningRate, totalSteps, warmupSteps });
   const maxGradNorm = options.maxGradNorm ?? 1.0;
@@ -234,7 +237,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   if (options.evaluate && (!Number.isInteger(evaluateEvery) || evaluateEvery < 0)) {
     throw new TrainingConfigError('evaluateEvery', `must be an integer >= 0, got ${evaluateEvery}`);
   }
-  const checkpointEvery = options.checkpointEvery ?? (evaluateEvery > 0 ? evaluateEvery : 0);
+  const checkpointEvery = options.checkpointEvery ?? Math.max(evaluateEvery, 0);
   const temperature = options.temperature ?? DEFAULT_TEMPERATURE;
   const higherIsBetter = options.higherIsBetter ?? true;
 
@@ -261,7 +264,9 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     dataset: datasetHash(train),
     // The initial student and the teacher belong to the run too: resuming onto other weights would mix runs.
     student: checkpointHash(options.student),
-    ...(needsTeacher ? { teacher: checkpointHash(isCheckpoint(options.teacher!) ? options.teacher : teacherWeights(options.teacher!)) } : {}),
+    ...(needsTeacher
+      ? { teacher: checkpointHash(isCheckpoint(options.teacher!) ? options.teacher : teacherWeights(options.teacher!)) }
+      : {}),
   };
 
   // ---- resume or start -------------------------------------------------------------------------------
@@ -355,7 +360,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     if (!options.evaluate) return;
     const metrics = await options.evaluate(student, step);
     const key = options.selectMetric ?? Object.keys(metrics)[0];
-    if (key === undefined || !(key in metrics)) throw new TrainingConfigError('selectMetric', `"${key}" is not among the evaluation metrics ${JSON.stringify(Object.keys(metrics))}`);
+    if (key === undefined || !(key in metrics))
+      throw new TrainingConfigError('selectMetric', `"${key}" is not among the evaluation metrics ${JSON.stringify(Object.keys(metrics))}`);
     const record: EvaluationRecord = { step, metrics: { ...metrics } };
     history.push(record);
     const value = metrics[key]!;
@@ -420,16 +426,27 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
           tf.dispose([clipped.norm, ...clipped.gradients.filter((g): g is tf.Tensor => g !== undefined)]);
         } else {
           adamw.apply(gradientList, lr);
-          gradNorm = tf.tidy(() => tf.addN(gradientList.filter((g): g is tf.Tensor => g !== undefined).map((g) => g.square().sum())).sqrt().dataSync()[0]!);
+          gradNorm = tf.tidy(
+            () =>
+              tf
+                .addN(gradientList.filter((g): g is tf.Tensor => g !== undefined).map((g) => g.square().sum()))
+                .sqrt()
+                .dataSync()[0]!,
+          );
         }
         lossValue = value.dataSync()[0]!;
-        parts.forEach((p, i) => (termValues[partNames[i]!] = p.dataSync()[0]!));
+        parts.forEach((p, i) => {
+          termValues[partNames[i]!] = p.dataSync()[0]!;
+        });
         tf.dispose([value, ...Object.values(grads), ...parts]);
       } finally {
         disposeBatch(batch);
       }
       if (!Number.isFinite(lossValue)) {
-        throw new TrainingConfigError('learningRate', `training diverged at step ${step + 1}: loss ${lossValue} (lower the learning rate or clip gradients)`);
+        throw new TrainingConfigError(
+          'learningRate',
+          `training diverged at step ${step + 1}: loss ${lossValue} (lower the learning rate or clip gradients)`,
+        );
       }
       step += 1;
       batchInEpoch += 1;

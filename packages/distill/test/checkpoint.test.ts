@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { bertConfig, loadCheckpoint, randomCheckpoint } from '@ziplm/models';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkFingerprint, TRAINER_STATE_FORMAT, writeDirectoryAtomically } from '../src/checkpoint.js';
-import { bestModelDir, loadTrainingCheckpoint, saveBestModel, saveTrainingCheckpoint, TrainingStateError, type TrainingCheckpoint } from '../src/index.js';
+import {
+  bestModelDir,
+  loadTrainingCheckpoint,
+  saveBestModel,
+  saveTrainingCheckpoint,
+  TrainingStateError,
+  type TrainingCheckpoint,
+} from '../src/index.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -15,7 +22,10 @@ afterAll(async () => {
 });
 
 function sample(step: number): TrainingCheckpoint {
-  const checkpoint = randomCheckpoint(bertConfig({ vocabSize: 16, hiddenSize: 8, numLayers: 1, numHeads: 2, intermediateSize: 16, maxPositions: 8 }), { seed: step });
+  const checkpoint = randomCheckpoint(
+    bertConfig({ vocabSize: 16, hiddenSize: 8, numLayers: 1, numHeads: 2, intermediateSize: 16, maxPositions: 8 }),
+    { seed: step },
+  );
   const shapes = [...checkpoint.weights.values()].map((t) => [...t.shape]);
   const m = [...checkpoint.weights.values()].map((t) => t.data.map((x) => x * 0.5));
   const v = [...checkpoint.weights.values()].map((t) => t.data.map((x) => x * x));
@@ -46,9 +56,14 @@ describe('training checkpoints', () => {
     const loaded = (await loadTrainingCheckpoint(target))!;
     expect(loaded.state).toEqual(data.state);
     expect(loaded.optimizer.step).toBe(3);
-    loaded.optimizer.m.forEach((m, i) => expect(Array.from(m)).toEqual(Array.from(data.optimizer.m[i]!)));
-    loaded.optimizer.v.forEach((v, i) => expect(Array.from(v)).toEqual(Array.from(data.optimizer.v[i]!)));
-    for (const [name, t] of data.checkpoint.weights) expect(Array.from(loaded.checkpoint.weights.get(name)!.data)).toEqual(Array.from(t.data));
+    loaded.optimizer.m.forEach((m, i) => {
+      expect(Array.from(m)).toEqual(Array.from(data.optimizer.m[i]!));
+    });
+    loaded.optimizer.v.forEach((v, i) => {
+      expect(Array.from(v)).toEqual(Array.from(data.optimizer.v[i]!));
+    });
+    for (const [name, t] of data.checkpoint.weights)
+      expect(Array.from(loaded.checkpoint.weights.get(name)!.data)).toEqual(Array.from(t.data));
     expect(await loadTrainingCheckpoint(join(dir, 'nothing-here'))).toBeUndefined();
   });
 

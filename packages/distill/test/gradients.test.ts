@@ -7,7 +7,15 @@ import type { Checkpoint, ModelConfig } from '@ziplm/models';
 import { bertConfig, createModel, gpt2Config, randomCheckpoint } from '@ziplm/models';
 import { trainableModelOptions } from '@ziplm/test-utils';
 import { describe, expect, it } from 'vitest';
-import { disposeBatch, distillationObjective, fineTune, makeBatch, type ProgressEvent, type TaskKind, type TrainingExample } from '../src/index.js';
+import {
+  disposeBatch,
+  distillationObjective,
+  fineTune,
+  makeBatch,
+  type ProgressEvent,
+  type TaskKind,
+  type TrainingExample,
+} from '../src/index.js';
 import { padIdOf } from '../src/model.js';
 import { startBackends, useBackend } from './backends.js';
 
@@ -63,7 +71,11 @@ for (const backend of backends) {
         const student = createModel(randomCheckpoint(c.student, { seed: 1 }));
         const teacher = createModel(randomCheckpoint(c.teacher, { seed: 2, biasStd: 0.1 }));
         const before = tf.memory().numTensors;
-        const batch = makeBatch(examples, [0, 1, 2, 3, 4, 5], { task: c.task, padId: padIdOf(c.student), tokenTypes: c.student.modelType === 'bert' });
+        const batch = makeBatch(examples, [0, 1, 2, 3, 4, 5], {
+          task: c.task,
+          padId: padIdOf(c.student),
+          tokenTypes: c.student.modelType === 'bert',
+        });
         const teacherOut = tf.tidy(() => {
           const out = teacher.forward(batch.inputs, { training: false });
           return { logits: out.logits, hiddenStates: [...out.hiddenStates] };
@@ -106,7 +118,9 @@ for (const backend of backends) {
         });
         expect(tf.getBackend()).toBe(backend);
         const step = events.find((e) => e.type === 'step');
-        expect(step && step.type === 'step' && Number.isFinite(step.loss) && Number.isFinite(step.gradNorm) && step.gradNorm > 0).toBe(true);
+        expect(step && step.type === 'step' && Number.isFinite(step.loss) && Number.isFinite(step.gradNorm) && step.gradNorm > 0).toBe(
+          true,
+        );
         const { finite, changed } = finiteAndChanged(initial, result.checkpoint);
         expect(finite).toBe(true);
         expect(changed).toBe(result.checkpoint.weights.size);

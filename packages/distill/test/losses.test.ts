@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '@ziplm/core';
 import {
   causalLmLoss,
   classificationLogitDistillation,
@@ -34,11 +35,8 @@ function kl(teacherLogits: number[], studentLogits: number[], T: number): number
 
 /** Deterministic pseudo-random values in [-2, 2). */
 function values(n: number, seed: number): number[] {
-  let s = seed >>> 0;
-  return Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s / 2 ** 32) * 4 - 2;
-  });
+  const uniform = seededRandom(seed);
+  return Array.from({ length: n }, () => uniform() * 4 - 2);
 }
 
 const scalar = (t: tf.Scalar) => {
@@ -58,8 +56,34 @@ for (const backend of backends) {
       const make = (rows: number[][][]) => rows.map((r) => tf.tensor3d([r]));
 
       it('matches hand-computed masked MSE, summed or averaged over layers', () => {
-        const s = make([[[9, 9], [9, 9]], [[1, 2], [3, 4]], [[0, 0], [0, 0]]]);
-        const t = make([[[0, 0], [0, 0]], [[0, 2], [3, 2]], [[1, 1], [1, 1]]]);
+        const s = make([
+          [
+            [9, 9],
+            [9, 9],
+          ],
+          [
+            [1, 2],
+            [3, 4],
+          ],
+          [
+            [0, 0],
+            [0, 0],
+          ],
+        ]);
+        const t = make([
+          [
+            [0, 0],
+            [0, 0],
+          ],
+          [
+            [0, 2],
+            [3, 2],
+          ],
+          [
+            [1, 1],
+            [1, 1],
+          ],
+        ]);
         // layer 1: (1 + 0 + 0 + 4) / (2 tokens · 2) = 1.25; layer 2: 4 / 4 = 1
         expect(scalar(tokenDistillationLoss(s, t))).toBeCloseTo(2.25, 6);
         expect(scalar(tokenDistillationLoss(s, t, undefined, { layerReduction: 'mean' }))).toBeCloseTo(1.125, 6);
@@ -72,8 +96,26 @@ for (const backend of backends) {
       });
 
       it('normalises each layer by the teacher energy (SquareHead)', () => {
-        const s = make([[[0, 0], [0, 0]], [[1, 2], [3, 4]]]);
-        const t = make([[[0, 0], [0, 0]], [[0, 2], [3, 2]]]);
+        const s = make([
+          [
+            [0, 0],
+            [0, 0],
+          ],
+          [
+            [1, 2],
+            [3, 4],
+          ],
+        ]);
+        const t = make([
+          [
+            [0, 0],
+            [0, 0],
+          ],
+          [
+            [0, 2],
+            [3, 2],
+          ],
+        ]);
         // MSE 1.25, teacher energy (0 + 4 + 9 + 4) / 4 = 4.25
         expect(scalar(tokenDistillationLoss(s, t, undefined, { normalize: 'teacher-energy' }))).toBeCloseTo(1.25 / 4.25, 6);
         tf.dispose([...s, ...t]);
@@ -82,12 +124,25 @@ for (const backend of backends) {
       it('is zero for identical student and teacher, and ignores padded positions', () => {
         const h = [tf.tensor3d(values(2 * 3 * 4, 1), [2, 3, 4]), tf.tensor3d(values(2 * 3 * 4, 2), [2, 3, 4])];
         expect(scalar(tokenDistillationLoss(h, h))).toBe(0);
-        const mask = tf.tensor2d([[1, 1, 0], [1, 0, 0]], [2, 3], 'int32');
+        const mask = tf.tensor2d(
+          [
+            [1, 1, 0],
+            [1, 0, 0],
+          ],
+          [2, 3],
+          'int32',
+        );
         const s = [h[0]!, tf.tensor3d(values(24, 3), [2, 3, 4])];
         const base = scalar(tokenDistillationLoss(s, h, mask, { normalize: 'teacher-energy' }));
         // Change the padded positions of both student and teacher: the loss must not move.
-        const keep = tf.tensor3d([[[1], [1], [0]], [[1], [0], [0]]]);
-        const noise = tf.tensor3d(values(24, 4).map((v) => v * 100), [2, 3, 4]);
+        const keep = tf.tensor3d([
+          [[1], [1], [0]],
+          [[1], [0], [0]],
+        ]);
+        const noise = tf.tensor3d(
+          values(24, 4).map((v) => v * 100),
+          [2, 3, 4],
+        );
         const s2 = [s[0]!, s[1]!.add(noise.mul(tf.scalar(1).sub(keep))) as tf.Tensor3D];
         const t2 = [h[0]!, h[1]!.sub(noise.mul(tf.scalar(1).sub(keep))) as tf.Tensor3D];
         expect(scalar(tokenDistillationLoss(s2, t2, mask, { normalize: 'teacher-energy' }))).toBe(base);
@@ -154,7 +209,10 @@ for (const backend of backends) {
         const got = scalar(spanLogitDistillation(s, t, mask, { temperature: T }));
         expect(got).toBeCloseTo((T * T * ref) / 4, 5); // mean over 2 examples and the 2 ends
         // Large values at padded positions change nothing.
-        const padded = tf.tensor3d(sv.map((v, i) => (maskRows[Math.floor(i / (seq * 2))]![Math.floor(i / 2) % seq] ? v : 50)), [2, seq, 2]);
+        const padded = tf.tensor3d(
+          sv.map((v, i) => (maskRows[Math.floor(i / (seq * 2))]![Math.floor(i / 2) % seq] ? v : 50)),
+          [2, seq, 2],
+        );
         expect(scalar(spanLogitDistillation(padded, t, mask, { temperature: T }))).toBe(got);
         tf.dispose([s, t, mask, padded]);
       });
@@ -269,8 +327,14 @@ for (const backend of backends) {
         expect(TABLE7_LOSS_WEIGHTS.glue).toEqual({ task: 0, logit: 0.5, token: 0.5 });
         expect(TABLE7_LOSS_WEIGHTS.squad).toEqual({ task: 0, logit: 1, token: 0 });
         expect(TABLE7_LOSS_WEIGHTS.gpt2).toEqual({ task: 1, logit: 0, token: 0 });
-        const student = { logits: tf.tensor2d(values(6, 12), [2, 3]), hiddenStates: [tf.tensor3d(values(8, 13), [2, 2, 2]), tf.tensor3d(values(8, 14), [2, 2, 2])] };
-        const teacher = { logits: tf.tensor2d(values(6, 15), [2, 3]), hiddenStates: [tf.tensor3d(values(8, 16), [2, 2, 2]), tf.tensor3d(values(8, 17), [2, 2, 2])] };
+        const student = {
+          logits: tf.tensor2d(values(6, 12), [2, 3]),
+          hiddenStates: [tf.tensor3d(values(8, 13), [2, 2, 2]), tf.tensor3d(values(8, 14), [2, 2, 2])],
+        };
+        const teacher = {
+          logits: tf.tensor2d(values(6, 15), [2, 3]),
+          hiddenStates: [tf.tensor3d(values(8, 16), [2, 2, 2]), tf.tensor3d(values(8, 17), [2, 2, 2])],
+        };
         const labels = tf.tensor1d([0, 2], 'int32');
         const targets = { kind: 'classification' as const, labels };
         const before = tf.memory().numTensors;
@@ -285,7 +349,9 @@ for (const backend of backends) {
         expect(all.total.dataSync()[0]).toBeCloseTo(2 * scalar(classificationLoss(student.logits, labels)), 6);
         tf.dispose([glue.total, glue.logit!, glue.token!, all.total, all.task!]);
         expect(tf.memory().numTensors).toBe(before);
-        expect(() => distillationObjective(student, undefined, targets, undefined, { weights: lossWeightsFor('glue') })).toThrow(/teacher is required/);
+        expect(() => distillationObjective(student, undefined, targets, undefined, { weights: lossWeightsFor('glue') })).toThrow(
+          /teacher is required/,
+        );
         tf.dispose([student.logits, ...student.hiddenStates, teacher.logits, ...teacher.hiddenStates, labels]);
       });
     });
@@ -331,7 +397,10 @@ for (const backend of backends) {
           const gradValues = Object.values(grads).flatMap((g) => Array.from(g.dataSync()));
           expect(gradValues.length, name).toBeGreaterThan(0);
           expect(gradValues.every(Number.isFinite), `${name} gradient not finite`).toBe(true);
-          expect(gradValues.some((g) => g !== 0), `${name} gradient all zero`).toBe(true);
+          expect(
+            gradValues.some((g) => g !== 0),
+            `${name} gradient all zero`,
+          ).toBe(true);
           tf.dispose([value, ...Object.values(grads)]);
           expect(tf.memory().numTensors, `${name} gradient leaked`).toBe(before);
         }
@@ -339,7 +408,22 @@ for (const backend of backends) {
         const { grads } = tf.variableGrads(() => lmLogitDistillation(x, teacherLm, mask).add(causalLmLoss(x, ids, mask)));
         const gx = grads[x.name]!.arraySync() as number[][][];
         expect(gx[1]![2]!.every((g) => g === 0) && gx[1]![3]!.every((g) => g === 0)).toBe(true);
-        tf.dispose([...Object.values(grads), mask, ids, labels, starts, ends, x, h, xCls, xSpan, teacherLm, teacherH, teacherSpan, teacherCls]);
+        tf.dispose([
+          ...Object.values(grads),
+          mask,
+          ids,
+          labels,
+          starts,
+          ends,
+          x,
+          h,
+          xCls,
+          xSpan,
+          teacherLm,
+          teacherH,
+          teacherSpan,
+          teacherCls,
+        ]);
       });
     });
   });

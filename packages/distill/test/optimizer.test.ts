@@ -50,7 +50,8 @@ describe('SeededRng and planEpoch', () => {
     expect(plan.flat().sort((x, y) => x - y)).toEqual(Array.from({ length: 103 }, (_, i) => i));
     expect(plan.filter((b) => b.length < 8).length).toBe(1);
     // bucketing: the average spread of lengths inside a batch is far below that of random batches
-    const spread = (p: number[][]) => p.reduce((s, b) => s + Math.max(...b.map((i) => lengths[i]!)) - Math.min(...b.map((i) => lengths[i]!)), 0) / p.length;
+    const spread = (p: number[][]) =>
+      p.reduce((s, b) => s + Math.max(...b.map((i) => lengths[i]!)) - Math.min(...b.map((i) => lengths[i]!)), 0) / p.length;
     const random = planEpoch(lengths, new SeededRng(1), { batchSize: 8, bucketBatches: 1 });
     expect(spread(plan)).toBeLessThan(spread(random) / 2);
     // same Rng state, same plan; another state, another plan
@@ -119,8 +120,12 @@ for (const backend of backends) {
       expect(opt.step).toBe(3);
       const refW = adamwReference(w0, gw, lrs, 0.1, true);
       const refB = adamwReference(b0, gb, lrs, 0.1, false);
-      Array.from(w.dataSync()).forEach((x, i) => expect(x).toBeCloseTo(refW[i]!, 6));
-      Array.from(b.dataSync()).forEach((x, i) => expect(x).toBeCloseTo(refB[i]!, 6));
+      Array.from(w.dataSync()).forEach((x, i) => {
+        expect(x).toBeCloseTo(refW[i]!, 6);
+      });
+      Array.from(b.dataSync()).forEach((x, i) => {
+        expect(x).toBeCloseTo(refB[i]!, 6);
+      });
       // Without decay the matrix would have ended elsewhere: the decay is really applied.
       expect(Math.abs(adamwReference(w0, gw, lrs, 0, true)[2]! - refW[2]!)).toBeGreaterThan(1e-4);
       opt.dispose();
@@ -136,12 +141,16 @@ for (const backend of backends) {
       a.apply(grads, 0.1);
       const state = await a.state();
       const vb = make();
-      vb.forEach((v, i) => v.assign(va[i]!));
+      vb.forEach((v, i) => {
+        v.assign(va[i]!);
+      });
       const b = new AdamW(vb, { weightDecay: 0.01 });
       b.setState(state);
       a.apply(grads, 0.05);
       b.apply(grads, 0.05);
-      va.forEach((v, i) => expect(Array.from(vb[i]!.dataSync())).toEqual(Array.from(v.dataSync())));
+      va.forEach((v, i) => {
+        expect(Array.from(vb[i]!.dataSync())).toEqual(Array.from(v.dataSync()));
+      });
       expect(() => b.setState({ ...state, shapes: [[4], [2]] })).toThrow(/shape/);
       a.dispose();
       b.dispose();
@@ -157,7 +166,14 @@ for (const backend of backends) {
       expect(Array.from(gradients[2]!.dataSync())[1]).toBeCloseTo(0.8, 5);
       const small = clipByGlobalNorm(g, 10);
       expect(Array.from(small.gradients[2]!.dataSync())).toEqual([0, 4]);
-      tf.dispose([norm, small.norm, ...gradients.filter((x): x is tf.Tensor => !!x), ...small.gradients.filter((x): x is tf.Tensor => !!x), g[0]!, g[2]!]);
+      tf.dispose([
+        norm,
+        small.norm,
+        ...gradients.filter((x): x is tf.Tensor => !!x),
+        ...small.gradients.filter((x): x is tf.Tensor => !!x),
+        g[0]!,
+        g[2]!,
+      ]);
     });
   });
 }

@@ -5,13 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataError, loadModelDir, splitWikiTextArticles } from '@ziplm/models';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  SST2_TEACHER_DEFAULTS,
-  trainGpt2Teacher,
-  trainSst2Teacher,
-  TrainingConfigError,
-  type ProgressEvent,
-} from '../src/index.js';
+import { SST2_TEACHER_DEFAULTS, trainGpt2Teacher, trainSst2Teacher, TrainingConfigError, type ProgressEvent } from '../src/index.js';
 import { writeTinySst2, writeTinyWikiText } from './tiny-data.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ziplm-recipes-'));
@@ -59,19 +53,25 @@ describe('trainSst2Teacher', () => {
     const outDir = join(root, 'never-written');
     const run = trainSst2Teacher({ ...tinyModel, outDir, workDir: join(root, 'never-work'), dataDir: empty });
     await expect(run).rejects.toThrow(DataError);
-    await expect(trainSst2Teacher({ ...tinyModel, outDir, workDir: join(root, 'never-work'), dataDir: empty })).rejects.toThrow(join(empty, 'glue', 'sst2', 'train.tsv'));
+    await expect(trainSst2Teacher({ ...tinyModel, outDir, workDir: join(root, 'never-work'), dataDir: empty })).rejects.toThrow(
+      join(empty, 'glue', 'sst2', 'train.tsv'),
+    );
     expect(existsSync(outDir)).toBe(false);
   });
 
   it('refuses output directories that would clobber the training state or a non-model directory', async () => {
     const data = writeTinySst2(join(root, 'data-sst2'));
     const workDir = join(root, 'w');
-    await expect(trainSst2Teacher({ ...tinyModel, outDir: join(workDir, 'model'), workDir, dataDir: data })).rejects.toThrow(TrainingConfigError);
+    await expect(trainSst2Teacher({ ...tinyModel, outDir: join(workDir, 'model'), workDir, dataDir: data })).rejects.toThrow(
+      TrainingConfigError,
+    );
     const notAModel = join(root, 'notes');
     mkdirSync(notAModel, { recursive: true });
     writeFileSync(join(notAModel, 'todo.txt'), 'keep me');
     await expect(trainSst2Teacher({ ...tinyModel, outDir: notAModel, workDir, dataDir: data })).rejects.toThrow(/not a model directory/);
-    await expect(trainSst2Teacher({ ...tinyModel, outDir: join(root, 'x'), workDir: notAModel, fresh: true, dataDir: data })).rejects.toThrow(/more than training state/);
+    await expect(
+      trainSst2Teacher({ ...tinyModel, outDir: join(root, 'x'), workDir: notAModel, fresh: true, dataDir: data }),
+    ).rejects.toThrow(/more than training state/);
     expect(readFileSync(join(notAModel, 'todo.txt'), 'utf8')).toBe('keep me');
     await expect(trainSst2Teacher({ ...tinyModel, heads: 3, outDir: join(root, 'x'), workDir, dataDir: data })).rejects.toThrow(/heads/);
   });
@@ -86,7 +86,14 @@ describe('trainGpt2Teacher', () => {
   it('trains a few steps on a tiny WikiText and holds out every tenth article', async () => {
     const data = writeTinyWikiText(join(root, 'data-wiki'), 12);
     const outDir = join(root, 'gpt2-out');
-    const results = await trainGpt2Teacher({ ...tinyModel, seq: 16, outDir, workDir: join(root, 'gpt2-work'), dataDir: data, backend: 'wasm' });
+    const results = await trainGpt2Teacher({
+      ...tinyModel,
+      seq: 16,
+      outDir,
+      workDir: join(root, 'gpt2-work'),
+      dataDir: data,
+      backend: 'wasm',
+    });
     expect(results.data).toMatchObject({ articles: 12, trainArticles: 11, heldOutArticles: 1 });
     expect(results.steps).toBe(3);
     expect(Number.isFinite(results.metrics.heldOutPerplexity)).toBe(true);

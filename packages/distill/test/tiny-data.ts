@@ -1,5 +1,6 @@
 // Test helper: tiny generated datasets in the layout of $ZIPLM_DATA_DIR (never the real data), small enough
 // for a recipe to train a few steps in seconds.
+import { seededRandom } from '@ziplm/core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -9,11 +10,8 @@ const FILLER = ['the', 'film', 'is', 'a', 'story', 'very', 'and', 'plot', 'actin
 
 /** Deterministic sentences whose label is given by a sentiment word. */
 function sentences(n: number, seed: number): string[] {
-  let s = seed >>> 0;
-  const next = (m: number) => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return (s >>> 8) % m;
-  };
+  const uniform = seededRandom(seed);
+  const next = (m: number) => Math.floor(uniform() * m);
   return Array.from({ length: n }, () => {
     const label = next(2);
     const words = Array.from({ length: 2 + next(4) }, () => FILLER[next(FILLER.length)]!);
@@ -26,7 +24,8 @@ function sentences(n: number, seed: number): string[] {
 export function writeTinySst2(dir: string, n = 40): string {
   const sst2 = join(dir, 'glue', 'sst2');
   mkdirSync(sst2, { recursive: true });
-  const write = (file: string, count: number, seed: number) => writeFileSync(join(sst2, file), `sentence\tlabel\n${sentences(count, seed).join('\n')}\n`);
+  const write = (file: string, count: number, seed: number) =>
+    writeFileSync(join(sst2, file), `sentence\tlabel\n${sentences(count, seed).join('\n')}\n`);
   write('train.tsv', n, 1);
   write('train-holdout.tsv', Math.max(8, n >> 2), 2);
   write('dev.tsv', Math.max(8, n >> 2), 3);

@@ -6,6 +6,7 @@ import type { Checkpoint } from '@ziplm/models';
 import { bertConfig, createModel, gpt2Config, loadCheckpoint, randomCheckpoint } from '@ziplm/models';
 import { trainableModelOptions } from '@ziplm/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '@ziplm/core';
 import {
   evaluateClassification,
   evaluatePerplexity,
@@ -33,11 +34,8 @@ afterAll(async () => {
 
 /** Deterministic toy data: label 1 iff the first word is a token >= 15; lengths 3..10 so batches need padding. */
 function classificationData(n: number, seed = 1): TrainingExample[] {
-  let s = seed;
-  const next = () => {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    return s >>> 8;
-  };
+  const uniform = seededRandom(seed);
+  const next = () => Math.floor(uniform() * 2 ** 24);
   return Array.from({ length: n }, () => {
     const len = 3 + (next() % 8);
     const ids = [2, ...Array.from({ length: len - 2 }, () => 5 + (next() % 20)), 3];
@@ -131,9 +129,15 @@ describe('fineTune', () => {
   it('rejects a teacher of another shape and a missing teacher', async () => {
     const train = classificationData(8);
     const student = randomCheckpoint(tinyBert(), { seed: 1 });
-    await expect(fineTune({ task: 'classification', student, train, batchSize: 4, learningRate: 1e-3 })).rejects.toThrow(TrainingConfigError);
-    const deeper = randomCheckpoint(bertConfig({ ...tinyBert(), numLayers: 3, layerHeads: [2, 2, 2], layerIntermediate: [32, 32, 32] }), { seed: 1 });
-    await expect(fineTune({ task: 'classification', student, teacher: deeper, train, batchSize: 4, learningRate: 1e-3 })).rejects.toThrow(/layer count/);
+    await expect(fineTune({ task: 'classification', student, train, batchSize: 4, learningRate: 1e-3 })).rejects.toThrow(
+      TrainingConfigError,
+    );
+    const deeper = randomCheckpoint(bertConfig({ ...tinyBert(), numLayers: 3, layerHeads: [2, 2, 2], layerIntermediate: [32, 32, 32] }), {
+      seed: 1,
+    });
+    await expect(fineTune({ task: 'classification', student, teacher: deeper, train, batchSize: 4, learningRate: 1e-3 })).rejects.toThrow(
+      /layer count/,
+    );
   });
 
   it('resumes after an interruption to exactly the weights of an uninterrupted run', async () => {
@@ -151,7 +155,9 @@ describe('fineTune', () => {
       weightDecay: 0.03,
       seed: 11,
       bucketBatches: 2,
-      evaluate: async (model: Parameters<typeof evaluateClassification>[0]) => ({ accuracy: (await evaluateClassification(model, train)).accuracy }),
+      evaluate: async (model: Parameters<typeof evaluateClassification>[0]) => ({
+        accuracy: (await evaluateClassification(model, train)).accuracy,
+      }),
       evaluateEvery: 3,
     };
     const full = await fineTune({ ...common, checkpointDir: join(dir, 'full') });
@@ -209,13 +215,30 @@ describe('fineTune', () => {
   });
 
   it('trains a causal LM (perplexity falls) and a span-QA model', async () => {
-    const config = gpt2Config({ vocabSize: 24, hiddenSize: 16, numLayers: 2, numHeads: 2, maxPositions: 16, bosTokenId: 23, eosTokenId: 23 });
+    const config = gpt2Config({
+      vocabSize: 24,
+      hiddenSize: 16,
+      numLayers: 2,
+      numHeads: 2,
+      maxPositions: 16,
+      bosTokenId: 23,
+      eosTokenId: 23,
+    });
     // A periodic sequence is easy to learn.
-    const seqs: TrainingExample[] = Array.from({ length: 24 }, (_, i) => ({ inputIds: Array.from({ length: 12 }, (_, t) => (i + t * 3) % 11) }));
+    const seqs: TrainingExample[] = Array.from({ length: 24 }, (_, i) => ({
+      inputIds: Array.from({ length: 12 }, (_, t) => (i + t * 3) % 11),
+    }));
     const initial = createModel(randomCheckpoint(config, { seed: 8 }));
     const start = await evaluatePerplexity(initial, seqs);
     initial.dispose();
-    const lm = await fineTune({ task: 'causal-lm', student: randomCheckpoint(config, { seed: 8 }), train: seqs, batchSize: 8, epochs: 8, learningRate: 1e-2 });
+    const lm = await fineTune({
+      task: 'causal-lm',
+      student: randomCheckpoint(config, { seed: 8 }),
+      train: seqs,
+      batchSize: 8,
+      epochs: 8,
+      learningRate: 1e-2,
+    });
     const end = await evaluatePerplexity(lm.model, seqs);
     expect(end.perplexity).toBeLessThan(start.perplexity / 2);
     lm.model.dispose();

@@ -55,14 +55,24 @@ const rows: Row[] = [];
 async function pickEngine(): Promise<{ engine: MatMulEngine; dispose: () => Promise<void>; note: string }> {
   if (process.env.ZIPLM_BENCH_ENGINE !== 'js') {
     try {
-      const runtime = (await import('@ziplm/onnx/runtime')) as { createOrtMatMulEngine?: (o?: { threads?: number }) => Promise<MatMulEngine & { dispose(): Promise<void> }> };
+      const runtime = (await import('@ziplm/onnx/runtime')) as {
+        createOrtMatMulEngine?: (o?: { threads?: number }) => Promise<MatMulEngine & { dispose(): Promise<void> }>;
+      };
       if (typeof runtime.createOrtMatMulEngine === 'function') {
         const engine = await runtime.createOrtMatMulEngine();
         return { engine, dispose: () => engine.dispose(), note: 'from @ziplm/onnx/runtime' };
       }
-      return { engine: createJsMatMulEngine(), dispose: async () => {}, note: '@ziplm/onnx/runtime has no createOrtMatMulEngine yet: plain JS engine' };
+      return {
+        engine: createJsMatMulEngine(),
+        dispose: async () => {},
+        note: '@ziplm/onnx/runtime has no createOrtMatMulEngine yet: plain JS engine',
+      };
     } catch (error) {
-      return { engine: createJsMatMulEngine(), dispose: async () => {}, note: `onnxruntime unavailable (${(error as Error).message.split('\n')[0]}): plain JS engine` };
+      return {
+        engine: createJsMatMulEngine(),
+        dispose: async () => {},
+        note: `onnxruntime unavailable (${(error as Error).message.split('\n')[0]}): plain JS engine`,
+      };
     }
   }
   return { engine: createJsMatMulEngine(), dispose: async () => {}, note: 'forced by ZIPLM_BENCH_ENGINE=js' };
@@ -81,7 +91,7 @@ function normals(seed: number): () => number {
  */
 function layerInputs(tokens: number, d: number, seed: number, gelu: boolean): Float32Array {
   const normal = normals(seed);
-  const scale = Float64Array.from({ length: d }, (_, j) => 0.2 + 2 * ((j * 7919) % 101) / 101);
+  const scale = Float64Array.from({ length: d }, (_, j) => 0.2 + (2 * ((j * 7919) % 101)) / 101);
   const x = new Float32Array(tokens * d);
   const z = new Float64Array(d);
   for (let t = 0; t < tokens; t++) {
@@ -132,7 +142,8 @@ function validate(result: SweepResult, weight: Float32Array, hp: Float64Array, l
     }
   }
   for (let i = 1; i < result.snapshots.length; i++) {
-    if (result.snapshots[i]!.error < result.snapshots[i - 1]!.error - 1e-9) problems.push(`error decreases at level ${result.snapshots[i]!.kept}`);
+    if (result.snapshots[i]!.error < result.snapshots[i - 1]!.error - 1e-9)
+      problems.push(`error decreases at level ${result.snapshots[i]!.kept}`);
   }
   // Closed form Ŵ_K = W·H_p[:,K]·(H_p[K,K])⁻¹ for the two smallest non-empty levels (cheap to solve).
   const w0 = Float64Array.from(weight);
@@ -178,14 +189,20 @@ function validate(result: SweepResult, weight: Float32Array, hp: Float64Array, l
   // Snapshots are float32: agreement to float32 rounding is what can be checked here (the float64
   // path is checked to 1e-9 by the unit tests).
   if (worst > 1e-5) problems.push(`closed-form mismatch ${worst.toExponential(2)}`);
-  return problems.length === 0 ? `${label}: OK (finite, monotone errors, closed form at the smallest levels to ${worst.toExponential(1)})` : `${label}: FAILED ${problems.join('; ')}`;
+  return problems.length === 0
+    ? `${label}: OK (finite, monotone errors, closed form at the smallest levels to ${worst.toExponential(1)})`
+    : `${label}: FAILED ${problems.join('; ')}`;
 }
 
 async function main(): Promise<void> {
   const { engine, dispose, note } = await pickEngine();
   console.log(`@ziplm/hessian benchmark${QUICK ? ' (QUICK: small shapes, figures not comparable)' : ''}`);
   console.log(`engine: ${engine.name} (${note})`);
-  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (2-core machine; timings are noisy when it is busy)`);
+  console.log(
+    `load average at start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (2-core machine; timings are noisy when it is busy)`,
+  );
   console.log(`after a warm-up on a small layer (JIT, engine sessions); median of ${RUNS} runs, FFN sweep once\n`);
   const checks: string[] = [];
 
@@ -197,8 +214,14 @@ async function main(): Promise<void> {
     await acc.add(x, 512);
     const stats = await acc.finalize();
     const w = randomWeight(64, 256, 10);
-    await obsSweep({ weight: w, rows: 64, cols: 256, hessian: stats.hessian.slice(), mean: stats.mean }, { engine, levels: ffnLevels(256), snapshotPrecision: 'float32', overwriteHessian: true });
-    await obsSweep({ weight: w, rows: 64, cols: 256, hessian: stats.hessian, mean: stats.mean }, { engine, groupSize: 64, levels: attentionLevels(4), snapshotPrecision: 'float32' });
+    await obsSweep(
+      { weight: w, rows: 64, cols: 256, hessian: stats.hessian.slice(), mean: stats.mean },
+      { engine, levels: ffnLevels(256), snapshotPrecision: 'float32', overwriteHessian: true },
+    );
+    await obsSweep(
+      { weight: w, rows: 64, cols: 256, hessian: stats.hessian, mean: stats.mean },
+      { engine, groupSize: 64, levels: attentionLevels(4), snapshotPrecision: 'float32' },
+    );
   }
 
   // 1. Hessian accumulation of the FFN input (float32 activations, float32 chunk GEMMs, float64 sum).
@@ -208,7 +231,14 @@ async function main(): Promise<void> {
     for (let t = 0; t < TOKENS; t += 1024) await acc.add(ffnInputs.subarray(t * FFN, (t + 1024) * FFN), 1024);
     return acc.finalize();
   });
-  rows.push({ name: `Hessian accumulation ${TOKENS}×${FFN}`, seconds: accumulation.seconds, cpu: accumulation.cpu, reference: 1.2, target: 2.4, all: accumulation.all });
+  rows.push({
+    name: `Hessian accumulation ${TOKENS}×${FFN}`,
+    seconds: accumulation.seconds,
+    cpu: accumulation.cpu,
+    reference: 1.2,
+    target: 2.4,
+    all: accumulation.all,
+  });
   const ffnStats = accumulation.value;
   const attnInputs = layerInputs(TOKENS, HIDDEN, 2, false);
   const attnAcc = new HessianAccumulator(HIDDEN, { engine });
@@ -217,7 +247,14 @@ async function main(): Promise<void> {
 
   // 2. Cholesky inverse of the FFN Hessian (float64, 1% damping).
   const inverse = await median(RUNS, () => invertHessian(ffnStats.hessian, FFN, { engine }));
-  rows.push({ name: `Cholesky inverse ${FFN}×${FFN} (float64)`, seconds: inverse.seconds, cpu: inverse.cpu, reference: 0.8, target: 2, all: inverse.all });
+  rows.push({
+    name: `Cholesky inverse ${FFN}×${FFN} (float64)`,
+    seconds: inverse.seconds,
+    cpu: inverse.cpu,
+    reference: 0.8,
+    target: 2,
+    all: inverse.all,
+  });
   const hpFfn = preparedHessian(ffnStats.hessian, FFN, inverse.value);
 
   // 3. Attention output projection: 12 heads of 64 columns, every head count.
@@ -229,7 +266,14 @@ async function main(): Promise<void> {
       { engine, groupSize: HIDDEN / HEADS, levels: attentionLevels(HEADS), snapshotPrecision: 'float32' },
     ),
   );
-  rows.push({ name: `attention sweep ${HIDDEN}×${HIDDEN}, ${HEADS} heads (incl. inverse)`, seconds: attention.seconds, cpu: attention.cpu, reference: 0.4, target: 0.4, all: attention.all });
+  rows.push({
+    name: `attention sweep ${HIDDEN}×${HIDDEN}, ${HEADS} heads (incl. inverse)`,
+    seconds: attention.seconds,
+    cpu: attention.cpu,
+    reference: 0.4,
+    target: 0.4,
+    all: attention.all,
+  });
   const hpAttn = preparedHessian(attnStats.hessian, HIDDEN, attention.value);
   checks.push(validate(attention.value, attnWeight, hpAttn, 'attention'));
 
@@ -240,7 +284,13 @@ async function main(): Promise<void> {
   const runFfn = (engineForRun: MatMulEngine, onProgress?: (removed: number) => void): Promise<SweepResult> =>
     obsSweep(
       { weight: ffnWeight, rows: HIDDEN, cols: FFN, hessian: ffnStats.hessian.slice(), mean: ffnStats.mean, bias: ffnBias },
-      { engine: engineForRun, levels: ffnLevels(FFN), snapshotPrecision: 'float32', overwriteHessian: true, ...(onProgress ? { onProgress } : {}) },
+      {
+        engine: engineForRun,
+        levels: ffnLevels(FFN),
+        snapshotPrecision: 'float32',
+        overwriteHessian: true,
+        ...(onProgress ? { onProgress } : {}),
+      },
     );
   let inverseSeconds = 0;
   // Process RSS during the timed run (no forced GC: engine results that are already garbage count).
@@ -272,9 +322,25 @@ async function main(): Promise<void> {
     }),
   );
   const rssCopies = 1 + (rssPeak - rssBase) / hBytes;
-  rows.push({ name: `FFN sweep ${HIDDEN}×${FFN}, ${ffnLevels(FFN).length - 1} levels + removed (incl. inverse)`, seconds: ffn.seconds, cpu: ffn.cpu, reference: 309, target: 30 });
-  rows.push({ name: '  of which preparation (inverse, Gram matrix) and the first removal', seconds: inverseSeconds, reference: null, target: Number.NaN });
-  rows.push({ name: '  of which the greedy sweep and snapshots', seconds: ffn.seconds - inverseSeconds, reference: null, target: Number.NaN });
+  rows.push({
+    name: `FFN sweep ${HIDDEN}×${FFN}, ${ffnLevels(FFN).length - 1} levels + removed (incl. inverse)`,
+    seconds: ffn.seconds,
+    cpu: ffn.cpu,
+    reference: 309,
+    target: 30,
+  });
+  rows.push({
+    name: '  of which preparation (inverse, Gram matrix) and the first removal',
+    seconds: inverseSeconds,
+    reference: null,
+    target: Number.NaN,
+  });
+  rows.push({
+    name: '  of which the greedy sweep and snapshots',
+    seconds: ffn.seconds - inverseSeconds,
+    reference: null,
+    target: Number.NaN,
+  });
   checks.push(validate(ffn.value, ffnWeight, hpFfn, 'FFN'));
   const ffnErrors = ffn.value.snapshots.map((s) => `${s.kept}:${s.error.toFixed(4)}`);
 
@@ -285,7 +351,14 @@ async function main(): Promise<void> {
       { engine, levels: ffnLevels(FFN), snapshotPrecision: 'float32' },
     ),
   );
-  rows.push({ name: `magnitude baseline ${HIDDEN}×${FFN}, ${ffnLevels(FFN).length - 1} levels + removed`, seconds: magnitude.seconds, cpu: magnitude.cpu, reference: null, target: Number.NaN, all: magnitude.all });
+  rows.push({
+    name: `magnitude baseline ${HIDDEN}×${FFN}, ${ffnLevels(FFN).length - 1} levels + removed`,
+    seconds: magnitude.seconds,
+    cpu: magnitude.cpu,
+    reference: null,
+    target: Number.NaN,
+    all: magnitude.all,
+  });
   const versus = ffn.value.snapshots.map((s, i) => `${s.kept}:${s.error.toFixed(4)}/${magnitude.value.snapshots[i]!.error.toFixed(4)}`);
 
   // 5. Peak memory of the same sweep, in a second run: live ArrayBuffer memory (typed arrays, engine
@@ -332,21 +405,41 @@ async function main(): Promise<void> {
   const pad = (s: string, n: number): string => s.padEnd(n);
   console.log(`${pad('figure', 66)} ${pad('wall', 10)} ${pad('(CPU)', 10)} ${pad('reference', 10)} ${pad('wall/reference', 24)} target`);
   for (const row of rows) {
-    const ratio = row.reference === null ? '' : `${(row.seconds / row.reference).toFixed(3)} (${(row.reference / row.seconds).toFixed(1)}x faster)`;
-    const target = Number.isNaN(row.target) ? '' : QUICK ? '(quick shapes: no target)' : `≤ ${row.target} s ${row.seconds <= row.target ? 'met' : 'NOT met'}`;
+    const ratio =
+      row.reference === null ? '' : `${(row.seconds / row.reference).toFixed(3)} (${(row.reference / row.seconds).toFixed(1)}x faster)`;
+    const target = Number.isNaN(row.target)
+      ? ''
+      : QUICK
+        ? '(quick shapes: no target)'
+        : `≤ ${row.target} s ${row.seconds <= row.target ? 'met' : 'NOT met'}`;
     const cpu = row.cpu === undefined ? '' : `(${row.cpu.toFixed(2)} s)`;
-    console.log(`${pad(row.name, 66)} ${pad(`${row.seconds.toFixed(3)} s`, 10)} ${pad(cpu, 10)} ${pad(row.reference === null ? '' : `${row.reference} s`, 10)} ${pad(ratio, 24)} ${target}`);
+    console.log(
+      `${pad(row.name, 66)} ${pad(`${row.seconds.toFixed(3)} s`, 10)} ${pad(cpu, 10)} ${pad(row.reference === null ? '' : `${row.reference} s`, 10)} ${pad(ratio, 24)} ${target}`,
+    );
   }
-  console.log(`(median of ${RUNS} runs where several: ${rows.filter((r) => r.all).map((r) => `${r.name.split(' ')[0]} ${r.all!.map((x) => x.toFixed(2)).join('/')} s`).join('; ')})`);
+  console.log(
+    `(median of ${RUNS} runs where several: ${rows
+      .filter((r) => r.all)
+      .map((r) => `${r.name.split(' ')[0]} ${r.all!.map((x) => x.toFixed(2)).join('/')} s`)
+      .join('; ')})`,
+  );
   const memoryRow = (label: string, copies: number): void =>
-    console.log(`${pad(label, 66)} ${pad(Number.isNaN(copies) ? 'n/a (run with --expose-gc)' : copies.toFixed(2), 21)} ${pad('', 10)} ${pad('', 24)} ${QUICK ? '(quick shapes: no target)' : `≤ 4 ${copies <= 4 ? 'met' : 'NOT met'}`}`);
+    console.log(
+      `${pad(label, 66)} ${pad(Number.isNaN(copies) ? 'n/a (run with --expose-gc)' : copies.toFixed(2), 21)} ${pad('', 10)} ${pad('', 24)} ${QUICK ? '(quick shapes: no target)' : `≤ 4 ${copies <= 4 ? 'met' : 'NOT met'}`}`,
+    );
   memoryRow(`FFN sweep peak live memory, copies of H (${(hBytes / 1e6).toFixed(1)} MB)`, liveCopies);
   memoryRow('FFN sweep peak RSS in the timed run (incl. uncollected garbage)', rssCopies);
-  console.log(`\ndamping used: FFN ${ffn.value.damping.relative} (tried ${ffn.value.damping.tried.join(', ')}), dead inputs ${ffn.value.dead.length}; attention ${attention.value.damping.relative}`);
+  console.log(
+    `\ndamping used: FFN ${ffn.value.damping.relative} (tried ${ffn.value.damping.tried.join(', ')}), dead inputs ${ffn.value.dead.length}; attention ${attention.value.damping.relative}`,
+  );
   console.log(`FFN relative output errors (kept:error): ${ffnErrors.join(' ')}`);
   console.log(`FFN errors, OBS vs magnitude baseline (kept:obs/magnitude): ${versus.join(' ')}`);
   for (const check of checks) console.log(check);
-  console.log(`load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `load average at end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 await main();

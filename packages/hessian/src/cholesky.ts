@@ -93,12 +93,7 @@ export async function choleskyInPlace(
 }
 
 /** In place: replaces the lower triangle L of `a` by L⁻¹ (blocked, right to left by block column). */
-export async function invertLowerInPlace(
-  a: Float64Array,
-  n: number,
-  engine: MatMulEngine,
-  blockSize = DEFAULT_BLOCK_SIZE,
-): Promise<void> {
+export async function invertLowerInPlace(a: Float64Array, n: number, engine: MatMulEngine, blockSize = DEFAULT_BLOCK_SIZE): Promise<void> {
   const starts: number[] = [];
   for (let s = 0; s < n; s += blockSize) starts.push(s);
   for (let jb = starts.length - 1; jb >= 0; jb--) {
@@ -132,12 +127,7 @@ export async function invertLowerInPlace(
  * the full symmetric product. Block row I of the result is Σ_{K≥I} X[K,I]ᵀ·X[K,0:I] = X[i0:,I]ᵀ·X[i0:,0:i1]:
  * one GEMM that reads only rows ≥ i0, which are not yet overwritten when rows are done top to bottom.
  */
-export async function lowerGramInPlace(
-  a: Float64Array,
-  n: number,
-  engine: MatMulEngine,
-  blockSize = DEFAULT_BLOCK_SIZE,
-): Promise<void> {
+export async function lowerGramInPlace(a: Float64Array, n: number, engine: MatMulEngine, blockSize = DEFAULT_BLOCK_SIZE): Promise<void> {
   for (let i0 = 0; i0 < n; i0 += blockSize) {
     const i1 = Math.min(i0 + blockSize, n);
     const w = i1 - i0;

@@ -155,7 +155,9 @@ export function encodeLayerRecord(record: LayerRecord): Uint8Array {
   const levels = record.levels.map((level) => {
     const width = level.kept * groupSize;
     if (level.keptIndices.length !== level.kept || level.weight.length !== rows * width) {
-      throw new ShapeError(`encodeLayerRecord: level ${level.kept} of layer ${record.layer} ${record.module} holds ${level.keptIndices.length} indices and ${level.weight.length} weights, expected ${level.kept} and ${rows * width}`);
+      throw new ShapeError(
+        `encodeLayerRecord: level ${level.kept} of layer ${record.layer} ${record.module} holds ${level.keptIndices.length} indices and ${level.weight.length} weights, expected ${level.kept} and ${rows * width}`,
+      );
     }
     const entry = { kept: level.kept, obsLoss: level.obsLoss, error: level.error, offset };
     offset += levelBytes(rows, groupSize, level.kept);
@@ -224,12 +226,14 @@ function isInt(v: unknown, min = 0): v is number {
  * huge allocation.
  */
 function parseHeader(prefix: Uint8Array, fileSize: number, file: string): { header: LayerHeader; payloadStart: number } {
-  if (fileSize < PREFIX || prefix.length < PREFIX) throw new DatabaseError(file, `truncated: ${fileSize} bytes is shorter than the ${PREFIX}-byte prefix`);
+  if (fileSize < PREFIX || prefix.length < PREFIX)
+    throw new DatabaseError(file, `truncated: ${fileSize} bytes is shorter than the ${PREFIX}-byte prefix`);
   for (let i = 0; i < 8; i++) {
     if (prefix[i] !== MAGIC.charCodeAt(i)) throw new DatabaseError(file, 'not a ziplm level database file (bad magic)');
   }
   const jsonLength = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength).getUint32(8, true);
-  if (PREFIX + jsonLength > fileSize) throw new DatabaseError(file, `truncated: the header claims ${jsonLength} bytes but the file has ${fileSize}`);
+  if (PREFIX + jsonLength > fileSize)
+    throw new DatabaseError(file, `truncated: the header claims ${jsonLength} bytes but the file has ${fileSize}`);
   if (prefix.length < PREFIX + jsonLength) throw new DatabaseError(file, 'internal: header bytes not read');
   let header: LayerHeader;
   try {
@@ -242,21 +246,27 @@ function parseHeader(prefix: Uint8Array, fileSize: number, file: string): { head
   };
   if (header === null || typeof header !== 'object') bad('not an object');
   if (header.format !== 'ziplm-level-db') bad(`format is ${JSON.stringify(header.format)}`);
-  if (header.version !== 1 && header.version !== 2) bad(`unsupported version ${JSON.stringify(header.version)} (this reader knows 1 and 2)`);
+  if (header.version !== 1 && header.version !== 2)
+    bad(`unsupported version ${JSON.stringify(header.version)} (this reader knows 1 and 2)`);
   if (!isInt(header.layer)) bad('layer');
   if (header.module !== 'attention' && header.module !== 'ffn') bad(`module ${JSON.stringify(header.module)}`);
-  if (!isInt(header.rows, 1) || !isInt(header.cols, 1) || !isInt(header.groupSize, 1) || header.cols % header.groupSize !== 0) bad('rows/cols/groupSize');
+  if (!isInt(header.rows, 1) || !isInt(header.cols, 1) || !isInt(header.groupSize, 1) || header.cols % header.groupSize !== 0)
+    bad('rows/cols/groupSize');
   if (!Array.isArray(header.levels)) bad('levels');
   const payloadStart = PREFIX + jsonLength;
   if (!isInt(header.payloadBytes) || payloadStart + header.payloadBytes !== fileSize) {
-    throw new DatabaseError(file, `truncated or padded: header promises ${payloadStart}+${header.payloadBytes} bytes, file has ${fileSize}`);
+    throw new DatabaseError(
+      file,
+      `truncated or padded: header promises ${payloadStart}+${header.payloadBytes} bytes, file has ${fileSize}`,
+    );
   }
   const count = header.cols / header.groupSize;
   const inPayload = (offset: unknown, bytes: number): boolean => isInt(offset) && offset + bytes <= header.payloadBytes;
   for (const level of header.levels) {
     if (!isInt(level.kept) || level.kept > count) bad(`level kept ${JSON.stringify(level.kept)}`);
     if (typeof level.error !== 'number' || typeof level.obsLoss !== 'number') bad(`level ${level.kept} error/obsLoss`);
-    if (!inPayload(level.offset, levelBytes(header.rows, header.groupSize, level.kept))) bad(`level ${level.kept} lies outside the payload`);
+    if (!inPayload(level.offset, levelBytes(header.rows, header.groupSize, level.kept)))
+      bad(`level ${level.kept} lies outside the payload`);
   }
   if (header.bias !== null && !inPayload(header.bias?.offset, 4 * header.rows)) bad('bias lies outside the payload');
   if (!header.order || !isInt(header.order.length) || !inPayload(header.order.offset, 4 * header.order.length)) bad('order');
@@ -264,7 +274,8 @@ function parseHeader(prefix: Uint8Array, fileSize: number, file: string): { head
   // Version 1 predates `spec.method` (its files are OBS); version 2 must name a known method.
   const method: unknown = header.spec.method;
   if (header.version === 1 && method !== undefined) bad(`spec.method ${JSON.stringify(method)} needs format version 2`);
-  if (header.version === 2 && method !== 'obs' && method !== 'magnitude') bad(`spec.method ${JSON.stringify(method)} (expected "obs" or "magnitude")`);
+  if (header.version === 2 && method !== 'obs' && method !== 'magnitude')
+    bad(`spec.method ${JSON.stringify(method)} (expected "obs" or "magnitude")`);
   return { header, payloadStart };
 }
 
@@ -388,7 +399,8 @@ export class LevelDatabase {
     const prefix = await this.storage.read(name, { start: 0, end: Math.min(size, PREFIX) });
     if (prefix.length < PREFIX) throw new DatabaseError(file, `truncated: ${size} bytes is shorter than the ${PREFIX}-byte prefix`);
     const jsonLength = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength).getUint32(8, true);
-    if (PREFIX + jsonLength > size) throw new DatabaseError(file, `truncated: the header claims ${jsonLength} bytes but the file has ${size}`);
+    if (PREFIX + jsonLength > size)
+      throw new DatabaseError(file, `truncated: the header claims ${jsonLength} bytes but the file has ${size}`);
     const head = await this.storage.read(name, { start: 0, end: PREFIX + jsonLength });
     return parseHeader(head, size, file).header;
   }
@@ -405,7 +417,11 @@ export class LevelDatabase {
     const header = await this.readHeader(layer, module);
     const name = layerFileName(layer, module);
     const level = header.levels.find((l) => l.kept === kept);
-    if (!level) throw new DatabaseError(this.where(name), `has no level with ${kept} kept structures (has ${header.levels.map((l) => l.kept).join(', ')})`);
+    if (!level)
+      throw new DatabaseError(
+        this.where(name),
+        `has no level with ${kept} kept structures (has ${header.levels.map((l) => l.kept).join(', ')})`,
+      );
     const size = (await this.storage.size(name))!;
     const payloadStart = size - header.payloadBytes;
     const bytes = await this.storage.read(name, {
@@ -443,9 +459,7 @@ export class LevelDatabase {
    */
   async toLayerErrors(): Promise<LayerErrors[]> {
     return (await this.list()).map((header) => {
-      const levels = header.levels
-        .map((l) => ({ kept: l.kept, error: l.kept === 0 ? 1 : l.error }))
-        .sort((a, b) => b.kept - a.kept);
+      const levels = header.levels.map((l) => ({ kept: l.kept, error: l.kept === 0 ? 1 : l.error })).sort((a, b) => b.kept - a.kept);
       if (levels[levels.length - 1]?.kept !== 0) levels.push({ kept: 0, error: 1 });
       return { layer: header.layer, module: header.module, levels };
     });
@@ -466,7 +480,10 @@ export class LevelDatabase {
       const started = performance.now();
       const method = job.method ?? 'obs';
       if (method !== 'obs' && method !== 'magnitude') {
-        throw new DatabaseError(this.where(layerFileName(job.layer, job.module)), `unknown method ${JSON.stringify(method)} (expected "obs" or "magnitude")`);
+        throw new DatabaseError(
+          this.where(layerFileName(job.layer, job.module)),
+          `unknown method ${JSON.stringify(method)} (expected "obs" or "magnitude")`,
+        );
       }
       const levels = [...new Set(job.levels)].sort((a, b) => b - a);
       const spec: LayerSpec = {
@@ -501,7 +518,13 @@ export class LevelDatabase {
               engine: sweepOptions.engine,
               onProgress: sweepOptions.onProgress,
             })
-          : await obsSweep(problem, { overwriteHessian: true, ...sweepOptions, levels, groupSize: job.groupSize, snapshotPrecision: 'float32' });
+          : await obsSweep(problem, {
+              overwriteHessian: true,
+              ...sweepOptions,
+              levels,
+              groupSize: job.groupSize,
+              snapshotPrecision: 'float32',
+            });
       await this.write({
         layer: job.layer,
         module: job.module,

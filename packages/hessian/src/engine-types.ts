@@ -19,21 +19,7 @@ export interface MatMulEngine {
   /** Short name for logs and benchmark output, e.g. `js` or `onnxruntime`. */
   readonly name: string;
   /** Float64 product; used wherever the solver must stay exact (Cholesky, OBS updates). */
-  matmulF64(
-    a: Float64Array,
-    b: Float64Array,
-    m: number,
-    k: number,
-    n: number,
-    options?: MatMulOptions,
-  ): Promise<Float64Array>;
+  matmulF64(a: Float64Array, b: Float64Array, m: number, k: number, n: number, options?: MatMulOptions): Promise<Float64Array>;
   /** Float32 product; used for Hessian accumulation of float32 activations (chunks summed in float64). */
-  matmulF32(
-    a: Float32Array,
-    b: Float32Array,
-    m: number,
-    k: number,
-    n: number,
-    options?: MatMulOptions,
-  ): Promise<Float32Array>;
+  matmulF32(a: Float32Array, b: Float32Array, m: number, k: number, n: number, options?: MatMulOptions): Promise<Float32Array>;
 }

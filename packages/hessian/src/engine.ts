@@ -15,14 +15,7 @@ const KC = 256;
 /** n-block: NC × KC float64 of packed B (256 KiB) stays in L2 while all A panels pass. */
 const NC = 128;
 
-function checkGemmArgs(
-  name: string,
-  aLength: number,
-  bLength: number,
-  m: number,
-  k: number,
-  n: number,
-): void {
+function checkGemmArgs(name: string, aLength: number, bLength: number, m: number, k: number, n: number): void {
   for (const [label, value] of [
     ['m', m],
     ['k', k],
@@ -90,25 +83,67 @@ function gemmPacked(ap: Float64Array, bp: Float64Array, m4: number, k: number, n
         const c2 = c1 + n4;
         const c3 = c2 + n4;
         for (let j = jc; j < jEnd; j += 4) {
-          let s00 = 0, s01 = 0, s02 = 0, s03 = 0;
-          let s10 = 0, s11 = 0, s12 = 0, s13 = 0;
-          let s20 = 0, s21 = 0, s22 = 0, s23 = 0;
-          let s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+          let s00 = 0,
+            s01 = 0,
+            s02 = 0,
+            s03 = 0;
+          let s10 = 0,
+            s11 = 0,
+            s12 = 0,
+            s13 = 0;
+          let s20 = 0,
+            s21 = 0,
+            s22 = 0,
+            s23 = 0;
+          let s30 = 0,
+            s31 = 0,
+            s32 = 0,
+            s33 = 0;
           let ia = aBase + kc * 4;
           let ib = (j >> 2) * k4 + kc * 4;
           const iaEnd = aBase + kEnd * 4;
           for (; ia < iaEnd; ia += 4, ib += 4) {
-            const a0 = ap[ia]!, a1 = ap[ia + 1]!, a2 = ap[ia + 2]!, a3 = ap[ia + 3]!;
-            const b0 = bp[ib]!, b1 = bp[ib + 1]!, b2 = bp[ib + 2]!, b3 = bp[ib + 3]!;
-            s00 += a0 * b0; s01 += a0 * b1; s02 += a0 * b2; s03 += a0 * b3;
-            s10 += a1 * b0; s11 += a1 * b1; s12 += a1 * b2; s13 += a1 * b3;
-            s20 += a2 * b0; s21 += a2 * b1; s22 += a2 * b2; s23 += a2 * b3;
-            s30 += a3 * b0; s31 += a3 * b1; s32 += a3 * b2; s33 += a3 * b3;
+            const a0 = ap[ia]!,
+              a1 = ap[ia + 1]!,
+              a2 = ap[ia + 2]!,
+              a3 = ap[ia + 3]!;
+            const b0 = bp[ib]!,
+              b1 = bp[ib + 1]!,
+              b2 = bp[ib + 2]!,
+              b3 = bp[ib + 3]!;
+            s00 += a0 * b0;
+            s01 += a0 * b1;
+            s02 += a0 * b2;
+            s03 += a0 * b3;
+            s10 += a1 * b0;
+            s11 += a1 * b1;
+            s12 += a1 * b2;
+            s13 += a1 * b3;
+            s20 += a2 * b0;
+            s21 += a2 * b1;
+            s22 += a2 * b2;
+            s23 += a2 * b3;
+            s30 += a3 * b0;
+            s31 += a3 * b1;
+            s32 += a3 * b2;
+            s33 += a3 * b3;
           }
-          c[c0 + j] += s00; c[c0 + j + 1] += s01; c[c0 + j + 2] += s02; c[c0 + j + 3] += s03;
-          c[c1 + j] += s10; c[c1 + j + 1] += s11; c[c1 + j + 2] += s12; c[c1 + j + 3] += s13;
-          c[c2 + j] += s20; c[c2 + j + 1] += s21; c[c2 + j + 2] += s22; c[c2 + j + 3] += s23;
-          c[c3 + j] += s30; c[c3 + j + 1] += s31; c[c3 + j + 2] += s32; c[c3 + j + 3] += s33;
+          c[c0 + j] += s00;
+          c[c0 + j + 1] += s01;
+          c[c0 + j + 2] += s02;
+          c[c0 + j + 3] += s03;
+          c[c1 + j] += s10;
+          c[c1 + j + 1] += s11;
+          c[c1 + j + 2] += s12;
+          c[c1 + j + 3] += s13;
+          c[c2 + j] += s20;
+          c[c2 + j + 1] += s21;
+          c[c2 + j + 2] += s22;
+          c[c2 + j + 3] += s23;
+          c[c3 + j] += s30;
+          c[c3 + j + 1] += s31;
+          c[c3 + j + 2] += s32;
+          c[c3 + j + 3] += s33;
         }
       }
     }
@@ -135,14 +170,7 @@ function cropF32(c: Float64Array, m: number, n: number, n4: number): Float32Arra
 }
 
 /** Synchronous float64 GEMM with the {@link MatMulEngine} contract (C = op(A)·op(B), new array). */
-export function gemmF64(
-  a: Float64Array,
-  b: Float64Array,
-  m: number,
-  k: number,
-  n: number,
-  options: MatMulOptions = {},
-): Float64Array {
+export function gemmF64(a: Float64Array, b: Float64Array, m: number, k: number, n: number, options: MatMulOptions = {}): Float64Array {
   checkGemmArgs('gemmF64', a.length, b.length, m, k, n);
   const m4 = roundUp4(m);
   const n4 = roundUp4(n);
@@ -157,14 +185,7 @@ export function gemmF64(
 }
 
 /** Synchronous float32 GEMM (accumulated in float64, rounded once on output). */
-export function gemmF32(
-  a: Float32Array,
-  b: Float32Array,
-  m: number,
-  k: number,
-  n: number,
-  options: MatMulOptions = {},
-): Float32Array {
+export function gemmF32(a: Float32Array, b: Float32Array, m: number, k: number, n: number, options: MatMulOptions = {}): Float32Array {
   checkGemmArgs('gemmF32', a.length, b.length, m, k, n);
   const m4 = roundUp4(m);
   const n4 = roundUp4(n);

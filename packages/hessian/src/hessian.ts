@@ -115,8 +115,10 @@ export class HessianAccumulator {
     if (!Number.isSafeInteger(dim) || dim < 1) throw new ShapeError(`HessianAccumulator: dim must be a positive integer, got ${dim}`);
     const chunkTokens = options.chunkTokens ?? 2048;
     const tileSize = options.tileSize ?? 512;
-    if (!Number.isSafeInteger(chunkTokens) || chunkTokens < 1) throw new ShapeError(`HessianAccumulator: chunkTokens must be a positive integer, got ${chunkTokens}`);
-    if (!Number.isSafeInteger(tileSize) || tileSize < 1) throw new ShapeError(`HessianAccumulator: tileSize must be a positive integer, got ${tileSize}`);
+    if (!Number.isSafeInteger(chunkTokens) || chunkTokens < 1)
+      throw new ShapeError(`HessianAccumulator: chunkTokens must be a positive integer, got ${chunkTokens}`);
+    if (!Number.isSafeInteger(tileSize) || tileSize < 1)
+      throw new ShapeError(`HessianAccumulator: tileSize must be a positive integer, got ${tileSize}`);
     this.dim = dim;
     this.engine = options.engine ?? createJsMatMulEngine();
     this.precision = options.precision ?? 'float32';
@@ -146,7 +148,8 @@ export class HessianAccumulator {
   private async addNow(x: Float32Array | Float64Array, tokens: number, mask?: ArrayLike<number>): Promise<void> {
     if (this.sum === null) throw new HessianError('HessianAccumulator: add() after finalize()');
     const d = this.dim;
-    if (!Number.isSafeInteger(tokens) || tokens < 0) throw new ShapeError(`HessianAccumulator.add: tokens must be a non-negative integer, got ${tokens}`);
+    if (!Number.isSafeInteger(tokens) || tokens < 0)
+      throw new ShapeError(`HessianAccumulator.add: tokens must be a non-negative integer, got ${tokens}`);
     if (x.length !== tokens * d) {
       throw new ShapeError(`HessianAccumulator.add: inputs hold ${x.length} values, expected tokens·dim = ${tokens}·${d} = ${tokens * d}`);
     }
@@ -156,7 +159,10 @@ export class HessianAccumulator {
     let t = 0;
     while (t < tokens) {
       const next = gatherTokens(x, t, tokens, d, mask, this.chunk, this.chunkFill, this.chunkTokens, this.meanSum);
-      if (next.bad >= 0) throw new NumericalError(`HessianAccumulator.add: input of token ${Math.floor(next.bad / d)}, feature ${next.bad % d} is not finite`);
+      if (next.bad >= 0)
+        throw new NumericalError(
+          `HessianAccumulator.add: input of token ${Math.floor(next.bad / d)}, feature ${next.bad % d} is not finite`,
+        );
       this.counted += next.fill - this.chunkFill;
       this.chunkFill = next.fill;
       t = next.token;

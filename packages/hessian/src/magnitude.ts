@@ -32,10 +32,13 @@ import { createJsMatMulEngine } from './engine.js';
 import type { MatMulEngine } from './engine-types.js';
 import { CalibrationError, NotPositiveDefiniteError, NumericalError, ShapeError } from './errors.js';
 import { biasEnergy, normaliseLevels, type ObsProblem, type Snapshot, type SweepOptions, type SweepResult } from './sweep.js';
-import { firstNonFinite, sumOfSquares, transposeF32, transposeF64 } from './internal/kernels.js';
+import { firstNonFinite, sumOfSquares, transposeTiled } from './internal/kernels.js';
 
 /** Options of {@link magnitudeSweep}: the subset of {@link SweepOptions} that applies without OBS updates. */
-export type MagnitudeSweepOptions = Pick<SweepOptions, 'levels' | 'groupSize' | 'relativeDamping' | 'engine' | 'snapshotPrecision' | 'onProgress'>;
+export type MagnitudeSweepOptions = Pick<
+  SweepOptions,
+  'levels' | 'groupSize' | 'relativeDamping' | 'engine' | 'snapshotPrecision' | 'onProgress'
+>;
 
 /** Rows of G per GEMM panel (bounds the temporary to PANEL × cols). */
 const PANEL = 256;
@@ -51,7 +54,16 @@ const TILE = 64;
  * while i advances. Returns Σ_ij P_ij over the visited rows' upper triangle, off-diagonal terms
  * doubled: the panel's share of tr(W·H·Wᵀ).
  */
-function accumulatePanel(q: Float64Array, count: number, groupSize: number, h: Float64Array, cols: number, t: Float64Array, i0: number, i1: number): number {
+function accumulatePanel(
+  q: Float64Array,
+  count: number,
+  groupSize: number,
+  h: Float64Array,
+  cols: number,
+  t: Float64Array,
+  i0: number,
+  i1: number,
+): number {
   const width = cols - i0;
   let energy = 0;
   for (let i = i0; i < i1; i++) {
@@ -130,7 +142,14 @@ function removalSums(
  * One function per output type, both reading a float64 copy of W, so each stays monomorphic (the
  * snapshots of a BERT-base FFN layer copy ~23M values).
  */
-function gatherStructuresF64(w: Float64Array, rows: number, cols: number, groupSize: number, keptIndices: Int32Array, out: Float64Array): Float64Array {
+function gatherStructuresF64(
+  w: Float64Array,
+  rows: number,
+  cols: number,
+  groupSize: number,
+  keptIndices: Int32Array,
+  out: Float64Array,
+): Float64Array {
   const kept = keptIndices.length;
   const width = kept * groupSize;
   if (groupSize === 1) {
@@ -154,7 +173,14 @@ function gatherStructuresF64(w: Float64Array, rows: number, cols: number, groupS
 }
 
 /** {@link gatherStructuresF64} into float32 (exact when W was float32). */
-function gatherStructuresF32(w: Float64Array, rows: number, cols: number, groupSize: number, keptIndices: Int32Array, out: Float32Array): Float32Array {
+function gatherStructuresF32(
+  w: Float64Array,
+  rows: number,
+  cols: number,
+  groupSize: number,
+  keptIndices: Int32Array,
+  out: Float32Array,
+): Float32Array {
   const kept = keptIndices.length;
   const width = kept * groupSize;
   if (groupSize === 1) {
@@ -194,17 +220,23 @@ export async function magnitudeSweep(problem: ObsProblem, options: MagnitudeSwee
   if (!Number.isSafeInteger(rows) || rows < 1 || !Number.isSafeInteger(cols) || cols < 1) {
     throw new ShapeError(`magnitudeSweep: rows and cols must be positive integers, got ${rows}×${cols}`);
   }
-  if (weight.length !== rows * cols) throw new ShapeError(`magnitudeSweep: weight holds ${weight.length} values, expected rows·cols = ${rows}·${cols} = ${rows * cols}`);
-  if (hessian.length !== cols * cols) throw new ShapeError(`magnitudeSweep: hessian holds ${hessian.length} values, expected cols² = ${cols}² = ${cols * cols}`);
-  if (!Number.isSafeInteger(groupSize) || groupSize < 1) throw new ShapeError(`magnitudeSweep: groupSize must be a positive integer, got ${groupSize}`);
+  if (weight.length !== rows * cols)
+    throw new ShapeError(`magnitudeSweep: weight holds ${weight.length} values, expected rows·cols = ${rows}·${cols} = ${rows * cols}`);
+  if (hessian.length !== cols * cols)
+    throw new ShapeError(`magnitudeSweep: hessian holds ${hessian.length} values, expected cols² = ${cols}² = ${cols * cols}`);
+  if (!Number.isSafeInteger(groupSize) || groupSize < 1)
+    throw new ShapeError(`magnitudeSweep: groupSize must be a positive integer, got ${groupSize}`);
   if (cols % groupSize !== 0) throw new ShapeError(`magnitudeSweep: cols (${cols}) is not divisible by groupSize (${groupSize})`);
-  if (bias !== undefined && bias.length !== rows) throw new ShapeError(`magnitudeSweep: bias has ${bias.length} entries, expected rows = ${rows}`);
-  if (mean !== undefined && mean.length !== cols) throw new ShapeError(`magnitudeSweep: mean has ${mean.length} entries, expected cols = ${cols}`);
+  if (bias !== undefined && bias.length !== rows)
+    throw new ShapeError(`magnitudeSweep: bias has ${bias.length} entries, expected rows = ${rows}`);
+  if (mean !== undefined && mean.length !== cols)
+    throw new ShapeError(`magnitudeSweep: mean has ${mean.length} entries, expected cols = ${cols}`);
   if (bias !== undefined && mean === undefined && bias.some((b) => b !== 0)) {
     throw new ShapeError('magnitudeSweep: a non-zero bias needs the input mean (HessianStatistics.mean) to compute E‖Wx + b‖²');
   }
   const relative = options.relativeDamping ?? 0.01;
-  if (!(relative >= 0) || !Number.isFinite(relative)) throw new ShapeError(`magnitudeSweep: relativeDamping must be a finite number ≥ 0, got ${relative}`);
+  if (!(relative >= 0) || !Number.isFinite(relative))
+    throw new ShapeError(`magnitudeSweep: relativeDamping must be a finite number ≥ 0, got ${relative}`);
   const count = cols / groupSize;
   const levels = normaliseLevels(options.levels, count, 'magnitudeSweep');
   const positive = levels.filter((l) => l > 0);
@@ -213,7 +245,10 @@ export async function magnitudeSweep(problem: ObsProblem, options: MagnitudeSwee
   const engine: MatMulEngine = options.engine ?? createJsMatMulEngine();
   const precision = options.snapshotPrecision ?? 'float64';
   const badWeight = firstNonFinite(weight);
-  if (badWeight >= 0) throw new NumericalError(`magnitudeSweep: weight[${Math.floor(badWeight / cols)}][${badWeight % cols}] is not finite (${weight[badWeight]})`);
+  if (badWeight >= 0)
+    throw new NumericalError(
+      `magnitudeSweep: weight[${Math.floor(badWeight / cols)}][${badWeight % cols}] is not finite (${weight[badWeight]})`,
+    );
   const badHessian = firstNonFinite(hessian);
   if (badHessian >= 0) throw new NumericalError(`magnitudeSweep: H[${Math.floor(badHessian / cols)}][${badHessian % cols}] is not finite`);
 
@@ -243,8 +278,7 @@ export async function magnitudeSweep(problem: ObsProblem, options: MagnitudeSwee
 
   // Wᵀ (cols × rows): a column of W, and so a column norm and a GEMM panel, is contiguous.
   const wt = new Float64Array(cols * rows);
-  if (weight instanceof Float32Array) transposeF32(weight, rows, cols, wt);
-  else transposeF64(weight, rows, cols, wt);
+  transposeTiled(weight, rows, cols, wt);
 
   // The ranking uses norms summed here in JS, not the GEMM's diagonal, so the order (and its exact
   // ties) does not depend on the engine's rounding.
@@ -263,7 +297,9 @@ export async function magnitudeSweep(problem: ObsProblem, options: MagnitudeSwee
   let trace = 0;
   for (let i0 = 0; i0 < cols; i0 += PANEL) {
     const i1 = Math.min(i0 + PANEL, cols);
-    const t = await engine.matmulF64(wt.subarray(i0 * rows, i1 * rows), wt.subarray(i0 * rows, cols * rows), i1 - i0, rows, cols - i0, { transB: true });
+    const t = await engine.matmulF64(wt.subarray(i0 * rows, i1 * rows), wt.subarray(i0 * rows, cols * rows), i1 - i0, rows, cols - i0, {
+      transB: true,
+    });
     trace += accumulatePanel(q, count, groupSize, hessian, cols, t, i0, i1);
   }
   // Full symmetric Q, so that the removal pass reads rows (contiguous) instead of columns.

@@ -94,8 +94,10 @@ export async function invertHessian(hessian: Float64Array, n: number, options: P
   const relative0 = options.relativeDamping ?? 0.01;
   const maxSteps = options.maxDampingSteps ?? 6;
   const growth = options.dampingGrowth ?? 10;
-  if (!(relative0 >= 0) || !Number.isFinite(relative0)) throw new ShapeError(`invertHessian: relativeDamping must be a finite number ≥ 0, got ${relative0}`);
-  if (!Number.isSafeInteger(maxSteps) || maxSteps < 0) throw new ShapeError(`invertHessian: maxDampingSteps must be a non-negative integer, got ${maxSteps}`);
+  if (!(relative0 >= 0) || !Number.isFinite(relative0))
+    throw new ShapeError(`invertHessian: relativeDamping must be a finite number ≥ 0, got ${relative0}`);
+  if (!Number.isSafeInteger(maxSteps) || maxSteps < 0)
+    throw new ShapeError(`invertHessian: maxDampingSteps must be a non-negative integer, got ${maxSteps}`);
   if (!(growth > 1)) throw new ShapeError(`invertHessian: dampingGrowth must be > 1, got ${growth}`);
   const engine = options.engine ?? createJsMatMulEngine();
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
@@ -160,7 +162,11 @@ export async function invertHessian(hessian: Float64Array, n: number, options: P
  * The matrix H_p whose inverse {@link invertHessian} returned: the oracle of the OBS losses and the
  * closed-form optimum W·H_p[:,K]·(H_p[K,K])⁻¹ must use it. Returns a new array.
  */
-export function preparedHessian(hessian: Float64Array, n: number, prepared: Pick<PreparedHessian, 'dead' | 'deadValue' | 'damping'>): Float64Array {
+export function preparedHessian(
+  hessian: Float64Array,
+  n: number,
+  prepared: Pick<PreparedHessian, 'dead' | 'deadValue' | 'damping'>,
+): Float64Array {
   const a = new Float64Array(n * n);
   for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) a[r * n + c] = 0.5 * (hessian[r * n + c]! + hessian[c * n + r]!);
   for (const d of prepared.dead) a[d * n + d] = prepared.deadValue;

@@ -42,7 +42,7 @@ import type { MatMulEngine } from './engine-types.js';
 import { LevelError, NumericalError, ShapeError } from './errors.js';
 import { invertHessian, type DampingReport, type PrepareOptions } from './prepare.js';
 import { choleskySmall, invertLowerSmall, pinvFactorSmall } from './internal/dense.js';
-import { dot, firstNonFinite, sumOfSquares, transposeF32, transposeF64 } from './internal/kernels.js';
+import { dot, firstNonFinite, sumOfSquares, transposeTiled } from './internal/kernels.js';
 
 /** One linear layer and its calibration statistics. */
 export interface ObsProblem {
@@ -164,7 +164,10 @@ async function compactSymmetric(
   for (let i0 = 0; i0 < k2; i0 += PANEL) {
     const i1 = Math.min(i0 + PANEL, k2);
     const width = k2 - i0;
-    const t = q > 0 ? await engine.matmulF64(left.subarray(i0 * q, i1 * q), right.subarray(i0 * q, k2 * q), i1 - i0, q, width, { transB: true }) : null;
+    const t =
+      q > 0
+        ? await engine.matmulF64(left.subarray(i0 * q, i1 * q), right.subarray(i0 * q, k2 * q), i1 - i0, q, width, { transB: true })
+        : null;
     firstRun = applySymmetricPanel(mat, k, keep, k2, runs, firstRun, i0, i1, t, sign, mirror);
   }
 }
@@ -193,7 +196,7 @@ function applySymmetricPanel(
     for (let run = firstRun; run < runs.length; run += 3) {
       const newStart = runs[run]!;
       const cEnd = newStart + runs[run + 2]!;
-      const cStart = newStart > r ? newStart : r;
+      const cStart = Math.max(newStart, r);
       const src = srcRow + runs[run + 1]! - newStart;
       if (t === null) mat.copyWithin(dst + cStart, src + cStart, src + cEnd);
       else if (sign < 0) for (let c = cStart; c < cEnd; c++) mat[dst + c] = mat[src + c]! - t[tRow + c]!;
@@ -325,7 +328,10 @@ class CompactState {
     const { rows, k, wt, hinv } = this;
     for (let c = 0; c < k; c++) {
       const d = hinv[c * k + c]!;
-      if (!(d > 0)) throw new NumericalError(`obsSweep: diagonal ${d} of the downdated H⁻¹ is not positive (column ${this.keptCols[c]}); H is too badly conditioned, raise relativeDamping`);
+      if (!(d > 0))
+        throw new NumericalError(
+          `obsSweep: diagonal ${d} of the downdated H⁻¹ is not positive (column ${this.keptCols[c]}); H is too badly conditioned, raise relativeDamping`,
+        );
       diag[c] = d;
       let s = 0;
       const row = c * rows;
@@ -375,7 +381,16 @@ function compactRows(wt: Float64Array, rows: number, keep: Int32Array, c0: numbe
 }
 
 /** left row c = [r_1..r_p, v_1..v_p][keep[c]], right row c = [v.., r..] (the G flush factors). */
-function interleaveRV(pendR: Float64Array, pendV: Float64Array, k: number, p: number, keep: Int32Array, k2: number, left: Float64Array, right: Float64Array): void {
+function interleaveRV(
+  pendR: Float64Array,
+  pendV: Float64Array,
+  k: number,
+  p: number,
+  keep: Int32Array,
+  k2: number,
+  left: Float64Array,
+  right: Float64Array,
+): void {
   for (let c = 0; c < k2; c++) {
     const src = keep[c]!;
     const row = c * 2 * p;
@@ -426,7 +441,15 @@ function transposedMatVec(wt: Float64Array, rows: number, k: number, a: Float64A
 }
 
 /** H_p[K, K] from the caller's H: symmetrised, dead inputs at `deadValue`, plus λ on the diagonal. */
-function gatherPreparedBlock(hessian: Float64Array, cols: number, keptCols: Int32Array, kf: number, dead: Int32Array, deadValue: number, lambda: number): Float64Array {
+function gatherPreparedBlock(
+  hessian: Float64Array,
+  cols: number,
+  keptCols: Int32Array,
+  kf: number,
+  dead: Int32Array,
+  deadValue: number,
+  lambda: number,
+): Float64Array {
   const out = new Float64Array(kf * kf);
   const isDead = new Uint8Array(cols);
   for (const d of dead) isDead[d] = 1;
@@ -464,7 +487,8 @@ export function biasEnergy(w0t: Float64Array, rows: number, cols: number, mean: 
 
 /** Validated and normalised levels: distinct kept counts, descending (`caller` names the sweep in errors). */
 export function normaliseLevels(levels: readonly number[], count: number, caller = 'obsSweep'): number[] {
-  if (!Array.isArray(levels) || levels.length === 0) throw new LevelError(`${caller}: levels is empty; pass the kept structure counts to snapshot`);
+  if (!Array.isArray(levels) || levels.length === 0)
+    throw new LevelError(`${caller}: levels is empty; pass the kept structure counts to snapshot`);
   for (const level of levels) {
     if (!Number.isSafeInteger(level) || level < 0 || level > count) {
       throw new LevelError(`${caller}: level ${level} is out of range; kept structure counts must be integers in [0, ${count}]`);
@@ -483,17 +507,23 @@ export async function obsSweep(problem: ObsProblem, options: SweepOptions): Prom
   if (!Number.isSafeInteger(rows) || rows < 1 || !Number.isSafeInteger(cols) || cols < 1) {
     throw new ShapeError(`obsSweep: rows and cols must be positive integers, got ${rows}×${cols}`);
   }
-  if (weight.length !== rows * cols) throw new ShapeError(`obsSweep: weight holds ${weight.length} values, expected rows·cols = ${rows}·${cols} = ${rows * cols}`);
-  if (hessian.length !== cols * cols) throw new ShapeError(`obsSweep: hessian holds ${hessian.length} values, expected cols² = ${cols}² = ${cols * cols}`);
-  if (!Number.isSafeInteger(groupSize) || groupSize < 1) throw new ShapeError(`obsSweep: groupSize must be a positive integer, got ${groupSize}`);
+  if (weight.length !== rows * cols)
+    throw new ShapeError(`obsSweep: weight holds ${weight.length} values, expected rows·cols = ${rows}·${cols} = ${rows * cols}`);
+  if (hessian.length !== cols * cols)
+    throw new ShapeError(`obsSweep: hessian holds ${hessian.length} values, expected cols² = ${cols}² = ${cols * cols}`);
+  if (!Number.isSafeInteger(groupSize) || groupSize < 1)
+    throw new ShapeError(`obsSweep: groupSize must be a positive integer, got ${groupSize}`);
   if (cols % groupSize !== 0) throw new ShapeError(`obsSweep: cols (${cols}) is not divisible by groupSize (${groupSize})`);
-  if (bias !== undefined && bias.length !== rows) throw new ShapeError(`obsSweep: bias has ${bias.length} entries, expected rows = ${rows}`);
-  if (mean !== undefined && mean.length !== cols) throw new ShapeError(`obsSweep: mean has ${mean.length} entries, expected cols = ${cols}`);
+  if (bias !== undefined && bias.length !== rows)
+    throw new ShapeError(`obsSweep: bias has ${bias.length} entries, expected rows = ${rows}`);
+  if (mean !== undefined && mean.length !== cols)
+    throw new ShapeError(`obsSweep: mean has ${mean.length} entries, expected cols = ${cols}`);
   if (bias !== undefined && mean === undefined && bias.some((b) => b !== 0)) {
     throw new ShapeError('obsSweep: a non-zero bias needs the input mean (HessianStatistics.mean) to compute E‖Wx + b‖²');
   }
   const lazyBlock = options.lazyBlock ?? 128;
-  if (!Number.isSafeInteger(lazyBlock) || lazyBlock < 1) throw new ShapeError(`obsSweep: lazyBlock must be a positive integer, got ${lazyBlock}`);
+  if (!Number.isSafeInteger(lazyBlock) || lazyBlock < 1)
+    throw new ShapeError(`obsSweep: lazyBlock must be a positive integer, got ${lazyBlock}`);
   const count = cols / groupSize;
   const levels = normaliseLevels(options.levels, count);
   const positive = levels.filter((l) => l > 0);
@@ -516,8 +546,7 @@ export async function obsSweep(problem: ObsProblem, options: SweepOptions): Prom
   // Wᵀ with dead inputs zeroed: they never fire on the calibration data, and zero columns make them
   // free to remove and decoupled from the rest (guide/structured-obs.md).
   const w0t = new Float64Array(cols * rows);
-  if (weight instanceof Float32Array) transposeF32(weight, rows, cols, w0t);
-  else transposeF64(weight, rows, cols, w0t);
+  transposeTiled(weight, rows, cols, w0t);
   for (const d of prepared.dead) w0t.fill(0, d * rows, (d + 1) * rows);
   const colNorm0 = new Float64Array(cols);
   let w0Norm = 0;
@@ -620,7 +649,8 @@ export async function obsSweep(problem: ObsProblem, options: SweepOptions): Prom
           const r2 = pendR[o2 + c]!;
           const r3 = pendR[o3 + c]!;
           h[c] -= f0 * r0 + f1 * r1 + f2 * r2 + f3 * r3;
-          u[c] -= f0 * pendV[o0 + c]! + f1 * pendV[o1 + c]! + f2 * pendV[o2 + c]! + f3 * pendV[o3 + c]! + v0 * r0 + v1 * r1 + v2 * r2 + v3 * r3;
+          u[c] -=
+            f0 * pendV[o0 + c]! + f1 * pendV[o1 + c]! + f2 * pendV[o2 + c]! + f3 * pendV[o3 + c]! + v0 * r0 + v1 * r1 + v2 * r2 + v3 * r3;
         }
       } else {
         for (let c = 0; c < k; c++) h[c] -= f0 * pendR[o0 + c]! + f1 * pendR[o1 + c]! + f2 * pendR[o2 + c]! + f3 * pendR[o3 + c]!;
@@ -644,7 +674,10 @@ export async function obsSweep(problem: ObsProblem, options: SweepOptions): Prom
       for (let i = 0; i < m; i++) colW[i] -= f * pendA[at + i]!;
     }
     const d = h[j]!;
-    if (!(d > 0)) throw new NumericalError(`obsSweep: diagonal ${d} of the downdated H⁻¹ is not positive (column ${state.keptCols[j]}); raise relativeDamping`);
+    if (!(d > 0))
+      throw new NumericalError(
+        `obsSweep: diagonal ${d} of the downdated H⁻¹ is not positive (column ${state.keptCols[j]}); raise relativeDamping`,
+      );
     let wNorm = 0;
     for (let i = 0; i < m; i++) wNorm += colW[i]! * colW[i]!;
     const rho = wNorm / d;
@@ -727,7 +760,8 @@ export async function obsSweep(problem: ObsProblem, options: SweepOptions): Prom
         bestIsPinv = isPinv;
       }
     }
-    if (j < 0 || bestFactor === null || bestA === null) throw new NumericalError('obsSweep: no finite group saliency left; raise relativeDamping');
+    if (j < 0 || bestFactor === null || bestA === null)
+      throw new NumericalError('obsSweep: no finite group saliency left; raise relativeDamping');
     loss += best / 2;
     if (bestIsPinv) pinvFallbacks++;
     const c0 = j * s;
@@ -776,7 +810,8 @@ export async function obsSweep(problem: ObsProblem, options: SweepOptions): Prom
     hpKK = state.hinv.slice(0, kf * kf);
     if (!state.fullStorage) mirrorUpperToLower(hpKK, kf);
     const result = await choleskyInverseInPlace(hpKK, kf, engine, options.blockSize ?? DEFAULT_BLOCK_SIZE);
-    if (result.failedColumn >= 0) throw new NumericalError('obsSweep: the final downdated H⁻¹ is not positive definite; raise relativeDamping');
+    if (result.failedColumn >= 0)
+      throw new NumericalError('obsSweep: the final downdated H⁻¹ is not positive definite; raise relativeDamping');
   }
   const wtf = state.wt.subarray(0, kf * rows);
   const hpWt = await engine.matmulF64(hpKK, wtf, kf, kf, rows);

@@ -53,7 +53,8 @@ describe('browser entry (src/index.ts)', () => {
     for (const f of ['src/sweep.ts', 'src/prepare.ts', 'src/database.ts', 'src/hessian.ts', 'src/levels.ts']) expect(files).toContain(f);
     expect(files).not.toContain('src/node.ts');
     const external: string[] = [];
-    for (const [file, specs] of graph) for (const spec of specs) if (!spec.startsWith('.')) external.push(`${relative(root, file)}: ${spec}`);
+    for (const [file, specs] of graph)
+      for (const spec of specs) if (!spec.startsWith('.')) external.push(`${relative(root, file)}: ${spec}`);
     expect(external).toEqual([]);
   });
 
@@ -68,11 +69,10 @@ describe('browser entry (src/index.ts)', () => {
     const graph = importGraph(join(root, 'src', 'node.ts'));
     const external = [...graph.values()].flat().filter((s) => !s.startsWith('.'));
     expect(external).toEqual(expect.arrayContaining(['node:fs/promises', 'node:path']));
-    expect(specifiers("import type { A } from 'pkg-a';\nexport * from \"pkg-b\";\nimport 'pkg-c';\nawait import('pkg-d');\n// import x from 'not-code';")).toEqual([
-      'pkg-a',
-      'pkg-b',
-      'pkg-c',
-      'pkg-d',
-    ]);
+    expect(
+      specifiers(
+        "import type { A } from 'pkg-a';\nexport * from \"pkg-b\";\nimport 'pkg-c';\nawait import('pkg-d');\n// import x from 'not-code';",
+      ),
+    ).toEqual(['pkg-a', 'pkg-b', 'pkg-c', 'pkg-d']);
   });
 });

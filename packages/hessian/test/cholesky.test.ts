@@ -78,7 +78,13 @@ describe('blocked Cholesky inverse', () => {
 
     // Rank-2 symmetric 4×4: pinv satisfies A·A⁺·A = A and is symmetric.
     const v = randomMatrix(2, 4, 5);
-    const a = naiveMatmul(Float64Array.from({ length: 8 }, (_, i) => v[(i % 2) * 4 + Math.floor(i / 2)]!), v, 4, 2, 4);
+    const a = naiveMatmul(
+      Float64Array.from({ length: 8 }, (_, i) => v[(i % 2) * 4 + Math.floor(i / 2)]!),
+      v,
+      4,
+      2,
+      4,
+    );
     const pinv = pinvSymmetricSmall(a, 4);
     const apa = naiveMatmul(naiveMatmul(a, pinv, 4, 4, 4), a, 4, 4, 4);
     expect(maxAbsDiff(apa, a)).toBeLessThan(1e-10);

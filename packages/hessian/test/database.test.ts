@@ -25,7 +25,14 @@ function problem(rows: number, cols: number, seed: number): ObsProblem {
   const x = correlatedTokens(tokens, cols, seed);
   const mean = new Float64Array(cols);
   for (let t = 0; t < tokens; t++) for (let c = 0; c < cols; c++) mean[c] += x[t * cols + c]! / tokens;
-  return { weight: randomMatrix(rows, cols, seed + 1), rows, cols, hessian: hessianOf(x, tokens, cols), mean, bias: randomMatrix(1, rows, seed + 2) };
+  return {
+    weight: randomMatrix(rows, cols, seed + 1),
+    rows,
+    cols,
+    hessian: hessianOf(x, tokens, cols),
+    mean,
+    bias: randomMatrix(1, rows, seed + 2),
+  };
 }
 
 function jobs(loads: { count: number } = { count: 0 }, failOn?: number, method?: SweepMethod): LayerJob[] {
@@ -42,7 +49,12 @@ function jobs(loads: { count: number } = { count: 0 }, failOn?: number, method?:
       return problem(4, cols, layer * 10 + cols);
     },
   });
-  return [make(0, 'attention', 16, 4, [4, 3, 2, 1, 0]), make(0, 'ffn', 24, 1, ffnLevels(24)), make(1, 'attention', 16, 4, [4, 3, 2, 1, 0]), make(1, 'ffn', 24, 1, ffnLevels(24))];
+  return [
+    make(0, 'attention', 16, 4, [4, 3, 2, 1, 0]),
+    make(0, 'ffn', 24, 1, ffnLevels(24)),
+    make(1, 'attention', 16, 4, [4, 3, 2, 1, 0]),
+    make(1, 'ffn', 24, 1, ffnLevels(24)),
+  ];
 }
 
 const dirs: string[] = [];
@@ -120,7 +132,9 @@ describe('level database', () => {
   it('refuses to resume with a different spec', async () => {
     const db = new LevelDatabase(createMemoryStorage());
     await db.build(jobs().slice(0, 1));
-    const changed = jobs().slice(0, 1).map((j) => ({ ...j, fingerprint: 'another-model' }));
+    const changed = jobs()
+      .slice(0, 1)
+      .map((j) => ({ ...j, fingerprint: 'another-model' }));
     await expect(db.build(changed)).rejects.toThrow(/different spec/);
     await expect(db.build(jobs().slice(0, 1), { relativeDamping: 0.1 })).rejects.toThrow(DatabaseError);
   });
@@ -189,7 +203,9 @@ describe('level database, magnitude baseline', () => {
       expect(level.obsLoss).toBe(snap.obsLoss);
       const width = level.kept;
       let changed = 0;
-      for (let r = 0; r < 4; r++) for (let q = 0; q < width; q++) if (level.weight[r * width + q] !== Math.fround(input.weight[r * 24 + level.keptIndices[q]!]!)) changed++;
+      for (let r = 0; r < 4; r++)
+        for (let q = 0; q < width; q++)
+          if (level.weight[r * width + q] !== Math.fround(input.weight[r * 24 + level.keptIndices[q]!]!)) changed++;
       expect(changed).toBe(0);
     });
     expect(await db.readLevel(0, 'ffn', record.levels[5]!.kept)).toEqual(record.levels[5]);

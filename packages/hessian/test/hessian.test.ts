@@ -1,6 +1,14 @@
 import { maxAbsDiff } from '@ziplm/test-utils';
 import { describe, expect, it } from 'vitest';
-import { CalibrationError, HessianAccumulator, HessianError, NumericalError, ShapeError, createJsMatMulEngine, type MatMulEngine } from '../src/index.js';
+import {
+  CalibrationError,
+  HessianAccumulator,
+  HessianError,
+  NumericalError,
+  ShapeError,
+  createJsMatMulEngine,
+  type MatMulEngine,
+} from '../src/index.js';
 import { correlatedTokens, hessianOf, maxAbs } from './helpers/random.js';
 
 describe('HessianAccumulator', () => {

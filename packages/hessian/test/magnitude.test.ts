@@ -59,7 +59,8 @@ function checkSnapshots(f: Fixture, result: SweepResult, tol = 1e-9): void {
     const kept = keptColumns(snap.keptIndices, groupSize);
     expect(snap.weight.length).toBe(rows * kept.length);
     let changed = 0;
-    for (let i = 0; i < rows; i++) for (let q = 0; q < kept.length; q++) if (snap.weight[i * kept.length + q] !== weight[i * cols + kept[q]!]) changed++;
+    for (let i = 0; i < rows; i++)
+      for (let q = 0; q < kept.length; q++) if (snap.weight[i * kept.length + q] !== weight[i * cols + kept[q]!]) changed++;
     expect(changed).toBe(0);
     const full = snap.kept === 0 ? new Float64Array(rows * cols) : expand(snap.weight, rows, cols, kept);
     const dw = weight.map((v, i) => v - full[i]!);
@@ -119,7 +120,12 @@ describe('magnitudeSweep', () => {
         const optimumError = dataError(weight, optimum, bias, f.x, f.tokens, rows, cols);
         expect(optimumError).toBeLessThanOrEqual(snap.error * (1 + 1e-9) + 1e-15);
         const optimumP = expand(closedFormOptimum(weight, rows, cols, hp, kept), rows, cols, kept);
-        const lossP = quadraticLoss(weight.map((v, i) => v - optimumP[i]!), rows, cols, hp);
+        const lossP = quadraticLoss(
+          weight.map((v, i) => v - optimumP[i]!),
+          rows,
+          cols,
+          hp,
+        );
         expect(lossP).toBeLessThanOrEqual(snap.obsLoss * (1 + 1e-9) + 1e-15);
         if (snap.kept < cols / groupSize && optimumError < 0.9 * snap.error) strictlyWorse++;
       }
@@ -172,7 +178,11 @@ describe('magnitudeSweep', () => {
       matmulF32: js.matmulF32,
     };
     const progress: number[] = [];
-    const a = await magnitudeSweep(f.problem, { levels: [300, 150, 7], engine: counting, onProgress: (done, total) => progress.push(done, total) });
+    const a = await magnitudeSweep(f.problem, {
+      levels: [300, 150, 7],
+      engine: counting,
+      onProgress: (done, total) => progress.push(done, total),
+    });
     expect(calls).toBe(2); // 300 columns: panels of 256 rows of G
     expect(progress.length).toBe(2 * 293);
     expect(progress.slice(-2)).toEqual([293, 293]);
@@ -180,12 +190,16 @@ describe('magnitudeSweep', () => {
     const b = await magnitudeSweep(f.problem, { levels: [300, 150, 7], snapshotPrecision: 'float32' });
     expect(b.snapshots[1]!.weight).toBeInstanceOf(Float32Array);
     expect(Array.from(b.snapshots[1]!.weight)).toEqual(Array.from(Float32Array.from(a.snapshots[1]!.weight)));
-    b.snapshots.forEach((snap, i) => expect(snap.error).toBe(a.snapshots[i]!.error));
+    b.snapshots.forEach((snap, i) => {
+      expect(snap.error).toBe(a.snapshots[i]!.error);
+    });
   });
 
   it('rejects bad input with typed errors', async () => {
     const f = fixture(2, 12, 20, 12);
-    await expect(magnitudeSweep(f.problem, { levels: [1], groupSize: 5 })).rejects.toThrow(/magnitudeSweep: cols \(12\) is not divisible by groupSize/);
+    await expect(magnitudeSweep(f.problem, { levels: [1], groupSize: 5 })).rejects.toThrow(
+      /magnitudeSweep: cols \(12\) is not divisible by groupSize/,
+    );
     await expect(magnitudeSweep({ ...f.problem, weight: new Float64Array(5) }, { levels: [1] })).rejects.toThrow(ShapeError);
     await expect(magnitudeSweep({ ...f.problem, mean: undefined }, { levels: [1] })).rejects.toThrow(/needs the input mean/);
     await expect(magnitudeSweep(f.problem, { levels: [13] })).rejects.toThrow(LevelError);
@@ -199,6 +213,8 @@ describe('magnitudeSweep', () => {
     await expect(magnitudeSweep({ ...f.problem, hessian: negative }, { levels: [1] })).rejects.toThrow(NotPositiveDefiniteError);
     // Every input dead (H = 0): refused like obsSweep does, rather than error 0 at every level.
     await expect(magnitudeSweep({ ...f.problem, hessian: new Float64Array(144) }, { levels: [1] })).rejects.toThrow(CalibrationError);
-    await expect(magnitudeSweep({ ...f.problem, hessian: new Float64Array(144) }, { levels: [2], groupSize: 3 })).rejects.toThrow(/every one of the 12 inputs is dead/);
+    await expect(magnitudeSweep({ ...f.problem, hessian: new Float64Array(144) }, { levels: [2], groupSize: 3 })).rejects.toThrow(
+      /every one of the 12 inputs is dead/,
+    );
   });
 });

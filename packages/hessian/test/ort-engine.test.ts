@@ -25,14 +25,32 @@ afterAll(async () => {
   await ort?.dispose();
 });
 
-function problemOf(x: Float64Array, tokens: number, rows: number, cols: number, seed: number): ObsProblem & { weight: Float64Array; bias: Float64Array } {
+function problemOf(
+  x: Float64Array,
+  tokens: number,
+  rows: number,
+  cols: number,
+  seed: number,
+): ObsProblem & { weight: Float64Array; bias: Float64Array } {
   const mean = new Float64Array(cols);
   for (let t = 0; t < tokens; t++) for (let c = 0; c < cols; c++) mean[c] += x[t * cols + c]! / tokens;
-  return { weight: randomMatrix(rows, cols, seed), rows, cols, hessian: hessianOf(x, tokens, cols), mean, bias: randomMatrix(1, rows, seed + 1) };
+  return {
+    weight: randomMatrix(rows, cols, seed),
+    rows,
+    cols,
+    hessian: hessianOf(x, tokens, cols),
+    mean,
+    bias: randomMatrix(1, rows, seed + 1),
+  };
 }
 
 /** Every snapshot against the closed-form optimum (with the solver's H_p) and the data error. */
-function checkOracle(problem: ObsProblem & { weight: Float64Array; bias: Float64Array }, x: Float64Array, tokens: number, result: SweepResult): void {
+function checkOracle(
+  problem: ObsProblem & { weight: Float64Array; bias: Float64Array },
+  x: Float64Array,
+  tokens: number,
+  result: SweepResult,
+): void {
   const { weight, rows, cols, hessian, bias } = problem;
   const hp = preparedHessian(hessian, cols, result);
   for (const snap of result.snapshots) {
@@ -77,7 +95,11 @@ describe('HessianAccumulator with the onnxruntime engine', () => {
     await viaOrt.add(x32.subarray(120 * d), tokens - 120, mask.slice(120));
     await viaJs.add(x32, tokens, mask);
     const [a, b] = [await viaOrt.finalize(), await viaJs.finalize()];
-    const expected = hessianOf(Float64Array.from(kept, (v) => Math.fround(v)), n, d);
+    const expected = hessianOf(
+      Float64Array.from(kept, (v) => Math.fround(v)),
+      n,
+      d,
+    );
     // ≤ 64 float32 products summed in float32 per chunk entry: well inside 64·2⁻²⁴ ≈ 4e-6 relative.
     expect(maxAbsDiff(a.hessian, expected)).toBeLessThan(4e-6 * maxAbs(expected));
     expect(maxAbsDiff(a.hessian, b.hessian)).toBeLessThan(4e-6 * maxAbs(expected));

@@ -23,9 +23,13 @@ const config = bertConfig({ numLayers: layers });
 const env = inferenceEnvironment({ mode: batchSize === 1 ? 'latency' : 'throughput', batchSize, sequenceLength: 128 });
 const heads = [12, 9, 6, 3, 1, 0];
 const neurons = [3072, 1814, 1071, 632, 336, 179, 95, 33, 0]; // members of the paper's grid for 3072
-const protocol = quick ? { warmupRuns: 2, minRounds: 6, maxRounds: 12, precision: 0.01 } : { warmupRuns: 3, minRounds: 20, maxRounds: 80, precision: 0.003 };
+const protocol = quick
+  ? { warmupRuns: 2, minRounds: 6, maxRounds: 12, precision: 0.01 }
+  : { warmupRuns: 3, minRounds: 20, maxRounds: 80, precision: 0.003 };
 
-console.log(`@ziplm/latency additivity benchmark${quick ? ' (QUICK)' : ''}: BERT-base width, ${layers} layers, ${describeEnvironment(env)}`);
+console.log(
+  `@ziplm/latency additivity benchmark${quick ? ' (QUICK)' : ''}: BERT-base width, ${layers} layers, ${describeEnvironment(env)}`,
+);
 const contexts = (process.env.ZIPLM_BENCH_CONTEXTS ?? `model:${layers},isolated`).split(',');
 const tables: Record<string, LatencyTable> = {};
 for (const spec of contexts) {
@@ -40,15 +44,21 @@ for (const spec of contexts) {
   });
 }
 for (const [name, t] of Object.entries(tables)) {
-  console.log(`  ${name}: build ${t.build!.seconds.toFixed(0)} s, dense ${t.dense.median.toFixed(2)} ms, additivity residual ${pct(t.build!.additivity!.residual)}`);
+  console.log(
+    `  ${name}: build ${t.build!.seconds.toFixed(0)} s, dense ${t.dense.median.toFixed(2)} ms, additivity residual ${pct(t.build!.additivity!.residual)}`,
+  );
 }
 
 const random = seededRandom(7);
 const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
 const shapes: Array<{ layerHeads: number[]; layerIntermediate: number[] }> = [];
-for (const k of [6, 1]) shapes.push({ layerHeads: new Array(layers).fill(k), layerIntermediate: new Array(layers).fill(k === 6 ? 1071 : 95) });
+for (const k of [6, 1])
+  shapes.push({ layerHeads: new Array(layers).fill(k), layerIntermediate: new Array(layers).fill(k === 6 ? 1071 : 95) });
 for (let i = 0; i < (quick ? 4 : 10); i++) {
-  shapes.push({ layerHeads: Array.from({ length: layers }, () => pick(heads)), layerIntermediate: Array.from({ length: layers }, () => pick(neurons)) });
+  shapes.push({
+    layerHeads: Array.from({ length: layers }, () => pick(heads)),
+    layerIntermediate: Array.from({ length: layers }, () => pick(neurons)),
+  });
 }
 const candidates = shapes.map((s) => {
   const predicted = predictRuntime(tables[contexts[0]!]!, s).speedup;
@@ -67,7 +77,12 @@ reports.forEach((r, i) => {
     errs[c]!.push(r.measured / p - 1);
     cells.push(p.toFixed(3), pct(r.measured / p - 1));
   }
-  console.log(pad([s.layerHeads.join(','), s.layerIntermediate.join(','), r.measured.toFixed(3), ...cells, `${(100 * r.uncertainty).toFixed(1)}%`], widths));
+  console.log(
+    pad(
+      [s.layerHeads.join(','), s.layerIntermediate.join(','), r.measured.toFixed(3), ...cells, `${(100 * r.uncertainty).toFixed(1)}%`],
+      widths,
+    ),
+  );
 });
 for (const [name, e] of Object.entries(errs)) {
   const max = Math.max(...e.map(Math.abs));

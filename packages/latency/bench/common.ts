@@ -16,10 +16,19 @@ export const quick = process.env.ZIPLM_BENCH_QUICK === '1';
  */
 export const protocols = (batchSize: number) =>
   quick
-    ? { build: { warmupRuns: 2, minRounds: 6, maxRounds: 12, precision: 0.01 }, verify: { warmupRuns: 2, minRounds: 8, maxRounds: 16, precision: 0.01 } }
+    ? {
+        build: { warmupRuns: 2, minRounds: 6, maxRounds: 12, precision: 0.01 },
+        verify: { warmupRuns: 2, minRounds: 8, maxRounds: 16, precision: 0.01 },
+      }
     : batchSize === 1
-      ? { build: { warmupRuns: 3, minRounds: 30, maxRounds: 90, precision: 0.003 }, verify: { warmupRuns: 3, minRounds: 40, maxRounds: 150, precision: 0.002 } }
-      : { build: { warmupRuns: 1, minRounds: 10, maxRounds: 16, precision: 0.003 }, verify: { warmupRuns: 1, minRounds: 10, maxRounds: 20, precision: 0.003 } };
+      ? {
+          build: { warmupRuns: 3, minRounds: 30, maxRounds: 90, precision: 0.003 },
+          verify: { warmupRuns: 3, minRounds: 40, maxRounds: 150, precision: 0.002 },
+        }
+      : {
+          build: { warmupRuns: 1, minRounds: 10, maxRounds: 16, precision: 0.003 },
+          verify: { warmupRuns: 1, minRounds: 10, maxRounds: 20, precision: 0.003 },
+        };
 
 /** `runs/latency/` at the repository root (git-ignored): measured tables land here. */
 export function outputDir(): string {
@@ -45,7 +54,10 @@ export function randomErrors(table: LatencyTable, seed: number): LayerErrors[] {
       const full = module === 'attention' ? table.model.numHeads : table.model.intermediateSize;
       const s = 0.1 + 0.8 * random();
       const p = 0.5 + 1.5 * random();
-      const levels = (module === 'attention' ? table.attention : table.ffn).map((l) => ({ kept: l.kept, error: l.kept === 0 ? 1 : s * (1 - l.kept / full) ** p }));
+      const levels = (module === 'attention' ? table.attention : table.ffn).map((l) => ({
+        kept: l.kept,
+        error: l.kept === 0 ? 1 : s * (1 - l.kept / full) ** p,
+      }));
       out.push({ layer, module, levels });
     }
   }

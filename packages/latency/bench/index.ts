@@ -15,7 +15,16 @@
 //   ZIPLM_VISIT_RUNS=3 ...                               # runs per visit (the last one timed; default 2)
 
 import { bertConfig, withLayerShapes } from '@ziplm/models';
-import { describeEnvironment, inferenceEnvironment, type LatencyTable, maxAchievableSpeedup, predictRuntime, saveLatencyTable, searchForSpeedup, type SearchResult } from '../src/index.js';
+import {
+  describeEnvironment,
+  inferenceEnvironment,
+  type LatencyTable,
+  maxAchievableSpeedup,
+  predictRuntime,
+  saveLatencyTable,
+  searchForSpeedup,
+  type SearchResult,
+} from '../src/index.js';
 import { buildLatencyTable, timingCheckpoint, verifySpeedups } from '../src/measure/index.js';
 import { outputFile, pad, pct, progressLogger, protocols, quick, randomErrors } from './common.js';
 
@@ -77,14 +86,22 @@ for (const batchSize of batches) {
     table,
     ...protocols(batchSize).verify,
     ...(visitRuns ? { visitRuns } : {}),
-    candidates: results.map((r) => ({ model: timingCheckpoint(withLayerShapes(config, r.layerHeads, r.layerIntermediate)), target: r.target, predicted: r.predictedSpeedup })),
+    candidates: results.map((r) => ({
+      model: timingCheckpoint(withLayerShapes(config, r.layerHeads, r.layerIntermediate)),
+      target: r.target,
+      predicted: r.predictedSpeedup,
+    })),
   });
-  console.log(`  verification ${((performance.now() - started) / 1000).toFixed(1)} s; dense today vs table ${pct(reports[0]?.denseDrift ?? 0)}`);
+  console.log(
+    `  verification ${((performance.now() - started) / 1000).toFixed(1)} s; dense today vs table ${pct(reports[0]?.denseDrift ?? 0)}`,
+  );
   // The same prediction without the whole-model calibration (level times as timed in context):
   // shows what the calibration contributed on these members.
   const raw = uncalibrated(table);
   const widths = [7, 10, 10, 12, 11, 12, 7, 12, 12, 6];
-  console.log(pad(['target', 'predicted', 'measured', 'meas/target', 'meas/pred', 'meas/uncal', '±', 'heads kept', 'ffn kept', 'status'], widths));
+  console.log(
+    pad(['target', 'predicted', 'measured', 'meas/target', 'meas/pred', 'meas/uncal', '±', 'heads kept', 'ffn kept', 'status'], widths),
+  );
   reports.forEach((r, i) => {
     const res = results[i]!;
     const heads = res.layerHeads.reduce((a, x) => a + x, 0) / (config.numLayers * config.numHeads);

@@ -23,7 +23,9 @@ const file = process.env.ZIPLM_BENCH_TABLE ?? outputFile('bert-base-b1-s128-mode
 const { table } = await loadLatencyTable(file);
 const env = table.environment;
 const config = bertConfig();
-console.log(`@ziplm/latency repeatability: ${describeEnvironment(env)}; table ${file}; ${repeats} verifications of targets ${targets.join(', ')}`);
+console.log(
+  `@ziplm/latency repeatability: ${describeEnvironment(env)}; table ${file}; ${repeats} verifications of targets ${targets.join(', ')}`,
+);
 const errors = randomErrors(table, 1);
 const results = targets.map((target) => searchForSpeedup(table, errors, { target }));
 const runs: number[][] = [];
@@ -36,7 +38,11 @@ for (let r = 0; r < repeats; r++) {
     table,
     ...protocols(table.environment.batchSize).verify,
     seed: r,
-    candidates: results.map((res) => ({ model: timingCheckpoint(withLayerShapes(config, res.layerHeads, res.layerIntermediate)), target: res.target, predicted: res.predictedSpeedup })),
+    candidates: results.map((res) => ({
+      model: timingCheckpoint(withLayerShapes(config, res.layerHeads, res.layerIntermediate)),
+      target: res.target,
+      predicted: res.predictedSpeedup,
+    })),
   });
   runs.push(reports.map((x) => x.measured));
   drifts.push(reports[0]?.denseDrift ?? 0);

@@ -95,23 +95,30 @@ export function inferenceEnvironment(options: InferenceEnvironmentOptions = {}):
 }
 
 function checkInt(value: unknown, field: string, min: number): void {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new EnvironmentError(field, `must be an integer, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    throw new EnvironmentError(field, `must be an integer, got ${JSON.stringify(value)}`);
   if (value < min) throw new EnvironmentError(field, `must be >= ${min}, got ${value}`);
 }
 
 /** Throws an EnvironmentError naming the first invalid field. */
 export function validateEnvironment(env: InferenceEnvironment): void {
-  if (!ENGINES.includes(env.engine)) throw new EnvironmentError('engine', `must be one of ${ENGINES.join(', ')}, got ${JSON.stringify(env.engine)}`);
+  if (!ENGINES.includes(env.engine))
+    throw new EnvironmentError('engine', `must be one of ${ENGINES.join(', ')}, got ${JSON.stringify(env.engine)}`);
   if (!LEVELS.includes(env.graphOptimizationLevel)) {
-    throw new EnvironmentError('graphOptimizationLevel', `must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(env.graphOptimizationLevel)}`);
+    throw new EnvironmentError(
+      'graphOptimizationLevel',
+      `must be one of ${LEVELS.join(', ')}, got ${JSON.stringify(env.graphOptimizationLevel)}`,
+    );
   }
   if (!MODES.includes(env.mode)) throw new EnvironmentError('mode', `must be one of ${MODES.join(', ')}, got ${JSON.stringify(env.mode)}`);
   checkInt(env.threads, 'threads', 1);
   checkInt(env.batchSize, 'batchSize', 1);
   checkInt(env.sequenceLength, 'sequenceLength', 1);
   checkInt(env.pastLength, 'pastLength', 0);
-  if (typeof env.allowSpinning !== 'boolean') throw new EnvironmentError('allowSpinning', `must be a boolean, got ${JSON.stringify(env.allowSpinning)}`);
-  if (env.mode === 'latency' && env.batchSize !== 1) throw new EnvironmentError('batchSize', `must be 1 in latency mode, got ${env.batchSize}`);
+  if (typeof env.allowSpinning !== 'boolean')
+    throw new EnvironmentError('allowSpinning', `must be a boolean, got ${JSON.stringify(env.allowSpinning)}`);
+  if (env.mode === 'latency' && env.batchSize !== 1)
+    throw new EnvironmentError('batchSize', `must be 1 in latency mode, got ${env.batchSize}`);
   if (env.mode === 'generation') {
     if (env.sequenceLength !== 1) throw new EnvironmentError('sequenceLength', `must be 1 in generation mode, got ${env.sequenceLength}`);
     if (env.pastLength < 1) throw new EnvironmentError('pastLength', `must be >= 1 in generation mode, got ${env.pastLength}`);
@@ -156,6 +163,14 @@ export function compareFingerprints(
   table: DeviceFingerprint,
   current: DeviceFingerprint,
 ): Array<{ field: keyof DeviceFingerprint; table: string | number; current: string | number }> {
-  const fields: Array<keyof DeviceFingerprint> = ['cpuModel', 'logicalCores', 'platform', 'arch', 'engine', 'engineVersion', 'runtimeVersion'];
+  const fields: Array<keyof DeviceFingerprint> = [
+    'cpuModel',
+    'logicalCores',
+    'platform',
+    'arch',
+    'engine',
+    'engineVersion',
+    'runtimeVersion',
+  ];
   return fields.filter((f) => table[f] !== current[f]).map((f) => ({ field: f, table: table[f], current: current[f] }));
 }

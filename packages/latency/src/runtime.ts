@@ -17,7 +17,13 @@ export function tableLevels(table: LatencyTable, module: 'attention' | 'ffn'): r
 export function levelTime(table: LatencyTable, module: 'attention' | 'ffn', kept: number, where = ''): number {
   const levels = tableLevels(table, module);
   const level = levels.find((l) => l.kept === kept);
-  if (!level) throw new MissingLevelError(module, kept, levels.map((l) => l.kept), where);
+  if (!level)
+    throw new MissingLevelError(
+      module,
+      kept,
+      levels.map((l) => l.kept),
+      where,
+    );
   return level.time;
 }
 

@@ -99,7 +99,9 @@ function prepare(table: LatencyTable, errors: readonly LayerErrors[], options: O
     layerIntermediate: new Array<number>(L).fill(table.model.intermediateSize),
   };
   if (current.layerHeads.length !== L || current.layerIntermediate.length !== L) {
-    throw new SearchError(`current shapes have ${current.layerHeads.length}/${current.layerIntermediate.length} layers, the latency table is for ${L}`);
+    throw new SearchError(
+      `current shapes have ${current.layerHeads.length}/${current.layerIntermediate.length} layers, the latency table is for ${L}`,
+    );
   }
   if (options.coefficients && options.coefficients.length !== errors.length) {
     throw new SearchError(`coefficients has ${options.coefficients.length} entries, errors has ${errors.length} modules`);
@@ -109,8 +111,10 @@ function prepare(table: LatencyTable, errors: readonly LayerErrors[], options: O
   const modules: Prepared['modules'] = [];
   errors.forEach((entry, i) => {
     const where = `errors[${i}] (layer ${entry.layer} ${entry.module})`;
-    if (!Number.isInteger(entry.layer) || entry.layer < 0 || entry.layer >= L) throw new SearchError(`${where}: layer must be an integer in [0, ${L}), got ${entry.layer}`);
-    if (entry.module !== 'attention' && entry.module !== 'ffn') throw new SearchError(`${where}: module must be "attention" or "ffn", got ${JSON.stringify(entry.module)}`);
+    if (!Number.isInteger(entry.layer) || entry.layer < 0 || entry.layer >= L)
+      throw new SearchError(`${where}: layer must be an integer in [0, ${L}), got ${entry.layer}`);
+    if (entry.module !== 'attention' && entry.module !== 'ffn')
+      throw new SearchError(`${where}: module must be "attention" or "ffn", got ${JSON.stringify(entry.module)}`);
     const key = `${entry.layer}/${entry.module}`;
     if (searched.has(key)) throw new SearchError(`${where}: duplicate module`);
     searched.add(key);
@@ -120,7 +124,8 @@ function prepare(table: LatencyTable, errors: readonly LayerErrors[], options: O
     const candidates: Candidate[] = [];
     const seen = new Set<number>();
     for (const level of entry.levels) {
-      if (!Number.isInteger(level.kept) || level.kept < 0) throw new SearchError(`${where}: kept must be an integer >= 0, got ${level.kept}`);
+      if (!Number.isInteger(level.kept) || level.kept < 0)
+        throw new SearchError(`${where}: kept must be an integer >= 0, got ${level.kept}`);
       if (!Number.isFinite(level.error)) throw new SearchError(`${where}: error of kept ${level.kept} must be finite, got ${level.error}`);
       if (seen.has(level.kept)) throw new SearchError(`${where}: duplicate level kept ${level.kept}`);
       seen.add(level.kept);
@@ -163,7 +168,11 @@ function shapesOf(prepared: Prepared, picks: readonly number[]): LayerShapes & {
  * minimum-cost selection with Σ tint ≤ capacity, or undefined when none exists. Ties go to the
  * smaller total time.
  */
-export function knapsackDp(tint: readonly (readonly number[])[], cost: readonly (readonly number[])[], capacity: number): number[] | undefined {
+export function knapsackDp(
+  tint: readonly (readonly number[])[],
+  cost: readonly (readonly number[])[],
+  capacity: number,
+): number[] | undefined {
   const M = tint.length;
   const C = capacity;
   if (M === 0) return [];
@@ -262,7 +271,11 @@ export function solveKnapsack(
  * The largest predicted speedup reachable: every searched module at its fastest allowed level
  * (guide/search.md "max achievable target").
  */
-export function maxAchievableSpeedup(table: LatencyTable, errors: readonly LayerErrors[], options: Omit<SearchOptions, 'target'> = {}): number {
+export function maxAchievableSpeedup(
+  table: LatencyTable,
+  errors: readonly LayerErrors[],
+  options: Omit<SearchOptions, 'target'> = {},
+): number {
   const prepared = prepare(table, errors, options);
   return predictRuntime(table, shapesOf(prepared, fastestPicks(prepared))).speedup;
 }
@@ -284,9 +297,11 @@ function fastestPicks(prepared: Prepared): number[] {
  */
 export function searchForSpeedup(table: LatencyTable, errors: readonly LayerErrors[], options: SearchOptions): SearchResult {
   const { target } = options;
-  if (!(typeof target === 'number' && Number.isFinite(target) && target > 0)) throw new SearchError(`target speedup must be a finite number > 0, got ${target}`);
+  if (!(typeof target === 'number' && Number.isFinite(target) && target > 0))
+    throw new SearchError(`target speedup must be a finite number > 0, got ${target}`);
   const buckets = options.buckets ?? 10000;
-  if (!Number.isInteger(buckets) || buckets < 1 || buckets > 10_000_000) throw new SearchError(`buckets must be an integer in [1, 1e7], got ${buckets}`);
+  if (!Number.isInteger(buckets) || buckets < 1 || buckets > 10_000_000)
+    throw new SearchError(`buckets must be an integer in [1, 1e7], got ${buckets}`);
   const prepared = prepare(table, errors, options);
   const dense = table.dense.median;
 
@@ -294,7 +309,11 @@ export function searchForSpeedup(table: LatencyTable, errors: readonly LayerErro
   const budget = dense / target - prepared.fixedTime;
   const fastest = predictRuntime(table, shapesOf(prepared, fastestPicks(prepared)));
   if (budget < 0 || fastest.speedup < target) {
-    throw new InfeasibleTargetError(target, fastest.speedup, budget < 0 ? 'the non-prunable part and the modules not searched alone exceed the time budget' : '');
+    throw new InfeasibleTargetError(
+      target,
+      fastest.speedup,
+      budget < 0 ? 'the non-prunable part and the modules not searched alone exceed the time budget' : '',
+    );
   }
 
   const coefficients = options.coefficients;
@@ -371,7 +390,9 @@ function uniformCandidates(table: LatencyTable, prepared: Prepared, coefficients
       common = new Set([...common].filter((k) => offered.has(k)));
     }
     if (common.size === 0) {
-      throw new SearchError(`no ${module === 'attention' ? 'kept head count' : 'FFN size'} is offered by every searched ${module} module (their levels, capped by the current sizes, do not intersect)`);
+      throw new SearchError(
+        `no ${module === 'attention' ? 'kept head count' : 'FFN size'} is offered by every searched ${module} module (their levels, capped by the current sizes, do not intersect)`,
+      );
     }
     return [...common].sort((a, b) => b - a);
   };
@@ -398,7 +419,11 @@ function uniformCandidates(table: LatencyTable, prepared: Prepared, coefficients
  * The largest predicted speedup a uniform configuration reaches (see `searchUniform`): the fastest
  * shared head count and FFN size.
  */
-export function maxUniformSpeedup(table: LatencyTable, errors: readonly LayerErrors[], options: Omit<UniformSearchOptions, 'target'> = {}): number {
+export function maxUniformSpeedup(
+  table: LatencyTable,
+  errors: readonly LayerErrors[],
+  options: Omit<UniformSearchOptions, 'target'> = {},
+): number {
   const candidates = uniformCandidates(table, prepare(table, errors, options), options.coefficients);
   return Math.max(...candidates.map((c) => c.prediction.speedup));
 }
@@ -419,7 +444,8 @@ export function maxUniformSpeedup(table: LatencyTable, errors: readonly LayerErr
  */
 export function searchUniform(table: LatencyTable, errors: readonly LayerErrors[], options: UniformSearchOptions): SearchResult {
   const { target } = options;
-  if (!(typeof target === 'number' && Number.isFinite(target) && target > 0)) throw new SearchError(`target speedup must be a finite number > 0, got ${target}`);
+  if (!(typeof target === 'number' && Number.isFinite(target) && target > 0))
+    throw new SearchError(`target speedup must be a finite number > 0, got ${target}`);
   const prepared = prepare(table, errors, options);
   const candidates = uniformCandidates(table, prepared, options.coefficients);
   const budget = table.dense.median / target - prepared.fixedTime;
@@ -432,7 +458,8 @@ export function searchUniform(table: LatencyTable, errors: readonly LayerErrors[
       c.objective < best.objective ||
       (c.objective === best.objective &&
         (c.prediction.time < best.prediction.time ||
-          (c.prediction.time === best.prediction.time && (c.heads > best.heads || (c.heads === best.heads && c.intermediate > best.intermediate)))))
+          (c.prediction.time === best.prediction.time &&
+            (c.heads > best.heads || (c.heads === best.heads && c.intermediate > best.intermediate)))))
     ) {
       best = c;
     }
@@ -442,7 +469,9 @@ export function searchUniform(table: LatencyTable, errors: readonly LayerErrors[
     throw new InfeasibleTargetError(
       target,
       max,
-      budget < 0 ? 'the non-prunable part and the modules not searched alone exceed the time budget' : 'with the same kept head count and FFN size in every layer',
+      budget < 0
+        ? 'the non-prunable part and the modules not searched alone exceed the time budget'
+        : 'with the same kept head count and FFN size in every layer',
     );
   }
   const chosen = best;

@@ -54,10 +54,20 @@ export interface SpdyResult {
  * unchanged incumbent.
  */
 export async function spdySearch(table: LatencyTable, errors: readonly LayerErrors[], options: SpdyOptions): Promise<SpdyResult> {
-  const { score, seed = 0, randomInits = 10, steps = 10, mutationProbability = 0.1, onProgress, solve = searchForSpeedup, ...searchOptions } = options;
+  const {
+    score,
+    seed = 0,
+    randomInits = 10,
+    steps = 10,
+    mutationProbability = 0.1,
+    onProgress,
+    solve = searchForSpeedup,
+    ...searchOptions
+  } = options;
   if (!Number.isInteger(randomInits) || randomInits < 0) throw new SearchError(`randomInits must be an integer >= 0, got ${randomInits}`);
   if (!Number.isInteger(steps) || steps < 0) throw new SearchError(`steps must be an integer >= 0, got ${steps}`);
-  if (!(mutationProbability >= 0 && mutationProbability <= 1)) throw new SearchError(`mutationProbability must be in [0, 1], got ${mutationProbability}`);
+  if (!(mutationProbability >= 0 && mutationProbability <= 1))
+    throw new SearchError(`mutationProbability must be in [0, 1], got ${mutationProbability}`);
   const random = seededRandom(seed);
   const M = errors.length;
   const cache = new Map<string, number>();

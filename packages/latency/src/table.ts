@@ -5,6 +5,7 @@
 // (guide/latency.md).
 
 import type { ModelConfig } from '@ziplm/models';
+import { type Assert, entriesObject, isJsonObject, issueField, jsonObject, type SameShape } from '@ziplm/core/schema';
 import * as v from 'valibot';
 import type { DeviceFingerprint, InferenceEnvironment } from './environment.js';
 import { validateEnvironment } from './environment.js';
@@ -197,30 +198,6 @@ const missingOr =
   (problem: string) =>
   (issue: Issue): string =>
     issue.input === undefined ? 'is missing' : problem;
-
-function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/**
- * A missing key is reported by valibot as an issue of the enclosing object; report it with the
- * message the key's own schema gives for no value instead (`is missing`, or e.g. a literal's
- * `must be "ms", got undefined`), so that both cases read the same as a wrong value.
- */
-function missingKeyMessage(entries: v.ObjectEntries, issue: v.ObjectIssue): string {
-  const key = issue.path?.[0]?.key;
-  const schema = typeof key === 'string' ? entries[key] : undefined;
-  return (schema && v.safeParse(schema, undefined, { abortEarly: true }).issues?.[0].message) ?? 'is missing';
-}
-
-function entriesObject<const TEntries extends v.ObjectEntries>(entries: TEntries) {
-  return v.object(entries, (issue) => missingKeyMessage(entries, issue));
-}
-
-/** An object with these entries; anything else (arrays and null included) fails with `problem`. */
-function jsonObject<const TEntries extends v.ObjectEntries>(entries: TEntries, problem: v.ErrorMessage<v.CustomIssue>) {
-  return v.pipe(v.custom<Record<string, unknown>>(isJsonObject, problem), entriesObject(entries));
-}
 
 /** A finite number >= min. */
 const finiteNumber = (min: number) =>
@@ -416,33 +393,6 @@ export const LatencyTableSchema = jsonObject(
 // `LatencyTable` disagree (a field added, removed, made optional or retyped on one side only).
 type _LatencyTableSchemaMatchesType = Assert<SameShape<v.InferOutput<typeof LatencyTableSchema>, LatencyTable>>;
 
-type Assert<T extends true> = T;
-type MutuallyAssignable<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-/** T without readonly modifiers, recursively (a schema's output arrays are mutable). */
-type DeepMutable<T> = T extends readonly (infer U)[]
-  ? DeepMutable<U>[]
-  : T extends object
-    ? { -readonly [K in keyof T]: DeepMutable<T[K]> }
-    : T;
-/** The same with every key required: exposes an optional key that one side lacks. */
-type DeepRequired<T> = T extends readonly (infer U)[]
-  ? DeepRequired<U>[]
-  : T extends object
-    ? { -readonly [K in keyof T]-?: DeepRequired<T[K]> }
-    : T;
-/** True when A and B have the same keys, optionality and value types (readonly aside). */
-type SameShape<A, B> =
-  MutuallyAssignable<DeepMutable<A>, DeepMutable<B>> extends true ? MutuallyAssignable<DeepRequired<A>, DeepRequired<B>> : false;
-
-/** The dotted path of an issue, e.g. `ffn[3].time`; `(root)` for the document itself. */
-function issueField(issue: Issue): string {
-  let field = '';
-  for (const item of issue.path ?? []) {
-    field += typeof item.key === 'number' ? `[${item.key}]` : `${field ? '.' : ''}${String(item.key)}`;
-  }
-  return field || '(root)';
-}
-
 /**
  * A module's levels: kept sizes within the dense size and distinct, kept 0 costs no time, and both
  * the removed (0) and the dense level are present. Returns them sorted by kept size, descending.
@@ -504,7 +454,11 @@ export function checkTableMatchesModel(table: LatencyTable, config: ModelConfig 
   const fields = ['modelType', 'hiddenSize', 'numHeads', 'intermediateSize', 'numLayers'] as const;
   for (const f of fields) {
     if (table.model[f] !== config[f]) {
-      throw new TableMismatchError(`model.${f}`, `is ${JSON.stringify(table.model[f])} but the model has ${JSON.stringify(config[f])}: this table was measured for another model shape`, file);
+      throw new TableMismatchError(
+        `model.${f}`,
+        `is ${JSON.stringify(table.model[f])} but the model has ${JSON.stringify(config[f])}: this table was measured for another model shape`,
+        file,
+      );
     }
   }
 }

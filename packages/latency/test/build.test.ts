@@ -61,13 +61,26 @@ describe('buildLatencyTable (simulated engine)', () => {
 
   it('calibrateToDense scales level times so the dense model is reproduced exactly', async () => {
     // The 3-layer model's layers cost 10% more than in the 1-layer context models.
-    const deeper = (info: GraphInfo) => (info.kind === 'model' && info.layerHeads.length === 3 ? 1.2 + 1.1 * (cost(info) - 1.2) : cost(info));
+    const deeper = (info: GraphInfo) =>
+      info.kind === 'model' && info.layerHeads.length === 3 ? 1.2 + 1.1 * (cost(info) - 1.2) : cost(info);
     const plain = fakeEngine(deeper);
-    const t1 = await buildLatencyTable(config, env, { ...quick, contextLayers: 1, calibrationModels: 0, runner: plain.runner, clock: plain.clock });
+    const t1 = await buildLatencyTable(config, env, {
+      ...quick,
+      contextLayers: 1,
+      calibrationModels: 0,
+      runner: plain.runner,
+      clock: plain.clock,
+    });
     expect(t1.build!.additivity!.residual).toBeCloseTo((1.2 + 1.1 * 3 * 0.72) / (1.2 + 3 * 0.72) - 1, 10);
     expect(t1.blockTiming.scale).toBe(1);
     const calibrated = fakeEngine(deeper);
-    const t2 = await buildLatencyTable(config, env, { ...quick, contextLayers: 1, calibrateToDense: true, runner: calibrated.runner, clock: calibrated.clock });
+    const t2 = await buildLatencyTable(config, env, {
+      ...quick,
+      contextLayers: 1,
+      calibrateToDense: true,
+      runner: calibrated.runner,
+      clock: calibrated.clock,
+    });
     expect(t2.blockTiming.scale).toBeCloseTo(1.1, 10);
     expect(t2.build!.additivity!.residual).toBeCloseTo(t1.build!.additivity!.residual, 10); // recorded before scaling
     expect(predictRuntime(t2, { layerHeads: [4, 4, 4], layerIntermediate: [32, 32, 32] }).time).toBeCloseTo(t2.dense.median, 10);
@@ -79,7 +92,11 @@ describe('buildLatencyTable (simulated engine)', () => {
     // models do not show it.
     const whole = (info: GraphInfo) => {
       if (info.kind !== 'model' || info.layerHeads.length !== 3) return cost(info);
-      const modules = info.layerHeads.reduce((s, h, l) => s + (h > 0 ? 1.05 * 0.1 * h + 0.05 : 0) + (info.layerIntermediate[l]! > 0 ? 1.05 * 0.01 * info.layerIntermediate[l]! + 0.05 : 0), 0);
+      const modules = info.layerHeads.reduce(
+        (s, h, l) =>
+          s + (h > 0 ? 1.05 * 0.1 * h + 0.05 : 0) + (info.layerIntermediate[l]! > 0 ? 1.05 * 0.01 * info.layerIntermediate[l]! + 0.05 : 0),
+        0,
+      );
       return 1.2 + modules;
     };
     const engine = fakeEngine(whole);
@@ -98,33 +115,60 @@ describe('buildLatencyTable (simulated engine)', () => {
     const shape = { layerHeads: [4, 0, 1], layerIntermediate: [8, 32, 0] };
     const truth = whole({ kind: 'model', ...shape, vocabSize: 50 });
     expect(predictRuntime(table, shape).time).toBeCloseTo(truth, 8);
-    await expect(buildLatencyTable(config, env, { calibrationModels: -1, runner: engine.runner })).rejects.toThrow(/calibrationModels must be an integer >= 0/);
+    await expect(buildLatencyTable(config, env, { calibrationModels: -1, runner: engine.runner })).rejects.toThrow(
+      /calibrationModels must be an integer >= 0/,
+    );
   });
 
   it('re-measures a transient monotonicity violation and reports it resolved', async () => {
     // The 3-head context model is slower than the 4-head one for its first 9 runs (1 warm-up + 4
     // timed visits of 2 runs each).
-    const engine = fakeEngine((info, run) => (info.kind === 'model' && info.layerHeads[0] === 3 && info.layerIntermediate[0] === 0 && run < 9 ? cost(info) + 1 : cost(info)));
+    const engine = fakeEngine((info, run) =>
+      info.kind === 'model' && info.layerHeads[0] === 3 && info.layerIntermediate[0] === 0 && run < 9 ? cost(info) + 1 : cost(info),
+    );
     const table = await buildLatencyTable(config, env, { ...quick, runner: engine.runner, clock: engine.clock, remeasureRounds: 8 });
     expect(table.build!.monotonicity).toEqual([{ module: 'attention', smaller: 3, larger: 4, resolved: true }]);
     expect(table.attention.find((l) => l.kept === 3)!.time).toBeCloseTo(0.3, 10);
   });
 
   it('reports a persistent violation, and enforces monotonicity only on request', async () => {
-    const slow = (info: GraphInfo) => (info.kind === 'model' && info.layerHeads[0] === 0 && info.layerIntermediate[0] === 8 ? cost(info) + 0.6 : cost(info));
+    const slow = (info: GraphInfo) =>
+      info.kind === 'model' && info.layerHeads[0] === 0 && info.layerIntermediate[0] === 8 ? cost(info) + 0.6 : cost(info);
     const e1 = fakeEngine(slow);
-    const t1 = await buildLatencyTable(config, env, { ...quick, calibrationModels: 0, runner: e1.runner, clock: e1.clock, ffnLevels: [32, 16, 8, 0] });
+    const t1 = await buildLatencyTable(config, env, {
+      ...quick,
+      calibrationModels: 0,
+      runner: e1.runner,
+      clock: e1.clock,
+      ffnLevels: [32, 16, 8, 0],
+    });
     expect(t1.build!.monotonicity).toEqual([{ module: 'ffn', smaller: 8, larger: 16, resolved: false }]);
     expect(t1.ffn.map((l) => l.kept)).toEqual([32, 16, 8, 0]);
     expect(t1.ffn[2]!.time).toBeCloseTo(0.08 + 0.2, 10); // kept as measured
     const e2 = fakeEngine(slow);
-    const t2 = await buildLatencyTable(config, env, { ...quick, calibrationModels: 0, runner: e2.runner, clock: e2.clock, ffnLevels: [32, 16, 8, 0], enforceMonotonicity: true });
+    const t2 = await buildLatencyTable(config, env, {
+      ...quick,
+      calibrationModels: 0,
+      runner: e2.runner,
+      clock: e2.clock,
+      ffnLevels: [32, 16, 8, 0],
+      enforceMonotonicity: true,
+    });
     expect(t2.ffn[1]!.time).toBeCloseTo(t2.ffn[2]!.time, 10); // pooled
     expect(t2.ffn[1]!.time).toBeGreaterThan(0.16);
   });
 
   it('builds a generation-mode table for GPT2 (KV cache inputs resolved from the environment)', async () => {
-    const gpt2 = gpt2Config({ hiddenSize: 16, numHeads: 2, intermediateSize: 16, numLayers: 2, vocabSize: 40, maxPositions: 64, bosTokenId: 0, eosTokenId: 0 });
+    const gpt2 = gpt2Config({
+      hiddenSize: 16,
+      numHeads: 2,
+      intermediateSize: 16,
+      numLayers: 2,
+      vocabSize: 40,
+      maxPositions: 64,
+      bosTokenId: 0,
+      eosTokenId: 0,
+    });
     const genEnv = inferenceEnvironment({ mode: 'generation', pastLength: 10 });
     const engine = fakeEngine(cost);
     const table = await buildLatencyTable(gpt2, genEnv, { ...quick, runner: engine.runner, clock: engine.clock });
@@ -149,18 +193,30 @@ describe('buildLatencyTable (simulated engine)', () => {
         return { ...session, bind: session.bind, run: session.run, release: async () => void released++ };
       },
     };
-    const table = await buildLatencyTable(config, env, { ...quick, minRounds: 5, maxRounds: 5, renewSessionsEvery: 2, calibrationModels: 0, runner, clock: engine.clock });
+    const table = await buildLatencyTable(config, env, {
+      ...quick,
+      minRounds: 5,
+      maxRounds: 5,
+      renewSessionsEvery: 2,
+      calibrationModels: 0,
+      runner,
+      clock: engine.clock,
+    });
     const graphs = 3 + 4 + ffnLevels(32).length - 1; // dense, empty, empty context; attention 4..1; FFN levels > 0
     expect(created).toBe(3 * graphs); // opened, renewed before rounds 2 and 4
     expect(released).toBe(created);
     expect(table.build!.renewSessionsEvery).toBe(2);
     for (const l of table.attention) expect(l.time).toBeCloseTo(0.1 * l.kept, 10);
-    await expect(buildLatencyTable(config, env, { renewSessionsEvery: -1, runner })).rejects.toThrow(/renewSessionsEvery must be an integer >= 0/);
+    await expect(buildLatencyTable(config, env, { renewSessionsEvery: -1, runner })).rejects.toThrow(
+      /renewSessionsEvery must be an integer >= 0/,
+    );
   });
 
   it('rejects a pruned checkpoint as the dense reference', async () => {
     const pruned = timingCheckpoint(bertConfig({ ...config, layerHeads: [4, 2, 4], layerIntermediate: [32, 32, 32] }));
-    await expect(buildLatencyTable(config, env, { checkpoint: pruned, runner: fakeEngine(cost).runner })).rejects.toThrow(/must be the dense model/);
+    await expect(buildLatencyTable(config, env, { checkpoint: pruned, runner: fakeEngine(cost).runner })).rejects.toThrow(
+      /must be the dense model/,
+    );
   });
 });
 
@@ -188,7 +244,9 @@ describe('InterleavedTimer', () => {
     }
     expect(timer.summary('half').samples).toBe(6);
     // No cold cost in any timed sample.
-    timer.samplesOf('half').forEach((t, r) => expect(t).toBeCloseTo(2 * (1 + 0.1 * r), 10));
+    timer.samplesOf('half').forEach((t, r) => {
+      expect(t).toBeCloseTo(2 * (1 + 0.1 * r), 10);
+    });
     // The anchor ran in every round although not asked for; per-round ratios cancel the drift.
     expect(timer.summary('base').samples).toBe(6);
     const ratio = timer.paired('half', 'base', 'ratio');
@@ -218,7 +276,14 @@ describe('InterleavedTimer', () => {
 
   it('stops adaptive rounds when the time budget is spent', async () => {
     let now = 0;
-    const timer = new InterleavedTimer({ warmupRuns: 0, minRounds: 3, maxRounds: 100, precision: 0.001, timeBudgetMs: 20, clock: () => now });
+    const timer = new InterleavedTimer({
+      warmupRuns: 0,
+      minRounds: 3,
+      maxRounds: 100,
+      precision: 0.001,
+      timeBudgetMs: 20,
+      clock: () => now,
+    });
     let i = 0;
     timer.add('noisy', async () => {
       now += i++ % 3 === 0 ? 1 : 3;
@@ -251,22 +316,48 @@ describe('verifySpeedup (simulated engine)', () => {
     const pruned = timingCheckpoint(bertConfig({ ...config, layerHeads: [2, 0, 1], layerIntermediate: [a, b, 0] }));
     const predicted = predictRuntime(table, pruned.config).speedup;
     const dense = timingCheckpoint(config);
-    const report = await verifySpeedup({ dense, pruned, env, target: 2, predicted, table, ...quick, runner: engine.runner, clock: engine.clock });
+    const report = await verifySpeedup({
+      dense,
+      pruned,
+      env,
+      target: 2,
+      predicted,
+      table,
+      ...quick,
+      runner: engine.runner,
+      clock: engine.clock,
+    });
     expect(report.measured).toBeCloseTo(predicted, 10); // the simulated engine is exactly additive
     expect(report.predictionError).toBeCloseTo(0, 10);
     expect(report.deviation).toBeCloseTo(predicted / 2 - 1, 10);
     expect(report.status).toBe(predicted >= 2 * 0.98 ? 'pass' : 'fail');
     expect(report.denseDrift).toBeCloseTo(0, 10);
-    const fail = await verifySpeedup({ dense, pruned, env, target: predicted * 1.05, ...quick, runner: engine.runner, clock: engine.clock });
+    const fail = await verifySpeedup({
+      dense,
+      pruned,
+      env,
+      target: predicted * 1.05,
+      ...quick,
+      runner: engine.runner,
+      clock: engine.clock,
+    });
     expect(fail.status).toBe('fail');
     expect(fail.message).toMatch(/FAIL \(short of the target by more than 2\.0%\)/);
-    const pass = await verifySpeedup({ dense, pruned, env, target: predicted * 1.015, ...quick, runner: engine.runner, clock: engine.clock });
+    const pass = await verifySpeedup({
+      dense,
+      pruned,
+      env,
+      target: predicted * 1.015,
+      ...quick,
+      runner: engine.runner,
+      clock: engine.clock,
+    });
     expect(pass.status).toBe('pass');
     // A table's predictions only hold in its own environment.
     const other = inferenceEnvironment({ mode: 'latency', sequenceLength: 16 });
-    await expect(verifySpeedup({ dense, pruned, env: other, target: 2, table, ...quick, runner: engine.runner, clock: engine.clock })).rejects.toThrow(
-      /measured in another environment \(sequenceLength: table 8, now 16\)/,
-    );
+    await expect(
+      verifySpeedup({ dense, pruned, env: other, target: 2, table, ...quick, runner: engine.runner, clock: engine.clock }),
+    ).rejects.toThrow(/measured in another environment \(sequenceLength: table 8, now 16\)/);
   });
 
   it('verifies a family of targets against one dense model in one protocol', async () => {

@@ -24,13 +24,16 @@ function describe(bytes: Uint8Array): GraphInfo {
   const meta = model.metadata ?? {};
   if (!meta['ziplm.graph'] || !meta['ziplm.config']) return { kind: 'pass-through', layerHeads: [], layerIntermediate: [], vocabSize: 0 };
   const graph = JSON.parse(meta['ziplm.graph']) as { kind: string; size?: number };
-  const hf = JSON.parse(meta['ziplm.config']) as Record<string, unknown> & { ziplm?: { layer_heads: number[]; layer_intermediate_sizes: number[] } };
+  const hf = JSON.parse(meta['ziplm.config']) as Record<string, unknown> & {
+    ziplm?: { layer_heads: number[]; layer_intermediate_sizes: number[] };
+  };
   const L = (hf.num_hidden_layers ?? hf.n_layer) as number;
   const heads = (hf.num_attention_heads ?? hf.n_head) as number;
   const inter = (hf.intermediate_size ?? hf.n_inner) as number;
   const layerHeads = hf.ziplm?.layer_heads ?? new Array<number>(L).fill(heads);
   const layerIntermediate = hf.ziplm?.layer_intermediate_sizes ?? new Array<number>(L).fill(inter);
-  if (graph.kind === 'attention') return { kind: 'attention', layerHeads: [graph.size!], layerIntermediate: [0], vocabSize: hf.vocab_size as number };
+  if (graph.kind === 'attention')
+    return { kind: 'attention', layerHeads: [graph.size!], layerIntermediate: [0], vocabSize: hf.vocab_size as number };
   if (graph.kind === 'ffn') return { kind: 'ffn', layerHeads: [0], layerIntermediate: [graph.size!], vocabSize: hf.vocab_size as number };
   return { kind: 'model', layerHeads, layerIntermediate, vocabSize: hf.vocab_size as number };
 }

@@ -16,7 +16,9 @@ export function handTable(options: {
   modelType?: 'bert' | 'gpt2';
 }): LatencyTable {
   const levels = (times: Record<number, number>): LevelTime[] =>
-    [...Object.entries(times).map(([k, t]) => ({ kept: Number(k), time: t, measured: summary(t) })), { kept: 0, time: 0 }].sort((a, b) => b.kept - a.kept);
+    [...Object.entries(times).map(([k, t]) => ({ kept: Number(k), time: t, measured: summary(t) })), { kept: 0, time: 0 }].sort(
+      (a, b) => b.kept - a.kept,
+    );
   return {
     format: LATENCY_TABLE_FORMAT,
     version: LATENCY_TABLE_VERSION,

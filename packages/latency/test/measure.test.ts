@@ -46,7 +46,10 @@ describe('onnxruntime-node table on a tiny model', () => {
       (['attention', 'ffn'] as const).map((module) => ({
         layer,
         module,
-        levels: (module === 'attention' ? table.attention : table.ffn).map((l) => ({ kept: l.kept, error: l.kept === 0 ? 1 : (1 - l.kept / (module === 'attention' ? 4 : 256)) ** 2 })),
+        levels: (module === 'attention' ? table.attention : table.ffn).map((l) => ({
+          kept: l.kept,
+          error: l.kept === 0 ? 1 : (1 - l.kept / (module === 'attention' ? 4 : 256)) ** 2,
+        })),
       })),
     );
     const target = Math.min(1.5, 1 + (maxAchievableSpeedup(table, errors) - 1) / 2);
@@ -54,7 +57,15 @@ describe('onnxruntime-node table on a tiny model', () => {
     expect(result.predictedSpeedup).toBeGreaterThanOrEqual(target);
 
     const pruned = timingCheckpoint(withLayerShapes(config, result.layerHeads, result.layerIntermediate));
-    const report = await verifySpeedup({ dense: timingCheckpoint(config), pruned, env, target, predicted: result.predictedSpeedup, table, ...protocol });
+    const report = await verifySpeedup({
+      dense: timingCheckpoint(config),
+      pruned,
+      env,
+      target,
+      predicted: result.predictedSpeedup,
+      table,
+      ...protocol,
+    });
     expect(Number.isFinite(report.measured) && report.measured > 0).toBe(true);
     expect(report.deviation).toBeCloseTo(report.measured / target - 1, 12);
     expect(report.predictionError).toBeCloseTo(report.measured / result.predictedSpeedup - 1, 12);
@@ -70,7 +81,16 @@ describe('onnxruntime-node table on a tiny model', () => {
   });
 
   it('builds a GPT2 generation-mode table (one token against a KV cache)', async () => {
-    const gpt2 = gpt2Config({ hiddenSize: 32, numHeads: 2, intermediateSize: 64, numLayers: 2, vocabSize: 60, maxPositions: 64, bosTokenId: 0, eosTokenId: 0 });
+    const gpt2 = gpt2Config({
+      hiddenSize: 32,
+      numHeads: 2,
+      intermediateSize: 64,
+      numLayers: 2,
+      vocabSize: 60,
+      maxPositions: 64,
+      bosTokenId: 0,
+      eosTokenId: 0,
+    });
     const genEnv = inferenceEnvironment({ mode: 'generation', pastLength: 20 });
     const table = await buildLatencyTable(gpt2, genEnv, { ...protocol, ffnLevels: [64, 16, 0] });
     expect(table.environment).toMatchObject({ mode: 'generation', sequenceLength: 1, pastLength: 20 });

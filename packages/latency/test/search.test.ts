@@ -1,7 +1,14 @@
 import { seededRandom } from '@ziplm/core';
 import { describe, expect, it } from 'vitest';
 import type { LayerErrors, LatencyTable } from '../src/index.js';
-import { InfeasibleTargetError, maxAchievableSpeedup, MissingLevelError, predictRuntime, searchForSpeedup, SearchError } from '../src/index.js';
+import {
+  InfeasibleTargetError,
+  maxAchievableSpeedup,
+  MissingLevelError,
+  predictRuntime,
+  searchForSpeedup,
+  SearchError,
+} from '../src/index.js';
 import { knapsackDp, solveKnapsack } from '../src/search.js';
 import { handTable, product } from './helpers.js';
 
@@ -60,7 +67,19 @@ describe('the toy example of guide/search.md', () => {
 describe('knapsackDp', () => {
   it('guards the first module: a level slower than the whole capacity is skipped, not indexed', () => {
     // The reference indexes DP[0][t_int] without a bounds check (guide/search.md).
-    expect(knapsackDp([[50, 3], [2, 1]], [[0, 1], [0, 1]], 10)).toEqual([1, 0]);
+    expect(
+      knapsackDp(
+        [
+          [50, 3],
+          [2, 1],
+        ],
+        [
+          [0, 1],
+          [0, 1],
+        ],
+        10,
+      ),
+    ).toEqual([1, 0]);
     expect(knapsackDp([[50, 30]], [[0, 1]], 10)).toBeUndefined();
   });
   it('prefers the faster of two equal-cost answers', () => {
@@ -96,7 +115,9 @@ describe('solveKnapsack: the budget holds on unrounded times', () => {
     const random = seededRandom(7);
     for (let instance = 0; instance < 60; instance++) {
       const M = 2 + Math.floor(random() * 4);
-      const times = Array.from({ length: M }, () => Array.from({ length: 2 + Math.floor(random() * 4) }, () => Math.round(random() * 1000) / 100));
+      const times = Array.from({ length: M }, () =>
+        Array.from({ length: 2 + Math.floor(random() * 4) }, () => Math.round(random() * 1000) / 100),
+      );
       const costs = times.map((ts) => ts.map(() => random()));
       const budget = times.reduce((s, ts) => s + Math.min(...ts), 0) + random() * 10;
       const buckets = 1000;
@@ -130,8 +151,9 @@ function monotoneErrors(layer: number, module: 'attention' | 'ffn', kept: number
   // Errors fall as more is kept; kept 0 (removed) has error 1 by definition.
   let e = 0;
   const levels = kept.map((k) => {
-    const err = k === 0 ? 1 : (e = Math.min(0.99, e + random() * 0.3));
-    return { kept: k, error: err };
+    if (k === 0) return { kept: k, error: 1 };
+    e = Math.min(0.99, e + random() * 0.3);
+    return { kept: k, error: e };
   });
   levels[0]!.error = 0;
   return { layer, module, levels };
@@ -140,8 +162,22 @@ function monotoneErrors(layer: number, module: 'attention' | 'ffn', kept: number
 function randomErrors(t: LatencyTable, random: () => number): LayerErrors[] {
   const out: LayerErrors[] = [];
   for (let l = 0; l < t.model.numLayers; l++) {
-    out.push(monotoneErrors(l, 'attention', t.attention.map((x) => x.kept), random));
-    out.push(monotoneErrors(l, 'ffn', t.ffn.map((x) => x.kept), random));
+    out.push(
+      monotoneErrors(
+        l,
+        'attention',
+        t.attention.map((x) => x.kept),
+        random,
+      ),
+    );
+    out.push(
+      monotoneErrors(
+        l,
+        'ffn',
+        t.ffn.map((x) => x.kept),
+        random,
+      ),
+    );
   }
   return out;
 }
@@ -154,7 +190,10 @@ function smoothErrors(t: LatencyTable, random: () => number): LayerErrors[] {
       const full = module === 'attention' ? t.model.numHeads : t.model.intermediateSize;
       const s = 0.2 + random() * 0.6;
       const p = 1 + random();
-      const levels = (module === 'attention' ? t.attention : t.ffn).map((x) => ({ kept: x.kept, error: x.kept === 0 ? 1 : s * (1 - x.kept / full) ** p }));
+      const levels = (module === 'attention' ? t.attention : t.ffn).map((x) => ({
+        kept: x.kept,
+        error: x.kept === 0 ? 1 : s * (1 - x.kept / full) ** p,
+      }));
       out.push({ layer: l, module, levels });
     }
   }
@@ -183,8 +222,8 @@ function bruteSearch(t: LatencyTable, errors: LayerErrors[], target: number, sla
 
 // The paper's 44 FFN kept sizes for 3072 (guide/structured-obs.md).
 const PAPER_FFN_GRID = [
-  3072, 2765, 2488, 2239, 2016, 1814, 1633, 1469, 1322, 1190, 1071, 964, 868, 781, 703, 632, 569, 512, 461, 415, 373, 336, 303, 272, 245, 221, 198,
-  179, 161, 145, 130, 117, 105, 95, 85, 77, 69, 62, 56, 50, 45, 41, 37, 33,
+  3072, 2765, 2488, 2239, 2016, 1814, 1633, 1469, 1322, 1190, 1071, 964, 868, 781, 703, 632, 569, 512, 461, 415, 373, 336, 303, 272, 245,
+  221, 198, 179, 161, 145, 130, 117, 105, 95, 85, 77, 69, 62, 56, 50, 45, 41, 37, 33,
 ];
 
 describe('searchForSpeedup', () => {
@@ -208,8 +247,26 @@ describe('searchForSpeedup', () => {
   it('removes whole modules when that is cheapest, and never when removal is disallowed', () => {
     // Attention errors are tiny even when removed, FFN errors large: at 3x the attention modules go.
     const errors: LayerErrors[] = [0, 1].flatMap((layer) => [
-      { layer, module: 'attention' as const, levels: [{ kept: 4, error: 0 }, { kept: 2, error: 0.01 }, { kept: 0, error: 0.02 }] },
-      { layer, module: 'ffn' as const, levels: [{ kept: 8, error: 0 }, { kept: 6, error: 0.5 }, { kept: 4, error: 0.7 }, { kept: 2, error: 0.9 }, { kept: 0, error: 1 }] },
+      {
+        layer,
+        module: 'attention' as const,
+        levels: [
+          { kept: 4, error: 0 },
+          { kept: 2, error: 0.01 },
+          { kept: 0, error: 0.02 },
+        ],
+      },
+      {
+        layer,
+        module: 'ffn' as const,
+        levels: [
+          { kept: 8, error: 0 },
+          { kept: 6, error: 0.5 },
+          { kept: 4, error: 0.7 },
+          { kept: 2, error: 0.9 },
+          { kept: 0, error: 1 },
+        ],
+      },
     ]);
     const r = searchForSpeedup(table, errors, { target: 2 });
     expect(r.layerHeads).toEqual([0, 0]);
@@ -245,7 +302,9 @@ describe('searchForSpeedup', () => {
     }
     // Without removal: 2 + 2·(1.5 + 1.7) = 8.4 ms -> 22 / 8.4.
     expect(maxAchievableSpeedup(table, errors, { allowRemoval: false })).toBeCloseTo(22 / 8.4, 12);
-    expect(() => searchForSpeedup(table, errors, { target: 3, allowRemoval: false })).toThrow(/maximum predicted speedup under this latency table is 2\.619x/);
+    expect(() => searchForSpeedup(table, errors, { target: 3, allowRemoval: false })).toThrow(
+      /maximum predicted speedup under this latency table is 2\.619x/,
+    );
     // Exactly the maximum is reachable (the fastest configuration, whatever the rounding does).
     const atMax = searchForSpeedup(table, errors, { target: 11 });
     expect(atMax.predictedSpeedup).toBeGreaterThanOrEqual(11);
@@ -294,10 +353,14 @@ describe('searchForSpeedup', () => {
     expect(r.modules).toHaveLength(3);
     expect(r.predictedSpeedup).toBeGreaterThanOrEqual(2);
     // A module removed earlier (current 0, no errors) costs nothing and stays removed.
-    const removed = searchForSpeedup(table, errors.filter((e) => !(e.layer === 0 && e.module === 'attention')), {
-      target: 2,
-      current: { layerHeads: [0, 4], layerIntermediate: [8, 6] },
-    });
+    const removed = searchForSpeedup(
+      table,
+      errors.filter((e) => !(e.layer === 0 && e.module === 'attention')),
+      {
+        target: 2,
+        current: { layerHeads: [0, 4], layerIntermediate: [8, 6] },
+      },
+    );
     expect(removed.layerHeads[0]).toBe(0);
   });
 
@@ -315,8 +378,12 @@ describe('searchForSpeedup', () => {
 
   it('rejects inconsistent input with typed errors', () => {
     const errors = randomErrors(table, seededRandom(19));
-    expect(() => searchForSpeedup(table, [{ layer: 0, module: 'ffn', levels: [{ kept: 5, error: 0 }] }], { target: 1.2 })).toThrow(MissingLevelError);
-    expect(() => searchForSpeedup(table, [{ layer: 0, module: 'ffn', levels: [{ kept: 5, error: 0 }] }], { target: 1.2 })).toThrow(/nearest table levels: 4, 6/);
+    expect(() => searchForSpeedup(table, [{ layer: 0, module: 'ffn', levels: [{ kept: 5, error: 0 }] }], { target: 1.2 })).toThrow(
+      MissingLevelError,
+    );
+    expect(() => searchForSpeedup(table, [{ layer: 0, module: 'ffn', levels: [{ kept: 5, error: 0 }] }], { target: 1.2 })).toThrow(
+      /nearest table levels: 4, 6/,
+    );
     expect(() => searchForSpeedup(table, [...errors, errors[0]!], { target: 2 })).toThrow(/duplicate module/);
     expect(() => searchForSpeedup(table, [{ ...errors[0]!, layer: 5 }], { target: 2 })).toThrow(/layer must be an integer in \[0, 2\)/);
     expect(() => searchForSpeedup(table, errors, { target: 0 })).toThrow(SearchError);

@@ -22,7 +22,10 @@ const hidden: number[] = [];
 for (let l = 0; l < 3; l++) {
   for (const module of ['attention', 'ffn'] as const) {
     const full = module === 'attention' ? 4 : 8;
-    const levels = (module === 'attention' ? table.attention : table.ffn).map((x) => ({ kept: x.kept, error: x.kept === 0 ? 1 : (1 - x.kept / full) ** 1.5 }));
+    const levels = (module === 'attention' ? table.attention : table.ffn).map((x) => ({
+      kept: x.kept,
+      error: x.kept === 0 ? 1 : (1 - x.kept / full) ** 1.5,
+    }));
     errors.push({ layer: l, module, levels });
     hidden.push(0.1 + random() * 3);
   }

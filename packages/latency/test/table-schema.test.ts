@@ -29,12 +29,22 @@ const table = handTable({
   nonPrunable: 2,
 });
 
+/** A JSON object as a test edits it: any member may be read, written or deleted, with any value. */
+type JsonObject = { [key: string]: unknown };
+
+/** The object or array at `path` under `json` (the edit's target, which the test knows is there). */
+function at(json: JsonObject, ...path: (string | number)[]): JsonObject {
+  let node = json;
+  for (const key of path) node = node[key] as JsonObject;
+  return node;
+}
+
 /** A change to a table's JSON. */
-type Edit = (json: Record<string, any>) => unknown;
+type Edit = (json: JsonObject) => unknown;
 
 /** The table as plain JSON with `edit` applied. */
 function edited(edit: Edit, base: LatencyTable = table): unknown {
-  const json = JSON.parse(JSON.stringify(base)) as Record<string, any>;
+  const json = JSON.parse(JSON.stringify(base)) as JsonObject;
   edit(json);
   return json;
 }
@@ -98,7 +108,7 @@ describe('LatencyTableSchema', () => {
     const parsed = parseLatencyTable(
       edited((json) => {
         json.comment = 'measured on a quiet machine';
-        json.attention[0].note = 'x';
+        at(json, 'attention', 0).note = 'x';
       }),
     );
     expect(parsed).toEqual(table);
@@ -111,24 +121,34 @@ describe('parseLatencyTable errors name the file and the field', () => {
     // missing fields
     ['a missing format', (j) => delete j.format, 'format', 'must be "ziplm-latency-table", got undefined (not a ziplm latency table?)'],
     ['a missing object', (j) => delete j.fingerprint, 'fingerprint', 'is missing'],
-    ['a missing nested number', (j) => delete j.nonPrunable.samples, 'nonPrunable.samples', 'is missing'],
-    ['a missing level time', (j) => delete j.ffn[2].time, 'ffn[2].time', 'is missing'],
-    ['a missing environment option', (j) => delete j.environment.threads, 'environment.threads', 'must be an integer, got undefined'],
+    ['a missing nested number', (j) => delete at(j, 'nonPrunable').samples, 'nonPrunable.samples', 'is missing'],
+    ['a missing level time', (j) => delete at(j, 'ffn', 2).time, 'ffn[2].time', 'is missing'],
+    [
+      'a missing environment option',
+      (j) => delete at(j, 'environment').threads,
+      'environment.threads',
+      'must be an integer, got undefined',
+    ],
     // wrong types
     ['an array for an object', (j) => (j.model = []), 'model', 'must be an object'],
-    ['a string for a number', (j) => (j.dense.median = '22'), 'dense.median', 'must be a finite number, got "22"'],
-    ['an infinite number', (j) => (j.dense.median = Number.POSITIVE_INFINITY), 'dense.median', 'must be a finite number, got null'],
-    ['a fractional count', (j) => (j.fingerprint.logicalCores = 1.5), 'fingerprint.logicalCores', 'must be an integer, got 1.5'],
-    ['a number for a string', (j) => (j.fingerprint.arch = 64), 'fingerprint.arch', 'must be a string, got 64'],
+    ['a string for a number', (j) => (at(j, 'dense').median = '22'), 'dense.median', 'must be a finite number, got "22"'],
+    ['an infinite number', (j) => (at(j, 'dense').median = Number.POSITIVE_INFINITY), 'dense.median', 'must be a finite number, got null'],
+    ['a fractional count', (j) => (at(j, 'fingerprint').logicalCores = 1.5), 'fingerprint.logicalCores', 'must be an integer, got 1.5'],
+    ['a number for a string', (j) => (at(j, 'fingerprint').arch = 64), 'fingerprint.arch', 'must be a string, got 64'],
     [
       'an unknown engine',
-      (j) => (j.environment.engine = 'tvm'),
+      (j) => (at(j, 'environment').engine = 'tvm'),
       'environment.engine',
       'must be one of onnxruntime-node, onnxruntime-web, got "tvm"',
     ],
-    ['a negative overhead', (j) => (j.blockTiming.overhead.attention = -1), 'blockTiming.overhead.attention', 'must be >= 0, got -1'],
+    [
+      'a negative overhead',
+      (j) => (at(j, 'blockTiming', 'overhead').attention = -1),
+      'blockTiming.overhead.attention',
+      'must be >= 0, got -1',
+    ],
     ['levels that are not an array', (j) => (j.ffn = {}), 'ffn', 'must be an array of levels'],
-    ['a level that is not an object', (j) => (j.ffn[1] = 6), 'ffn[1]', 'must be an object { kept, time }'],
+    ['a level that is not an object', (j) => (at(j, 'ffn')[1] = 6), 'ffn[1]', 'must be an object { kept, time }'],
     // unknown versions and formats
     ['a newer version', (j) => (j.version = 2), 'version', 'must be 1 (the version this @ziplm/latency reads), got 2'],
     ['a version as a string', (j) => (j.version = '1'), 'version', 'must be 1 (the version this @ziplm/latency reads), got "1"'],
@@ -140,8 +160,8 @@ describe('parseLatencyTable errors name the file and the field', () => {
       'blockTiming.emptyModel',
       'is missing',
     ],
-    ['a batch in latency mode', (j) => (j.environment.batchSize = 4), 'environment.batchSize', 'must be 1 in latency mode, got 4'],
-    ['a kept size above the dense size', (j) => (j.ffn[0].kept = 9), 'ffn[0].kept', 'must be <= the dense size 8, got 9'],
+    ['a batch in latency mode', (j) => (at(j, 'environment').batchSize = 4), 'environment.batchSize', 'must be 1 in latency mode, got 4'],
+    ['a kept size above the dense size', (j) => (at(j, 'ffn', 0).kept = 9), 'ffn[0].kept', 'must be <= the dense size 8, got 9'],
   ] satisfies Array<[string, Edit, string, string]>)('%s', (_name, edit, field, problem) => {
     const error = errorOf(edited(edit));
     expect(error.file).toBe('tables/t.json');
@@ -162,19 +182,19 @@ describe('parseLatencyTable errors name the file and the field', () => {
   it('checks build information field by field', () => {
     const error = errorOf(
       edited((j) => {
-        j.build.monotonicity[0].module = 'mlp';
+        at(j, 'build', 'monotonicity', 0).module = 'mlp';
       }, withBuild),
     );
     expect(error.field).toBe('build.monotonicity[0].module');
     expect(error.problem).toBe('must be "attention" or "ffn"');
-    expect(errorOf(edited((j) => delete j.build.rounds.max, withBuild)).field).toBe('build.rounds.max');
-    expect(errorOf(edited((j) => (j.build.calibration.points[0].layerHeads = [4, -2]), withBuild)).field).toBe(
+    expect(errorOf(edited((j) => delete at(j, 'build', 'rounds').max, withBuild)).field).toBe('build.rounds.max');
+    expect(errorOf(edited((j) => (at(j, 'build', 'calibration', 'points', 0).layerHeads = [4, -2]), withBuild)).field).toBe(
       'build.calibration.points[0].layerHeads[1]',
     );
   });
 
   it('keeps the EnvironmentError behind an environment rule as the cause', () => {
-    const error = errorOf(edited((j) => (j.environment.pastLength = 3)));
+    const error = errorOf(edited((j) => (at(j, 'environment').pastLength = 3)));
     expect(error.field).toBe('environment.pastLength');
     expect(error.cause).toBeInstanceOf(EnvironmentError);
   });

@@ -52,7 +52,9 @@ describe('table schema', () => {
     const json = JSON.parse(text);
     expect(json.attention.map((l: { kept: number }) => l.kept)).toEqual([4, 3, 2, 1, 0]);
     expect(json.ffn[0]).toMatchObject({ kept: 8, time: 6 });
-    const { table: loaded, warnings } = await loadLatencyTable(file, { model: bertConfig({ hiddenSize: 64, numHeads: 4, intermediateSize: 8, numLayers: 2 }) });
+    const { table: loaded, warnings } = await loadLatencyTable(file, {
+      model: bertConfig({ hiddenSize: 64, numHeads: 4, intermediateSize: 8, numLayers: 2 }),
+    });
     expect(warnings).toEqual([]);
     expect(loaded).toEqual(table);
     expect(serializeLatencyTable(loaded)).toBe(text);
@@ -90,20 +92,26 @@ describe('table schema', () => {
     [['ffn', 1, 'measured', 'dispersion'], null, /field "ffn\[1\].measured.dispersion" must be a finite number/],
   ])('rejects %j = %j', (path, value, message) => {
     const json = mutate(path as Array<string | number>, value);
-    if (path[0] === 'ffn' && path.length === 2) (json as { ffn: unknown[] }).ffn = (json as { ffn: unknown[] }).ffn.filter((x) => x !== undefined && x !== null);
+    if (path[0] === 'ffn' && path.length === 2)
+      (json as { ffn: unknown[] }).ffn = (json as { ffn: unknown[] }).ffn.filter((x) => x !== undefined && x !== null);
     expect(() => parseLatencyTable(json, 'my-table.json')).toThrow(LatencyTableError);
     expect(() => parseLatencyTable(json, 'my-table.json')).toThrow(message);
     expect(() => parseLatencyTable(json, 'my-table.json')).toThrow(/^my-table\.json: /);
   });
 
   it('requires the dense level', () => {
-    const json = mutate(['attention'], table.attention.filter((l) => l.kept !== 4));
+    const json = mutate(
+      ['attention'],
+      table.attention.filter((l) => l.kept !== 4),
+    );
     expect(() => parseLatencyTable(json)).toThrow(/must contain the dense level \(kept 4\)/);
   });
 
   it('names the file for unreadable and non-JSON files', async () => {
     const dir = await tempDir();
-    await expect(loadLatencyTable(join(dir, 'missing.json'))).rejects.toThrow(/missing\.json: latency table field "\(file\)" cannot be read/);
+    await expect(loadLatencyTable(join(dir, 'missing.json'))).rejects.toThrow(
+      /missing\.json: latency table field "\(file\)" cannot be read/,
+    );
     const bad = join(dir, 'bad.json');
     await writeFile(bad, '{ "format": ');
     await expect(loadLatencyTable(bad)).rejects.toThrow(/bad\.json: latency table field "\(root\)" is not valid JSON/);
@@ -115,7 +123,9 @@ describe('table schema', () => {
     await saveLatencyTable(file, table);
     const other = bertConfig({ hiddenSize: 64, numHeads: 4, intermediateSize: 16, numLayers: 2 });
     await expect(loadLatencyTable(file, { model: other })).rejects.toThrow(TableMismatchError);
-    await expect(loadLatencyTable(file, { model: other })).rejects.toThrow(/t\.json: latency table field "model\.intermediateSize" is 8 but the model has 16/);
+    await expect(loadLatencyTable(file, { model: other })).rejects.toThrow(
+      /t\.json: latency table field "model\.intermediateSize" is 8 but the model has 16/,
+    );
     expect(() => checkTableMatchesModel(table, { ...table.model, numLayers: 3 })).toThrow(/model\.numLayers/);
   });
 
@@ -149,7 +159,9 @@ describe('runtime model', () => {
     expect(p.time).toBeCloseTo(2 + 4 + 0 + 1.7 + 4.6, 12);
     expect(p.speedup).toBeCloseTo(22 / p.time, 12);
     expect(predictRuntime(table, { layerHeads: [4, 4], layerIntermediate: [8, 8] }).speedup).toBeCloseTo(1, 12);
-    expect(() => predictRuntime(table, { layerHeads: [4, 4], layerIntermediate: [8, 5] })).toThrow(/no ffn time for kept size 5 \(layer 1\)/);
+    expect(() => predictRuntime(table, { layerHeads: [4, 4], layerIntermediate: [8, 5] })).toThrow(
+      /no ffn time for kept size 5 \(layer 1\)/,
+    );
     expect(() => predictRuntime(table, { layerHeads: [4], layerIntermediate: [8] })).toThrow(/for 2 layers/);
   });
 });

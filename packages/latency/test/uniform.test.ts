@@ -30,7 +30,10 @@ function randomErrors(t: LatencyTable, random: () => number): LayerErrors[] {
   for (let layer = 0; layer < t.model.numLayers; layer++) {
     for (const module of ['attention', 'ffn'] as const) {
       let e = 0;
-      const levels = (module === 'attention' ? t.attention : t.ffn).map((x, i) => ({ kept: x.kept, error: x.kept === 0 ? 1 : i === 0 ? 0 : (e = Math.min(0.99, e + random() * 0.3)) }));
+      const levels = (module === 'attention' ? t.attention : t.ffn).map((x, i) => {
+        if (x.kept !== 0 && i !== 0) e = Math.min(0.99, e + random() * 0.3);
+        return { kept: x.kept, error: x.kept === 0 ? 1 : i === 0 ? 0 : e };
+      });
       out.push({ layer, module, levels });
     }
   }
@@ -38,12 +41,19 @@ function randomErrors(t: LatencyTable, random: () => number): LayerErrors[] {
 }
 
 /** Brute force over every (heads, FFN) pair of the table: min Σ error with predicted speedup ≥ target. */
-function bruteUniform(t: LatencyTable, errors: LayerErrors[], target: number): { heads: number; ffn: number; cost: number; speedup: number } | undefined {
+function bruteUniform(
+  t: LatencyTable,
+  errors: LayerErrors[],
+  target: number,
+): { heads: number; ffn: number; cost: number; speedup: number } | undefined {
   let best: { heads: number; ffn: number; cost: number; speedup: number } | undefined;
   const L = t.model.numLayers;
   for (const { kept: heads } of t.attention) {
     for (const { kept: ffn } of t.ffn) {
-      const speedup = predictRuntime(t, { layerHeads: new Array<number>(L).fill(heads), layerIntermediate: new Array<number>(L).fill(ffn) }).speedup;
+      const speedup = predictRuntime(t, {
+        layerHeads: new Array<number>(L).fill(heads),
+        layerIntermediate: new Array<number>(L).fill(ffn),
+      }).speedup;
       if (speedup < target) continue;
       let cost = 0;
       for (const e of errors) cost += e.levels.find((l) => l.kept === (e.module === 'attention' ? heads : ffn))!.error;
@@ -164,15 +174,22 @@ describe('searchUniform', () => {
     const coefficients = errors.map((e) => (e.module === 'ffn' ? 0 : 1));
     const r = searchUniform(table, errors, { target: 2, coefficients });
     expect(r.layerIntermediate).toEqual([0, 0, 0]);
-    expect(r.objective).toBeCloseTo(errors.filter((e) => e.module === 'attention').reduce((s, e) => s + e.levels[0]!.error, 0), 12);
+    expect(r.objective).toBeCloseTo(
+      errors.filter((e) => e.module === 'attention').reduce((s, e) => s + e.levels[0]!.error, 0),
+      12,
+    );
     expect(() => searchUniform(table, errors, { target: 0 })).toThrow(SearchError);
     expect(() => searchUniform(table, errors, { target: 2, coefficients: [1] })).toThrow(/coefficients has 1 entries/);
-    expect(() => searchUniform(table, [{ layer: 0, module: 'ffn', levels: [{ kept: 5, error: 0 }] }], { target: 1.01 })).toThrow(MissingLevelError);
+    expect(() => searchUniform(table, [{ layer: 0, module: 'ffn', levels: [{ kept: 5, error: 0 }] }], { target: 1.01 })).toThrow(
+      MissingLevelError,
+    );
     // Levels that do not intersect once capped by the current sizes.
     const disjoint: LayerErrors[] = [
       { layer: 0, module: 'attention', levels: [{ kept: 3, error: 0 }] },
       { layer: 1, module: 'attention', levels: [{ kept: 2, error: 0 }] },
     ];
-    expect(() => searchUniform(table, disjoint, { target: 1.01, allowRemoval: false })).toThrow(/no kept head count is offered by every searched attention module/);
+    expect(() => searchUniform(table, disjoint, { target: 1.01, allowRemoval: false })).toThrow(
+      /no kept head count is offered by every searched attention module/,
+    );
   });
 });

@@ -56,9 +56,13 @@ if (args[0] === '--write') {
     const dtype = (args[0] ?? 'F32') as SafetensorsWriteDtype;
     const dir = join(root, dtype);
     const t0 = performance.now();
-    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--write', dir, dtype], { stdio: 'inherit' });
+    const child = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--write', dir, dtype], {
+      stdio: 'inherit',
+    });
     if (child.status !== 0) throw new Error(`writing the checkpoint failed (exit ${child.status})`);
-    console.log(`wrote a random ${config.numLayers}-layer BERT-base checkpoint (${dtype}) in ${((performance.now() - t0) / 1000).toFixed(1)} s (not part of the figure)`);
+    console.log(
+      `wrote a random ${config.numLayers}-layer BERT-base checkpoint (${dtype}) in ${((performance.now() - t0) / 1000).toFixed(1)} s (not part of the figure)`,
+    );
     await measure(dir, dtype);
     if (args[0] === undefined) {
       // F16 storage is converted tensor by tensor; measured in a fresh process for a clean peak.

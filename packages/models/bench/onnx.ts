@@ -44,8 +44,7 @@ function fastRandomCheckpoint<C extends ModelConfig>(config: C, seed: number): C
   for (const [name, shape] of expectedShapes(config)) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
     if (/(LayerNorm|ln_\d|ln_f)\.weight$/.test(name)) data.fill(1);
-    else
-      for (let i = 0; i < data.length; i++) data[i] = (random() - 0.5) * 0.06;
+    else for (let i = 0; i < data.length; i++) data[i] = (random() - 0.5) * 0.06;
     weights.set(name, { shape, data });
   }
   return { config, weights };
@@ -71,7 +70,11 @@ async function open(bytes: Uint8Array): Promise<InferenceSession> {
 }
 
 function int64(batch: number, seq: number, value: (i: number) => number): OrtTensor {
-  return new ort.Tensor('int64', BigInt64Array.from({ length: batch * seq }, (_, i) => BigInt(value(i))), [batch, seq]);
+  return new ort.Tensor(
+    'int64',
+    BigInt64Array.from({ length: batch * seq }, (_, i) => BigInt(value(i))),
+    [batch, seq],
+  );
 }
 
 function floats(dims: number[], seed: number): OrtTensor {
@@ -88,8 +91,10 @@ async function blockRunners(config: ModelConfig, feeds: (module: 'attention' | '
   const runners: Array<Runner & { count: number }> = [];
   const counts = new Map<string, number>();
   for (let l = 0; l < config.numLayers; l++) {
-    if (config.layerHeads[l]! > 0) counts.set(`attention:${config.layerHeads[l]}`, (counts.get(`attention:${config.layerHeads[l]}`) ?? 0) + 1);
-    if (config.layerIntermediate[l]! > 0) counts.set(`ffn:${config.layerIntermediate[l]}`, (counts.get(`ffn:${config.layerIntermediate[l]}`) ?? 0) + 1);
+    if (config.layerHeads[l]! > 0)
+      counts.set(`attention:${config.layerHeads[l]}`, (counts.get(`attention:${config.layerHeads[l]}`) ?? 0) + 1);
+    if (config.layerIntermediate[l]! > 0)
+      counts.set(`ffn:${config.layerIntermediate[l]}`, (counts.get(`ffn:${config.layerIntermediate[l]}`) ?? 0) + 1);
   }
   for (const [key, count] of counts) {
     const [module, sizeText] = key.split(':') as ['attention' | 'ffn', string];
@@ -113,7 +118,9 @@ function report(whole: Runner, blocks: Array<Runner & { count: number }>): void 
   console.log(`  ${'sum of single-layer blocks'.padEnd(28)} ${sum.toFixed(2).padStart(8)} ms`);
   console.log(`  ${whole.name.padEnd(28)} ${w.toFixed(2).padStart(8)} ms  (min ${Math.min(...whole.times).toFixed(2)})`);
   const ratio = w / sum;
-  console.log(`  whole / sum = ${ratio.toFixed(3)} (${((ratio - 1) * 100).toFixed(1)}%; goal within 10%: ${Math.abs(ratio - 1) <= 0.1 ? 'yes' : 'NO'})`);
+  console.log(
+    `  whole / sum = ${ratio.toFixed(3)} (${((ratio - 1) * 100).toFixed(1)}%; goal within 10%: ${Math.abs(ratio - 1) <= 0.1 ? 'yes' : 'NO'})`,
+  );
 }
 
 console.log(`onnxruntime-node ${ort.env.versions.node}, threads ${threads ?? 'default'}, ${reps} reps after ${warmup} warm-up, median ms`);
@@ -131,9 +138,13 @@ console.log(`onnxruntime-node ${ort.env.versions.node}, threads ${threads ?? 'de
   const exportMs = performance.now() - t0;
   const rssAfter = process.memoryUsage().rss;
   const peak = maxRss();
-  console.log(`\nBERT-base (${config.numLayers} x ${config.hiddenSize}, ${config.numHeads} heads, FFN ${config.intermediateSize}), random weights (${randomMs.toFixed(0)} ms to draw)`);
+  console.log(
+    `\nBERT-base (${config.numLayers} x ${config.hiddenSize}, ${config.numHeads} heads, FFN ${config.intermediateSize}), random weights (${randomMs.toFixed(0)} ms to draw)`,
+  );
   console.log(`  export: ${(exportMs / 1000).toFixed(2)} s (goal < 10 s), ${mb(bytes.length)} file`);
-  console.log(`  RSS: ${mb(rssBefore)} with the checkpoint (peak so far ${mb(peakBefore)}), ${mb(rssAfter)} after export, process peak ${mb(peak)} (goal < 2048 MB)`);
+  console.log(
+    `  RSS: ${mb(rssBefore)} with the checkpoint (peak so far ${mb(peakBefore)}), ${mb(rssAfter)} after export, process peak ${mb(peak)} (goal < 2048 MB)`,
+  );
   t0 = performance.now();
   const model = await open(bytes);
   console.log(`  InferenceSession.create: ${(performance.now() - t0).toFixed(0)} ms; RSS now ${mb(process.memoryUsage().rss)}`);
@@ -146,7 +157,11 @@ console.log(`onnxruntime-node ${ort.env.versions.node}, threads ${threads ?? 'de
   const whole: Runner = { name: 'whole model', run: () => model.run(modelFeeds), times: [] };
   const hidden = floats([batch, seq, config.hiddenSize], 3);
   const mask = int64(batch, seq, () => 1);
-  const blocks = await blockRunners(config, (module): Feeds => (module === 'attention' ? { hidden_states: hidden, attention_mask: mask } : { hidden_states: hidden }), 'full');
+  const blocks = await blockRunners(
+    config,
+    (module): Feeds => (module === 'attention' ? { hidden_states: hidden, attention_mask: mask } : { hidden_states: hidden }),
+    'full',
+  );
   await measure([whole, ...blocks]);
   console.log(`  batch ${batch} x seq ${seq}:`);
   report(whole, blocks);
@@ -177,7 +192,12 @@ if (withGpt2) {
     config,
     (module, size): Feeds =>
       module === 'attention'
-        ? { hidden_states: hidden, attention_mask: mask, past_key: floats([batch, size, past, hd], 5), past_value: floats([batch, size, past, hd], 6) }
+        ? {
+            hidden_states: hidden,
+            attention_mask: mask,
+            past_key: floats([batch, size, past, hd], 5),
+            past_value: floats([batch, size, past, hd], 6),
+          }
         : { hidden_states: hidden },
     'decode',
   );

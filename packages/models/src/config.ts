@@ -125,12 +125,14 @@ export function withLayerShapes<C extends ModelConfig>(config: C, layerHeads: re
 }
 
 function checkInt(value: unknown, field: string, min: number, file?: string): void {
-  if (typeof value !== 'number' || !Number.isInteger(value)) throw new ConfigError(field, `must be an integer, got ${JSON.stringify(value)}`, file);
+  if (typeof value !== 'number' || !Number.isInteger(value))
+    throw new ConfigError(field, `must be an integer, got ${JSON.stringify(value)}`, file);
   if (value < min) throw new ConfigError(field, `must be >= ${min}, got ${value}`, file);
 }
 
 function checkNumber(value: unknown, field: string, min: number, max: number, file?: string): void {
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ConfigError(field, `must be a finite number, got ${JSON.stringify(value)}`, file);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new ConfigError(field, `must be a finite number, got ${JSON.stringify(value)}`, file);
   if (value < min || value > max) throw new ConfigError(field, `must be in [${min}, ${max}], got ${value}`, file);
 }
 
@@ -146,7 +148,11 @@ function checkTokenId(value: unknown, field: string, vocabSize: number, vocabFie
  */
 export function validateConfig(config: ModelConfig, file?: string): void {
   if (config.modelType !== 'bert' && config.modelType !== 'gpt2') {
-    throw new ConfigError('modelType', `must be "bert" or "gpt2", got ${JSON.stringify((config as { modelType: unknown }).modelType)}`, file);
+    throw new ConfigError(
+      'modelType',
+      `must be "bert" or "gpt2", got ${JSON.stringify((config as { modelType: unknown }).modelType)}`,
+      file,
+    );
   }
   checkInt(config.vocabSize, 'vocabSize', 1, file);
   checkInt(config.hiddenSize, 'hiddenSize', 1, file);
@@ -167,7 +173,8 @@ export function validateConfig(config: ModelConfig, file?: string): void {
     ['layerIntermediate', config.layerIntermediate, 'intermediateSize', config.intermediateSize],
   ] as const) {
     if (!Array.isArray(list)) throw new ConfigError(name, 'must be an array with one entry per layer', file);
-    if (list.length !== config.numLayers) throw new ConfigError(name, `must have numLayers (${config.numLayers}) entries, got ${list.length}`, file);
+    if (list.length !== config.numLayers)
+      throw new ConfigError(name, `must have numLayers (${config.numLayers}) entries, got ${list.length}`, file);
     list.forEach((v, i) => {
       checkInt(v, `${name}[${i}]`, 0, file);
       if (v > max) throw new ConfigError(`${name}[${i}]`, `must be <= ${boundName} (${max}), got ${v}`, file);
@@ -251,7 +258,8 @@ function layerShapes(json: Json, bounds: DenseBounds, file?: string): { heads: n
   }
   if (typeof block !== 'object' || block === null) throw new ConfigError('ziplm', 'must be an object', file);
   const format = block.format;
-  if (format !== ZIPLM_CONFIG_FORMAT) throw new ConfigError('ziplm.format', `must be ${ZIPLM_CONFIG_FORMAT}, got ${JSON.stringify(format)}`, file);
+  if (format !== ZIPLM_CONFIG_FORMAT)
+    throw new ConfigError('ziplm.format', `must be ${ZIPLM_CONFIG_FORMAT}, got ${JSON.stringify(format)}`, file);
   const heads = block.layer_heads;
   const ffn = block.layer_intermediate_sizes;
   for (const [name, list, what, boundField, max] of [
@@ -262,7 +270,8 @@ function layerShapes(json: Json, bounds: DenseBounds, file?: string): { heads: n
     if (list.length !== numLayers) throw new ConfigError(name, `must have one entry per layer (${numLayers}), got ${list.length}`, file);
     list.forEach((v: unknown, i: number) => {
       checkInt(v, `${name}[${i}]`, 0, file);
-      if ((v as number) > max) throw new ConfigError(`${name}[${i}]`, `must be <= the dense ${what} (${boundField} = ${max}), got ${v}`, file);
+      if ((v as number) > max)
+        throw new ConfigError(`${name}[${i}]`, `must be <= the dense ${what} (${boundField} = ${max}), got ${v}`, file);
     });
   }
   return { heads: heads as number[], ffn: ffn as number[] };
@@ -290,7 +299,11 @@ function bertHeadFromJson(json: Json, file?: string): BertHead {
     return { type: 'classification', labels: Array.from({ length: n }, (_, i) => `LABEL_${i}`) };
   }
   if (arch === 'BertModel' || arch === 'BertForPreTraining' || arch === 'BertForMaskedLM') return { type: 'none' };
-  throw new ConfigError('architectures[0]', `"${arch}" is not supported (BertModel, BertForSequenceClassification, BertForQuestionAnswering)`, file);
+  throw new ConfigError(
+    'architectures[0]',
+    `"${arch}" is not supported (BertModel, BertForSequenceClassification, BertForQuestionAnswering)`,
+    file,
+  );
 }
 
 /**
@@ -306,9 +319,14 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
     const numLayers = intField(j, 'num_hidden_layers', file, 1);
     const numHeads = intField(j, 'num_attention_heads', file, 1);
     const hiddenSize = intField(j, 'hidden_size', file, 1);
-    if (hiddenSize % numHeads !== 0) throw new ConfigError('num_attention_heads', `must divide hidden_size (${hiddenSize}), got ${numHeads}`, file);
+    if (hiddenSize % numHeads !== 0)
+      throw new ConfigError('num_attention_heads', `must divide hidden_size (${hiddenSize}), got ${numHeads}`, file);
     const intermediateSize = intField(j, 'intermediate_size', file, 1);
-    const shapes = layerShapes(j, { numLayers, numHeads, headsField: 'num_attention_heads', intermediate: intermediateSize, intermediateField: 'intermediate_size' }, file);
+    const shapes = layerShapes(
+      j,
+      { numLayers, numHeads, headsField: 'num_attention_heads', intermediate: intermediateSize, intermediateField: 'intermediate_size' },
+      file,
+    );
     const vocabSize = intField(j, 'vocab_size', file, 1);
     const padTokenId = intField(j, 'pad_token_id', file, 0, 0);
     checkTokenId(padTokenId, 'pad_token_id', vocabSize, 'vocab_size', file);
@@ -342,7 +360,17 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
     const hiddenSize = intField(j, 'n_embd', file, 1);
     if (hiddenSize % numHeads !== 0) throw new ConfigError('n_head', `must divide n_embd (${hiddenSize}), got ${numHeads}`, file);
     const inner = j.n_inner === null || j.n_inner === undefined ? 4 * hiddenSize : intField(j, 'n_inner', file, 1);
-    const shapes = layerShapes(j, { numLayers, numHeads, headsField: 'n_head', intermediate: inner, intermediateField: j.n_inner === null || j.n_inner === undefined ? 'n_inner, null: 4·n_embd' : 'n_inner' }, file);
+    const shapes = layerShapes(
+      j,
+      {
+        numLayers,
+        numHeads,
+        headsField: 'n_head',
+        intermediate: inner,
+        intermediateField: j.n_inner === null || j.n_inner === undefined ? 'n_inner, null: 4·n_embd' : 'n_inner',
+      },
+      file,
+    );
     const vocabSize = intField(j, 'vocab_size', file, 1);
     const bosTokenId = intField(j, 'bos_token_id', file, 0, 50256);
     const eosTokenId = intField(j, 'eos_token_id', file, 0, 50256);
@@ -378,7 +406,11 @@ export function toHfConfig(config: ModelConfig): Json {
   if (config.modelType === 'bert') {
     const head = config.head;
     const architectures =
-      head.type === 'classification' ? ['BertForSequenceClassification'] : head.type === 'span-qa' ? ['BertForQuestionAnswering'] : ['BertModel'];
+      head.type === 'classification'
+        ? ['BertForSequenceClassification']
+        : head.type === 'span-qa'
+          ? ['BertForQuestionAnswering']
+          : ['BertModel'];
     const json: Json = {
       architectures,
       model_type: 'bert',

@@ -41,13 +41,17 @@ function normalise(config: ModelConfig, keep: KeptStructures): KeptStructures {
     ['neurons', keep.neurons, config.layerIntermediate],
   ] as const) {
     if (!Array.isArray(lists) || lists.length !== config.numLayers) {
-      throw new ModelsError(`keep.${field} must have one list per layer (${config.numLayers}), got ${Array.isArray(lists) ? lists.length : typeof lists}`);
+      throw new ModelsError(
+        `keep.${field} must have one list per layer (${config.numLayers}), got ${Array.isArray(lists) ? lists.length : typeof lists}`,
+      );
     }
     lists.forEach((list, l) => {
       const seen = new Set<number>();
       for (const i of list) {
         if (!Number.isInteger(i) || i < 0 || i >= sizes[l]!) {
-          throw new ModelsError(`keep.${field}[${l}] contains ${i}, but layer ${l} currently has ${sizes[l]} ${field} (indices are relative to the current shape)`);
+          throw new ModelsError(
+            `keep.${field}[${l}] contains ${i}, but layer ${l} currently has ${sizes[l]} ${field} (indices are relative to the current shape)`,
+          );
         }
         if (seen.has(i)) throw new ModelsError(`keep.${field}[${l}] contains ${i} twice`);
         seen.add(i);
@@ -69,7 +73,9 @@ function headFeatures(heads: number[], hd: number, offset = 0): number[] {
 function keepRows(t: Tensor32, index: number[]): Tensor32 {
   const cols = t.shape.length === 1 ? 1 : t.shape[1]!;
   const data = new Float32Array(index.length * cols);
-  index.forEach((r, i) => data.set(t.data.subarray(r * cols, (r + 1) * cols), i * cols));
+  index.forEach((r, i) => {
+    data.set(t.data.subarray(r * cols, (r + 1) * cols), i * cols);
+  });
   return { shape: t.shape.length === 1 ? [index.length] : [index.length, cols], data };
 }
 
@@ -153,7 +159,9 @@ export function shrinkWeights<C extends ModelConfig>(checkpoint: Checkpoint<C>, 
   for (const [name, shape] of expectedShapes(next)) {
     const t = sliced.get(name) ?? copy(get(name));
     if (t.shape.length !== shape.length || t.shape.some((v, i) => v !== shape[i])) {
-      throw new ModelsError(`shrinkWeights: "${name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}] (checkpoint does not match its config?)`);
+      throw new ModelsError(
+        `shrinkWeights: "${name}" has shape [${t.shape.join(', ')}], expected [${shape.join(', ')}] (checkpoint does not match its config?)`,
+      );
     }
     out.set(name, t);
   }
@@ -221,7 +229,11 @@ export function zeroStructures<C extends ModelConfig>(checkpoint: Checkpoint<C>,
       const n = gpt2LayerNames(l);
       if (removedHeads.length > 0) {
         const split = config.layerHeads[l]! * hd;
-        const index = [...headFeatures(removedHeads, hd), ...headFeatures(removedHeads, hd, split), ...headFeatures(removedHeads, hd, 2 * split)];
+        const index = [
+          ...headFeatures(removedHeads, hd),
+          ...headFeatures(removedHeads, hd, split),
+          ...headFeatures(removedHeads, hd, 2 * split),
+        ];
         zeroColumns(get(`${n.qkv}.weight`), index);
         zeroRows(get(`${n.qkv}.bias`), index);
         zeroRows(get(`${n.attnOut}.weight`), headFeatures(removedHeads, hd));
@@ -277,7 +289,9 @@ export function findKeptStructures(checkpoint: Checkpoint): KeptStructures {
     const m: number[] = [];
     if (config.layerIntermediate[l]! > 0) {
       const alive = nonZeroInputs(need(`${names.ffnOut}.weight`), bert);
-      alive.forEach((a, i) => a && m.push(i));
+      alive.forEach((a, i) => {
+        if (a) m.push(i);
+      });
     }
     heads.push(h);
     neurons.push(m);

@@ -123,7 +123,12 @@ describe('wasm kernel fixes', () => {
 
   it('UnsortedSegmentSum exists on wasm and matches cpu (ids outside the range are dropped)', async () => {
     const f = () =>
-      tf.tidy(() => tf.unsortedSegmentSum(randomTensor([6, 5], 3), tf.tensor1d([2, 0, 2, 7, 4, -1], 'int32'), 5).dataSync().slice());
+      tf.tidy(() =>
+        tf
+          .unsortedSegmentSum(randomTensor([6, 5], 3), tf.tensor1d([2, 0, 2, 7, 4, -1], 'int32'), 5)
+          .dataSync()
+          .slice(),
+      );
     const wasm = await on('wasm', f);
     const cpu = await on('cpu', f);
     expect(maxRelDiff(wasm, cpu)).toBeLessThan(1e-6);

@@ -118,7 +118,9 @@ describe('BertModel', () => {
     expect([...w.keys()]).toEqual([...ckpt.weights.keys()]);
     for (const [name, t] of ckpt.weights) {
       expect(w.get(name)!.shape, name).toEqual(t.shape);
-      expect(Buffer.from(w.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), name).toBe(true);
+      expect(Buffer.from(w.get(name)!.data.buffer).equals(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength)), name).toBe(
+        true,
+      );
     }
     model.dispose();
   });
@@ -140,7 +142,10 @@ describe('BertModel', () => {
       expect(g, v.name).toBeDefined();
       const data = g!.dataSync();
       expect(data.every(Number.isFinite), v.name).toBe(true);
-      expect(data.some((x) => x !== 0), v.name).toBe(true);
+      expect(
+        data.some((x) => x !== 0),
+        v.name,
+      ).toBe(true);
     }
     disposeAll(value, grads, inputs, labels);
     model.dispose();
@@ -167,7 +172,9 @@ describe('BertModel', () => {
   it('rejects a checkpoint whose weights do not match its config', () => {
     const other = randomCheckpoint(bertConfig({ ...config, layerIntermediate: [24, 12, 0, 5] }));
     expect(() => new BertModel({ config, weights: other.weights })).toThrow(WeightsError);
-    expect(() => new BertModel({ config, weights: other.weights })).toThrow(/intermediate\.dense\.weight" has shape \[12, 16\] but the config implies \[11, 16\]/);
+    expect(() => new BertModel({ config, weights: other.weights })).toThrow(
+      /intermediate\.dense\.weight" has shape \[12, 16\] but the config implies \[11, 16\]/,
+    );
   });
 });
 

@@ -61,7 +61,15 @@ describe('ByteLevelBpeTokenizer mechanics (hand-made merges)', () => {
     const e = t.encode(text);
     // é = 2 bytes, 😀 = 4 bytes: one token per byte, all pointing at their character.
     expect(e.ids.length).toBe(2 + 4 + 1);
-    expect(e.offsets).toEqual([[0, 1], [0, 1], [1, 3], [1, 3], [1, 3], [1, 3], [3, 7]]);
+    expect(e.offsets).toEqual([
+      [0, 1],
+      [0, 1],
+      [1, 3],
+      [1, 3],
+      [1, 3],
+      [1, 3],
+      [3, 7],
+    ]);
     expect(t.decode(e.ids)).toBe(text);
   });
 
@@ -91,20 +99,58 @@ const ENCODER = 'vocab/gpt2-encoder.json';
 const MERGES = 'vocab/gpt2-vocab.bpe';
 const WIKI = 'wikitext-2-raw/wiki.test.raw';
 const haveGpt2 = hasData(ENCODER, MERGES);
-if (!haveGpt2) console.warn(`bpe.test: skipping real-vocabulary tests, ${ENCODER} / ${MERGES} not found under ZIPLM_DATA_DIR (${dataPath()})`);
+if (!haveGpt2)
+  console.warn(`bpe.test: skipping real-vocabulary tests, ${ENCODER} / ${MERGES} not found under ZIPLM_DATA_DIR (${dataPath()})`);
 
 // Produced by Hugging Face tokenizers 0.22 (BPE + ByteLevel pre-tokenizer, no prefix space) from
 // gpt2-encoder.json + gpt2-vocab.bpe; each (token, id) is checked against encoder.json below.
 const KNOWN: Array<{ text: string; tokens: string[]; ids: number[]; offsets?: Array<[number, number]> }> = [
-  { text: 'Hello world', tokens: ['Hello', 'Ġworld'], ids: [15496, 995], offsets: [[0, 5], [5, 11]] },
+  {
+    text: 'Hello world',
+    tokens: ['Hello', 'Ġworld'],
+    ids: [15496, 995],
+    offsets: [
+      [0, 5],
+      [5, 11],
+    ],
+  },
   { text: ' Hello  world  ', tokens: ['ĠHello', 'Ġ', 'Ġworld', 'Ġ', 'Ġ'], ids: [18435, 220, 995, 220, 220] },
-  { text: "I'm can't we'll they've", tokens: ['I', "'m", 'Ġcan', "'t", 'Ġwe', "'ll", 'Ġthey', "'ve"], ids: [40, 1101, 460, 470, 356, 1183, 484, 1053] },
+  {
+    text: "I'm can't we'll they've",
+    tokens: ['I', "'m", 'Ġcan', "'t", 'Ġwe', "'ll", 'Ġthey', "'ve"],
+    ids: [40, 1101, 460, 470, 356, 1183, 484, 1053],
+  },
   { text: '3.14 1,000,000', tokens: ['3', '.', '14', 'Ġ1', ',', '000', ',', '000'], ids: [18, 13, 1415, 352, 11, 830, 11, 830] },
   { text: 'Café déjà vu', tokens: ['C', 'af', 'Ã©', 'ĠdÃ©', 'j', 'Ãł', 'Ġv', 'u'], ids: [34, 1878, 2634, 39073, 73, 24247, 410, 84] },
-  { text: '北京 😀', tokens: ['åĮ', 'Ĺ', 'äº', '¬', 'ĠðŁĺ', 'Ģ'], ids: [44293, 245, 12859, 105, 30325, 222], offsets: [[0, 1], [0, 1], [1, 2], [1, 2], [2, 5], [3, 5]] },
-  { text: 'a<|endoftext|>b', tokens: ['a', '<|endoftext|>', 'b'], ids: [64, 50256, 65], offsets: [[0, 1], [1, 14], [14, 15]] },
+  {
+    text: '北京 😀',
+    tokens: ['åĮ', 'Ĺ', 'äº', '¬', 'ĠðŁĺ', 'Ģ'],
+    ids: [44293, 245, 12859, 105, 30325, 222],
+    offsets: [
+      [0, 1],
+      [0, 1],
+      [1, 2],
+      [1, 2],
+      [2, 5],
+      [3, 5],
+    ],
+  },
+  {
+    text: 'a<|endoftext|>b',
+    tokens: ['a', '<|endoftext|>', 'b'],
+    ids: [64, 50256, 65],
+    offsets: [
+      [0, 1],
+      [1, 14],
+      [14, 15],
+    ],
+  },
   { text: '', tokens: [], ids: [] },
-  { text: '\n = Valkyria Chronicles III = \n', tokens: ['Ċ', 'Ġ=', 'ĠV', 'alky', 'ria', 'ĠChronicles', 'ĠIII', 'Ġ=', 'Ġ', 'Ċ'], ids: [198, 796, 569, 18354, 7496, 17740, 6711, 796, 220, 198] },
+  {
+    text: '\n = Valkyria Chronicles III = \n',
+    tokens: ['Ċ', 'Ġ=', 'ĠV', 'alky', 'ria', 'ĠChronicles', 'ĠIII', 'Ġ=', 'Ġ', 'Ċ'],
+    ids: [198, 796, 569, 18354, 7496, 17740, 6711, 796, 220, 198],
+  },
   { text: '  \n\n  x', tokens: ['Ġ', 'Ġ', 'ĊĊ', 'Ġ', 'Ġx'], ids: [220, 220, 628, 220, 2124] },
 ];
 
@@ -126,7 +172,8 @@ function referenceBpe(mergesText: string) {
     const line = lines[i]!;
     if (line === '' || (i === 0 && line.startsWith('#version'))) continue;
     const [a, b, extra] = line.split(' ');
-    if (a === undefined || b === undefined || extra !== undefined) throw new Error(`reference: bad merge line ${i + 1}: ${JSON.stringify(line)}`);
+    if (a === undefined || b === undefined || extra !== undefined)
+      throw new Error(`reference: bad merge line ${i + 1}: ${JSON.stringify(line)}`);
     ranks.set(`${a} ${b}`, ranks.size);
   }
   const rank = (a: string, b: string) => ranks.get(`${a} ${b}`);
@@ -188,7 +235,10 @@ describe.skipIf(!haveGpt2)('GPT2 (real vocabulary)', () => {
   });
 
   it('expected ids agree with encoder.json', () => {
-    for (const k of KNOWN) k.tokens.forEach((token, i) => expect(encoder[token], token).toBe(k.ids[i]));
+    for (const k of KNOWN)
+      k.tokens.forEach((token, i) => {
+        expect(encoder[token], token).toBe(k.ids[i]);
+      });
   });
 
   it.each(KNOWN.map((k) => [JSON.stringify(k.text), k] as const))('tokenizes %s like Hugging Face', (_name, k) => {
@@ -200,25 +250,30 @@ describe.skipIf(!haveGpt2)('GPT2 (real vocabulary)', () => {
   });
 
   it('the reference BPE of the long-word tests reproduces the Hugging Face cases', () => {
-    for (const k of KNOWN) if (!k.text.includes('<|endoftext|>')) expect(reference.tokenize(k.text), JSON.stringify(k.text)).toEqual(k.tokens);
+    for (const k of KNOWN)
+      if (!k.text.includes('<|endoftext|>')) expect(reference.tokenize(k.text), JSON.stringify(k.text)).toEqual(k.tokens);
   });
 
-  it.each(LONG_WORDS.map((w) => [w.name, w.text] as const))('long word %s: round-trips and equals an independent reference BPE', (_name, text) => {
-    const want = reference.tokenize(text);
-    const got = gpt2.tokenizeToStrings(text);
-    expect(got).toEqual(want);
-    const ids = gpt2.encode(text).ids;
-    expect(ids).toEqual(want.map((token) => encoder[token]));
-    expect(ids.every((id) => Number.isInteger(id))).toBe(true);
-    expect(gpt2.decode(ids)).toBe(text);
-    // Nothing is left to merge: no adjacent pair inside one pre-token has a merge rank.
-    for (const piece of reference.pieces(text)) {
-      const tokens = reference.bpe(piece);
-      for (let i = 0; i + 1 < tokens.length; i++) expect(reference.rank(tokens[i]!, tokens[i + 1]!), `${tokens[i]} ${tokens[i + 1]}`).toBeUndefined();
-    }
-    // A long word really is split into many tokens (the cases are not trivially one token).
-    if (text.length >= 28) expect(ids.length).toBeGreaterThan(3);
-  });
+  it.each(LONG_WORDS.map((w) => [w.name, w.text] as const))(
+    'long word %s: round-trips and equals an independent reference BPE',
+    (_name, text) => {
+      const want = reference.tokenize(text);
+      const got = gpt2.tokenizeToStrings(text);
+      expect(got).toEqual(want);
+      const ids = gpt2.encode(text).ids;
+      expect(ids).toEqual(want.map((token) => encoder[token]));
+      expect(ids.every((id) => Number.isInteger(id))).toBe(true);
+      expect(gpt2.decode(ids)).toBe(text);
+      // Nothing is left to merge: no adjacent pair inside one pre-token has a merge rank.
+      for (const piece of reference.pieces(text)) {
+        const tokens = reference.bpe(piece);
+        for (let i = 0; i + 1 < tokens.length; i++)
+          expect(reference.rank(tokens[i]!, tokens[i + 1]!), `${tokens[i]} ${tokens[i + 1]}`).toBeUndefined();
+      }
+      // A long word really is split into many tokens (the cases are not trivially one token).
+      if (text.length >= 28) expect(ids.length).toBeGreaterThan(3);
+    },
+  );
 
   it.skipIf(!hasData(WIKI))('round-trips all of wiki.test.raw exactly (283,287 tokens, as HF tokenizers counts)', () => {
     const text = readFileSync(dataPath(WIKI), 'utf8');

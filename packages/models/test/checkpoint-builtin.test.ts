@@ -85,7 +85,8 @@ describe('built-in tiny models', () => {
       ] as const) {
         const files = (await readdir(dir)).sort();
         expect((await readdir(builtinModelDir(name))).sort()).toEqual(files);
-        for (const f of files) expect((await readFile(join(dir, f))).equals(await readFile(join(builtinModelDir(name), f))), `${name}/${f}`).toBe(true);
+        for (const f of files)
+          expect((await readFile(join(dir, f))).equals(await readFile(join(builtinModelDir(name), f))), `${name}/${f}`).toBe(true);
       }
     } finally {
       await rm(out, { recursive: true, force: true });

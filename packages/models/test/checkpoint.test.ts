@@ -4,7 +4,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bertConfig, gpt2Config, toHfConfig } from '../src/config.js';
 import { ConfigError, VocabularyError, WeightsError } from '../src/errors.js';
-import { CONFIG_FILE, WEIGHTS_FILE, checkCheckpoint, loadCheckpoint, loadModelDir, readConfigFile, saveCheckpoint } from '../src/io/checkpoint.js';
+import {
+  CONFIG_FILE,
+  WEIGHTS_FILE,
+  checkCheckpoint,
+  loadCheckpoint,
+  loadModelDir,
+  readConfigFile,
+  saveCheckpoint,
+} from '../src/io/checkpoint.js';
 import { encodeSafetensors, readSafetensorsHeader } from '../src/io/safetensors.js';
 import { WordPieceTokenizer } from '../src/tokenizers/index.js';
 import { createModel, initBackend } from '../src/tfjs/index.js';
@@ -102,7 +110,8 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     const loaded = await loadCheckpoint(dir);
     for (const [name, t] of ckpt.weights) {
       const back = loaded.weights.get(name)!.data;
-      for (let i = 0; i < t.data.length; i++) expect(Math.abs(back[i]! - t.data[i]!)).toBeLessThanOrEqual(Math.abs(t.data[i]!) * 2 ** -11 + 2 ** -25);
+      for (let i = 0; i < t.data.length; i++)
+        expect(Math.abs(back[i]! - t.data[i]!)).toBeLessThanOrEqual(Math.abs(t.data[i]!) * 2 ** -11 + 2 ** -25);
     }
   });
 
@@ -113,10 +122,14 @@ describe('saveCheckpoint / loadCheckpoint', () => {
     const before = await readFile(join(dir, WEIGHTS_FILE));
     const weights = new Map(ckpt.weights);
     weights.delete('transformer.ln_f.bias');
-    await expect(saveCheckpoint(dir, { config: ckpt.config, weights })).rejects.toThrow(/model\.safetensors: missing 1 tensor\(s\) required by the config: "transformer\.ln_f\.bias"/);
+    await expect(saveCheckpoint(dir, { config: ckpt.config, weights })).rejects.toThrow(
+      /model\.safetensors: missing 1 tensor\(s\) required by the config: "transformer\.ln_f\.bias"/,
+    );
     weights.set('transformer.ln_f.bias', ckpt.weights.get('transformer.ln_f.bias')!);
     weights.set('extra', { shape: [1], data: new Float32Array(1) });
-    await expect(saveCheckpoint(dir, { config: ckpt.config, weights })).rejects.toThrow(/1 tensor\(s\) are not part of the config: "extra"/);
+    await expect(saveCheckpoint(dir, { config: ckpt.config, weights })).rejects.toThrow(
+      /1 tensor\(s\) are not part of the config: "extra"/,
+    );
     expect(await readFile(join(dir, WEIGHTS_FILE))).toEqual(before);
     expect((await readdir(dir)).sort()).toEqual([CONFIG_FILE, WEIGHTS_FILE]);
   });
@@ -127,7 +140,14 @@ describe('loading Hugging Face checkpoints', () => {
     const config = bertConfig({ vocabSize: 30, hiddenSize: 8, numLayers: 2, numHeads: 2, intermediateSize: 16, maxPositions: 10 });
     const ckpt = randomCheckpoint(config, { seed: 7, std: 0.5 });
     const stored: Array<[string, Tensor32]> = [];
-    for (const [name, t] of ckpt.weights) stored.push([name.replace(/^bert\./, '').replace(/LayerNorm\.weight$/, 'LayerNorm.gamma').replace(/LayerNorm\.bias$/, 'LayerNorm.beta'), t]);
+    for (const [name, t] of ckpt.weights)
+      stored.push([
+        name
+          .replace(/^bert\./, '')
+          .replace(/LayerNorm\.weight$/, 'LayerNorm.gamma')
+          .replace(/LayerNorm\.bias$/, 'LayerNorm.beta'),
+        t,
+      ]);
     stored.push(['cls.predictions.bias', { shape: [30], data: new Float32Array(30) }]);
     const dir = await fresh();
     await writeRaw(dir, toHfConfig(config), stored);
@@ -173,20 +193,26 @@ describe('bad checkpoints give typed errors naming the file and the problem', ()
     const error = await loadCheckpoint(dir).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WeightsError);
     expect((error as WeightsError).file).toBe(join(dir, WEIGHTS_FILE));
-    expect((error as Error).message).toMatch(/missing 2 tensor\(s\) required by config\.json: "bert\.embeddings\.LayerNorm\.bias", "bert\.encoder\.layer\.1\.output\.dense\.weight"/);
+    expect((error as Error).message).toMatch(
+      /missing 2 tensor\(s\) required by config\.json: "bert\.embeddings\.LayerNorm\.bias", "bert\.encoder\.layer\.1\.output\.dense\.weight"/,
+    );
   });
 
   it('a shape that does not match config.json', async () => {
     const dir = await fresh();
     await writeRaw(dir, { ...toHfConfig(config), intermediate_size: 12 }, ckpt.weights);
-    await expect(loadCheckpoint(dir)).rejects.toThrow(/model\.safetensors: tensor "bert\.encoder\.layer\.0\.intermediate\.dense\.weight" has shape \[16, 8\] but config\.json implies \[12, 8\]/);
+    await expect(loadCheckpoint(dir)).rejects.toThrow(
+      /model\.safetensors: tensor "bert\.encoder\.layer\.0\.intermediate\.dense\.weight" has shape \[16, 8\] but config\.json implies \[12, 8\]/,
+    );
   });
 
   it('dense weights under a pruned config (a removed module that still has weights)', async () => {
     const dir = await fresh();
     const pruned = { ...toHfConfig(config), ziplm: { format: 1, layer_heads: [2, 0], layer_intermediate_sizes: [16, 16] } };
     await writeRaw(dir, pruned, ckpt.weights);
-    await expect(loadCheckpoint(dir)).rejects.toThrow(/10 layer tensor\(s\) are not expected by config\.json .*"bert\.encoder\.layer\.1\.attention\.self\.query\.weight"/);
+    await expect(loadCheckpoint(dir)).rejects.toThrow(
+      /10 layer tensor\(s\) are not expected by config\.json .*"bert\.encoder\.layer\.1\.attention\.self\.query\.weight"/,
+    );
   });
 
   it('two stored names for one parameter', async () => {
@@ -245,6 +271,8 @@ describe('bad checkpoints give typed errors naming the file and the problem', ()
     const c = randomCheckpoint(cls);
     const w = new Map(c.weights);
     w.set('bert.pooler.dense.bias', { shape: [8], data: new Float32Array(7) });
-    expect(() => checkCheckpoint({ config: cls, weights: w }, 'mem')).toThrow(/mem: tensor "bert\.pooler\.dense\.bias" must hold 8 float32 values, has 7/);
+    expect(() => checkCheckpoint({ config: cls, weights: w }, 'mem')).toThrow(
+      /mem: tensor "bert\.pooler\.dense\.bias" must hold 8 float32 values, has 7/,
+    );
   });
 });

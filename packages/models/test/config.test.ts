@@ -67,7 +67,11 @@ describe('Hugging Face config.json', () => {
   });
 
   it('reads classification labels from id2label and QA from the architecture', () => {
-    const cls = fromHfConfig({ ...BERT_BASE_UNCASED, architectures: ['BertForSequenceClassification'], id2label: { 0: 'negative', 1: 'positive' } });
+    const cls = fromHfConfig({
+      ...BERT_BASE_UNCASED,
+      architectures: ['BertForSequenceClassification'],
+      id2label: { 0: 'negative', 1: 'positive' },
+    });
     expect(cls.modelType === 'bert' && cls.head).toEqual({ type: 'classification', labels: ['negative', 'positive'] });
     const byCount = fromHfConfig({ ...BERT_BASE_UNCASED, architectures: ['BertForSequenceClassification'], num_labels: 3 });
     expect(byCount.modelType === 'bert' && byCount.head).toEqual({ type: 'classification', labels: ['LABEL_0', 'LABEL_1', 'LABEL_2'] });
@@ -107,19 +111,87 @@ describe('config errors name the field and the file', () => {
     ['heads not dividing hidden', { ...BERT_BASE_UNCASED, num_attention_heads: 7 }, 'num_attention_heads', /must divide/],
     ['missing vocab size', { ...GPT2_SMALL, vocab_size: undefined }, 'vocab_size', /is missing/],
     ['negative dropout', { ...GPT2_SMALL, attn_pdrop: -0.1 }, 'attn_pdrop', /\[0, 1\]/],
-    ['layer list too short', { ...GPT2_SMALL, ziplm: { format: 1, layer_heads: [1], layer_intermediate_sizes: new Array(12).fill(1) } }, 'ziplm.layer_heads', /one entry per layer \(12\), got 1/],
-    ['more heads than the dense model', { ...BERT_BASE_UNCASED, ziplm: { format: 1, layer_heads: new Array(12).fill(13), layer_intermediate_sizes: new Array(12).fill(1) } }, 'ziplm.layer_heads[0]', /must be <= the dense head count \(num_attention_heads = 12\), got 13$/],
-    ['more GPT2 heads than the dense model', { ...GPT2_SMALL, ziplm: { format: 1, layer_heads: [...new Array(11).fill(12), 13], layer_intermediate_sizes: new Array(12).fill(1) } }, 'ziplm.layer_heads[11]', /must be <= the dense head count \(n_head = 12\), got 13$/],
-    ['a BERT FFN larger than the dense one', { ...BERT_BASE_UNCASED, ziplm: { format: 1, layer_heads: new Array(12).fill(12), layer_intermediate_sizes: [3072, 3073, ...new Array(10).fill(0)] } }, 'ziplm.layer_intermediate_sizes[1]', /must be <= the dense FFN size \(intermediate_size = 3072\), got 3073$/],
-    ['a GPT2 FFN larger than the dense one (n_inner null)', { ...GPT2_SMALL, ziplm: { format: 1, layer_heads: new Array(12).fill(12), layer_intermediate_sizes: [...new Array(11).fill(3072), 4000] } }, 'ziplm.layer_intermediate_sizes[11]', /must be <= the dense FFN size \(n_inner, null: 4·n_embd = 3072\), got 4000$/],
-    ['a GPT2 FFN larger than n_inner', { ...GPT2_SMALL, n_inner: 1000, ziplm: { format: 1, layer_heads: new Array(12).fill(12), layer_intermediate_sizes: new Array(12).fill(1001) } }, 'ziplm.layer_intermediate_sizes[0]', /must be <= the dense FFN size \(n_inner = 1000\), got 1001$/],
-    ['a pad token outside the vocabulary', { ...BERT_BASE_UNCASED, pad_token_id: 30522 }, 'pad_token_id', /must be < vocab_size \(30522\), got 30522$/],
+    [
+      'layer list too short',
+      { ...GPT2_SMALL, ziplm: { format: 1, layer_heads: [1], layer_intermediate_sizes: new Array(12).fill(1) } },
+      'ziplm.layer_heads',
+      /one entry per layer \(12\), got 1/,
+    ],
+    [
+      'more heads than the dense model',
+      { ...BERT_BASE_UNCASED, ziplm: { format: 1, layer_heads: new Array(12).fill(13), layer_intermediate_sizes: new Array(12).fill(1) } },
+      'ziplm.layer_heads[0]',
+      /must be <= the dense head count \(num_attention_heads = 12\), got 13$/,
+    ],
+    [
+      'more GPT2 heads than the dense model',
+      {
+        ...GPT2_SMALL,
+        ziplm: { format: 1, layer_heads: [...new Array(11).fill(12), 13], layer_intermediate_sizes: new Array(12).fill(1) },
+      },
+      'ziplm.layer_heads[11]',
+      /must be <= the dense head count \(n_head = 12\), got 13$/,
+    ],
+    [
+      'a BERT FFN larger than the dense one',
+      {
+        ...BERT_BASE_UNCASED,
+        ziplm: { format: 1, layer_heads: new Array(12).fill(12), layer_intermediate_sizes: [3072, 3073, ...new Array(10).fill(0)] },
+      },
+      'ziplm.layer_intermediate_sizes[1]',
+      /must be <= the dense FFN size \(intermediate_size = 3072\), got 3073$/,
+    ],
+    [
+      'a GPT2 FFN larger than the dense one (n_inner null)',
+      {
+        ...GPT2_SMALL,
+        ziplm: { format: 1, layer_heads: new Array(12).fill(12), layer_intermediate_sizes: [...new Array(11).fill(3072), 4000] },
+      },
+      'ziplm.layer_intermediate_sizes[11]',
+      /must be <= the dense FFN size \(n_inner, null: 4·n_embd = 3072\), got 4000$/,
+    ],
+    [
+      'a GPT2 FFN larger than n_inner',
+      {
+        ...GPT2_SMALL,
+        n_inner: 1000,
+        ziplm: { format: 1, layer_heads: new Array(12).fill(12), layer_intermediate_sizes: new Array(12).fill(1001) },
+      },
+      'ziplm.layer_intermediate_sizes[0]',
+      /must be <= the dense FFN size \(n_inner = 1000\), got 1001$/,
+    ],
+    [
+      'a pad token outside the vocabulary',
+      { ...BERT_BASE_UNCASED, pad_token_id: 30522 },
+      'pad_token_id',
+      /must be < vocab_size \(30522\), got 30522$/,
+    ],
     ['a negative pad token', { ...BERT_BASE_UNCASED, pad_token_id: -1 }, 'pad_token_id', /must be >= 0, got -1$/],
-    ['a bos token outside the vocabulary', { ...GPT2_SMALL, bos_token_id: 50257 }, 'bos_token_id', /must be < vocab_size \(50257\), got 50257$/],
-    ['an eos token outside the vocabulary', { ...GPT2_SMALL, eos_token_id: 60000 }, 'eos_token_id', /must be < vocab_size \(50257\), got 60000$/],
-    ['default bos/eos (50256) with a smaller vocabulary', { ...GPT2_SMALL, bos_token_id: undefined, eos_token_id: undefined, vocab_size: 1000 }, 'bos_token_id', /must be < vocab_size \(1000\), got 50256$/],
+    [
+      'a bos token outside the vocabulary',
+      { ...GPT2_SMALL, bos_token_id: 50257 },
+      'bos_token_id',
+      /must be < vocab_size \(50257\), got 50257$/,
+    ],
+    [
+      'an eos token outside the vocabulary',
+      { ...GPT2_SMALL, eos_token_id: 60000 },
+      'eos_token_id',
+      /must be < vocab_size \(50257\), got 60000$/,
+    ],
+    [
+      'default bos/eos (50256) with a smaller vocabulary',
+      { ...GPT2_SMALL, bos_token_id: undefined, eos_token_id: undefined, vocab_size: 1000 },
+      'bos_token_id',
+      /must be < vocab_size \(1000\), got 50256$/,
+    ],
     ['unknown ziplm format', { ...BERT_BASE_UNCASED, ziplm: { format: 2 } }, 'ziplm.format', /must be 1/],
-    ['unsupported architecture', { ...BERT_BASE_UNCASED, architectures: ['BertForTokenClassification'] }, 'architectures[0]', /not supported/],
+    [
+      'unsupported architecture',
+      { ...BERT_BASE_UNCASED, architectures: ['BertForTokenClassification'] },
+      'architectures[0]',
+      /not supported/,
+    ],
   ];
   it.each(cases)('%s', (_name, json, field, problem) => {
     const error = (() => {
@@ -144,13 +216,48 @@ describe('config errors name the field and the file', () => {
   });
 
   const inMemory: Array<[string, () => unknown, string, RegExp]> = [
-    ['more heads than numHeads', () => bertConfig({ numLayers: 2, numHeads: 4, hiddenSize: 16, layerHeads: [4, 5] }), 'layerHeads[1]', /"layerHeads\[1\]" must be <= numHeads \(4\), got 5$/],
-    ['a GPT2 layer with more heads than numHeads', () => withLayerShapes(gpt2Config({ numLayers: 2 }), [13, 0], [0, 0]), 'layerHeads[0]', /"layerHeads\[0\]" must be <= numHeads \(12\), got 13$/],
-    ['an FFN larger than intermediateSize', () => bertConfig({ numLayers: 2, intermediateSize: 24, layerIntermediate: [24, 25] }), 'layerIntermediate[1]', /"layerIntermediate\[1\]" must be <= intermediateSize \(24\), got 25$/],
-    ['a GPT2 FFN larger than intermediateSize', () => withLayerShapes(gpt2Config({ numLayers: 1, hiddenSize: 16, numHeads: 4 }), [4], [65]), 'layerIntermediate[0]', /"layerIntermediate\[0\]" must be <= intermediateSize \(64\), got 65$/],
-    ['a pad token outside the vocabulary', () => bertConfig({ vocabSize: 30, padTokenId: 30 }), 'padTokenId', /"padTokenId" must be < vocabSize \(30\), got 30$/],
-    ['a bos token outside the vocabulary', () => gpt2Config({ vocabSize: 30, bosTokenId: 30, eosTokenId: 0 }), 'bosTokenId', /"bosTokenId" must be < vocabSize \(30\), got 30$/],
-    ['an eos token outside the vocabulary', () => validateConfig({ ...gpt2Config(), eosTokenId: 50257 }), 'eosTokenId', /"eosTokenId" must be < vocabSize \(50257\), got 50257$/],
+    [
+      'more heads than numHeads',
+      () => bertConfig({ numLayers: 2, numHeads: 4, hiddenSize: 16, layerHeads: [4, 5] }),
+      'layerHeads[1]',
+      /"layerHeads\[1\]" must be <= numHeads \(4\), got 5$/,
+    ],
+    [
+      'a GPT2 layer with more heads than numHeads',
+      () => withLayerShapes(gpt2Config({ numLayers: 2 }), [13, 0], [0, 0]),
+      'layerHeads[0]',
+      /"layerHeads\[0\]" must be <= numHeads \(12\), got 13$/,
+    ],
+    [
+      'an FFN larger than intermediateSize',
+      () => bertConfig({ numLayers: 2, intermediateSize: 24, layerIntermediate: [24, 25] }),
+      'layerIntermediate[1]',
+      /"layerIntermediate\[1\]" must be <= intermediateSize \(24\), got 25$/,
+    ],
+    [
+      'a GPT2 FFN larger than intermediateSize',
+      () => withLayerShapes(gpt2Config({ numLayers: 1, hiddenSize: 16, numHeads: 4 }), [4], [65]),
+      'layerIntermediate[0]',
+      /"layerIntermediate\[0\]" must be <= intermediateSize \(64\), got 65$/,
+    ],
+    [
+      'a pad token outside the vocabulary',
+      () => bertConfig({ vocabSize: 30, padTokenId: 30 }),
+      'padTokenId',
+      /"padTokenId" must be < vocabSize \(30\), got 30$/,
+    ],
+    [
+      'a bos token outside the vocabulary',
+      () => gpt2Config({ vocabSize: 30, bosTokenId: 30, eosTokenId: 0 }),
+      'bosTokenId',
+      /"bosTokenId" must be < vocabSize \(30\), got 30$/,
+    ],
+    [
+      'an eos token outside the vocabulary',
+      () => validateConfig({ ...gpt2Config(), eosTokenId: 50257 }),
+      'eosTokenId',
+      /"eosTokenId" must be < vocabSize \(50257\), got 50257$/,
+    ],
     ['a negative bos token', () => gpt2Config({ bosTokenId: -1 }), 'bosTokenId', /"bosTokenId" must be >= 0, got -1$/],
   ];
   it.each(inMemory)('in memory: %s', (_name, make, field, problem) => {
@@ -173,9 +280,15 @@ describe('config errors name the field and the file', () => {
   });
 
   it('accepts the bounds themselves: dense sizes, removed modules, the last token id', () => {
-    expect(() => bertConfig({ numLayers: 2, vocabSize: 30, padTokenId: 29, layerHeads: [12, 0], layerIntermediate: [0, 3072] })).not.toThrow();
+    expect(() =>
+      bertConfig({ numLayers: 2, vocabSize: 30, padTokenId: 29, layerHeads: [12, 0], layerIntermediate: [0, 3072] }),
+    ).not.toThrow();
     expect(() => gpt2Config({ vocabSize: 30, bosTokenId: 29, eosTokenId: 29 })).not.toThrow();
-    const json = { ...GPT2_SMALL, n_inner: 1000, ziplm: { format: 1, layer_heads: new Array(12).fill(12), layer_intermediate_sizes: new Array(12).fill(1000) } };
+    const json = {
+      ...GPT2_SMALL,
+      n_inner: 1000,
+      ziplm: { format: 1, layer_heads: new Array(12).fill(12), layer_intermediate_sizes: new Array(12).fill(1000) },
+    };
     expect(fromHfConfig(json, 'config.json').layerIntermediate).toEqual(new Array(12).fill(1000));
   });
 });

@@ -28,7 +28,13 @@ describe('padBatch', () => {
   it('batches items with their indices and gathers labels', () => {
     const labels = [1, 0, 1];
     const plan = [[2, 0], [1]];
-    const batches = plan.map((indices) => padBatch(indices.map((i) => items[i]!), { padId: 0 }, indices));
+    const batches = plan.map((indices) =>
+      padBatch(
+        indices.map((i) => items[i]!),
+        { padId: 0 },
+        indices,
+      ),
+    );
     expect(batches.flatMap((b) => b.indices).sort()).toEqual([0, 1, 2]);
     for (const b of batches) {
       b.indices.forEach((i, r) => {

@@ -42,7 +42,8 @@ describe('dataDir', () => {
 
 describe('JSON error location', () => {
   it('returns -1 for valid JSON and the offending offset otherwise', () => {
-    for (const ok of ['{}', '[]', ' {"a": [1, -2.5e3, true, false, null, "x\\u00e9\\n"]} ', '"s"', '0']) expect(jsonErrorOffset(ok), ok).toBe(-1);
+    for (const ok of ['{}', '[]', ' {"a": [1, -2.5e3, true, false, null, "x\\u00e9\\n"]} ', '"s"', '0'])
+      expect(jsonErrorOffset(ok), ok).toBe(-1);
     expect(jsonErrorOffset('{"a": 1,}')).toBe(8);
     expect(jsonErrorOffset('{"a" 1}')).toBe(5);
     expect(jsonErrorOffset('[1, 2')).toBe(5);

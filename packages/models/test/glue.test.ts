@@ -29,7 +29,11 @@ describe('GLUE TSV reader (fixtures)', () => {
 
   it('reads QNLI pairs with string labels and the index column', () => {
     const ex = readGlue(fixture('qnli-small.tsv'), 'qnli');
-    expect(ex.map((e) => [e.index, e.label])).toEqual([[0, 0], [1, 1], [7, 0]]);
+    expect(ex.map((e) => [e.index, e.label])).toEqual([
+      [0, 0],
+      [1, 1],
+      [7, 0],
+    ]);
     expect(ex[1]).toEqual({ index: 1, textA: 'Who wrote the report?', textB: 'The weather was cold in March.', label: 1 });
     expect(GLUE_TASKS.qnli.labels[ex[1]!.label]).toBe('not_entailment');
   });

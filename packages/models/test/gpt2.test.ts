@@ -117,7 +117,10 @@ describe('Gpt2Model', () => {
     for (const v of vars) {
       const data = grads[v.name]!.dataSync();
       expect(data.every(Number.isFinite), v.name).toBe(true);
-      expect(data.some((x) => x !== 0), v.name).toBe(true);
+      expect(
+        data.some((x) => x !== 0),
+        v.name,
+      ).toBe(true);
     }
     disposeAll(value, grads, inputIds);
     model.dispose();
@@ -126,6 +129,8 @@ describe('Gpt2Model', () => {
   it('rejects weights that do not match the config', () => {
     const other = randomCheckpoint(gpt2Config({ ...config, layerHeads: [4, 2, 0, 3] }));
     expect(() => new Gpt2Model({ config, weights: other.weights })).toThrow(WeightsError);
-    expect(() => new Gpt2Model({ config, weights: other.weights })).toThrow(/transformer\.h\.1\.attn\.c_attn\.weight" has shape \[16, 24\] but the config implies \[16, 12\]/);
+    expect(() => new Gpt2Model({ config, weights: other.weights })).toThrow(
+      /transformer\.h\.1\.attn\.c_attn\.weight" has shape \[16, 24\] but the config implies \[16, 12\]/,
+    );
   });
 });

@@ -92,7 +92,8 @@ describe('exportLayerBlock', () => {
       [1, 1, 1, 1, 1],
     ];
     const full = await session(exportLayerBlock(checkpoint, 2, 'attention'));
-    const want = (await full.run({ hidden_states: new ort.Tensor('float32', x, [batch, seq, d]), attention_mask: int64(m) })).output!.data as Float32Array;
+    const want = (await full.run({ hidden_states: new ort.Tensor('float32', x, [batch, seq, d]), attention_mask: int64(m) })).output!
+      .data as Float32Array;
     const decode = await session(exportLayerBlock(checkpoint, 2, 'attention', { mode: 'decode' }));
     const rows = (from: number, to: number) => {
       const out = new Float32Array(batch * (to - from) * d);
@@ -100,8 +101,18 @@ describe('exportLayerBlock', () => {
       return new ort.Tensor('float32', out, [batch, to - from, d]);
     };
     const empty = new ort.Tensor('float32', new Float32Array(0), [batch, 4, 0, 4]);
-    const prefill = await decode.run({ hidden_states: rows(0, 4), attention_mask: int64(m.map((r) => r.slice(0, 4))), past_key: empty, past_value: empty });
-    const step = await decode.run({ hidden_states: rows(4, 5), attention_mask: int64(m), past_key: prefill.present_key!, past_value: prefill.present_value! });
+    const prefill = await decode.run({
+      hidden_states: rows(0, 4),
+      attention_mask: int64(m.map((r) => r.slice(0, 4))),
+      past_key: empty,
+      past_value: empty,
+    });
+    const step = await decode.run({
+      hidden_states: rows(4, 5),
+      attention_mask: int64(m),
+      past_key: prefill.present_key!,
+      past_value: prefill.present_value!,
+    });
     expect(step.present_key!.dims).toEqual([batch, 4, 5, 4]);
     const last = new Float32Array(batch * d);
     for (let b = 0; b < batch; b++) last.set(want.subarray((b * seq + 4) * d, (b * seq + 5) * d), b * d);
@@ -118,7 +129,9 @@ describe('exportLayerBlock', () => {
 
 /** Op types and attributes of the nodes in one scope, in order (names stripped). */
 function structure(graph: Graph, scope: RegExp): string[] {
-  return graph.nodes.filter((n) => scope.test(n.name ?? '')).map((n) => `${n.opType}(${n.inputs.length}) ${JSON.stringify(n.attributes ?? {})}`);
+  return graph.nodes
+    .filter((n) => scope.test(n.name ?? ''))
+    .map((n) => `${n.opType}(${n.inputs.length}) ${JSON.stringify(n.attributes ?? {})}`);
 }
 
 function initializerShapes(graph: Graph, scope: RegExp, prefixOf: (name: string) => string): string[] {
@@ -133,7 +146,11 @@ describe('exportAttentionBlock / exportFfnBlock', () => {
     it(`${base.modelType}: every head count and FFN size runs and is the whole model's layer subgraph`, async () => {
       const rng = createRng(7);
       const [batch, seq, d] = [2, 3, base.hiddenSize];
-      const hidden = new ort.Tensor('float32', Float32Array.from({ length: batch * seq * d }, () => rng.normal()), [batch, seq, d]);
+      const hidden = new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: batch * seq * d }, () => rng.normal()),
+        [batch, seq, d],
+      );
       const m = int64([
         [1, 1, 1],
         [1, 1, 0],
@@ -156,7 +173,9 @@ describe('exportAttentionBlock / exportFfnBlock', () => {
         const block = decodeModel(bytes).graph;
         expect(structure(block, /^layer\.0\.attention\//).length).toBeGreaterThan(15);
         expect(structure(block, /^layer\.0\.attention\//)).toEqual(structure(whole, new RegExp(`^layer\\.${k - 1}\\.attention/`)));
-        expect(initializerShapes(block, layerPrefix, strip)).toEqual(initializerShapes(whole, new RegExp(`^(bert\\.encoder\\.layer|transformer\\.h)\\.${k - 1}\\.(attention|attn|ln_1)`), strip));
+        expect(initializerShapes(block, layerPrefix, strip)).toEqual(
+          initializerShapes(whole, new RegExp(`^(bert\\.encoder\\.layer|transformer\\.h)\\.${k - 1}\\.(attention|attn|ln_1)`), strip),
+        );
         const out = await (await session(bytes)).run({ hidden_states: hidden, attention_mask: m });
         expect(out.output!.dims).toEqual([batch, seq, d]);
         expect((out.output!.data as Float32Array).every(Number.isFinite)).toBe(true);
@@ -166,7 +185,13 @@ describe('exportAttentionBlock / exportFfnBlock', () => {
         const block = decodeModel(bytes).graph;
         expect(structure(block, /^layer\.0\.ffn\//).length).toBeGreaterThan(8);
         expect(structure(block, /^layer\.0\.ffn\//)).toEqual(structure(whole, new RegExp(`^layer\\.${n - 1}\\.ffn/`)));
-        expect(initializerShapes(block, layerPrefix, strip)).toEqual(initializerShapes(whole, new RegExp(`^(bert\\.encoder\\.layer|transformer\\.h)\\.${n - 1}\\.(intermediate|output|mlp|ln_2)`), strip));
+        expect(initializerShapes(block, layerPrefix, strip)).toEqual(
+          initializerShapes(
+            whole,
+            new RegExp(`^(bert\\.encoder\\.layer|transformer\\.h)\\.${n - 1}\\.(intermediate|output|mlp|ln_2)`),
+            strip,
+          ),
+        );
         const out = await (await session(bytes)).run({ hidden_states: hidden });
         expect(out.output!.dims).toEqual([batch, seq, d]);
         expect((out.output!.data as Float32Array).every(Number.isFinite)).toBe(true);
@@ -185,9 +210,18 @@ describe('exportAttentionBlock / exportFfnBlock', () => {
     ]);
     expect(g.outputs.map((o) => o.name)).toEqual(['output', 'present_key', 'present_value']);
     const rng = createRng(3);
-    const past = () => new ort.Tensor('float32', Float32Array.from({ length: 2 * 2 * 3 * 4 }, () => rng.normal()), [2, 2, 3, 4]);
+    const past = () =>
+      new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: 2 * 2 * 3 * 4 }, () => rng.normal()),
+        [2, 2, 3, 4],
+      );
     const out = await (await session(bytes)).run({
-      hidden_states: new ort.Tensor('float32', Float32Array.from({ length: 2 * 16 }, () => rng.normal()), [2, 1, 16]),
+      hidden_states: new ort.Tensor(
+        'float32',
+        Float32Array.from({ length: 2 * 16 }, () => rng.normal()),
+        [2, 1, 16],
+      ),
       attention_mask: int64([
         [1, 1, 1, 1],
         [0, 1, 1, 1],

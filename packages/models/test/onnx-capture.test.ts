@@ -22,7 +22,8 @@ async function run(checkpoint: Checkpoint) {
     [ONNX_NAMES.inputIds]: new ort.Tensor('int64', ids, [BATCH, SEQ]),
     [ONNX_NAMES.attentionMask]: new ort.Tensor('int64', mask, [BATCH, SEQ]),
   };
-  if (checkpoint.config.modelType === 'bert') feeds[ONNX_NAMES.tokenTypeIds] = new ort.Tensor('int64', new BigInt64Array(BATCH * SEQ), [BATCH, SEQ]);
+  if (checkpoint.config.modelType === 'bert')
+    feeds[ONNX_NAMES.tokenTypeIds] = new ort.Tensor('int64', new BigInt64Array(BATCH * SEQ), [BATCH, SEQ]);
   const out = await session.run(feeds as never);
   await session.release();
   const get = (name: string) => out[name]!.data as Float32Array;

@@ -53,8 +53,12 @@ describe('onnx.checker (scripts/onnx-check.py)', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ziplm-onnx-check-'));
     try {
       const files: Record<string, Uint8Array> = {
-        'bert-cls.onnx': exportModelToOnnx(randomCheckpoint(bertConfig({ ...bertBase, head: { type: 'classification', labels: ['x', 'y'] } }))),
-        'bert-qa-hidden.onnx': exportModelToOnnx(randomCheckpoint(bertConfig({ ...bertBase, head: { type: 'span-qa' } })), { hiddenStates: true }),
+        'bert-cls.onnx': exportModelToOnnx(
+          randomCheckpoint(bertConfig({ ...bertBase, head: { type: 'classification', labels: ['x', 'y'] } })),
+        ),
+        'bert-qa-hidden.onnx': exportModelToOnnx(randomCheckpoint(bertConfig({ ...bertBase, head: { type: 'span-qa' } })), {
+          hiddenStates: true,
+        }),
         'bert-none.onnx': exportModelToOnnx(randomCheckpoint(bertConfig(bertBase))),
         'gpt2-hidden.onnx': exportModelToOnnx(randomCheckpoint(gpt2), { hiddenStates: true }),
         'gpt2-decode.onnx': exportModelToOnnx(randomCheckpoint(gpt2), { mode: 'decode' }),

@@ -82,7 +82,16 @@ const geluErfRef = (x: number) => 0.5 * x * (1 + erf(x / Math.SQRT2));
 const geluTanhRef = (x: number) => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
 
 /** Multi-head attention on Q|K|V rows [batch·seq, width] each; bias(b, i, j) is additive. */
-function attend(q: Rows, k: Rows, v: Rows, batch: number, seq: number, heads: number, hd: number, bias: (b: number, i: number, j: number) => number): Rows {
+function attend(
+  q: Rows,
+  k: Rows,
+  v: Rows,
+  batch: number,
+  seq: number,
+  heads: number,
+  hd: number,
+  bias: (b: number, i: number, j: number) => number,
+): Rows {
   const width = heads * hd;
   const out = new Float64Array(batch * seq * width);
   const scores = new Float64Array(seq);
@@ -138,7 +147,7 @@ function refBert(c: Checkpoint<BertConfig>, inp: RefInputs): { logits: Rows; sta
   for (let b = 0; b < batch; b++) {
     for (let s = 0; s < seq; s++) {
       const id = inp.ids[b]![s]!;
-      const type = inp.types?.[b]![s] ?? 0;
+      const type = inp.types === undefined ? 0 : (inp.types[b]![s] ?? 0);
       for (let i = 0; i < d; i++) h[(b * seq + s) * d + i] = we[id * d + i]! + pe[s * d + i]! + te[type * d + i]!;
     }
   }
@@ -167,12 +176,25 @@ function refBert(c: Checkpoint<BertConfig>, inp: RefInputs): { logits: Rows; sta
   if (head.type === 'classification') {
     const cls = new Float64Array(batch * d);
     for (let b = 0; b < batch; b++) cls.set(h.subarray(b * seq * d, b * seq * d + d), b * d);
-    const pooled = dense(cls, batch, d, weight(c, `${BERT_NAMES.pooler}.weight`), weight(c, `${BERT_NAMES.pooler}.bias`), d, false).map(Math.tanh);
-    const logits = dense(pooled, batch, d, weight(c, `${BERT_NAMES.classifier}.weight`), weight(c, `${BERT_NAMES.classifier}.bias`), head.labels.length, false);
+    const pooled = dense(cls, batch, d, weight(c, `${BERT_NAMES.pooler}.weight`), weight(c, `${BERT_NAMES.pooler}.bias`), d, false).map(
+      Math.tanh,
+    );
+    const logits = dense(
+      pooled,
+      batch,
+      d,
+      weight(c, `${BERT_NAMES.classifier}.weight`),
+      weight(c, `${BERT_NAMES.classifier}.bias`),
+      head.labels.length,
+      false,
+    );
     return { logits, states };
   }
   if (head.type === 'span-qa') {
-    return { logits: dense(h, rows, d, weight(c, `${BERT_NAMES.qaOutputs}.weight`), weight(c, `${BERT_NAMES.qaOutputs}.bias`), 2, false), states };
+    return {
+      logits: dense(h, rows, d, weight(c, `${BERT_NAMES.qaOutputs}.weight`), weight(c, `${BERT_NAMES.qaOutputs}.bias`), 2, false),
+      states,
+    };
   }
   return { logits: h, states };
 }
@@ -299,7 +321,11 @@ describe('exportModelToOnnx: BERT', () => {
       const checkpoint = randomCheckpoint(config, { seed: 11, ...random });
       const s = await session(exportModelToOnnx(checkpoint, { hiddenStates: true }));
       expect(s.inputNames).toEqual(['input_ids', 'attention_mask', 'token_type_ids']);
-      const out = await s.run({ input_ids: int64(bertInputs.ids), attention_mask: int64(bertInputs.mask), token_type_ids: int64(bertInputs.types!) });
+      const out = await s.run({
+        input_ids: int64(bertInputs.ids),
+        attention_mask: int64(bertInputs.mask),
+        token_type_ids: int64(bertInputs.types!),
+      });
       const ref = refBert(checkpoint, bertInputs);
       expect(out.logits!.dims).toEqual(config.head.type === 'classification' ? [2, 3] : [2, 7, 2]);
       expect(maxAbsDiff(f32(out.logits), ref.logits)).toBeLessThan(1e-4);
@@ -392,13 +418,31 @@ describe('exported graphs', () => {
     const batchSeq = [ONNX_DIMS.batch, ONNX_DIMS.sequence];
     expect(new Set(batchSeq).size).toBe(2); // two independent symbols, not one shared
     const cases: Array<[string, Uint8Array, string[], Dim[]]> = [
-      ['BERT classification', exportModelToOnnx(randomCheckpoint(bertCls, { seed: 1 }), { hiddenStates: true }), ['input_ids', 'attention_mask', 'token_type_ids'], [ONNX_DIMS.batch, 3]],
-      ['BERT span QA', exportModelToOnnx(randomCheckpoint(bertQa, { seed: 1 }), { hiddenStates: true }), ['input_ids', 'attention_mask', 'token_type_ids'], [...batchSeq, 2]],
-      ['GPT2', exportModelToOnnx(randomCheckpoint(gpt2, { seed: 1 }), { hiddenStates: true }), ['input_ids', 'attention_mask'], [...batchSeq, 23]],
+      [
+        'BERT classification',
+        exportModelToOnnx(randomCheckpoint(bertCls, { seed: 1 }), { hiddenStates: true }),
+        ['input_ids', 'attention_mask', 'token_type_ids'],
+        [ONNX_DIMS.batch, 3],
+      ],
+      [
+        'BERT span QA',
+        exportModelToOnnx(randomCheckpoint(bertQa, { seed: 1 }), { hiddenStates: true }),
+        ['input_ids', 'attention_mask', 'token_type_ids'],
+        [...batchSeq, 2],
+      ],
+      [
+        'GPT2',
+        exportModelToOnnx(randomCheckpoint(gpt2, { seed: 1 }), { hiddenStates: true }),
+        ['input_ids', 'attention_mask'],
+        [...batchSeq, 23],
+      ],
     ];
     for (const [what, bytes, inputNames, logitsDims] of cases) {
       const { graph } = decodeModel(bytes);
-      expect(graph.inputs.map((i) => i.name), what).toEqual(inputNames);
+      expect(
+        graph.inputs.map((i) => i.name),
+        what,
+      ).toEqual(inputNames);
       for (const input of graph.inputs) {
         expect(input.dataType, `${what}: ${input.name}`).toBe('int64');
         expect(input.dims, `${what}: ${input.name}`).toEqual(batchSeq);

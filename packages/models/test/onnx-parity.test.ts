@@ -37,14 +37,28 @@ const int32 = (rows: number[][]) => tf.tensor2d(rows, undefined, 'int32');
  * Runs one onnxruntime session at each [batch, seq] in turn (dynamic batch and sequence: no re-export,
  * no new session) and checks logits and every hidden state against the tfjs forward at that shape.
  */
-async function expectParityAtShapes(s: InferenceSession, checkpoint: Checkpoint, shapes: ReadonlyArray<readonly [number, number]>): Promise<void> {
+async function expectParityAtShapes(
+  s: InferenceSession,
+  checkpoint: Checkpoint,
+  shapes: ReadonlyArray<readonly [number, number]>,
+): Promise<void> {
   const { config } = checkpoint;
   const model = createModel(checkpoint);
   const before = tf.memory().numTensors;
   try {
     for (const [i, [batch, seq]] of shapes.entries()) {
-      const { ids, mask, types } = randomInputs(100 + i, batch, seq, config.vocabSize, config.modelType === 'bert' ? config.typeVocabSize : 0);
-      const inputs = { inputIds: int32(ids), attentionMask: int32(mask), ...(config.modelType === 'bert' ? { tokenTypeIds: int32(types) } : {}) };
+      const { ids, mask, types } = randomInputs(
+        100 + i,
+        batch,
+        seq,
+        config.vocabSize,
+        config.modelType === 'bert' ? config.typeVocabSize : 0,
+      );
+      const inputs = {
+        inputIds: int32(ids),
+        attentionMask: int32(mask),
+        ...(config.modelType === 'bert' ? { tokenTypeIds: int32(types) } : {}),
+      };
       const out = model.forward(inputs);
       const feeds: Record<string, OrtTensor> = { input_ids: int64(ids), attention_mask: int64(mask) };
       if (config.modelType === 'bert') feeds.token_type_ids = int64(types);
@@ -93,7 +107,9 @@ describe('ONNX export vs tfjs', () => {
       const onnx = await s.run({ input_ids: int64(ids), attention_mask: int64(mask), token_type_ids: int64(types) });
       expect(onnx.logits!.dims).toEqual(out.logits.shape);
       expect(maxAbsDiff(onnx.logits!.data as Float32Array, out.logits.dataSync())).toBeLessThanOrEqual(TOLERANCE);
-      out.hiddenStates.forEach((h, i) => expect(maxAbsDiff(onnx[`hidden_state_${i}`]!.data as Float32Array, h.dataSync())).toBeLessThanOrEqual(TOLERANCE));
+      out.hiddenStates.forEach((h, i) => {
+        expect(maxAbsDiff(onnx[`hidden_state_${i}`]!.data as Float32Array, h.dataSync())).toBeLessThanOrEqual(TOLERANCE);
+      });
       tf.dispose([out.logits, ...out.hiddenStates, inputs.inputIds, inputs.attentionMask, inputs.tokenTypeIds]);
       expect(tf.memory().numTensors).toBe(before);
       model.dispose();
@@ -104,7 +120,11 @@ describe('ONNX export vs tfjs', () => {
     for (const head of [{ type: 'classification', labels: ['neg', 'neu', 'pos'] }, { type: 'span-qa' }] as const) {
       const checkpoint = randomCheckpoint(bertConfig({ ...bertBase, head }), { seed: 33, std: 0.2, biasStd: 0.1 });
       const s = await session(exportModelToOnnx(checkpoint, { hiddenStates: true }));
-      await expectParityAtShapes(s, checkpoint, [[1, 5], [3, 9], [1, 5]]);
+      await expectParityAtShapes(s, checkpoint, [
+        [1, 5],
+        [3, 9],
+        [1, 5],
+      ]);
     }
   });
 
@@ -132,14 +152,20 @@ describe('ONNX export vs tfjs', () => {
     const onnx = await s.run({ input_ids: int64(ids), attention_mask: int64(mask) });
     expect(onnx.logits!.dims).toEqual(out.logits.shape);
     expect(maxAbsDiff(onnx.logits!.data as Float32Array, out.logits.dataSync())).toBeLessThanOrEqual(TOLERANCE);
-    out.hiddenStates.forEach((h, i) => expect(maxAbsDiff(onnx[`hidden_state_${i}`]!.data as Float32Array, h.dataSync())).toBeLessThanOrEqual(TOLERANCE));
+    out.hiddenStates.forEach((h, i) => {
+      expect(maxAbsDiff(onnx[`hidden_state_${i}`]!.data as Float32Array, h.dataSync())).toBeLessThanOrEqual(TOLERANCE);
+    });
     tf.dispose([out.logits, ...out.hiddenStates, inputs.inputIds, inputs.attentionMask]);
     model.dispose();
   });
 
   it('GPT2 full: one session at two shapes ([1, 5] then [3, 9], then [1, 5] again) matches tfjs at each', async () => {
     const s = await session(exportModelToOnnx(checkpoint, { hiddenStates: true }));
-    await expectParityAtShapes(s, checkpoint, [[1, 5], [3, 9], [1, 5]]);
+    await expectParityAtShapes(s, checkpoint, [
+      [1, 5],
+      [3, 9],
+      [1, 5],
+    ]);
   });
 
   it('GPT2 decode: token-by-token generation with the KV cache matches the tfjs full forward', async () => {

@@ -255,4 +255,3 @@ export function referenceGpt2(config: Gpt2Config, weights: WeightMap, ids: numbe
   }
   return { logits: rowsOf(logits), hiddenStates: states };
 }
-

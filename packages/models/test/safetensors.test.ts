@@ -35,7 +35,9 @@ function rawFile(header: unknown, data: Uint8Array, headerLength?: bigint): Uint
 
 function u16le(values: number[]): Uint8Array {
   const out = new Uint8Array(values.length * 2);
-  values.forEach((v, i) => new DataView(out.buffer).setUint16(2 * i, v, true));
+  values.forEach((v, i) => {
+    new DataView(out.buffer).setUint16(2 * i, v, true);
+  });
   return out;
 }
 
@@ -89,7 +91,13 @@ describe('safetensors round trip', () => {
 
   it('F16 and BF16 storage round-trip values that are representable', () => {
     const exact: WeightMap = new Map([['x', { shape: [5], data: new Float32Array([1, -2, 0.5, 65504, 2 ** -24]) }]]);
-    expect(Array.from(decodeSafetensors(encodeSafetensors(exact, { dtype: 'F16' })).tensors.get('x')!.data)).toEqual([1, -2, 0.5, 65504, 2 ** -24]);
+    expect(Array.from(decodeSafetensors(encodeSafetensors(exact, { dtype: 'F16' })).tensors.get('x')!.data)).toEqual([
+      1,
+      -2,
+      0.5,
+      65504,
+      2 ** -24,
+    ]);
     const bf: WeightMap = new Map([['x', { shape: [4], data: new Float32Array([1, -2, 3.140625, 1e38]) }]]);
     const back = Array.from(decodeSafetensors(encodeSafetensors(bf, { dtype: 'BF16' })).tensors.get('x')!.data);
     expect(back.slice(0, 3)).toEqual([1, -2, 3.140625]);
@@ -120,8 +128,12 @@ describe('dtype conversion', () => {
     const view = new DataView(data.buffer);
     data[0] = 7;
     data[1] = 9; // a U8 [2] first puts the F32 tensor at offset 2 (unaligned)
-    [1.5, -3, 1e-3].forEach((v, i) => view.setFloat32(2 + 4 * i, v, true));
-    [Math.PI, -1e300].forEach((v, i) => view.setFloat64(14 + 8 * i, v, true));
+    [1.5, -3, 1e-3].forEach((v, i) => {
+      view.setFloat32(2 + 4 * i, v, true);
+    });
+    [Math.PI, -1e300].forEach((v, i) => {
+      view.setFloat64(14 + 8 * i, v, true);
+    });
     const file = rawFile(
       {
         u: { dtype: 'U8', shape: [2], data_offsets: [0, 2] },
@@ -179,11 +191,27 @@ describe('malformed safetensors files give a WeightsError naming the file', () =
     ['bad JSON', rawFile('{"t": {"dtype": "F32",', new Uint8Array(8)), /not valid UTF-8 JSON/],
     ['JSON that is not an object', rawFile('[1, 2]', new Uint8Array(8)), /must be a JSON object/],
     ['invalid UTF-8', invalidUtf8(), /not valid UTF-8 JSON/],
-    ['unknown dtype', rawFile({ t: { dtype: 'F128', shape: [2], data_offsets: [0, 8] } }, new Uint8Array(8)), /tensor "t": unknown dtype "F128"/],
-    ['bad shape', rawFile({ t: { dtype: 'F32', shape: [2.5], data_offsets: [0, 8] } }, new Uint8Array(8)), /shape must be an array of non-negative integers/],
-    ['size not shape × dtype', rawFile({ t: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8)), /span 8 bytes but shape \[3\] of F32 needs 12/],
+    [
+      'unknown dtype',
+      rawFile({ t: { dtype: 'F128', shape: [2], data_offsets: [0, 8] } }, new Uint8Array(8)),
+      /tensor "t": unknown dtype "F128"/,
+    ],
+    [
+      'bad shape',
+      rawFile({ t: { dtype: 'F32', shape: [2.5], data_offsets: [0, 8] } }, new Uint8Array(8)),
+      /shape must be an array of non-negative integers/,
+    ],
+    [
+      'size not shape × dtype',
+      rawFile({ t: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8)),
+      /span 8 bytes but shape \[3\] of F32 needs 12/,
+    ],
     ['end before begin', rawFile({ t: { dtype: 'F32', shape: [2], data_offsets: [8, 0] } }, new Uint8Array(8)), /0 <= begin <= end/],
-    ['offsets out of range', rawFile({ t: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(8)), /out of range: the data section has 8 bytes/],
+    [
+      'offsets out of range',
+      rawFile({ t: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(8)),
+      /out of range: the data section has 8 bytes/,
+    ],
     [
       'overlapping tensors',
       rawFile(
@@ -212,7 +240,9 @@ describe('malformed safetensors files give a WeightsError naming the file', () =
 
   it('the writer rejects tensors whose data does not match their shape', async () => {
     const bad: WeightMap = new Map([['x', { shape: [2, 2], data: new Float32Array(3) }]]);
-    await expect(writeSafetensors(join(dir, 'bad.safetensors'), bad)).rejects.toThrow(/bad\.safetensors: tensor "x": shape \[2, 2\] does not match its 3 elements/);
+    await expect(writeSafetensors(join(dir, 'bad.safetensors'), bad)).rejects.toThrow(
+      /bad\.safetensors: tensor "x": shape \[2, 2\] does not match its 3 elements/,
+    );
     expect((await readdir(dir)).filter((f) => f.startsWith('bad.safetensors'))).toEqual([]);
   });
 });

@@ -23,7 +23,13 @@ const ids = [
 function run(ckpt: Checkpoint): { logits: unknown; states: unknown[] } {
   const model = createModel(ckpt);
   const inputIds = ints(ids);
-  const out = model.forward({ inputIds, attentionMask: ints([[1, 1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1, 1]]) });
+  const out = model.forward({
+    inputIds,
+    attentionMask: ints([
+      [1, 1, 1, 1, 1, 1, 0],
+      [1, 1, 1, 1, 1, 1, 1],
+    ]),
+  });
   const result = { logits: out.logits.arraySync(), states: out.hiddenStates.map((h) => h.arraySync()) };
   disposeAll(out, inputIds);
   model.dispose();
@@ -71,7 +77,9 @@ describe('shrinkWeights', () => {
     expect(small.weights.get(`${n.attnOut}.bias`)!.data).toEqual(bert.weights.get(`${n.attnOut}.bias`)!.data);
     // FC1 row / bias entry 4 and FC2 column 4 of layer 3 become index 2 (kept [1, 2, 4]).
     const f1 = bert.weights.get(`${n.ffnIn}.weight`)!;
-    expect(Array.from(small.weights.get(`${n.ffnIn}.weight`)!.data.subarray(2 * d, 3 * d))).toEqual(Array.from(f1.data.subarray(4 * d, 5 * d)));
+    expect(Array.from(small.weights.get(`${n.ffnIn}.weight`)!.data.subarray(2 * d, 3 * d))).toEqual(
+      Array.from(f1.data.subarray(4 * d, 5 * d)),
+    );
     expect(small.weights.get(`${n.ffnIn}.bias`)!.data[2]).toBe(bert.weights.get(`${n.ffnIn}.bias`)!.data[4]);
     expect(small.weights.get(`${n.ffnOut}.weight`)!.data[7 * 3 + 2]).toBe(bert.weights.get(`${n.ffnOut}.weight`)!.data[7 * 5 + 4]);
     // Exactly the tensors the new config expects, with their shapes.
@@ -100,11 +108,15 @@ describe('shrinkWeights', () => {
     const b = gpt2.weights.get(`${n.qkv}.bias`)!;
     expect(small.weights.get(`${n.qkv}.bias`)!.data[5 * hd]).toBe(b.data[2 * split + 2 * hd]);
     const p = gpt2.weights.get(`${n.attnOut}.weight`)!;
-    expect(Array.from(small.weights.get(`${n.attnOut}.weight`)!.data.subarray(hd * d, 2 * hd * d))).toEqual(Array.from(p.data.subarray(2 * hd * d, 3 * hd * d)));
+    expect(Array.from(small.weights.get(`${n.attnOut}.weight`)!.data.subarray(hd * d, 2 * hd * d))).toEqual(
+      Array.from(p.data.subarray(2 * hd * d, 3 * hd * d)),
+    );
     const fc = gpt2.weights.get(`${n.ffnIn}.weight`)!; // [d, 7]
     expect(small.weights.get(`${n.ffnIn}.weight`)!.data[4 * 3 + 2]).toBe(fc.data[4 * 7 + 6]);
     const proj = gpt2.weights.get(`${n.ffnOut}.weight`)!; // [7, d]
-    expect(Array.from(small.weights.get(`${n.ffnOut}.weight`)!.data.subarray(d, 2 * d))).toEqual(Array.from(proj.data.subarray(3 * d, 4 * d)));
+    expect(Array.from(small.weights.get(`${n.ffnOut}.weight`)!.data.subarray(d, 2 * d))).toEqual(
+      Array.from(proj.data.subarray(3 * d, 4 * d)),
+    );
     // Removed modules take their LayerNorm with them.
     expect(small.weights.has('transformer.h.1.ln_1.weight')).toBe(false);
     expect(small.weights.has('transformer.h.2.ln_2.weight')).toBe(false);
@@ -161,7 +173,10 @@ describe('shrinkWeights', () => {
   it('findKeptStructures recovers what zeroStructures removed, so zero → shrink works', () => {
     const zeroed = zeroStructures(bert, bertPartial);
     const found = findKeptStructures(zeroed);
-    const sorted = (k: KeptStructures) => ({ heads: k.heads.map((h) => [...h].sort((a, b) => a - b)), neurons: k.neurons.map((h) => [...h].sort((a, b) => a - b)) });
+    const sorted = (k: KeptStructures) => ({
+      heads: k.heads.map((h) => [...h].sort((a, b) => a - b)),
+      neurons: k.neurons.map((h) => [...h].sort((a, b) => a - b)),
+    });
     expect(found).toEqual(sorted(bertPartial));
     expect(findKeptStructures(zeroStructures(gpt2, gpt2Keep))).toEqual(sorted(gpt2Keep));
     expect(maxOutputDiff(shrinkWeights(zeroed, found), shrinkWeights(bert, bertPartial))).toBe(0);
@@ -170,8 +185,12 @@ describe('shrinkWeights', () => {
   it('rejects malformed keep lists', () => {
     const ok = bertPartial;
     expect(() => shrinkWeights(bert, { ...ok, heads: ok.heads.slice(1) })).toThrow(/keep\.heads must have one list per layer \(4\), got 3/);
-    expect(() => shrinkWeights(bert, { ...ok, heads: [[0, 4], [], [1], [0]] })).toThrow(/keep\.heads\[0\] contains 4, but layer 0 currently has 4 heads/);
-    expect(() => shrinkWeights(bert, { ...ok, heads: [[0], [0], [1], [0]] })).toThrow(/keep\.heads\[1\] contains 0, but layer 1 currently has 0 heads/);
+    expect(() => shrinkWeights(bert, { ...ok, heads: [[0, 4], [], [1], [0]] })).toThrow(
+      /keep\.heads\[0\] contains 4, but layer 0 currently has 4 heads/,
+    );
+    expect(() => shrinkWeights(bert, { ...ok, heads: [[0], [0], [1], [0]] })).toThrow(
+      /keep\.heads\[1\] contains 0, but layer 1 currently has 0 heads/,
+    );
     expect(() => shrinkWeights(bert, { ...ok, neurons: [[1, 1], [], [], []] })).toThrow(/keep\.neurons\[0\] contains 1 twice/);
     expect(() => zeroStructures(bert, { ...ok, neurons: [[0.5], [], [], []] })).toThrow(ZiplmModelError);
   });

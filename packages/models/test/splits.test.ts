@@ -8,7 +8,8 @@ import { splitWikiTextArticles } from '../src/data/wikitext.js';
 /** A WikiText-style file of `n` articles with a section each; `lead` is written before the first heading. */
 function wikiText(n: number, lead = ''): string {
   const lines: string[] = [];
-  for (let k = 0; k < n; k++) lines.push(` = Article ${k} = `, '', ` Text of article ${k} . `, '', ' = = Section = = ', '', ` More of article ${k} . `, '');
+  for (let k = 0; k < n; k++)
+    lines.push(` = Article ${k} = `, '', ` Text of article ${k} . `, '', ' = = Section = = ', '', ` More of article ${k} . `, '');
   return lead + lines.join('\n');
 }
 

@@ -51,8 +51,20 @@ describe('official SQuAD v1.1 metric', () => {
 
   it('takes the max over gold answers and counts unanswered questions as 0', () => {
     const examples = [
-      { id: 'q1', answers: [{ text: 'Denver Broncos', start: 0 }, { text: 'Broncos', start: 7 }] },
-      { id: 'q2', answers: [{ text: 'Santa Clara, California', start: 0 }, { text: "Levi's Stadium", start: 0 }] },
+      {
+        id: 'q1',
+        answers: [
+          { text: 'Denver Broncos', start: 0 },
+          { text: 'Broncos', start: 7 },
+        ],
+      },
+      {
+        id: 'q2',
+        answers: [
+          { text: 'Santa Clara, California', start: 0 },
+          { text: "Levi's Stadium", start: 0 },
+        ],
+      },
       { id: 'q3', answers: [{ text: '1969', start: 0 }] },
     ];
     const m = squadMetric(examples, { q1: 'the Broncos', q2: 'Santa Clara' });
@@ -94,9 +106,14 @@ describe('SQuAD reader (fixtures)', () => {
     expect(readSquad(fixture('squad-wrong-start.json'), { strict: false })).toHaveLength(1);
     expect(err(() => parseSquad('', 'mem.json'))).toMatch(/mem\.json: empty file/);
     expect(err(() => parseSquad('{"data": []}', 'mem.json'))).toMatch(/no questions/);
-    expect(err(() => parseSquad('{"data": [{"paragraphs": [{"context": "ab", "qas": [{"id": "x", "question": "q", "answers": [{"text": "abc", "answer_start": 1}]}]}]}]}', 'mem.json'))).toMatch(
-      /answer_start: 1 \+ answer length 3 lies outside the context/,
-    );
+    expect(
+      err(() =>
+        parseSquad(
+          '{"data": [{"paragraphs": [{"context": "ab", "qas": [{"id": "x", "question": "q", "answers": [{"text": "abc", "answer_start": 1}]}]}]}]}',
+          'mem.json',
+        ),
+      ),
+    ).toMatch(/answer_start: 1 \+ answer length 3 lies outside the context/);
     expect(err(() => readSquad(fixture('missing.json')))).toMatch(/missing\.json: file not found/);
   });
 });
@@ -168,7 +185,9 @@ describe('SQuAD features and post-processing (fixtures)', () => {
     const s = tokenOf(answer.start);
     const e = tokenOf(answer.start + answer.text.length - 1);
     const questionToken = 2;
-    const starts = features.map((f) => (f === f0 ? logits(f, { [questionToken]: 50, [s]: 10, [f.inputIds.length + 1]: 99 }) : logits(f, {})));
+    const starts = features.map((f) =>
+      f === f0 ? logits(f, { [questionToken]: 50, [s]: 10, [f.inputIds.length + 1]: 99 }) : logits(f, {}),
+    );
     const ends = features.map((f) => (f === f0 ? logits(f, { [questionToken]: 50, [e]: 9, [e + 40]: 30 }) : logits(f, {})));
     const preds = postprocessSquad(examples, features, starts, ends, { maxAnswerLength: 30 });
     // The question token, the padding position and the too-long span (e + 40) are all skipped.
@@ -179,7 +198,8 @@ describe('SQuAD features and post-processing (fixtures)', () => {
 });
 
 const haveSquad = hasData('squad/dev-v1.1.json', 'vocab/bert-base-uncased-vocab.txt');
-if (!haveSquad) console.warn(`squad.test: skipping real-data tests, SQuAD dev or the BERT vocabulary not found under ZIPLM_DATA_DIR (${dataPath()})`);
+if (!haveSquad)
+  console.warn(`squad.test: skipping real-data tests, SQuAD dev or the BERT vocabulary not found under ZIPLM_DATA_DIR (${dataPath()})`);
 
 describe.skipIf(!haveSquad)('SQuAD v1.1 dev (real data, bert-base-uncased)', () => {
   let examples: SquadExample[];
@@ -209,7 +229,8 @@ describe.skipIf(!haveSquad)('SQuAD v1.1 dev (real data, bert-base-uncased)', () 
       const end = f.offsets[f.endPosition]!;
       // The span covers the answer, and its first/last tokens hold the answer's first/last character.
       const ok = start[0] <= a.start && a.start < start[1] && end[0] < a.start + a.text.length && a.start + a.text.length <= end[1];
-      if (!ok && problems.length < 5) problems.push(`${ex.id}: ${JSON.stringify(ex.context.slice(start[0], end[1]))} vs ${JSON.stringify(a.text)}`);
+      if (!ok && problems.length < 5)
+        problems.push(`${ex.id}: ${JSON.stringify(ex.context.slice(start[0], end[1]))} vs ${JSON.stringify(a.text)}`);
       const decoded = ex.context.slice(start[0], end[1]);
       if (normalizeAnswer(decoded) === normalizeAnswer(a.text)) exact++;
     }

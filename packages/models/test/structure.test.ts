@@ -2,16 +2,44 @@
 // solver's layout (GPT2's Conv1D transposed), and the per-layer parameter count of the paper's Table 6.
 import { describe, expect, it } from 'vitest';
 import { bertConfig, gpt2Config, headDim, withLayerShapes, type ModelConfig } from '../src/config.js';
-import { layerParameterCount, MODULE_KINDS, outputProjection, outputProjectionTensor, prunableModules, structureWidth } from '../src/structure.js';
+import {
+  layerParameterCount,
+  MODULE_KINDS,
+  outputProjection,
+  outputProjectionTensor,
+  prunableModules,
+  structureWidth,
+} from '../src/structure.js';
 import { randomCheckpoint } from '../src/random.js';
 import { expectedShapes } from '../src/weights.js';
 
 const bert = withLayerShapes(
-  bertConfig({ vocabSize: 30, hiddenSize: 16, numLayers: 3, numHeads: 4, intermediateSize: 32, maxPositions: 16, head: { type: 'classification', labels: ['a', 'b'] } }),
+  bertConfig({
+    vocabSize: 30,
+    hiddenSize: 16,
+    numLayers: 3,
+    numHeads: 4,
+    intermediateSize: 32,
+    maxPositions: 16,
+    head: { type: 'classification', labels: ['a', 'b'] },
+  }),
   [4, 0, 2],
   [32, 5, 0],
 );
-const gpt2 = withLayerShapes(gpt2Config({ vocabSize: 30, hiddenSize: 16, numLayers: 3, numHeads: 4, intermediateSize: 32, maxPositions: 16, bosTokenId: 29, eosTokenId: 29 }), [1, 4, 0], [0, 7, 32]);
+const gpt2 = withLayerShapes(
+  gpt2Config({
+    vocabSize: 30,
+    hiddenSize: 16,
+    numLayers: 3,
+    numHeads: 4,
+    intermediateSize: 32,
+    maxPositions: 16,
+    bosTokenId: 29,
+    eosTokenId: 29,
+  }),
+  [1, 4, 0],
+  [0, 7, 32],
+);
 
 /** The count the pipeline used before it moved here: parameters whose name is inside a transformer layer. */
 function layerParametersByName(config: ModelConfig): number {
@@ -31,7 +59,12 @@ describe('prunableModules', () => {
       [1, 'ffn', 5, 5],
       [2, 'attention', 2, 8],
     ]);
-    expect(prunableModules(gpt2).map((m) => `${m.layer}:${m.module}:${m.size}`)).toEqual(['0:attention:1', '1:attention:4', '1:ffn:7', '2:ffn:32']);
+    expect(prunableModules(gpt2).map((m) => `${m.layer}:${m.module}:${m.size}`)).toEqual([
+      '0:attention:1',
+      '1:attention:4',
+      '1:ffn:7',
+      '2:ffn:32',
+    ]);
     expect(structureWidth(bert, 'attention')).toBe(headDim(bert));
     expect(structureWidth(gpt2, 'ffn')).toBe(1);
   });
@@ -56,7 +89,13 @@ describe('outputProjection', () => {
         expect(checkpoint.weights.get(`${p.name}.bias`)!.data).toBe(p.bias);
         // Element (row = output o, column = input i) of the solver's matrix, against the stored layout.
         const at = (o: number, i: number) => (config.modelType === 'bert' ? stored.data[o * p.cols + i] : stored.data[i * p.rows + o]);
-        for (const [o, i] of [[0, 0], [p.rows - 1, 0], [1, p.cols - 1], [p.rows - 1, p.cols - 1]] as const) expect(p.weight[o * p.cols + i]).toBe(at(o, i));
+        for (const [o, i] of [
+          [0, 0],
+          [p.rows - 1, 0],
+          [1, p.cols - 1],
+          [p.rows - 1, p.cols - 1],
+        ] as const)
+          expect(p.weight[o * p.cols + i]).toBe(at(o, i));
         const back = outputProjectionTensor(config, p.weight, p.rows, p.cols);
         expect(back.shape).toEqual(stored.shape);
         expect(back.data).toEqual(stored.data);

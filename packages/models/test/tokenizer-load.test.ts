@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { VocabularyError } from '../src/errors.js';
 import { BYTE_ORDER, BYTE_TO_UNICODE } from '../src/tokenizers/bpe.js';
-import { WordPieceTokenizer, loadTokenizer } from '../src/tokenizers/index.js';
+import { type WordPieceTokenizer, loadTokenizer } from '../src/tokenizers/index.js';
 import { loadByteLevelBpe, loadWordPieceTokenizerJson } from '../src/tokenizers/load.js';
 
 const dirs: string[] = [];
@@ -43,19 +43,33 @@ function bertTokenizerJson(overrides: Record<string, unknown> = {}): string {
     pre_tokenizer: { type: 'BertPreTokenizer' },
     post_processor: {
       type: 'TemplateProcessing',
-      single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
+      single: [
+        { SpecialToken: { id: '[CLS]', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '[SEP]', type_id: 0 } },
+      ],
     },
-    model: { type: 'WordPiece', unk_token: '[UNK]', continuing_subword_prefix: '##', max_input_chars_per_word: 100, vocab: Object.fromEntries(BERT_VOCAB.map((t, i) => [t, i])) },
+    model: {
+      type: 'WordPiece',
+      unk_token: '[UNK]',
+      continuing_subword_prefix: '##',
+      max_input_chars_per_word: 100,
+      vocab: Object.fromEntries(BERT_VOCAB.map((t, i) => [t, i])),
+    },
     ...overrides,
   });
 }
 
 const BYTES = BYTE_ORDER.map((b) => BYTE_TO_UNICODE[b]!);
-const bpeVocabJson = (extra: string[] = ['he', 'hel']) => JSON.stringify(Object.fromEntries([...BYTES, ...extra, '<|endoftext|>'].map((t, i) => [t, i])));
+const bpeVocabJson = (extra: string[] = ['he', 'hel']) =>
+  JSON.stringify(Object.fromEntries([...BYTES, ...extra, '<|endoftext|>'].map((t, i) => [t, i])));
 
 describe('loadTokenizer', () => {
   it('reads vocab.txt + tokenizer_config.json for BERT', async () => {
-    const dir = await dirWith({ 'vocab.txt': BERT_VOCAB.join('\n') + '\n', 'tokenizer_config.json': JSON.stringify({ do_lower_case: false }) });
+    const dir = await dirWith({
+      'vocab.txt': `${BERT_VOCAB.join('\n')}\n`,
+      'tokenizer_config.json': JSON.stringify({ do_lower_case: false }),
+    });
     const t = (await loadTokenizer(dir, 'bert')) as WordPieceTokenizer;
     expect(t.type).toBe('wordpiece');
     expect(t.encode('Hello hellos').ids).toEqual([2, 8, 5, 7, 3]);
@@ -69,7 +83,10 @@ describe('loadTokenizer', () => {
     const t = await loadTokenizer(dir, 'bert');
     expect(t.encode('HELLO Worlds').ids).toEqual([2, 5, 6, 7, 3]);
     const cased = await loadWordPieceTokenizerJson(
-      join(await dirWith({ 'tokenizer.json': bertTokenizerJson({ normalizer: { type: 'BertNormalizer', lowercase: false } }) }), 'tokenizer.json'),
+      join(
+        await dirWith({ 'tokenizer.json': bertTokenizerJson({ normalizer: { type: 'BertNormalizer', lowercase: false } }) }),
+        'tokenizer.json',
+      ),
     );
     expect(cased.normalizer).toMatchObject({ lowercase: false, stripAccents: false, cleanText: true, handleChineseChars: true });
     expect(cased.encode('Hello').ids).toEqual([2, 8, 3]);
@@ -101,7 +118,11 @@ describe('loadTokenizer', () => {
 describe('malformed vocabularies', () => {
   it('vocab.txt: empty, blank line, no [UNK]', async () => {
     await expectVocabError(loadTokenizer(await dirWith({ 'vocab.txt': '' }), 'bert'), 'vocab.txt', /empty vocabulary/);
-    await expectVocabError(loadTokenizer(await dirWith({ 'vocab.txt': '[PAD]\n[UNK]\n\nhello\n' }), 'bert'), 'vocab.txt', /line 3: empty token/);
+    await expectVocabError(
+      loadTokenizer(await dirWith({ 'vocab.txt': '[PAD]\n[UNK]\n\nhello\n' }), 'bert'),
+      'vocab.txt',
+      /line 3: empty token/,
+    );
     await expectVocabError(loadTokenizer(await dirWith({ 'vocab.txt': 'a\nb\n' }), 'bert'), 'vocab.txt', /unknown token "\[UNK\]"/);
   });
 
@@ -111,8 +132,16 @@ describe('malformed vocabularies', () => {
   });
 
   it('tokenizer.json: bad JSON with its line, wrong model, unsupported parts, bad ids', async () => {
-    await expectVocabError(loadTokenizer(await dirWith({ 'tokenizer.json': '{\n  "model": {\n    "type": WordPiece\n  }\n}' }), 'bert'), 'tokenizer.json', /invalid JSON at line 3/);
-    await expectVocabError(loadTokenizer(await dirWith({ 'tokenizer.json': bertTokenizerJson({ model: { type: 'BPE', vocab: {} } }) }), 'bert'), 'tokenizer.json', /expected "WordPiece"/);
+    await expectVocabError(
+      loadTokenizer(await dirWith({ 'tokenizer.json': '{\n  "model": {\n    "type": WordPiece\n  }\n}' }), 'bert'),
+      'tokenizer.json',
+      /invalid JSON at line 3/,
+    );
+    await expectVocabError(
+      loadTokenizer(await dirWith({ 'tokenizer.json': bertTokenizerJson({ model: { type: 'BPE', vocab: {} } }) }), 'bert'),
+      'tokenizer.json',
+      /expected "WordPiece"/,
+    );
     await expectVocabError(
       loadTokenizer(await dirWith({ 'tokenizer.json': bertTokenizerJson({ normalizer: { type: 'NFKC' } }) }), 'bert'),
       'tokenizer.json',
@@ -124,12 +153,18 @@ describe('malformed vocabularies', () => {
       /unsupported pre_tokenizer/,
     );
     await expectVocabError(
-      loadTokenizer(await dirWith({ 'tokenizer.json': bertTokenizerJson({ model: { type: 'WordPiece', vocab: { '[UNK]': 0, a: 0 } } }) }), 'bert'),
+      loadTokenizer(
+        await dirWith({ 'tokenizer.json': bertTokenizerJson({ model: { type: 'WordPiece', vocab: { '[UNK]': 0, a: 0 } } }) }),
+        'bert',
+      ),
       'tokenizer.json',
       /id 0 to both/,
     );
     await expectVocabError(
-      loadTokenizer(await dirWith({ 'tokenizer.json': bertTokenizerJson({ model: { type: 'WordPiece', vocab: { '[UNK]': 0, a: 1.5 } } }) }), 'bert'),
+      loadTokenizer(
+        await dirWith({ 'tokenizer.json': bertTokenizerJson({ model: { type: 'WordPiece', vocab: { '[UNK]': 0, a: 1.5 } } }) }),
+        'bert',
+      ),
       'tokenizer.json',
       /not a non-negative integer/,
     );
@@ -137,8 +172,16 @@ describe('malformed vocabularies', () => {
 
   it('vocab.json / merges.txt: bad JSON, bad lines, unknown symbols, missing bytes', async () => {
     const merges = '#version: 0.2\nh e\n';
-    await expectVocabError(loadTokenizer(await dirWith({ 'vocab.json': '[1, 2]', 'merges.txt': merges }), 'gpt2'), 'vocab.json', /JSON object/);
-    await expectVocabError(loadTokenizer(await dirWith({ 'vocab.json': '{"a": 0,}', 'merges.txt': merges }), 'gpt2'), 'vocab.json', /invalid JSON/);
+    await expectVocabError(
+      loadTokenizer(await dirWith({ 'vocab.json': '[1, 2]', 'merges.txt': merges }), 'gpt2'),
+      'vocab.json',
+      /JSON object/,
+    );
+    await expectVocabError(
+      loadTokenizer(await dirWith({ 'vocab.json': '{"a": 0,}', 'merges.txt': merges }), 'gpt2'),
+      'vocab.json',
+      /invalid JSON/,
+    );
     await expectVocabError(
       loadTokenizer(await dirWith({ 'vocab.json': bpeVocabJson(), 'merges.txt': '#version: 0.2\nh e\nhel\n' }), 'gpt2'),
       'merges.txt',
@@ -154,6 +197,8 @@ describe('malformed vocabularies', () => {
       'vocab.json',
       /lacks the symbol of byte/,
     );
-    await expect(loadByteLevelBpe('/nonexistent/ziplm/vocab.json', '/nonexistent/ziplm/merges.txt')).rejects.toThrow(/vocab\.json: file not found/);
+    await expect(loadByteLevelBpe('/nonexistent/ziplm/vocab.json', '/nonexistent/ziplm/merges.txt')).rejects.toThrow(
+      /vocab\.json: file not found/,
+    );
   });
 });

@@ -71,10 +71,18 @@ describe('trainWordPieceVocab', () => {
     const t = new WordPieceTokenizer({ vocab });
     const dir = await tempDir();
     expect(await t.save(dir)).toEqual(['vocab.txt', 'tokenizer_config.json']);
-    expect((await readFile(join(dir, 'vocab.txt'), 'utf8')).split('\n').slice(0, 6)).toEqual(['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'd']);
+    expect((await readFile(join(dir, 'vocab.txt'), 'utf8')).split('\n').slice(0, 6)).toEqual([
+      '[PAD]',
+      '[UNK]',
+      '[CLS]',
+      '[SEP]',
+      '[MASK]',
+      'd',
+    ]);
     const back = await loadTokenizer(dir, 'bert');
     expect(back.type).toBe('wordpiece');
-    for (const s of ['newest lower', 'Widest, LOW!', 'low newest', 'unknown']) expect(back.encode(s, 'lower')).toEqual(t.encode(s, 'lower'));
+    for (const s of ['newest lower', 'Widest, LOW!', 'low newest', 'unknown'])
+      expect(back.encode(s, 'lower')).toEqual(t.encode(s, 'lower'));
   });
 
   it('keeps cased settings through save and load', async () => {
@@ -94,7 +102,10 @@ describe('trainByteLevelBpe', () => {
     // words: "ab" ×1, "Ġab" ×2, "abc" ×1 → (a,b) 4, then (Ġ,ab) 2, then (ab,c) 1 < minFrequency.
     const { vocab, merges } = trainByteLevelBpe(['ab ab ab', 'abc'], { vocabSize: 300 });
     expect(vocab.slice(0, 256)).toEqual(BYTE_ORDER.map((b) => BYTE_TO_UNICODE[b]));
-    expect(merges).toEqual([['a', 'b'], ['Ġ', 'ab']]);
+    expect(merges).toEqual([
+      ['a', 'b'],
+      ['Ġ', 'ab'],
+    ]);
     expect(vocab.slice(256)).toEqual(['ab', 'Ġab', '<|endoftext|>']);
   });
 
@@ -127,27 +138,30 @@ describe('trainByteLevelBpe', () => {
   });
 });
 
-describe.skipIf(!hasData('glue/sst2/train.tsv', 'wikitext-2-raw/wiki.test.raw'))('trainers on real data (slices; full runs are in bench)', () => {
-  it('WordPiece on SST-2 sentences reproduces them without [UNK]', () => {
-    const sentences = readGlue(dataPath('glue/sst2/train.tsv'), 'sst2')
-      .slice(0, 5000)
-      .map((e) => e.textA);
-    const vocab = trainWordPieceVocab(sentences, { vocabSize: 3000 });
-    expect(vocab).toHaveLength(3000);
-    const t = new WordPieceTokenizer({ vocab });
-    for (const s of sentences.slice(0, 300)) {
-      const ids = t.encode(s).ids;
-      expect(ids).not.toContain(t.unkId);
-      expect(t.decode(ids, { skipSpecialTokens: true, cleanup: false })).toBe(t.basicTokenize(s).join(' '));
-    }
-  });
+describe.skipIf(!hasData('glue/sst2/train.tsv', 'wikitext-2-raw/wiki.test.raw'))(
+  'trainers on real data (slices; full runs are in bench)',
+  () => {
+    it('WordPiece on SST-2 sentences reproduces them without [UNK]', () => {
+      const sentences = readGlue(dataPath('glue/sst2/train.tsv'), 'sst2')
+        .slice(0, 5000)
+        .map((e) => e.textA);
+      const vocab = trainWordPieceVocab(sentences, { vocabSize: 3000 });
+      expect(vocab).toHaveLength(3000);
+      const t = new WordPieceTokenizer({ vocab });
+      for (const s of sentences.slice(0, 300)) {
+        const ids = t.encode(s).ids;
+        expect(ids).not.toContain(t.unkId);
+        expect(t.decode(ids, { skipSpecialTokens: true, cleanup: false })).toBe(t.basicTokenize(s).join(' '));
+      }
+    });
 
-  it('byte-level BPE on WikiText learns GPT2-like first merges and round-trips', () => {
-    const lines = readWikiText(dataPath('wikitext-2-raw/wiki.test.raw')).split('\n').slice(0, 4000);
-    const trained = trainByteLevelBpe(lines, { vocabSize: 2000 });
-    expect(trained.merges[0]).toEqual(['Ġ', 't']);
-    const t = new ByteLevelBpeTokenizer(trained);
-    const sample = lines.slice(0, 200).join('\n');
-    expect(t.decode(t.encode(sample).ids)).toBe(sample);
-  });
-});
+    it('byte-level BPE on WikiText learns GPT2-like first merges and round-trips', () => {
+      const lines = readWikiText(dataPath('wikitext-2-raw/wiki.test.raw')).split('\n').slice(0, 4000);
+      const trained = trainByteLevelBpe(lines, { vocabSize: 2000 });
+      expect(trained.merges[0]).toEqual(['Ġ', 't']);
+      const t = new ByteLevelBpeTokenizer(trained);
+      const sample = lines.slice(0, 200).join('\n');
+      expect(t.decode(t.encode(sample).ids)).toBe(sample);
+    });
+  },
+);

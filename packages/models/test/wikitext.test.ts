@@ -18,8 +18,15 @@ describe('WikiText reader and perplexity chunks', () => {
   it('cuts ids into non-overlapping fixed-length chunks', () => {
     const ids = Array.from({ length: 10 }, (_, i) => i);
     const chunks = chunkTokenIds(ids, 4);
-    expect(chunks.map((c) => [...c])).toEqual([[0, 1, 2, 3], [4, 5, 6, 7]]);
-    expect(chunkTokenIds(ids, 4, { keepRemainder: true }).map((c) => [...c])).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    expect(chunks.map((c) => [...c])).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+    ]);
+    expect(chunkTokenIds(ids, 4, { keepRemainder: true }).map((c) => [...c])).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
     expect(chunkTokenIds(ids, 3, { keepRemainder: true }).map((c) => c.length)).toEqual([3, 3, 3]); // a 1-token rest predicts nothing
     expect(chunkTokenIds(ids, 2, { maxChunks: 2 })).toHaveLength(2);
     expect(predictedTokenCount(chunks)).toBe(6);

@@ -8,9 +8,43 @@ import { cleanUpTokenization } from '../src/tokenizers/wordpiece.js';
 
 // A small hand-made vocabulary for the mechanics (no data needed).
 const SMALL_VOCAB = [
-  '[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]',
-  'the', 'quick', 'brown', 'fox', 'un', '##aff', '##able', '##s', 'a', 'b', 'c', ',', '.', '!', '$', '`',
-  'cafe', 'caf', '##e', 'hello', 'world', '北', '京', 'x', '##x', 'xx', '##xx', 'is', 'it', '?', 'naive', 'Hello',
+  '[PAD]',
+  '[UNK]',
+  '[CLS]',
+  '[SEP]',
+  '[MASK]',
+  'the',
+  'quick',
+  'brown',
+  'fox',
+  'un',
+  '##aff',
+  '##able',
+  '##s',
+  'a',
+  'b',
+  'c',
+  ',',
+  '.',
+  '!',
+  '$',
+  '`',
+  'cafe',
+  'caf',
+  '##e',
+  'hello',
+  'world',
+  '北',
+  '京',
+  'x',
+  '##x',
+  'xx',
+  '##xx',
+  'is',
+  'it',
+  '?',
+  'naive',
+  'Hello',
 ];
 const small = (options: Partial<ConstructorParameters<typeof WordPieceTokenizer>[0]> = {}) =>
   new WordPieceTokenizer({ vocab: SMALL_VOCAB, ...options });
@@ -39,14 +73,23 @@ describe('WordPieceTokenizer mechanics (hand-made vocabulary)', () => {
     expect(e.typeIds).toEqual([0, 0, 0, 0, 0]);
     expect(e.attentionMask).toEqual([1, 1, 1, 1, 1]);
     expect(e.sequenceIds).toEqual([null, 0, 0, 0, null]);
-    expect(e.offsets).toEqual([[0, 0], [0, 3], [4, 9], [10, 13], [0, 0]]);
+    expect(e.offsets).toEqual([
+      [0, 0],
+      [0, 3],
+      [4, 9],
+      [10, 13],
+      [0, 0],
+    ]);
   });
 
   it('maps a word to a single [UNK] when any part of it is unknown', () => {
     const t = small();
     // "foxy": fox + ##y, but ##y is not in the vocabulary.
     expect(t.tokenizeToStrings('foxy fox')).toEqual(['[UNK]', 'fox']);
-    expect(t.tokenize('foxy fox').offsets).toEqual([[0, 4], [5, 8]]);
+    expect(t.tokenize('foxy fox').offsets).toEqual([
+      [0, 4],
+      [5, 8],
+    ]);
   });
 
   it('lower-cases, strips accents and keeps offsets into the original text', () => {
@@ -59,7 +102,10 @@ describe('WordPieceTokenizer mechanics (hand-made vocabulary)', () => {
     const nfd = 'cafe\u0301!';
     const s2 = t.tokenize(nfd);
     expect(s2.ids).toEqual([idOf('cafe'), idOf('!')]);
-    expect(s2.offsets).toEqual([[0, 4], [5, 6]]);
+    expect(s2.offsets).toEqual([
+      [0, 4],
+      [5, 6],
+    ]);
   });
 
   it('does not lower-case or strip accents when told so (cased BERT)', () => {
@@ -110,7 +156,11 @@ describe('WordPieceTokenizer mechanics (hand-made vocabulary)', () => {
   it('recognises special tokens written in the text, but not lower-cased ones', () => {
     const t = small();
     expect(t.tokenizeToStrings('a [SEP] b [MASK]c')).toEqual(['a', '[SEP]', 'b', '[MASK]', 'c']);
-    expect(t.tokenize('a [SEP] b').offsets).toEqual([[0, 1], [2, 7], [8, 9]]);
+    expect(t.tokenize('a [SEP] b').offsets).toEqual([
+      [0, 1],
+      [2, 7],
+      [8, 9],
+    ]);
     // Lower-case "[sep]" is ordinary text: "[", "sep", "]" (none of them in this vocabulary).
     expect(t.tokenizeToStrings('[sep]')).toEqual(['[UNK]', '[UNK]', '[UNK]']);
   });
@@ -121,14 +171,26 @@ describe('WordPieceTokenizer mechanics (hand-made vocabulary)', () => {
     expect(e.ids).toEqual([2, idOf('the'), idOf('fox'), 3, idOf('is'), idOf('it'), idOf('?'), 3]);
     expect(e.typeIds).toEqual([0, 0, 0, 0, 1, 1, 1, 1]);
     expect(e.sequenceIds).toEqual([null, 0, 0, null, 1, 1, 1, null]);
-    expect(e.offsets).toEqual([[0, 0], [0, 3], [4, 7], [0, 0], [0, 2], [3, 5], [5, 6], [0, 0]]);
+    expect(e.offsets).toEqual([
+      [0, 0],
+      [0, 3],
+      [4, 7],
+      [0, 0],
+      [0, 2],
+      [3, 5],
+      [5, 6],
+      [0, 0],
+    ]);
   });
 
   describe('truncation', () => {
     const t = small();
     const first = 'the quick brown fox a b c'; // 7 tokens
     const second = 'is it a b'; // 4 tokens
-    const lengths = (e: { sequenceIds: Array<0 | 1 | null> }) => [e.sequenceIds.filter((s) => s === 0).length, e.sequenceIds.filter((s) => s === 1).length];
+    const lengths = (e: { sequenceIds: Array<0 | 1 | null> }) => [
+      e.sequenceIds.filter((s) => s === 0).length,
+      e.sequenceIds.filter((s) => s === 1).length,
+    ];
 
     it('longest_first shortens the longer sequence, then both', () => {
       expect(lengths(t.encode(first, second, { maxLength: 12 }))).toEqual([5, 4]);
@@ -179,41 +241,171 @@ describe('WordPieceTokenizer mechanics (hand-made vocabulary)', () => {
 const VOCAB_TXT = 'vocab/bert-base-uncased-vocab.txt';
 const TOKENIZER_JSON = 'vocab/bert-base-uncased-tokenizer.json';
 const haveBert = hasData(VOCAB_TXT, TOKENIZER_JSON);
-if (!haveBert) console.warn(`wordpiece.test: skipping real-vocabulary tests, ${VOCAB_TXT} / ${TOKENIZER_JSON} not found under ZIPLM_DATA_DIR (${dataPath()})`);
+if (!haveBert)
+  console.warn(
+    `wordpiece.test: skipping real-vocabulary tests, ${VOCAB_TXT} / ${TOKENIZER_JSON} not found under ZIPLM_DATA_DIR (${dataPath()})`,
+  );
 
 // Expected tokens and ids of bert-base-uncased, produced by Hugging Face tokenizers 0.22 (Rust)
 // from the tokenizer.json; each (token, id) is also checked against vocab.txt's line number below.
 const KNOWN: Array<{ text: string; tokens: string[]; ids: number[]; offsets?: Array<[number, number]> }> = [
-  { text: 'hello world', tokens: ['[CLS]', 'hello', 'world', '[SEP]'], ids: [101, 7592, 2088, 102], offsets: [[0, 0], [0, 5], [6, 11], [0, 0]] },
-  { text: 'Café déjà vu', tokens: ['[CLS]', 'cafe', 'de', '##ja', 'vu', '[SEP]'], ids: [101, 7668, 2139, 3900, 24728, 102], offsets: [[0, 0], [0, 4], [5, 7], [7, 9], [10, 12], [0, 0]] },
-  { text: 'naïve résumé, Straße', tokens: ['[CLS]', 'naive', 'resume', ',', 'st', '##raße', '[SEP]'], ids: [101, 15743, 13746, 1010, 2358, 27807, 102] },
+  {
+    text: 'hello world',
+    tokens: ['[CLS]', 'hello', 'world', '[SEP]'],
+    ids: [101, 7592, 2088, 102],
+    offsets: [
+      [0, 0],
+      [0, 5],
+      [6, 11],
+      [0, 0],
+    ],
+  },
+  {
+    text: 'Café déjà vu',
+    tokens: ['[CLS]', 'cafe', 'de', '##ja', 'vu', '[SEP]'],
+    ids: [101, 7668, 2139, 3900, 24728, 102],
+    offsets: [
+      [0, 0],
+      [0, 4],
+      [5, 7],
+      [7, 9],
+      [10, 12],
+      [0, 0],
+    ],
+  },
+  {
+    text: 'naïve résumé, Straße',
+    tokens: ['[CLS]', 'naive', 'resume', ',', 'st', '##raße', '[SEP]'],
+    ids: [101, 15743, 13746, 1010, 2358, 27807, 102],
+  },
   { text: 'ÀÉÎÕÜ', tokens: ['[CLS]', 'ae', '##io', '##u', '[SEP]'], ids: [101, 29347, 3695, 2226, 102] },
-  { text: 'İstanbul', tokens: ['[CLS]', 'istanbul', '[SEP]'], ids: [101, 9960, 102], offsets: [[0, 0], [0, 8], [0, 0]] },
+  {
+    text: 'İstanbul',
+    tokens: ['[CLS]', 'istanbul', '[SEP]'],
+    ids: [101, 9960, 102],
+    offsets: [
+      [0, 0],
+      [0, 8],
+      [0, 0],
+    ],
+  },
   { text: '3.14', tokens: ['[CLS]', '3', '.', '14', '[SEP]'], ids: [101, 1017, 1012, 2403, 102] },
   { text: '1,000,000', tokens: ['[CLS]', '1', ',', '000', ',', '000', '[SEP]'], ids: [101, 1015, 1010, 2199, 1010, 2199, 102] },
   {
     text: 'Hello, world! $5 #tag @user 50% x^2 a~b `q` |p| <a>',
-    tokens: ['[CLS]', 'hello', ',', 'world', '!', '$', '5', '#', 'tag', '@', 'user', '50', '%', 'x', '^', '2', 'a', '~', 'b', '`', 'q', '`', '|', 'p', '|', '<', 'a', '>', '[SEP]'],
-    ids: [101, 7592, 1010, 2088, 999, 1002, 1019, 1001, 6415, 1030, 5310, 2753, 1003, 1060, 1034, 1016, 1037, 1066, 1038, 1036, 1053, 1036, 1064, 1052, 1064, 1026, 1037, 1028, 102],
+    tokens: [
+      '[CLS]',
+      'hello',
+      ',',
+      'world',
+      '!',
+      '$',
+      '5',
+      '#',
+      'tag',
+      '@',
+      'user',
+      '50',
+      '%',
+      'x',
+      '^',
+      '2',
+      'a',
+      '~',
+      'b',
+      '`',
+      'q',
+      '`',
+      '|',
+      'p',
+      '|',
+      '<',
+      'a',
+      '>',
+      '[SEP]',
+    ],
+    ids: [
+      101, 7592, 1010, 2088, 999, 1002, 1019, 1001, 6415, 1030, 5310, 2753, 1003, 1060, 1034, 1016, 1037, 1066, 1038, 1036, 1053, 1036,
+      1064, 1052, 1064, 1026, 1037, 1028, 102,
+    ],
   },
-  { text: "don't U.S.A.", tokens: ['[CLS]', 'don', "'", 't', 'u', '.', 's', '.', 'a', '.', '[SEP]'], ids: [101, 2123, 1005, 1056, 1057, 1012, 1055, 1012, 1037, 1012, 102] },
+  {
+    text: "don't U.S.A.",
+    tokens: ['[CLS]', 'don', "'", 't', 'u', '.', 's', '.', 'a', '.', '[SEP]'],
+    ids: [101, 2123, 1005, 1056, 1057, 1012, 1055, 1012, 1037, 1012, 102],
+  },
   { text: 'unaffable', tokens: ['[CLS]', 'una', '##ffa', '##ble', '[SEP]'], ids: [101, 14477, 20961, 3468, 102] },
   { text: '\u2014em dash\u2026', tokens: ['[CLS]', '\u2014', 'em', 'dash', '\u2026', '[SEP]'], ids: [101, 1517, 7861, 11454, 1529, 102] },
   { text: '北京欢迎你', tokens: ['[CLS]', '北', '京', '[UNK]', '[UNK]', '[UNK]', '[SEP]'], ids: [101, 1781, 1755, 100, 100, 100, 102] },
-  { text: 'I ❤ 😀', tokens: ['[CLS]', 'i', '[UNK]', '[UNK]', '[SEP]'], ids: [101, 1045, 100, 100, 102], offsets: [[0, 0], [0, 1], [2, 3], [4, 6], [0, 0]] },
-  { text: 'hello😀 ok', tokens: ['[CLS]', '[UNK]', 'ok', '[SEP]'], ids: [101, 100, 7929, 102], offsets: [[0, 0], [0, 7], [8, 10], [0, 0]] },
+  {
+    text: 'I ❤ 😀',
+    tokens: ['[CLS]', 'i', '[UNK]', '[UNK]', '[SEP]'],
+    ids: [101, 1045, 100, 100, 102],
+    offsets: [
+      [0, 0],
+      [0, 1],
+      [2, 3],
+      [4, 6],
+      [0, 0],
+    ],
+  },
+  {
+    text: 'hello😀 ok',
+    tokens: ['[CLS]', '[UNK]', 'ok', '[SEP]'],
+    ids: [101, 100, 7929, 102],
+    offsets: [
+      [0, 0],
+      [0, 7],
+      [8, 10],
+      [0, 0],
+    ],
+  },
   { text: '', tokens: ['[CLS]', '[SEP]'], ids: [101, 102] },
   { text: '  \t\n ', tokens: ['[CLS]', '[SEP]'], ids: [101, 102] },
   {
     text: '  Hello\t\tWORLD\n\u00a0foo\u2003bar ',
     tokens: ['[CLS]', 'hello', 'world', 'foo', 'bar', '[SEP]'],
     ids: [101, 7592, 2088, 29379, 3347, 102],
-    offsets: [[0, 0], [2, 7], [9, 14], [16, 19], [20, 23], [0, 0]],
+    offsets: [
+      [0, 0],
+      [2, 7],
+      [9, 14],
+      [16, 19],
+      [20, 23],
+      [0, 0],
+    ],
   },
-  { text: 'he\u0000llo\u200bwor\u00adld', tokens: ['[CLS]', 'hello', '##world', '[SEP]'], ids: [101, 7592, 11108, 102], offsets: [[0, 0], [0, 6], [7, 13], [0, 0]] },
-  { text: 'a [SEP] b [cls]', tokens: ['[CLS]', 'a', '[SEP]', 'b', '[', 'cl', '##s', ']', '[SEP]'], ids: [101, 1037, 102, 1038, 1031, 18856, 2015, 1033, 102] },
-  { text: 'x'.repeat(101), tokens: ['[CLS]', '[UNK]', '[SEP]'], ids: [101, 100, 102], offsets: [[0, 0], [0, 101], [0, 0]] },
-  { text: 'x'.repeat(100), tokens: ['[CLS]', 'xx', ...Array<string>(49).fill('##xx'), '[SEP]'], ids: [101, 22038, ...Array<number>(49).fill(20348), 102] },
+  {
+    text: 'he\u0000llo\u200bwor\u00adld',
+    tokens: ['[CLS]', 'hello', '##world', '[SEP]'],
+    ids: [101, 7592, 11108, 102],
+    offsets: [
+      [0, 0],
+      [0, 6],
+      [7, 13],
+      [0, 0],
+    ],
+  },
+  {
+    text: 'a [SEP] b [cls]',
+    tokens: ['[CLS]', 'a', '[SEP]', 'b', '[', 'cl', '##s', ']', '[SEP]'],
+    ids: [101, 1037, 102, 1038, 1031, 18856, 2015, 1033, 102],
+  },
+  {
+    text: 'x'.repeat(101),
+    tokens: ['[CLS]', '[UNK]', '[SEP]'],
+    ids: [101, 100, 102],
+    offsets: [
+      [0, 0],
+      [0, 101],
+      [0, 0],
+    ],
+  },
+  {
+    text: 'x'.repeat(100),
+    tokens: ['[CLS]', 'xx', ...Array<string>(49).fill('##xx'), '[SEP]'],
+    ids: [101, 22038, ...Array<number>(49).fill(20348), 102],
+  },
 ];
 
 describe.skipIf(!haveBert)('bert-base-uncased (real vocabulary)', () => {
@@ -262,14 +454,28 @@ describe.skipIf(!haveBert)('bert-base-uncased (real vocabulary)', () => {
     expect(e.ids).toEqual([101, 1996, 4248, 2829, 4419, 14523, 102, 2003, 2009, 4248, 1029, 102]);
     expect(e.typeIds).toEqual([0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
     expect(e.sequenceIds).toEqual([null, 0, 0, 0, 0, 0, null, 1, 1, 1, 1, null]);
-    expect(e.offsets).toEqual([[0, 0], [0, 3], [4, 9], [10, 15], [16, 19], [20, 25], [0, 0], [0, 2], [3, 5], [6, 11], [11, 12], [0, 0]]);
+    expect(e.offsets).toEqual([
+      [0, 0],
+      [0, 3],
+      [4, 9],
+      [10, 15],
+      [16, 19],
+      [20, 25],
+      [0, 0],
+      [0, 2],
+      [3, 5],
+      [6, 11],
+      [11, 12],
+      [0, 0],
+    ]);
   });
 
   it('vocab.txt and tokenizer.json give identical encodings on real sentences', () => {
     const texts: string[] = [];
     if (hasData('glue/sst2/dev.tsv')) texts.push(...readFileSync(dataPath('glue/sst2/dev.tsv'), 'utf8').split('\n').slice(1, 400));
     if (hasData('glue/qnli/dev.tsv')) {
-      for (const line of readFileSync(dataPath('glue/qnli/dev.tsv'), 'utf8').split('\n').slice(1, 300)) texts.push(...line.split('\t').slice(1, 3));
+      for (const line of readFileSync(dataPath('glue/qnli/dev.tsv'), 'utf8').split('\n').slice(1, 300))
+        texts.push(...line.split('\t').slice(1, 3));
     }
     texts.push(...KNOWN.map((k) => k.text));
     expect(texts.length).toBeGreaterThan(20);
@@ -287,7 +493,11 @@ describe.skipIf(!haveBert)('bert-base-uncased (real vocabulary)', () => {
     seq.ids.forEach((id, i) => {
       const token = fromTxt.idToToken(id)!.replace(/^##/, '');
       const [s, e] = seq.offsets[i]!;
-      const original = text.slice(s, e).normalize('NFD').replace(/\p{Mn}/gu, '').toLowerCase();
+      const original = text
+        .slice(s, e)
+        .normalize('NFD')
+        .replace(/\p{Mn}/gu, '')
+        .toLowerCase();
       if (token !== '[UNK]') expect(original, `${token} @ ${s}-${e}`).toBe(token);
     });
   });

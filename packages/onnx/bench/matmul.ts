@@ -47,7 +47,9 @@ for (const precision of ['f32', 'f64'] as const) {
       best = Math.min(best, performance.now() - t0);
     }
     const label = `${precision} ${m}x${k}x${n}${transA ? ' transA' : ''}${transB ? ' transB' : ''}`;
-    console.log(`  ${label.padEnd(36)} ${best.toFixed(0).padStart(6)} ms  ${((2 * m * k * n) / best / 1e6).toFixed(1).padStart(6)} GFLOP/s`);
+    console.log(
+      `  ${label.padEnd(36)} ${best.toFixed(0).padStart(6)} ms  ${((2 * m * k * n) / best / 1e6).toFixed(1).padStart(6)} GFLOP/s`,
+    );
   }
 }
 

@@ -55,7 +55,9 @@ function decodeTensor(bytes: Uint8Array): Tensor {
   if (raw !== undefined) {
     const b = raw.value as Uint8Array;
     if (b.length !== count * Ctor.BYTES_PER_ELEMENT) {
-      throw new RangeError(`tensor "${name ?? ''}": raw_data has ${b.length} bytes, dims [${dims.join(', ')}] need ${count * Ctor.BYTES_PER_ELEMENT}`);
+      throw new RangeError(
+        `tensor "${name ?? ''}": raw_data has ${b.length} bytes, dims [${dims.join(', ')}] need ${count * Ctor.BYTES_PER_ELEMENT}`,
+      );
     }
     // Copy so the result is aligned and independent of the input buffer.
     data = new Ctor(count) as TensorData;
@@ -69,7 +71,9 @@ function decodeTensor(bytes: Uint8Array): Tensor {
       const view = new DataView(p.buffer, p.byteOffset, p.byteLength);
       for (let i = 0; i + 8 <= p.length; i += 8) values.push(view.getFloat64(i, true));
     }
-    for (const x of f) if (x.field === 10 && x.wire === WireType.Fixed64) values.push(new DataView((x.value as Uint8Array).slice().buffer).getFloat64(0, true));
+    for (const x of f)
+      if (x.field === 10 && x.wire === WireType.Fixed64)
+        values.push(new DataView((x.value as Uint8Array).slice().buffer).getFloat64(0, true));
     data = Float64Array.from(values);
   } else if (dataType === 'int64') {
     data = BigInt64Array.from(readPackedVarints(f, 7).map((v) => BigInt.asIntN(64, v)));
@@ -78,7 +82,8 @@ function decodeTensor(bytes: Uint8Array): Tensor {
     const values = readPackedVarints(f, 5).map((v) => Number(BigInt.asIntN(32, v)));
     data = (Ctor as unknown as { from(v: number[]): TensorData }).from(values);
   }
-  if (data.length !== count) throw new RangeError(`tensor "${name ?? ''}" has ${data.length} elements, dims [${dims.join(', ')}] need ${count}`);
+  if (data.length !== count)
+    throw new RangeError(`tensor "${name ?? ''}" has ${data.length} elements, dims [${dims.join(', ')}] need ${count}`);
   return { ...(name !== undefined ? { name } : {}), dataType, dims, data } as Tensor;
 }
 

@@ -35,7 +35,8 @@ function toAttribute(graph: string, name: string, v: AttributeInput): Attribute 
   if (typeof v === 'bigint') return { type: 'int', value: v };
   if (typeof v === 'string') return { type: 'string', value: v };
   if (Array.isArray(v)) {
-    if (v.length === 0) throw new OnnxGraphError(graph, `attribute "${name}": an empty list has no type; use attr.ints([]) or attr.floats([])`);
+    if (v.length === 0)
+      throw new OnnxGraphError(graph, `attribute "${name}": an empty list has no type; use attr.ints([]) or attr.floats([])`);
     if (v.every((x) => typeof x === 'string')) return { type: 'strings', value: v as string[] };
     if (v.every((x) => typeof x === 'number')) {
       return (v as number[]).every(Number.isInteger) ? { type: 'ints', value: v as number[] } : { type: 'floats', value: v as number[] };
@@ -185,14 +186,21 @@ export class GraphBuilder {
     const array = toTypedArray(this.name, name, dataType, data);
     const expected = ARRAY_TYPES[dataType];
     if (!(array instanceof (expected as unknown as typeof Uint8Array))) {
-      throw new OnnxGraphError(this.name, `initializer "${name}": ${dataType} data must be a ${expected.name}, got ${(array as object).constructor.name}`);
+      throw new OnnxGraphError(
+        this.name,
+        `initializer "${name}": ${dataType} data must be a ${expected.name}, got ${(array as object).constructor.name}`,
+      );
     }
     for (const d of dims) {
-      if (!Number.isInteger(d) || d < 0) throw new OnnxGraphError(this.name, `initializer "${name}": dims [${dims.join(', ')}] must be non-negative integers`);
+      if (!Number.isInteger(d) || d < 0)
+        throw new OnnxGraphError(this.name, `initializer "${name}": dims [${dims.join(', ')}] must be non-negative integers`);
     }
     const count = elementCount(dims);
     if (array.length !== count) {
-      throw new OnnxGraphError(this.name, `initializer "${name}": ${array.length} elements do not fit dims [${dims.join(', ')}] (${count})`);
+      throw new OnnxGraphError(
+        this.name,
+        `initializer "${name}": ${array.length} elements do not fit dims [${dims.join(', ')}] (${count})`,
+      );
     }
     this.define(name, `initializer "${name}"`);
     this.initializers.push({ name, dataType, dims: [...dims], data: array } as Tensor);
@@ -206,7 +214,8 @@ export class GraphBuilder {
    */
   constant<T extends DataType>(dataType: T, dims: readonly number[], data: TensorInput<T>, hint = 'const'): string {
     const array = toTypedArray(this.name, hint, dataType, data);
-    const key = array.length <= 64 ? `${dataType}|${dims.join(',')}|${Array.from(array as ArrayLike<number | bigint>, String).join(',')}` : undefined;
+    const key =
+      array.length <= 64 ? `${dataType}|${dims.join(',')}|${Array.from(array as ArrayLike<number | bigint>, String).join(',')}` : undefined;
     const existing = key === undefined ? undefined : this.constants.get(key);
     if (existing !== undefined) return existing;
     const name = this.initializer(this.uniqueName(hint), dataType, dims, array);
@@ -225,16 +234,24 @@ export class GraphBuilder {
   }
 
   /** Adds a node and returns its output value names. Inputs must exist ('' = omitted optional input). */
-  node(opType: string, inputs: readonly string[], attributes: Readonly<Record<string, AttributeInput>> = {}, options: NodeOptions = {}): string[] {
+  node(
+    opType: string,
+    inputs: readonly string[],
+    attributes: Readonly<Record<string, AttributeInput>> = {},
+    options: NodeOptions = {},
+  ): string[] {
     const nodeName = this.fresh(this.scoped(options.name ?? opType), this.names);
     for (const i of inputs) {
-      if (i !== '' && !this.values.has(i)) throw new OnnxGraphError(this.name, `node "${nodeName}" (${opType}): input "${i}" is not defined yet`);
+      if (i !== '' && !this.values.has(i))
+        throw new OnnxGraphError(this.name, `node "${nodeName}" (${opType}): input "${i}" is not defined yet`);
     }
     this.names.add(nodeName);
     const spec = options.outputs ?? 1;
     const outputs =
       typeof spec === 'number'
-        ? Array.from({ length: spec }, (_, k) => this.define(this.uniqueName(spec === 1 ? nodeName : `${nodeName}_${k}`), `node "${nodeName}"`))
+        ? Array.from({ length: spec }, (_, k) =>
+            this.define(this.uniqueName(spec === 1 ? nodeName : `${nodeName}_${k}`), `node "${nodeName}"`),
+          )
         : spec.map((o) => this.define(o, `node "${nodeName}"`));
     const attrs: Record<string, Attribute> = {};
     for (const [k, v] of Object.entries(attributes)) attrs[k] = toAttribute(this.name, k, v);
@@ -245,7 +262,12 @@ export class GraphBuilder {
   }
 
   /** Adds a single-output node and returns that output's name. */
-  op(opType: string, inputs: readonly string[], attributes: Readonly<Record<string, AttributeInput>> = {}, options: NodeOptions = {}): string {
+  op(
+    opType: string,
+    inputs: readonly string[],
+    attributes: Readonly<Record<string, AttributeInput>> = {},
+    options: NodeOptions = {},
+  ): string {
     return this.node(opType, inputs, attributes, options)[0]!;
   }
 
@@ -278,7 +300,10 @@ export class GraphBuilder {
 
   /** The graph wrapped in a model with opset imports (contrib domains used by nodes are imported at version 1). */
   toModel(options: ModelOptions = {}): Model {
-    const opsetImports = [{ domain: '', version: options.opset ?? DEFAULT_OPSET }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))];
+    const opsetImports = [
+      { domain: '', version: options.opset ?? DEFAULT_OPSET },
+      ...[...this.domains].map((domain) => ({ domain, version: 1 })),
+    ];
     return {
       irVersion: options.irVersion ?? DEFAULT_IR_VERSION,
       opsetImports,

@@ -148,7 +148,8 @@ function encodeValueInfo(v: ValueInfo): ProtoWriter {
   const shape = new ProtoWriter();
   for (const d of v.dims ?? []) {
     const dim = new ProtoWriter();
-    if (typeof d === 'number') dim.int(1, d); // dim_value
+    if (typeof d === 'number')
+      dim.int(1, d); // dim_value
     else dim.string(2, d); // dim_param
     shape.message(1, dim);
   }

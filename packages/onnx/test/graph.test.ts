@@ -52,7 +52,11 @@ describe('GraphBuilder', () => {
     expect(graph.initializers[2]!.data).toEqual(new Float64Array([0.25, 1e-300]));
     expect(graph.nodes.map((n) => n.opType)).toEqual(['Gemm', 'Gather', 'Add', 'Transpose', 'Constant', 'Identity', 'Concat', 'Cast']);
     const gemm = graph.nodes[0]!;
-    expect(gemm.attributes).toEqual({ alpha: { type: 'float', value: 2 }, beta: { type: 'float', value: 1.5 }, transB: { type: 'int', value: 0 } });
+    expect(gemm.attributes).toEqual({
+      alpha: { type: 'float', value: 2 },
+      beta: { type: 'float', value: 1.5 },
+      transB: { type: 'int', value: 0 },
+    });
     expect(graph.nodes[3]!.attributes!.perm).toEqual({ type: 'ints', value: [1, 0] });
     expect(graph.nodes[6]!.attributes!.axis).toEqual({ type: 'int', value: -1 });
     const constant = graph.nodes[4]!.attributes!.value!;

@@ -1,11 +1,26 @@
-import { maxAbsDiff } from '@ziplm/test-utils';
+import { maxAbsDiff, seededRandom } from '@ziplm/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { attr, GraphBuilder } from '../src/index.js';
-import { createOrtMatMulEngine, createSession, loadOrt, OnnxRuntimeUnavailableError, sessionOptions, type OrtMatMulEngine } from '../src/runtime/index.js';
+import {
+  createOrtMatMulEngine,
+  createSession,
+  loadOrt,
+  OnnxRuntimeUnavailableError,
+  sessionOptions,
+  type OrtMatMulEngine,
+} from '../src/runtime/index.js';
 import { importOrt } from '../src/runtime/ort.js';
 
 /** Reference GEMM with explicit strides: C = op(A)·op(B), row-major. */
-function referenceGemm(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k: number, n: number, transA: boolean, transB: boolean): Float64Array {
+function referenceGemm(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+): Float64Array {
   const c = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -19,11 +34,8 @@ function referenceGemm(a: ArrayLike<number>, b: ArrayLike<number>, m: number, k:
 
 /** Deterministic values in [-1, 1). */
 function values(count: number, seed: number): number[] {
-  let s = seed >>> 0;
-  return Array.from({ length: count }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 31 - 1;
-  });
+  const uniform = seededRandom(seed);
+  return Array.from({ length: count }, () => uniform() * 2 - 1);
 }
 
 describe('loadOrt', () => {
@@ -36,11 +48,17 @@ describe('loadOrt', () => {
   });
 
   it('names the missing package when onnxruntime-node is not installed', async () => {
-    const missing = Object.assign(new Error("Cannot find package 'onnxruntime-node' imported from /x.js"), { code: 'ERR_MODULE_NOT_FOUND' });
+    const missing = Object.assign(new Error("Cannot find package 'onnxruntime-node' imported from /x.js"), {
+      code: 'ERR_MODULE_NOT_FOUND',
+    });
     const err = await importOrt(() => Promise.reject(missing)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OnnxRuntimeUnavailableError);
-    expect((err as Error).message).toMatch(/optional peer dependency onnxruntime-node is not installed.*pnpm add onnxruntime-node@1\.30\.0/);
-    const broken = await importOrt(() => Promise.reject(new Error('libonnxruntime.so.1: cannot open shared object file'))).catch((e: unknown) => e);
+    expect((err as Error).message).toMatch(
+      /optional peer dependency onnxruntime-node is not installed.*pnpm add onnxruntime-node@1\.30\.0/,
+    );
+    const broken = await importOrt(() => Promise.reject(new Error('libonnxruntime.so.1: cannot open shared object file'))).catch(
+      (e: unknown) => e,
+    );
     expect((broken as Error).message).toMatch(/onnxruntime-node failed to load: libonnxruntime/);
     const wrong = await importOrt(() => Promise.resolve({})).catch((e: unknown) => e);
     expect(wrong).toBeInstanceOf(OnnxRuntimeUnavailableError);
@@ -56,7 +74,12 @@ describe('sessionOptions', () => {
       interOpNumThreads: 1,
       logSeverityLevel: 3,
     });
-    const o = sessionOptions({ threads: 2, allowSpinning: false, graphOptimizationLevel: 'basic', overrides: { enableCpuMemArena: false, extra: { session: { disable_prepacking: '1' } } } });
+    const o = sessionOptions({
+      threads: 2,
+      allowSpinning: false,
+      graphOptimizationLevel: 'basic',
+      overrides: { enableCpuMemArena: false, extra: { session: { disable_prepacking: '1' } } },
+    });
     expect(o.intraOpNumThreads).toBe(2);
     expect(o.graphOptimizationLevel).toBe('basic');
     expect(o.enableCpuMemArena).toBe(false);
@@ -74,10 +97,14 @@ describe('GraphBuilder graphs run in onnxruntime', () => {
     const bias = g.initializer('bias', 'float32', [2], [0.5, -0.5]);
     const y = g.op('Gemm', [x, w, bias], { alpha: attr.float(2), beta: 0.5, transB: 1 });
     const t = g.op('Transpose', [y], { perm: [1, 0] });
-    const ln = g.op('LayerNormalization', [x, g.initializer('gamma', 'float32', [3], [1, 2, 3]), g.initializer('beta', 'float32', [3], [0, 0, 1])], {
-      axis: -1,
-      epsilon: 1e-5,
-    });
+    const ln = g.op(
+      'LayerNormalization',
+      [x, g.initializer('gamma', 'float32', [3], [1, 2, 3]), g.initializer('beta', 'float32', [3], [0, 0, 1])],
+      {
+        axis: -1,
+        epsilon: 1e-5,
+      },
+    );
     const shape = g.op('Constant', [], { value: attr.tensor({ dataType: 'int64', dims: [1], data: new BigInt64Array([-1n]) }) });
     const flat = g.op('Reshape', [ln, shape]);
     const d = g.op('Cast', [flat], { to: 11 });
@@ -146,7 +173,9 @@ describe('createOrtMatMulEngine', () => {
     expect(maxAbsDiff(cv, referenceGemm(av, bv, 2, 3, 2, false, false))).toBeLessThan(1e-12);
     expect(await engine.matmulF64(new Float64Array(0), new Float64Array(0), 2, 0, 3)).toEqual(new Float64Array(6));
     expect(await engine.matmulF32(new Float32Array(0), new Float32Array(6), 0, 2, 3)).toEqual(new Float32Array(0));
-    await expect(engine.matmulF64(new Float64Array(5), new Float64Array(6), 2, 3, 2)).rejects.toThrow(/matmulF64: a has 5 elements, m·k = 6/);
+    await expect(engine.matmulF64(new Float64Array(5), new Float64Array(6), 2, 3, 2)).rejects.toThrow(
+      /matmulF64: a has 5 elements, m·k = 6/,
+    );
     await expect(engine.matmulF32(new Float32Array(6), new Float32Array(6), 2, 3, 3)).rejects.toThrow(/b has 6 elements, k·n = 9/);
     await expect(engine.matmulF32(new Float32Array(6), new Float32Array(6), 2, 3.5, 3)).rejects.toThrow(/k must be a non-negative integer/);
   });

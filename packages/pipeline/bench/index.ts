@@ -44,7 +44,9 @@ async function stage<T>(name: string, fn: () => Promise<T>): Promise<T> {
   return out;
 }
 
-console.log(`one-shot ZipLM, BERT-base shape (${layers} layers), ${SEQUENCES} × ${LENGTH} calibration tokens, targets ${targets.join(', ')}x`);
+console.log(
+  `one-shot ZipLM, BERT-base shape (${layers} layers), ${SEQUENCES} × ${LENGTH} calibration tokens, targets ${targets.join(', ')}x`,
+);
 const checkpoint = timingCheckpoint(config, 1);
 const work = mkdtempSync(join(tmpdir(), 'ziplm-bench-'));
 
@@ -71,7 +73,9 @@ const items: TaskItem[] = Array.from({ length: SEQUENCES }, () => {
   return { ids, typeIds: new Array<number>(LENGTH).fill(0) };
 });
 
-const hessians = await stage('calibration (Hessians, onnxruntime)', () => collectHessians(checkpoint, items, 0, ort, { engine, batchSize: 8 }));
+const hessians = await stage('calibration (Hessians, onnxruntime)', () =>
+  collectHessians(checkpoint, items, 0, ort, { engine, batchSize: 8 }),
+);
 const db = await stage('level database (OBS, all modules)', () =>
   buildLevelDatabase(join(work, 'database'), checkpoint, hessians, { engine, fingerprint: 'bench' }),
 );
@@ -104,7 +108,11 @@ const spdyScore = await (async () => {
   for (let i = 0; i < 64; i += 8) {
     const ids = BigInt64Array.from(items.slice(i, i + 8).flatMap((it) => it.ids.map(BigInt)));
     const dims = [8, LENGTH];
-    await session.run({ input_ids: new ort.Tensor('int64', ids, dims), attention_mask: new ort.Tensor('int64', new BigInt64Array(8 * LENGTH).fill(1n), dims), token_type_ids: new ort.Tensor('int64', new BigInt64Array(8 * LENGTH), dims) });
+    await session.run({
+      input_ids: new ort.Tensor('int64', ids, dims),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(8 * LENGTH).fill(1n), dims),
+      token_type_ids: new ort.Tensor('int64', new BigInt64Array(8 * LENGTH), dims),
+    });
   }
   await session.release();
   return performance.now() - t0;
@@ -115,8 +123,15 @@ await rm(work, { recursive: true, force: true });
 
 console.log('');
 console.log('target  predicted  heads kept  FFN neurons kept');
-for (const r of results) console.log(`${`${r.target}x`.padStart(6)}  ${`${r.predicted.toFixed(2)}x`.padStart(9)}  ${String(r.heads).padStart(10)}  ${String(r.ffn).padStart(16)}`);
+for (const r of results)
+  console.log(
+    `${`${r.target}x`.padStart(6)}  ${`${r.predicted.toFixed(2)}x`.padStart(9)}  ${String(r.heads).padStart(10)}  ${String(r.ffn).padStart(16)}`,
+  );
 console.log('');
-console.log(`total (calibration + database + search + shrink + export): ${s(total)}  (goal <= 300 s: ${total <= 300_000 ? 'met' : 'NOT met'}, ratio ${(total / 300_000).toFixed(2)})`);
-console.log(`peak RSS: ${gb(peakRss)}  (goal <= 4 GB: ${peakRss <= 4 * 2 ** 30 ? 'met' : 'NOT met'}, ratio ${(peakRss / (4 * 2 ** 30)).toFixed(2)})`);
+console.log(
+  `total (calibration + database + search + shrink + export): ${s(total)}  (goal <= 300 s: ${total <= 300_000 ? 'met' : 'NOT met'}, ratio ${(total / 300_000).toFixed(2)})`,
+);
+console.log(
+  `peak RSS: ${gb(peakRss)}  (goal <= 4 GB: ${peakRss <= 4 * 2 ** 30 ? 'met' : 'NOT met'}, ratio ${(peakRss / (4 * 2 ** 30)).toFixed(2)})`,
+);
 console.log(`one SPDY scoring at this size (stitch + export + 64 calibration sequences): ${s(spdyScore)}`);

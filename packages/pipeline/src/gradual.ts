@@ -98,7 +98,8 @@ export function checkGradualOptions(options: GradualOptions): void {
   checkInteger(fine.batchSize, 'fineTune.batchSize', 1);
   checkPositive(fine.weightDecay, 'fineTune.weightDecay', true);
   checkPositive(fine.warmupRatio, 'fineTune.warmupRatio', true);
-  if (fine.warmupRatio !== undefined && fine.warmupRatio >= 1) throw optionError('fineTune.warmupRatio', `must be below 1, got ${fine.warmupRatio}`);
+  if (fine.warmupRatio !== undefined && fine.warmupRatio >= 1)
+    throw optionError('fineTune.warmupRatio', `must be below 1, got ${fine.warmupRatio}`);
   checkPositive(fine.temperature, 'fineTune.temperature');
   checkInteger(fine.trainSamples, 'fineTune.trainSamples', 1);
   checkInteger(fine.seed, 'fineTune.seed', 0);
@@ -107,7 +108,8 @@ export function checkGradualOptions(options: GradualOptions): void {
   if (new Set(names).size !== names.length) throw optionError('variants', `must have distinct names, got ${JSON.stringify(names)}`);
   for (const v of variants) {
     for (const [key, w] of Object.entries(v.weights ?? {})) {
-      if (!['task', 'logit', 'token'].includes(key)) throw optionError('variants.weights', `has an unknown loss "${key}" (task, logit, token)`);
+      if (!['task', 'logit', 'token'].includes(key))
+        throw optionError('variants.weights', `has an unknown loss "${key}" (task, logit, token)`);
       checkPositive(w, 'variants.weights', true);
     }
   }
@@ -121,22 +123,33 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
   let settings!: ReturnType<typeof fineTuneSettings>;
   let train: TrainingExample[] = [];
   // What needs the model and the task is checked before the run directory is opened.
-  const ctx = await openRun(options, 'gradual', { fineTune: fine, variants: variants.map((v) => ({ name: v.name ?? null, weights: v.weights ?? null })) }, (dense, task) => {
-    settings = fineTuneSettings(dense, task, fine);
-    for (const variant of variants) {
-      const w = lossWeights(dense, task, variant);
-      if (!(w.task + w.logit + w.token > 0)) throw optionError('variants.weights', `must have at least one positive loss weight, got λ = ${w.task}, ${w.logit}, ${w.token}${variant.name ? ` (variant "${variant.name}")` : ''}`);
-    }
-    train = task.training(fine.trainSamples, settings.seed).map((item) => ({
-      inputIds: item.ids,
-      typeIds: item.typeIds,
-      ...(item.label !== undefined ? { label: item.label } : {}),
-      ...(item.startPosition !== undefined ? { startPosition: item.startPosition, endPosition: item.endPosition! } : {}),
-    }));
-    if (train.length === 0) throw new TaskDataError(task.files[0] ?? task.name, `task "${task.name}" has no training data for fine-tuning`);
-    const batches = batchesPerEpoch(train.length, settings.batchSize);
-    if (Math.round(settings.epochs * batches) < 1) throw optionError('fineTune.epochs', `gives no update: ${settings.epochs} epochs of ${batches} batches round to 0 steps`);
-  });
+  const ctx = await openRun(
+    options,
+    'gradual',
+    { fineTune: fine, variants: variants.map((v) => ({ name: v.name ?? null, weights: v.weights ?? null })) },
+    (dense, task) => {
+      settings = fineTuneSettings(dense, task, fine);
+      for (const variant of variants) {
+        const w = lossWeights(dense, task, variant);
+        if (!(w.task + w.logit + w.token > 0))
+          throw optionError(
+            'variants.weights',
+            `must have at least one positive loss weight, got λ = ${w.task}, ${w.logit}, ${w.token}${variant.name ? ` (variant "${variant.name}")` : ''}`,
+          );
+      }
+      train = task.training(fine.trainSamples, settings.seed).map((item) => ({
+        inputIds: item.ids,
+        typeIds: item.typeIds,
+        ...(item.label !== undefined ? { label: item.label } : {}),
+        ...(item.startPosition !== undefined ? { startPosition: item.startPosition, endPosition: item.endPosition! } : {}),
+      }));
+      if (train.length === 0)
+        throw new TaskDataError(task.files[0] ?? task.name, `task "${task.name}" has no training data for fine-tuning`);
+      const batches = batchesPerEpoch(train.length, settings.batchSize);
+      if (Math.round(settings.epochs * batches) < 1)
+        throw optionError('fineTune.epochs', `gives no update: ${settings.epochs} epochs of ${batches} batches round to 0 steps`);
+    },
+  );
   const { run, dense, tokenizer, task, emit, identity } = ctx;
   // A training checkpoint after every epoch: a killed fine-tuning resumes from its last epoch.
   const checkpointEvery = batchesPerEpoch(train.length, settings.batchSize);
@@ -168,7 +181,11 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
         const { choice, info } = await searchLevels(ctx, 'ziplm', current, db, errors, target, current.config);
         const { checkpoint: pruned, kept } = await stitchModel(current, db, choice);
 
-        emit({ kind: 'stage', stage: 'fine-tune', message: `${variant.name ?? 'ziplm'} ${target}x: fine-tuning ${settings.epochs} epochs on ${train.length} sequences (λ = ${weights.task}, ${weights.logit}, ${weights.token})` });
+        emit({
+          kind: 'stage',
+          stage: 'fine-tune',
+          message: `${variant.name ?? 'ziplm'} ${target}x: fine-tuning ${settings.epochs} epochs on ${train.length} sequences (λ = ${weights.task}, ${weights.logit}, ${weights.token})`,
+        });
         const result = await fineTune({
           task: task.kind,
           student: pruned,
@@ -181,7 +198,12 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
           checkpointEvery,
           onProgress: (e) => {
             if (e.type === 'step') emit({ kind: 'progress', stage: `fine-tune ${target}x`, done: e.step, total: e.totalSteps });
-            else if (e.type === 'resumed') emit({ kind: 'stage', stage: 'fine-tune', message: `${variant.name ?? 'ziplm'} ${target}x: resuming fine-tuning from the checkpoint at step ${e.step}` });
+            else if (e.type === 'resumed')
+              emit({
+                kind: 'stage',
+                stage: 'fine-tune',
+                message: `${variant.name ?? 'ziplm'} ${target}x: resuming fine-tuning from the checkpoint at step ${e.step}`,
+              });
           },
         });
         const trained = result.checkpoint;

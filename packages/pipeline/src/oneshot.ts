@@ -45,18 +45,37 @@ export async function runOneShot(options: OneShotOptions): Promise<RunResults> {
 
   const databases = new Map<SweepMethod, LevelDatabase>();
   const database = async (sweep: SweepMethod) => {
-    if (!databases.has(sweep)) databases.set(sweep, await ensureDatabase(ctx, dense, run.path(sweep === 'obs' ? 'database' : 'database-magnitude'), sweep, fingerprint));
+    if (!databases.has(sweep))
+      databases.set(
+        sweep,
+        await ensureDatabase(ctx, dense, run.path(sweep === 'obs' ? 'database' : 'database-magnitude'), sweep, fingerprint),
+      );
     return databases.get(sweep)!;
   };
 
   /** Searches, stitches, scores and saves one member; `searchTarget` differs from `target` on a re-search. */
-  const makeMember = async (method: CompressionMethod, target: number, searchTarget: number, attempts?: readonly MemberAttempt[]): Promise<MemberRecord> => {
+  const makeMember = async (
+    method: CompressionMethod,
+    target: number,
+    searchTarget: number,
+    attempts?: readonly MemberAttempt[],
+  ): Promise<MemberRecord> => {
     const db = await database(method === 'magnitude' ? 'magnitude' : 'obs');
     const errors = await db.toLayerErrors();
     const { choice, info } = await searchLevels(ctx, method, dense, db, errors, searchTarget);
     const { checkpoint, kept } = await stitchModel(dense, db, choice);
     const scores = await scoreMember(ctx, checkpoint, `evaluate ${method} ${target}x`);
-    return saveMember(ctx, { method, target, searchTarget, ...(attempts ? { attempts } : {}), choice, search: info, checkpoint, kept, ...(scores ? { scores } : {}) });
+    return saveMember(ctx, {
+      method,
+      target,
+      searchTarget,
+      ...(attempts ? { attempts } : {}),
+      choice,
+      search: info,
+      checkpoint,
+      kept,
+      ...(scores ? { scores } : {}),
+    });
   };
 
   const records: MemberRecord[] = [];
@@ -68,7 +87,11 @@ export async function runOneShot(options: OneShotOptions): Promise<RunResults> {
         emit({ kind: 'member', member: existing, resumed: true });
         continue;
       }
-      emit({ kind: 'stage', stage: 'search', message: `${method}: searching ${target}x${ctx.spdy === false ? '' : ' (DP + SPDY on the calibration loss)'}` });
+      emit({
+        kind: 'stage',
+        stage: 'search',
+        message: `${method}: searching ${target}x${ctx.spdy === false ? '' : ' (DP + SPDY on the calibration loss)'}`,
+      });
       const record = await makeMember(method, target, target);
       records.push(record);
       emit({ kind: 'member', member: record });
@@ -91,7 +114,10 @@ export async function runOneShot(options: OneShotOptions): Promise<RunResults> {
       let changed = 0;
       for (const r of misses) {
         // The correction is bounded (see MAX_RETARGET_CORRECTION), and a search target below 1 would return the dense model.
-        const correction = Math.min(MAX_RETARGET_CORRECTION, Math.max(1 / MAX_RETARGET_CORRECTION, r.predictedSpeedup / r.measuredSpeedup!));
+        const correction = Math.min(
+          MAX_RETARGET_CORRECTION,
+          Math.max(1 / MAX_RETARGET_CORRECTION, r.predictedSpeedup / r.measuredSpeedup!),
+        );
         const searchTarget = Math.max(1, r.target * correction);
         const attempt: MemberAttempt = {
           searchTarget: r.searchTarget ?? r.target,
@@ -115,10 +141,18 @@ export async function runOneShot(options: OneShotOptions): Promise<RunResults> {
           record = { ...r, attempts };
           await updateMember(run.path(r.dir), record);
         }
-        const same = record.layerHeads.every((h, l) => h === r.layerHeads[l]) && record.layerIntermediate.every((m, l) => m === r.layerIntermediate[l]);
+        const same =
+          record.layerHeads.every((h, l) => h === r.layerHeads[l]) &&
+          record.layerIntermediate.every((m, l) => m === r.layerIntermediate[l]);
         if (same && record.measuredSpeedup === undefined) {
           // The search chose the same levels again: the measurement stands.
-          record = { ...record, measuredSpeedup: r.measuredSpeedup, deviation: r.deviation, status: r.status, ...(r.verification ? { verification: r.verification } : {}) } as MemberRecord;
+          record = {
+            ...record,
+            measuredSpeedup: r.measuredSpeedup,
+            deviation: r.deviation,
+            status: r.status,
+            ...(r.verification ? { verification: r.verification } : {}),
+          } as MemberRecord;
           await updateMember(run.path(r.dir), record);
         } else changed++;
         records[records.indexOf(r)] = record;

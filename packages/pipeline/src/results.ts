@@ -56,7 +56,12 @@ export interface MemberResult {
    * scores DP solutions by the calibration task loss; `plainLoss` is that loss for the plain DP
    * solution, `loss` for the chosen one.
    */
-  readonly search?: { readonly procedure: 'dp' | 'spdy'; readonly plainLoss?: number; readonly loss?: number; readonly evaluations?: number };
+  readonly search?: {
+    readonly procedure: 'dp' | 'spdy';
+    readonly plainLoss?: number;
+    readonly loss?: number;
+    readonly evaluations?: number;
+  };
   readonly layerHeads: readonly number[];
   readonly layerIntermediate: readonly number[];
   /** Parameters of the encoder/decoder layers (embeddings and heads excluded), as in the paper's Table 6. */

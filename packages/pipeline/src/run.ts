@@ -48,11 +48,13 @@ export function checkRunOptions(options: RunOptions): { targets: number[]; env: 
   checkInteger(options.seed, 'seed', 0);
   checkInteger(options.evalLimit, 'evalLimit', 1);
   checkPositive(options.tolerance, 'tolerance', true);
-  if (options.tolerance !== undefined && options.tolerance >= 1) throw optionError('tolerance', `must be below 1 (a shortfall of 100% would pass anything), got ${options.tolerance}`);
+  if (options.tolerance !== undefined && options.tolerance >= 1)
+    throw optionError('tolerance', `must be below 1 (a shortfall of 100% would pass anything), got ${options.tolerance}`);
   checkChoice(options.engine, 'engine', ['onnxruntime', 'js']);
   checkInteger(options.retarget, 'retarget', 0);
   if (options.spdy !== undefined && options.spdy !== false) {
-    if (typeof options.spdy !== 'object' || options.spdy === null) throw optionError('spdy', `must be false or { randomInits, steps, seed }, got ${JSON.stringify(options.spdy)}`);
+    if (typeof options.spdy !== 'object' || options.spdy === null)
+      throw optionError('spdy', `must be false or { randomInits, steps, seed }, got ${JSON.stringify(options.spdy)}`);
     checkInteger(options.spdy.randomInits, 'spdy.randomInits', 0);
     checkInteger(options.spdy.steps, 'spdy.steps', 0);
     checkInteger(options.spdy.seed, 'spdy.seed', 0);
@@ -61,7 +63,8 @@ export function checkRunOptions(options: RunOptions): { targets: number[]; env: 
     const { minRounds, maxRounds } = options.tableRounds;
     checkInteger(minRounds, 'tableRounds.minRounds', 1);
     checkInteger(maxRounds, 'tableRounds.maxRounds', 1);
-    if (minRounds !== undefined && maxRounds !== undefined && maxRounds < minRounds) throw optionError('tableRounds.maxRounds', `must be >= minRounds (${minRounds}), got ${maxRounds}`);
+    if (minRounds !== undefined && maxRounds !== undefined && maxRounds < minRounds)
+      throw optionError('tableRounds.maxRounds', `must be >= minRounds (${minRounds}), got ${maxRounds}`);
   }
   return { targets, env: checkEnvironment(options.environment) };
 }
@@ -82,11 +85,21 @@ export async function openRun(
   emit({ kind: 'stage', stage: 'load', message: `loading ${options.modelDir}` });
   const { checkpoint: dense, tokenizer } = await loadModelDir(options.modelDir);
   if (env.mode === 'generation' && dense.config.modelType !== 'gpt2') {
-    throw optionError('environment.mode', `"generation" (one token at a time with a KV cache) needs a GPT2 model; ${options.modelDir} is a ${dense.config.modelType} model`);
+    throw optionError(
+      'environment.mode',
+      `"generation" (one token at a time with a KV cache) needs a GPT2 model; ${options.modelDir} is a ${dense.config.modelType} model`,
+    );
   }
-  const calibration = { samples: options.calibrationSamples ?? defaultCalibrationSamples(dense.config), seed: options.seed ?? DEFAULT_SEED };
+  const calibration = {
+    samples: options.calibrationSamples ?? defaultCalibrationSamples(dense.config),
+    seed: options.seed ?? DEFAULT_SEED,
+  };
   const taskName = options.task ?? defaultTask(dense.config);
-  const task = prepareTask(taskName, dense.config, tokenizer, { calibrationSamples: calibration.samples, seed: calibration.seed, evalLimit: options.evalLimit });
+  const task = prepareTask(taskName, dense.config, tokenizer, {
+    calibrationSamples: calibration.samples,
+    seed: calibration.seed,
+    evalLimit: options.evalLimit,
+  });
   check?.(dense, task);
   // Unset SPDY settings are recorded as {} (their defaults apply in the search), as runs always have.
   const spdy = options.spdy === undefined ? {} : options.spdy;
@@ -94,7 +107,9 @@ export async function openRun(
     mode,
     model: { sha256: await modelHash(options.modelDir), modelType: dense.config.modelType },
     task: taskName,
-    data: await Promise.all(task.files.map(async (file) => ({ file: file.split(/[\\/]/).slice(-2).join('/'), sha256: await hashFile(file) }))),
+    data: await Promise.all(
+      task.files.map(async (file) => ({ file: file.split(/[\\/]/).slice(-2).join('/'), sha256: await hashFile(file) })),
+    ),
     calibration,
     environment: { ...env },
     settings: { evalLimit: options.evalLimit ?? null, spdy, ...settings },
@@ -111,14 +126,21 @@ export async function openRun(
       try {
         json = JSON.parse(await readFile(file, 'utf8'));
       } catch (error) {
-        throw new RunDirectoryError(file, `is not valid JSON (${(error as Error).message}); remove it to score the dense model again`, { cause: error });
+        throw new RunDirectoryError(file, `is not valid JSON (${(error as Error).message}); remove it to score the dense model again`, {
+          cause: error,
+        });
       }
       const saved = parseDenseScores(json, file);
       denseScores = { metric: saved.metric, ...(saved.predictions ? { predictions: Int32Array.from(saved.predictions) } : {}) };
     } else {
       emit({ kind: 'stage', stage: 'evaluate', message: `scoring the dense model (${task.metric.label})` });
-      denseScores = await scoreCheckpoint(dense, task, undefined, (done, total) => emit({ kind: 'progress', stage: 'evaluate dense', done, total }));
-      await writeJsonAtomic(file, { metric: denseScores.metric, ...(denseScores.predictions ? { predictions: [...denseScores.predictions] } : {}) });
+      denseScores = await scoreCheckpoint(dense, task, undefined, (done, total) =>
+        emit({ kind: 'progress', stage: 'evaluate dense', done, total }),
+      );
+      await writeJsonAtomic(file, {
+        metric: denseScores.metric,
+        ...(denseScores.predictions ? { predictions: [...denseScores.predictions] } : {}),
+      });
     }
   }
 
@@ -136,7 +158,21 @@ export async function openRun(
     return predictions;
   };
   run.manifest.targets = [...new Set([...run.manifest.targets, ...targets])].sort((a, b) => a - b);
-  return { run, identity, dense, tokenizer, task, env, table, engine, targets, spdy, emit, densePredictions, ...(denseScores ? { denseScores } : {}) };
+  return {
+    run,
+    identity,
+    dense,
+    tokenizer,
+    task,
+    env,
+    table,
+    engine,
+    targets,
+    spdy,
+    emit,
+    densePredictions,
+    ...(denseScores ? { denseScores } : {}),
+  };
 }
 
 /** Paired comparisons at every target: each member vs the dense model, and ZipLM vs each baseline. */
@@ -155,7 +191,11 @@ export function compareMembers(records: readonly MemberRecord[], dense: ArrayLik
 }
 
 /** Verifies the members not yet re-timed, then writes results.json and the report. */
-export async function finishRun(ctx: RunContext, records: MemberRecord[], options: Pick<RunOptions, 'verify' | 'tolerance'>): Promise<RunResults> {
+export async function finishRun(
+  ctx: RunContext,
+  records: MemberRecord[],
+  options: Pick<RunOptions, 'verify' | 'tolerance'>,
+): Promise<RunResults> {
   const { run, dense, task, env, table, emit, denseScores } = ctx;
   if (options.verify ?? true) await verifyPending(ctx, records, options.tolerance ?? DEFAULT_TOLERANCE);
   const results: RunResults = {
@@ -176,7 +216,9 @@ export async function finishRun(ctx: RunContext, records: MemberRecord[], option
     dense: { timeMs: table.dense.median, ...(denseScores ? { metric: denseScores.metric } : {}) },
     members: records.map(({ keptHeads: _h, keptNeurons: _n, predictions: _p, ...member }) => member),
     notes: [...task.notes],
-    ...(task.evaluationLabels && denseScores?.predictions ? { comparisons: compareMembers(records, denseScores.predictions, task.evaluationLabels) } : {}),
+    ...(task.evaluationLabels && denseScores?.predictions
+      ? { comparisons: compareMembers(records, denseScores.predictions, task.evaluationLabels) }
+      : {}),
   };
   await writeRunReport(run, results);
   emit({ kind: 'stage', stage: 'report', message: `report written to ${run.path('report.md')}` });

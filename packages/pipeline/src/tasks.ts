@@ -3,6 +3,7 @@
 // faster than the tfjs wasm backend here).
 
 import type { InferenceSession } from 'onnxruntime-node';
+import { xorshift32 } from '@ziplm/core';
 import type { ModelConfig } from '@ziplm/models';
 import {
   chunkTokenIds,
@@ -112,16 +113,8 @@ export interface TaskOptions {
 }
 
 function seededShuffle<T>(items: readonly T[], seed: number): T[] {
-  // xorshift32: small, deterministic, independent of Math.random.
-  let s = seed >>> 0 || 0x9e3779b9;
-  const next = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
+  // xorshift32 (@ziplm/core): the stream the calibration and evaluation samples have always been drawn from.
+  const next = xorshift32(seed);
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(next() * (i + 1));
@@ -136,7 +129,13 @@ function lengthSortedBatches(items: readonly TaskItem[], padId: number, batchSiz
   const batches: PaddedBatch[] = [];
   for (let i = 0; i < order.length; i += batchSize) {
     const idx = order.slice(i, i + batchSize);
-    batches.push(padBatch(idx.map((k) => items[k]!), { padId }, idx));
+    batches.push(
+      padBatch(
+        idx.map((k) => items[k]!),
+        { padId },
+        idx,
+      ),
+    );
   }
   return batches;
 }
@@ -173,7 +172,8 @@ function argmaxOf(values: Float32Array, offset: number, size: number): number {
 
 function requireFile(...parts: string[]): string {
   const file = dataPath(...parts);
-  if (!hasData(parts.join('/'))) throw new TaskDataError(file, `not found (set ZIPLM_DATA_DIR to the directory holding ${parts.join('/')})`);
+  if (!hasData(parts.join('/')))
+    throw new TaskDataError(file, `not found (set ZIPLM_DATA_DIR to the directory holding ${parts.join('/')})`);
   return file;
 }
 
@@ -190,7 +190,10 @@ function classificationTask(
   training: () => TaskItem[],
 ): PreparedTask {
   if (config.modelType !== 'bert' || config.head.type !== 'classification') {
-    throw optionError('task', `"${name}" needs a BERT sequence classifier, the model is ${config.modelType}${config.modelType === 'bert' ? ` with a "${config.head.type}" head` : ''}`);
+    throw optionError(
+      'task',
+      `"${name}" needs a BERT sequence classifier, the model is ${config.modelType}${config.modelType === 'bert' ? ` with a "${config.head.type}" head` : ''}`,
+    );
   }
   const numLabels = config.head.labels.length;
   const batches = lengthSortedBatches(evaluation, tokenizer.padId, options.evalBatchSize ?? DEFAULT_EVAL_BATCH_SIZE.classification);
@@ -224,8 +227,11 @@ function classificationTask(
       let done = 0;
       for (const batch of batches) {
         const pred = argmaxRows(await runLogits(session, ort, config, batch), batch.batchSize, numLabels);
-        batch.indices.forEach((item, row) => (predictions[item] = pred[row]!));
-        onProgress?.((done += batch.batchSize), evaluation.length);
+        batch.indices.forEach((item, row) => {
+          predictions[item] = pred[row]!;
+        });
+        done += batch.batchSize;
+        onProgress?.(done, evaluation.length);
       }
       let correct = 0;
       const agreement = metric.name === 'agreement';
@@ -249,8 +255,8 @@ function glueTask(name: GlueTaskName, config: ModelConfig, tokenizer: Tokenizer,
   const encode = (examples: ReturnType<typeof readGlue>): TaskItem[] =>
     encodeGlueExamples(examples, tokenizer, maxLength).map((e, i) => ({ ids: e.ids, typeIds: e.typeIds, label: examples[i]!.label }));
   const notes: string[] = [];
-  let calibrationExamples;
-  let evalExamples;
+  let calibrationExamples: ReturnType<typeof readGlue>;
+  let evalExamples: ReturnType<typeof readGlue>;
   let trainExamples: ReturnType<typeof readGlue>;
   let files: string[];
   if (name === 'sst2') {
@@ -278,26 +284,58 @@ function glueTask(name: GlueTaskName, config: ModelConfig, tokenizer: Tokenizer,
   };
   let encodedTraining: TaskItem[] | undefined;
   const training = () => (encodedTraining ??= encode(trainExamples));
-  return classificationTask(name, metric, config, tokenizer, encode(calibrationExamples), encode(evalExamples), files, notes, options, training);
+  return classificationTask(
+    name,
+    metric,
+    config,
+    tokenizer,
+    encode(calibrationExamples),
+    encode(evalExamples),
+    files,
+    notes,
+    options,
+    training,
+  );
 }
 
 function samplesTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptions): PreparedTask {
   const maxLength = options.maxLength ?? Math.min(128, config.maxPositions);
-  const notes = ['No dataset was used: calibration and scoring use the built-in sample text, and the metric is agreement with the dense model, not accuracy.'];
+  const notes = [
+    'No dataset was used: calibration and scoring use the built-in sample text, and the metric is agreement with the dense model, not accuracy.',
+  ];
   if (config.modelType === 'bert') {
     // The sample sentences carry sentiment labels (for fine-tuning and the SPDY loss); the metric
     // stays agreement with the dense model, since a model need not be a sentiment classifier.
     const items = SAMPLE_SENTENCES.map((s) => {
       const e = tokenizer.encode(s.text, undefined, { maxLength });
-      return { ids: e.ids, typeIds: e.typeIds, label: config.head.type === 'classification' && config.head.labels.length === 2 ? s.label : 0 };
+      return {
+        ids: e.ids,
+        typeIds: e.typeIds,
+        label: config.head.type === 'classification' && config.head.labels.length === 2 ? s.label : 0,
+      };
     });
-    const metric: MetricInfo = { name: 'agreement', label: 'agreement with the dense model on built-in sentences (%)', higherIsBetter: true };
+    const metric: MetricInfo = {
+      name: 'agreement',
+      label: 'agreement with the dense model on built-in sentences (%)',
+      higherIsBetter: true,
+    };
     return classificationTask('samples', metric, config, tokenizer, items, items, [], notes, options, () => items);
   }
   const ids = tokenizer.encode(SAMPLE_TEXT).ids;
   const chunks = chunkTokenIds(ids, Math.min(maxLength, Math.max(2, ids.length >> 1)), { keepRemainder: true });
   const items = chunks.map((c) => ({ ids: [...c], typeIds: new Array<number>(c.length).fill(0) }));
-  return lmTask('samples', { name: 'perplexity', label: 'perplexity on built-in sample text (lower is better)', higherIsBetter: false }, config, tokenizer, items, items, [], notes, options, () => items);
+  return lmTask(
+    'samples',
+    { name: 'perplexity', label: 'perplexity on built-in sample text (lower is better)', higherIsBetter: false },
+    config,
+    tokenizer,
+    items,
+    items,
+    [],
+    notes,
+    options,
+    () => items,
+  );
 }
 
 function lmTask(
@@ -314,7 +352,11 @@ function lmTask(
 ): PreparedTask {
   if (config.modelType !== 'gpt2') throw optionError('task', `"${name}" needs a GPT2 language model, the model is ${config.modelType}`);
   const batches = lengthSortedBatches(evaluation, tokenizer.padId, options.evalBatchSize ?? DEFAULT_EVAL_BATCH_SIZE['causal-lm']);
-  const lossBatches = lengthSortedBatches(calibration.slice(0, LOSS_ITEMS), tokenizer.padId, options.evalBatchSize ?? DEFAULT_EVAL_BATCH_SIZE['causal-lm']);
+  const lossBatches = lengthSortedBatches(
+    calibration.slice(0, LOSS_ITEMS),
+    tokenizer.padId,
+    options.evalBatchSize ?? DEFAULT_EVAL_BATCH_SIZE['causal-lm'],
+  );
   const vocab = config.vocabSize;
   /** Σ next-token NLL and the number of predicted tokens. */
   const nll = async (session: InferenceSession, ort: OrtTensorFactory, list: PaddedBatch[], onProgress?: ScoreProgress) => {
@@ -332,7 +374,8 @@ function lmTask(
           count++;
         }
       }
-      onProgress?.((done += b), sequences);
+      done += b;
+      onProgress?.(done, sequences);
     }
     return { total, count };
   };
@@ -368,16 +411,26 @@ function wikitextTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOp
   // The GPT2 teacher was trained on the training side of the same split (@ziplm/models' one rule).
   const articles = wikiTextArticleSplit(text);
   const trainChunks = stream(articles.train);
-  const calibration = seededShuffle(trainChunks, options.seed ?? DEFAULT_SEED).slice(0, options.calibrationSamples ?? DEFAULT_TASK_CALIBRATION_SAMPLES);
+  const calibration = seededShuffle(trainChunks, options.seed ?? DEFAULT_SEED).slice(
+    0,
+    options.calibrationSamples ?? DEFAULT_TASK_CALIBRATION_SAMPLES,
+  );
   let evaluation = stream(articles.heldout);
   if (options.evalLimit !== undefined) evaluation = evaluation.slice(0, options.evalLimit);
-  const metric: MetricInfo = { name: 'perplexity', label: `WikiText-2 held-out perplexity, ${length}-token chunks (lower is better)`, higherIsBetter: false };
-  const notes = ['WikiText-2: only wiki.test.raw is available; it is split by article (article k held out when k % 10 = 9); calibration uses the training articles, perplexity the held-out ones.'];
+  const metric: MetricInfo = {
+    name: 'perplexity',
+    label: `WikiText-2 held-out perplexity, ${length}-token chunks (lower is better)`,
+    higherIsBetter: false,
+  };
+  const notes = [
+    'WikiText-2: only wiki.test.raw is available; it is split by article (article k held out when k % 10 = 9); calibration uses the training articles, perplexity the held-out ones.',
+  ];
   return lmTask('wikitext', metric, config, tokenizer, calibration, evaluation, [file], notes, options, () => trainChunks);
 }
 
 function squadTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptions): PreparedTask {
-  if (config.modelType !== 'bert' || config.head.type !== 'span-qa') throw optionError('task', '"squad" needs a BERT span-QA model (BertForQuestionAnswering)');
+  if (config.modelType !== 'bert' || config.head.type !== 'span-qa')
+    throw optionError('task', '"squad" needs a BERT span-QA model (BertForQuestionAnswering)');
   const file = requireFile('squad', 'dev-v1.1.json');
   const examples = readSquad(file);
   // Only the dev set is available: calibrate on the questions of even articles, score on odd ones.
@@ -387,7 +440,10 @@ function squadTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptio
   const toItems = (features: ReturnType<typeof prepareSquadFeatures>): TaskItem[] =>
     features.map((f) => ({ ids: f.inputIds, typeIds: f.typeIds, startPosition: f.startPosition, endPosition: f.endPosition }));
   const calibrationFeatures = prepareSquadFeatures(calibrationExamples, tokenizer, { maxLength, docStride });
-  const calibration = seededShuffle(toItems(calibrationFeatures), options.seed ?? DEFAULT_SEED).slice(0, options.calibrationSamples ?? DEFAULT_TASK_CALIBRATION_SAMPLES);
+  const calibration = seededShuffle(toItems(calibrationFeatures), options.seed ?? DEFAULT_SEED).slice(
+    0,
+    options.calibrationSamples ?? DEFAULT_TASK_CALIBRATION_SAMPLES,
+  );
   let evalExamples = squadDevSplit(examples, 'heldout');
   if (options.evalLimit !== undefined) evalExamples = evalExamples.slice(0, options.evalLimit);
   const evalFeatures = prepareSquadFeatures(evalExamples, tokenizer, { maxLength, docStride });
@@ -425,7 +481,9 @@ function squadTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptio
     name: 'squad',
     metric: { name: 'f1', label: 'SQuAD v1.1 dev F1 (odd articles)', higherIsBetter: true },
     files: [file],
-    notes: ['SQuAD: only the dev set is available; calibration and fine-tuning use the questions of even-numbered articles and F1 is measured on odd-numbered ones.'],
+    notes: [
+      'SQuAD: only the dev set is available; calibration and fine-tuning use the questions of even-numbered articles and F1 is measured on odd-numbered ones.',
+    ],
     calibration,
     async score(session, ort, _dense, onProgress) {
       const starts: Float32Array[] = new Array(evalFeatures.length);
@@ -444,7 +502,8 @@ function squadTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptio
           starts[f] = start;
           ends[f] = end;
         });
-        onProgress?.((done += batch.batchSize), evalFeatures.length);
+        done += batch.batchSize;
+        onProgress?.(done, evalFeatures.length);
       }
       const predictions = postprocessSquad(evalExamples, evalFeatures, starts, ends);
       return { metric: squadMetric(evalExamples, new Map(predictions.map((p) => [p.id, p.text]))).f1 };

@@ -50,7 +50,9 @@ describe('run options', () => {
     const error = optionsError(() => checkRunOptions({ ...base, calibrationSamples: -2 }));
     expect(error.option).toBe('calibrationSamples');
     expect(error.message).toBe('option calibrationSamples must be an integer >= 1, got -2');
-    expect(optionsError(() => checkRunOptions({ ...base, environment: { mode: 'generation', pastLength: 0 } })).option).toBe('environment.pastLength');
+    expect(optionsError(() => checkRunOptions({ ...base, environment: { mode: 'generation', pastLength: 0 } })).option).toBe(
+      'environment.pastLength',
+    );
   });
 
   it('accepts the defaults and returns the targets ascending without duplicates', () => {
@@ -69,10 +71,14 @@ describe('run options', () => {
 
   it('a refused run writes nothing, not even the run directory', async () => {
     const runDir = join(root, 'refused');
-    await expect(runOneShot({ ...base, runDir, methods: ['ziplm', 'foo' as never] })).rejects.toThrow(/option methods must be one of ziplm, magnitude, uniform, got "foo"/);
+    await expect(runOneShot({ ...base, runDir, methods: ['ziplm', 'foo' as never] })).rejects.toThrow(
+      /option methods must be one of ziplm, magnitude, uniform, got "foo"/,
+    );
     await expect(runGradual({ ...base, runDir, fineTune: { trainSamples: 0 } })).rejects.toBeInstanceOf(OptionsError);
     // Checked once the model is loaded, still before the run directory is opened.
-    await expect(runGradual({ ...base, runDir, variants: [{ weights: { task: 0, logit: 0, token: 0 } }] })).rejects.toThrow(/at least one positive loss weight/);
+    await expect(runGradual({ ...base, runDir, variants: [{ weights: { task: 0, logit: 0, token: 0 } }] })).rejects.toThrow(
+      /at least one positive loss weight/,
+    );
     await expect(runOneShot({ ...base, runDir, environment: { mode: 'generation' } })).rejects.toThrow(/needs a GPT2 model/);
     expect(existsSync(runDir)).toBe(false);
   });
@@ -94,13 +100,20 @@ describe('member records read back on resume', () => {
     layerIntermediate: [8, 8],
     layerParameters: 100,
     dir: 'members/ziplm-2.00x',
-    keptHeads: [[0, 1], [2, 3]],
+    keptHeads: [
+      [0, 1],
+      [2, 3],
+    ],
     keptNeurons: [[0], [1]],
   };
 
   it('reads a complete record, with or without verification diagnostics', async () => {
     expect(await readMember(member(JSON.stringify(good)))).toEqual(good);
-    const verified = { ...good, measuredSpeedup: 2.03, verification: { uncertainty: 0.004, predictionError: 0.01, denseDrift: -0.02, denseMs: 3.1, memberMs: 1.5, rounds: 24 } };
+    const verified = {
+      ...good,
+      measuredSpeedup: 2.03,
+      verification: { uncertainty: 0.004, predictionError: 0.01, denseDrift: -0.02, denseMs: 3.1, memberMs: 1.5, rounds: 24 },
+    };
     expect(await readMember(member(JSON.stringify(verified)))).toEqual(verified);
     expect(await readMember(join(root, 'no-such-member'))).toBeUndefined();
   });
@@ -108,7 +121,11 @@ describe('member records read back on resume', () => {
   it.each([
     ['not JSON', '{"method": "ziplm",', /not valid JSON/],
     ['no kept heads', JSON.stringify({ ...good, keptHeads: undefined }), /"keptHeads" must be an array/],
-    ['a bad verification', JSON.stringify({ ...good, verification: { uncertainty: 0.01, denseMs: 0, memberMs: 1, rounds: 3 } }), /"verification.denseMs" must be a finite number > 0/],
+    [
+      'a bad verification',
+      JSON.stringify({ ...good, verification: { uncertainty: 0.01, denseMs: 0, memberMs: 1, rounds: 3 } }),
+      /"verification.denseMs" must be a finite number > 0/,
+    ],
   ])('%s is a RunDirectoryError naming the file', async (_name, text, problem) => {
     const dir = member(text);
     const error = await readMember(dir).catch((e: unknown) => e);

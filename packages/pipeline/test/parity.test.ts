@@ -16,13 +16,20 @@ describe('checkEngineParity', () => {
       const result = await checkEngineParity(model, { repeats: 2 });
       expect(tf.memory().numTensors).toBe(tensors);
       const { config } = model.checkpoint;
-      expect(result).toMatchObject({ modelType: config.modelType, layers: config.numLayers, hiddenSize: config.hiddenSize, tolerance: 1e-4, ok: true });
+      expect(result).toMatchObject({
+        modelType: config.modelType,
+        layers: config.numLayers,
+        hiddenSize: config.hiddenSize,
+        tolerance: 1e-4,
+        ok: true,
+      });
       expect(result.layerHeads).toEqual(config.layerHeads);
       expect(result.maxAbsDiffLogits).toBeLessThan(1e-4);
       expect(result.maxAbsDiffHiddenStates).toBeLessThan(1e-4);
       if (name === 'tiny-bert') expect(result.batch.size).toBe(SAMPLE_SENTENCES.length);
       expect(result.batch.seqLength).toBeGreaterThan(1);
-      for (const ms of [result.tfjsMedianMs, result.onnxExportMs, result.onnxSessionMs, result.onnxMedianMs]) expect(ms).toBeGreaterThanOrEqual(0);
+      for (const ms of [result.tfjsMedianMs, result.onnxExportMs, result.onnxSessionMs, result.onnxMedianMs])
+        expect(ms).toBeGreaterThanOrEqual(0);
       expect(result.backend.length).toBeGreaterThan(0);
     }
   });

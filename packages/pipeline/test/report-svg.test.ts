@@ -15,18 +15,7 @@ import {
   formatSpeedup,
 } from '../src/report/format.js';
 import { viridis } from '../src/report/plots.js';
-import {
-  element,
-  escapeXml,
-  fitText,
-  marker,
-  niceTicks,
-  num,
-  renderLegend,
-  renderPanel,
-  svgDocument,
-  text,
-} from '../src/report/svg.js';
+import { element, escapeXml, fitText, marker, niceTicks, num, renderLegend, renderPanel, svgDocument, text } from '../src/report/svg.js';
 import { ACCURACY, PERPLEXITY } from './fixtures/report/runs.js';
 import { allElements, parseXml, textContent } from './fixtures/report/xml.js';
 
@@ -146,7 +135,17 @@ describe('SVG primitives', () => {
         height: 200,
         xAxis: { label: 'x', ticks: niceTicks(1, 4) },
         yAxis: { label: 'y', ticks: niceTicks(80, 90) },
-        series: [{ label: 's', color: '#000000', marker: 'circle', points: [{ x: 1, y: 80 }, { x: 4, y: 90, hollow: true }] }],
+        series: [
+          {
+            label: 's',
+            color: '#000000',
+            marker: 'circle',
+            points: [
+              { x: 1, y: 80 },
+              { x: 4, y: 90, hollow: true },
+            ],
+          },
+        ],
         references: [{ y: 85, label: 'ref' }],
       }) + renderLegend([{ label: 's', color: '#000000', marker: 'circle' }], 360, 20, 40),
     );

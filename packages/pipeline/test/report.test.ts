@@ -7,15 +7,7 @@ import { PipelineError } from '../src/errors.js';
 import { ACCURACY_SVG, ReportError, STRUCTURE_SVG, renderReport } from '../src/report/index.js';
 import type { MemberResult, RunResults } from '../src/results.js';
 import { headings, section, tables } from './fixtures/report/markdown.js';
-import {
-  BERT_BASE,
-  GPT2_SMALL,
-  manyMemberRun,
-  member,
-  perplexityRun,
-  run,
-  threeMethodRun,
-} from './fixtures/report/runs.js';
+import { BERT_BASE, GPT2_SMALL, manyMemberRun, member, perplexityRun, run, threeMethodRun } from './fixtures/report/runs.js';
 import { type XmlElement, allElements, parseXml, textContent } from './fixtures/report/xml.js';
 
 /** Parses an SVG and checks what every plot must satisfy; returns its elements. */
@@ -162,8 +154,12 @@ describe('renderReport', () => {
     // One point per layer per target in each of the two panels.
     expect(titles).toHaveLength(ziplm.length * 12 * 2);
     for (const m of ziplm) {
-      m.layerHeads.forEach((h, l) => expect(titles).toContain(`${m.target.toFixed(2)}× target: layer ${l + 1}, ${h}`));
-      m.layerIntermediate.forEach((n, l) => expect(titles).toContain(`${m.target.toFixed(2)}× target: layer ${l + 1}, ${n}`));
+      m.layerHeads.forEach((h, l) => {
+        expect(titles).toContain(`${m.target.toFixed(2)}× target: layer ${l + 1}, ${h}`);
+      });
+      m.layerIntermediate.forEach((n, l) => {
+        expect(titles).toContain(`${m.target.toFixed(2)}× target: layer ${l + 1}, ${n}`);
+      });
     }
     expect(els.some((e) => e.name === 'title' && e.text === 'dense model: 12 heads per layer')).toBe(true);
     expect(els.some((e) => e.name === 'title' && e.text === 'dense model: 3072 FFN neurons per layer')).toBe(true);
@@ -178,7 +174,15 @@ describe('renderReport', () => {
     ]);
     const text = section(renderReport(results).markdown, '## Target vs achieved speedup');
     const [header, ...rows] = tables(text)[0]!;
-    expect(header).toEqual(['target', 'ZipLM measured', 'deviation', 'measured/predicted', 'Magnitude (L2, no update) measured', 'deviation', 'measured/predicted']);
+    expect(header).toEqual([
+      'target',
+      'ZipLM measured',
+      'deviation',
+      'measured/predicted',
+      'Magnitude (L2, no update) measured',
+      'deviation',
+      'measured/predicted',
+    ]);
     // Predicted is target × 1.004 in the fixture; measured/predicted is computed when not stored.
     expect(rows).toEqual([
       ['2.00×', '1.98×', '-1.00%', '-1.39%', '—', '—', '—'],
@@ -189,7 +193,14 @@ describe('renderReport', () => {
   });
 
   it('shows the verification diagnostics: uncertainty, measured/predicted and the dense drift', () => {
-    const verification = (predictionError: number, denseDrift: number) => ({ uncertainty: 0.0031, predictionError, denseDrift, denseMs: 27.58, memberMs: 6.7, rounds: 40 });
+    const verification = (predictionError: number, denseDrift: number) => ({
+      uncertainty: 0.0031,
+      predictionError,
+      denseDrift,
+      denseMs: 27.58,
+      memberMs: 6.7,
+      rounds: 40,
+    });
     const results = run(BERT_BASE, [
       { ...member(BERT_BASE, 'ziplm', 2, { achieved: 0.99 }), verification: verification(-0.0123, 0.0099) },
       { ...member(BERT_BASE, 'ziplm', 4, { achieved: 1.0312 }), verification: verification(0.0271, 0.0099) },
@@ -212,7 +223,9 @@ describe('renderReport', () => {
       'over 2 verification sessions: from -0.50% to +1.20%.',
     );
     // Older results without diagnostics: no drift line.
-    expect(section(renderReport(run(BERT_BASE, [member(BERT_BASE, 'ziplm', 2)])).markdown, '## Target vs achieved speedup')).not.toContain('Dense drift');
+    expect(section(renderReport(run(BERT_BASE, [member(BERT_BASE, 'ziplm', 2)])).markdown, '## Target vs achieved speedup')).not.toContain(
+      'Dense drift',
+    );
   });
 
   it('computes the deviation from the measured speedup when only that was stored', () => {
@@ -228,7 +241,15 @@ describe('renderReport', () => {
     const text = section(markdown, '## Where the pruning went');
     expect(text).toContain('**Holds in this run:** all 4 ZipLM members keep a smaller share of their FFN neurons than of their heads.');
     const [header, ...rows] = tables(text)[0]!;
-    expect(header).toEqual(['target', 'speedup', 'heads kept', 'FFN neurons kept', 'layers without attention', 'layers without FFN', 'FFN pruned harder']);
+    expect(header).toEqual([
+      'target',
+      'speedup',
+      'heads kept',
+      'FFN neurons kept',
+      'layers without attention',
+      'layers without FFN',
+      'FFN pruned harder',
+    ]);
     expect(rows).toHaveLength(4);
     expect(rows[1]![2]).toBe('84.7% (122 / 144)');
     expect(rows[1]![3]).toBe('40.0% (14742 / 36864)');
@@ -301,10 +322,14 @@ describe('renderReport', () => {
   });
 
   it('shows a non-finite metric as such and leaves it out of the plot', () => {
-    const results = run(GPT2_SMALL, [member(GPT2_SMALL, 'ziplm', 2, { metric: 40 }), member(GPT2_SMALL, 'ziplm', 3, { metric: Infinity })], {
-      metric: perplexityRun().metric,
-      dense: { metric: 30.5, timeMs: 4.2 },
-    });
+    const results = run(
+      GPT2_SMALL,
+      [member(GPT2_SMALL, 'ziplm', 2, { metric: 40 }), member(GPT2_SMALL, 'ziplm', 3, { metric: Infinity })],
+      {
+        metric: perplexityRun().metric,
+        dense: { metric: 30.5, timeMs: 4.2 },
+      },
+    );
     const { markdown, svgs } = renderReport(results);
     expect(tables(section(markdown, '### ZipLM'))[0]![2]![5]).toBe('∞');
     expect(section(markdown, '## Notes')).toContain('ZipLM at target 3.00× has a non-finite perplexity (∞): not plotted.');
@@ -360,7 +385,9 @@ describe('renderReport', () => {
     const acc = checkSvg(svgs[ACCURACY_SVG]!);
     expect(pointTitles(acc)).toHaveLength(results.members.length);
     // Variants get their own colour and a dashed line.
-    const dashed = acc.filter((e) => e.name === 'path' && e.attributes['stroke-dasharray'] === '6 3' && e.attributes.d!.split('L').length === 14);
+    const dashed = acc.filter(
+      (e) => e.name === 'path' && e.attributes['stroke-dasharray'] === '6 3' && e.attributes.d!.split('L').length === 14,
+    );
     expect(dashed).toHaveLength(2);
     const structure = checkSvg(svgs[STRUCTURE_SVG]!);
     // The structure plot shows ZipLM's main setting only: 14 targets.
@@ -369,10 +396,7 @@ describe('renderReport', () => {
   });
 
   it('lists the main setting before variants even when a variant comes first', () => {
-    const results = run(BERT_BASE, [
-      member(BERT_BASE, 'ziplm', 2, { variant: 'no token distillation' }),
-      member(BERT_BASE, 'ziplm', 2),
-    ]);
+    const results = run(BERT_BASE, [member(BERT_BASE, 'ziplm', 2, { variant: 'no token distillation' }), member(BERT_BASE, 'ziplm', 2)]);
     expect(headings(renderReport(results).markdown, 3)).toEqual(['ZipLM', 'ZipLM (no token distillation)']);
   });
 
@@ -387,7 +411,7 @@ describe('renderReport', () => {
     const { markdown, svgs } = renderReport(results);
     expect(markdown).not.toContain('<script');
     expect(markdown).not.toContain('<b>');
-    expect(markdown.split('\n')[0]).toBe("# ZipLM run report: sst2 &lt;b&gt;\"&amp;'&lt;/b&gt; \\| x");
+    expect(markdown.split('\n')[0]).toBe('# ZipLM run report: sst2 &lt;b&gt;"&amp;\'&lt;/b&gt; \\| x');
     const heading = `### Magnitude (L2, no update) (a\\|b &lt;script&gt;alert("x")&lt;/script&gt; &amp; \\*bold\\* \\_i\\_)`;
     expect(markdown).toContain(heading);
     for (const row of tables(section(markdown, heading))[0]!) expect(row).toHaveLength(METHOD_TABLE_HEADER.length);
@@ -446,7 +470,12 @@ describe('renderReport rejects inconsistent results', () => {
   it.each([
     ['a short layerHeads', withMember({ layerHeads: [12, 12] }), 'members[0].layerHeads', /has 2 entries, the model has 12 layers/],
     ['too many heads', withMember({ layerHeads: [13, ...Array(11).fill(12)] }), 'members[0].layerHeads[0]', /\[0, 12\]/],
-    ['a fractional FFN size', withMember({ layerIntermediate: [1.5, ...Array(11).fill(3072)] }), 'members[0].layerIntermediate[0]', /integer/],
+    [
+      'a fractional FFN size',
+      withMember({ layerIntermediate: [1.5, ...Array(11).fill(3072)] }),
+      'members[0].layerIntermediate[0]',
+      /integer/,
+    ],
     ['a zero predicted speedup', withMember({ predictedSpeedup: 0 }), 'members[0].predictedSpeedup', /> 0/],
     ['a NaN target', withMember({ target: Number.NaN }), 'members[0].target', /finite/],
     ['an unknown method', withMember({ method: 'random' as never }), 'members[0].method', /ziplm, magnitude, uniform/],

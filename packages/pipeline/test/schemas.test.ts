@@ -20,9 +20,19 @@ const root = mkdtempSync(join(tmpdir(), 'ziplm-schemas-'));
 let dirs = 0;
 const freshDir = (): string => join(root, `d${dirs++}`);
 
+/** A JSON object as a test edits it: any member may be read, written or deleted, with any value. */
+type JsonObject = { [key: string]: unknown };
+
+/** The object or array at `path` under `json` (the edit's target, which the test knows is there). */
+function at(json: JsonObject, ...path: (string | number)[]): JsonObject {
+  let node = json;
+  for (const key of path) node = node[key] as JsonObject;
+  return node;
+}
+
 /** `value` as JSON with `edit` applied. */
-function edited<T>(value: T, edit: (json: Record<string, any>) => unknown): unknown {
-  const json = JSON.parse(JSON.stringify(value)) as Record<string, any>;
+function edited<T>(value: T, edit: (json: JsonObject) => unknown): unknown {
+  const json = JSON.parse(JSON.stringify(value)) as JsonObject;
   edit(json);
   return json;
 }
@@ -82,20 +92,16 @@ describe('parseMemberRecord', () => {
   });
 
   it.each([
-    ['a missing field', (j: Record<string, any>) => delete j.keptHeads, '"keptHeads" must be an array of index arrays'],
-    ['a wrong type', (j: Record<string, any>) => (j.target = '2'), '"target" must be a finite number > 0 (got "2")'],
+    ['a missing field', (j: JsonObject) => delete j.keptHeads, '"keptHeads" must be an array of index arrays'],
+    ['a wrong type', (j: JsonObject) => (j.target = '2'), '"target" must be a finite number > 0 (got "2")'],
     [
       'a bad nested field',
-      (j: Record<string, any>) => (j.verification.denseMs = 0),
+      (j: JsonObject) => (at(j, 'verification').denseMs = 0),
       '"verification.denseMs" must be a finite number > 0 (got 0)',
     ],
-    ['a bad index', (j: Record<string, any>) => (j.keptNeurons[1][0] = -1), '"keptNeurons[1][0]" must be an integer >= 0 (got -1)'],
-    [
-      'an unknown method',
-      (j: Record<string, any>) => (j.method = 'random'),
-      '"method" must be one of ziplm, magnitude, uniform (got "random")',
-    ],
-  ] satisfies Array<[string, (j: Record<string, any>) => unknown, string]>)(
+    ['a bad index', (j: JsonObject) => (at(j, 'keptNeurons', 1)[0] = -1), '"keptNeurons[1][0]" must be an integer >= 0 (got -1)'],
+    ['an unknown method', (j: JsonObject) => (j.method = 'random'), '"method" must be one of ziplm, magnitude, uniform (got "random")'],
+  ] satisfies Array<[string, (j: JsonObject) => unknown, string]>)(
     '%s is a RunDirectoryError naming the file and the field',
     (_name, edit, problem) => {
       const error = thrown(() => parseMemberRecord(edited(record, edit), file));
@@ -119,23 +125,23 @@ describe('parseRunResults', () => {
   });
 
   it.each([
-    ['a missing field', (j: Record<string, any>) => delete j.members[1].dir, 'members[1].dir', 'must be a string (got undefined)'],
-    ['a wrong type', (j: Record<string, any>) => (j.dense.timeMs = 'fast'), 'dense.timeMs', 'must be a finite number > 0 (got "fast")'],
-    ['an unknown version', (j: Record<string, any>) => (j.version = 2), 'version', 'must be 1 (got 2)'],
-    ['another format', (j: Record<string, any>) => (j.format = 'ziplm-run'), 'format', 'must be "ziplm-run-results" (got "ziplm-run")'],
+    ['a missing field', (j: JsonObject) => delete at(j, 'members', 1).dir, 'members[1].dir', 'must be a string (got undefined)'],
+    ['a wrong type', (j: JsonObject) => (at(j, 'dense').timeMs = 'fast'), 'dense.timeMs', 'must be a finite number > 0 (got "fast")'],
+    ['an unknown version', (j: JsonObject) => (j.version = 2), 'version', 'must be 1 (got 2)'],
+    ['another format', (j: JsonObject) => (j.format = 'ziplm-run'), 'format', 'must be "ziplm-run-results" (got "ziplm-run")'],
     [
       'a bad comparison',
-      (j: Record<string, any>) => (j.comparisons = [{ target: 2, method: 'ziplm', baseline: 'random', wins: 1, losses: 0, pValue: 1 }]),
+      (j: JsonObject) => (j.comparisons = [{ target: 2, method: 'ziplm', baseline: 'random', wins: 1, losses: 0, pValue: 1 }]),
       'comparisons[0].baseline',
       'must be "dense" or one of ziplm, magnitude, uniform (got "random")',
     ],
     [
       'a layer size beyond the model',
-      (j: Record<string, any>) => (j.members[0].layerIntermediate[3] = 4000),
+      (j: JsonObject) => (at(j, 'members', 0, 'layerIntermediate')[3] = 4000),
       'members[0].layerIntermediate[3]',
       'must be an integer in [0, 3072] (got 4000)',
     ],
-  ] satisfies Array<[string, (j: Record<string, any>) => unknown, string, string]>)(
+  ] satisfies Array<[string, (j: JsonObject) => unknown, string, string]>)(
     '%s is a ReportError naming the file and the field',
     (_name, edit, field, problem) => {
       const error = thrown(() => parseRunResults(edited(results, edit), 'runs/r/results.json'));
@@ -204,21 +210,21 @@ describe('parseRunManifest', () => {
   it.each([
     [
       'a missing field',
-      (j: Record<string, any>) => delete j.identity.model.sha256,
+      (j: JsonObject) => delete at(j, 'identity', 'model').sha256,
       '"identity.model.sha256" must be a string (got undefined)',
     ],
-    ['a wrong type', (j: Record<string, any>) => (j.targets = '2'), '"targets" must be an array'],
+    ['a wrong type', (j: JsonObject) => (j.targets = '2'), '"targets" must be an array'],
     [
       'an unknown version',
-      (j: Record<string, any>) => (j.version = 2),
+      (j: JsonObject) => (j.version = 2),
       '"version" must be 1 (got 2): not a manifest version this @ziplm/pipeline reads',
     ],
     [
       'another format',
-      (j: Record<string, any>) => (j.format = 'ziplm-run-results'),
+      (j: JsonObject) => (j.format = 'ziplm-run-results'),
       '"format" must be "ziplm-run" (got "ziplm-run-results"): not a ziplm run manifest',
     ],
-  ] satisfies Array<[string, (j: Record<string, any>) => unknown, string]>)(
+  ] satisfies Array<[string, (j: JsonObject) => unknown, string]>)(
     '%s is a RunDirectoryError naming the file and the field',
     (_name, edit, problem) => {
       const error = thrown(() => parseRunManifest(edited(manifest, edit), file));

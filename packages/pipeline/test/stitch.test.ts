@@ -25,22 +25,33 @@ async function logits(checkpoint: Checkpoint, items = randomItems(6, 30, 99)): P
 }
 
 /** The dense-shaped model with each chosen level's OBS weights scattered back and removed structures zeroed. */
-async function zeroedWithObsWeights(dense: Checkpoint, kept: { heads: number[][]; neurons: number[][] }, stitched: Checkpoint): Promise<Checkpoint> {
+async function zeroedWithObsWeights(
+  dense: Checkpoint,
+  kept: { heads: number[][]; neurons: number[][] },
+  stitched: Checkpoint,
+): Promise<Checkpoint> {
   const weights = new Map(dense.weights);
   const hd = dense.config.hiddenSize / dense.config.numHeads;
   for (let l = 0; l < dense.config.numLayers; l++) {
     for (const module of ['attention', 'ffn'] as const) {
       const p = outputProjection(dense, l, module);
-      const keptCols = module === 'attention' ? kept.heads[l]!.flatMap((h) => Array.from({ length: hd }, (_, i) => h * hd + i)) : kept.neurons[l]!;
+      const keptCols =
+        module === 'attention' ? kept.heads[l]!.flatMap((h) => Array.from({ length: hd }, (_, i) => h * hd + i)) : kept.neurons[l]!;
       const full = new Float32Array(p.rows * p.cols); // solver layout rows × cols, zeros for removed columns
       if (keptCols.length > 0) {
         const s = outputProjection(stitched, l, module); // rows × kept
-        for (let r = 0; r < p.rows; r++) keptCols.forEach((c, j) => (full[r * p.cols + c] = s.weight[r * s.cols + j]!));
+        for (let r = 0; r < p.rows; r++)
+          keptCols.forEach((c, j) => {
+            full[r * p.cols + c] = s.weight[r * s.cols + j]!;
+          });
       }
       const tensor: Tensor32 =
         dense.config.modelType === 'bert'
           ? { shape: [p.rows, p.cols], data: full }
-          : { shape: [p.cols, p.rows], data: Float32Array.from({ length: full.length }, (_, i) => full[(i % p.rows) * p.cols + Math.floor(i / p.rows)]!) };
+          : {
+              shape: [p.cols, p.rows],
+              data: Float32Array.from({ length: full.length }, (_, i) => full[(i % p.rows) * p.cols + Math.floor(i / p.rows)]!),
+            };
       weights.set(`${p.name}.weight`, tensor);
       // A removed module drops its bias too (level 0: the module is gone, guide/structured-obs.md).
       if (keptCols.length === 0) weights.set(`${p.name}.bias`, { shape: [p.rows], data: new Float32Array(p.rows) });
@@ -91,7 +102,9 @@ describe('stitchModel', () => {
     const dense = tinyBert();
     const db = await database(dense);
     const { checkpoint } = await stitchModel(dense, db, { layerHeads: [4, 4], layerIntermediate: [32, 32] });
-    expect(checkpoint.weights.get('bert.encoder.layer.0.output.dense.weight')!.data).toEqual(dense.weights.get('bert.encoder.layer.0.output.dense.weight')!.data);
+    expect(checkpoint.weights.get('bert.encoder.layer.0.output.dense.weight')!.data).toEqual(
+      dense.weights.get('bert.encoder.layer.0.output.dense.weight')!.data,
+    );
     await expect(stitchModel(tinyBert(), db, { layerHeads: [5, 4], layerIntermediate: [32, 32] })).rejects.toThrow(/cannot grow/);
   });
 });

@@ -8,7 +8,9 @@ for (const name of TEACHERS) {
   const { checkpoint, tokenizer } = await loadModelDir(dir);
   const { numLayers, numHeads, hiddenSize, intermediateSize } = checkpoint.config;
   const { metrics } = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as { metrics: Record<string, number> };
-  console.log(`${name}: ${checkpoint.config.modelType}, ${numLayers} layers × ${numHeads} heads, hidden ${hiddenSize}, FFN ${intermediateSize}`);
+  console.log(
+    `${name}: ${checkpoint.config.modelType}, ${numLayers} layers × ${numHeads} heads, hidden ${hiddenSize}, FFN ${intermediateSize}`,
+  );
   console.log(`  ${tokenizer.vocabSize}-token vocabulary; 'a gripping film' → ${tokenizer.encode('a gripping film').ids.length} tokens`);
   console.log(`  reported: ${JSON.stringify(metrics)}`);
 }

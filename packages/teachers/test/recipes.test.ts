@@ -16,7 +16,10 @@ describe('teachers and recipes', () => {
 
 describe('recipe defaults', () => {
   it('are the options the committed teachers were trained with', () => {
-    for (const [name, defaults] of [['sst2-bert', SST2_TEACHER_DEFAULTS], ['wikitext2-gpt2', GPT2_TEACHER_DEFAULTS]] as const) {
+    for (const [name, defaults] of [
+      ['sst2-bert', SST2_TEACHER_DEFAULTS],
+      ['wikitext2-gpt2', GPT2_TEACHER_DEFAULTS],
+    ] as const) {
       const used = JSON.parse(readFileSync(join(teacherDir(name), 'results.json'), 'utf8')).options as Record<string, unknown>;
       for (const [key, value] of Object.entries(defaults)) {
         if (key === 'fresh' || !(key in used)) continue; // `fresh` is how a run started, not a hyperparameter

@@ -25,7 +25,8 @@ export function maxAbsDiff(actual: unknown, expected: unknown): number {
   if (typeof actual === 'number' && typeof expected === 'number') return Math.abs(actual - expected);
   if (isNumericArray(actual) && isNumericArray(expected)) return maxFlatDiff(actual, expected);
   if (Array.isArray(actual) && Array.isArray(expected)) {
-    if (actual.length !== expected.length) throw new Error(`maxAbsDiff: lengths differ (actual ${actual.length}, expected ${expected.length})`);
+    if (actual.length !== expected.length)
+      throw new Error(`maxAbsDiff: lengths differ (actual ${actual.length}, expected ${expected.length})`);
     let max = 0;
     for (let i = 0; i < actual.length; i++) max = Math.max(max, maxAbsDiff(actual[i], expected[i]));
     return max;

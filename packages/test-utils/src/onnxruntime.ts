@@ -13,7 +13,9 @@ export interface ReleasableSession {
  * `afterAll`): `const session = releasedAfterAll(createSession); const s = await session(bytes)`.
  * Call it at the top level of a test file.
  */
-export function releasedAfterAll<S extends ReleasableSession, A extends unknown[]>(create: (...args: A) => Promise<S>): (...args: A) => Promise<S> {
+export function releasedAfterAll<S extends ReleasableSession, A extends unknown[]>(
+  create: (...args: A) => Promise<S>,
+): (...args: A) => Promise<S> {
   const opened: S[] = [];
   afterAll(async () => {
     for (const session of opened.splice(0)) await session.release();

@@ -4,7 +4,18 @@ import { expectArraysClose, int64Tensor, maxAbsDiff, tinyBertOptions } from '../
 describe('maxAbsDiff', () => {
   it('is the largest absolute difference, for flat and nested arrays', () => {
     expect(maxAbsDiff([1, 2, 3], new Float32Array([1, 2.5, 2]))).toBe(1);
-    expect(maxAbsDiff([[1, 2], [3, 4]], [[1, 2], [3, 4.25]])).toBe(0.25);
+    expect(
+      maxAbsDiff(
+        [
+          [1, 2],
+          [3, 4],
+        ],
+        [
+          [1, 2],
+          [3, 4.25],
+        ],
+      ),
+    ).toBe(0.25);
     expect(maxAbsDiff([], [])).toBe(0);
   });
 
@@ -50,7 +61,10 @@ describe('tiny configs and int64 tensors', () => {
         readonly dims: readonly number[],
       ) {}
     }
-    const t = int64Tensor({ Tensor: FakeTensor }, [[1, 2, 3], [4, 5, 6]]);
+    const t = int64Tensor({ Tensor: FakeTensor }, [
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     expect(t.dims).toEqual([2, 3]);
     expect([...t.data]).toEqual([1n, 2n, 3n, 4n, 5n, 6n]);
     expect(() => int64Tensor({ Tensor: FakeTensor }, [[1], [2, 3]])).toThrow(/differ in length/);

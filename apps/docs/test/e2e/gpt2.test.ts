@@ -28,7 +28,9 @@ describe('tutorial 5: GPT2 for throughput and for generation', () => {
       expect(member!.predictedSpeedup).toBeGreaterThanOrEqual(1.5);
       expect(member!.metric).toBeGreaterThan(1);
       // The member is a loadable, smaller GPT2.
-      const { checkpoint } = await loadModelDir(join(runsDir, `gpt2-${run === results.throughput ? 'throughput' : 'generation'}`, member!.dir));
+      const { checkpoint } = await loadModelDir(
+        join(runsDir, `gpt2-${run === results.throughput ? 'throughput' : 'generation'}`, member!.dir),
+      );
       expect(checkpoint.config.modelType).toBe('gpt2');
       expect(checkpoint.config.layerHeads).toEqual(member!.layerHeads);
     }

@@ -29,12 +29,21 @@ describe('tutorial 4: gradual pruning with token distillation', () => {
       },
     });
     expect(results.mode).toBe('gradual');
-    expect(results.members.map((m) => `${m.variant ?? 'ziplm'} ${m.target}`)).toEqual(['ziplm 1.5', 'ziplm 2', 'no token distillation 1.5', 'no token distillation 2']);
+    expect(results.members.map((m) => `${m.variant ?? 'ziplm'} ${m.target}`)).toEqual([
+      'ziplm 1.5',
+      'ziplm 2',
+      'no token distillation 1.5',
+      'no token distillation 2',
+    ]);
     for (const family of [undefined, 'no token distillation']) {
       const [a, b] = results.members.filter((m) => m.variant === family);
       // Gradual: the 2x member is pruned from the 1.5x one, so no layer grows back.
-      a!.layerHeads.forEach((h, l) => expect(b!.layerHeads[l]).toBeLessThanOrEqual(h));
-      a!.layerIntermediate.forEach((n, l) => expect(b!.layerIntermediate[l]).toBeLessThanOrEqual(n));
+      a!.layerHeads.forEach((h, l) => {
+        expect(b!.layerHeads[l]).toBeLessThanOrEqual(h);
+      });
+      a!.layerIntermediate.forEach((n, l) => {
+        expect(b!.layerIntermediate[l]).toBeLessThanOrEqual(n);
+      });
       expect(b!.predictedSpeedup).toBeGreaterThanOrEqual(2);
     }
     const gains = tokenDistillationGain(results);
@@ -49,7 +58,9 @@ describe('tutorial 4: gradual pruning with token distillation', () => {
     for (const command of script) {
       const result = await runZiplm(command.argv, cwd);
       // Exit 5: a member measured below its target on a busy machine (a timing check, not an error).
-      expect(command.argv[0] === 'gradual' ? [EXIT.ok, EXIT.checkFailed] : [EXIT.ok], `${command.line}\n${result.stderr}`).toContain(result.code);
+      expect(command.argv[0] === 'gradual' ? [EXIT.ok, EXIT.checkFailed] : [EXIT.ok], `${command.line}\n${result.stderr}`).toContain(
+        result.code,
+      );
     }
     const results = JSON.parse(readFileSync(join(cwd, 'runs/tiny-bert-gradual/results.json'), 'utf8'));
     expect(results.mode).toBe('gradual');

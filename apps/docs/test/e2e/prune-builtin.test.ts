@@ -39,7 +39,8 @@ describe('tutorial 1: prune the built-in model with pnpm ziplm', () => {
       }
       if (command.region === 'report') {
         expect(result.stdout).toMatch(/ziplm\s+2\.00x/);
-        for (const f of ['report.md', 'accuracy-vs-speedup.svg', 'structure.svg']) expect(existsSync(join(cwd, 'runs/tiny-bert', f))).toBe(true);
+        for (const f of ['report.md', 'accuracy-vs-speedup.svg', 'structure.svg'])
+          expect(existsSync(join(cwd, 'runs/tiny-bert', f))).toBe(true);
       }
     }
     expect(readFileSync(join(cwd, 'tiny-bert-2x.onnx')).byteLength).toBeGreaterThan(1000);

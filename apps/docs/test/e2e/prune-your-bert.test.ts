@@ -11,7 +11,9 @@ import { describeModel, pruneOnGlue, summarize } from '../../tutorials/prune-you
 
 describe('tutorial 2: prune your own BERT', () => {
   it('describes the model directory, and fails on a broken one naming the file', async () => {
-    expect(await describeModel(builtinModelDir('tiny-bert'))).toBe('BERT, 4 layers, hidden 48, 6 heads, FFN 192, 2-label classifier, vocabulary 1024');
+    expect(await describeModel(builtinModelDir('tiny-bert'))).toBe(
+      'BERT, 4 layers, hidden 48, 6 heads, FFN 192, 2-label classifier, vocabulary 1024',
+    );
     const broken = mkdtempSync(join(tmpdir(), 'ziplm-docs-t2-bad-'));
     writeFileSync(join(broken, 'config.json'), '{"model_type": "bert"');
     await expect(describeModel(broken)).rejects.toThrow(/config\.json/);
@@ -21,8 +23,18 @@ describe('tutorial 2: prune your own BERT', () => {
   it('runs on a GLUE task read from $ZIPLM_DATA_DIR, scoring accuracy on its dev set', async () => {
     const data = mkdtempSync(join(tmpdir(), 'ziplm-docs-t2-data-'));
     mkdirSync(join(data, 'glue', 'sst2'), { recursive: true });
-    const words = ['a great film', 'a dull mess', 'wonderful acting', 'boring and long', 'truly moving', 'badly written', 'a joy', 'a chore'];
-    const rows = (n: number) => ['sentence\tlabel', ...Array.from({ length: n }, (_, i) => `${words[i % words.length]} ${i}\t${(i + 1) % 2}`)].join('\n') + '\n';
+    const words = [
+      'a great film',
+      'a dull mess',
+      'wonderful acting',
+      'boring and long',
+      'truly moving',
+      'badly written',
+      'a joy',
+      'a chore',
+    ];
+    const rows = (n: number) =>
+      `${['sentence\tlabel', ...Array.from({ length: n }, (_, i) => `${words[i % words.length]} ${i}\t${(i + 1) % 2}`)].join('\n')}\n`;
     writeFileSync(join(data, 'glue', 'sst2', 'train.tsv'), rows(48));
     writeFileSync(join(data, 'glue', 'sst2', 'dev.tsv'), rows(16));
     const saved = process.env.ZIPLM_DATA_DIR;
@@ -57,11 +69,20 @@ describe('tutorial 2: prune your own BERT', () => {
       targets: [1.5, 2],
       overrides: { calibrationSamples: 16, engine: 'js', spdy: false, tableRounds: { minRounds: 3, maxRounds: 5 }, verify: false },
     });
-    expect(results.members.map((m) => `${m.method} ${m.target}`)).toEqual(['ziplm 1.5', 'ziplm 2', 'magnitude 1.5', 'magnitude 2', 'uniform 1.5', 'uniform 2']);
+    expect(results.members.map((m) => `${m.method} ${m.target}`)).toEqual([
+      'ziplm 1.5',
+      'ziplm 2',
+      'magnitude 1.5',
+      'magnitude 2',
+      'uniform 1.5',
+      'uniform 2',
+    ]);
     for (const m of results.members) expect(existsSync(join(runDir, m.dir, 'model.onnx'))).toBe(true);
     const lines = summarize(results);
     expect(lines).toHaveLength(6);
-    expect(lines[0]).toMatch(/^ziplm {5}1\.5x: predicted \d\.\d\dx, not re-timed, agreement \d+\.\d\d \([+-]\d+\.\d\d vs dense\), members\/ziplm-1\.50x$/);
+    expect(lines[0]).toMatch(
+      /^ziplm {5}1\.5x: predicted \d\.\d\dx, not re-timed, agreement \d+\.\d\d \([+-]\d+\.\d\d vs dense\), members\/ziplm-1\.50x$/,
+    );
     expect(existsSync(join(runDir, 'report.md'))).toBe(true);
   });
 });

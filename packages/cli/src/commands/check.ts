@@ -14,7 +14,12 @@ export const checkCommand = defineCommand({
     'sentences through the TensorFlow.js model and through its ONNX export in onnxruntime, and compares the logits ' +
     'and every hidden state. Exits with code 5 when the difference exceeds the tolerance.',
   options: {
-    model: { type: 'string', description: 'Model directory, or the name of a built-in model', default: DEFAULT_MODEL, valueName: 'DIR|NAME' },
+    model: {
+      type: 'string',
+      description: 'Model directory, or the name of a built-in model',
+      default: DEFAULT_MODEL,
+      valueName: 'DIR|NAME',
+    },
     repeats: { type: 'number', description: 'Timed runs per engine (the median is reported)', default: 10 },
     tolerance: { type: 'number', description: 'Largest allowed |tfjs - onnx| over logits and hidden states', default: 1e-4 },
     json: { type: 'boolean', description: 'Print one JSON object instead of text', default: false },
@@ -24,7 +29,8 @@ export const checkCommand = defineCommand({
     { command: 'ziplm check --model ./my-bert --json', description: 'Check your own checkpoint, machine-readable' },
   ],
   async run({ options, io }) {
-    if (!(Number.isInteger(options.repeats) && options.repeats >= 1)) throw new UsageError(`--repeats must be an integer >= 1, got ${options.repeats}`);
+    if (!(Number.isInteger(options.repeats) && options.repeats >= 1))
+      throw new UsageError(`--repeats must be an integer >= 1, got ${options.repeats}`);
     if (!(options.tolerance >= 0)) throw new UsageError(`--tolerance must be >= 0, got ${options.tolerance}`);
     const { loadModelDir } = await import('@ziplm/models/io');
     const { checkEngineParity } = await import('@ziplm/pipeline');

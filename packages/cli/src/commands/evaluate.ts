@@ -8,7 +8,11 @@ import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
 /** The flags, checked against the run options of the same name (`--task`, `--eval-limit`). */
 const EVAL_OPTIONS = {
   model: { type: 'string', description: 'Model directory or built-in model name', default: DEFAULT_MODEL, valueName: 'DIR|NAME' },
-  task: { type: 'string', description: 'Dataset (default: the model\'s natural dataset when present, else built-in samples)', choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'] },
+  task: {
+    type: 'string',
+    description: "Dataset (default: the model's natural dataset when present, else built-in samples)",
+    choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'],
+  },
   evalLimit: { type: 'number', description: 'Score on at most N items', valueName: 'N' },
   json: { type: 'boolean', description: 'Print JSON', default: false },
 } as const satisfies OptionsFor<Pick<RunOptions, 'task' | 'evalLimit'>>;
@@ -24,7 +28,9 @@ export const evalCommand = defineCommand({
     const dir = resolveModelDir(options.model, io.cwd);
     const { checkpoint, tokenizer } = await loadModelDir(dir);
     const taskName = options.task ?? defaultTask(checkpoint.config);
-    const task = prepareTask(taskName, checkpoint.config, tokenizer, { ...(options.evalLimit !== undefined ? { evalLimit: options.evalLimit } : {}) });
+    const task = prepareTask(taskName, checkpoint.config, tokenizer, {
+      ...(options.evalLimit !== undefined ? { evalLimit: options.evalLimit } : {}),
+    });
     const report = progressReporter(io, options.json);
     report({ kind: 'stage', message: `scoring ${dir} on ${taskName} (${task.metric.label})` });
     const started = performance.now();
@@ -34,7 +40,18 @@ export const evalCommand = defineCommand({
       report({ kind: 'progress', stage: 'evaluate', done, total });
     });
     report({ kind: 'stage', message: `scored ${items} sequences in ${((performance.now() - started) / 1000).toFixed(1)} s` });
-    const result = { model: dir, task: taskName, metric: task.metric.name, label: task.metric.label, value: scores.metric, notes: task.notes };
-    io.stdout(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${task.metric.label}: ${scores.metric.toFixed(2)}\n${task.notes.map((n) => `note: ${n}\n`).join('')}`);
+    const result = {
+      model: dir,
+      task: taskName,
+      metric: task.metric.name,
+      label: task.metric.label,
+      value: scores.metric,
+      notes: task.notes,
+    };
+    io.stdout(
+      options.json
+        ? `${JSON.stringify(result, null, 2)}\n`
+        : `${task.metric.label}: ${scores.metric.toFixed(2)}\n${task.notes.map((n) => `note: ${n}\n`).join('')}`,
+    );
   },
 });

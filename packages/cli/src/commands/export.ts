@@ -10,7 +10,12 @@ import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
 const EXPORT_OPTIONS = {
   model: { type: 'string', description: 'Model directory or built-in model name', default: DEFAULT_MODEL, valueName: 'DIR|NAME' },
   out: { type: 'string', description: 'ONNX file to write', default: 'model.onnx', valueName: 'FILE' },
-  mode: { type: 'string', description: 'full (every position) or decode (GPT2: new tokens with a KV cache)', choices: ['full', 'decode'], default: 'full' },
+  mode: {
+    type: 'string',
+    description: 'full (every position) or decode (GPT2: new tokens with a KV cache)',
+    choices: ['full', 'decode'],
+    default: 'full',
+  },
   hiddenStates: { type: 'boolean', description: 'Also output every hidden state', default: false },
   json: { type: 'boolean', description: 'Print a JSON summary', default: false },
 } as const satisfies OptionsFor<ModelExportOptions>;
@@ -18,7 +23,8 @@ const EXPORT_OPTIONS = {
 export const exportCommand = defineCommand({
   name: 'export',
   summary: 'Export a checkpoint (dense or pruned) to ONNX',
-  description: 'Writes the whole model as one ONNX graph with dynamic batch and sequence, every layer with its own head count and FFN size. Generation mode writes the GPT2 decode graph with a KV cache.',
+  description:
+    'Writes the whole model as one ONNX graph with dynamic batch and sequence, every layer with its own head count and FFN size. Generation mode writes the GPT2 decode graph with a KV cache.',
   options: EXPORT_OPTIONS,
   examples: [{ command: 'ziplm export --model runs/x/members/ziplm-4.00x --out bert-4x.onnx', description: 'Export a pruned member' }],
   async run({ options, io }) {
@@ -28,12 +34,24 @@ export const exportCommand = defineCommand({
     const checkpoint = await loadCheckpoint(dir);
     // As `ziplm latency --mode generation`: asking a BERT model for KV-cache decoding is the invocation's fault.
     if (options.mode === 'decode' && checkpoint.config.modelType !== 'gpt2') {
-      throw new UsageError(`--mode decode (new tokens with a KV cache) needs a GPT2 model; ${dir} is a ${checkpoint.config.modelType} model`);
+      throw new UsageError(
+        `--mode decode (new tokens with a KV cache) needs a GPT2 model; ${dir} is a ${checkpoint.config.modelType} model`,
+      );
     }
     const bytes = exportModelToOnnx(checkpoint, { mode: options.mode, hiddenStates: options.hiddenStates });
     const out = resolve(io.cwd, options.out);
     await writeFile(out, bytes);
-    const summary = { model: dir, out, bytes: bytes.length, layerHeads: checkpoint.config.layerHeads, layerIntermediate: checkpoint.config.layerIntermediate };
-    io.stdout(options.json ? `${JSON.stringify(summary, null, 2)}\n` : `wrote ${out} (${(bytes.length / 1e6).toFixed(2)} MB; heads [${summary.layerHeads.join(' ')}], FFN [${summary.layerIntermediate.join(' ')}])\n`);
+    const summary = {
+      model: dir,
+      out,
+      bytes: bytes.length,
+      layerHeads: checkpoint.config.layerHeads,
+      layerIntermediate: checkpoint.config.layerIntermediate,
+    };
+    io.stdout(
+      options.json
+        ? `${JSON.stringify(summary, null, 2)}\n`
+        : `wrote ${out} (${(bytes.length / 1e6).toFixed(2)} MB; heads [${summary.layerHeads.join(' ')}], FFN [${summary.layerIntermediate.join(' ')}])\n`,
+    );
   },
 });

@@ -15,8 +15,17 @@ import { defaultRunDir, ENVIRONMENT_OPTIONS, environmentOptions, fmt, parseTarge
  * `--batch-size` is the inference environment's, `--train-batch-size` the fine-tuning batch.
  */
 const GRADUAL_OPTIONS = {
-  model: { type: 'string', description: 'The dense (fine-tuned) model directory or a built-in model name', default: DEFAULT_MODEL, valueName: 'DIR|NAME' },
-  task: { type: 'string', description: 'Calibration, fine-tuning and scoring data', choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'] },
+  model: {
+    type: 'string',
+    description: 'The dense (fine-tuned) model directory or a built-in model name',
+    default: DEFAULT_MODEL,
+    valueName: 'DIR|NAME',
+  },
+  task: {
+    type: 'string',
+    description: 'Calibration, fine-tuning and scoring data',
+    choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'],
+  },
   targets: { type: 'list', description: 'Speedup targets (run in ascending order)', default: ['2', '3', '4', '6', '8'] },
   ...ENVIRONMENT_OPTIONS,
   table: { type: 'string', description: 'Use this latency table instead of measuring one', valueName: 'FILE' },
@@ -29,7 +38,7 @@ const GRADUAL_OPTIONS = {
   weightDecay: { type: 'number', description: 'Decoupled weight decay (default: 0.03 BERT, 0 GPT2)', valueName: 'X' },
   temperature: { type: 'number', description: 'Logit distillation temperature', default: 2, valueName: 'T' },
   lambdas: { type: 'list', description: 'λ1,λ2,λ3 (task, logit, token distillation); default: Table 7 for the task', valueName: 'A,B,C' },
-  compareNoTokenDistillation: { type: 'boolean', description: 'Also run the λ3 = 0 family (the paper\'s Table 3 ablation)', default: false },
+  compareNoTokenDistillation: { type: 'boolean', description: "Also run the λ3 = 0 family (the paper's Table 3 ablation)", default: false },
   spdy: { type: 'boolean', description: 'Refine the DP with SPDY on the calibration loss (--no-spdy: plain DP)', default: true },
   spdySteps: { type: 'number', description: 'SPDY random initial coefficient vectors and local steps (each)', default: 10, valueName: 'N' },
   engine: { type: 'string', description: 'GEMM engine for Hessians and OBS', choices: ['onnxruntime', 'js'], default: 'onnxruntime' },
@@ -46,22 +55,31 @@ export const gradualCommand = defineCommand({
   description:
     'For each target in ascending order: build the level database on the current model, search (DP + SPDY) within its ' +
     'current sizes, shrink, fine-tune with L = λ1·task + λ2·logit + λ3·token distillation from the dense teacher (the ' +
-    'paper\'s Table 7 defaults), export and score the member, and continue from it. Speedups are relative to the dense model.',
+    "paper's Table 7 defaults), export and score the member, and continue from it. Speedups are relative to the dense model.",
   options: GRADUAL_OPTIONS,
   examples: [
-    { command: 'ziplm gradual --model ./bert-sst2 --task sst2 --targets 2,4,6,8,10', description: 'A family of SST-2 models for batch-1 latency' },
-    { command: 'ziplm gradual --task sst2 --train-samples 2000 --compare-no-token-distillation', description: 'The low-data token distillation ablation' },
+    {
+      command: 'ziplm gradual --model ./bert-sst2 --task sst2 --targets 2,4,6,8,10',
+      description: 'A family of SST-2 models for batch-1 latency',
+    },
+    {
+      command: 'ziplm gradual --task sst2 --train-samples 2000 --compare-no-token-distillation',
+      description: 'The low-data token distillation ablation',
+    },
   ],
   async run({ options, io }) {
     const { runGradual } = await import('@ziplm/pipeline');
     const { inferenceEnvironment } = await import('@ziplm/latency');
     const modelDir = resolveModelDir(options.model, io.cwd);
     const environment = environmentOptions(options);
-    const runDir = options.run ? resolve(io.cwd, options.run) : defaultRunDir(io.cwd, modelDir, 'gradual', inferenceEnvironment(environment));
+    const runDir = options.run
+      ? resolve(io.cwd, options.run)
+      : defaultRunDir(io.cwd, modelDir, 'gradual', inferenceEnvironment(environment));
     let weights: { task: number; logit: number; token: number } | undefined;
     if (options.lambdas) {
       const l = options.lambdas.map(Number);
-      if (l.length !== 3 || l.some((x) => !(Number.isFinite(x) && x >= 0))) throw new UsageError(`--lambdas needs three non-negative numbers (task,logit,token), got "${options.lambdas.join(',')}"`);
+      if (l.length !== 3 || l.some((x) => !(Number.isFinite(x) && x >= 0)))
+        throw new UsageError(`--lambdas needs three non-negative numbers (task,logit,token), got "${options.lambdas.join(',')}"`);
       weights = { task: l[0]!, logit: l[1]!, token: l[2]! };
     }
     const results = await runGradual({
@@ -96,7 +114,15 @@ export const gradualCommand = defineCommand({
     if (options.json) {
       io.stdout(`${JSON.stringify({ runDir, ...results }, null, 2)}\n`);
     } else {
-      const rows = results.members.map((m) => [m.variant ?? 'ziplm', fmt.speedup(m.target), fmt.speedup(m.predictedSpeedup), fmt.speedup(m.measuredSpeedup), fmt.percent(m.deviation), m.status ?? '—', fmt.metric(m.metric)]);
+      const rows = results.members.map((m) => [
+        m.variant ?? 'ziplm',
+        fmt.speedup(m.target),
+        fmt.speedup(m.predictedSpeedup),
+        fmt.speedup(m.measuredSpeedup),
+        fmt.percent(m.deviation),
+        m.status ?? '—',
+        fmt.metric(m.metric),
+      ]);
       io.stdout(
         `\n${results.metric.label}: dense ${fmt.metric(results.dense.metric)}\n${results.environment}\n\n` +
           `${textTable(['family', 'target', 'predicted', 'measured', 'deviation', 'status', results.metric.name], rows)}\n\n` +

@@ -11,9 +11,14 @@ export const latencyCommand = defineCommand({
   summary: 'Measure the latency table of a model on this device (attention per head count, FFN per size)',
   description:
     'Times the dense model, its non-prunable rest, and every attention head count and FFN size of the level grid in ' +
-    'onnxruntime, with an interleaved protocol robust to a busy machine. Only the model\'s shape matters, not its weights.',
+    "onnxruntime, with an interleaved protocol robust to a busy machine. Only the model's shape matters, not its weights.",
   options: {
-    model: { type: 'string', description: 'Model directory or built-in model name (its config gives the shape)', default: DEFAULT_MODEL, valueName: 'DIR|NAME' },
+    model: {
+      type: 'string',
+      description: 'Model directory or built-in model name (its config gives the shape)',
+      default: DEFAULT_MODEL,
+      valueName: 'DIR|NAME',
+    },
     ...ENVIRONMENT_OPTIONS,
     out: { type: 'string', description: 'Where to write the table', default: 'latency-table.json', valueName: 'FILE' },
     minRounds: { type: 'number', description: 'Minimum timing rounds per configuration', valueName: 'N' },
@@ -22,13 +27,19 @@ export const latencyCommand = defineCommand({
   },
   examples: [
     { command: 'ziplm latency --model ./bert-base --out bert-base.b1.json', description: 'Batch-1 latency table of BERT-base' },
-    { command: 'ziplm latency --model ./gpt2 --mode generation --past-length 50', description: 'GPT2 decoding one token with a 50-token KV cache' },
+    {
+      command: 'ziplm latency --model ./gpt2 --mode generation --past-length 50',
+      description: 'GPT2 decoding one token with a 50-token KV cache',
+    },
   ],
   async run({ options, io }) {
     const { inferenceEnvironment, saveLatencyTable, describeEnvironment } = await import('@ziplm/latency');
     const { buildLatencyTable } = await import('@ziplm/latency/measure');
     const { readConfigFile } = await import('@ziplm/models/io');
-    for (const [flag, v] of [['--min-rounds', options.minRounds], ['--max-rounds', options.maxRounds]] as const) {
+    for (const [flag, v] of [
+      ['--min-rounds', options.minRounds],
+      ['--max-rounds', options.maxRounds],
+    ] as const) {
       if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new UsageError(`${flag} must be an integer >= 1, got ${v}`);
     }
     if (options.minRounds !== undefined && options.maxRounds !== undefined && options.maxRounds < options.minRounds) {
@@ -37,15 +48,22 @@ export const latencyCommand = defineCommand({
     const dir = resolveModelDir(options.model, io.cwd);
     const config = await readConfigFile(`${dir}/config.json`);
     const env = inferenceEnvironment(environmentOptions(options));
-    if (env.mode === 'generation' && config.modelType !== 'gpt2') throw new UsageError(`--mode generation (one token at a time with a KV cache) needs a GPT2 model; ${dir} is a ${config.modelType} model`);
+    if (env.mode === 'generation' && config.modelType !== 'gpt2')
+      throw new UsageError(
+        `--mode generation (one token at a time with a KV cache) needs a GPT2 model; ${dir} is a ${config.modelType} model`,
+      );
     const report = progressReporter(io, options.json);
-    report({ kind: 'stage', message: `measuring ${config.modelType} (${config.numLayers} layers, hidden ${config.hiddenSize}) — ${describeEnvironment(env)}` });
+    report({
+      kind: 'stage',
+      message: `measuring ${config.modelType} (${config.numLayers} layers, hidden ${config.hiddenSize}) — ${describeEnvironment(env)}`,
+    });
     const table = await buildLatencyTable(config, env, {
       ...(options.minRounds !== undefined ? { minRounds: options.minRounds } : {}),
       ...(options.maxRounds !== undefined ? { maxRounds: options.maxRounds } : {}),
       onProgress: (p) => {
         if (p.phase === 'prepare') report({ kind: 'progress', stage: 'prepare', done: p.done, total: p.total });
-        else if (p.phase === 'rounds') report({ kind: 'progress', stage: `rounds (${p.active} configurations)`, done: p.round, total: options.maxRounds ?? 60 });
+        else if (p.phase === 'rounds')
+          report({ kind: 'progress', stage: `rounds (${p.active} configurations)`, done: p.round, total: options.maxRounds ?? 60 });
       },
     });
     const out = resolve(io.cwd, options.out);

@@ -13,14 +13,32 @@ import { defaultRunDir, ENVIRONMENT_OPTIONS, environmentOptions, fmt, parseTarge
  * `spdy` (a switch, with --spdy-steps, for the SPDY settings) are converted before they are passed on.
  */
 const PRUNE_OPTIONS = {
-  model: { type: 'string', description: 'Model directory (Hugging Face layout) or a built-in model name', default: DEFAULT_MODEL, valueName: 'DIR|NAME' },
-  task: { type: 'string', description: 'Calibration and scoring data (default: the model\'s natural dataset when present, else built-in samples)', choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'] },
+  model: {
+    type: 'string',
+    description: 'Model directory (Hugging Face layout) or a built-in model name',
+    default: DEFAULT_MODEL,
+    valueName: 'DIR|NAME',
+  },
+  task: {
+    type: 'string',
+    description: "Calibration and scoring data (default: the model's natural dataset when present, else built-in samples)",
+    choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'],
+  },
   targets: { type: 'list', description: 'Speedup targets relative to the dense model', default: ['1.5', '2', '3', '4'] },
   ...ENVIRONMENT_OPTIONS,
   table: { type: 'string', description: 'Use this latency table instead of measuring one', valueName: 'FILE' },
   run: { type: 'string', description: 'Run directory (default: runs/<model>-oneshot-<environment>)', valueName: 'DIR' },
-  methods: { type: 'list', description: 'Methods: ziplm, and the baselines magnitude and uniform', choices: ['ziplm', 'magnitude', 'uniform'], default: ['ziplm'] },
-  calibrationSamples: { type: 'number', description: 'Calibration sequences (default: 2048 for BERT, 512 for GPT2, as in the paper)', valueName: 'N' },
+  methods: {
+    type: 'list',
+    description: 'Methods: ziplm, and the baselines magnitude and uniform',
+    choices: ['ziplm', 'magnitude', 'uniform'],
+    default: ['ziplm'],
+  },
+  calibrationSamples: {
+    type: 'number',
+    description: 'Calibration sequences (default: 2048 for BERT, 512 for GPT2, as in the paper)',
+    valueName: 'N',
+  },
   seed: { type: 'number', description: 'Seed of the calibration sample', default: 42 },
   evalLimit: { type: 'number', description: 'Score on at most N evaluation items', valueName: 'N' },
   spdy: { type: 'boolean', description: 'Refine the DP with SPDY on the calibration loss (--no-spdy: plain DP)', default: true },
@@ -30,7 +48,8 @@ const PRUNE_OPTIONS = {
   tolerance: { type: 'number', description: 'Allowed shortfall of measured vs target speedup', default: 0.02 },
   retarget: {
     type: 'number',
-    description: 'Rounds of searching a member again, with the search target scaled by target / measured, when its measured speedup is off the target by more than the tolerance (0: never)',
+    description:
+      'Rounds of searching a member again, with the search target scaled by target / measured, when its measured speedup is off the target by more than the tolerance (0: never)',
     default: 2,
     valueName: 'N',
   },
@@ -47,16 +66,27 @@ export const pruneCommand = defineCommand({
     're-times it against the dense model. The run directory is resumed when the command is run again.',
   options: PRUNE_OPTIONS,
   examples: [
-    { command: 'ziplm prune', description: 'Prune the built-in SST-2 BERT to 1.5x, 2x, 3x and 4x for batch-1 latency (also what `ziplm` alone runs)' },
-    { command: 'ziplm prune --model ./bert-sst2 --task sst2 --targets 2,4,6,8 --methods ziplm,magnitude,uniform', description: 'Your BERT on SST-2, with both baselines' },
-    { command: 'ziplm prune --model ./gpt2 --task wikitext --mode generation --targets 1.5,2', description: 'GPT2 for token-by-token generation' },
+    {
+      command: 'ziplm prune',
+      description: 'Prune the built-in SST-2 BERT to 1.5x, 2x, 3x and 4x for batch-1 latency (also what `ziplm` alone runs)',
+    },
+    {
+      command: 'ziplm prune --model ./bert-sst2 --task sst2 --targets 2,4,6,8 --methods ziplm,magnitude,uniform',
+      description: 'Your BERT on SST-2, with both baselines',
+    },
+    {
+      command: 'ziplm prune --model ./gpt2 --task wikitext --mode generation --targets 1.5,2',
+      description: 'GPT2 for token-by-token generation',
+    },
   ],
   async run({ options, io }) {
     const { runOneShot } = await import('@ziplm/pipeline');
     const { inferenceEnvironment } = await import('@ziplm/latency');
     const modelDir = resolveModelDir(options.model, io.cwd);
     const environment = environmentOptions(options);
-    const runDir = options.run ? resolve(io.cwd, options.run) : defaultRunDir(io.cwd, modelDir, 'oneshot', inferenceEnvironment(environment));
+    const runDir = options.run
+      ? resolve(io.cwd, options.run)
+      : defaultRunDir(io.cwd, modelDir, 'oneshot', inferenceEnvironment(environment));
     const results = await runOneShot({
       modelDir,
       runDir,
@@ -80,7 +110,15 @@ export const pruneCommand = defineCommand({
     if (options.json) {
       io.stdout(`${JSON.stringify({ runDir, ...results }, null, 2)}\n`);
     } else {
-      const rows = results.members.map((m) => [m.method, fmt.speedup(m.target), fmt.speedup(m.predictedSpeedup), fmt.speedup(m.measuredSpeedup), fmt.percent(m.deviation), m.status ?? '—', fmt.metric(m.metric)]);
+      const rows = results.members.map((m) => [
+        m.method,
+        fmt.speedup(m.target),
+        fmt.speedup(m.predictedSpeedup),
+        fmt.speedup(m.measuredSpeedup),
+        fmt.percent(m.deviation),
+        m.status ?? '—',
+        fmt.metric(m.metric),
+      ]);
       io.stdout(
         `\n${results.metric.label}: dense ${fmt.metric(results.dense.metric)}\n${results.environment}\n\n` +
           `${textTable(['method', 'target', 'predicted', 'measured', 'deviation', 'status', results.metric.name], rows)}\n\n` +

@@ -2,6 +2,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { RunResults } from '@ziplm/pipeline';
 import { defineCommand } from '../command.js';
 import { fmt, textTable } from './shared.js';
 
@@ -11,17 +12,17 @@ function messageOf(error: unknown): string {
 
 export const reportCommand = defineCommand({
   name: 'report',
-  summary: 'Rewrite a run directory\'s report.md and plots from its results.json, and print the summary',
+  summary: "Rewrite a run directory's report.md and plots from its results.json, and print the summary",
   options: {
     run: { type: 'string', description: 'Run directory', required: true, valueName: 'DIR' },
     json: { type: 'boolean', description: 'Print results.json', default: false },
   },
-  examples: [{ command: 'ziplm report --run runs/tiny-bert-oneshot-latency-b1-s128', description: 'Regenerate and show a run\'s report' }],
+  examples: [{ command: 'ziplm report --run runs/tiny-bert-oneshot-latency-b1-s128', description: "Regenerate and show a run's report" }],
   async run({ options, io }) {
     const { writeReport, checkRunResults, RESULTS_FILE, TaskDataError } = await import('@ziplm/pipeline');
     const dir = resolve(io.cwd, options.run);
     const file = join(dir, RESULTS_FILE);
-    let results;
+    let results: RunResults;
     try {
       results = JSON.parse(await readFile(file, 'utf8'));
     } catch (error) {
@@ -37,15 +38,27 @@ export const reportCommand = defineCommand({
       io.stdout(`${JSON.stringify(results, null, 2)}\n`);
       return;
     }
-    const rows = results.members.map((m: { method: string; target: number; predictedSpeedup: number; measuredSpeedup?: number; deviation?: number; status?: string; metric?: number }) => [
-      m.method,
-      fmt.speedup(m.target),
-      fmt.speedup(m.predictedSpeedup),
-      fmt.speedup(m.measuredSpeedup),
-      fmt.percent(m.deviation),
-      m.status ?? '—',
-      fmt.metric(m.metric),
-    ]);
-    io.stdout(`${results.metric.label}: dense ${fmt.metric(results.dense.metric)}\n\n${textTable(['method', 'target', 'predicted', 'measured', 'deviation', 'status', results.metric.name], rows)}\n\nreport: ${join(dir, 'report.md')}\n`);
+    const rows = results.members.map(
+      (m: {
+        method: string;
+        target: number;
+        predictedSpeedup: number;
+        measuredSpeedup?: number;
+        deviation?: number;
+        status?: string;
+        metric?: number;
+      }) => [
+        m.method,
+        fmt.speedup(m.target),
+        fmt.speedup(m.predictedSpeedup),
+        fmt.speedup(m.measuredSpeedup),
+        fmt.percent(m.deviation),
+        m.status ?? '—',
+        fmt.metric(m.metric),
+      ],
+    );
+    io.stdout(
+      `${results.metric.label}: dense ${fmt.metric(results.dense.metric)}\n\n${textTable(['method', 'target', 'predicted', 'measured', 'deviation', 'status', results.metric.name], rows)}\n\nreport: ${join(dir, 'report.md')}\n`,
+    );
   },
 });

@@ -24,13 +24,21 @@ export type EnvironmentFlags = ParsedOptions<typeof ENVIRONMENT_OPTIONS>;
 /** The @ziplm/latency environment options from the flags. */
 export function environmentOptions(o: EnvironmentFlags): InferenceEnvironmentOptions {
   const mode = o.mode;
-  for (const [flag, v] of [['--seq-length', o.seqLength], ['--past-length', o.pastLength], ['--threads', o.threads], ['--batch-size', o.batchSize]] as const) {
+  for (const [flag, v] of [
+    ['--seq-length', o.seqLength],
+    ['--past-length', o.pastLength],
+    ['--threads', o.threads],
+    ['--batch-size', o.batchSize],
+  ] as const) {
     const min = flag === '--past-length' && mode !== 'generation' ? 0 : 1;
     if (v !== undefined && !(Number.isInteger(v) && v >= min)) {
-      throw new UsageError(`${flag} must be an integer >= ${min}${flag === '--past-length' ? ' in generation mode (the KV cache holds at least one token)' : ''}, got ${v}`);
+      throw new UsageError(
+        `${flag} must be an integer >= ${min}${flag === '--past-length' ? ' in generation mode (the KV cache holds at least one token)' : ''}, got ${v}`,
+      );
     }
   }
-  if (mode === 'latency' && o.batchSize !== undefined && o.batchSize !== 1) throw new UsageError('--batch-size must be 1 in latency mode (use --mode throughput for larger batches)');
+  if (mode === 'latency' && o.batchSize !== undefined && o.batchSize !== 1)
+    throw new UsageError('--batch-size must be 1 in latency mode (use --mode throughput for larger batches)');
   return {
     mode,
     threads: o.threads,

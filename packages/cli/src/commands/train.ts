@@ -29,25 +29,46 @@ const both = (a: number, b: number) => (a === b ? `(default: ${a})` : `(default:
 const TRAIN_OPTIONS = {
   out: { type: 'string', description: 'Model directory to write (default: runs/train/<recipe>/model)', valueName: 'DIR' },
   work: { type: 'string', description: 'Resumable training state (default: runs/train/<recipe>/state)', valueName: 'DIR' },
-  dataDir: { type: 'string', description: 'Data directory (default: $ZIPLM_DATA_DIR, else ../shared/data beside the repository)', valueName: 'DIR' },
+  dataDir: {
+    type: 'string',
+    description: 'Data directory (default: $ZIPLM_DATA_DIR, else ../shared/data beside the repository)',
+    valueName: 'DIR',
+  },
   fresh: { type: 'boolean', description: 'Delete the training state and start over instead of resuming', default: false },
   epochs: { type: 'number', description: `Epochs over the training set ${both(S.epochs, G.epochs)}`, valueName: 'N' },
   maxSteps: { type: 'number', description: 'Stop after N optimizer updates (overrides --epochs)', valueName: 'N' },
-  maxTrain: { type: 'number', description: 'Train on the first N training sentences (sst2-bert) or articles (wikitext2-gpt2); default: all', valueName: 'N' },
+  maxTrain: {
+    type: 'number',
+    description: 'Train on the first N training sentences (sst2-bert) or articles (wikitext2-gpt2); default: all',
+    valueName: 'N',
+  },
   lr: { type: 'number', description: `Peak learning rate, linear warm-up and decay ${both(S.lr, G.lr)}`, valueName: 'X' },
-  warmupRatio: { type: 'number', description: `Warm-up as a fraction of the updates ${both(S.warmupRatio, G.warmupRatio)}`, valueName: 'X' },
+  warmupRatio: {
+    type: 'number',
+    description: `Warm-up as a fraction of the updates ${both(S.warmupRatio, G.warmupRatio)}`,
+    valueName: 'X',
+  },
   weightDecay: { type: 'number', description: `Decoupled weight decay ${both(S.weightDecay, G.weightDecay)}`, valueName: 'X' },
   dropout: { type: 'number', description: `Hidden and attention dropout ${both(S.dropout, G.dropout)}`, valueName: 'X' },
   batchSize: { type: 'number', description: `Sequences per update ${both(S.batchSize, G.batchSize)}`, valueName: 'N' },
   seed: { type: 'number', description: `Seed of the initial weights, data order and dropout ${both(S.seed, G.seed)}`, valueName: 'N' },
-  evalEvery: { type: 'number', description: `Evaluate and keep the best model every N updates ${both(S.evalEvery, G.evalEvery)}`, valueName: 'N' },
+  evalEvery: {
+    type: 'number',
+    description: `Evaluate and keep the best model every N updates ${both(S.evalEvery, G.evalEvery)}`,
+    valueName: 'N',
+  },
   vocabSize: { type: 'number', description: `Tokenizer vocabulary size ${both(S.vocabSize, G.vocabSize)}`, valueName: 'N' },
   hidden: { type: 'number', description: `Hidden size; the FFN is 4x ${both(S.hidden, G.hidden)}`, valueName: 'N' },
   layers: { type: 'number', description: `Transformer layers ${both(S.layers, G.layers)}`, valueName: 'N' },
   heads: { type: 'number', description: `Attention heads per layer ${both(S.heads, G.heads)}`, valueName: 'N' },
   maxLength: { type: 'number', description: `sst2-bert: tokens per sentence (default: ${S.maxLength})`, valueName: 'N' },
   seq: { type: 'number', description: `wikitext2-gpt2: tokens per training chunk and model positions (default: ${G.seq})`, valueName: 'N' },
-  backend: { type: 'string', description: 'TensorFlow.js backend to train on ($ZIPLM_BACKEND overrides it)', choices: ['wasm', 'cpu', 'node'], default: 'wasm' },
+  backend: {
+    type: 'string',
+    description: 'TensorFlow.js backend to train on ($ZIPLM_BACKEND overrides it)',
+    choices: ['wasm', 'cpu', 'node'],
+    default: 'wasm',
+  },
   json: { type: 'boolean', description: 'Print the results record (results.json, with outDir and workDir) as JSON', default: false },
 } as const satisfies OptionsFor<Sst2TeacherOptions & Gpt2TeacherOptions>;
 
@@ -71,7 +92,10 @@ export const trainCommand = defineCommand({
   examples: [
     { command: 'ziplm train sst2-bert', description: 'Reproduce the committed SST-2 teacher into runs/train/sst2-bert/model' },
     { command: 'ziplm train wikitext2-gpt2 --epochs 1 --out ./gpt2-small', description: 'A shorter GPT2 run' },
-    { command: 'ziplm train sst2-bert --max-train 2000 --max-steps 200 --eval-every 50 --json', description: 'A quick low-data run, results as JSON' },
+    {
+      command: 'ziplm train sst2-bert --max-train 2000 --max-steps 200 --eval-every 50 --json',
+      description: 'A quick low-data run, results as JSON',
+    },
   ],
   async run({ options, args, io }) {
     const name = args[0];
@@ -79,18 +103,36 @@ export const trainCommand = defineCommand({
     if (!isRecipe(name)) throw new UsageError(`unknown recipe "${name}" (recipes: ${RECIPES.join(', ')})`);
     if (args.length > 1) throw new UsageError(`ziplm train takes one recipe, got ${args.length} arguments (${args.join(' ')})`);
     const recipe = name;
-    if (recipe === 'sst2-bert' && options.seq !== undefined) throw new UsageError('--seq applies to wikitext2-gpt2 only (sst2-bert: --max-length)');
-    if (recipe === 'wikitext2-gpt2' && options.maxLength !== undefined) throw new UsageError('--max-length applies to sst2-bert only (wikitext2-gpt2: --seq)');
-    for (const flag of ['epochs', 'maxSteps', 'maxTrain', 'batchSize', 'evalEvery', 'vocabSize', 'hidden', 'layers', 'heads', 'maxLength', 'seq', 'seed'] as const) {
+    if (recipe === 'sst2-bert' && options.seq !== undefined)
+      throw new UsageError('--seq applies to wikitext2-gpt2 only (sst2-bert: --max-length)');
+    if (recipe === 'wikitext2-gpt2' && options.maxLength !== undefined)
+      throw new UsageError('--max-length applies to sst2-bert only (wikitext2-gpt2: --seq)');
+    for (const flag of [
+      'epochs',
+      'maxSteps',
+      'maxTrain',
+      'batchSize',
+      'evalEvery',
+      'vocabSize',
+      'hidden',
+      'layers',
+      'heads',
+      'maxLength',
+      'seq',
+      'seed',
+    ] as const) {
       const v = options[flag];
       if (v !== undefined && !(v >= 0 && (flag === 'epochs' || Number.isInteger(v)))) {
-        throw new UsageError(`--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a ${flag === 'epochs' ? 'number' : 'whole number'} >= 0, got ${v}`);
+        throw new UsageError(
+          `--${flag.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be a ${flag === 'epochs' ? 'number' : 'whole number'} >= 0, got ${v}`,
+        );
       }
     }
 
     const outDir = resolve(io.cwd, options.out ?? `runs/train/${recipe}/model`);
     const workDir = resolve(io.cwd, options.work ?? `runs/train/${recipe}/state`);
-    const defined = <T extends Record<string, unknown>>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+    const defined = <T extends Record<string, unknown>>(o: T) =>
+      Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
     const common = {
       outDir,
       workDir,
@@ -119,9 +161,12 @@ export const trainCommand = defineCommand({
     const hooks = {
       log: (message: string) => report({ kind: 'stage', message }),
       onProgress: (e: ProgressEvent) => {
-        if (e.type === 'step') report({ kind: 'progress', stage: `training (loss ${e.loss.toFixed(4)})`, done: e.step, total: e.totalSteps });
+        if (e.type === 'step')
+          report({ kind: 'progress', stage: `training (loss ${e.loss.toFixed(4)})`, done: e.step, total: e.totalSteps });
         else if (e.type === 'evaluation') {
-          const metrics = Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ');
+          const metrics = Object.entries(e.metrics)
+            .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+            .join(', ');
           report({ kind: 'stage', message: `evaluation at step ${e.step}: ${metrics}${e.best ? ' (best so far)' : ''}` });
         } else if (e.type === 'resumed') report({ kind: 'stage', message: `resumed at step ${e.step} from ${e.path}` });
       },
@@ -131,8 +176,14 @@ export const trainCommand = defineCommand({
     // directory, ...) are a TrainingConfigError: the invocation's fault, exit 2 (error-codes.ts).
     const results: TeacherResultsCommon & { metrics: Readonly<Record<string, number>> } =
       recipe === 'sst2-bert'
-        ? await trainSst2Teacher({ ...common, ...defined({ maxLength: options.maxLength, maxTrainExamples: options.maxTrain }) } satisfies Sst2TeacherOptions, hooks)
-        : await trainGpt2Teacher({ ...common, ...defined({ seq: options.seq, maxTrainArticles: options.maxTrain }) } satisfies Gpt2TeacherOptions, hooks);
+        ? await trainSst2Teacher(
+            { ...common, ...defined({ maxLength: options.maxLength, maxTrainExamples: options.maxTrain }) } satisfies Sst2TeacherOptions,
+            hooks,
+          )
+        : await trainGpt2Teacher(
+            { ...common, ...defined({ seq: options.seq, maxTrainArticles: options.maxTrain }) } satisfies Gpt2TeacherOptions,
+            hooks,
+          );
 
     if (options.json) {
       io.stdout(`${JSON.stringify({ outDir, workDir, ...results }, null, 2)}\n`);

@@ -9,21 +9,32 @@ import { resolveModelDir } from '../util.js';
 
 export const verifyCommand = defineCommand({
   name: 'verify',
-  summary: 'Measure a pruned model\'s speedup over its dense model; exit code 5 when it misses the target',
+  summary: "Measure a pruned model's speedup over its dense model; exit code 5 when it misses the target",
   description:
-    'Times the dense and the pruned model in one interleaved protocol in the latency table\'s environment and reports ' +
+    "Times the dense and the pruned model in one interleaved protocol in the latency table's environment and reports " +
     'target, predicted and measured speedup. Fails (exit 5) when the measured speedup falls short of the target by more than the tolerance.',
   options: {
     dense: { type: 'string', description: 'The dense model directory (or built-in name)', required: true, valueName: 'DIR|NAME' },
     model: { type: 'string', description: 'The pruned model directory (a member of a run)', required: true, valueName: 'DIR' },
-    table: { type: 'string', description: 'The latency table the model was searched with (gives the environment and the prediction)', required: true, valueName: 'FILE' },
-    target: { type: 'number', description: 'Target speedup (default: the member\'s own target from member.json)', valueName: 'X' },
+    table: {
+      type: 'string',
+      description: 'The latency table the model was searched with (gives the environment and the prediction)',
+      required: true,
+      valueName: 'FILE',
+    },
+    target: { type: 'number', description: "Target speedup (default: the member's own target from member.json)", valueName: 'X' },
     tolerance: { type: 'number', description: 'Allowed shortfall of measured vs target speedup', default: 0.02 },
     json: { type: 'boolean', description: 'Print JSON', default: false },
   },
-  examples: [{ command: 'ziplm verify --dense ./bert --model runs/x/members/ziplm-4.00x --table runs/x/latency-table.json', description: 'Check a member still meets 4x on this machine' }],
+  examples: [
+    {
+      command: 'ziplm verify --dense ./bert --model runs/x/members/ziplm-4.00x --table runs/x/latency-table.json',
+      description: 'Check a member still meets 4x on this machine',
+    },
+  ],
   async run({ options, io }) {
-    if (options.target !== undefined && !(options.target > 0)) throw new UsageError(`--target must be a speedup > 0, got ${options.target}`);
+    if (options.target !== undefined && !(options.target > 0))
+      throw new UsageError(`--target must be a speedup > 0, got ${options.target}`);
     if (!(options.tolerance >= 0 && options.tolerance < 1)) throw new UsageError(`--tolerance must be in [0, 1), got ${options.tolerance}`);
     const { loadCheckpoint } = await import('@ziplm/models/io');
     const { loadLatencyTable, predictRuntime } = await import('@ziplm/latency');
@@ -31,7 +42,10 @@ export const verifyCommand = defineCommand({
     const dense = await loadCheckpoint(resolveModelDir(options.dense, io.cwd));
     const memberDir = resolveModelDir(options.model, io.cwd);
     const pruned = await loadCheckpoint(memberDir);
-    const { table, warnings } = await loadLatencyTable(resolve(io.cwd, options.table), { model: dense.config, fingerprint: await ortFingerprint() });
+    const { table, warnings } = await loadLatencyTable(resolve(io.cwd, options.table), {
+      model: dense.config,
+      fingerprint: await ortFingerprint(),
+    });
     const report = progressReporter(io, options.json);
     for (const w of warnings) report({ kind: 'warning', message: w.message });
     let target = options.target;

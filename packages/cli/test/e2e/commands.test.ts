@@ -29,7 +29,18 @@ describe('ziplm prune / report / export / eval / latency / verify', () => {
   });
 
   it('prune: a run directory of another model exits 3', async () => {
-    const { code, stderr } = await runCli(['prune', '--model', 'tiny-gpt2', '--task', 'samples', '--targets', '1.5', '--run', run, '--no-verify']);
+    const { code, stderr } = await runCli([
+      'prune',
+      '--model',
+      'tiny-gpt2',
+      '--task',
+      'samples',
+      '--targets',
+      '1.5',
+      '--run',
+      run,
+      '--no-verify',
+    ]);
     expect(code).toBe(EXIT.input);
     expect(stderr).toContain('different model');
   });
@@ -59,7 +70,16 @@ describe('ziplm prune / report / export / eval / latency / verify', () => {
     const built = await runCli(['latency', '--model', 'tiny-bert', '--out', table, '--min-rounds', '3', '--max-rounds', '5', '--json']);
     expect(built.code).toBe(EXIT.ok);
     expect(JSON.parse(built.stdout).attention.length).toBeGreaterThan(1);
-    const verified = await runCli(['verify', '--dense', 'tiny-bert', '--model', join(run, 'members', 'ziplm-1.50x'), '--table', join(run, 'latency-table.json'), '--json']);
+    const verified = await runCli([
+      'verify',
+      '--dense',
+      'tiny-bert',
+      '--model',
+      join(run, 'members', 'ziplm-1.50x'),
+      '--table',
+      join(run, 'latency-table.json'),
+      '--json',
+    ]);
     expect([EXIT.ok, EXIT.checkFailed]).toContain(verified.code);
     const report = JSON.parse(verified.stdout);
     expect(report.target).toBe(1.5);

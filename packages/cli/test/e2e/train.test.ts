@@ -41,7 +41,24 @@ function writeTinySst2(root: string, n: number): string {
   return root;
 }
 
-const tiny = ['--vocab-size', '200', '--hidden', '16', '--layers', '2', '--heads', '2', '--max-length', '16', '--batch-size', '8', '--max-steps', '2', '--eval-every', '1'];
+const tiny = [
+  '--vocab-size',
+  '200',
+  '--hidden',
+  '16',
+  '--layers',
+  '2',
+  '--heads',
+  '2',
+  '--max-length',
+  '16',
+  '--batch-size',
+  '8',
+  '--max-steps',
+  '2',
+  '--eval-every',
+  '1',
+];
 
 describe('ziplm train', () => {
   it('trains the sst2-bert recipe for two steps on tiny data and writes a model directory that loads back', async () => {
@@ -52,7 +69,13 @@ describe('ziplm train', () => {
     expect(stderr).not.toContain('internal error');
     expect(code).toBe(EXIT.ok);
     const results = JSON.parse(stdout);
-    expect(results).toMatchObject({ outDir: out, workDir: work, recipe: 'ziplm train sst2-bert', steps: 2, data: { train: 40, holdout: 10, dev: 10 } });
+    expect(results).toMatchObject({
+      outDir: out,
+      workDir: work,
+      recipe: 'ziplm train sst2-bert',
+      steps: 2,
+      data: { train: 40, holdout: 10, dev: 10 },
+    });
     expect(results.options).toMatchObject({ hidden: 16, layers: 2, heads: 2, maxSteps: 2 });
     expect(results.metrics.devAccuracy).toBeGreaterThanOrEqual(0);
     const { checkpoint, tokenizer } = await loadModelDir(out);
@@ -74,7 +97,16 @@ describe('ziplm train', () => {
     const { code, stderr } = await runCli(['train', 'sst2-bert', ...tiny, '--out', join(dir, 'never'), '--work', join(dir, 'never-state')]);
     expect(code).toBe(EXIT.input);
     expect(stderr).toContain(join(dataDir, 'glue', 'sst2', 'train.tsv'));
-    const gpt2 = await runCli(['train', 'wikitext2-gpt2', '--data-dir', dataDir, '--out', join(dir, 'never'), '--work', join(dir, 'never-state')]);
+    const gpt2 = await runCli([
+      'train',
+      'wikitext2-gpt2',
+      '--data-dir',
+      dataDir,
+      '--out',
+      join(dir, 'never'),
+      '--work',
+      join(dir, 'never-state'),
+    ]);
     expect(gpt2.code).toBe(EXIT.input);
     expect(gpt2.stderr).toContain(join(dataDir, 'wikitext-2-raw', 'wiki.test.raw'));
   });

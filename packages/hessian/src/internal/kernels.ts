@@ -25,7 +25,15 @@ export function subtractRows(
 }
 
 /** a[(row0 + r)·n + col0 + c] −= t[r·wq + c] for the lower-triangle part c ≤ row0 + r − col0. */
-export function subtractLowerPanel(a: Float64Array, n: number, row0: number, col0: number, t: Float64Array, rows: number, wq: number): void {
+export function subtractLowerPanel(
+  a: Float64Array,
+  n: number,
+  row0: number,
+  col0: number,
+  t: Float64Array,
+  rows: number,
+  wq: number,
+): void {
   for (let r = 0; r < rows; r++) {
     const row = row0 + r;
     const end = Math.min(wq, row - col0 + 1);
@@ -70,21 +78,17 @@ export function dot(x: Float64Array, y: Float64Array, length: number): number {
   return s0 + s1;
 }
 
-/** out (cols × rows) = transpose of w (rows × cols), tiled. */
-export function transposeF64(w: Float64Array, rows: number, cols: number, out: Float64Array): Float64Array {
-  const T = 32;
-  for (let r0 = 0; r0 < rows; r0 += T) {
-    const r1 = Math.min(r0 + T, rows);
-    for (let c0 = 0; c0 < cols; c0 += T) {
-      const c1 = Math.min(c0 + T, cols);
-      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * rows + r] = w[r * cols + c]!;
-    }
-  }
-  return out;
-}
-
-/** Same as {@link transposeF64} for float32 input (widened to float64). */
-export function transposeF32(w: Float32Array, rows: number, cols: number, out: Float64Array): Float64Array {
+/**
+ * out (cols × rows) = transpose of w (rows × cols), in 32×32 tiles that keep both the reads and the strided
+ * writes in cache. The package's one transpose (the workspace's shared one is @ziplm/core's `transpose`; this
+ * package keeps a private copy to stay dependency-free). A float32 input may be widened into a float64 `out`.
+ */
+export function transposeTiled<T extends Float32Array | Float64Array>(
+  w: Float32Array | Float64Array,
+  rows: number,
+  cols: number,
+  out: T,
+): T {
   const T = 32;
   for (let r0 = 0; r0 < rows; r0 += T) {
     const r1 = Math.min(r0 + T, rows);

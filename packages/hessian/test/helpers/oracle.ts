@@ -83,7 +83,15 @@ export function quadraticLoss(dw: Float64Array, rows: number, cols: number, h: F
 }
 
 /** Relative squared output error on the data itself: Σ‖ΔW·x‖² / Σ‖W·x + b‖². */
-export function dataError(w: Float64Array, what: Float64Array, bias: Float64Array | undefined, x: Float64Array, tokens: number, rows: number, cols: number): number {
+export function dataError(
+  w: Float64Array,
+  what: Float64Array,
+  bias: Float64Array | undefined,
+  x: Float64Array,
+  tokens: number,
+  rows: number,
+  cols: number,
+): number {
   let num = 0;
   let den = 0;
   for (let t = 0; t < tokens; t++) {

@@ -22,7 +22,13 @@ export function randomMatrix(rows: number, cols: number, seed: number, scale = 1
  * Correlated tokens (tokens × d): x = z·M + offset, with M a random mixing matrix, so H = 2XᵀX/n has a
  * non-trivial inverse and the inputs have a non-zero mean (which the error formula must account for).
  */
-export function correlatedTokens(tokens: number, d: number, seed: number, offset = 0.3, mixing: 'dense' | 'banded' = 'dense'): Float64Array {
+export function correlatedTokens(
+  tokens: number,
+  d: number,
+  seed: number,
+  offset = 0.3,
+  mixing: 'dense' | 'banded' = 'dense',
+): Float64Array {
   const z = randomMatrix(tokens, d, seed);
   if (mixing === 'banded') {
     // Cheap for wide layers: x_j = z_j + 0.6·z_{j−1} − 0.3·z_{j−7} + offset_j (O(tokens·d)).

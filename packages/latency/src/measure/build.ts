@@ -28,7 +28,16 @@
 import { seededRandom } from '@ziplm/core';
 import { attentionLevels, ffnLevels } from '@ziplm/hessian';
 import type { BertConfig, Checkpoint, Gpt2Config, ModelConfig, WeightMap } from '@ziplm/models';
-import { expectedShapes, exportAttentionBlock, exportFfnBlock, exportModelToOnnx, isPruned, ONNX_NAMES, validateConfig, withLayerShapes } from '@ziplm/models';
+import {
+  expectedShapes,
+  exportAttentionBlock,
+  exportFfnBlock,
+  exportModelToOnnx,
+  isPruned,
+  ONNX_NAMES,
+  validateConfig,
+  withLayerShapes,
+} from '@ziplm/models';
 import { GraphBuilder } from '@ziplm/onnx';
 import type { DeviceFingerprint, InferenceEnvironment } from '../environment.js';
 import { exportOptionsFor, validateEnvironment } from '../environment.js';
@@ -145,14 +154,22 @@ export const DEFAULT_CALIBRATION_MODELS = 6;
  */
 const KEEP = [0.75, 0.5, 0.33, 0.2, 0.1, 0.04];
 
-function calibrationShapes(dense: ModelConfig, heads: readonly number[], neurons: readonly number[], count: number, seed: number): Array<{ layerHeads: number[]; layerIntermediate: number[] }> {
+function calibrationShapes(
+  dense: ModelConfig,
+  heads: readonly number[],
+  neurons: readonly number[],
+  count: number,
+  seed: number,
+): Array<{ layerHeads: number[]; layerIntermediate: number[] }> {
   const random = seededRandom(seed + 7919);
   const gaussian = () => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  const snap = (grid: readonly number[], x: number) => grid.filter((k) => k > 0).reduce((best, k) => (Math.abs(k - x) < Math.abs(best - x) ? k : best), grid[0]!);
+  const snap = (grid: readonly number[], x: number) =>
+    grid.filter((k) => k > 0).reduce((best, k) => (Math.abs(k - x) < Math.abs(best - x) ? k : best), grid[0]!);
   const out: Array<{ layerHeads: number[]; layerIntermediate: number[] }> = [];
   for (let i = 0; i < count; i++) {
     const q = KEEP[i % KEEP.length]!;
-    const pick = (grid: readonly number[], full: number) => (random() < 0.25 * (1 - q) ? 0 : snap(grid, full * q * Math.exp(0.6 * gaussian())));
+    const pick = (grid: readonly number[], full: number) =>
+      random() < 0.25 * (1 - q) ? 0 : snap(grid, full * q * Math.exp(0.6 * gaussian()));
     out.push({
       layerHeads: Array.from({ length: dense.numLayers }, () => pick(heads, dense.numHeads)),
       layerIntermediate: Array.from({ length: dense.numLayers }, () => pick(neurons, dense.intermediateSize)),
@@ -193,7 +210,11 @@ export const DEFAULT_RENEW_ROUNDS = 10;
 
 /** The same config with every layer at the dense size. */
 function denseConfig(config: ModelConfig): ModelConfig {
-  return withLayerShapes(config, new Array<number>(config.numLayers).fill(config.numHeads), new Array<number>(config.numLayers).fill(config.intermediateSize));
+  return withLayerShapes(
+    config,
+    new Array<number>(config.numLayers).fill(config.numHeads),
+    new Array<number>(config.numLayers).fill(config.intermediateSize),
+  );
 }
 
 /** Vocabulary of the context models: their embedding and head cancel out, so keep them small. */
@@ -225,7 +246,8 @@ function passThroughGraph(session: EngineSession, where: string): Uint8Array {
   let hidden: string | undefined;
   let shape: ReadonlyArray<number | string> = [];
   for (const input of session.inputs) {
-    if (input.type !== 'float32' && input.type !== 'int64') throw new MeasurementError(`${where}: input "${input.name}" has unsupported type ${input.type}`);
+    if (input.type !== 'float32' && input.type !== 'int64')
+      throw new MeasurementError(`${where}: input "${input.name}" has unsupported type ${input.type}`);
     const name = g.input(input.name, input.type, input.shape);
     if (input.name === ONNX_NAMES.blockInput) {
       hidden = name;
@@ -239,7 +261,8 @@ function passThroughGraph(session: EngineSession, where: string): Uint8Array {
 
 function checkLevels(levels: readonly number[], full: number, what: string): number[] {
   const out = [...new Set(levels)].sort((a, b) => b - a);
-  for (const k of out) if (!Number.isInteger(k) || k < 0 || k > full) throw new MeasurementError(`${what} levels must be integers in [0, ${full}], got ${k}`);
+  for (const k of out)
+    if (!Number.isInteger(k) || k < 0 || k > full) throw new MeasurementError(`${what} levels must be integers in [0, ${full}], got ${k}`);
   if (!out.includes(full)) out.unshift(full);
   if (!out.includes(0)) out.push(0);
   return out;
@@ -256,9 +279,14 @@ interface Job {
  * `env`. Holds every session open during the build (memory: the dense model plus one graph per
  * level). Releases all sessions, also on failure.
  */
-export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvironment, options: BuildTableOptions = {}): Promise<LatencyTable> {
+export async function buildLatencyTable(
+  config: ModelConfig,
+  env: InferenceEnvironment,
+  options: BuildTableOptions = {},
+): Promise<LatencyTable> {
   validateEnvironment(env);
-  if (env.mode === 'generation' && config.modelType !== 'gpt2') throw new MeasurementError('generation mode (KV-cache decoding) needs a GPT2 model');
+  if (env.mode === 'generation' && config.modelType !== 'gpt2')
+    throw new MeasurementError('generation mode (KV-cache decoding) needs a GPT2 model');
   const started = performance.now();
   const elapsed = () => performance.now() - started;
   if (options.checkpoint && isPruned(options.checkpoint.config)) {
@@ -278,11 +306,16 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
 
   // Level times are paired differences with the per-run baseline, which therefore runs every round.
   const calibrationCount = options.calibrateToDense ? 0 : (options.calibrationModels ?? DEFAULT_CALIBRATION_MODELS);
-  if (!Number.isInteger(calibrationCount) || calibrationCount < 0) throw new MeasurementError(`calibrationModels must be an integer >= 0, got ${calibrationCount}`);
+  if (!Number.isInteger(calibrationCount) || calibrationCount < 0)
+    throw new MeasurementError(`calibrationModels must be an integer >= 0, got ${calibrationCount}`);
   // Calibration models are compared with the dense model round by round, so it runs every round too.
-  const anchors = [...(context === 'model' ? ['context:empty'] : ['overhead:attention', 'overhead:ffn']), ...(calibrationCount > 0 ? ['model:dense'] : [])];
+  const anchors = [
+    ...(context === 'model' ? ['context:empty'] : ['overhead:attention', 'overhead:ffn']),
+    ...(calibrationCount > 0 ? ['model:dense'] : []),
+  ];
   const renewEvery = options.renewSessionsEvery ?? DEFAULT_RENEW_ROUNDS;
-  if (!Number.isInteger(renewEvery) || renewEvery < 0) throw new MeasurementError(`renewSessionsEvery must be an integer >= 0, got ${renewEvery}`);
+  if (!Number.isInteger(renewEvery) || renewEvery < 0)
+    throw new MeasurementError(`renewSessionsEvery must be an integer >= 0, got ${renewEvery}`);
   let pool: SessionPool | undefined;
   const timer = new InterleavedTimer({
     ...options,
@@ -297,13 +330,24 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
   });
   const zeros = new Array<number>(dense.numLayers).fill(0);
   const jobs: Job[] = [
-    { id: 'model:dense', vocabSize: dense.vocabSize, make: () => exportModelToOnnx(options.checkpoint ?? timingCheckpoint(dense, seed), exportOptions) },
-    { id: 'model:empty', vocabSize: dense.vocabSize, make: () => exportModelToOnnx(timingCheckpoint(withLayerShapes(dense, zeros, zeros), seed), exportOptions) },
+    {
+      id: 'model:dense',
+      vocabSize: dense.vocabSize,
+      make: () => exportModelToOnnx(options.checkpoint ?? timingCheckpoint(dense, seed), exportOptions),
+    },
+    {
+      id: 'model:empty',
+      vocabSize: dense.vocabSize,
+      make: () => exportModelToOnnx(timingCheckpoint(withLayerShapes(dense, zeros, zeros), seed), exportOptions),
+    },
   ];
   const levelJob = (module: 'attention' | 'ffn', kept: number): Job => {
     const id = `${module}:${kept}`;
     if (context === 'isolated') {
-      const make = () => (module === 'attention' ? exportAttentionBlock(dense, kept, { ...exportOptions, seed }) : exportFfnBlock(dense, kept, { ...exportOptions, seed }));
+      const make = () =>
+        module === 'attention'
+          ? exportAttentionBlock(dense, kept, { ...exportOptions, seed })
+          : exportFfnBlock(dense, kept, { ...exportOptions, seed });
       return { id, vocabSize: dense.vocabSize, make };
     }
     const c = module === 'attention' ? contextConfig(dense, R, kept, 0) : contextConfig(dense, R, 0, kept);
@@ -320,7 +364,8 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
     jobs.push({
       id: `calibration:${i}`,
       vocabSize: dense.vocabSize,
-      make: () => exportModelToOnnx(timingCheckpoint(withLayerShapes(dense, shape.layerHeads, shape.layerIntermediate), seed), exportOptions),
+      make: () =>
+        exportModelToOnnx(timingCheckpoint(withLayerShapes(dense, shape.layerHeads, shape.layerIntermediate), seed), exportOptions),
     });
   });
 
@@ -374,14 +419,20 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
       return found;
     };
     const key = (module: string, [a, b]: [number, number]) => `${module}:${a}<${b}`;
-    const first = [...violations('attention', heads).map((v) => ['attention', v] as const), ...violations('ffn', neurons).map((v) => ['ffn', v] as const)];
+    const first = [
+      ...violations('attention', heads).map((v) => ['attention', v] as const),
+      ...violations('ffn', neurons).map((v) => ['ffn', v] as const),
+    ];
     onProgress?.({ phase: 'monotonicity', violations: first.length, elapsedMs: elapsed() });
     const monotonicity: Array<{ module: 'attention' | 'ffn'; smaller: number; larger: number; resolved: boolean }> = [];
     if (first.length > 0) {
       const ids = new Set(first.flatMap(([module, [a, b]]) => [`${module}:${a}`, `${module}:${b}`]));
       if (context === 'model') ids.add('context:empty');
       await timer.rounds(options.remeasureRounds ?? timer.minRounds, [...ids], 'remeasure');
-      const after = new Set([...violations('attention', heads).map((v) => key('attention', v)), ...violations('ffn', neurons).map((v) => key('ffn', v))]);
+      const after = new Set([
+        ...violations('attention', heads).map((v) => key('attention', v)),
+        ...violations('ffn', neurons).map((v) => key('ffn', v)),
+      ]);
       for (const [module, v] of first) monotonicity.push({ module, smaller: v[0], larger: v[1], resolved: !after.has(key(module, v)) });
     }
 
@@ -411,8 +462,15 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
       const timeOf = (levels: LevelTime[], kept: number) => levels.find((l) => l.kept === kept)!.time;
       const rest = nonPrunable.median;
       const points = [
-        { layerHeads: new Array<number>(dense.numLayers).fill(dense.numHeads), layerIntermediate: new Array<number>(dense.numLayers).fill(dense.intermediateSize), measured: denseSummary.median - rest },
-        ...calibration.map((shape, i) => ({ ...shape, measured: denseSummary.median / timer.paired(`calibration:${i}`, 'model:dense', 'ratio').median - rest })),
+        {
+          layerHeads: new Array<number>(dense.numLayers).fill(dense.numHeads),
+          layerIntermediate: new Array<number>(dense.numLayers).fill(dense.intermediateSize),
+          measured: denseSummary.median - rest,
+        },
+        ...calibration.map((shape, i) => ({
+          ...shape,
+          measured: denseSummary.median / timer.paired(`calibration:${i}`, 'model:dense', 'ratio').median - rest,
+        })),
       ].map((p) => ({
         ...p,
         sum: p.layerHeads.reduce((a, k) => a + timeOf(attention, k), 0) + p.layerIntermediate.reduce((a, k) => a + timeOf(ffn, k), 0),
@@ -424,7 +482,10 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
       // Root mean square relative error of the whole-model times, with and without the fit: the fit
       // is kept only when plausible and when it explains the measured models better.
       const rms = (scaleOf: number, offsetOf: number) =>
-        Math.sqrt(usable.reduce((acc, p) => acc + ((scaleOf * p.sum + offsetOf * p.modules - p.measured) / (rest + p.measured)) ** 2, 0) / Math.max(1, usable.length));
+        Math.sqrt(
+          usable.reduce((acc, p) => acc + ((scaleOf * p.sum + offsetOf * p.modules - p.measured) / (rest + p.measured)) ** 2, 0) /
+            Math.max(1, usable.length),
+        );
       const applied = usable.length >= 3 && a >= 0.5 && a <= 2 && a * smallest + b > 0 && rms(a, b) < rms(1, 0);
       if (applied) {
         scale = a;
@@ -449,7 +510,9 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
       ffn = calibrated(ffn);
     } else if (options.calibrateToDense) {
       if (!(perLayer > 0) || !(denseSummary.median > nonPrunable.median)) {
-        throw new MeasurementError(`cannot calibrate: dense ${denseSummary.median} ms, non-prunable ${nonPrunable.median} ms, full layer ${perLayer} ms`);
+        throw new MeasurementError(
+          `cannot calibrate: dense ${denseSummary.median} ms, non-prunable ${nonPrunable.median} ms, full layer ${perLayer} ms`,
+        );
       }
       scale = (denseSummary.median - nonPrunable.median) / (dense.numLayers * perLayer);
       const scaled = (levels: LevelTime[]) => levels.map((l) => ({ ...l, time: l.time * scale }));
@@ -459,7 +522,12 @@ export async function buildLatencyTable(config: ModelConfig, env: InferenceEnvir
     const blockTiming: BlockTiming =
       context === 'model'
         ? { context: 'model', layers: R, emptyModel: emptyContext(), scale, ...(offset !== 0 ? { offset } : {}) }
-        : { context: 'isolated', overhead: { attention: overhead('attention').median, ffn: overhead('ffn').median }, scale, ...(offset !== 0 ? { offset } : {}) };
+        : {
+            context: 'isolated',
+            overhead: { attention: overhead('attention').median, ffn: overhead('ffn').median },
+            scale,
+            ...(offset !== 0 ? { offset } : {}),
+          };
     const samples = timer.ids().map((id) => timer.summary(id).samples);
     const build: TableBuildInfo = {
       seconds: elapsed() / 1000,

@@ -26,12 +26,15 @@ export async function createOrtRunner(): Promise<SessionRunner> {
     engine: 'onnxruntime-node',
     engineVersion,
     async createSession(model: Uint8Array, env: InferenceEnvironment): Promise<EngineSession> {
-      if (env.engine !== 'onnxruntime-node') throw new MeasurementError(`the onnxruntime-node runner cannot measure engine "${env.engine}"`);
+      if (env.engine !== 'onnxruntime-node')
+        throw new MeasurementError(`the onnxruntime-node runner cannot measure engine "${env.engine}"`);
       let session: InferenceSession;
       try {
         session = await ort.InferenceSession.create(model, ortSessionOptions(env));
       } catch (err) {
-        throw new MeasurementError(`onnxruntime-node could not load a graph (${model.length} bytes): ${(err as Error).message}`, { cause: err });
+        throw new MeasurementError(`onnxruntime-node could not load a graph (${model.length} bytes): ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       const inputs: InputInfo[] = session.inputMetadata.map((m) =>
         m.isTensor ? { name: m.name, type: m.type, shape: [...m.shape] } : { name: m.name, type: 'non-tensor', shape: [] },

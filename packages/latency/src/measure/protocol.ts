@@ -118,9 +118,12 @@ export class InterleavedTimer {
     this.anchors = options.anchors ?? [];
     this.beforeRound = options.beforeRound;
     this.beforeTimedRun = options.beforeTimedRun;
-    if (!Number.isInteger(this.visitRuns) || this.visitRuns < 1) throw new MeasurementError(`visitRuns must be an integer >= 1, got ${this.visitRuns}`);
-    if (!Number.isInteger(this.warmupRuns) || this.warmupRuns < 0) throw new MeasurementError(`warmupRuns must be an integer >= 0, got ${this.warmupRuns}`);
-    if (!Number.isInteger(this.minRounds) || this.minRounds < 1) throw new MeasurementError(`minRounds must be an integer >= 1, got ${this.minRounds}`);
+    if (!Number.isInteger(this.visitRuns) || this.visitRuns < 1)
+      throw new MeasurementError(`visitRuns must be an integer >= 1, got ${this.visitRuns}`);
+    if (!Number.isInteger(this.warmupRuns) || this.warmupRuns < 0)
+      throw new MeasurementError(`warmupRuns must be an integer >= 0, got ${this.warmupRuns}`);
+    if (!Number.isInteger(this.minRounds) || this.minRounds < 1)
+      throw new MeasurementError(`minRounds must be an integer >= 1, got ${this.minRounds}`);
     if (!(this.precision > 0)) throw new MeasurementError(`precision must be > 0, got ${this.precision}`);
     this.onProgress = options.onProgress;
     this.start = this.clock();

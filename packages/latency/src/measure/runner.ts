@@ -61,7 +61,9 @@ export function resolveDims(input: InputInfo, env: InferenceEnvironment, where: 
       case SYMBOLS.total:
         return env.pastLength + env.sequenceLength;
       default:
-        throw new MeasurementError(`${where}: input "${input.name}" has dimension ${i} = ${JSON.stringify(d)}, which the environment does not define`);
+        throw new MeasurementError(
+          `${where}: input "${input.name}" has dimension ${i} = ${JSON.stringify(d)}, which the environment does not define`,
+        );
     }
   });
 }
@@ -71,7 +73,13 @@ export function resolveDims(input: InputInfo, env: InferenceEnvironment, where: 
  * real: timing must not depend on padding), zero token types, float inputs (hidden states, KV
  * caches) uniform in [-1, 1). Deterministic for a seed.
  */
-export function makeFeeds(inputs: readonly InputInfo[], env: InferenceEnvironment, vocabSize: number, where: string, seed = 0): FeedTensor[] {
+export function makeFeeds(
+  inputs: readonly InputInfo[],
+  env: InferenceEnvironment,
+  vocabSize: number,
+  where: string,
+  seed = 0,
+): FeedTensor[] {
   const random = seededRandom(seed);
   return inputs.map((input) => {
     const dims = resolveDims(input, env, where);

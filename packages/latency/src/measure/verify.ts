@@ -80,7 +80,10 @@ function toOnnx(model: TimedModel, env: InferenceEnvironment): { onnx: Uint8Arra
 /** Times the dense and the pruned model and reports measured against target (and predicted) speedup. */
 export async function verifySpeedup(options: VerifyOptions): Promise<VerificationReport> {
   const { pruned, target, predicted, ...common } = options;
-  const [report] = await verifySpeedups({ ...common, candidates: [{ model: pruned, target, ...(predicted !== undefined ? { predicted } : {}) }] });
+  const [report] = await verifySpeedups({
+    ...common,
+    candidates: [{ model: pruned, target, ...(predicted !== undefined ? { predicted } : {}) }],
+  });
   return report!;
 }
 
@@ -88,7 +91,9 @@ export async function verifySpeedup(options: VerifyOptions): Promise<Verificatio
  * Verifies several pruned models of one dense model (a family of targets) in ONE interleaved
  * protocol: the dense model runs once per round for all of them, and all ratios share its samples.
  */
-export async function verifySpeedups(options: VerifyCommonOptions & { candidates: readonly VerifyCandidate[] }): Promise<VerificationReport[]> {
+export async function verifySpeedups(
+  options: VerifyCommonOptions & { candidates: readonly VerifyCandidate[] },
+): Promise<VerificationReport[]> {
   const { env, candidates } = options;
   validateEnvironment(env);
   for (const c of candidates) if (!(c.target > 0)) throw new MeasurementError(`target speedup must be > 0, got ${c.target}`);
@@ -97,7 +102,9 @@ export async function verifySpeedups(options: VerifyCommonOptions & { candidates
     const t = options.table.environment;
     const differs = (Object.keys(t) as Array<keyof InferenceEnvironment>).filter((k) => t[k] !== env[k]);
     if (differs.length > 0) {
-      throw new MeasurementError(`the latency table was measured in another environment (${differs.map((k) => `${k}: table ${JSON.stringify(t[k])}, now ${JSON.stringify(env[k])}`).join('; ')})`);
+      throw new MeasurementError(
+        `the latency table was measured in another environment (${differs.map((k) => `${k}: table ${JSON.stringify(t[k])}, now ${JSON.stringify(env[k])}`).join('; ')})`,
+      );
     }
   }
   const tolerance = options.tolerance ?? 0.02;
@@ -122,7 +129,10 @@ export async function verifySpeedups(options: VerifyCommonOptions & { candidates
     onProgress: options.onProgress,
   });
   try {
-    const models: Array<[string, TimedModel]> = [['dense', options.dense], ...candidates.map((c, i): [string, TimedModel] => [`pruned:${i}`, c.model])];
+    const models: Array<[string, TimedModel]> = [
+      ['dense', options.dense],
+      ...candidates.map((c, i): [string, TimedModel] => [`pruned:${i}`, c.model]),
+    ];
     for (const [id, model] of models) {
       const { onnx, vocabSize } = toOnnx(model, env);
       await pool.open({ id, onnx, vocabSize });

@@ -37,7 +37,9 @@ function itemIds(item: BatchItem, index: number): readonly number[] {
 /** Pads the given items (right padding) into one batch. */
 export function padBatch(items: readonly BatchItem[], options: PadOptions, indices?: number[]): PaddedBatch {
   let seqLength = 0;
-  items.forEach((item, i) => (seqLength = Math.max(seqLength, itemIds(item, i).length)));
+  items.forEach((item, i) => {
+    seqLength = Math.max(seqLength, itemIds(item, i).length);
+  });
   if (options.seqLength !== undefined) {
     if (seqLength > options.seqLength) throw new RangeError(`an item has ${seqLength} tokens, more than seqLength ${options.seqLength}`);
     seqLength = options.seqLength;

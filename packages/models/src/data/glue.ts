@@ -30,7 +30,10 @@ export function parseTsv(text: string, file: string): TsvTable {
     if (line.length === 0) throw new DataError(file, `line ${i + 1}: empty line`);
     const cells = line.split('\t');
     if (cells.length !== header.length) {
-      throw new DataError(file, `line ${i + 1}: expected ${header.length} tab-separated columns (${header.join(', ')}), found ${cells.length}`);
+      throw new DataError(
+        file,
+        `line ${i + 1}: expected ${header.length} tab-separated columns (${header.join(', ')}), found ${cells.length}`,
+      );
     }
     rows.push(cells);
     rowLines.push(i + 1);
@@ -106,7 +109,10 @@ export function readGlue(file: string, task: GlueTaskName | GlueTaskSpec): GlueE
     const raw = row[labelCol]!.trim();
     const label = labelIds.get(raw);
     if (label === undefined) {
-      throw new DataError(file, `line ${line}: label ${JSON.stringify(raw)} is not one of ${spec.labels.map((l) => JSON.stringify(l)).join(', ')}`);
+      throw new DataError(
+        file,
+        `line ${line}: label ${JSON.stringify(raw)} is not one of ${spec.labels.map((l) => JSON.stringify(l)).join(', ')}`,
+      );
     }
     let index = r;
     if (indexCol >= 0) {

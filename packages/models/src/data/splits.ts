@@ -53,7 +53,9 @@ export function wikiTextArticleSplit(text: string): WikiTextArticleSplit {
   const articles = splitWikiTextArticles(text);
   const train: string[] = [];
   const heldout: string[] = [];
-  articles.forEach((a, k) => (isWikiTextHeldOut(k) ? heldout : train).push(a));
+  articles.forEach((a, k) => {
+    (isWikiTextHeldOut(k) ? heldout : train).push(a);
+  });
   return { articles: articles.length, train, heldout };
 }
 

@@ -92,10 +92,16 @@ export function parseSquad(text: string, file: string, options: ReadSquadOptions
           const start = toUtf16 ? toUtf16(cp as number) : (cp as number);
           const answerText = an.text as string;
           if (start < 0 || start + answerText.length > context.length) {
-            fail(`${kp}.answer_start`, `${cp} + answer length ${answerText.length} lies outside the context (${context.length} characters)`);
+            fail(
+              `${kp}.answer_start`,
+              `${cp} + answer length ${answerText.length} lies outside the context (${context.length} characters)`,
+            );
           }
           if (strict && context.slice(start, start + answerText.length) !== answerText) {
-            fail(kp, `answer ${JSON.stringify(answerText)} does not match the context at ${cp} (${JSON.stringify(context.slice(start, start + answerText.length))})`);
+            fail(
+              kp,
+              `answer ${JSON.stringify(answerText)} does not match the context at ${cp} (${JSON.stringify(context.slice(start, start + answerText.length))})`,
+            );
           }
           return { text: answerText, start };
         });
@@ -236,7 +242,9 @@ export function postprocessSquad(
   const nBest = options.nBest ?? 20;
   const maxAnswerLength = options.maxAnswerLength ?? 30;
   if (startLogits.length !== features.length || endLogits.length !== features.length) {
-    throw new RangeError(`postprocessSquad: ${features.length} features but ${startLogits.length} start and ${endLogits.length} end logit rows`);
+    throw new RangeError(
+      `postprocessSquad: ${features.length} features but ${startLogits.length} start and ${endLogits.length} end logit rows`,
+    );
   }
   const best = examples.map(() => ({ score: -Infinity, start: 0, end: 0 }));
   features.forEach((feature, f) => {
@@ -249,7 +257,8 @@ export function postprocessSquad(
     const starts = topIndices(s, n, nBest);
     const ends = topIndices(e, n, nBest);
     const slot = best[feature.exampleIndex];
-    if (slot === undefined) throw new RangeError(`postprocessSquad: feature ${f} refers to example ${feature.exampleIndex}, which does not exist`);
+    if (slot === undefined)
+      throw new RangeError(`postprocessSquad: feature ${f} refers to example ${feature.exampleIndex}, which does not exist`);
     for (const i of starts) {
       const oi = feature.offsets[i];
       if (!oi) continue;
@@ -275,6 +284,7 @@ export function postprocessSquad(
 
 // Python's str.split() whitespace (str.isspace): differs from JS \s by \x1c-\x1f and \x85 (in) and
 // U+FEFF (out).
+// biome-ignore lint/suspicious/noControlCharactersInRegex: \x1c-\x1f and \x85 are whitespace to Python's str.split(), which the official SQuAD script uses
 const PY_WHITESPACE = /[\t\n\v\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/u;
 // string.punctuation (ASCII only, as in the official script).
 const PUNCTUATION = new Set('!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~');
@@ -342,7 +352,11 @@ export function squadMetric(
   predictions: ReadonlyMap<string, string> | Readonly<Record<string, string>>,
 ): SquadMetric {
   const get = (id: string): string | undefined =>
-    predictions instanceof Map ? predictions.get(id) : Object.hasOwn(predictions, id) ? (predictions as Record<string, string>)[id] : undefined;
+    predictions instanceof Map
+      ? predictions.get(id)
+      : Object.hasOwn(predictions, id)
+        ? (predictions as Record<string, string>)[id]
+        : undefined;
   let em = 0;
   let f1 = 0;
   let unanswered = 0;

@@ -30,19 +30,29 @@ export async function readConfigFile(file: string): Promise<ModelConfig> {
     text = await readFile(file, 'utf8');
   } catch (error) {
     const code = (error as { code?: string }).code;
-    throw new ConfigError('(file)', code === 'ENOENT' ? 'cannot be read: file not found' : `cannot be read (${code ?? String(error)})`, file, { cause: error });
+    throw new ConfigError(
+      '(file)',
+      code === 'ENOENT' ? 'cannot be read: file not found' : `cannot be read (${code ?? String(error)})`,
+      file,
+      { cause: error },
+    );
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError('(root)', `is not valid JSON (${error instanceof Error ? error.message : String(error)})`, file, { cause: error });
+    throw new ConfigError('(root)', `is not valid JSON (${error instanceof Error ? error.message : String(error)})`, file, {
+      cause: error,
+    });
   }
   return fromHfConfig(json, file);
 }
 
 function listNames(names: string[], max = 4): string {
-  const shown = names.slice(0, max).map((n) => `"${n}"`).join(', ');
+  const shown = names
+    .slice(0, max)
+    .map((n) => `"${n}"`)
+    .join(', ');
   return names.length > max ? `${shown} and ${names.length - max} more` : shown;
 }
 
@@ -87,7 +97,10 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     header = await readSafetensorsHeader(weightsFile);
   } catch (error) {
     if (error instanceof WeightsError && error.problem === 'file not found') {
-      throw new WeightsError(weightsFile, 'file not found (only single-file safetensors checkpoints are supported; convert pytorch_model.bin or sharded checkpoints first)');
+      throw new WeightsError(
+        weightsFile,
+        'file not found (only single-file safetensors checkpoints are supported; convert pytorch_model.bin or sharded checkpoints first)',
+      );
     }
     throw error;
   }
@@ -106,10 +119,16 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     stored.set(canonical, entry.name);
     const shape = expected.get(canonical)!;
     if (entry.shape.length !== shape.length || entry.shape.some((v, i) => v !== shape[i])) {
-      throw new WeightsError(weightsFile, `tensor "${entry.name}" has shape [${entry.shape.join(', ')}] but ${CONFIG_FILE} implies [${shape.join(', ')}]`);
+      throw new WeightsError(
+        weightsFile,
+        `tensor "${entry.name}" has shape [${entry.shape.join(', ')}] but ${CONFIG_FILE} implies [${shape.join(', ')}]`,
+      );
     }
     if (!FLOAT_DTYPES.includes(entry.dtype)) {
-      throw new WeightsError(weightsFile, `tensor "${entry.name}" has dtype ${entry.dtype}; weights must be one of ${FLOAT_DTYPES.join(', ')}`);
+      throw new WeightsError(
+        weightsFile,
+        `tensor "${entry.name}" has dtype ${entry.dtype}; weights must be one of ${FLOAT_DTYPES.join(', ')}`,
+      );
     }
   }
   const missing = [...expected.keys()].filter((n) => !stored.has(n));

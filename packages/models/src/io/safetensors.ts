@@ -18,7 +18,22 @@ import { WeightsError } from '../errors.js';
 import type { Tensor32, WeightMap } from '../weights.js';
 
 /** Every dtype of the safetensors format. Only the floating-point ones can be loaded as weights. */
-export type SafetensorsDtype = 'BOOL' | 'U8' | 'I8' | 'F8_E5M2' | 'F8_E4M3' | 'I16' | 'U16' | 'F16' | 'BF16' | 'I32' | 'U32' | 'F32' | 'F64' | 'I64' | 'U64';
+export type SafetensorsDtype =
+  | 'BOOL'
+  | 'U8'
+  | 'I8'
+  | 'F8_E5M2'
+  | 'F8_E4M3'
+  | 'I16'
+  | 'U16'
+  | 'F16'
+  | 'BF16'
+  | 'I32'
+  | 'U32'
+  | 'F32'
+  | 'F64'
+  | 'I64'
+  | 'U64';
 
 /** Bytes per element of each dtype. */
 export const SAFETENSORS_DTYPE_BYTES: Readonly<Record<SafetensorsDtype, number>> = {
@@ -100,13 +115,18 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * @throws WeightsError naming `file` when the file is too short or the header claims more bytes than exist.
  */
 export function checkHeaderLength(prefix: Uint8Array, fileSize: number, file: string): number {
-  if (fileSize < 8 || prefix.length < 8) throw new WeightsError(file, `not a safetensors file: ${fileSize} bytes, shorter than the 8-byte header length`);
+  if (fileSize < 8 || prefix.length < 8)
+    throw new WeightsError(file, `not a safetensors file: ${fileSize} bytes, shorter than the 8-byte header length`);
   const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (n === 0n) throw new WeightsError(file, 'safetensors header length is 0');
   if (n > BigInt(fileSize - 8)) {
-    throw new WeightsError(file, `safetensors header length ${n} exceeds the file size (${fileSize} bytes): truncated or not a safetensors file`);
+    throw new WeightsError(
+      file,
+      `safetensors header length ${n} exceeds the file size (${fileSize} bytes): truncated or not a safetensors file`,
+    );
   }
-  if (n > BigInt(MAX_HEADER_BYTES)) throw new WeightsError(file, `safetensors header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  if (n > BigInt(MAX_HEADER_BYTES))
+    throw new WeightsError(file, `safetensors header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   return Number(n);
 }
 
@@ -126,30 +146,41 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(headerBytes));
   } catch (error) {
-    throw new WeightsError(file, `safetensors header is not valid UTF-8 JSON (${error instanceof Error ? error.message : String(error)})`, { cause: error });
+    throw new WeightsError(file, `safetensors header is not valid UTF-8 JSON (${error instanceof Error ? error.message : String(error)})`, {
+      cause: error,
+    });
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new WeightsError(file, 'safetensors header must be a JSON object');
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new WeightsError(file, 'safetensors header must be a JSON object');
   const entries: SafetensorsEntry[] = [];
   let metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(json as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new WeightsError(file, '__metadata__ must be an object of strings');
+      if (typeof value !== 'object' || value === null || Array.isArray(value))
+        throw new WeightsError(file, '__metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(value)) {
         if (typeof v !== 'string') throw new WeightsError(file, `__metadata__.${k} must be a string, got ${JSON.stringify(v)}`);
       }
       metadata = value as Record<string, string>;
       continue;
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new WeightsError(file, `tensor "${name}": header entry must be an object`);
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new WeightsError(file, `tensor "${name}": header entry must be an object`);
     const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
     if (typeof dtype !== 'string' || !Object.hasOwn(SAFETENSORS_DTYPE_BYTES, dtype)) {
-      throw new WeightsError(file, `tensor "${name}": unknown dtype ${JSON.stringify(dtype)} (known: ${Object.keys(SAFETENSORS_DTYPE_BYTES).join(', ')})`);
+      throw new WeightsError(
+        file,
+        `tensor "${name}": unknown dtype ${JSON.stringify(dtype)} (known: ${Object.keys(SAFETENSORS_DTYPE_BYTES).join(', ')})`,
+      );
     }
     if (!Array.isArray(shape) || !shape.every(isNonNegativeInt)) {
       throw new WeightsError(file, `tensor "${name}": shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
     }
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isNonNegativeInt) || offsets[0] > offsets[1]) {
-      throw new WeightsError(file, `tensor "${name}": data_offsets must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(offsets)}`);
+      throw new WeightsError(
+        file,
+        `tensor "${name}": data_offsets must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(offsets)}`,
+      );
     }
     const [begin, end] = offsets as [number, number];
     const elements = (shape as number[]).reduce((a, b) => a * b, 1);
@@ -161,7 +192,10 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
       );
     }
     if (end > dataLength) {
-      throw new WeightsError(file, `tensor "${name}": data_offsets [${begin}, ${end}] are out of range: the data section has ${Math.max(dataLength, 0)} bytes`);
+      throw new WeightsError(
+        file,
+        `tensor "${name}": data_offsets [${begin}, ${end}] are out of range: the data section has ${Math.max(dataLength, 0)} bytes`,
+      );
     }
     entries.push({ name, dtype: dtype as SafetensorsDtype, shape: [...(shape as number[])], begin, end });
   }
@@ -170,7 +204,10 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
     const prev = sorted[i - 1]!;
     const cur = sorted[i]!;
     if (cur.begin < prev.end) {
-      throw new WeightsError(file, `tensors "${prev.name}" [${prev.begin}, ${prev.end}) and "${cur.name}" [${cur.begin}, ${cur.end}) overlap`);
+      throw new WeightsError(
+        file,
+        `tensors "${prev.name}" [${prev.begin}, ${prev.end}) and "${cur.name}" [${cur.begin}, ${cur.end}) overlap`,
+      );
     }
   }
   return { entries, metadata, dataStart, dataLength };
@@ -298,7 +335,10 @@ function toFloat32(entry: SafetensorsEntry, data: Uint8Array, file: string): Flo
 }
 
 function notFloat(entry: SafetensorsEntry, file: string): WeightsError {
-  return new WeightsError(file, `tensor "${entry.name}" has dtype ${entry.dtype}; only ${FLOAT_DTYPES.join(', ')} can be loaded as weights`);
+  return new WeightsError(
+    file,
+    `tensor "${entry.name}" has dtype ${entry.dtype}; only ${FLOAT_DTYPES.join(', ')} can be loaded as weights`,
+  );
 }
 
 function collect(header: SafetensorsHeader, data: Uint8Array, file: string, options: ReadSafetensorsOptions): SafetensorsContents {
@@ -321,7 +361,8 @@ async function readExactly(handle: FileHandle, target: Uint8Array, position: num
   while (done < target.length) {
     const length = Math.min(chunk, target.length - done);
     const { bytesRead } = await handle.read(target, done, length, position + done);
-    if (bytesRead === 0) throw new WeightsError(file, `file ended early while reading bytes ${position + done}..${position + target.length}`);
+    if (bytesRead === 0)
+      throw new WeightsError(file, `file ended early while reading bytes ${position + done}..${position + target.length}`);
     done += bytesRead;
   }
 }
@@ -382,7 +423,8 @@ export function decodeSafetensors(bytes: Uint8Array, options: ReadSafetensorsOpt
   const file = options.file ?? '<safetensors buffer>';
   const n = checkHeaderLength(bytes.subarray(0, 8), bytes.length, file);
   const header = parseSafetensorsHeader(bytes.subarray(8, 8 + n), bytes.length, file);
-  for (const entry of header.entries) if ((!options.select || options.select(entry)) && !FLOAT_DTYPES.includes(entry.dtype)) throw notFloat(entry, file);
+  for (const entry of header.entries)
+    if ((!options.select || options.select(entry)) && !FLOAT_DTYPES.includes(entry.dtype)) throw notFloat(entry, file);
   return collect(header, bytes.subarray(header.dataStart), file, options);
 }
 
@@ -406,7 +448,11 @@ function entriesOf(tensors: WeightMap | Iterable<readonly [string, Tensor32]>, f
 }
 
 /** The header bytes (length prefix + JSON padded with spaces to a multiple of 8, so data starts 8-aligned). */
-function encodeHeader(list: Array<readonly [string, Tensor32]>, dtype: SafetensorsWriteDtype, metadata?: Record<string, string>): Uint8Array {
+function encodeHeader(
+  list: Array<readonly [string, Tensor32]>,
+  dtype: SafetensorsWriteDtype,
+  metadata?: Record<string, string>,
+): Uint8Array {
   const bytesPer = SAFETENSORS_DTYPE_BYTES[dtype];
   const header: Record<string, unknown> = {};
   if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
@@ -446,7 +492,10 @@ function encodeData(data: Float32Array, dtype: SafetensorsWriteDtype): Uint8Arra
 }
 
 /** Serialises tensors (in iteration order) to safetensors bytes in memory. */
-export function encodeSafetensors(tensors: WeightMap | Iterable<readonly [string, Tensor32]>, options: WriteSafetensorsOptions = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: WeightMap | Iterable<readonly [string, Tensor32]>,
+  options: WriteSafetensorsOptions = {},
+): Uint8Array {
   const dtype = options.dtype ?? 'F32';
   const list = entriesOf(tensors, '<safetensors buffer>');
   const header = encodeHeader(list, dtype, options.metadata);
@@ -468,7 +517,11 @@ export function encodeSafetensors(tensors: WeightMap | Iterable<readonly [string
  * (@ziplm/core/node's `writeFileAtomicWith`). Tensors are streamed one by one (no second in-memory
  * copy of the whole file).
  */
-export async function writeSafetensors(file: string, tensors: WeightMap | Iterable<readonly [string, Tensor32]>, options: WriteSafetensorsOptions = {}): Promise<void> {
+export async function writeSafetensors(
+  file: string,
+  tensors: WeightMap | Iterable<readonly [string, Tensor32]>,
+  options: WriteSafetensorsOptions = {},
+): Promise<void> {
   const dtype = options.dtype ?? 'F32';
   const list = entriesOf(tensors, file);
   const header = encodeHeader(list, dtype, options.metadata);
@@ -484,4 +537,3 @@ export async function writeSafetensors(file: string, tensors: WeightMap | Iterab
     }
   });
 }
-

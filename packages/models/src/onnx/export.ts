@@ -57,8 +57,10 @@ function checkOptions(what: string, config: ModelConfig, options: OnnxExportOpti
   if (decode && config.modelType !== 'gpt2') throw new OnnxExportError(what, 'mode "decode" (KV cache) is for GPT2; BERT is an encoder');
   if (options.pastLength !== undefined) {
     if (!decode) throw new OnnxExportError(what, 'pastLength is only meaningful with mode "decode"');
-    if (!Number.isInteger(options.pastLength) || options.pastLength < 0) throw new OnnxExportError(what, `pastLength must be a non-negative integer, got ${options.pastLength}`);
-    if (options.pastLength >= config.maxPositions) throw new OnnxExportError(what, `pastLength ${options.pastLength} leaves no room in the model's ${config.maxPositions} positions`);
+    if (!Number.isInteger(options.pastLength) || options.pastLength < 0)
+      throw new OnnxExportError(what, `pastLength must be a non-negative integer, got ${options.pastLength}`);
+    if (options.pastLength >= config.maxPositions)
+      throw new OnnxExportError(what, `pastLength ${options.pastLength} leaves no room in the model's ${config.maxPositions} positions`);
   }
   return decode;
 }
@@ -150,7 +152,11 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
     g.output(cache.presentKey, 'float32', dims);
     g.output(cache.presentValue, 'float32', dims);
   }
-  if (options.hiddenStates) states.forEach((s, i) => g.output(s, 'float32', hiddenDims, ONNX_NAMES.hiddenState(i)));
+  if (options.hiddenStates) {
+    states.forEach((s, i) => {
+      g.output(s, 'float32', hiddenDims, ONNX_NAMES.hiddenState(i));
+    });
+  }
   for (const c of captured) g.output(c.tensor, 'float32', [ONNX_DIMS.batch, ONNX_DIMS.sequence, c.width], c.name);
   return g.toBytes({ metadata: metadata(config, { kind: 'model', mode: decode ? 'decode' : 'full' }) });
 }
@@ -164,10 +170,16 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
  * (with its residual and LayerNorm), for BERT FFN intermediate + output (with residual and
  * LayerNorm); for GPT2 x + attn(ln_1(x)) and x + mlp(ln_2(x)).
  */
-export function exportLayerBlock(checkpoint: Checkpoint, layer: number, module: 'attention' | 'ffn', options: OnnxExportOptions = {}): Uint8Array {
+export function exportLayerBlock(
+  checkpoint: Checkpoint,
+  layer: number,
+  module: 'attention' | 'ffn',
+  options: OnnxExportOptions = {},
+): Uint8Array {
   const config = checkpoint.config;
   const what = `exportLayerBlock (${config.modelType} layer ${layer} ${module})`;
-  if (!Number.isInteger(layer) || layer < 0 || layer >= config.numLayers) throw new OnnxExportError(what, `layer must be in [0, ${config.numLayers}), got ${layer}`);
+  if (!Number.isInteger(layer) || layer < 0 || layer >= config.numLayers)
+    throw new OnnxExportError(what, `layer must be in [0, ${config.numLayers}), got ${layer}`);
   const size = module === 'attention' ? config.layerHeads[layer]! : config.layerIntermediate[layer]!;
   if (size === 0) throw new OnnxExportError(what, `the ${module} module of layer ${layer} is removed (size 0)`);
   return buildBlock(checkpoint, layer, module, options, what, config, { kind: module, layer, size });
@@ -237,7 +249,8 @@ function blockConfig(config: ModelConfig, heads: number, neurons: number): Model
  */
 export function exportAttentionBlock(config: ModelConfig, heads: number, options: BlockExportOptions = {}): Uint8Array {
   const what = `exportAttentionBlock (${config.modelType}, ${heads} heads)`;
-  if (!Number.isInteger(heads) || heads < 1 || heads > config.numHeads) throw new OnnxExportError(what, `heads must be an integer in [1, ${config.numHeads}], got ${heads}`);
+  if (!Number.isInteger(heads) || heads < 1 || heads > config.numHeads)
+    throw new OnnxExportError(what, `heads must be an integer in [1, ${config.numHeads}], got ${heads}`);
   const checkpoint = randomCheckpoint(blockConfig(config, heads, 0), { seed: options.seed ?? 0 });
   return buildBlock(checkpoint, 0, 'attention', options, what, config, { kind: 'attention', size: heads });
 }

@@ -96,7 +96,7 @@ let gradientsRegistered: Promise<void> | undefined;
  * one ziplm does not use: say so, with both versions, instead of failing later inside `tf.grads`.
  */
 function registerGradients(): Promise<void> {
-  const attempt = (gradientsRegistered ??= import('@tensorflow/tfjs').then((tfjs) => {
+  gradientsRegistered ??= import('@tensorflow/tfjs').then((tfjs) => {
     if (tf.getGradient('BatchMatMul') !== undefined) return;
     const versions = (tfjs as { version?: Record<string, string> }).version ?? {};
     const union = versions.tfjs ?? 'unknown';
@@ -106,7 +106,8 @@ function registerGradients(): Promise<void> {
         `(it registered them in its own @tensorflow/tfjs-core ${itsCore}: two copies are installed). ` +
         `Install @tensorflow/tfjs-core ${itsCore === 'unknown' ? union : itsCore}, the same version as @tensorflow/tfjs.`,
     );
-  }));
+  });
+  const attempt = gradientsRegistered;
   // A failed registration may succeed after the user fixes the installation: do not cache it.
   attempt.catch(() => {
     if (gradientsRegistered === attempt) gradientsRegistered = undefined;
@@ -244,7 +245,12 @@ export function installWasmKernelFixes(): void {
 
   const segmentSum = tf.getKernel(tf.UnsortedSegmentSum, 'wasm') as (KernelConfig & { [FIXED]?: true }) | undefined;
   if (segmentSum === undefined) {
-    tf.registerKernel({ kernelName: tf.UnsortedSegmentSum, backendName: 'wasm', kernelFunc: unsortedSegmentSumJs, [FIXED]: true } as KernelConfig);
+    tf.registerKernel({
+      kernelName: tf.UnsortedSegmentSum,
+      backendName: 'wasm',
+      kernelFunc: unsortedSegmentSumJs,
+      [FIXED]: true,
+    } as KernelConfig);
   }
 }
 

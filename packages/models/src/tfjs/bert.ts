@@ -45,8 +45,14 @@ export class BertModel {
     const w = checkpoint.weights;
     const get = (name: string): Tensor32 => w.get(name)!;
     const s = this.store;
-    const linear = (name: string): DenseParams => ({ kernel: s.add(`${name}.weight`, get(`${name}.weight`), true), bias: s.add(`${name}.bias`, get(`${name}.bias`)) });
-    const norm = (name: string): NormParams => ({ gamma: s.add(`${name}.weight`, get(`${name}.weight`)), beta: s.add(`${name}.bias`, get(`${name}.bias`)) });
+    const linear = (name: string): DenseParams => ({
+      kernel: s.add(`${name}.weight`, get(`${name}.weight`), true),
+      bias: s.add(`${name}.bias`, get(`${name}.bias`)),
+    });
+    const norm = (name: string): NormParams => ({
+      gamma: s.add(`${name}.weight`, get(`${name}.weight`)),
+      beta: s.add(`${name}.bias`, get(`${name}.bias`)),
+    });
     try {
       this.embeddings = {
         word: s.add(BERT_NAMES.wordEmbeddings, get(BERT_NAMES.wordEmbeddings)),
@@ -63,7 +69,8 @@ export class BertModel {
             heads > 0
               ? { query: linear(n.query), key: linear(n.key), value: linear(n.value), output: linear(n.attnOut), norm: norm(n.attnNorm) }
               : undefined,
-          ffn: this.config.layerIntermediate[l]! > 0 ? { input: linear(n.ffnIn), output: linear(n.ffnOut), norm: norm(n.ffnNorm) } : undefined,
+          ffn:
+            this.config.layerIntermediate[l]! > 0 ? { input: linear(n.ffnIn), output: linear(n.ffnOut), norm: norm(n.ffnNorm) } : undefined,
         });
       }
       if (this.config.head.type === 'classification') {
@@ -95,14 +102,28 @@ export class BertModel {
       const e = this.embeddings;
       // word[ids] + position[0..seq) (broadcast over the batch) + tokenType[types]
       const positions = tf.slice(e.position, [0, 0], [seq, d]);
-      let h2 = tf.add(tf.reshape(tf.add(tf.reshape(tf.gather(e.word, ids), [batch, seq, d]), positions), [batch * seq, d]), tf.gather(e.tokenType, types)) as tf.Tensor2D;
+      let h2 = tf.add(
+        tf.reshape(tf.add(tf.reshape(tf.gather(e.word, ids), [batch, seq, d]), positions), [batch * seq, d]),
+        tf.gather(e.tokenType, types),
+      ) as tf.Tensor2D;
       h2 = dropout.apply(layerNorm(h2, e.norm, c.layerNormEps), c.hiddenDropout);
       const hiddenStates: tf.Tensor3D[] = [tf.reshape(h2, [batch, seq, d])];
       const mask = inputs.attentionMask ? paddingMask(inputs.attentionMask) : undefined;
       for (const layer of this.layers) {
         if (layer.attention) {
           const a = layer.attention;
-          const context = multiHeadAttention(dense(h2, a.query), dense(h2, a.key), dense(h2, a.value), batch, seq, layer.heads, hd, mask, c.attentionDropout, dropout);
+          const context = multiHeadAttention(
+            dense(h2, a.query),
+            dense(h2, a.key),
+            dense(h2, a.value),
+            batch,
+            seq,
+            layer.heads,
+            hd,
+            mask,
+            c.attentionDropout,
+            dropout,
+          );
           h2 = layerNorm(tf.add(dropout.apply(dense(context, a.output), c.hiddenDropout), h2), a.norm, c.layerNormEps);
         }
         if (layer.ffn) {

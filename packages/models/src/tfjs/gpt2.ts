@@ -14,7 +14,17 @@ import { GPT2_NAMES, expectedShapes, gpt2LayerNames } from '../weights.js';
 import { checkCheckpoint } from '../io/checkpoint.js';
 import { orderLike } from './bert.js';
 import type { DenseParams, ForwardOptions, ModelInputs, ModelOutputs, NormParams } from './layers.js';
-import { DropoutStream, VariableStore, causalMask, checkInputs, dense, geluTanh, layerNorm, multiHeadAttention, paddingMask } from './layers.js';
+import {
+  DropoutStream,
+  VariableStore,
+  causalMask,
+  checkInputs,
+  dense,
+  geluTanh,
+  layerNorm,
+  multiHeadAttention,
+  paddingMask,
+} from './layers.js';
 
 interface Gpt2LayerParams {
   readonly heads: number;
@@ -44,8 +54,14 @@ export class Gpt2Model {
     const w = checkpoint.weights;
     const get = (name: string): Tensor32 => w.get(name)!;
     const s = this.store;
-    const conv = (name: string): DenseParams => ({ kernel: s.add(`${name}.weight`, get(`${name}.weight`)), bias: s.add(`${name}.bias`, get(`${name}.bias`)) });
-    const norm = (name: string): NormParams => ({ gamma: s.add(`${name}.weight`, get(`${name}.weight`)), beta: s.add(`${name}.bias`, get(`${name}.bias`)) });
+    const conv = (name: string): DenseParams => ({
+      kernel: s.add(`${name}.weight`, get(`${name}.weight`)),
+      bias: s.add(`${name}.bias`, get(`${name}.bias`)),
+    });
+    const norm = (name: string): NormParams => ({
+      gamma: s.add(`${name}.weight`, get(`${name}.weight`)),
+      beta: s.add(`${name}.bias`, get(`${name}.bias`)),
+    });
     try {
       this.wte = s.add(GPT2_NAMES.tokenEmbeddings, get(GPT2_NAMES.tokenEmbeddings));
       this.wpe = s.add(GPT2_NAMES.positionEmbeddings, get(GPT2_NAMES.positionEmbeddings));
@@ -91,7 +107,11 @@ export class Gpt2Model {
           const a = layer.attention;
           const width = layer.heads * hd;
           // c_attn output is Q | K | V along the feature axis.
-          const [q, k, v] = tf.split(dense(layerNorm(h2, a.norm, c.layerNormEps), a.qkv), [width, width, width], 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+          const [q, k, v] = tf.split(dense(layerNorm(h2, a.norm, c.layerNormEps), a.qkv), [width, width, width], 1) as [
+            tf.Tensor2D,
+            tf.Tensor2D,
+            tf.Tensor2D,
+          ];
           const context = multiHeadAttention(q, k, v, batch, seq, layer.heads, hd, mask, c.attentionDropout, dropout);
           h2 = tf.add(h2, dropout.apply(dense(context, a.output), c.hiddenDropout));
         }
@@ -103,7 +123,11 @@ export class Gpt2Model {
         hiddenStates.push(tf.reshape(h2, [batch, seq, d]));
       }
       // Tied LM head: logits = LN_f(h)·Wteᵀ.
-      const logits = tf.reshape(tf.matMul(layerNorm(h2, this.finalNorm, c.layerNormEps), this.wte as tf.Tensor2D, false, true), [batch, seq, c.vocabSize]);
+      const logits = tf.reshape(tf.matMul(layerNorm(h2, this.finalNorm, c.layerNormEps), this.wte as tf.Tensor2D, false, true), [
+        batch,
+        seq,
+        c.vocabSize,
+      ]);
       return { logits, hiddenStates };
     });
   }

@@ -145,9 +145,14 @@ export interface ForwardOptions {
  * Checks input shapes, dtypes and id ranges so that bad input fails here with a clear message
  * instead of deep inside a kernel (an out-of-range gather id reads arbitrary memory on wasm).
  */
-export function checkInputs(inputs: ModelInputs, vocabSize: number, maxPositions: number, typeVocabSize?: number): { batch: number; seq: number } {
+export function checkInputs(
+  inputs: ModelInputs,
+  vocabSize: number,
+  maxPositions: number,
+  typeVocabSize?: number,
+): { batch: number; seq: number } {
   const { inputIds, attentionMask, tokenTypeIds } = inputs;
-  if (!inputIds || inputIds.rank !== 2) throw new ModelsError(`forward: inputIds must be a 2-D [batch, seq] tensor, got rank ${inputIds?.rank}`);
+  if (inputIds?.rank !== 2) throw new ModelsError(`forward: inputIds must be a 2-D [batch, seq] tensor, got rank ${inputIds?.rank}`);
   if (inputIds.dtype !== 'int32') throw new ModelsError(`forward: inputIds must be int32, got ${inputIds.dtype}`);
   const [batch, seq] = inputIds.shape;
   if (batch < 1 || seq < 1) throw new ModelsError(`forward: empty input [${batch}, ${seq}]`);

@@ -135,9 +135,7 @@ function makeCharNormalizer(opts: ResolvedBertNormalizer): (ch: string) => strin
  * Returns a function that runs BertNormalizer + BertPreTokenizer on `text` and appends the words to
  * `out`. `base` is added to every span (for text segments cut out of a larger string).
  */
-export function makeBertBasicTokenizer(
-  options: BertNormalizerOptions = {},
-): (text: string, out: BasicWord[], base?: number) => void {
+export function makeBertBasicTokenizer(options: BertNormalizerOptions = {}): (text: string, out: BasicWord[], base?: number) => void {
   const opts = resolveBertNormalizer(options);
   const normalizeChar = makeCharNormalizer(opts);
   return (text: string, out: BasicWord[], base = 0) => {

@@ -99,7 +99,9 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   constructor(options: ByteLevelBpeOptions) {
     this.tokenIds = new Map();
     if (Array.isArray(options.vocab)) {
-      (options.vocab as readonly string[]).forEach((t, id) => this.tokenIds.set(t, id));
+      (options.vocab as readonly string[]).forEach((t, id) => {
+        this.tokenIds.set(t, id);
+      });
       this.tokens = [...(options.vocab as readonly string[])];
     } else {
       let max = -1;
@@ -333,9 +335,9 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       const t = this.tokens[id];
       if (t !== undefined) vocab[t] = id;
     }
-    await writeFile(join(dir, 'vocab.json'), JSON.stringify(vocab) + '\n', 'utf8');
+    await writeFile(join(dir, 'vocab.json'), `${JSON.stringify(vocab)}\n`, 'utf8');
     const lines = ['#version: 0.2', ...this.merges.map(([a, b]) => `${a} ${b}`)];
-    await writeFile(join(dir, 'merges.txt'), lines.join('\n') + '\n', 'utf8');
+    await writeFile(join(dir, 'merges.txt'), `${lines.join('\n')}\n`, 'utf8');
     return ['vocab.json', 'merges.txt'];
   }
 }

@@ -110,7 +110,8 @@ export async function readBertTokenizerConfig(file: string): Promise<Omit<WordPi
   set('continuingSubwordPrefix', str('continuing_subword_prefix'));
   const maxChars = json.max_input_chars_per_word;
   if (maxChars !== undefined) {
-    if (!Number.isInteger(maxChars) || (maxChars as number) <= 0) throw new VocabularyError(file, '"max_input_chars_per_word" must be a positive integer');
+    if (!Number.isInteger(maxChars) || (maxChars as number) <= 0)
+      throw new VocabularyError(file, '"max_input_chars_per_word" must be a positive integer');
     out.maxInputCharsPerWord = maxChars as number;
   }
   return out;
@@ -121,7 +122,8 @@ function readVocabObject(model: Record<string, unknown>, file: string): Map<stri
   const vocab = new Map<string, number>();
   const byId = new Map<number, string>();
   for (const [token, id] of Object.entries(model.vocab)) {
-    if (!Number.isInteger(id) || (id as number) < 0) throw new VocabularyError(file, `model.vocab["${token}"] is not a non-negative integer id`);
+    if (!Number.isInteger(id) || (id as number) < 0)
+      throw new VocabularyError(file, `model.vocab["${token}"] is not a non-negative integer id`);
     const other = byId.get(id as number);
     if (other !== undefined) throw new VocabularyError(file, `model.vocab gives id ${id} to both "${other}" and "${token}"`);
     byId.set(id as number, token);
@@ -167,7 +169,12 @@ export async function loadWordPieceTokenizerJson(file: string): Promise<WordPiec
   const options: Omit<WordPieceTokenizerOptions, 'vocab'> = {};
   const normalizer = json.normalizer;
   if (normalizer === null || normalizer === undefined) {
-    Object.assign(options, { cleanText: false, handleChineseChars: false, stripAccents: false, lowercase: false } satisfies BertNormalizerOptions);
+    Object.assign(options, {
+      cleanText: false,
+      handleChineseChars: false,
+      stripAccents: false,
+      lowercase: false,
+    } satisfies BertNormalizerOptions);
   } else if (isRecord(normalizer) && normalizer.type === 'BertNormalizer') {
     const flag = (key: string, fallback: boolean | undefined): boolean | undefined => {
       const v = normalizer[key];
@@ -180,23 +187,31 @@ export async function loadWordPieceTokenizerJson(file: string): Promise<WordPiec
     options.lowercase = flag('lowercase', true);
     options.stripAccents = flag('strip_accents', undefined); // null: follows lowercase
   } else {
-    throw new VocabularyError(file, `unsupported normalizer ${JSON.stringify(isRecord(normalizer) ? normalizer.type : normalizer)}; only BertNormalizer is implemented`);
+    throw new VocabularyError(
+      file,
+      `unsupported normalizer ${JSON.stringify(isRecord(normalizer) ? normalizer.type : normalizer)}; only BertNormalizer is implemented`,
+    );
   }
   const pre = json.pre_tokenizer;
   if (!isRecord(pre) || pre.type !== 'BertPreTokenizer') {
-    throw new VocabularyError(file, `unsupported pre_tokenizer ${JSON.stringify(isRecord(pre) ? pre.type : pre)}; only BertPreTokenizer is implemented`);
+    throw new VocabularyError(
+      file,
+      `unsupported pre_tokenizer ${JSON.stringify(isRecord(pre) ? pre.type : pre)}; only BertPreTokenizer is implemented`,
+    );
   }
   if (model.unk_token !== undefined) {
     if (typeof model.unk_token !== 'string') throw new VocabularyError(file, 'model.unk_token must be a string');
     options.unkToken = model.unk_token;
   }
   if (model.continuing_subword_prefix !== undefined) {
-    if (typeof model.continuing_subword_prefix !== 'string') throw new VocabularyError(file, 'model.continuing_subword_prefix must be a string');
+    if (typeof model.continuing_subword_prefix !== 'string')
+      throw new VocabularyError(file, 'model.continuing_subword_prefix must be a string');
     options.continuingSubwordPrefix = model.continuing_subword_prefix;
   }
   if (model.max_input_chars_per_word !== undefined) {
     const m = model.max_input_chars_per_word;
-    if (!Number.isInteger(m) || (m as number) <= 0) throw new VocabularyError(file, 'model.max_input_chars_per_word must be a positive integer');
+    if (!Number.isInteger(m) || (m as number) <= 0)
+      throw new VocabularyError(file, 'model.max_input_chars_per_word must be a positive integer');
     options.maxInputCharsPerWord = m as number;
   }
   options.specialTokens = readAddedTokens(json, vocab, file);

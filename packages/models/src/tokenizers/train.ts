@@ -116,7 +116,10 @@ function learnMerges(
       const key = word[i]! * SHIFT + word[i + 1]!;
       pairCounts.set(key, (pairCounts.get(key) ?? 0) + c);
       let list = pairWords.get(key);
-      if (list === undefined) pairWords.set(key, (list = []));
+      if (list === undefined) {
+        list = [];
+        pairWords.set(key, list);
+      }
       if (list[list.length - 1] !== w) list.push(w);
     }
   }
@@ -180,7 +183,10 @@ function learnMerges(
         delta.set(k, (delta.get(k) ?? 0) + c);
         if (next[i] === merged || next[i + 1] === merged) {
           let list = pairWords.get(k);
-          if (list === undefined) pairWords.set(k, (list = []));
+          if (list === undefined) {
+            list = [];
+            pairWords.set(k, list);
+          }
           if (list[list.length - 1] !== w) list.push(w);
         }
       }
@@ -260,7 +266,9 @@ export function trainWordPieceVocab(texts: Iterable<string>, options: WordPieceT
   specials.forEach(add);
   // Every character both word-initially and word-internally, so no in-alphabet word is ever [UNK].
   alphabet.forEach(add);
-  alphabet.forEach((ch) => add(prefix + ch));
+  alphabet.forEach((ch) => {
+    add(prefix + ch);
+  });
   if (initial.length > options.vocabSize) {
     throw new TokenizationError(
       `vocabSize ${options.vocabSize} is smaller than the ${initial.length} special tokens and characters (with and without "${prefix}") of the corpus; raise it or set limitAlphabet`,
@@ -325,13 +333,13 @@ export function trainByteLevelBpe(texts: Iterable<string>, options: ByteLevelBpe
     throw new TokenizationError(`vocabSize ${options.vocabSize} must be at least 256 byte symbols + ${specials.length} special tokens`);
   }
   const byteId = new Int32Array(256);
-  BYTE_ORDER.forEach((b, id) => (byteId[b] = id));
+  BYTE_ORDER.forEach((b, id) => {
+    byteId[b] = id;
+  });
 
   const encoder = new TextEncoder();
   const wordCounts = new Map<string, number>();
-  const specialSplit = specials.length
-    ? new RegExp(specials.map((s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|'), 'gu')
-    : null;
+  const specialSplit = specials.length ? new RegExp(specials.map((s) => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')).join('|'), 'gu') : null;
   const pattern = gpt2SplitPattern();
   for (const text of texts) {
     for (const part of specialSplit ? text.split(specialSplit) : [text]) {

@@ -5,7 +5,13 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeBertBasicTokenizer, resolveBertNormalizer, type BasicWord, type BertNormalizerOptions, type ResolvedBertNormalizer } from './bert-basic.js';
+import {
+  makeBertBasicTokenizer,
+  resolveBertNormalizer,
+  type BasicWord,
+  type BertNormalizerOptions,
+  type ResolvedBertNormalizer,
+} from './bert-basic.js';
 import { postProcess, type SpecialTemplate } from '../internal/tokenizers/postprocess.js';
 import { SpecialTokenSplitter } from '../internal/tokenizers/special.js';
 import type { DecodeOptions, Encoding, EncodeOptions, OverflowEncodeOptions, TokenSequence, Tokenizer } from './types.js';
@@ -73,13 +79,16 @@ export class WordPieceTokenizer implements Tokenizer {
     this.tokenIds = new Map();
     if (Array.isArray(vocab)) {
       // vocab.txt semantics: a token listed twice keeps its last line (as HF does).
-      (vocab as readonly string[]).forEach((token, id) => this.tokenIds.set(token, id));
+      (vocab as readonly string[]).forEach((token, id) => {
+        this.tokenIds.set(token, id);
+      });
       this.tokens = [...(vocab as readonly string[])];
     } else {
       const map = vocab as ReadonlyMap<string, number>;
       let max = -1;
       for (const [token, id] of map) {
-        if (!Number.isInteger(id) || id < 0) throw new TokenizationError(`vocabulary id of "${token}" is not a non-negative integer: ${id}`);
+        if (!Number.isInteger(id) || id < 0)
+          throw new TokenizationError(`vocabulary id of "${token}" is not a non-negative integer: ${id}`);
         this.tokenIds.set(token, id);
         if (id > max) max = id;
       }
@@ -266,7 +275,7 @@ export class WordPieceTokenizer implements Tokenizer {
    */
   async save(dir: string): Promise<string[]> {
     await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, 'vocab.txt'), this.vocabulary().join('\n') + '\n', 'utf8');
+    await writeFile(join(dir, 'vocab.txt'), `${this.vocabulary().join('\n')}\n`, 'utf8');
     const config = {
       tokenizer_class: 'BertTokenizer',
       do_lower_case: this.normalizer.lowercase,
@@ -281,7 +290,7 @@ export class WordPieceTokenizer implements Tokenizer {
       continuing_subword_prefix: this.continuingSubwordPrefix,
       max_input_chars_per_word: this.maxInputCharsPerWord,
     };
-    await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(config, null, 2) + '\n', 'utf8');
+    await writeFile(join(dir, 'tokenizer_config.json'), `${JSON.stringify(config, null, 2)}\n`, 'utf8');
     return ['vocab.txt', 'tokenizer_config.json'];
   }
 }

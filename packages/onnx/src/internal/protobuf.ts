@@ -9,7 +9,7 @@
 // copy into the output buffer.
 
 /** Protobuf wire types. */
-export const enum WireType {
+export enum WireType {
   Varint = 0,
   Fixed64 = 1,
   LengthDelimited = 2,
@@ -191,7 +191,8 @@ export function readFields(bytes: Uint8Array): ProtoField[] {
     }
   };
   const take = (n: number): Uint8Array => {
-    if (n < 0 || pos + n > bytes.length) throw new RangeError(`field of ${n} bytes at byte ${pos} runs past the end (${bytes.length} bytes)`);
+    if (n < 0 || pos + n > bytes.length)
+      throw new RangeError(`field of ${n} bytes at byte ${pos} runs past the end (${bytes.length} bytes)`);
     const out = bytes.subarray(pos, pos + n);
     pos += n;
     return out;

@@ -107,7 +107,8 @@ export async function createOrtMatMulEngine(options: { threads?: number } = {}):
     const out = await s.run({ A: ta, B: tb });
     const c = out.C!;
     const data = c.data as T;
-    if (!(data instanceof Ctor) || data.length !== m * n) throw new Error(`${label}: onnxruntime returned an unexpected result (${c.type} [${c.dims.join(', ')}])`);
+    if (!(data instanceof Ctor) || data.length !== m * n)
+      throw new Error(`${label}: onnxruntime returned an unexpected result (${c.type} [${c.dims.join(', ')}])`);
     return data;
   }
 

@@ -14,7 +14,8 @@ export function optionError(option: string, problem: string, options?: ErrorOpti
 /** An integer >= min, when present. */
 export function checkInteger(value: number | undefined, option: string, min: number): void {
   if (value === undefined) return;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw optionError(option, `must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min)
+    throw optionError(option, `must be an integer >= ${min}, got ${JSON.stringify(value)}`);
 }
 
 /** A finite number > 0 (or >= 0 with `allowZero`), when present. */
@@ -34,7 +35,9 @@ export function checkChoice(value: string | undefined, option: string, allowed: 
 /** Speedup targets: at least one, each a finite number > 1; returned ascending without duplicates. */
 export function checkTargets(targets: readonly number[]): number[] {
   if (!Array.isArray(targets) || targets.length === 0) throw optionError('targets', 'needs at least one speedup target');
-  for (const t of targets) if (!(typeof t === 'number' && Number.isFinite(t) && t > 1)) throw optionError('targets', `must be speedups > 1, got ${JSON.stringify(t)}`);
+  for (const t of targets)
+    if (!(typeof t === 'number' && Number.isFinite(t) && t > 1))
+      throw optionError('targets', `must be speedups > 1, got ${JSON.stringify(t)}`);
   return [...new Set(targets)].sort((a, b) => a - b);
 }
 

@@ -20,7 +20,16 @@ import { parseRunManifest, type ManifestMember, type RunIdentity, type RunManife
 // The manifest's types are documented beside its schema (schemas/manifest.ts).
 export type { ManifestMember, RunIdentity, RunManifest } from '../schemas/manifest.js';
 
-const PACKAGES = ['@ziplm/pipeline', '@ziplm/models', '@ziplm/onnx', '@ziplm/hessian', '@ziplm/latency', '@ziplm/distill', 'onnxruntime-node', '@tensorflow/tfjs-core'];
+const PACKAGES = [
+  '@ziplm/pipeline',
+  '@ziplm/models',
+  '@ziplm/onnx',
+  '@ziplm/hessian',
+  '@ziplm/latency',
+  '@ziplm/distill',
+  'onnxruntime-node',
+  '@tensorflow/tfjs-core',
+];
 
 /** Versions of the packages that produced a run (the manifest's B3 record). */
 export function packageVersions(): Record<string, string> {
@@ -42,7 +51,9 @@ function diffIdentity(a: unknown, b: unknown, path = ''): string[] {
     return [`${path || '(root)'}: ${JSON.stringify(a)} in the run directory, ${JSON.stringify(b)} now`];
   }
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].flatMap((k) => diffIdentity((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
+  return [...keys].flatMap((k) =>
+    diffIdentity((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k),
+  );
 }
 
 export class RunDirectory {
@@ -69,7 +80,10 @@ export class RunDirectory {
       const diff = diffIdentity(manifest.identity, identity);
       if (diff.length > 0) {
         const what = diff.some((d) => d.startsWith('model')) ? 'a different model' : 'different settings';
-        throw new RunDirectoryError(dir, `this run directory was made for ${what}; choose another --run directory or remove it. Differences:\n  ${diff.join('\n  ')}`);
+        throw new RunDirectoryError(
+          dir,
+          `this run directory was made for ${what}; choose another --run directory or remove it. Differences:\n  ${diff.join('\n  ')}`,
+        );
       }
       return new RunDirectory(dir, manifest);
     }

@@ -19,8 +19,13 @@ export function mcnemarExact(wins: number, losses: number): number {
 }
 
 /** The paired comparison of two prediction vectors against the labels. */
-export function pairedComparison(a: ArrayLike<number>, b: ArrayLike<number>, labels: ArrayLike<number>): { wins: number; losses: number; pValue: number } {
-  if (a.length !== labels.length || b.length !== labels.length) throw new RangeError(`pairedComparison: ${a.length} and ${b.length} predictions for ${labels.length} labels`);
+export function pairedComparison(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  labels: ArrayLike<number>,
+): { wins: number; losses: number; pValue: number } {
+  if (a.length !== labels.length || b.length !== labels.length)
+    throw new RangeError(`pairedComparison: ${a.length} and ${b.length} predictions for ${labels.length} labels`);
   let wins = 0;
   let losses = 0;
   for (let i = 0; i < labels.length; i++) {

@@ -24,7 +24,11 @@ function range(n: number): number[] {
  * Builds the pruned model for `shapes` from `checkpoint` and its level database. Returns the model
  * and the kept structure indices (into `checkpoint`'s layers, for the manifest).
  */
-export async function stitchModel(checkpoint: Checkpoint, db: LevelDatabase, shapes: LayerShapes): Promise<{ checkpoint: Checkpoint; kept: KeptStructures }> {
+export async function stitchModel(
+  checkpoint: Checkpoint,
+  db: LevelDatabase,
+  shapes: LayerShapes,
+): Promise<{ checkpoint: Checkpoint; kept: KeptStructures }> {
   const { config } = checkpoint;
   const kept: KeptStructures = { heads: [], neurons: [] };
   // Output projections replaced by their OBS-updated versions: name → hidden × keptCols (solver layout).
@@ -41,9 +45,14 @@ export async function stitchModel(checkpoint: Checkpoint, db: LevelDatabase, sha
         const level = await db.readLevel(l, module, target);
         indices = [...level.keptIndices];
         for (let i = 1; i < indices.length; i++) {
-          if (!(indices[i]! > indices[i - 1]!)) throw new Error(`internal: database kept indices of layer ${l} ${module} are not increasing`);
+          if (!(indices[i]! > indices[i - 1]!))
+            throw new Error(`internal: database kept indices of layer ${l} ${module} are not increasing`);
         }
-        updated.set(outputProjectionName(config, l, module), { weight: level.weight, rows: config.hiddenSize, cols: target * structureWidth(config, module) });
+        updated.set(outputProjectionName(config, l, module), {
+          weight: level.weight,
+          rows: config.hiddenSize,
+          cols: target * structureWidth(config, module),
+        });
       }
       (module === 'attention' ? kept.heads : kept.neurons).push(indices);
     }
@@ -55,7 +64,9 @@ export async function stitchModel(checkpoint: Checkpoint, db: LevelDatabase, sha
     const tensor = outputProjectionTensor(config, u.weight, u.rows, u.cols);
     const existing = weights.get(key);
     if (!existing || existing.shape.join() !== tensor.shape.join()) {
-      throw new Error(`internal: stitched ${key} has shape [${tensor.shape.join(', ')}], the shrunk model expects [${existing?.shape.join(', ')}]`);
+      throw new Error(
+        `internal: stitched ${key} has shape [${tensor.shape.join(', ')}], the shrunk model expects [${existing?.shape.join(', ')}]`,
+      );
     }
     weights.set(key, tensor);
   }

@@ -74,11 +74,7 @@ const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 export function memberView(results: RunResults, member: MemberResult, index: number): MemberView {
   const { numLayers, numHeads, intermediateSize } = results.model;
   const measured = finite(member.measuredSpeedup) ? member.measuredSpeedup : undefined;
-  const deviation = finite(member.deviation)
-    ? member.deviation
-    : measured !== undefined
-      ? measured / member.target - 1
-      : undefined;
+  const deviation = finite(member.deviation) ? member.deviation : measured !== undefined ? measured / member.target - 1 : undefined;
   const plottableMetric = finite(member.metric) ? member.metric : undefined;
   const denseMetric = finite(results.dense.metric) ? results.dense.metric : undefined;
   return {

@@ -112,7 +112,15 @@ export function renderAccuracyPlot(results: RunResults, series: readonly SeriesV
       standalone:
         denseMetric === undefined
           ? []
-          : [{ x: 1, y: denseMetric, color: DENSE_COLOR, marker: 'diamond', label: `dense model: 1.00×, ${metric.name} ${formatMetric(denseMetric, metric)}` }],
+          : [
+              {
+                x: 1,
+                y: denseMetric,
+                color: DENSE_COLOR,
+                marker: 'diamond',
+                label: `dense model: 1.00×, ${metric.name} ${formatMetric(denseMetric, metric)}`,
+              },
+            ],
       emptyMessage: points.length === 0 ? 'no metric values: evaluation was skipped for every member' : undefined,
     }),
     renderLegend(legend, LEGEND_LEFT, top, LEGEND_WIDTH),
@@ -141,11 +149,7 @@ export function modelName(results: RunResults): string {
  */
 export function structureSeries(series: readonly SeriesView[]): SeriesView | undefined {
   const nonEmpty = series.filter((s) => s.members.length > 0);
-  return (
-    nonEmpty.find((s) => s.method === 'ziplm' && s.variant === undefined) ??
-    nonEmpty.find((s) => s.method === 'ziplm') ??
-    nonEmpty[0]
-  );
+  return nonEmpty.find((s) => s.method === 'ziplm' && s.variant === undefined) ?? nonEmpty.find((s) => s.method === 'ziplm') ?? nonEmpty[0];
 }
 
 /** Viridis stops (dark purple → yellow); a sequential palette so higher targets read as "further". */
@@ -164,7 +168,13 @@ export function viridis(t: number): string {
   const f = u - i;
   const a = VIRIDIS[i]!;
   const b = VIRIDIS[i + 1]!;
-  return `#${[0, 1, 2].map((k) => Math.round(a[k]! + (b[k]! - a[k]!) * f).toString(16).padStart(2, '0')).join('')}`;
+  return `#${[0, 1, 2]
+    .map((k) =>
+      Math.round(a[k]! + (b[k]! - a[k]!) * f)
+        .toString(16)
+        .padStart(2, '0'),
+    )
+    .join('')}`;
 }
 
 /**

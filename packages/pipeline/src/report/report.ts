@@ -115,7 +115,7 @@ function howToRead(results: RunResults): string {
     'Each member is the dense model pruned to a **target** speedup. The **predicted** speedup is what the ' +
       "latency table of this environment promises for the member's kept heads and FFN neurons; the **measured** " +
       'speedup comes from re-timing the exported member against the dense model, and **deviation** is ' +
-      'measured / target − 1 (the paper\'s Table 5). **status** is `pass` when the measured speedup meets the ' +
+      "measured / target − 1 (the paper's Table 5). **status** is `pass` when the measured speedup meets the " +
       `target within tolerance. **${md(metric.name)}** is the task metric (${direction}); **Δ vs dense** is the ` +
       `member's metric minus the dense model's${points}. **layer params** counts the parameters of the ` +
       `transformer layers only (embeddings and heads excluded, as in the paper's Table 6); **heads kept** is the ` +
@@ -156,8 +156,14 @@ function notes(results: RunResults, series: readonly SeriesView[]): string {
   const retargeted = views.filter(({ v }) => (v.member.attempts?.length ?? 0) > 0);
   if (retargeted.length > 0) {
     const detail = retargeted.map(({ s, v }) => {
-      const tries = v.member.attempts!.map((a) => `searched ${formatSpeedup(a.searchTarget)}, predicted ${formatSpeedup(a.predictedSpeedup)}, measured ${formatSpeedup(a.measuredSpeedup)}`).join('; ');
-      const now = v.member.searchTarget !== undefined ? `now searched ${formatSpeedup(v.member.searchTarget)}` : 'now searched at the target';
+      const tries = v.member
+        .attempts!.map(
+          (a) =>
+            `searched ${formatSpeedup(a.searchTarget)}, predicted ${formatSpeedup(a.predictedSpeedup)}, measured ${formatSpeedup(a.measuredSpeedup)}`,
+        )
+        .join('; ');
+      const now =
+        v.member.searchTarget !== undefined ? `now searched ${formatSpeedup(v.member.searchTarget)}` : 'now searched at the target';
       return `${md(s.label)} ${formatSpeedup(v.member.target)} (${tries}; ${now})`;
     });
     lines.push(
@@ -242,15 +248,15 @@ function targetVsAchieved(series: readonly SeriesView[]): string {
     return out.join('\n');
   }
   out.push(
-    'Like the paper\'s Table 5: the speedup measured by re-timing each exported member, and its deviation ' +
+    "Like the paper's Table 5: the speedup measured by re-timing each exported member, and its deviation " +
       'from the target (measured / target − 1). **measured/predicted** is measured / predicted − 1, how far the ' +
-      'latency table\'s prediction is off for the member; ± is the relative standard error of the measured speedup.',
+      "latency table's prediction is off for the member; ± is the relative standard error of the measured speedup.",
     '',
   );
   // One row per target, a measured/deviation column pair per method and variant.
-  const targets = [
-    ...new Set(timed.flatMap((s) => s.members.filter((v) => v.speedupMeasured).map((v) => v.member.target))),
-  ].sort((a, b) => a - b);
+  const targets = [...new Set(timed.flatMap((s) => s.members.filter((v) => v.speedupMeasured).map((v) => v.member.target)))].sort(
+    (a, b) => a - b,
+  );
   const cell = (s: SeriesView, target: number, f: (v: MemberView) => string): string => {
     const hits = s.members.filter((v) => v.member.target === target);
     return hits.length === 0 ? MISSING : hits.map(f).join(', ');
@@ -260,7 +266,9 @@ function targetVsAchieved(series: readonly SeriesView[]): string {
   const measuredCell = (v: MemberView): string => {
     const u = v.member.verification?.uncertainty;
     const speedup = formatSpeedup(v.member.measuredSpeedup);
-    return v.speedupMeasured && typeof u === 'number' && Number.isFinite(u) ? `${speedup} ±${formatDeviation(u).replace(/^\+/, '')}` : speedup;
+    return v.speedupMeasured && typeof u === 'number' && Number.isFinite(u)
+      ? `${speedup} ±${formatDeviation(u).replace(/^\+/, '')}`
+      : speedup;
   };
   const rows = targets.map((t) => [
     formatSpeedup(t),
@@ -305,7 +313,9 @@ function targetVsAchieved(series: readonly SeriesView[]): string {
  */
 function denseDrift(series: readonly SeriesView[]): string {
   const verified = series.flatMap((s) => s.members).filter((v) => v.speedupMeasured && v.member.verification);
-  const drifts = verified.filter((v) => typeof v.member.verification!.denseDrift === 'number' && Number.isFinite(v.member.verification!.denseDrift));
+  const drifts = verified.filter(
+    (v) => typeof v.member.verification!.denseDrift === 'number' && Number.isFinite(v.member.verification!.denseDrift),
+  );
   if (drifts.length === 0) return '';
   // Members verified together share one dense measurement: one line per distinct session.
   const sessions = new Map<string, { drift: number; denseMs: number }>();
@@ -331,7 +341,12 @@ function significance(results: RunResults): string {
   if (comparisons.length === 0) return '';
   const name = (m: string) => (m === 'dense' ? 'dense model' : (METHOD_STYLE[m as keyof typeof METHOD_STYLE]?.name ?? m));
   const rows = [...comparisons]
-    .sort((a, b) => a.target - b.target || METHOD_ORDER.indexOf(a.method) - METHOD_ORDER.indexOf(b.method) || (a.baseline === 'dense' ? -1 : b.baseline === 'dense' ? 1 : 0))
+    .sort(
+      (a, b) =>
+        a.target - b.target ||
+        METHOD_ORDER.indexOf(a.method) - METHOD_ORDER.indexOf(b.method) ||
+        (a.baseline === 'dense' ? -1 : b.baseline === 'dense' ? 1 : 0),
+    )
     .map((c) => [
       formatSpeedup(c.target),
       md(`${name(c.method)}${c.variant ? ` (${c.variant})` : ''}`),
@@ -348,7 +363,11 @@ function significance(results: RunResults): string {
       '*wins* are examples only the member gets right, *losses* examples only the other model gets right. The p-value is ' +
       "McNemar's exact two-sided test; differences with p ≥ 0.05 are within what the evaluation set's size can tell apart.",
     '',
-    table(['target', 'member', 'vs', 'wins', 'losses', 'p', 'verdict (p < 0.05)'], ['right', 'left', 'left', 'right', 'right', 'right', 'left'], rows),
+    table(
+      ['target', 'member', 'vs', 'wins', 'losses', 'p', 'verdict (p < 0.05)'],
+      ['right', 'left', 'left', 'right', 'right', 'right', 'left'],
+      rows,
+    ),
   ].join('\n');
 }
 
@@ -357,7 +376,7 @@ function structureSection(results: RunResults, series: readonly SeriesView[]): s
   const ziplm = series.filter((s) => s.method === 'ziplm');
   const views = ziplm.flatMap((s) => s.members.map((v) => ({ s, v })));
   const paper =
-    "The paper (Appendix E) finds the FFN pruned much harder than attention: a 2× BERT-base keeps about 40% " +
+    'The paper (Appendix E) finds the FFN pruned much harder than attention: a 2× BERT-base keeps about 40% ' +
     'of its FFN neurons but 60% of its heads; 15× models keep about 2% of the FFN and 6% of the heads.';
   if (views.length === 0) {
     out.push(`${paper} This run has no ZipLM members, so the observation is not checked here.`);
@@ -373,8 +392,7 @@ function structureSection(results: RunResults, series: readonly SeriesView[]): s
           ? '**Holds in this run:** the ZipLM member keeps a smaller share of its FFN neurons than of its heads.'
           : `**Holds in this run:** all ${views.length} ZipLM members keep a smaller share of their FFN neurons than of their heads.`;
     } else if (harder.length === 0) {
-      verdict =
-        '**Does not hold in this run:** no ZipLM member keeps a smaller share of its FFN neurons than of its heads.';
+      verdict = '**Does not hold in this run:** no ZipLM member keeps a smaller share of its FFN neurons than of its heads.';
     } else {
       verdict =
         `**Holds for ${harder.length} of ${views.length} ZipLM members**; not at ` +
@@ -408,9 +426,7 @@ function structureSection(results: RunResults, series: readonly SeriesView[]): s
   const shown = structureSeries(series);
   if (shown !== undefined) {
     const what =
-      shown.method === 'ziplm'
-        ? `each ${md(shown.label)} target`
-        : `each ${md(shown.label)} target (no ZipLM members in this run)`;
+      shown.method === 'ziplm' ? `each ${md(shown.label)} target` : `each ${md(shown.label)} target (no ZipLM members in this run)`;
     out.push('', `Kept heads and FFN neurons per layer for ${what}, like the paper's Figures 6 and 8:`, '');
     out.push(`![Kept attention heads and FFN neurons per layer](${STRUCTURE_SVG})`);
   }

@@ -26,12 +26,7 @@ export function escapeXml(text: string): string {
   let out = '';
   for (const ch of text) {
     const cp = ch.codePointAt(0)!;
-    if (
-      (cp < 0x20 && cp !== 0x09 && cp !== 0x0a && cp !== 0x0d) ||
-      (cp >= 0xd800 && cp <= 0xdfff) ||
-      cp === 0xfffe ||
-      cp === 0xffff
-    ) {
+    if ((cp < 0x20 && cp !== 0x09 && cp !== 0x0a && cp !== 0x0d) || (cp >= 0xd800 && cp <= 0xdfff) || cp === 0xfffe || cp === 0xffff) {
       continue;
     }
     switch (ch) {
@@ -126,22 +121,19 @@ export function text(x: number, y: number, content: string, options: TextOptions
 
 /** The SVG document: fixed viewBox, white background, generic font, a <title> for screen readers. */
 export function svgDocument(width: number, height: number, title: string, body: string): string {
-  return (
-    element(
-      'svg',
-      {
-        xmlns: 'http://www.w3.org/2000/svg',
-        viewBox: `0 0 ${num(width)} ${num(height)}`,
-        width,
-        height,
-        role: 'img',
-        'font-family': FONT_FAMILY,
-        fill: INK,
-      },
-      `\n${element('title', {}, escapeXml(title))}\n` +
-        `${element('rect', { x: 0, y: 0, width, height, fill: BACKGROUND })}\n${body}`,
-    ) + '\n'
-  );
+  return `${element(
+    'svg',
+    {
+      xmlns: 'http://www.w3.org/2000/svg',
+      viewBox: `0 0 ${num(width)} ${num(height)}`,
+      width,
+      height,
+      role: 'img',
+      'font-family': FONT_FAMILY,
+      fill: INK,
+    },
+    `\n${element('title', {}, escapeXml(title))}\n` + `${element('rect', { x: 0, y: 0, width, height, fill: BACKGROUND })}\n${body}`,
+  )}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -219,11 +211,33 @@ export function marker(shape: MarkerShape, x: number, y: number, r: number, colo
     case 'square':
       return element('rect', { x: x - r * 0.88, y: y - r * 0.88, width: r * 1.76, height: r * 1.76, ...paint });
     case 'triangle':
-      return element('path', { d: polygon([[x, y - r * 1.15], [x + r, y + r * 0.7], [x - r, y + r * 0.7]]), ...paint });
+      return element('path', {
+        d: polygon([
+          [x, y - r * 1.15],
+          [x + r, y + r * 0.7],
+          [x - r, y + r * 0.7],
+        ]),
+        ...paint,
+      });
     case 'triangle-down':
-      return element('path', { d: polygon([[x, y + r * 1.15], [x + r, y - r * 0.7], [x - r, y - r * 0.7]]), ...paint });
+      return element('path', {
+        d: polygon([
+          [x, y + r * 1.15],
+          [x + r, y - r * 0.7],
+          [x - r, y - r * 0.7],
+        ]),
+        ...paint,
+      });
     case 'diamond':
-      return element('path', { d: polygon([[x, y - r * 1.2], [x + r, y], [x, y + r * 1.2], [x - r, y]]), ...paint });
+      return element('path', {
+        d: polygon([
+          [x, y - r * 1.2],
+          [x + r, y],
+          [x, y + r * 1.2],
+          [x - r, y],
+        ]),
+        ...paint,
+      });
   }
 }
 
@@ -312,16 +326,20 @@ export function renderPanel(panel: PanelSpec): string {
   // Axis labels: x centred below the tick labels, y rotated left of the tick labels.
   const yTickWidth = Math.max(...yAxis.ticks.values.map((t) => estimateTextWidth(fy(t), 11)));
   parts.push(text(x + width / 2, y + height + 36, xAxis.label, { size: 12, anchor: 'middle', maxWidth: width }));
-  parts.push(
-    text(x - yTickWidth - 16, y + height / 2, yAxis.label, { size: 12, anchor: 'middle', rotate: -90, maxWidth: height }),
-  );
+  parts.push(text(x - yTickWidth - 16, y + height / 2, yAxis.label, { size: 12, anchor: 'middle', rotate: -90, maxWidth: height }));
 
   for (const ref of panel.references ?? []) {
     const color = ref.color ?? AXIS;
     parts.push(
       element(
         'path',
-        { d: `M${num(x)} ${num(sy(ref.y))} H${num(x + width)}`, stroke: color, 'stroke-width': 1.2, 'stroke-dasharray': '5 4', fill: 'none' },
+        {
+          d: `M${num(x)} ${num(sy(ref.y))} H${num(x + width)}`,
+          stroke: color,
+          'stroke-width': 1.2,
+          'stroke-dasharray': '5 4',
+          fill: 'none',
+        },
         element('title', {}, escapeXml(ref.label)),
       ),
     );
@@ -331,9 +349,7 @@ export function renderPanel(panel: PanelSpec): string {
     const group: string[] = [];
     if (series.points.length > 1) {
       const d = series.points.map((p, i) => `${i === 0 ? 'M' : 'L'}${num(sx(p.x))} ${num(sy(p.y))}`).join(' ');
-      group.push(
-        element('path', { d, fill: 'none', stroke: series.color, 'stroke-width': 2, 'stroke-dasharray': series.dash }),
-      );
+      group.push(element('path', { d, fill: 'none', stroke: series.color, 'stroke-width': 2, 'stroke-dasharray': series.dash }));
     }
     for (const p of series.points) {
       const m = marker(series.marker, sx(p.x), sy(p.y), series.markerSize ?? 4.5, series.color, p.hollow === true);

@@ -3,6 +3,7 @@
 // `members[3].verification.denseMs`. Each parse function takes the first issue (`firstIssue`) and
 // throws its own typed error (RunDirectoryError or ReportError) naming the file.
 
+import { type Assert, isJsonObject, issueField, jsonObject, type SameShape } from '@ziplm/core/schema';
 import * as v from 'valibot';
 
 type Issue = v.BaseIssue<unknown>;
@@ -13,31 +14,7 @@ export const got =
   (issue: Issue): string =>
     `${problem} (got ${JSON.stringify(issue.input)})`;
 
-function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/**
- * A missing key is reported by valibot as an issue of the enclosing object; report it with the
- * message the key's own schema gives for no value instead, so that a missing `denseMs` reads
- * `must be a finite number > 0 (got undefined)` like a wrong one.
- */
-function missingKeyMessage(entries: v.ObjectEntries, issue: v.ObjectIssue): string {
-  const key = issue.path?.[0]?.key;
-  const schema = typeof key === 'string' ? entries[key] : undefined;
-  return (schema && v.safeParse(schema, undefined, { abortEarly: true }).issues?.[0].message) ?? 'is missing';
-}
-
-/** An object with these entries (unknown keys are dropped); anything else, arrays and null included, fails with `problem`. */
-export function jsonObject<const TEntries extends v.ObjectEntries>(
-  entries: TEntries,
-  problem: v.ErrorMessage<v.CustomIssue> = 'must be an object',
-) {
-  return v.pipe(
-    v.custom<Record<string, unknown>>(isJsonObject, problem),
-    v.object(entries, (issue) => missingKeyMessage(entries, issue)),
-  );
-}
+export { jsonObject };
 
 /** An object of any keys, each value checked by `value`; anything else fails with `problem`. */
 export function jsonRecord<const TValue extends v.GenericSchema>(
@@ -97,28 +74,8 @@ export function checkJson<const TSchema extends v.GenericSchema>(
   const result = v.safeParse(schema, value, { abortEarly: true });
   if (result.success) return { ok: true, output: result.output };
   const issue = result.issues[0];
-  let field = '';
-  for (const item of issue.path ?? []) field += typeof item.key === 'number' ? `[${item.key}]` : `${field ? '.' : ''}${String(item.key)}`;
-  return { ok: false, field: field || '(root)', problem: issue.message };
+  return { ok: false, field: issueField(issue), problem: issue.message };
 }
 
-// Compile-time drift checks (`Assert<SameShape<v.InferOutput<typeof Schema>, DocumentedType>>`): a
-// schema and the documented interface it parses into must have the same keys, optionality and value
-// types, so neither can change without the other.
-export type Assert<T extends true> = T;
-type MutuallyAssignable<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-/** T without readonly modifiers, recursively. */
-type DeepMutable<T> = T extends readonly (infer U)[]
-  ? DeepMutable<U>[]
-  : T extends object
-    ? { -readonly [K in keyof T]: DeepMutable<T[K]> }
-    : T;
-/** The same with every key required: exposes an optional key that one side lacks. */
-type DeepRequired<T> = T extends readonly (infer U)[]
-  ? DeepRequired<U>[]
-  : T extends object
-    ? { -readonly [K in keyof T]-?: DeepRequired<T[K]> }
-    : T;
-/** True when A and B have the same keys, optionality and value types (readonly aside). */
-export type SameShape<A, B> =
-  MutuallyAssignable<DeepMutable<A>, DeepMutable<B>> extends true ? MutuallyAssignable<DeepRequired<A>, DeepRequired<B>> : false;
+// Compile-time drift checks (`Assert<SameShape<v.InferOutput<typeof Schema>, DocumentedType>>`): @ziplm/core/schema.
+export type { Assert, SameShape };

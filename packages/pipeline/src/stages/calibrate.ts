@@ -4,7 +4,16 @@
 // the FFN activations for FC2. Padding tokens are masked out of the Hessians (the reference includes them).
 
 import { HessianAccumulator, type HessianStatistics, type MatMulEngine } from '@ziplm/hessian';
-import { exportModelToOnnx, ONNX_NAMES, onnxFeeds, padBatch, prunableModules, type Checkpoint, type ModuleKind, type OrtTensorFactory } from '@ziplm/models';
+import {
+  exportModelToOnnx,
+  ONNX_NAMES,
+  onnxFeeds,
+  padBatch,
+  prunableModules,
+  type Checkpoint,
+  type ModuleKind,
+  type OrtTensorFactory,
+} from '@ziplm/models';
 import { createSession } from '@ziplm/onnx/runtime';
 import type { InferenceSession } from 'onnxruntime-node';
 import { DEFAULT_CALIBRATION_BATCH_SIZE } from '../defaults.js';
@@ -38,7 +47,9 @@ export async function collectHessians(
   const modules = prunableModules(checkpoint.config).filter((m) => !options.only || options.only.has(moduleKey(m.layer, m.module)));
   const result = new Map<string, HessianStatistics>();
   if (modules.length === 0) return result;
-  const accumulators = new Map(modules.map((m) => [moduleKey(m.layer, m.module), new HessianAccumulator(m.width, { engine: options.engine })]));
+  const accumulators = new Map(
+    modules.map((m) => [moduleKey(m.layer, m.module), new HessianAccumulator(m.width, { engine: options.engine })]),
+  );
   const session: InferenceSession = await createSession(exportModelToOnnx(checkpoint, { moduleInputs: true }));
   try {
     const batchSize = options.batchSize ?? DEFAULT_CALIBRATION_BATCH_SIZE;

@@ -33,7 +33,14 @@ export interface BuildDatabaseOptions {
   method?: SweepMethod;
   /** Identifies what the database was built from (model, calibration); a mismatch stops a resume. */
   fingerprint: string;
-  onModule?: (event: { layer: number; module: ModuleKind; status: 'built' | 'skipped'; seconds: number; done: number; total: number }) => void;
+  onModule?: (event: {
+    layer: number;
+    module: ModuleKind;
+    status: 'built' | 'skipped';
+    seconds: number;
+    done: number;
+    total: number;
+  }) => void;
 }
 
 /**
@@ -88,18 +95,32 @@ export async function layerErrors(db: LevelDatabase): Promise<LayerErrors[]> {
  * Builds (or resumes) the level database of `model` in `dir` for a run: calibrates only the modules
  * whose file is missing (the calibration sequences run through `model` itself), then sweeps them.
  */
-export async function ensureDatabase(ctx: RunContext, model: Checkpoint, dir: string, method: SweepMethod, fingerprint: string): Promise<LevelDatabase> {
+export async function ensureDatabase(
+  ctx: RunContext,
+  model: Checkpoint,
+  dir: string,
+  method: SweepMethod,
+  fingerprint: string,
+): Promise<LevelDatabase> {
   const missing = await missingModules(dir, model);
   let hessians: Map<string, HessianStatistics> = new Map();
   if (missing.size > 0) {
-    ctx.emit({ kind: 'stage', stage: 'calibrate', message: `calibrating ${missing.size} modules on ${ctx.task.calibration.length} sequences (${ctx.task.name})` });
+    ctx.emit({
+      kind: 'stage',
+      stage: 'calibrate',
+      message: `calibrating ${missing.size} modules on ${ctx.task.calibration.length} sequences (${ctx.task.name})`,
+    });
     hessians = await collectHessians(model, ctx.task.calibration, ctx.tokenizer.padId, await loadOrt(), {
       engine: ctx.engine,
       only: missing,
       onProgress: (done, total) => ctx.emit({ kind: 'progress', stage: 'calibrate', done, total }),
     });
   }
-  ctx.emit({ kind: 'stage', stage: 'database', message: `${method === 'obs' ? 'structured OBS' : 'magnitude'} level database (${missing.size} modules to build)` });
+  ctx.emit({
+    kind: 'stage',
+    stage: 'database',
+    message: `${method === 'obs' ? 'structured OBS' : 'magnitude'} level database (${missing.size} modules to build)`,
+  });
   return buildLevelDatabase(dir, model, hessians, {
     engine: ctx.engine,
     method,

@@ -7,7 +7,14 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exportOptionsFor, type InferenceEnvironment, type SearchResult } from '@ziplm/latency';
-import { exportModelToOnnx, layerParameterCount, saveCheckpoint, type Checkpoint, type KeptStructures, type Tokenizer } from '@ziplm/models';
+import {
+  exportModelToOnnx,
+  layerParameterCount,
+  saveCheckpoint,
+  type Checkpoint,
+  type KeptStructures,
+  type Tokenizer,
+} from '@ziplm/models';
 import { createSession, loadOrt } from '@ziplm/onnx/runtime';
 import type { RunContext } from '../context.js';
 import { RunDirectoryError } from '../errors.js';
@@ -19,7 +26,12 @@ import { MemberRecordSchema, parseMemberRecord } from '../schemas/member.js';
 import type { PreparedTask, ScoreProgress, Scores } from '../tasks.js';
 
 /** Scores a checkpoint on a task through onnxruntime (full-sequence graph); `onProgress` as in {@link PreparedTask.score}. */
-export async function scoreCheckpoint(checkpoint: Checkpoint, task: PreparedTask, dense?: Scores, onProgress?: ScoreProgress): Promise<Scores> {
+export async function scoreCheckpoint(
+  checkpoint: Checkpoint,
+  task: PreparedTask,
+  dense?: Scores,
+  onProgress?: ScoreProgress,
+): Promise<Scores> {
   const ort = await loadOrt();
   const session = await createSession(exportModelToOnnx(checkpoint));
   try {
@@ -33,7 +45,13 @@ export const MEMBER_FILE = 'member.json';
 export const ONNX_FILE = 'model.onnx';
 
 /** Writes a member's files and record; the directory appears complete or not at all (@ziplm/core/node's `writeDirectoryAtomic`). */
-export async function writeMember(dir: string, checkpoint: Checkpoint, tokenizer: Tokenizer, env: InferenceEnvironment, record: MemberRecord): Promise<void> {
+export async function writeMember(
+  dir: string,
+  checkpoint: Checkpoint,
+  tokenizer: Tokenizer,
+  env: InferenceEnvironment,
+  record: MemberRecord,
+): Promise<void> {
   await writeDirectoryAtomic(dir, async (tmp) => {
     await saveCheckpoint(tmp, checkpoint, { tokenizer });
     await writeFileAtomic(join(tmp, ONNX_FILE), exportModelToOnnx(checkpoint, exportOptionsFor(env)));

@@ -52,7 +52,15 @@ export async function searchLevels(
       }
     },
     onProgress: (e) =>
-      ctx.emit({ kind: 'progress', stage: `spdy ${method} ${target}x`, done: e.phase === 'init' ? e.index + 1 : inits + e.index + 1, total: inits + steps }),
+      ctx.emit({
+        kind: 'progress',
+        stage: `spdy ${method} ${target}x`,
+        done: e.phase === 'init' ? e.index + 1 : inits + e.index + 1,
+        total: inits + steps,
+      }),
   });
-  return { choice: result.best, info: { procedure: 'spdy', plainLoss: result.plainScore, loss: result.score, evaluations: result.evaluations } };
+  return {
+    choice: result.best,
+    info: { procedure: 'spdy', plainLoss: result.plainScore, loss: result.score, evaluations: result.evaluations },
+  };
 }

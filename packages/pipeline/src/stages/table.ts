@@ -47,10 +47,15 @@ export async function obtainLatencyTable(
     for (const w of loaded.warnings) options.emit({ kind: 'warning', message: `${source}: ${w.message}` });
     table = loaded.table;
     const differs = environmentDifferences(table.environment, env);
-    if (differs.length > 0) throw new RunDirectoryError(source, `latency table was measured in another environment (${differs.join('; ')})`);
+    if (differs.length > 0)
+      throw new RunDirectoryError(source, `latency table was measured in another environment (${differs.join('; ')})`);
     if (source !== inRun) await saveLatencyTable(inRun, table);
   } else {
-    options.emit({ kind: 'stage', stage: 'latency', message: `measuring the latency table (${dense.config.numLayers} layers, this takes a while)` });
+    options.emit({
+      kind: 'stage',
+      stage: 'latency',
+      message: `measuring the latency table (${dense.config.numLayers} layers, this takes a while)`,
+    });
     table = await buildLatencyTable(dense.config, env, {
       ...(options.rounds ?? {}),
       onProgress: (p) => {

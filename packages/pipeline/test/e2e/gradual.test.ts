@@ -41,8 +41,12 @@ describe('runGradual', () => {
       const [a, b] = results.members.filter((m) => m.variant === variant);
       expect(b!.predictedSpeedup).toBeGreaterThanOrEqual(2);
       // Monotone: the 2x member was pruned from the 1.5x member.
-      b!.layerHeads.forEach((h, l) => expect(h).toBeLessThanOrEqual(a!.layerHeads[l]!));
-      b!.layerIntermediate.forEach((f, l) => expect(f).toBeLessThanOrEqual(a!.layerIntermediate[l]!));
+      b!.layerHeads.forEach((h, l) => {
+        expect(h).toBeLessThanOrEqual(a!.layerHeads[l]!);
+      });
+      b!.layerIntermediate.forEach((f, l) => {
+        expect(f).toBeLessThanOrEqual(a!.layerIntermediate[l]!);
+      });
       // Fine-tuning changed the weights: the member is not the stitched model.
       const { checkpoint } = await loadModelDir(join(runDir, b!.dir));
       expect(checkpoint.config.layerHeads).toEqual(b!.layerHeads);

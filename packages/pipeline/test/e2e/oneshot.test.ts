@@ -51,7 +51,8 @@ describe('runOneShot', () => {
       expect(new Set(m.layerHeads).size).toBe(1);
       expect(new Set(m.layerIntermediate).size).toBe(1);
     }
-    for (const f of ['manifest.json', 'results.json', 'report.md', 'accuracy-vs-speedup.svg', 'structure.svg', 'latency-table.json']) expect(existsSync(join(runDir, f))).toBe(true);
+    for (const f of ['manifest.json', 'results.json', 'report.md', 'accuracy-vs-speedup.svg', 'structure.svg', 'latency-table.json'])
+      expect(existsSync(join(runDir, f))).toBe(true);
     const report = await readFile(join(runDir, 'report.md'), 'utf8');
     expect(report).toContain('| ZipLM measured | deviation | measured/predicted |');
     expect(report).toMatch(/Dense drift: during verification the dense model took /);
@@ -78,6 +79,8 @@ describe('runOneShot', () => {
   });
 
   it('names the maximum speedup when a target is unreachable', async () => {
-    await expect(runOneShot({ ...options, targets: [1000], methods: ['ziplm'], verify: false })).rejects.toThrow(/maximum achievable speedup|max(imum)? .*speedup/i);
+    await expect(runOneShot({ ...options, targets: [1000], methods: ['ziplm'], verify: false })).rejects.toThrow(
+      /maximum achievable speedup|max(imum)? .*speedup/i,
+    );
   });
 });

@@ -54,13 +54,18 @@ const notCompared = (path: string) => path === 'manifest.json' || path.endsWith(
 /** The run in `dir` ended with the same files as the uninterrupted `reference` (members, databases, results, report). */
 function expectSameFiles(dir: string, reference: string, lastMember: string): void {
   const files = snapshot(dir, notCompared);
-  expect(Object.keys(files)).toEqual(expect.arrayContaining(['results.json', 'report.md', `members/${lastMember}/model.safetensors`, `members/${lastMember}/member.json`]));
+  expect(Object.keys(files)).toEqual(
+    expect.arrayContaining(['results.json', 'report.md', `members/${lastMember}/model.safetensors`, `members/${lastMember}/member.json`]),
+  );
   expect(files).toEqual(snapshot(reference, notCompared));
   expect(manifest(dir)).toEqual(manifest(reference));
 }
 
 /** Runs `run` with an event callback that throws at the first event `stopAt` accepts. */
-async function interrupted(run: (onEvent: (e: PipelineEvent) => void) => Promise<unknown>, stopAt: (e: PipelineEvent) => boolean): Promise<void> {
+async function interrupted(
+  run: (onEvent: (e: PipelineEvent) => void) => Promise<unknown>,
+  stopAt: (e: PipelineEvent) => boolean,
+): Promise<void> {
   await expect(
     run((e) => {
       if (stopAt(e)) throw new Interrupt('killed');
@@ -94,7 +99,10 @@ describe('a killed one-shot run resumes and produces identical results', () => {
 
   it('after the first member: keeps it untouched and computes only the rest', async () => {
     const dir = join(root, 'oneshot-after-member');
-    await interrupted((onEvent) => runOneShot({ ...options(dir), onEvent }), (e) => e.kind === 'member');
+    await interrupted(
+      (onEvent) => runOneShot({ ...options(dir), onEvent }),
+      (e) => e.kind === 'member',
+    );
     const first = join(dir, 'members', 'ziplm-1.50x');
     const before = { member: mtimes(first), database: mtimes(join(dir, 'database')) };
     expect(Object.keys(before.member)).toContain('model.onnx');
@@ -119,7 +127,10 @@ describe('a killed one-shot run resumes and produces identical results', () => {
 
   it('in the middle of the level database: keeps the finished modules and calibrates only the missing ones', async () => {
     const dir = join(root, 'oneshot-in-database');
-    await interrupted((onEvent) => runOneShot({ ...options(dir), onEvent }), (e) => e.kind === 'progress' && e.stage === 'database' && e.done === 3);
+    await interrupted(
+      (onEvent) => runOneShot({ ...options(dir), onEvent }),
+      (e) => e.kind === 'progress' && e.stage === 'database' && e.done === 3,
+    );
     const before = mtimes(join(dir, 'database'));
     expect(Object.keys(before)).toHaveLength(3);
 
@@ -156,7 +167,10 @@ describe('a killed gradual run resumes and produces identical results', () => {
   it('in the middle of fine-tuning, then after the first member: resumes training from its checkpoint and never redoes a member', async () => {
     const dir = join(root, 'gradual-interrupted');
     // Killed in the second epoch of the first step: the checkpoint of epoch 1 is on disk.
-    await interrupted((onEvent) => runGradual({ ...options(dir), onEvent }), (e) => e.kind === 'progress' && e.stage === 'fine-tune 1.5x' && e.done === 3);
+    await interrupted(
+      (onEvent) => runGradual({ ...options(dir), onEvent }),
+      (e) => e.kind === 'progress' && e.stage === 'fine-tune 1.5x' && e.done === 3,
+    );
     const database = mtimes(join(dir, 'steps', 'ziplm-1.50x', 'database'));
 
     const messages: string[] = [];

@@ -30,7 +30,10 @@ describe('runOneShot retarget', () => {
   it('searches a missing member again with a scaled search target and keeps every attempt', async () => {
     const runDir = mkdtempSync(join(tmpdir(), 'ziplm-retarget-'));
     const stages: string[] = [];
-    const results = await runOneShot({ ...base(runDir), onEvent: (e) => e.kind === 'stage' && e.stage === 'retarget' && stages.push(e.message) });
+    const results = await runOneShot({
+      ...base(runDir),
+      onEvent: (e) => e.kind === 'stage' && e.stage === 'retarget' && stages.push(e.message),
+    });
     const [m] = results.members;
     const attempts = m!.attempts ?? [];
     expect(attempts.length).toBeLessThanOrEqual(2);
@@ -38,7 +41,10 @@ describe('runOneShot retarget', () => {
     // The loop stopped for a reason: rounds used up, the member on target, or a search that chose
     // the same levels again.
     const last = attempts.at(-1);
-    const same = last !== undefined && last.layerHeads.join() === m!.layerHeads.join() && last.layerIntermediate.join() === m!.layerIntermediate.join();
+    const same =
+      last !== undefined &&
+      last.layerHeads.join() === m!.layerHeads.join() &&
+      last.layerIntermediate.join() === m!.layerIntermediate.join();
     expect(attempts.length === 2 || !missesTarget(m!, 1e-9) || same).toBe(true);
     // Each re-search divided the table's measured error out: target · predicted / measured.
     attempts.forEach((a, i) => {
@@ -55,7 +61,8 @@ describe('runOneShot retarget', () => {
     const { checkpoint } = await loadModelDir(join(runDir, m!.dir));
     expect(checkpoint.config.layerHeads).toEqual(m!.layerHeads);
     const report = await readFile(join(runDir, 'report.md'), 'utf8');
-    if (attempts.length > 0) expect(report).toMatch(/searched again because a measured speedup missed the target by more than the tolerance/);
+    if (attempts.length > 0)
+      expect(report).toMatch(/searched again because a measured speedup missed the target by more than the tolerance/);
     // A rerun resumes: nothing is searched again (every member has used its rounds).
     const again: string[] = [];
     await runOneShot({ ...base(runDir), onEvent: (e) => e.kind === 'stage' && again.push(e.stage) });

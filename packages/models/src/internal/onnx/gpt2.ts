@@ -67,7 +67,13 @@ export function gpt2Ffn(ctx: Gpt2Context, layer: number, x: string): string {
 export function gpt2LmHead(ctx: Gpt2Context, h: string): string {
   const { g, init, config } = ctx;
   return g.scope('lm_head', () => {
-    const normed = layerNorm(g, h, init.asIs(`${GPT2_NAMES.finalNorm}.weight`), init.asIs(`${GPT2_NAMES.finalNorm}.bias`), config.layerNormEps);
+    const normed = layerNorm(
+      g,
+      h,
+      init.asIs(`${GPT2_NAMES.finalNorm}.weight`),
+      init.asIs(`${GPT2_NAMES.finalNorm}.bias`),
+      config.layerNormEps,
+    );
     // Gemm with transB reads wte [vocab, d] as stored, so the tied matrix is in the file once
     // (MatMul would need a transposed [d, vocab] copy). Gemm is 2-D: flatten batch and sequence.
     const flat = g.op('Reshape', [normed, g.int64s([-1, config.hiddenSize])]);

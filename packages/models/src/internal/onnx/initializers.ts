@@ -12,7 +12,14 @@ import { OnnxExportError } from '../../onnx/errors.js';
  * dst[c·dstStride + dstOffset + r] = src[r·cols + c]: @ziplm/core's tiled `transpose` under its former
  * name here. Only `structure.ts` still calls it; once that imports `transposed` from @ziplm/core, remove it.
  */
-export function transposeInto(src: Float32Array, rows: number, cols: number, dst: Float32Array, dstStride: number, dstOffset: number): void {
+export function transposeInto(
+  src: Float32Array,
+  rows: number,
+  cols: number,
+  dst: Float32Array,
+  dstStride: number,
+  dstOffset: number,
+): void {
   transpose(src, rows, cols, dst, { dstStride, dstOffset });
 }
 
@@ -68,7 +75,8 @@ export class Initializers {
       const parts = names.map((n) => this.tensor(n, 2));
       const inDim = parts[0]!.shape[1]!;
       for (const [i, p] of parts.entries()) {
-        if (p.shape[1] !== inDim) throw new OnnxExportError(this.what, `weight "${names[i]}" has ${p.shape[1]} inputs, "${names[0]}" has ${inDim}`);
+        if (p.shape[1] !== inDim)
+          throw new OnnxExportError(this.what, `weight "${names[i]}" has ${p.shape[1]} inputs, "${names[0]}" has ${inDim}`);
       }
       const outDim = parts.reduce((s, p) => s + p.shape[0]!, 0);
       const data = new Float32Array(inDim * outDim);

@@ -57,11 +57,7 @@ function longestFirstLengths(n1: number, n2: number, maxLength: number): [number
   return swap ? [b, a] : [a, b];
 }
 
-function assemble(
-  template: SpecialTemplate,
-  first: TokenSequence,
-  second: TokenSequence | undefined,
-): Encoding {
+function assemble(template: SpecialTemplate, first: TokenSequence, second: TokenSequence | undefined): Encoding {
   const ids: number[] = [];
   const typeIds: number[] = [];
   const offsets: Array<[number, number]> = [];
