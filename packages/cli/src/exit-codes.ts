@@ -13,6 +13,8 @@ export const EXIT = {
   unreachable: 4,
   /** A check failed: measured speedup below target, or tfjs/ONNX parity out of tolerance. */
   checkFailed: 5,
+  /** Cannot write output (disk full, permission, read-only file system): the message names the path and the condition. */
+  output: 6,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

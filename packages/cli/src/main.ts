@@ -5,6 +5,7 @@ import type { OptionsError } from '@ziplm/pipeline';
 import { renderHelp, UsageError, parseOptions, type Command, type CommandIO } from './command.js';
 import { EXIT } from './exit-codes.js';
 import { exitCodeFor, hasZiplmCode } from './internal/error-codes.js';
+import { describeSystemError } from './internal/io-errors.js';
 import { describeOptionsError } from './internal/option-flags.js';
 
 /** Every command, loaded on demand. The first one is what `ziplm` with no arguments runs. */
@@ -50,11 +51,22 @@ function isOptionsError(error: unknown): error is OptionsError {
   return hasZiplmCode(error) && error.code === 'ERR_ZIPLM_OPTIONS';
 }
 
-/** The message `ziplm` prints for an error: a refused pipeline option is named by its flag. */
+/**
+ * The message `ziplm` prints for an error: a refused pipeline option is named by its flag, and a failed
+ * system call (a full disk, a file that cannot be read) by its path and condition in plain words.
+ */
 function messageOf(error: unknown): string {
   if (isOptionsError(error)) return describeOptionsError(error);
+  if (!hasZiplmCode(error)) {
+    const failure = describeSystemError(error);
+    if (failure) return failure.message;
+  }
   return error instanceof Error ? error.message : String(error);
 }
+
+/** Printed after the stack of an internal error: exit 1 is only for bugs, which we want to hear about. */
+const PLEASE_REPORT =
+  'This is a bug in ziplm: please report it at https://github.com/ziplm/ziplm/issues with the command you ran and the output above.\n';
 
 /** Runs `ziplm argv…` and returns the exit code. Never calls process.exit (tests run it in-process). */
 export async function main(argv: readonly string[], io: CommandIO): Promise<number> {
@@ -80,8 +92,10 @@ export async function main(argv: readonly string[], io: CommandIO): Promise<numb
   } catch (error) {
     const code = exitCodeFor(error);
     const message = messageOf(error);
-    if (code === EXIT.internal) io.stderr(`ziplm: internal error: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
-    else io.stderr(`ziplm: ${message}\n`);
+    if (code === EXIT.internal) {
+      io.stderr(`ziplm: internal error: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
+      io.stderr(PLEASE_REPORT);
+    } else io.stderr(`ziplm: ${message}\n`);
     if (code === EXIT.usage) io.stderr('Run "ziplm --help" for usage.\n');
     return code;
   }

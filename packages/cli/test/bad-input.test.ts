@@ -2,7 +2,8 @@
 // naming the flag or the file, never exit 1 with a stack trace; and nothing is written for a refused
 // run. Every case fails before any latency measurement or calibration, so each takes well under a second.
 
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TrainingConfigError, TrainingStateError } from '@ziplm/distill';
@@ -282,6 +283,184 @@ describe('bad files exit 3 naming the file, and write nothing', () => {
         join(dir, 'glue', 'sst2', 'train.tsv'),
         'ZIPLM_DATA_DIR',
       );
+    });
+  });
+});
+
+describe('untrusted input files: bounded, regular, well-formed (issue 12)', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  /** A copy of a built-in model with `edit` applied to its directory. */
+  function modelWith(name: 'tiny-bert' | 'tiny-gpt2', edit: (dir: string) => void): string {
+    const dir = mkdtempSync(join(root, 'model-'));
+    cpSync(builtinModelDir(name), dir, { recursive: true });
+    edit(dir);
+    return dir;
+  }
+
+  const editConfig = (dir: string, change: (config: Record<string, unknown>) => void) => {
+    const config = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8'));
+    change(config);
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  };
+
+  it.each([
+    ['num_hidden_layers', 1e9, '<= 1024'],
+    ['num_hidden_layers', 2 ** 53, '<= 1024'],
+    ['vocab_size', 1e300, '<= 4194304'],
+    ['hidden_size', -64, '>= 1'],
+    ['intermediate_size', 37.5, 'integer'],
+  ])('config.json %s = %s exits 3 naming the field and the bound, at once', async (field, value, bound) => {
+    const model = modelWith('tiny-bert', (dir) => editConfig(dir, (c) => (c[field] = value)));
+    const started = performance.now();
+    await expectFailure(['check', '--model', model], EXIT.input, join(model, 'config.json'), field, bound);
+    expect(performance.now() - started).toBeLessThan(5000);
+  });
+
+  it('a vocab.txt without [CLS] is refused by check (it said OK and scored 50%)', async () => {
+    const model = modelWith('tiny-bert', (dir) => {
+      const vocab = readFileSync(join(dir, 'vocab.txt'), 'utf8').replace('[CLS]\n', '[CLX]\n');
+      writeFileSync(join(dir, 'vocab.txt'), vocab);
+    });
+    await expectFailure(['check', '--model', model], EXIT.input, join(model, 'vocab.txt'), '"[CLS]"');
+  });
+
+  it('a vocab.json with a token id of 2^32 exits 3 naming the file and the token', async () => {
+    const model = modelWith('tiny-gpt2', (dir) => {
+      const vocab = JSON.parse(readFileSync(join(dir, 'vocab.json'), 'utf8'));
+      vocab.huge = 2 ** 32;
+      writeFileSync(join(dir, 'vocab.json'), JSON.stringify(vocab));
+    });
+    await expectFailure(['check', '--model', model], EXIT.input, join(model, 'vocab.json'), '"huge"', '4294967296');
+  });
+
+  it('NaN weights exit 3 naming the tensor (they were exported and scored at 48%)', async () => {
+    const dense = await loadCheckpoint(builtinModelDir('tiny-bert'));
+    const name = 'bert.encoder.layer.0.output.dense.weight';
+    const weights = new Map(dense.weights);
+    const data = Float32Array.from(weights.get(name)!.data);
+    data[3] = Number.NaN;
+    weights.set(name, { shape: weights.get(name)!.shape, data });
+    const model = mkdtempSync(join(root, 'nan-'));
+    await saveCheckpoint(model, { config: dense.config, weights });
+    cpSync(join(builtinModelDir('tiny-bert'), 'vocab.txt'), join(model, 'vocab.txt'));
+    const run = freshRun();
+    await expectFailure(
+      ['prune', '--model', model, ...fast, '--run', run],
+      EXIT.input,
+      join(model, 'model.safetensors'),
+      `"${name}"`,
+      'NaN',
+    );
+    expect(existsSync(run)).toBe(false);
+  });
+
+  it('an all-zero latency table exits 3 naming the entry', async () => {
+    const dense = await loadCheckpoint(builtinModelDir('tiny-bert'));
+    const zero = { median: 0, dispersion: 0, relativeError: 0, samples: 20 };
+    const { numHeads, intermediateSize } = dense.config;
+    const table = {
+      format: LATENCY_TABLE_FORMAT,
+      version: LATENCY_TABLE_VERSION,
+      createdAt: '2026-01-01T00:00:00.000Z',
+      environment: inferenceEnvironment({ mode: 'latency', sequenceLength: 16 }),
+      fingerprint: {
+        cpuModel: 'Test CPU',
+        logicalCores: 2,
+        platform: 'linux',
+        arch: 'x64',
+        engine: 'onnxruntime-node',
+        engineVersion: '0.0.0',
+        runtimeVersion: 'node 0',
+      },
+      model: modelShapeOf(dense.config),
+      unit: 'ms',
+      dense: zero,
+      nonPrunable: zero,
+      prunable: 0,
+      blockTiming: { context: 'isolated', overhead: { attention: 0, ffn: 0 }, scale: 1 },
+      attention: [numHeads, 0].map((kept) => ({ kept, time: 0 })),
+      ffn: [intermediateSize, 0].map((kept) => ({ kept, time: 0 })),
+    };
+    const file = join(root, 'zero-table.json');
+    writeFileSync(file, JSON.stringify(table));
+    const run = freshRun();
+    await expectFailure(['prune', '--model', 'tiny-bert', ...fast, '--table', file, '--run', run], EXIT.input, file, 'dense.median');
+  });
+
+  describe('data files', () => {
+    const SST2 = 'sentence\tlabel\na fine film\t1\na dull film\t0\nwarm and funny\t1\nflat and slow\t0\n';
+
+    /** A data directory with SST-2's train.tsv and dev.tsv made by `make` (given the path). */
+    function dataWith(make: (file: string) => void): string {
+      const dir = mkdtempSync(join(root, 'data-'));
+      mkdirSync(join(dir, 'glue', 'sst2'), { recursive: true });
+      writeFileSync(join(dir, 'glue', 'sst2', 'train.tsv'), SST2);
+      const dev = join(dir, 'glue', 'sst2', 'dev.tsv');
+      make(dev);
+      vi.stubEnv('ZIPLM_DATA_DIR', dir);
+      return dev;
+    }
+
+    it('a dev.tsv that is a symlink to /dev/zero exits 3 at once (it grew without bound)', async () => {
+      const dev = dataWith((file) => symlinkSync('/dev/zero', file));
+      await expectFailure(['eval', '--model', 'tiny-bert', '--task', 'sst2'], EXIT.input, dev, 'not a regular file');
+    });
+
+    it.skipIf(process.platform === 'win32')('a dev.tsv that is a FIFO exits 3 at once (it blocked forever)', async () => {
+      const dev = dataWith((file) => execFileSync('mkfifo', [file]));
+      await expectFailure(['eval', '--model', 'tiny-bert', '--task', 'sst2'], EXIT.input, dev, 'FIFO');
+    });
+
+    it('a 2 MB TSV line exits 3 naming the line limit and how to raise it', async () => {
+      const dev = dataWith((file) => writeFileSync(file, `sentence\tlabel\n${'x'.repeat(2 * 1024 * 1024)}\t1\n`));
+      await expectFailure(['eval', '--model', 'tiny-bert', '--task', 'sst2'], EXIT.input, dev, 'line 2', 'ZIPLM_MAX_LINE_BYTES');
+    });
+
+    it('--max-input-mb sets the file limit and names itself in the message; a bad value exits 2', async () => {
+      // 256 KiB of rows against a limit of 0.1 MiB (104858 bytes; the model's own files are smaller).
+      const dev = dataWith((file) => writeFileSync(file, `sentence\tlabel\n${'a fine film\t1\n'.repeat(20_000)}`));
+      await expectFailure(
+        ['eval', '--model', 'tiny-bert', '--task', 'sst2', '--max-input-mb', '0.1'],
+        EXIT.input,
+        dev,
+        'input limit of 104858 bytes',
+        '--max-input-mb',
+      );
+      await expectFailure(['eval', '--model', 'tiny-bert', '--task', 'sst2', '--max-input-mb', '0'], EXIT.usage, '--max-input-mb');
+    });
+
+    /** WikiText with `n` articles, lines joined by `eol`. */
+    const wikiText = (n: number, eol: string) =>
+      Array.from({ length: n }, (_, k) =>
+        [` = Article ${k} = `, '', ` Text of article ${k} , long enough to fill a chunk of tokens . `.repeat(20), ''].join(eol),
+      ).join(eol);
+
+    function wikiData(text: string): void {
+      const dir = mkdtempSync(join(root, 'data-'));
+      mkdirSync(join(dir, 'wikitext-2-raw'));
+      writeFileSync(join(dir, 'wikitext-2-raw', 'wiki.test.raw'), text);
+      vi.stubEnv('ZIPLM_DATA_DIR', dir);
+    }
+
+    it('WikiText with CRLF line endings scores like LF (it overflowed the stack)', async () => {
+      wikiData(wikiText(20, '\n'));
+      const lf = await runCli(['eval', '--model', 'tiny-gpt2', '--task', 'wikitext', '--json']);
+      expect(lf.code, lf.stderr).toBe(EXIT.ok);
+      wikiData(`\ufeff${wikiText(20, '\r\n')}`);
+      const crlf = await runCli(['eval', '--model', 'tiny-gpt2', '--task', 'wikitext', '--json']);
+      expect(crlf.code, crlf.stderr).toBe(EXIT.ok);
+      expect(JSON.parse(crlf.stdout).value).toBe(JSON.parse(lf.stdout).value);
+    });
+
+    it.each([
+      ['no headings', 'plain text without any heading\nmore text\n'],
+      ['3 articles', wikiText(3, '\n')],
+    ])('WikiText with %s exits 3 naming the minimum (it exited 1)', async (_name, text) => {
+      wikiData(text);
+      await expectFailure(['eval', '--model', 'tiny-gpt2', '--task', 'wikitext'], EXIT.input, 'at least 10');
     });
   });
 });

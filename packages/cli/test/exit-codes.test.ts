@@ -53,6 +53,7 @@ const EXPECTED: Readonly<Record<string, ExitCode>> = {
   // @ziplm/pipeline
   PipelineError: EXIT.internal,
   RunDirectoryError: EXIT.input,
+  RunLockedError: EXIT.input,
   TaskDataError: EXIT.input,
   OptionsError: EXIT.usage,
   ReportError: EXIT.input,

@@ -10,3 +10,6 @@ export {
   writeFileAtomicWith,
   writeJsonAtomic,
 } from './atomic-write.js';
+
+// containment of paths read from files (a run directory's records)
+export { resolveInside } from './contained-path.js';

@@ -509,7 +509,7 @@ export async function trainGpt2Teacher(options: Gpt2TeacherOptions, hooks: Recip
   const file = files[0]!;
 
   // The pipeline scores GPT2 members on the held-out side of the same split, so the teacher never saw their text.
-  const { articles, train: allTrainArticles, heldout: heldOutArticles } = wikiTextArticleSplit(readWikiText(file));
+  const { articles, train: allTrainArticles, heldout: heldOutArticles } = wikiTextArticleSplit(readWikiText(file), file);
   if (heldOutArticles.length === 0) {
     throw new DataError(
       file,

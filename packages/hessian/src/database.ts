@@ -262,6 +262,9 @@ function parseHeader(prefix: Uint8Array, fileSize: number, file: string): { head
   }
   const count = header.cols / header.groupSize;
   const inPayload = (offset: unknown, bytes: number): boolean => isInt(offset) && offset + bytes <= header.payloadBytes;
+  for (const level of header.levels as unknown[]) {
+    if (level === null || typeof level !== 'object' || Array.isArray(level)) bad(`level ${JSON.stringify(level)} is not an object`);
+  }
   for (const level of header.levels) {
     if (!isInt(level.kept) || level.kept > count) bad(`level kept ${JSON.stringify(level.kept)}`);
     if (typeof level.error !== 'number' || typeof level.obsLoss !== 'number') bad(`level ${level.kept} error/obsLoss`);

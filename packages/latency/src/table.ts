@@ -432,17 +432,30 @@ export function parseLatencyTable(json: unknown, file?: string): LatencyTable {
   if (table.environment.mode === 'generation' && table.model.modelType !== 'gpt2') {
     throw new LatencyTableError('environment.mode', `"generation" needs a GPT2 model, the table's model is ${table.model.modelType}`, file);
   }
+  // Every speedup is a ratio to the dense time: a dense time of 0 (an all-zero table) makes them meaningless.
+  if (!(table.dense.median > 0)) {
+    throw new LatencyTableError('dense.median', `must be > 0 (every speedup is relative to it), got ${table.dense.median}`, file);
+  }
   // prunable is stored for readers of the file (the original's `prunable` line); it must agree
   // with the two measurements it is derived from.
   const expected = table.dense.median - table.nonPrunable.median;
   if (Math.abs(table.prunable - expected) > 1e-9 * Math.max(1, Math.abs(expected))) {
     throw new LatencyTableError('prunable', `must equal dense.median − nonPrunable.median = ${expected}, got ${table.prunable}`, file);
   }
-  return {
-    ...table,
-    attention: checkLevels(table.attention, 'attention', table.model.numHeads, file),
-    ffn: checkLevels(table.ffn, 'ffn', table.model.intermediateSize, file),
-  };
+  const attention = checkLevels(table.attention, 'attention', table.model.numHeads, file);
+  const ffn = checkLevels(table.ffn, 'ffn', table.model.intermediateSize, file);
+  // Blocks that all cost nothing were not measured: the search would see nothing to gain from pruning,
+  // keep dense-size members, and fail late with an unrelated message. One module alone may be 0 (its
+  // time is clamped at 0 when it is within noise of the pass-through overhead on a tiny model).
+  if ([...attention, ...ffn].every((level) => level.time === 0)) {
+    const dense = table.attention.findIndex((level) => level.kept === table.model.numHeads);
+    throw new LatencyTableError(
+      `attention[${dense}].time`,
+      'is 0, as is every other attention and ffn level time: a table whose blocks cost nothing was not measured (remeasure it)',
+      file,
+    );
+  }
+  return { ...table, attention, ffn };
 }
 
 /**

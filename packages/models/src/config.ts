@@ -66,6 +66,7 @@ type Defaults<T> = { [K in keyof T]?: T[K] };
 /** A dense BERT config with HF's defaults for everything not given. */
 export function bertConfig(options: Defaults<Omit<BertConfig, 'modelType'>> = {}): BertConfig {
   const numLayers = options.numLayers ?? 12;
+  checkInt(numLayers, 'numLayers', 1, undefined, 'numLayers'); // before the per-layer lists are allocated
   const numHeads = options.numHeads ?? 12;
   const intermediateSize = options.intermediateSize ?? 3072;
   const config: BertConfig = {
@@ -93,6 +94,7 @@ export function bertConfig(options: Defaults<Omit<BertConfig, 'modelType'>> = {}
 /** A dense GPT2 config with HF's defaults (GPT2-small) for everything not given. */
 export function gpt2Config(options: Defaults<Omit<Gpt2Config, 'modelType'>> = {}): Gpt2Config {
   const numLayers = options.numLayers ?? 12;
+  checkInt(numLayers, 'numLayers', 1, undefined, 'numLayers'); // before the per-layer lists are allocated
   const numHeads = options.numHeads ?? 12;
   const hiddenSize = options.hiddenSize ?? 768;
   const intermediateSize = options.intermediateSize ?? 4 * hiddenSize;
@@ -124,10 +126,45 @@ export function withLayerShapes<C extends ModelConfig>(config: C, layerHeads: re
   return next;
 }
 
-function checkInt(value: unknown, field: string, min: number, file?: string): void {
+/**
+ * The largest size a config may declare, per field. A config is read before any weight, and every
+ * size in it drives an allocation (per-layer lists, expected tensor shapes, embeddings), so a size
+ * past these bounds is refused before anything is allocated: `num_hidden_layers: 1e9` would otherwise
+ * fill the heap building per-layer lists. The bounds are well above every published BERT/GPT2
+ * variant (GPT-3 175B: 96 layers, hidden 12288, 96 heads, FFN 49152, 50257 tokens, 2048 positions);
+ * the weights file must still agree with every size (checked against its header before any tensor
+ * is read, see `loadCheckpoint`). Documented in the package README ("Limits").
+ */
+export const CONFIG_LIMITS = {
+  numLayers: 1024,
+  hiddenSize: 65_536,
+  numHeads: 1024,
+  intermediateSize: 262_144,
+  vocabSize: 4_194_304,
+  maxPositions: 1_048_576,
+  typeVocabSize: 1024,
+  numLabels: 65_536,
+} as const;
+
+/** What a bound of {@link CONFIG_LIMITS} is, for messages. */
+const LIMIT_NAMES: Record<keyof typeof CONFIG_LIMITS, string> = {
+  numLayers: 'layers',
+  hiddenSize: 'the hidden size',
+  numHeads: 'attention heads',
+  intermediateSize: 'the FFN size',
+  vocabSize: 'the vocabulary size',
+  maxPositions: 'positions',
+  typeVocabSize: 'token types',
+  numLabels: 'classification labels',
+};
+
+function checkInt(value: unknown, field: string, min: number, file?: string, limit?: keyof typeof CONFIG_LIMITS): void {
   if (typeof value !== 'number' || !Number.isInteger(value))
     throw new ConfigError(field, `must be an integer, got ${JSON.stringify(value)}`, file);
   if (value < min) throw new ConfigError(field, `must be >= ${min}, got ${value}`, file);
+  if (limit !== undefined && value > CONFIG_LIMITS[limit]) {
+    throw new ConfigError(field, `must be <= ${CONFIG_LIMITS[limit]} (ziplm's limit on ${LIMIT_NAMES[limit]}), got ${value}`, file);
+  }
 }
 
 function checkNumber(value: unknown, field: string, min: number, max: number, file?: string): void {
@@ -154,12 +191,12 @@ export function validateConfig(config: ModelConfig, file?: string): void {
       file,
     );
   }
-  checkInt(config.vocabSize, 'vocabSize', 1, file);
-  checkInt(config.hiddenSize, 'hiddenSize', 1, file);
-  checkInt(config.numLayers, 'numLayers', 1, file);
-  checkInt(config.numHeads, 'numHeads', 1, file);
-  checkInt(config.intermediateSize, 'intermediateSize', 1, file);
-  checkInt(config.maxPositions, 'maxPositions', 1, file);
+  checkInt(config.vocabSize, 'vocabSize', 1, file, 'vocabSize');
+  checkInt(config.hiddenSize, 'hiddenSize', 1, file, 'hiddenSize');
+  checkInt(config.numLayers, 'numLayers', 1, file, 'numLayers');
+  checkInt(config.numHeads, 'numHeads', 1, file, 'numHeads');
+  checkInt(config.intermediateSize, 'intermediateSize', 1, file, 'intermediateSize');
+  checkInt(config.maxPositions, 'maxPositions', 1, file, 'maxPositions');
   checkNumber(config.layerNormEps, 'layerNormEps', 0, 1, file);
   checkNumber(config.hiddenDropout, 'hiddenDropout', 0, 1, file);
   checkNumber(config.attentionDropout, 'attentionDropout', 0, 1, file);
@@ -181,7 +218,7 @@ export function validateConfig(config: ModelConfig, file?: string): void {
     });
   }
   if (config.modelType === 'bert') {
-    checkInt(config.typeVocabSize, 'typeVocabSize', 1, file);
+    checkInt(config.typeVocabSize, 'typeVocabSize', 1, file, 'typeVocabSize');
     checkTokenId(config.padTokenId, 'padTokenId', config.vocabSize, 'vocabSize', file);
     const head = config.head as BertHead | undefined;
     if (!head || !['none', 'classification', 'span-qa'].includes(head.type)) {
@@ -189,6 +226,7 @@ export function validateConfig(config: ModelConfig, file?: string): void {
     }
     if (head.type === 'classification') {
       if (!Array.isArray(head.labels) || head.labels.length < 1) throw new ConfigError('head.labels', 'must list at least one label', file);
+      checkInt(head.labels.length, 'head.labels.length', 1, file, 'numLabels');
     }
   } else {
     checkTokenId(config.bosTokenId, 'bosTokenId', config.vocabSize, 'vocabSize', file);
@@ -227,9 +265,16 @@ function field(json: Json, key: string, file: string | undefined, fallback?: unk
   return v;
 }
 
-function intField(json: Json, key: string, file: string | undefined, min: number, fallback?: number): number {
+function intField(
+  json: Json,
+  key: string,
+  file: string | undefined,
+  min: number,
+  fallback?: number,
+  limit?: keyof typeof CONFIG_LIMITS,
+): number {
   const v = field(json, key, file, fallback);
-  checkInt(v, key, min, file);
+  checkInt(v, key, min, file, limit);
   return v as number;
 }
 
@@ -295,7 +340,7 @@ function bertHeadFromJson(json: Json, file?: string): BertHead {
       if (labels.length === 0) throw new ConfigError('id2label', 'must list at least one label', file);
       return { type: 'classification', labels };
     }
-    const n = intField(json, 'num_labels', file, 1, 2);
+    const n = intField(json, 'num_labels', file, 1, 2, 'numLabels');
     return { type: 'classification', labels: Array.from({ length: n }, (_, i) => `LABEL_${i}`) };
   }
   if (arch === 'BertModel' || arch === 'BertForPreTraining' || arch === 'BertForMaskedLM') return { type: 'none' };
@@ -316,18 +361,18 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
   if (modelType === 'bert') {
     const act = field(j, 'hidden_act', file, 'gelu');
     if (act !== 'gelu') throw new ConfigError('hidden_act', `must be "gelu" (exact erf GELU) for BERT, got ${JSON.stringify(act)}`, file);
-    const numLayers = intField(j, 'num_hidden_layers', file, 1);
-    const numHeads = intField(j, 'num_attention_heads', file, 1);
-    const hiddenSize = intField(j, 'hidden_size', file, 1);
+    const numLayers = intField(j, 'num_hidden_layers', file, 1, undefined, 'numLayers');
+    const numHeads = intField(j, 'num_attention_heads', file, 1, undefined, 'numHeads');
+    const hiddenSize = intField(j, 'hidden_size', file, 1, undefined, 'hiddenSize');
     if (hiddenSize % numHeads !== 0)
       throw new ConfigError('num_attention_heads', `must divide hidden_size (${hiddenSize}), got ${numHeads}`, file);
-    const intermediateSize = intField(j, 'intermediate_size', file, 1);
+    const intermediateSize = intField(j, 'intermediate_size', file, 1, undefined, 'intermediateSize');
     const shapes = layerShapes(
       j,
       { numLayers, numHeads, headsField: 'num_attention_heads', intermediate: intermediateSize, intermediateField: 'intermediate_size' },
       file,
     );
-    const vocabSize = intField(j, 'vocab_size', file, 1);
+    const vocabSize = intField(j, 'vocab_size', file, 1, undefined, 'vocabSize');
     const padTokenId = intField(j, 'pad_token_id', file, 0, 0);
     checkTokenId(padTokenId, 'pad_token_id', vocabSize, 'vocab_size', file);
     const config: BertConfig = {
@@ -339,8 +384,8 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
       intermediateSize,
       layerHeads: shapes.heads,
       layerIntermediate: shapes.ffn,
-      maxPositions: intField(j, 'max_position_embeddings', file, 1, 512),
-      typeVocabSize: intField(j, 'type_vocab_size', file, 1, 2),
+      maxPositions: intField(j, 'max_position_embeddings', file, 1, 512, 'maxPositions'),
+      typeVocabSize: intField(j, 'type_vocab_size', file, 1, 2, 'typeVocabSize'),
       layerNormEps: numField(j, 'layer_norm_eps', file, 0, 1, 1e-12),
       padTokenId,
       hiddenDropout: numField(j, 'hidden_dropout_prob', file, 0, 1, 0.1),
@@ -355,11 +400,12 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
     if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') {
       throw new ConfigError('activation_function', `must be "gelu_new" (tanh GELU) for GPT2, got ${JSON.stringify(act)}`, file);
     }
-    const numLayers = intField(j, 'n_layer', file, 1);
-    const numHeads = intField(j, 'n_head', file, 1);
-    const hiddenSize = intField(j, 'n_embd', file, 1);
+    const numLayers = intField(j, 'n_layer', file, 1, undefined, 'numLayers');
+    const numHeads = intField(j, 'n_head', file, 1, undefined, 'numHeads');
+    const hiddenSize = intField(j, 'n_embd', file, 1, undefined, 'hiddenSize');
     if (hiddenSize % numHeads !== 0) throw new ConfigError('n_head', `must divide n_embd (${hiddenSize}), got ${numHeads}`, file);
-    const inner = j.n_inner === null || j.n_inner === undefined ? 4 * hiddenSize : intField(j, 'n_inner', file, 1);
+    const inner =
+      j.n_inner === null || j.n_inner === undefined ? 4 * hiddenSize : intField(j, 'n_inner', file, 1, undefined, 'intermediateSize');
     const shapes = layerShapes(
       j,
       {
@@ -371,7 +417,7 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
       },
       file,
     );
-    const vocabSize = intField(j, 'vocab_size', file, 1);
+    const vocabSize = intField(j, 'vocab_size', file, 1, undefined, 'vocabSize');
     const bosTokenId = intField(j, 'bos_token_id', file, 0, 50256);
     const eosTokenId = intField(j, 'eos_token_id', file, 0, 50256);
     checkTokenId(bosTokenId, 'bos_token_id', vocabSize, 'vocab_size', file);
@@ -385,7 +431,7 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
       intermediateSize: inner,
       layerHeads: shapes.heads,
       layerIntermediate: shapes.ffn,
-      maxPositions: intField(j, 'n_positions', file, 1, 1024),
+      maxPositions: intField(j, 'n_positions', file, 1, 1024, 'maxPositions'),
       layerNormEps: numField(j, 'layer_norm_epsilon', file, 0, 1, 1e-5),
       bosTokenId,
       eosTokenId,

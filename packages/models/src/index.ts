@@ -7,7 +7,17 @@ export { ConfigError, DataError, ModelsError, VocabularyError, WeightsError, Zip
 export type { ModelsErrorCode } from './errors.js';
 
 // Configs with a head count and FFN size per layer, and their Hugging Face config.json form.
-export { bertConfig, fromHfConfig, gpt2Config, headDim, isPruned, toHfConfig, validateConfig, withLayerShapes } from './config.js';
+export {
+  bertConfig,
+  CONFIG_LIMITS,
+  fromHfConfig,
+  gpt2Config,
+  headDim,
+  isPruned,
+  toHfConfig,
+  validateConfig,
+  withLayerShapes,
+} from './config.js';
 export type { BertConfig, BertHead, Gpt2Config, ModelConfig } from './config.js';
 
 // Checkpoints in memory: a config plus Hugging Face-named float32 tensors.
@@ -90,6 +100,7 @@ export type {
 // Datasets, their held-out splits and batching (also `@ziplm/models/data`).
 export {
   chunkTokenIds,
+  DEFAULT_INPUT_LIMITS,
   dataDir,
   dataPath,
   encodeGlueExamples,
@@ -97,6 +108,9 @@ export {
   gatherInt32,
   GLUE_TASKS,
   hasData,
+  inputLimits,
+  MAX_INPUT_BYTES_ENV,
+  MAX_LINE_BYTES_ENV,
   padBatch,
   perplexity,
   postprocessSquad,
@@ -107,9 +121,11 @@ export {
   readWikiText,
   SAMPLE_SENTENCES,
   SAMPLE_TEXT,
+  setInputLimits,
   splitWikiTextArticles,
   squadDevSplit,
   squadMetric,
+  WIKITEXT_MIN_ARTICLES,
   WIKITEXT_SPLIT_RULE,
   wikiTextArticleSplit,
 } from './data/index.js';
@@ -119,6 +135,7 @@ export type {
   GlueExample,
   GlueTaskName,
   GlueTaskSpec,
+  InputLimits,
   PadOptions,
   PaddedBatch,
   ReadSquadOptions,

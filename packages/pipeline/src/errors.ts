@@ -5,6 +5,7 @@
 export type PipelineErrorCode =
   | 'ERR_ZIPLM_PIPELINE'
   | 'ERR_ZIPLM_RUN_DIRECTORY'
+  | 'ERR_ZIPLM_RUN_LOCKED'
   | 'ERR_ZIPLM_TASK_DATA'
   | 'ERR_ZIPLM_OPTIONS'
   | 'ERR_ZIPLM_REPORT'
@@ -22,6 +23,24 @@ export class RunDirectoryError extends PipelineError {
   override readonly code = 'ERR_ZIPLM_RUN_DIRECTORY';
   constructor(
     readonly dir: string,
+    readonly problem: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${dir}: ${problem}`, options);
+  }
+}
+
+/**
+ * Another live process holds the run directory's lock (`<run>/.lock`): two runs writing one directory
+ * would mix their members and tables. Names the holder's process id and host; the run fails before
+ * it reads or writes anything else.
+ */
+export class RunLockedError extends PipelineError {
+  override name = 'RunLockedError';
+  override readonly code = 'ERR_ZIPLM_RUN_LOCKED';
+  constructor(
+    readonly dir: string,
+    readonly holder: { readonly pid: number; readonly host: string; readonly startedAt: string },
     readonly problem: string,
     options?: ErrorOptions,
   ) {

@@ -151,82 +151,87 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
     },
   );
   const { run, dense, tokenizer, task, emit, identity } = ctx;
-  // A training checkpoint after every epoch: a killed fine-tuning resumes from its last epoch.
-  const checkpointEvery = batchesPerEpoch(train.length, settings.batchSize);
-
-  await initBackend();
-  const teacher = createModel(dense); // inference only: fineTune runs it without tape or dropout
-  const records: MemberRecord[] = [];
+  // The run directory's lock is released however the run ends.
   try {
-    for (const variant of variants) {
-      const weights = lossWeights(dense, task, variant);
-      let current: Checkpoint = dense;
-      let currentId = identity.model.sha256;
-      for (const target of ctx.targets) {
-        const dir = memberDir(run, 'ziplm', target, variant.name);
-        const name = memberName('ziplm', target, variant.name);
-        const existing = await readMember(dir);
-        if (existing) {
-          records.push(existing);
-          emit({ kind: 'member', member: existing, resumed: true });
-          current = (await loadModelDir(dir)).checkpoint;
-          currentId = hashString(`${currentId}:${name}`);
-          continue;
-        }
-        const stepDir = run.path('steps', name);
-        const fingerprint = `${currentId}:${JSON.stringify(identity.data)}:${identity.calibration.samples}:${identity.calibration.seed}`;
-        const db = await ensureDatabase(ctx, current, join(stepDir, 'database'), 'obs', fingerprint);
-        const errors = await db.toLayerErrors();
-        emit({ kind: 'stage', stage: 'search', message: `${variant.name ?? 'ziplm'} ${target}x: searching from the current model` });
-        const { choice, info } = await searchLevels(ctx, 'ziplm', current, db, errors, target, current.config);
-        const { checkpoint: pruned, kept } = await stitchModel(current, db, choice);
+    // A training checkpoint after every epoch: a killed fine-tuning resumes from its last epoch.
+    const checkpointEvery = batchesPerEpoch(train.length, settings.batchSize);
 
-        emit({
-          kind: 'stage',
-          stage: 'fine-tune',
-          message: `${variant.name ?? 'ziplm'} ${target}x: fine-tuning ${settings.epochs} epochs on ${train.length} sequences (λ = ${weights.task}, ${weights.logit}, ${weights.token})`,
-        });
-        const result = await fineTune({
-          task: task.kind,
-          student: pruned,
-          teacher,
-          train,
-          ...settings,
-          weights,
-          tokenizer,
-          checkpointDir: join(stepDir, 'train'),
-          checkpointEvery,
-          onProgress: (e) => {
-            if (e.type === 'step') emit({ kind: 'progress', stage: `fine-tune ${target}x`, done: e.step, total: e.totalSteps });
-            else if (e.type === 'resumed')
-              emit({
-                kind: 'stage',
-                stage: 'fine-tune',
-                message: `${variant.name ?? 'ziplm'} ${target}x: resuming fine-tuning from the checkpoint at step ${e.step}`,
-              });
-          },
-        });
-        const trained = result.checkpoint;
-        result.model.dispose();
-        const scores = await scoreMember(ctx, trained, `evaluate ${target}x`);
-        const record = await saveMember(ctx, {
-          method: 'ziplm',
-          ...(variant.name ? { variant: variant.name } : {}),
-          target,
-          choice,
-          search: info,
-          checkpoint: trained,
-          kept,
-          ...(scores ? { scores } : {}),
-        });
-        records.push(record);
-        emit({ kind: 'member', member: record });
-        current = trained;
-        currentId = hashString(`${currentId}:${name}`);
+    await initBackend();
+    const teacher = createModel(dense); // inference only: fineTune runs it without tape or dropout
+    const records: MemberRecord[] = [];
+    try {
+      for (const variant of variants) {
+        const weights = lossWeights(dense, task, variant);
+        let current: Checkpoint = dense;
+        let currentId = identity.model.sha256;
+        for (const target of ctx.targets) {
+          const dir = memberDir(run, 'ziplm', target, variant.name);
+          const name = memberName('ziplm', target, variant.name);
+          const existing = await readMember(run, dir);
+          if (existing) {
+            records.push(existing);
+            emit({ kind: 'member', member: existing, resumed: true });
+            current = (await loadModelDir(dir)).checkpoint;
+            currentId = hashString(`${currentId}:${name}`);
+            continue;
+          }
+          const stepDir = run.path('steps', name);
+          const fingerprint = `${currentId}:${JSON.stringify(identity.data)}:${identity.calibration.samples}:${identity.calibration.seed}`;
+          const db = await ensureDatabase(ctx, current, join(stepDir, 'database'), 'obs', fingerprint);
+          const errors = await db.toLayerErrors();
+          emit({ kind: 'stage', stage: 'search', message: `${variant.name ?? 'ziplm'} ${target}x: searching from the current model` });
+          const { choice, info } = await searchLevels(ctx, 'ziplm', current, db, errors, target, current.config);
+          const { checkpoint: pruned, kept } = await stitchModel(current, db, choice);
+
+          emit({
+            kind: 'stage',
+            stage: 'fine-tune',
+            message: `${variant.name ?? 'ziplm'} ${target}x: fine-tuning ${settings.epochs} epochs on ${train.length} sequences (λ = ${weights.task}, ${weights.logit}, ${weights.token})`,
+          });
+          const result = await fineTune({
+            task: task.kind,
+            student: pruned,
+            teacher,
+            train,
+            ...settings,
+            weights,
+            tokenizer,
+            checkpointDir: join(stepDir, 'train'),
+            checkpointEvery,
+            onProgress: (e) => {
+              if (e.type === 'step') emit({ kind: 'progress', stage: `fine-tune ${target}x`, done: e.step, total: e.totalSteps });
+              else if (e.type === 'resumed')
+                emit({
+                  kind: 'stage',
+                  stage: 'fine-tune',
+                  message: `${variant.name ?? 'ziplm'} ${target}x: resuming fine-tuning from the checkpoint at step ${e.step}`,
+                });
+            },
+          });
+          const trained = result.checkpoint;
+          result.model.dispose();
+          const scores = await scoreMember(ctx, trained, `evaluate ${target}x`);
+          const record = await saveMember(ctx, {
+            method: 'ziplm',
+            ...(variant.name ? { variant: variant.name } : {}),
+            target,
+            choice,
+            search: info,
+            checkpoint: trained,
+            kept,
+            ...(scores ? { scores } : {}),
+          });
+          records.push(record);
+          emit({ kind: 'member', member: record });
+          current = trained;
+          currentId = hashString(`${currentId}:${name}`);
+        }
       }
+    } finally {
+      teacher.dispose();
     }
+    return await finishRun(ctx, records, options);
   } finally {
-    teacher.dispose();
+    await run.close();
   }
-  return finishRun(ctx, records, options);
 }

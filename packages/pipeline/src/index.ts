@@ -2,7 +2,7 @@
 // names listed here are public; the stages, the run directory and the file schemas are internal.
 
 // errors
-export { OptionsError, PipelineError, RunDirectoryError, TaskDataError } from './errors.js';
+export { OptionsError, PipelineError, RunDirectoryError, RunLockedError, TaskDataError } from './errors.js';
 export type { PipelineErrorCode } from './errors.js';
 export { ReportError, ReportWriteError } from './report/errors.js';
 
@@ -14,7 +14,16 @@ export type { GradualFineTuneOptions, GradualOptions, GradualVariant } from './g
 export type { EngineKind, PipelineEvent, RunOptions, SpdySettings } from './context.js';
 
 // what a run found (results.json) and its report
-export type { Comparison, CompressionMethod, MemberAttempt, MemberResult, MemberVerification, MetricInfo, RunResults } from './results.js';
+export type {
+  Comparison,
+  CompressionMethod,
+  MemberAttempt,
+  MemberRecord,
+  MemberResult,
+  MemberVerification,
+  MetricInfo,
+  RunResults,
+} from './results.js';
 export { RESULTS_FILE } from './report-io.js';
 export { checkRunResults, renderReport, writeReport } from './report/index.js';
 export type { RenderedReport } from './report/index.js';
@@ -22,7 +31,7 @@ export type { RenderedReport } from './report/index.js';
 // tasks: calibration data, evaluation data and scoring
 export { defaultTask, prepareTask } from './tasks.js';
 export type { PreparedTask, ScoreProgress, Scores, TaskName, TaskOptions } from './tasks.js';
-export { scoreCheckpoint } from './stages/members.js';
+export { readCheckedMember, scoreCheckpoint } from './stages/members.js';
 
 // engine parity: the TensorFlow.js model vs its ONNX export in onnxruntime
 export { checkEngineParity } from './parity.js';

@@ -37,7 +37,10 @@ export interface MemberResult {
    * target scaled by target / measured (one-shot `retarget`). Absent when it equals `target`.
    */
   readonly searchTarget?: number;
-  /** Earlier versions of this member that were measured and replaced by a re-search, oldest first. */
+  /**
+   * The other measured versions of this member, in the order they were tried: earlier versions a
+   * re-search replaced, and re-searched versions measured no better (`discarded`), which were not kept.
+   */
   readonly attempts?: readonly MemberAttempt[];
   /** Speedup measured by re-timing the exported model (absent when verification was skipped). */
   readonly measuredSpeedup?: number;
@@ -70,13 +73,18 @@ export interface MemberResult {
   readonly dir: string;
 }
 
-/** A measured version of a member that a re-search replaced (`MemberResult.attempts`). */
+/**
+ * Another measured version of a member (`MemberResult.attempts`): one that a re-search replaced, or a
+ * re-searched version that was measured no better than the member and discarded.
+ */
 export interface MemberAttempt {
   readonly searchTarget: number;
   readonly predictedSpeedup: number;
   readonly measuredSpeedup: number;
   readonly layerHeads: readonly number[];
   readonly layerIntermediate: readonly number[];
+  /** True for a re-searched version measured no better than the member (it was never written); absent for a replaced one. */
+  readonly discarded?: true;
 }
 
 /** Diagnostics of one member's verification (@ziplm/latency's VerificationReport, kept in the member record). */
@@ -104,6 +112,12 @@ export interface MemberRecord extends MemberResult {
   readonly keptNeurons: readonly (readonly number[])[];
   /** Predicted class per evaluation item (classification tasks), for paired comparisons. */
   readonly predictions?: readonly number[];
+  /**
+   * Size and sha256 of every file of the member directory but member.json (model.onnx,
+   * model.safetensors, config.json, the vocabulary), by file name: a resumed run and `ziplm verify`
+   * refuse a member whose files changed since they were written. Absent in records of older releases.
+   */
+  readonly files?: Readonly<Record<string, { readonly bytes: number; readonly sha256: string }>>;
 }
 
 export interface RunResults {

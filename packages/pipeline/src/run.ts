@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '@ziplm/core/node';
+import { writeFileAtomic } from '@ziplm/core/node';
 import { createJsMatMulEngine, type MatMulEngine } from '@ziplm/hessian';
 import { describeEnvironment, type InferenceEnvironment } from '@ziplm/latency';
 import { exportModelToOnnx, layerParameterCount, loadModelDir, type Checkpoint } from '@ziplm/models';
@@ -114,65 +114,76 @@ export async function openRun(
     environment: { ...env },
     settings: { evalLimit: options.evalLimit ?? null, spdy, ...settings },
   };
-  const run = await RunDirectory.open(options.runDir, identity);
-  const engine = await matMulEngine(options.engine);
-  const table = await obtainLatencyTable(run, dense, env, { tablePath: options.tablePath, emit, rounds: options.tableRounds });
+  const run = await RunDirectory.open(options.runDir, identity, (message) => emit({ kind: 'warning', message }));
+  try {
+    const engine = await matMulEngine(options.engine);
+    const table = await obtainLatencyTable(run, dense, env, { tablePath: options.tablePath, emit, rounds: options.tableRounds });
+    const denseScores = (options.evaluate ?? true) ? await obtainDenseScores(run, dense, task, emit) : undefined;
 
-  let denseScores: Scores | undefined;
-  if (options.evaluate ?? true) {
-    const file = run.path(DENSE_SCORES_FILE);
-    if (existsSync(file)) {
-      let json: unknown;
-      try {
-        json = JSON.parse(await readFile(file, 'utf8'));
-      } catch (error) {
-        throw new RunDirectoryError(file, `is not valid JSON (${(error as Error).message}); remove it to score the dense model again`, {
-          cause: error,
-        });
+    let predictions: Int32Array | undefined;
+    const densePredictions = async () => {
+      if (!predictions) {
+        const ort = await loadOrt();
+        const session = await createSession(exportModelToOnnx(dense));
+        try {
+          predictions = (await task.calibrationLoss(session, ort)).predictions;
+        } finally {
+          await session.release();
+        }
       }
-      const saved = parseDenseScores(json, file);
-      denseScores = { metric: saved.metric, ...(saved.predictions ? { predictions: Int32Array.from(saved.predictions) } : {}) };
-    } else {
-      emit({ kind: 'stage', stage: 'evaluate', message: `scoring the dense model (${task.metric.label})` });
-      denseScores = await scoreCheckpoint(dense, task, undefined, (done, total) =>
-        emit({ kind: 'progress', stage: 'evaluate dense', done, total }),
-      );
-      await writeJsonAtomic(file, {
-        metric: denseScores.metric,
-        ...(denseScores.predictions ? { predictions: [...denseScores.predictions] } : {}),
-      });
-    }
+      return predictions;
+    };
+    run.manifest.targets = [...new Set([...run.manifest.targets, ...targets])].sort((a, b) => a - b);
+    return {
+      run,
+      identity,
+      dense,
+      tokenizer,
+      task,
+      env,
+      table,
+      engine,
+      targets,
+      spdy,
+      emit,
+      densePredictions,
+      ...(denseScores ? { denseScores } : {}),
+    };
+  } catch (error) {
+    await run.close();
+    throw error;
   }
+}
 
-  let predictions: Int32Array | undefined;
-  const densePredictions = async () => {
-    if (!predictions) {
-      const ort = await loadOrt();
-      const session = await createSession(exportModelToOnnx(dense));
-      try {
-        predictions = (await task.calibrationLoss(session, ort)).predictions;
-      } finally {
-        await session.release();
-      }
+/**
+ * The dense model's scores: read back from dense-scores.json after checking it against the size and
+ * hash the manifest recorded (a changed file is refused: remove it to score again), or computed and
+ * written (its hash recorded first, see RunDirectory.recordFile).
+ */
+async function obtainDenseScores(run: RunDirectory, dense: Checkpoint, task: PreparedTask, emit: RunContext['emit']): Promise<Scores> {
+  const file = run.path(DENSE_SCORES_FILE);
+  if (existsSync(file)) {
+    const remedy = `remove ${file} to score the dense model again`;
+    await run.checkFile(DENSE_SCORES_FILE, remedy);
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(file, 'utf8'));
+    } catch (error) {
+      throw new RunDirectoryError(file, `is not valid JSON (${(error as Error).message}); ${remedy}`, { cause: error });
     }
-    return predictions;
-  };
-  run.manifest.targets = [...new Set([...run.manifest.targets, ...targets])].sort((a, b) => a - b);
-  return {
-    run,
-    identity,
-    dense,
-    tokenizer,
-    task,
-    env,
-    table,
-    engine,
-    targets,
-    spdy,
-    emit,
-    densePredictions,
-    ...(denseScores ? { denseScores } : {}),
-  };
+    const saved = parseDenseScores(json, file);
+    return { metric: saved.metric, ...(saved.predictions ? { predictions: Int32Array.from(saved.predictions) } : {}) };
+  }
+  emit({ kind: 'stage', stage: 'evaluate', message: `scoring the dense model (${task.metric.label})` });
+  const scores = await scoreCheckpoint(dense, task, undefined, (done, total) =>
+    emit({ kind: 'progress', stage: 'evaluate dense', done, total }),
+  );
+  const content = new TextEncoder().encode(
+    `${JSON.stringify({ metric: scores.metric, ...(scores.predictions ? { predictions: [...scores.predictions] } : {}) }, null, 2)}\n`,
+  );
+  await run.recordFile(DENSE_SCORES_FILE, content);
+  await writeFileAtomic(file, content);
+  return scores;
 }
 
 /** Paired comparisons at every target: each member vs the dense model, and ZipLM vs each baseline. */
@@ -214,7 +225,7 @@ export async function finishRun(
     },
     environment: describeEnvironment(env),
     dense: { timeMs: table.dense.median, ...(denseScores ? { metric: denseScores.metric } : {}) },
-    members: records.map(({ keptHeads: _h, keptNeurons: _n, predictions: _p, ...member }) => member),
+    members: records.map(({ keptHeads: _h, keptNeurons: _n, predictions: _p, files: _f, ...member }) => member),
     notes: [...task.notes],
     ...(task.evaluationLabels && denseScores?.predictions
       ? { comparisons: compareMembers(records, denseScores.predictions, task.evaluationLabels) }

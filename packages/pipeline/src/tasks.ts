@@ -405,17 +405,27 @@ function wikitextTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOp
   const stream = (articles: string[]) => {
     const eos = config.modelType === 'gpt2' ? config.eosTokenId : tokenizer.padId;
     const ids: number[] = [];
-    for (const a of articles) ids.push(...tokenizer.encode(a).ids, eos);
+    // A loop, not push(...ids): spreading a long article's ids overflows the call stack.
+    for (const a of articles) {
+      for (const id of tokenizer.encode(a).ids) ids.push(id);
+      ids.push(eos);
+    }
     return chunkTokenIds(ids, length).map((c) => ({ ids: [...c], typeIds: new Array<number>(c.length).fill(0) }));
   };
   // The GPT2 teacher was trained on the training side of the same split (@ziplm/models' one rule).
-  const articles = wikiTextArticleSplit(text);
+  const articles = wikiTextArticleSplit(text, file);
   const trainChunks = stream(articles.train);
   const calibration = seededShuffle(trainChunks, options.seed ?? DEFAULT_SEED).slice(
     0,
     options.calibrationSamples ?? DEFAULT_TASK_CALIBRATION_SAMPLES,
   );
   let evaluation = stream(articles.heldout);
+  if (evaluation.length === 0) {
+    throw new TaskDataError(
+      file,
+      `the held-out articles (k % 10 = 9) hold fewer than ${length} tokens: too little text to score perplexity`,
+    );
+  }
   if (options.evalLimit !== undefined) evaluation = evaluation.slice(0, options.evalLimit);
   const metric: MetricInfo = {
     name: 'perplexity',

@@ -9,7 +9,7 @@ import { builtinModelDir } from '@ziplm/models';
 import { describe, expect, it } from 'vitest';
 import { OptionsError, RunDirectoryError } from '../src/errors.js';
 import { checkGradualOptions, runGradual } from '../src/gradual.js';
-import { readMember } from '../src/stages/members.js';
+import { readMemberRecord as readMember } from '../src/stages/members.js';
 import { runOneShot } from '../src/oneshot.js';
 import type { RunOptions } from '../src/context.js';
 import { checkRunOptions } from '../src/run.js';

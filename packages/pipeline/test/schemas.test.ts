@@ -236,7 +236,10 @@ describe('parseRunManifest', () => {
   it('is checked when a run directory is opened again', async () => {
     const dir = freshDir();
     const run = await RunDirectory.open(dir, identity);
-    expect((await RunDirectory.open(dir, identity)).manifest).toEqual(run.manifest);
+    await run.close(); // a run directory is opened by one run at a time
+    const again = await RunDirectory.open(dir, identity);
+    expect(again.manifest).toEqual(run.manifest);
+    await again.close();
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(edited(run.manifest, (j) => (j.members = [{ name: 'x' }]))));
     await expect(RunDirectory.open(dir, identity)).rejects.toThrow(RunDirectoryError);
     await expect(RunDirectory.open(dir, identity)).rejects.toThrow(

@@ -5,6 +5,7 @@
 import { defineCommand, UsageError } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
+import { applyInputLimits, INPUT_OPTIONS } from './shared.js';
 
 export const checkCommand = defineCommand({
   name: 'check',
@@ -22,6 +23,7 @@ export const checkCommand = defineCommand({
     },
     repeats: { type: 'number', description: 'Timed runs per engine (the median is reported)', default: 10 },
     tolerance: { type: 'number', description: 'Largest allowed |tfjs - onnx| over logits and hidden states', default: 1e-4 },
+    ...INPUT_OPTIONS,
     json: { type: 'boolean', description: 'Print one JSON object instead of text', default: false },
   },
   examples: [
@@ -32,6 +34,7 @@ export const checkCommand = defineCommand({
     if (!(Number.isInteger(options.repeats) && options.repeats >= 1))
       throw new UsageError(`--repeats must be an integer >= 1, got ${options.repeats}`);
     if (!(options.tolerance >= 0)) throw new UsageError(`--tolerance must be >= 0, got ${options.tolerance}`);
+    await applyInputLimits(options);
     const { loadModelDir } = await import('@ziplm/models/io');
     const { checkEngineParity } = await import('@ziplm/pipeline');
 

@@ -4,6 +4,7 @@ import type { RunOptions } from '@ziplm/pipeline';
 import { defineCommand, type OptionsFor } from '../command.js';
 import { progressReporter } from '../progress.js';
 import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
+import { applyInputLimits, INPUT_OPTIONS } from './shared.js';
 
 /** The flags, checked against the run options of the same name (`--task`, `--eval-limit`). */
 const EVAL_OPTIONS = {
@@ -14,6 +15,7 @@ const EVAL_OPTIONS = {
     choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'],
   },
   evalLimit: { type: 'number', description: 'Score on at most N items', valueName: 'N' },
+  ...INPUT_OPTIONS,
   json: { type: 'boolean', description: 'Print JSON', default: false },
 } as const satisfies OptionsFor<Pick<RunOptions, 'task' | 'evalLimit'>>;
 
@@ -23,6 +25,7 @@ export const evalCommand = defineCommand({
   options: EVAL_OPTIONS,
   examples: [{ command: 'ziplm eval --model runs/x/members/ziplm-4.00x --task sst2', description: 'SST-2 dev accuracy of a member' }],
   async run({ options, io }) {
+    await applyInputLimits(options);
     const { loadModelDir } = await import('@ziplm/models/io');
     const { prepareTask, defaultTask, scoreCheckpoint } = await import('@ziplm/pipeline');
     const dir = resolveModelDir(options.model, io.cwd);

@@ -4,9 +4,19 @@ import { resolve } from 'node:path';
 import type { GradualFineTuneOptions, GradualOptions } from '@ziplm/pipeline';
 import { defineCommand, UsageError, type OptionsFor } from '../command.js';
 import { EXIT } from '../exit-codes.js';
+import { namingOutput } from '../internal/io-errors.js';
 import { progressReporter } from '../progress.js';
 import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
-import { defaultRunDir, ENVIRONMENT_OPTIONS, environmentOptions, fmt, parseTargets, textTable } from './shared.js';
+import {
+  applyInputLimits,
+  defaultRunDir,
+  ENVIRONMENT_OPTIONS,
+  environmentOptions,
+  fmt,
+  INPUT_OPTIONS,
+  parseTargets,
+  textTable,
+} from './shared.js';
 
 /**
  * The flags, checked against the gradual run options they feed: the run's own, and the fine-tuning
@@ -46,6 +56,7 @@ const GRADUAL_OPTIONS = {
   evalLimit: { type: 'number', description: 'Score on at most N evaluation items', valueName: 'N' },
   verify: { type: 'boolean', description: 'Re-time every member (--no-verify to skip)', default: true },
   tolerance: { type: 'number', description: 'Allowed shortfall of measured vs target speedup', default: 0.02 },
+  ...INPUT_OPTIONS,
   json: { type: 'boolean', description: 'Print the results as JSON', default: false },
 } as const satisfies OptionsFor<Omit<GradualOptions, 'targets' | 'spdy'> & Omit<GradualFineTuneOptions, 'batchSize'>>;
 
@@ -68,6 +79,7 @@ export const gradualCommand = defineCommand({
     },
   ],
   async run({ options, io }) {
+    await applyInputLimits(options);
     const { runGradual } = await import('@ziplm/pipeline');
     const { inferenceEnvironment } = await import('@ziplm/latency');
     const modelDir = resolveModelDir(options.model, io.cwd);
@@ -82,34 +94,37 @@ export const gradualCommand = defineCommand({
         throw new UsageError(`--lambdas needs three non-negative numbers (task,logit,token), got "${options.lambdas.join(',')}"`);
       weights = { task: l[0]!, logit: l[1]!, token: l[2]! };
     }
-    const results = await runGradual({
-      modelDir,
-      runDir,
-      targets: parseTargets(options.targets),
-      ...(options.task ? { task: options.task } : {}),
-      environment,
-      ...(options.table ? { tablePath: resolve(io.cwd, options.table) } : {}),
-      ...(options.calibrationSamples !== undefined ? { calibrationSamples: options.calibrationSamples } : {}),
-      seed: options.seed,
-      spdy: options.spdy ? { randomInits: options.spdySteps, steps: options.spdySteps } : false,
-      engine: options.engine,
-      ...(options.evalLimit !== undefined ? { evalLimit: options.evalLimit } : {}),
-      verify: options.verify,
-      tolerance: options.tolerance,
-      fineTune: {
-        temperature: options.temperature,
-        ...(options.trainSamples !== undefined ? { trainSamples: options.trainSamples } : {}),
-        ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
-        ...(options.lr !== undefined ? { learningRate: options.lr } : {}),
-        ...(options.trainBatchSize !== undefined ? { batchSize: options.trainBatchSize } : {}),
-        ...(options.weightDecay !== undefined ? { weightDecay: options.weightDecay } : {}),
-      },
-      variants: [
-        weights ? { weights } : {},
-        ...(options.compareNoTokenDistillation ? [{ name: 'no token distillation', weights: { ...(weights ?? {}), token: 0 } }] : []),
-      ],
-      onEvent: progressReporter(io, options.json),
-    });
+    // A failed write in the run directory (a full disk) is reported as writing runDir when the error names no file.
+    const results = await namingOutput(runDir, () =>
+      runGradual({
+        modelDir,
+        runDir,
+        targets: parseTargets(options.targets),
+        ...(options.task ? { task: options.task } : {}),
+        environment,
+        ...(options.table ? { tablePath: resolve(io.cwd, options.table) } : {}),
+        ...(options.calibrationSamples !== undefined ? { calibrationSamples: options.calibrationSamples } : {}),
+        seed: options.seed,
+        spdy: options.spdy ? { randomInits: options.spdySteps, steps: options.spdySteps } : false,
+        engine: options.engine,
+        ...(options.evalLimit !== undefined ? { evalLimit: options.evalLimit } : {}),
+        verify: options.verify,
+        tolerance: options.tolerance,
+        fineTune: {
+          temperature: options.temperature,
+          ...(options.trainSamples !== undefined ? { trainSamples: options.trainSamples } : {}),
+          ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
+          ...(options.lr !== undefined ? { learningRate: options.lr } : {}),
+          ...(options.trainBatchSize !== undefined ? { batchSize: options.trainBatchSize } : {}),
+          ...(options.weightDecay !== undefined ? { weightDecay: options.weightDecay } : {}),
+        },
+        variants: [
+          weights ? { weights } : {},
+          ...(options.compareNoTokenDistillation ? [{ name: 'no token distillation', weights: { ...(weights ?? {}), token: 0 } }] : []),
+        ],
+        onEvent: progressReporter(io, options.json),
+      }),
+    );
     const failed = results.members.some((m) => m.status === 'fail');
     if (options.json) {
       io.stdout(`${JSON.stringify({ runDir, ...results }, null, 2)}\n`);

@@ -4,9 +4,19 @@ import { resolve } from 'node:path';
 import type { OneShotOptions } from '@ziplm/pipeline';
 import { defineCommand, type OptionsFor } from '../command.js';
 import { EXIT } from '../exit-codes.js';
+import { namingOutput } from '../internal/io-errors.js';
 import { progressReporter } from '../progress.js';
 import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
-import { defaultRunDir, ENVIRONMENT_OPTIONS, environmentOptions, fmt, parseTargets, textTable } from './shared.js';
+import {
+  applyInputLimits,
+  defaultRunDir,
+  ENVIRONMENT_OPTIONS,
+  environmentOptions,
+  fmt,
+  INPUT_OPTIONS,
+  parseTargets,
+  textTable,
+} from './shared.js';
 
 /**
  * The flags, checked against the one-shot run options they feed. `targets` (`2,3x` → numbers) and
@@ -54,6 +64,7 @@ const PRUNE_OPTIONS = {
     valueName: 'N',
   },
   engine: { type: 'string', description: 'GEMM engine for Hessians and OBS', choices: ['onnxruntime', 'js'], default: 'onnxruntime' },
+  ...INPUT_OPTIONS,
   json: { type: 'boolean', description: 'Print the results as JSON', default: false },
 } as const satisfies OptionsFor<Omit<OneShotOptions, 'targets' | 'spdy'>>;
 
@@ -80,6 +91,7 @@ export const pruneCommand = defineCommand({
     },
   ],
   async run({ options, io }) {
+    await applyInputLimits(options);
     const { runOneShot } = await import('@ziplm/pipeline');
     const { inferenceEnvironment } = await import('@ziplm/latency');
     const modelDir = resolveModelDir(options.model, io.cwd);
@@ -87,25 +99,28 @@ export const pruneCommand = defineCommand({
     const runDir = options.run
       ? resolve(io.cwd, options.run)
       : defaultRunDir(io.cwd, modelDir, 'oneshot', inferenceEnvironment(environment));
-    const results = await runOneShot({
-      modelDir,
-      runDir,
-      targets: parseTargets(options.targets),
-      ...(options.task ? { task: options.task } : {}),
-      environment,
-      ...(options.table ? { tablePath: resolve(io.cwd, options.table) } : {}),
-      methods: options.methods,
-      ...(options.calibrationSamples !== undefined ? { calibrationSamples: options.calibrationSamples } : {}),
-      spdy: options.spdy ? { randomInits: options.spdySteps, steps: options.spdySteps } : false,
-      seed: options.seed,
-      ...(options.evalLimit !== undefined ? { evalLimit: options.evalLimit } : {}),
-      evaluate: options.evaluate,
-      verify: options.verify,
-      tolerance: options.tolerance,
-      retarget: options.retarget,
-      engine: options.engine,
-      onEvent: progressReporter(io, options.json),
-    });
+    // A failed write in the run directory (a full disk) is reported as writing runDir when the error names no file.
+    const results = await namingOutput(runDir, () =>
+      runOneShot({
+        modelDir,
+        runDir,
+        targets: parseTargets(options.targets),
+        ...(options.task ? { task: options.task } : {}),
+        environment,
+        ...(options.table ? { tablePath: resolve(io.cwd, options.table) } : {}),
+        methods: options.methods,
+        ...(options.calibrationSamples !== undefined ? { calibrationSamples: options.calibrationSamples } : {}),
+        spdy: options.spdy ? { randomInits: options.spdySteps, steps: options.spdySteps } : false,
+        seed: options.seed,
+        ...(options.evalLimit !== undefined ? { evalLimit: options.evalLimit } : {}),
+        evaluate: options.evaluate,
+        verify: options.verify,
+        tolerance: options.tolerance,
+        retarget: options.retarget,
+        engine: options.engine,
+        onEvent: progressReporter(io, options.json),
+      }),
+    );
     const failed = results.members.some((m) => m.status === 'fail');
     if (options.json) {
       io.stdout(`${JSON.stringify({ runDir, ...results }, null, 2)}\n`);

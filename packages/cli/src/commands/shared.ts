@@ -2,7 +2,7 @@
 
 import { basename, resolve } from 'node:path';
 import type { InferenceEnvironment, InferenceEnvironmentOptions } from '@ziplm/latency';
-import type { OptionsFor, ParsedOptions } from '../command.js';
+import type { OptionsFor, OptionsSpec, ParsedOptions } from '../command.js';
 import { UsageError } from '../command.js';
 
 export const ENVIRONMENT_OPTIONS = {
@@ -17,6 +17,32 @@ export const ENVIRONMENT_OPTIONS = {
   pastLength: { type: 'number', description: 'KV-cache length in generation mode', default: 50, valueName: 'N' },
   threads: { type: 'number', description: 'onnxruntime intra-op threads', default: 2, valueName: 'N' },
 } as const satisfies OptionsFor<InferenceEnvironmentOptions>;
+
+/**
+ * The input-limit flag of the commands that read datasets and model files. The limits themselves
+ * (defaults, `$ZIPLM_MAX_INPUT_BYTES`, `$ZIPLM_MAX_LINE_BYTES`) are decided in @ziplm/models
+ * (`inputLimits`); the flag takes precedence over the environment.
+ */
+export const INPUT_OPTIONS = {
+  maxInputMb: {
+    type: 'number',
+    description:
+      'Largest data, vocabulary or config file read, in MiB (default 256, or $ZIPLM_MAX_INPUT_BYTES); lines of TSV and text files are limited by $ZIPLM_MAX_LINE_BYTES (default 1 MiB)',
+    valueName: 'MB',
+  },
+} as const satisfies OptionsSpec;
+
+/**
+ * Sets this process's input limit from `--max-input-mb`, or clears one set by an earlier command in the
+ * same process (tests run the CLI in-process), so the environment and the default apply again.
+ */
+export async function applyInputLimits(o: { readonly maxInputMb?: number | undefined }): Promise<void> {
+  const mb = o.maxInputMb;
+  if (mb !== undefined && !(Number.isFinite(mb) && mb > 0 && mb * 1024 * 1024 <= Number.MAX_SAFE_INTEGER))
+    throw new UsageError(`--max-input-mb must be a positive number of MiB, got ${mb}`);
+  const { setInputLimits } = await import('@ziplm/models/data');
+  setInputLimits(mb === undefined ? {} : { maxInputBytes: Math.max(1, Math.round(mb * 1024 * 1024)) });
+}
 
 /** The environment flags as parsed (`--mode` narrowed to the latency package's modes). */
 export type EnvironmentFlags = ParsedOptions<typeof ENVIRONMENT_OPTIONS>;

@@ -16,6 +16,7 @@ import {
 } from '@ziplm/distill';
 import { defineCommand, type OptionsFor, UsageError } from '../command.js';
 import { progressReporter } from '../progress.js';
+import { applyInputLimits, INPUT_OPTIONS } from './shared.js';
 
 const [S, G] = [SST2_TEACHER_DEFAULTS, GPT2_TEACHER_DEFAULTS];
 /** "(default: X for sst2-bert, Y for wikitext2-gpt2)", or one value when both recipes agree. */
@@ -69,6 +70,7 @@ const TRAIN_OPTIONS = {
     choices: ['wasm', 'cpu', 'node'],
     default: 'wasm',
   },
+  ...INPUT_OPTIONS,
   json: { type: 'boolean', description: 'Print the results record (results.json, with outDir and workDir) as JSON', default: false },
 } as const satisfies OptionsFor<Sst2TeacherOptions & Gpt2TeacherOptions>;
 
@@ -103,6 +105,7 @@ export const trainCommand = defineCommand({
     if (!isRecipe(name)) throw new UsageError(`unknown recipe "${name}" (recipes: ${RECIPES.join(', ')})`);
     if (args.length > 1) throw new UsageError(`ziplm train takes one recipe, got ${args.length} arguments (${args.join(' ')})`);
     const recipe = name;
+    await applyInputLimits(options);
     if (recipe === 'sst2-bert' && options.seq !== undefined)
       throw new UsageError('--seq applies to wikitext2-gpt2 only (sst2-bert: --max-length)');
     if (recipe === 'wikitext2-gpt2' && options.maxLength !== undefined)

@@ -1,7 +1,10 @@
-// `ziplm verify`: re-time a pruned model against its dense model; exit code 5 on a miss.
+// `ziplm verify`: re-time a pruned model against its dense model; exit code 5 on a miss. What is timed
+// is the file the user deploys: a member's shipped model.onnx, checked first against the size and
+// sha256 its member.json recorded (a truncated or replaced file is exit 3 naming it), never a re-export.
 
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { defineCommand, UsageError } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { progressReporter } from '../progress.js';
@@ -39,9 +42,13 @@ export const verifyCommand = defineCommand({
     const { loadCheckpoint } = await import('@ziplm/models/io');
     const { loadLatencyTable, predictRuntime } = await import('@ziplm/latency');
     const { verifySpeedup, ortFingerprint } = await import('@ziplm/latency/measure');
+    const { readCheckedMember } = await import('@ziplm/pipeline');
     const dense = await loadCheckpoint(resolveModelDir(options.dense, io.cwd));
     const memberDir = resolveModelDir(options.model, io.cwd);
+    // A member of a run: its files must be the ones it was written with (RunDirectoryError, exit 3).
+    const record = await readCheckedMember(memberDir);
     const pruned = await loadCheckpoint(memberDir);
+    const shippedOnnx = join(memberDir, 'model.onnx');
     const { table, warnings } = await loadLatencyTable(resolve(io.cwd, options.table), {
       model: dense.config,
       fingerprint: await ortFingerprint(),
@@ -63,7 +70,25 @@ export const verifyCommand = defineCommand({
     }
     const predicted = predictRuntime(table, pruned.config).speedup;
     report({ kind: 'stage', message: `timing dense and pruned models (${table.environment.mode}, batch ${table.environment.batchSize})` });
-    const result = await verifySpeedup({ dense, pruned, env: table.environment, table, target, predicted, tolerance: options.tolerance });
+    // The shipped graph when there is one (a member's, checked above when it has a record); a bare
+    // checkpoint directory without model.onnx is exported for the table's environment.
+    const timed = existsSync(shippedOnnx)
+      ? { onnx: new Uint8Array(await readFile(shippedOnnx)), vocabSize: pruned.config.vocabSize }
+      : pruned;
+    if (!record && existsSync(shippedOnnx))
+      report({
+        kind: 'warning',
+        message: `${memberDir} has no member.json: timing ${shippedOnnx} without checking it against recorded hashes`,
+      });
+    const result = await verifySpeedup({
+      dense,
+      pruned: timed,
+      env: table.environment,
+      table,
+      target,
+      predicted,
+      tolerance: options.tolerance,
+    });
     io.stdout(options.json ? `${JSON.stringify(result, null, 2)}\n` : `${result.message}\n`);
     return result.status === 'pass' ? EXIT.ok : EXIT.checkFailed;
   },

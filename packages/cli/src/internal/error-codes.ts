@@ -2,7 +2,8 @@
 // `code`. Keys are checked against every package's code union, so a package that adds an error class
 // (and with it a code) does not compile here until the CLI decides its exit code; the test
 // test/exit-codes.test.ts checks every exported error class against this table at run time.
-// Only types are imported: `ziplm --help` must not load the packages.
+// Only types are imported from the packages: `ziplm --help` must not load them. Node's own system errors
+// (ENOSPC, EACCES, ...) have no row: ./io-errors.ts decides theirs (6 for a write, 3 for a read).
 
 import type { DistillError } from '@ziplm/distill';
 import type { HessianError } from '@ziplm/hessian';
@@ -12,6 +13,7 @@ import type { OnnxError } from '@ziplm/onnx';
 import type { PipelineError } from '@ziplm/pipeline';
 import type { UsageError } from '../command.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
+import { describeSystemError, systemErrorIn } from './io-errors.js';
 
 /** The `code` of every error the ziplm packages (and the CLI itself) throw on purpose. */
 export type ZiplmErrorCode =
@@ -26,7 +28,8 @@ export type ZiplmErrorCode =
 /**
  * Exit code of each error code. The rule: the user's invocation at fault is `usage`, a file the user
  * gave (model, vocabulary, data, latency table, run directory, training state) is `input`, a target
- * the table cannot reach is `unreachable`; a base class thrown as is, a programming error inside a
+ * the table cannot reach is `unreachable` (and a write the file system refuses is `output`, see
+ * {@link exitCodeFor}); a base class thrown as is, a programming error inside a
  * package, and a numerical breakdown the user cannot act on are `internal` (printed with the stack).
  */
 export const EXIT_CODE_OF_ERROR: { readonly [C in ZiplmErrorCode]: ExitCode } = {
@@ -85,6 +88,8 @@ export const EXIT_CODE_OF_ERROR: { readonly [C in ZiplmErrorCode]: ExitCode } = 
   // @ziplm/pipeline
   ERR_ZIPLM_PIPELINE: EXIT.internal,
   ERR_ZIPLM_RUN_DIRECTORY: EXIT.input,
+  /** Another live process holds the run directory's lock: the directory the user named is in use (message names the holder). */
+  ERR_ZIPLM_RUN_LOCKED: EXIT.input,
   ERR_ZIPLM_TASK_DATA: EXIT.input,
   ERR_ZIPLM_OPTIONS: EXIT.usage,
   ERR_ZIPLM_REPORT: EXIT.input,
@@ -97,7 +102,14 @@ export function hasZiplmCode(error: unknown): error is Error & { readonly code: 
   return error instanceof Error && 'code' in error && typeof error.code === 'string' && Object.hasOwn(EXIT_CODE_OF_ERROR, error.code);
 }
 
-/** The exit code of an error: from its `code` when it is one of ours, else `internal`. */
+/**
+ * The exit code of an error. A write the file system refused (disk full, permission, read-only) is `output`
+ * wherever it surfaces, also as the cause of one of our errors (a report that could not be written); else
+ * one of our errors gives its row above, a Node system error (a file that cannot be read) gives `input`,
+ * and anything else is a bug: `internal`.
+ */
 export function exitCodeFor(error: unknown): ExitCode {
-  return hasZiplmCode(error) ? EXIT_CODE_OF_ERROR[error.code] : EXIT.internal;
+  if (describeSystemError(systemErrorIn(error))?.writing) return EXIT.output;
+  if (hasZiplmCode(error)) return EXIT_CODE_OF_ERROR[error.code];
+  return describeSystemError(error)?.exitCode ?? EXIT.internal;
 }

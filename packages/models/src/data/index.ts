@@ -3,6 +3,15 @@
 
 // The data directory ($ZIPLM_DATA_DIR), resolved in one place.
 export { dataDir, dataPath, findRepoRoot, hasData } from './paths.js';
+// How much of a file is read (ZIPLM_MAX_INPUT_BYTES / ZIPLM_MAX_LINE_BYTES), decided in one place.
+export {
+  DEFAULT_INPUT_LIMITS,
+  inputLimits,
+  MAX_INPUT_BYTES_ENV,
+  MAX_LINE_BYTES_ENV,
+  setInputLimits,
+} from './limits.js';
+export type { InputLimits } from './limits.js';
 export { DataError } from '../errors.js';
 
 // GLUE TSV (SST-2, QNLI).
@@ -27,7 +36,7 @@ export { chunkTokenIds, perplexity, readWikiText, splitWikiTextArticles } from '
 export type { ChunkOptions } from './wikitext.js';
 
 // The held-out splits of the dev sets (one owner for every split rule).
-export { qnliDevSplit, squadDevSplit, WIKITEXT_SPLIT_RULE, wikiTextArticleSplit } from './splits.js';
+export { qnliDevSplit, squadDevSplit, WIKITEXT_MIN_ARTICLES, WIKITEXT_SPLIT_RULE, wikiTextArticleSplit } from './splits.js';
 export type { SplitPart, WikiTextArticleSplit } from './splits.js';
 
 // Padded batches.

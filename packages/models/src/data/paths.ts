@@ -1,8 +1,9 @@
 // Where the real data lives. Resolved in exactly one place (CONTRIBUTING.md, "Data").
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { DataError } from '../errors.js';
+import { readTextFile } from '../internal/text-file.js';
 
 /** Environment variable that overrides the data directory. */
 export const DATA_DIR_ENV = 'ZIPLM_DATA_DIR';
@@ -40,14 +41,20 @@ export function hasData(...relativePaths: string[]): boolean {
   return relativePaths.every((p) => existsSync(join(dataDir(), p)));
 }
 
-/** Reads a UTF-8 text file; a missing or unreadable file is a DataError naming it. A BOM is dropped. */
+/**
+ * Reads a UTF-8 data file within the input limits (`inputLimits()`): a regular file only, at most
+ * the file limit, no line over the line limit. A BOM is dropped and CRLF line endings become LF.
+ * @throws DataError naming the file: missing, unreadable, not a regular file, or over a limit.
+ */
 export function readDataText(file: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DataError(file, code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(err)})`, { cause: err });
-  }
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  return readTextFile(file, { lineBased: true }, (problem, cause) => {
+    throw new DataError(file, problem, cause === undefined ? undefined : { cause });
+  });
+}
+
+/** Like {@link readDataText} for a JSON data file (SQuAD): no line limit, since JSON is often one line. */
+export function readDataJsonText(file: string): string {
+  return readTextFile(file, { lineBased: false }, (problem, cause) => {
+    throw new DataError(file, problem, cause === undefined ? undefined : { cause });
+  });
 }

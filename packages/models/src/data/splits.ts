@@ -4,6 +4,7 @@
 // measured on. Whoever trains or calibrates and whoever scores must call the same rule here, or
 // training text leaks into the held-out part.
 
+import { DataError } from '../errors.js';
 import type { SquadExample } from './squad.js';
 import { splitWikiTextArticles } from './wikitext.js';
 
@@ -33,6 +34,9 @@ export function isWikiTextHeldOut(article: number): boolean {
   return article % 10 === 9;
 }
 
+/** The fewest articles a WikiText file may have: with fewer, no article is held out. */
+export const WIKITEXT_MIN_ARTICLES = 10;
+
 /** The WikiText rule in words (recorded in the GPT2 teacher's results.json). */
 export const WIKITEXT_SPLIT_RULE =
   'article k is held out when k % 10 === 9 (articles start at top-level " = Title = " lines of wiki.test.raw)';
@@ -48,9 +52,17 @@ export interface WikiTextArticleSplit {
 /**
  * Splits one WikiText raw file by article (the GPT2 teacher trains on `train`; every perplexity
  * ziplm reports is on `heldout`): no held-out text, not even its vocabulary, is seen in training.
+ * @throws DataError naming `file` when the text has fewer than {@link WIKITEXT_MIN_ARTICLES} articles.
  */
-export function wikiTextArticleSplit(text: string): WikiTextArticleSplit {
+export function wikiTextArticleSplit(text: string, file?: string): WikiTextArticleSplit {
   const articles = splitWikiTextArticles(text);
+  if (articles.length < WIKITEXT_MIN_ARTICLES) {
+    // With fewer articles nothing is held out, and every perplexity would be over an empty set.
+    throw new DataError(
+      file ?? '(WikiText text)',
+      `has ${articles.length} article(s) (top-level " = Title = " heading lines): at least ${WIKITEXT_MIN_ARTICLES} are needed to hold out every tenth for scoring`,
+    );
+  }
   const train: string[] = [];
   const heldout: string[] = [];
   articles.forEach((a, k) => {
@@ -60,6 +72,6 @@ export function wikiTextArticleSplit(text: string): WikiTextArticleSplit {
 }
 
 /** One side of {@link wikiTextArticleSplit}. */
-export function wikiTextSplit(text: string, part: SplitPart): string[] {
-  return wikiTextArticleSplit(text)[part];
+export function wikiTextSplit(text: string, part: SplitPart, file?: string): string[] {
+  return wikiTextArticleSplit(text, file)[part];
 }

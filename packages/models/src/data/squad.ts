@@ -6,7 +6,7 @@
 import { DataError } from '../errors.js';
 import type { TokenSequence, Tokenizer } from '../tokenizers/types.js';
 import { parseJsonWithLocation } from '../internal/json.js';
-import { readDataText } from './paths.js';
+import { readDataJsonText } from './paths.js';
 
 export interface SquadAnswer {
   text: string;
@@ -115,7 +115,7 @@ export function parseSquad(text: string, file: string, options: ReadSquadOptions
 
 /** Reads a SQuAD v1.1 JSON file. */
 export function readSquad(file: string, options?: ReadSquadOptions): SquadExample[] {
-  return parseSquad(readDataText(file), file, options);
+  return parseSquad(readDataJsonText(file), file, options);
 }
 
 /** One model input window of one example. */

@@ -56,12 +56,14 @@ const ARTICLE_HEADING = /^ = [^=].* = $/;
  * Splits WikiText raw text into articles: an article starts at a top-level heading line
  * `" = Title = "` (one `=` on each side). Blank lines before the first heading belong to no article
  * (so a file that starts with an empty line numbers its articles like one that does not); other text
- * before the first heading forms an article of its own. Article k's number is what
+ * before the first heading forms an article of its own. CRLF line endings are read as LF. Article k's number is what
  * {@link wikiTextSplit} holds out by, so this is the one splitter every user of the split calls.
  */
 export function splitWikiTextArticles(text: string): string[] {
   const articles: string[][] = [];
-  for (const line of text.split('\n')) {
+  // CRLF files (a WikiText copy saved on Windows) split like LF ones: with the '\r' left on, no
+  // heading line matched, the whole file became one article, and encoding it overflowed the stack.
+  for (const line of text.split(/\r?\n/)) {
     const heading = ARTICLE_HEADING.test(line);
     if (articles.length === 0 && !heading && line.trim() === '') continue;
     if (heading || articles.length === 0) articles.push([]);

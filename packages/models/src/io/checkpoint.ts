@@ -6,12 +6,13 @@
 // (per-layer shapes in its `ziplm` block) and the weights in the `expectedShapes` order, each file
 // atomically, so that load(save(x)) gives x back bit for bit.
 
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@ziplm/core/node';
 import type { ModelConfig } from '../config.js';
 import { fromHfConfig, toHfConfig } from '../config.js';
 import { ConfigError, VocabularyError, WeightsError } from '../errors.js';
+import { readTextFile } from '../internal/text-file.js';
 import type { Tokenizer } from '../tokenizers/index.js';
 import { loadTokenizer } from '../tokenizers/index.js';
 import type { Checkpoint, WeightMap } from '../weights.js';
@@ -25,18 +26,9 @@ export const WEIGHTS_FILE = 'model.safetensors';
 
 /** Reads and validates a Hugging Face config.json. @throws ConfigError naming the file. */
 export async function readConfigFile(file: string): Promise<ModelConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const code = (error as { code?: string }).code;
-    throw new ConfigError(
-      '(file)',
-      code === 'ENOENT' ? 'cannot be read: file not found' : `cannot be read (${code ?? String(error)})`,
-      file,
-      { cause: error },
-    );
-  }
+  const text = readTextFile(file, { lineBased: false }, (problem, cause) => {
+    throw new ConfigError('(file)', problem === 'file not found' ? 'cannot be read: file not found' : problem, file, { cause });
+  });
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -54,6 +46,22 @@ function listNames(names: string[], max = 4): string {
     .map((n) => `"${n}"`)
     .join(', ');
   return names.length > max ? `${shown} and ${names.length - max} more` : shown;
+}
+
+/**
+ * Refuses a tensor holding NaN or ±Infinity: such weights export and score without complaint (a
+ * NaN in one FFN gave 48% accuracy instead of 80%, exit 0), so they are refused where they enter.
+ * Costs one pass over the floats: 0.55 to 1.1 ms per MB (100 MiB of float32 on a busy 2-core machine), so
+ * 0.2 to 0.45 s for a 400 MB checkpoint, less than reading it from disk (README, "Limits").
+ */
+export function checkFinite(data: Float32Array, name: string, file: string): void {
+  for (let i = 0; i < data.length; i++) {
+    const x = data[i]!;
+    // x - x is 0 for every finite x and NaN for NaN and ±Infinity: one subtraction, no call.
+    if (x - x !== 0) {
+      throw new WeightsError(file, `tensor "${name}" holds ${x} at flat index ${i}: weights must be finite numbers`);
+    }
+  }
 }
 
 /** Prefixes of per-layer parameters: a stored one the config does not expect means config and weights disagree. */
@@ -144,7 +152,11 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   const wanted = new Set(stored.values());
   const { tensors } = await readSafetensors(weightsFile, { select: (e) => wanted.has(e.name) });
   const weights: WeightMap = new Map();
-  for (const [canonical, name] of stored) weights.set(canonical, tensors.get(name)!);
+  for (const [canonical, name] of stored) {
+    const tensor = tensors.get(name)!;
+    checkFinite(tensor.data, name, weightsFile);
+    weights.set(canonical, tensor);
+  }
   // Keep the expectedShapes order (the order models create variables and files are written in).
   const ordered: WeightMap = new Map();
   for (const name of expected.keys()) ordered.set(name, weights.get(name)!);

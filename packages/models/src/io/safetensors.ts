@@ -11,7 +11,8 @@
 // that one buffer and F16/BF16/F64 tensors are converted one by one, so a checkpoint never costs
 // more than two copies of its weights in memory.
 
-import { open } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { writeFileAtomicWith } from '@ziplm/core/node';
 import { WeightsError } from '../errors.js';
@@ -378,8 +379,18 @@ export async function readSafetensorsHeader(file: string): Promise<SafetensorsHe
 }
 
 async function openForReading(file: string): Promise<FileHandle> {
+  let kind: string | undefined;
   try {
-    return await open(file, 'r');
+    // Only a regular file (symlinks followed): opening a FIFO blocks until a writer appears, and a
+    // device such as /dev/zero has no size to check the header against.
+    const info = await stat(file);
+    if (!info.isFile()) kind = info.isDirectory() ? 'a directory' : info.isFIFO() ? 'a FIFO (named pipe)' : 'a device or socket';
+  } catch {
+    // Reported by open below, with its code.
+  }
+  if (kind !== undefined) throw new WeightsError(file, `is ${kind}, not a regular file; ziplm reads only regular files`);
+  try {
+    return await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     const code = (error as { code?: string }).code;
     throw new WeightsError(file, code === 'ENOENT' ? 'file not found' : `cannot open (${code ?? String(error)})`, { cause: error });

@@ -9,6 +9,7 @@ import { postProcess } from '../internal/tokenizers/postprocess.js';
 import { SpecialTokenSplitter } from '../internal/tokenizers/special.js';
 import type { DecodeOptions, Encoding, EncodeOptions, OverflowEncodeOptions, TokenSequence, Tokenizer } from './types.js';
 import { TokenizationError } from './types.js';
+import { CONFIG_LIMITS } from '../config.js';
 
 /** GPT2's end-of-text token; also its padding id in ziplm. */
 export const GPT2_EOS_TOKEN = '<|endoftext|>';
@@ -107,6 +108,11 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       let max = -1;
       for (const [t, id] of options.vocab as ReadonlyMap<string, number>) {
         if (!Number.isInteger(id) || id < 0) throw new TokenizationError(`vocabulary id of "${t}" is not a non-negative integer: ${id}`);
+        // The id table below is as long as the largest id.
+        if (id >= CONFIG_LIMITS.vocabSize)
+          throw new TokenizationError(
+            `vocabulary id of "${t}" is ${id}: ids must be < ${CONFIG_LIMITS.vocabSize} (ziplm's limit on the vocabulary size)`,
+          );
         this.tokenIds.set(t, id);
         if (id > max) max = id;
       }

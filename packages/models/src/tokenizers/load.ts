@@ -3,9 +3,11 @@
 // other names) or tokenizer.json for byte-level BPE. Every problem is a VocabularyError that names
 // the file (and line, where there are lines).
 
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseJsonWithLocation } from '../internal/json.js';
+import { readTextFile } from '../internal/text-file.js';
+import { CONFIG_LIMITS } from '../config.js';
 import { VocabularyError } from '../errors.js';
 import type { BertNormalizerOptions } from './bert-basic.js';
 import { ByteLevelBpeTokenizer } from './bpe.js';
@@ -13,15 +15,14 @@ import type { Tokenizer } from './types.js';
 import { TokenizationError } from './types.js';
 import { WordPieceTokenizer, type WordPieceTokenizerOptions } from './wordpiece.js';
 
-async function readText(file: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new VocabularyError(file, code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? String(err)})`, { cause: err });
-  }
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+/**
+ * Reads a tokenizer file within the input limits (a regular file only; line-based files also within
+ * the line limit), BOM dropped, CRLF turned into LF.
+ */
+async function readText(file: string, lineBased = false): Promise<string> {
+  return readTextFile(file, { lineBased }, (problem, cause) => {
+    throw new VocabularyError(file, problem, cause === undefined ? undefined : { cause });
+  });
 }
 
 async function exists(file: string): Promise<boolean> {
@@ -71,8 +72,12 @@ export async function loadWordPieceVocabTxt(
   file: string,
   options: Omit<WordPieceTokenizerOptions, 'vocab'> = {},
 ): Promise<WordPieceTokenizer> {
-  const vocab = parseVocabTxt(await readText(file), file);
-  return build(file, () => new WordPieceTokenizer({ ...options, vocab }));
+  const vocab = parseVocabTxt(await readText(file, true), file);
+  return requireBertSpecials(
+    build(file, () => new WordPieceTokenizer({ ...options, vocab })),
+    options,
+    file,
+  );
 }
 
 /** Reads HF tokenizer_config.json settings of a BertTokenizer (missing file = defaults). */
@@ -117,13 +122,59 @@ export async function readBertTokenizerConfig(file: string): Promise<Omit<WordPi
   return out;
 }
 
+/**
+ * A token id must be an integer in [0, CONFIG_LIMITS.vocabSize): the tokenizer allocates a table up
+ * to its largest id, so an id of 2^32 used to crash with a RangeError. Whether the ids fit the
+ * model's embedding is checked against config.json by `loadModelDir`.
+ */
+function checkTokenId(id: unknown, what: string, file: string): void {
+  if (typeof id !== 'number' || !Number.isInteger(id) || id < 0)
+    throw new VocabularyError(file, `${what} is not a non-negative integer id (got ${JSON.stringify(id)})`);
+  if (id >= CONFIG_LIMITS.vocabSize) {
+    throw new VocabularyError(
+      file,
+      `${what} has id ${id}: token ids must be < ${CONFIG_LIMITS.vocabSize} (ziplm's limit on the vocabulary size)`,
+    );
+  }
+}
+
+/**
+ * Refuses a BERT vocabulary without the [CLS] or [SEP] of its template: without them every input
+ * lacks the tokens the classifier and the span head were trained on, and scores silently drop to
+ * chance (a vocab.txt without [CLS]/[SEP] scored 50% and `ziplm check` said OK).
+ */
+function requireBertSpecials(
+  tokenizer: WordPieceTokenizer,
+  options: Pick<WordPieceTokenizerOptions, 'clsToken' | 'sepToken'>,
+  file: string,
+): WordPieceTokenizer {
+  const cls = options.clsToken ?? '[CLS]';
+  const sep = options.sepToken ?? '[SEP]';
+  for (const [role, id, token] of [
+    ['classification', tokenizer.clsId, cls],
+    ['separator', tokenizer.sepId, sep],
+  ] as const) {
+    if (id === undefined) {
+      throw new VocabularyError(file, `has no ${role} token "${token}": every BERT input is built as ${cls} text ${sep}`);
+    }
+  }
+  return tokenizer;
+}
+
+/** Refuses a GPT2 vocabulary without its end-of-text token (the separator and padding of every sequence ziplm builds). */
+function requireGpt2Eos(tokenizer: ByteLevelBpeTokenizer, file: string): ByteLevelBpeTokenizer {
+  if (tokenizer.eosId === undefined) {
+    throw new VocabularyError(file, `has no end-of-text token "${tokenizer.eosToken}": GPT2 separates and pads sequences with it`);
+  }
+  return tokenizer;
+}
+
 function readVocabObject(model: Record<string, unknown>, file: string): Map<string, number> {
   if (!isRecord(model.vocab)) throw new VocabularyError(file, 'model.vocab must be an object of token → id');
   const vocab = new Map<string, number>();
   const byId = new Map<number, string>();
   for (const [token, id] of Object.entries(model.vocab)) {
-    if (!Number.isInteger(id) || (id as number) < 0)
-      throw new VocabularyError(file, `model.vocab["${token}"] is not a non-negative integer id`);
+    checkTokenId(id, `model.vocab["${token}"]`, file);
     const other = byId.get(id as number);
     if (other !== undefined) throw new VocabularyError(file, `model.vocab gives id ${id} to both "${other}" and "${token}"`);
     byId.set(id as number, token);
@@ -142,6 +193,7 @@ function readAddedTokens(json: Record<string, unknown>, vocab: Map<string, numbe
     if (!isRecord(t) || typeof t.content !== 'string' || !Number.isInteger(t.id)) {
       throw new VocabularyError(file, `added_tokens[${i}] needs a string "content" and an integer "id"`);
     }
+    checkTokenId(t.id, `added_tokens[${i}] "${t.content}"`, file);
     const known = vocab.get(t.content);
     if (known !== undefined && known !== t.id) {
       throw new VocabularyError(file, `added_tokens[${i}] "${t.content}" has id ${t.id} but model.vocab says ${known}`);
@@ -229,7 +281,11 @@ export async function loadWordPieceTokenizerJson(file: string): Promise<WordPiec
       }
     }
   }
-  return build(file, () => new WordPieceTokenizer({ ...options, vocab }));
+  return requireBertSpecials(
+    build(file, () => new WordPieceTokenizer({ ...options, vocab })),
+    options,
+    file,
+  );
 }
 
 /** Parses merges.txt text into pairs (skipping a leading `#version` line). */
@@ -262,8 +318,11 @@ export async function loadByteLevelBpe(vocabFile: string, mergesFile: string): P
   const json = parseJson(await readText(vocabFile), vocabFile);
   if (!isRecord(json)) throw new VocabularyError(vocabFile, 'expected a JSON object of token → id');
   const vocab = readVocabObject({ vocab: json }, vocabFile);
-  const merges = parseMerges(await readText(mergesFile), mergesFile, vocab);
-  return build(vocabFile, () => new ByteLevelBpeTokenizer({ vocab, merges }));
+  const merges = parseMerges(await readText(mergesFile, true), mergesFile, vocab);
+  return requireGpt2Eos(
+    build(vocabFile, () => new ByteLevelBpeTokenizer({ vocab, merges })),
+    vocabFile,
+  );
 }
 
 /** Loads byte-level BPE from a Hugging Face tokenizer.json with a BPE model and a ByteLevel pre-tokenizer. */
@@ -291,7 +350,10 @@ export async function loadByteLevelBpeTokenizerJson(file: string): Promise<ByteL
     .join('\n');
   const merges = parseMerges(text, file, vocab);
   const specials = readAddedTokens(json, vocab, file);
-  return build(file, () => new ByteLevelBpeTokenizer({ vocab, merges, specialTokens: specials }));
+  return requireGpt2Eos(
+    build(file, () => new ByteLevelBpeTokenizer({ vocab, merges, specialTokens: specials })),
+    file,
+  );
 }
 
 /**

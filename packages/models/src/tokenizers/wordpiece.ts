@@ -16,6 +16,7 @@ import { postProcess, type SpecialTemplate } from '../internal/tokenizers/postpr
 import { SpecialTokenSplitter } from '../internal/tokenizers/special.js';
 import type { DecodeOptions, Encoding, EncodeOptions, OverflowEncodeOptions, TokenSequence, Tokenizer } from './types.js';
 import { TokenizationError } from './types.js';
+import { CONFIG_LIMITS } from '../config.js';
 
 /** The five BERT special tokens, in the order a BERT vocabulary lists them. */
 export const BERT_SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
@@ -89,6 +90,12 @@ export class WordPieceTokenizer implements Tokenizer {
       for (const [token, id] of map) {
         if (!Number.isInteger(id) || id < 0)
           throw new TokenizationError(`vocabulary id of "${token}" is not a non-negative integer: ${id}`);
+        // The id table below is as long as the largest id.
+        if (id >= CONFIG_LIMITS.vocabSize) {
+          throw new TokenizationError(
+            `vocabulary id of "${token}" is ${id}: ids must be < ${CONFIG_LIMITS.vocabSize} (ziplm's limit on the vocabulary size)`,
+          );
+        }
         this.tokenIds.set(token, id);
         if (id > max) max = id;
       }

@@ -8,13 +8,19 @@
 //   <run>/database[-magnitude]/   the level database (one file per module)
 //   <run>/members/<name>/         each member: model.onnx, config.json, model.safetensors, vocabulary, member.json
 //   <run>/results.json, report.md, *.svg
+//   <run>/.lock                   while a process has the directory open (run-lock.ts)
+//
+// Every path read from the directory's files goes through `RunDirectory.resolve` (@ziplm/core/node's
+// resolveInside): a record cannot make a run read or write outside its directory.
 
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '@ziplm/core/node';
+import { resolveInside, writeJsonAtomic } from '@ziplm/core/node';
 import { RunDirectoryError } from '../errors.js';
+import { checkFileDigest, digestBytes } from './files.js';
+import { acquireRunLock, type RunLock } from './run-lock.js';
 import { parseRunManifest, type ManifestMember, type RunIdentity, type RunManifest } from '../schemas/manifest.js';
 
 // The manifest's types are documented beside its schema (schemas/manifest.ts).
@@ -56,24 +62,43 @@ function diffIdentity(a: unknown, b: unknown, path = ''): string[] {
   );
 }
 
+/**
+ * What a run writes besides manifest.json: a directory holding any of these without a manifest has
+ * lost its manifest (its identity can no longer be checked), and is not a fresh run.
+ */
+const RUN_ARTIFACTS = ['members', 'database', 'database-magnitude', 'steps', 'latency-table.json', 'dense-scores.json', 'results.json'];
+
 export class RunDirectory {
   private constructor(
     readonly dir: string,
     readonly manifest: RunManifest,
+    private readonly lock: RunLock,
   ) {}
 
   /**
-   * Opens `dir` for a run with `identity`: creates the manifest, or checks that the existing one
-   * has the same identity (a RunDirectoryError names what differs, e.g. a different model).
+   * Opens `dir` for a run with `identity` under its lock (run-lock.ts; `warn` reports a stale lock
+   * taken over): creates the manifest, or checks that the existing one has the same identity (a
+   * RunDirectoryError names what differs, e.g. a different model). The lock is held until
+   * {@link close}; on any error here it is released before the error is raised.
    */
-  static async open(dir: string, identity: RunIdentity): Promise<RunDirectory> {
+  static async open(dir: string, identity: RunIdentity, warn: (message: string) => void = () => {}): Promise<RunDirectory> {
+    const lock = await acquireRunLock(dir, warn);
+    try {
+      return new RunDirectory(dir, await RunDirectory.readOrCreateManifest(dir, identity), lock);
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+  }
+
+  private static async readOrCreateManifest(dir: string, identity: RunIdentity): Promise<RunManifest> {
     const file = join(dir, 'manifest.json');
     if (existsSync(file)) {
       let json: unknown;
       try {
         json = JSON.parse(await readFile(file, 'utf8'));
       } catch (error) {
-        const problem = `manifest.json is not valid JSON (${(error as Error).message}); remove the directory or choose another --run`;
+        const problem = `manifest.json is not valid JSON (${(error as Error).message}); remove the directory or choose another run directory`;
         throw new RunDirectoryError(dir, problem, { cause: error });
       }
       const manifest = parseRunManifest(json, file);
@@ -82,10 +107,17 @@ export class RunDirectory {
         const what = diff.some((d) => d.startsWith('model')) ? 'a different model' : 'different settings';
         throw new RunDirectoryError(
           dir,
-          `this run directory was made for ${what}; choose another --run directory or remove it. Differences:\n  ${diff.join('\n  ')}`,
+          `this run directory was made for ${what}; choose another run directory or remove it. Differences:\n  ${diff.join('\n  ')}`,
         );
       }
-      return new RunDirectory(dir, manifest);
+      return manifest;
+    }
+    const left = RUN_ARTIFACTS.filter((name) => existsSync(join(dir, name)));
+    if (left.length > 0) {
+      throw new RunDirectoryError(
+        file,
+        `is missing, but the directory holds ${left.join(', ')} of an earlier run whose model and settings can no longer be checked; restore manifest.json, or remove the directory (or choose another run directory) to start afresh`,
+      );
     }
     const now = new Date().toISOString();
     const manifest: RunManifest = {
@@ -98,13 +130,25 @@ export class RunDirectory {
       targets: [],
       members: [],
     };
-    const run = new RunDirectory(dir, manifest);
-    await run.save();
-    return run;
+    await writeJsonAtomic(file, manifest);
+    return manifest;
+  }
+
+  /** Releases the directory's lock; the run is over (called in a `finally`, on success and on error). */
+  async close(): Promise<void> {
+    await this.lock.release();
   }
 
   path(...parts: string[]): string {
     return join(this.dir, ...parts);
+  }
+
+  /**
+   * The absolute path of `relativePath`, a path read from the run directory's own files: a
+   * RunDirectoryError naming `file` and `field` when it does not stay inside the directory.
+   */
+  resolve(relativePath: unknown, file: string, field: string): string {
+    return resolveInside(this.dir, relativePath, (problem) => new RunDirectoryError(file, `"${field}" ${problem}`));
   }
 
   async save(): Promise<void> {
@@ -118,6 +162,29 @@ export class RunDirectory {
       (a, b) => a.method.localeCompare(b.method) || (a.variant ?? '').localeCompare(b.variant ?? '') || a.target - b.target,
     );
     await this.save();
+  }
+
+  /**
+   * Records the size and hash of `content`, about to be written to `name` (relative to the directory),
+   * in the manifest, and saves. The record is saved before the file is written, so a run killed in
+   * between leaves a record without its file (the file is then recomputed), never a file without a record.
+   */
+  async recordFile(name: string, content: Uint8Array): Promise<void> {
+    this.manifest.files = { ...this.manifest.files, [name]: digestBytes(content) };
+    await this.save();
+  }
+
+  /**
+   * Checks `name` against the size and hash the manifest recorded for it (see {@link recordFile}); a
+   * file the manifest has no record of (a run of an older release) is refused too, as it cannot be
+   * checked. `remedy` tells the user what to remove.
+   */
+  async checkFile(name: string, remedy: string): Promise<void> {
+    const file = this.path(name);
+    const expected = this.manifest.files?.[name];
+    if (!expected)
+      throw new RunDirectoryError(file, `has no recorded size and hash in manifest.json (written by an older ziplm); ${remedy}`);
+    await checkFileDigest(file, expected, remedy);
   }
 }
 

@@ -4,6 +4,7 @@
 
 import * as v from 'valibot';
 import { RunDirectoryError } from '../errors.js';
+import type { FileDigest } from '../internal/files.js';
 import { type Assert, type SameShape, checkJson, describeIssue, got, integer, jsonObject, jsonRecord, positive } from './json.js';
 
 /** What must match for a run directory to be resumed. */
@@ -42,10 +43,22 @@ export interface RunManifest {
   readonly versions: Record<string, string>;
   targets: number[];
   members: ManifestMember[];
+  /**
+   * Size and sha256 of the run's own artifacts that have no record of their own (dense-scores.json),
+   * by file name relative to the run directory; checked when a resumed run reuses them.
+   */
+  files?: Record<string, FileDigest>;
 }
 
 const string = () => v.string(got('must be a string'));
 const indexArrays = () => v.array(v.array(integer(0), 'must be an array of indices'), 'must be an array of index arrays');
+
+/** A file's recorded size and sha256 (64 hex digits). */
+export const FileDigestSchema = () =>
+  jsonObject({
+    bytes: integer(0),
+    sha256: v.pipe(string(), v.regex(/^[0-9a-f]{64}$/, got('must be 64 lowercase hex digits'))),
+  });
 
 const RunIdentitySchema = jsonObject({
   mode: v.picklist(['oneshot', 'gradual'], got('must be "oneshot" or "gradual"')),
@@ -84,6 +97,7 @@ export const RunManifestSchema = jsonObject(
     targets: v.array(positive(), 'must be an array'),
     members: v.array(ManifestMemberSchema, 'must be an array'),
     tableSha256: v.optional(string()),
+    files: v.optional(jsonRecord(FileDigestSchema())),
   },
   'must be a JSON object',
 );

@@ -8,6 +8,7 @@
 import { dirname } from 'node:path';
 import * as v from 'valibot';
 import { RunDirectoryError } from '../errors.js';
+import { FileDigestSchema } from './manifest.js';
 import type { CompressionMethod, MemberAttempt, MemberRecord, MemberResult, MemberVerification } from '../results.js';
 import {
   type Assert,
@@ -18,6 +19,7 @@ import {
   integer,
   jsonNumber,
   jsonObject,
+  jsonRecord,
   nullAsNaN,
   optionalOrNull,
   positive,
@@ -49,6 +51,7 @@ export const MemberAttemptSchema = jsonObject({
   measuredSpeedup: positive(),
   layerHeads: layerCounts(),
   layerIntermediate: layerCounts(),
+  discarded: v.optional(v.literal(true, got('must be true when present'))),
 });
 
 /** What the search and the export decided. */
@@ -95,6 +98,7 @@ export const MemberRecordSchema = jsonObject(
     keptNeurons: v.array(v.array(integer(0), 'must be an array of indices'), 'must be an array of index arrays'),
     ...metricEntry,
     predictions: v.optional(v.array(integer(0), 'must be an array of class indices')),
+    files: v.optional(jsonRecord(FileDigestSchema())),
     ...verifiedEntries,
   },
   'must be a JSON object',

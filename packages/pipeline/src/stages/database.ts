@@ -1,7 +1,8 @@
 // The level database of a model: for every prunable module, the weights of its output projection at
 // every level of the grid and their errors (docs site guide: apps/docs/guide/structured-obs.md, "The
 // level grid and the level database"), built by @ziplm/hessian from the calibration Hessians and
-// stored in the run directory (resumable, one file per module).
+// stored in the run directory (resumable, one file per module, each with a sha256 checked when it is
+// reused: @ziplm/hessian/node's `checksums` option).
 
 import { loadOrt } from '@ziplm/onnx/runtime';
 import {
@@ -53,7 +54,7 @@ export async function buildLevelDatabase(
   hessians: ReadonlyMap<string, HessianStatistics>,
   options: BuildDatabaseOptions,
 ): Promise<LevelDatabase> {
-  const db = openLevelDatabase(dir);
+  const db = openLevelDatabase(dir, { checksums: true });
   const modules = prunableModules(checkpoint.config);
   const method = options.method ?? 'obs';
   const jobs: LayerJob[] = modules.map((m) => ({
@@ -80,7 +81,7 @@ export async function buildLevelDatabase(
 
 /** The modules whose database file is missing (so calibration can skip the rest on resume), as {@link moduleKey}s. */
 export async function missingModules(dir: string, checkpoint: Checkpoint): Promise<Set<string>> {
-  const db = openLevelDatabase(dir);
+  const db = openLevelDatabase(dir, { checksums: true });
   const missing = new Set<string>();
   for (const m of prunableModules(checkpoint.config)) if (!(await db.has(m.layer, m.module))) missing.add(moduleKey(m.layer, m.module));
   return missing;

@@ -4,8 +4,8 @@
 // runs both create their members through `saveMember`.
 
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
 import { exportOptionsFor, type InferenceEnvironment, type SearchResult } from '@ziplm/latency';
 import {
   exportModelToOnnx,
@@ -18,7 +18,8 @@ import {
 import { createSession, loadOrt } from '@ziplm/onnx/runtime';
 import type { RunContext } from '../context.js';
 import { RunDirectoryError } from '../errors.js';
-import { writeDirectoryAtomic, writeFileAtomic, writeJsonAtomic } from '@ziplm/core/node';
+import { resolveInside, writeDirectoryAtomic, writeFileAtomic, writeJsonAtomic } from '@ziplm/core/node';
+import { checkFileDigest, digestFile, type FileDigest } from '../internal/files.js';
 import { memberName, type RunDirectory } from '../internal/run-dir.js';
 import type { CompressionMethod, MemberAttempt, MemberRecord, MemberResult } from '../results.js';
 import { checkJson, describeIssue } from '../schemas/json.js';
@@ -44,19 +45,31 @@ export async function scoreCheckpoint(
 export const MEMBER_FILE = 'member.json';
 export const ONNX_FILE = 'model.onnx';
 
-/** Writes a member's files and record; the directory appears complete or not at all (@ziplm/core/node's `writeDirectoryAtomic`). */
+/**
+ * Writes a member's files and record; the directory appears complete or not at all (@ziplm/core/node's
+ * `writeDirectoryAtomic`). The record gets the size and sha256 of every other file of the directory
+ * (`files`), read back from the temporary directory, so that what is recorded is what was written.
+ * Returns the record as written.
+ */
 export async function writeMember(
   dir: string,
   checkpoint: Checkpoint,
   tokenizer: Tokenizer,
   env: InferenceEnvironment,
   record: MemberRecord,
-): Promise<void> {
+  measured?: NewMember['measured'],
+): Promise<MemberRecord> {
+  let written = record;
   await writeDirectoryAtomic(dir, async (tmp) => {
     await saveCheckpoint(tmp, checkpoint, { tokenizer });
     await writeFileAtomic(join(tmp, ONNX_FILE), exportModelToOnnx(checkpoint, exportOptionsFor(env)));
-    await writeJsonAtomic(join(tmp, MEMBER_FILE), record);
+    const files: Record<string, FileDigest> = {};
+    for (const name of (await readdir(tmp)).sort()) if (name !== MEMBER_FILE) files[name] = await digestFile(join(tmp, name));
+    // `files` precedes the measured fields, as in a record measured after it was written.
+    written = { ...record, files, ...measured };
+    await writeJsonAtomic(join(tmp, MEMBER_FILE), written);
   });
+  return written;
 }
 
 /**
@@ -69,19 +82,74 @@ export function memberRecordProblem(value: unknown): string | undefined {
 }
 
 /**
- * Reads a finished member's record, or undefined when the member is not finished. A damaged record
- * is a RunDirectoryError naming the file (removing the member directory recomputes just that member).
+ * Checks that the files of member directory `dir` are the ones its record lists (sizes, then sha256):
+ * a RunDirectoryError naming the file otherwise, or when the record lists no files (written before
+ * records had them) and so cannot be checked. File names are paths read from the record, so they must
+ * stay inside `dir`. `file` is the record's path, for messages.
  */
-export async function readMember(dir: string): Promise<MemberRecord | undefined> {
+export async function checkMemberFiles(dir: string, record: MemberRecord, file: string, remedy: string): Promise<void> {
+  if (!record.files || Object.keys(record.files).length === 0)
+    throw new RunDirectoryError(file, `has no "files" (sizes and hashes of the member's files, written by an older ziplm); ${remedy}`);
+  for (const [name, digest] of Object.entries(record.files)) {
+    const path = resolveInside(dir, name, (problem) => new RunDirectoryError(file, `"files" key ${problem}; ${remedy}`));
+    await checkFileDigest(path, digest, remedy);
+  }
+}
+
+/**
+ * Reads the record of member directory `dir` (its member.json), or undefined when there is none. A
+ * damaged record is a RunDirectoryError naming the file. Checks the record alone: a run reads its
+ * members with {@link readMember}, which also checks where the record points and the files.
+ */
+export async function readMemberRecord(dir: string): Promise<MemberRecord | undefined> {
   const file = join(dir, MEMBER_FILE);
   if (!existsSync(file)) return undefined;
-  let record: unknown;
+  let json: unknown;
   try {
-    record = JSON.parse(await readFile(file, 'utf8'));
+    json = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
     throw new RunDirectoryError(file, `is not valid JSON (${(error as Error).message}); remove ${dir} to recompute this member`);
   }
-  return parseMemberRecord(record, file);
+  return parseMemberRecord(json, file);
+}
+
+/**
+ * Reads a finished member of `run` from its directory `dir`, or undefined when the member is not
+ * finished. Refused with a RunDirectoryError naming the file (removing the member directory recomputes
+ * just that member): a damaged record, a record whose `dir` is not this member's own directory (it
+ * would make the run read and write another member's or a directory outside the run), and member
+ * files that changed since they were written (see {@link checkMemberFiles}).
+ */
+export async function readMember(run: RunDirectory, dir: string): Promise<MemberRecord | undefined> {
+  const record = await readMemberRecord(dir);
+  if (!record) return undefined;
+  const file = join(dir, MEMBER_FILE);
+  const remedy = `remove ${dir} to recompute this member`;
+  const named = run.resolve(record.dir, file, 'dir');
+  if (named !== resolve(dir))
+    throw new RunDirectoryError(
+      file,
+      `"dir" must name this member's own directory ${JSON.stringify(relative(run.dir, dir).replaceAll('\\', '/'))}, got ${JSON.stringify(record.dir)}; ${remedy}`,
+    );
+  await checkMemberFiles(dir, record, file, remedy);
+  return record;
+}
+
+/**
+ * Reads the record of member directory `dir` and checks the member's files against the sizes and
+ * hashes it lists: what `ziplm verify` does before timing a member's shipped model.onnx. Undefined when
+ * `dir` has no member.json; a RunDirectoryError naming the file when the record is damaged, lists no
+ * files, or a file changed since it was written.
+ */
+export async function readCheckedMember(dir: string): Promise<MemberRecord | undefined> {
+  const record = await readMemberRecord(dir);
+  if (record) await checkMemberFiles(dir, record, join(dir, MEMBER_FILE), `re-export the member (remove ${dir} and run again)`);
+  return record;
+}
+
+/** The absolute directory of a member record of `run` (its `dir`, checked to stay inside the run directory). */
+export function recordDir(run: RunDirectory, record: MemberRecord): string {
+  return run.resolve(record.dir, run.path(record.dir, MEMBER_FILE), 'dir');
 }
 
 /** Updates a complete member's record (e.g. with its measured speedup). */
@@ -117,6 +185,8 @@ export interface NewMember {
   readonly checkpoint: Checkpoint;
   readonly kept: KeptStructures;
   readonly scores?: Scores;
+  /** What re-timing found, when the member was timed before it was written (a re-search candidate). */
+  readonly measured?: Pick<MemberRecord, 'measuredSpeedup' | 'deviation' | 'status' | 'verification'>;
 }
 
 /**
@@ -145,7 +215,7 @@ export async function saveMember(ctx: RunContext, member: NewMember): Promise<Me
     ...(scores ? { metric: scores.metric } : {}),
     ...(scores?.predictions && task.evaluationLabels ? { predictions: [...scores.predictions] } : {}),
   };
-  await writeMember(memberDir(run, method, target, variant), checkpoint, tokenizer, env, record);
+  const written = await writeMember(memberDir(run, method, target, variant), checkpoint, tokenizer, env, record, member.measured);
   await run.recordMember({
     name: record.dir,
     method,
@@ -157,5 +227,5 @@ export async function saveMember(ctx: RunContext, member: NewMember): Promise<Me
     keptNeurons: kept.neurons,
     predictedSpeedup: record.predictedSpeedup,
   });
-  return record;
+  return written;
 }

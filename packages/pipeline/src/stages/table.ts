@@ -2,12 +2,13 @@
 // into the run directory), the one already in the run directory, or a newly measured one.
 
 import { existsSync } from 'node:fs';
-import { loadLatencyTable, saveLatencyTable, type InferenceEnvironment, type LatencyTable } from '@ziplm/latency';
+import { writeFileAtomic } from '@ziplm/core/node';
+import { loadLatencyTable, saveLatencyTable, serializeLatencyTable, type InferenceEnvironment, type LatencyTable } from '@ziplm/latency';
 import { buildLatencyTable, ortFingerprint } from '@ziplm/latency/measure';
 import type { Checkpoint } from '@ziplm/models';
 import type { EmitEvent } from '../context.js';
 import { RunDirectoryError } from '../errors.js';
-import { hashFile } from '../internal/files.js';
+import { hashFile, hashString } from '../internal/files.js';
 import type { RunDirectory } from '../internal/run-dir.js';
 
 /** The latency table's file in the run directory. */
@@ -29,8 +30,10 @@ export interface TableOptions {
 }
 
 /**
- * The run's latency table (see the module comment). Its hash is recorded in the manifest: a table that
- * changed since the run started is a RunDirectoryError, since its members were searched with another.
+ * The run's latency table (see the module comment). Its hash is recorded in the manifest when the run
+ * first has one, and checked on every later run before anything is written: a table file that changed
+ * or disappeared since, or a given table that differs from it, is a RunDirectoryError (its members
+ * were searched with the recorded table), and the run directory's copy is left as it was.
  */
 export async function obtainLatencyTable(
   run: RunDirectory,
@@ -39,6 +42,17 @@ export async function obtainLatencyTable(
   options: TableOptions,
 ): Promise<LatencyTable> {
   const inRun = run.path(TABLE_FILE);
+  const recorded = run.manifest.tableSha256;
+  if (recorded !== undefined) {
+    const restore = `restore the table this run was searched with (sha256 ${recorded}), or remove the run directory (or choose another run directory) to start afresh`;
+    if (!existsSync(inRun)) throw new RunDirectoryError(inRun, `is missing; ${restore}`);
+    const sha = await hashFile(inRun);
+    if (sha !== recorded)
+      throw new RunDirectoryError(
+        inRun,
+        `changed since this run started (sha256 ${sha}), so its members were searched with another table; ${restore}`,
+      );
+  }
   const source = options.tablePath ?? (existsSync(inRun) ? inRun : undefined);
   let table: LatencyTable;
   if (source) {
@@ -49,7 +63,15 @@ export async function obtainLatencyTable(
     const differs = environmentDifferences(table.environment, env);
     if (differs.length > 0)
       throw new RunDirectoryError(source, `latency table was measured in another environment (${differs.join('; ')})`);
-    if (source !== inRun) await saveLatencyTable(inRun, table);
+    if (source !== inRun) {
+      const copy = serializeLatencyTable(table);
+      if (recorded !== undefined && hashString(copy) !== recorded)
+        throw new RunDirectoryError(
+          source,
+          `differs from the table this run was searched with (${inRun}); run without a table file to use that one, or choose another run directory`,
+        );
+      await writeFileAtomic(inRun, copy);
+    }
   } else {
     options.emit({
       kind: 'stage',
@@ -64,11 +86,9 @@ export async function obtainLatencyTable(
     });
     await saveLatencyTable(inRun, table);
   }
-  const sha = await hashFile(inRun);
-  if (run.manifest.tableSha256 && run.manifest.tableSha256 !== sha) {
-    throw new RunDirectoryError(run.dir, `${TABLE_FILE} changed since this run started (its members were searched with another table)`);
+  if (recorded === undefined) {
+    run.manifest.tableSha256 = await hashFile(inRun);
   }
-  run.manifest.tableSha256 = sha;
   await run.save();
   return table;
 }

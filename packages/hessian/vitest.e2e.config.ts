@@ -1,0 +1,3 @@
+import { ziplmE2eProject } from '../../vitest.shared.ts';
+
+export default ziplmE2eProject('hessian');
