@@ -62,3 +62,16 @@ export function* product(sizes: readonly number[]): Generator<number[]> {
     if (i < 0) return;
   }
 }
+
+/** The tests' two-layer table: 4 heads, FFN 8 with a 4-level grid, dense 22 ms of which 2 are not prunable. */
+export function twoLayerTable(): LatencyTable {
+  return handTable({
+    numLayers: 2,
+    numHeads: 4,
+    intermediateSize: 8,
+    attention: { 4: 4, 3: 3.2, 2: 2.3, 1: 1.5 },
+    ffn: { 8: 6, 6: 4.6, 4: 3.1, 2: 1.7 },
+    dense: 22,
+    nonPrunable: 2,
+  });
+}

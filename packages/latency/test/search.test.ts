@@ -10,7 +10,7 @@ import {
   SearchError,
 } from '../src/index.js';
 import { knapsackDp, solveKnapsack } from '../src/search.js';
-import { handTable, product } from './helpers.js';
+import { handTable, twoLayerTable, product } from './helpers.js';
 
 /** Brute force: min Σ cost with Σ time ≤ budget; all optimal pick vectors. */
 function bruteForce(times: number[][], costs: number[][], budget: number): { cost: number; picks: number[][] } | undefined {
@@ -136,16 +136,7 @@ describe('solveKnapsack: the budget holds on unrounded times', () => {
   });
 });
 
-// A 2-layer table: 4 heads, FFN 8 with a 4-level grid.
-const table = handTable({
-  numLayers: 2,
-  numHeads: 4,
-  intermediateSize: 8,
-  attention: { 4: 4, 3: 3.2, 2: 2.3, 1: 1.5 },
-  ffn: { 8: 6, 6: 4.6, 4: 3.1, 2: 1.7 },
-  dense: 22,
-  nonPrunable: 2,
-});
+const table = twoLayerTable();
 
 function monotoneErrors(layer: number, module: 'attention' | 'ffn', kept: number[], random: () => number): LayerErrors {
   // Errors fall as more is kept; kept 0 (removed) has error 1 by definition.

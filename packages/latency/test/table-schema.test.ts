@@ -14,20 +14,12 @@ import {
   serializeLatencyTable,
   type LatencyTable,
 } from '../src/index.js';
-import { handTable } from './helpers.js';
+import { twoLayerTable } from './helpers.js';
 
 /** Tables measured by real runs (the docs site's results). */
 const RESULTS_DIR = join(import.meta.dirname, '../../../apps/docs/public/results');
 
-const table = handTable({
-  numLayers: 2,
-  numHeads: 4,
-  intermediateSize: 8,
-  attention: { 4: 4, 3: 3.2, 2: 2.3, 1: 1.5 },
-  ffn: { 8: 6, 6: 4.6, 4: 3.1, 2: 1.7 },
-  dense: 22,
-  nonPrunable: 2,
-});
+const table = twoLayerTable();
 
 /** A JSON object as a test edits it: any member may be read, written or deleted, with any value. */
 type JsonObject = { [key: string]: unknown };

@@ -15,17 +15,9 @@ import {
   serializeLatencyTable,
   TableMismatchError,
 } from '../src/index.js';
-import { handTable } from './helpers.js';
+import { twoLayerTable } from './helpers.js';
 
-const table = handTable({
-  numLayers: 2,
-  numHeads: 4,
-  intermediateSize: 8,
-  attention: { 4: 4, 3: 3.2, 2: 2.3, 1: 1.5 },
-  ffn: { 8: 6, 6: 4.6, 4: 3.1, 2: 1.7 },
-  dense: 22,
-  nonPrunable: 2,
-});
+const table = twoLayerTable();
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), 'ziplm-latency-'));

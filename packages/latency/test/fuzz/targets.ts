@@ -11,22 +11,14 @@ import { searchForSpeedup } from '../../src/search.js';
 import type { LatencyTable } from '../../src/table.js';
 import { serializeLatencyTable } from '../../src/table.js';
 import { loadLatencyTable } from '../../src/table-file.js';
-import { handTable } from '../helpers.js';
+import { twoLayerTable } from '../helpers.js';
 
 /** The regression corpus of @ziplm/latency: `corpus/<format>/<case>`. */
 export const CORPUS_DIR = join(import.meta.dirname, 'corpus');
 
 /** A valid two-layer table (hand-made, as the search tests use). */
 export function seedTable(): LatencyTable {
-  return handTable({
-    numLayers: 2,
-    numHeads: 4,
-    intermediateSize: 8,
-    attention: { 4: 4, 3: 3.2, 2: 2.3, 1: 1.5 },
-    ffn: { 8: 6, 6: 4.6, 4: 3.1, 2: 1.7 },
-    dense: 22,
-    nonPrunable: 2,
-  });
+  return twoLayerTable();
 }
 
 /** Errors falling with the kept size, for every module of the seed's model shape. */
