@@ -29,7 +29,7 @@ import type { RunResults } from './results.js';
 import type { MemberRecord } from './results.js';
 import { finishRun, openRun } from './run.js';
 import { ensureDatabase } from './stages/database.js';
-import { memberDir, readMember, saveMember, scoreMember } from './stages/members.js';
+import { memberDir, resumeMember, saveMember, scoreMember } from './stages/members.js';
 import { searchLevels } from './stages/search.js';
 import type { PreparedTask } from './tasks.js';
 
@@ -167,7 +167,7 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
         for (const target of ctx.targets) {
           const dir = memberDir(run, 'ziplm', target, variant.name);
           const name = memberName('ziplm', target, variant.name);
-          const existing = await readMember(run, dir);
+          const existing = await resumeMember(run, dir);
           if (existing) {
             records.push(existing);
             emit({ kind: 'member', member: existing, resumed: true });

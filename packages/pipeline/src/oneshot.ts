@@ -16,7 +16,7 @@ import type { MemberRecord } from './results.js';
 import { finishRun, openRun } from './run.js';
 import { COMPRESSION_METHODS } from './schemas/member.js';
 import { ensureDatabase } from './stages/database.js';
-import { memberDir, readMember, recordDir, saveMember, scoreMember, updateMember } from './stages/members.js';
+import { memberDir, recordDir, resumeMember, saveMember, scoreMember, updateMember } from './stages/members.js';
 import { searchLevels } from './stages/search.js';
 import { type MeasuredFields, measureSpeedups, verifyPending } from './stages/verify.js';
 
@@ -132,7 +132,7 @@ async function oneShotStages(ctx: RunContext, methods: readonly CompressionMetho
   const records: MemberRecord[] = [];
   for (const method of methods) {
     for (const target of ctx.targets) {
-      const existing = await readMember(run, memberDir(run, method, target));
+      const existing = await resumeMember(run, memberDir(run, method, target));
       if (existing) {
         records.push(existing);
         emit({ kind: 'member', member: existing, resumed: true });

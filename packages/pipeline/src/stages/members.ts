@@ -22,6 +22,7 @@ import { resolveInside, writeDirectoryAtomic, writeFileAtomic, writeJsonAtomic }
 import { checkFileDigest, digestFile, type FileDigest } from '../internal/files.js';
 import { memberName, type RunDirectory } from '../internal/run-dir.js';
 import type { CompressionMethod, MemberAttempt, MemberRecord, MemberResult } from '../results.js';
+import type { ManifestMember } from '../schemas/manifest.js';
 import { checkJson, describeIssue } from '../schemas/json.js';
 import { MemberRecordSchema, parseMemberRecord } from '../schemas/member.js';
 import type { PreparedTask, ScoreProgress, Scores } from '../tasks.js';
@@ -216,16 +217,32 @@ export async function saveMember(ctx: RunContext, member: NewMember): Promise<Me
     ...(scores?.predictions && task.evaluationLabels ? { predictions: [...scores.predictions] } : {}),
   };
   const written = await writeMember(memberDir(run, method, target, variant), checkpoint, tokenizer, env, record, member.measured);
-  await run.recordMember({
+  await run.recordMember(manifestEntry(written));
+  return written;
+}
+
+/** A member's entry in the run's manifest. */
+function manifestEntry(record: MemberRecord): ManifestMember {
+  return {
     name: record.dir,
-    method,
-    ...(variant ? { variant } : {}),
-    target,
+    method: record.method,
+    ...(record.variant ? { variant: record.variant } : {}),
+    target: record.target,
     layerHeads: record.layerHeads,
     layerIntermediate: record.layerIntermediate,
-    keptHeads: kept.heads,
-    keptNeurons: kept.neurons,
+    keptHeads: record.keptHeads,
+    keptNeurons: record.keptNeurons,
     predictedSpeedup: record.predictedSpeedup,
-  });
-  return written;
+  };
+}
+
+/**
+ * A finished member read back when a run resumes (undefined when it is not finished). A run killed after
+ * publishing the member's directory but before saving the manifest left the member out of the manifest:
+ * it is recorded now, so a resumed run ends with the manifest of an uninterrupted one.
+ */
+export async function resumeMember(run: RunDirectory, dir: string): Promise<MemberRecord | undefined> {
+  const record = await readMember(run, dir);
+  if (record && !run.manifest.members.some((m) => m.name === record.dir)) await run.recordMember(manifestEntry(record));
+  return record;
 }

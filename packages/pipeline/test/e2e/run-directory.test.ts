@@ -203,4 +203,16 @@ describe('a resumed run refuses a run directory that was tampered with or damage
     expect(error.message).toContain('restore manifest.json, or remove the directory');
     expect(existsSync(join(runDir, 'manifest.json'))).toBe(false);
   });
+
+  it('a run killed after publishing a member but before saving the manifest: the resumed run records the member', async () => {
+    const runDir = copyOfRun();
+    const file = join(runDir, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(file, 'utf8'));
+    const complete = manifest.members;
+    expect(complete.map((m: { name: string }) => m.name)).toContain('members/ziplm-2.00x');
+    manifest.members = complete.filter((m: { name: string }) => m.name !== 'members/ziplm-2.00x');
+    writeFileSync(file, JSON.stringify(manifest, null, 2));
+    await runOneShot(options(runDir));
+    expect(JSON.parse(readFileSync(file, 'utf8')).members).toEqual(complete);
+  });
 });
