@@ -14,8 +14,8 @@ import {
   environmentOptions,
   fmt,
   INPUT_OPTIONS,
+  membersTable,
   parseTargets,
-  textTable,
 } from './shared.js';
 
 /**
@@ -125,18 +125,9 @@ export const pruneCommand = defineCommand({
     if (options.json) {
       io.stdout(`${JSON.stringify({ runDir, ...results }, null, 2)}\n`);
     } else {
-      const rows = results.members.map((m) => [
-        m.method,
-        fmt.speedup(m.target),
-        fmt.speedup(m.predictedSpeedup),
-        fmt.speedup(m.measuredSpeedup),
-        fmt.percent(m.deviation),
-        m.status ?? '—',
-        fmt.metric(m.metric),
-      ]);
       io.stdout(
         `\n${results.metric.label}: dense ${fmt.metric(results.dense.metric)}\n${results.environment}\n\n` +
-          `${textTable(['method', 'target', 'predicted', 'measured', 'deviation', 'status', results.metric.name], rows)}\n\n` +
+          `${membersTable(results, { header: 'method', cell: (m) => m.method })}\n\n` +
           `${results.notes.map((n) => `note: ${n}\n`).join('')}report: ${runDir}/report.md\n`,
       );
     }

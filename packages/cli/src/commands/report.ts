@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { RunResults } from '@ziplm/pipeline';
 import { defineCommand } from '../command.js';
-import { fmt, textTable } from './shared.js';
+import { fmt, membersTable } from './shared.js';
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -38,27 +38,8 @@ export const reportCommand = defineCommand({
       io.stdout(`${JSON.stringify(results, null, 2)}\n`);
       return;
     }
-    const rows = results.members.map(
-      (m: {
-        method: string;
-        target: number;
-        predictedSpeedup: number;
-        measuredSpeedup?: number;
-        deviation?: number;
-        status?: string;
-        metric?: number;
-      }) => [
-        m.method,
-        fmt.speedup(m.target),
-        fmt.speedup(m.predictedSpeedup),
-        fmt.speedup(m.measuredSpeedup),
-        fmt.percent(m.deviation),
-        m.status ?? '—',
-        fmt.metric(m.metric),
-      ],
-    );
     io.stdout(
-      `${results.metric.label}: dense ${fmt.metric(results.dense.metric)}\n\n${textTable(['method', 'target', 'predicted', 'measured', 'deviation', 'status', results.metric.name], rows)}\n\nreport: ${join(dir, 'report.md')}\n`,
+      `${results.metric.label}: dense ${fmt.metric(results.dense.metric)}\n\n${membersTable(results, { header: 'method', cell: (m) => m.method })}\n\nreport: ${join(dir, 'report.md')}\n`,
     );
   },
 });

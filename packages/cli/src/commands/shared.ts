@@ -2,6 +2,7 @@
 
 import { basename, resolve } from 'node:path';
 import type { InferenceEnvironment, InferenceEnvironmentOptions } from '@ziplm/latency';
+import type { RunResults } from '@ziplm/pipeline';
 import type { OptionsFor, OptionsSpec, ParsedOptions } from '../command.js';
 import { UsageError } from '../command.js';
 
@@ -101,3 +102,24 @@ export const fmt = {
   percent: (x: number | undefined) => (x === undefined ? '—' : `${x >= 0 ? '+' : ''}${(100 * x).toFixed(2)}%`),
   metric: (x: number | undefined) => (x === undefined ? '—' : x.toFixed(2)),
 };
+
+/**
+ * The members table `prune`, `gradual` and `report` print: one row per member, its first column named
+ * `first.header` and filled by `first.cell` (the method, or the gradual family), then target, predicted,
+ * measured, deviation, status and the task's metric.
+ */
+export function membersTable(
+  results: Pick<RunResults, 'members' | 'metric'>,
+  first: { header: string; cell: (member: RunResults['members'][number]) => string },
+): string {
+  const rows = results.members.map((m) => [
+    first.cell(m),
+    fmt.speedup(m.target),
+    fmt.speedup(m.predictedSpeedup),
+    fmt.speedup(m.measuredSpeedup),
+    fmt.percent(m.deviation),
+    m.status ?? '—',
+    fmt.metric(m.metric),
+  ]);
+  return textTable([first.header, 'target', 'predicted', 'measured', 'deviation', 'status', results.metric.name], rows);
+}
