@@ -14,6 +14,7 @@ import type { RunResults } from '../src/results.js';
 import { RunDirectory, type RunIdentity, type RunManifest } from '../src/internal/run-dir.js';
 import { parseDenseScores, parseMemberRecord, parseRunManifest, parseRunResults } from '../src/schemas/index.js';
 import type { MemberRecord } from '../src/results.js';
+import { sampleMemberRecord } from './fixtures/member-record.js';
 import { threeMethodRun } from './fixtures/report/runs.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ziplm-schemas-'));
@@ -49,28 +50,7 @@ function thrown(run: () => unknown): unknown {
 /** Run results measured by real runs (the docs site's results). */
 const RESULTS_DIR = join(import.meta.dirname, '../../../apps/docs/public/results');
 
-const record: MemberRecord = {
-  method: 'ziplm',
-  target: 2,
-  predictedSpeedup: 2.01,
-  searchError: 0.1,
-  search: { procedure: 'spdy', plainLoss: 0.5, loss: 0.4, evaluations: 10 },
-  layerHeads: [2, 2],
-  layerIntermediate: [8, 8],
-  layerParameters: 100,
-  dir: 'members/ziplm-2.00x',
-  keptHeads: [
-    [0, 1],
-    [2, 3],
-  ],
-  keptNeurons: [[0], [1]],
-  metric: 90.5,
-  predictions: [0, 1, 1],
-  measuredSpeedup: 2.03,
-  deviation: 0.015,
-  status: 'pass',
-  verification: { uncertainty: 0.004, predictionError: 0.01, denseDrift: -0.02, denseMs: 3.1, memberMs: 1.5, rounds: 24 },
-};
+const record: MemberRecord = sampleMemberRecord();
 
 describe('parseMemberRecord', () => {
   const file = '/runs/r/members/ziplm-2.00x/member.json';

@@ -11,6 +11,7 @@ import { digestBytes } from '../../src/internal/files.js';
 import { RunDirectory, type RunIdentity, type RunManifest } from '../../src/internal/run-dir.js';
 import type { MemberRecord } from '../../src/results.js';
 import { readMember } from '../../src/stages/members.js';
+import { sampleMemberRecord } from '../fixtures/member-record.js';
 
 /** The regression corpus of @ziplm/pipeline: `corpus/<format>/<case>`. */
 export const CORPUS_DIR = join(import.meta.dirname, 'corpus');
@@ -33,29 +34,7 @@ const MEMBER = 'members/ziplm-2.00x';
 const MODEL_BYTES = new TextEncoder().encode('not really an onnx model, but its digest is recorded\n');
 
 function seedMember(): MemberRecord {
-  return {
-    method: 'ziplm',
-    target: 2,
-    predictedSpeedup: 2.01,
-    searchError: 0.1,
-    search: { procedure: 'spdy', plainLoss: 0.5, loss: 0.4, evaluations: 10 },
-    layerHeads: [2, 2],
-    layerIntermediate: [8, 8],
-    layerParameters: 100,
-    dir: MEMBER,
-    keptHeads: [
-      [0, 1],
-      [2, 3],
-    ],
-    keptNeurons: [[0], [1]],
-    metric: 90.5,
-    predictions: [0, 1, 1],
-    measuredSpeedup: 2.03,
-    deviation: 0.015,
-    status: 'pass',
-    verification: { uncertainty: 0.004, predictionError: 0.01, denseDrift: -0.02, denseMs: 3.1, memberMs: 1.5, rounds: 24 },
-    files: { 'model.onnx': digestBytes(MODEL_BYTES) },
-  };
+  return { ...sampleMemberRecord(), dir: MEMBER, files: { 'model.onnx': digestBytes(MODEL_BYTES) } };
 }
 
 function seedManifest(member: MemberRecord): RunManifest {
