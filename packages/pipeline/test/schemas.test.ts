@@ -11,10 +11,10 @@ import { RunDirectoryError } from '../src/errors.js';
 import { RESULTS_FILE, readRunResults, writeRunReport } from '../src/report-io.js';
 import { ReportError } from '../src/report/errors.js';
 import type { RunResults } from '../src/results.js';
-import { RunDirectory, type RunIdentity, type RunManifest } from '../src/internal/run-dir.js';
+import { RunDirectory, type RunManifest } from '../src/internal/run-dir.js';
 import { parseDenseScores, parseMemberRecord, parseRunManifest, parseRunResults } from '../src/schemas/index.js';
 import type { MemberRecord } from '../src/results.js';
-import { sampleMemberRecord } from './fixtures/member-record.js';
+import { sampleMemberRecord, sampleRunIdentity } from './fixtures/run-records.js';
 import { threeMethodRun } from './fixtures/report/runs.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ziplm-schemas-'));
@@ -146,15 +146,7 @@ describe('parseRunResults', () => {
   });
 });
 
-const identity: RunIdentity = {
-  mode: 'oneshot',
-  model: { sha256: 'ab'.repeat(32), modelType: 'bert' },
-  task: 'sst2',
-  data: [{ file: 'sst2/dev.tsv', sha256: 'cd'.repeat(32) }],
-  calibration: { samples: 64, seed: 42 },
-  environment: { engine: 'onnxruntime-node', threads: 2 },
-  settings: { evalLimit: null, spdy: {} },
-};
+const identity = sampleRunIdentity;
 
 const manifest: RunManifest = {
   format: 'ziplm-run',

@@ -8,10 +8,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { digestBytes } from '../../src/internal/files.js';
-import { RunDirectory, type RunIdentity, type RunManifest } from '../../src/internal/run-dir.js';
+import { RunDirectory, type RunManifest } from '../../src/internal/run-dir.js';
 import type { MemberRecord } from '../../src/results.js';
 import { readMember } from '../../src/stages/members.js';
-import { sampleMemberRecord } from '../fixtures/member-record.js';
+import { sampleMemberRecord, sampleRunIdentity } from '../fixtures/run-records.js';
 
 /** The regression corpus of @ziplm/pipeline: `corpus/<format>/<case>`. */
 export const CORPUS_DIR = join(import.meta.dirname, 'corpus');
@@ -19,15 +19,7 @@ export const CORPUS_DIR = join(import.meta.dirname, 'corpus');
 export const PIPELINE_FUZZ_FORMATS = ['manifest', 'member'] as const;
 export type PipelineFuzzFormat = (typeof PIPELINE_FUZZ_FORMATS)[number];
 
-const identity: RunIdentity = {
-  mode: 'oneshot',
-  model: { sha256: 'ab'.repeat(32), modelType: 'bert' },
-  task: 'sst2',
-  data: [{ file: 'sst2/dev.tsv', sha256: 'cd'.repeat(32) }],
-  calibration: { samples: 64, seed: 42 },
-  environment: { engine: 'onnxruntime-node', threads: 2 },
-  settings: { evalLimit: null, spdy: {} },
-};
+const identity = sampleRunIdentity;
 
 const MEMBER = 'members/ziplm-2.00x';
 /** The member's one file: its content is irrelevant, its size and hash are recorded. */
