@@ -60,9 +60,24 @@ export async function writeFileAtomicWith(file: string, write: (handle: FileHand
     await rename(tmp, file);
   } catch (error) {
     await rm(tmp, { force: true });
-    throw error;
+    throw withPath(error, file);
   }
   await syncDirectory(directory);
+}
+
+/**
+ * A system error from writing through an open handle (`write`, `fsync`: ENOSPC, EDQUOT, EIO) names no file;
+ * give it the file being written, so whoever reports it can say which one. Errors that name a path keep it.
+ */
+function withPath(error: unknown, file: string): unknown {
+  if (
+    error instanceof Error &&
+    typeof (error as NodeJS.ErrnoException).code === 'string' &&
+    (error as NodeJS.ErrnoException).path === undefined
+  ) {
+    (error as NodeJS.ErrnoException).path = file;
+  }
+  return error;
 }
 
 /** Writes `data` (a string as UTF-8) to `file` atomically and durably (see {@link writeFileAtomicWith}). */

@@ -41,6 +41,28 @@ describe('writeFileAtomic', () => {
     expect(await readdir(dir)).toEqual(['table.json']);
   });
 
+  it('names the file being written in a system error that names none (a failed write on a handle)', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'model.onnx');
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write' });
+    const error = await writeFileAtomicWith(file, async () => {
+      throw enospc;
+    }).catch((e: unknown) => e);
+    expect(error).toBe(enospc);
+    expect((error as NodeJS.ErrnoException).path).toBe(file);
+    // An error that already names a path keeps it; an error without a code is not a system error.
+    const named = Object.assign(new Error('EACCES'), { code: 'EACCES', path: '/elsewhere' });
+    await writeFileAtomicWith(file, async () => {
+      throw named;
+    }).catch(() => undefined);
+    expect(named.path).toBe('/elsewhere');
+    const plain = new Error('disk on fire');
+    await writeFileAtomicWith(file, async () => {
+      throw plain;
+    }).catch(() => undefined);
+    expect('path' in plain).toBe(false);
+  });
+
   it('leaves no temporary file when the rename fails', async () => {
     const dir = await tempDir();
     // A non-empty directory cannot be replaced by a file.

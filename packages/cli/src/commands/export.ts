@@ -4,7 +4,6 @@ import { resolve } from 'node:path';
 import { writeFileAtomic } from '@ziplm/core/node';
 import type { ModelExportOptions } from '@ziplm/models/onnx';
 import { defineCommand, type OptionsFor, UsageError } from '../command.js';
-import { namingOutput } from '../internal/io-errors.js';
 import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
 
 /** The flags, checked against the export options of the same name (`--mode`, `--hidden-states`). */
@@ -41,8 +40,9 @@ export const exportCommand = defineCommand({
     }
     const bytes = exportModelToOnnx(checkpoint, { mode: options.mode, hiddenStates: options.hiddenStates });
     const out = resolve(io.cwd, options.out);
-    // Atomic: a failed write (a full disk) leaves a previous export at `out` as it was, never half a model.
-    await namingOutput(out, () => writeFileAtomic(out, bytes));
+    // Atomic: a failed write (a full disk) leaves a previous export at `out` as it was, never half a model;
+    // the error names `out` (@ziplm/core's writer gives a handle's write error the file's path).
+    await writeFileAtomic(out, bytes);
     const summary = {
       model: dir,
       out,

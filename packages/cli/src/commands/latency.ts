@@ -2,7 +2,6 @@
 
 import { resolve } from 'node:path';
 import { defineCommand, UsageError } from '../command.js';
-import { namingOutput } from '../internal/io-errors.js';
 import { progressReporter } from '../progress.js';
 import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
 import { ENVIRONMENT_OPTIONS, environmentOptions, textTable } from './shared.js';
@@ -68,7 +67,7 @@ export const latencyCommand = defineCommand({
       },
     });
     const out = resolve(io.cwd, options.out);
-    await namingOutput(out, () => saveLatencyTable(out, table));
+    await saveLatencyTable(out, table);
     if (options.json) {
       io.stdout(`${JSON.stringify(table, null, 2)}\n`);
       return;
