@@ -4,7 +4,6 @@
 // re-timed and writes results.json and the report.
 
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@ziplm/core/node';
 import { createJsMatMulEngine, type MatMulEngine } from '@ziplm/hessian';
@@ -14,7 +13,7 @@ import { createOrtMatMulEngine, createSession, loadOrt } from '@ziplm/onnx/runti
 import type { EngineKind, RunContext, RunOptions } from './context.js';
 import { DEFAULT_ENGINE, DEFAULT_SEED, DEFAULT_TOLERANCE, defaultCalibrationSamples } from './defaults.js';
 import { RunDirectoryError } from './errors.js';
-import { hashFile } from './internal/files.js';
+import { hashFile, readJsonFile } from './internal/files.js';
 import { checkChoice, checkEnvironment, checkInteger, checkPositive, checkTargets, optionError } from './internal/options.js';
 import { RunDirectory, type RunIdentity } from './internal/run-dir.js';
 import { pairedComparison } from './internal/stats.js';
@@ -165,12 +164,7 @@ async function obtainDenseScores(run: RunDirectory, dense: Checkpoint, task: Pre
   if (existsSync(file)) {
     const remedy = `remove ${file} to score the dense model again`;
     await run.checkFile(DENSE_SCORES_FILE, remedy);
-    let json: unknown;
-    try {
-      json = JSON.parse(await readFile(file, 'utf8'));
-    } catch (error) {
-      throw new RunDirectoryError(file, `is not valid JSON (${(error as Error).message}); ${remedy}`, { cause: error });
-    }
+    const json = await readJsonFile(file, (problem, cause) => new RunDirectoryError(file, `${problem}; ${remedy}`, { cause }));
     const saved = parseDenseScores(json, file);
     return { metric: saved.metric, ...(saved.predictions ? { predictions: Int32Array.from(saved.predictions) } : {}) };
   }

@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { RunDirectoryError } from '../errors.js';
 
 /** sha256 of a file, hex. Streams, so large weight files are not read into memory twice. */
@@ -12,6 +12,20 @@ export async function hashFile(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
+}
+
+/**
+ * The JSON value in `file`. A file that is not valid JSON raises `invalid(problem, cause)`, the caller's
+ * typed error (which names the file or the directory and says what to remove); a file that cannot be read
+ * raises the system error as it is.
+ */
+export async function readJsonFile(file: string, invalid: (problem: string, cause: unknown) => Error): Promise<unknown> {
+  const text = await readFile(file, 'utf8');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw invalid(`is not valid JSON (${(error as Error).message})`, error);
+  }
 }
 
 export function hashString(text: string): string {

@@ -14,12 +14,11 @@
 // resolveInside): a record cannot make a run read or write outside its directory.
 
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { resolveInside, writeJsonAtomic } from '@ziplm/core/node';
 import { RunDirectoryError } from '../errors.js';
-import { checkFileDigest, digestBytes } from './files.js';
+import { checkFileDigest, digestBytes, readJsonFile } from './files.js';
 import { acquireRunLock, type RunLock } from './run-lock.js';
 import { parseRunManifest, type ManifestMember, type RunIdentity, type RunManifest } from '../schemas/manifest.js';
 
@@ -94,13 +93,11 @@ export class RunDirectory {
   private static async readOrCreateManifest(dir: string, identity: RunIdentity): Promise<RunManifest> {
     const file = join(dir, 'manifest.json');
     if (existsSync(file)) {
-      let json: unknown;
-      try {
-        json = JSON.parse(await readFile(file, 'utf8'));
-      } catch (error) {
-        const problem = `manifest.json is not valid JSON (${(error as Error).message}); remove the directory or choose another run directory`;
-        throw new RunDirectoryError(dir, problem, { cause: error });
-      }
+      const json = await readJsonFile(
+        file,
+        (problem, cause) =>
+          new RunDirectoryError(dir, `manifest.json ${problem}; remove the directory or choose another run directory`, { cause }),
+      );
       const manifest = parseRunManifest(json, file);
       const diff = diffIdentity(manifest.identity, identity);
       if (diff.length > 0) {

@@ -4,7 +4,7 @@
 // runs both create their members through `saveMember`.
 
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { exportOptionsFor, type InferenceEnvironment, type SearchResult } from '@ziplm/latency';
 import {
@@ -19,7 +19,7 @@ import { createSession, loadOrt } from '@ziplm/onnx/runtime';
 import type { RunContext } from '../context.js';
 import { RunDirectoryError } from '../errors.js';
 import { resolveInside, writeDirectoryAtomic, writeFileAtomic, writeJsonAtomic } from '@ziplm/core/node';
-import { checkFileDigest, digestFile, type FileDigest } from '../internal/files.js';
+import { checkFileDigest, digestFile, type FileDigest, readJsonFile } from '../internal/files.js';
 import { memberName, type RunDirectory } from '../internal/run-dir.js';
 import type { CompressionMethod, MemberAttempt, MemberRecord, MemberResult } from '../results.js';
 import type { ManifestMember } from '../schemas/manifest.js';
@@ -105,12 +105,10 @@ export async function checkMemberFiles(dir: string, record: MemberRecord, file: 
 export async function readMemberRecord(dir: string): Promise<MemberRecord | undefined> {
   const file = join(dir, MEMBER_FILE);
   if (!existsSync(file)) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    throw new RunDirectoryError(file, `is not valid JSON (${(error as Error).message}); remove ${dir} to recompute this member`);
-  }
+  const json = await readJsonFile(
+    file,
+    (problem, cause) => new RunDirectoryError(file, `${problem}; remove ${dir} to recompute this member`, { cause }),
+  );
   return parseMemberRecord(json, file);
 }
 
