@@ -17,6 +17,10 @@ export interface MetricInfo {
   /** Human-readable label with its dataset, e.g. 'SST-2 dev accuracy (%)'. */
   readonly label: string;
   readonly higherIsBetter: boolean;
+  /** Items the metric was measured on (classification accuracy: examples), for its 95% interval (Wilson). */
+  readonly items?: number;
+  /** The metric of a constant predictor (classification: the majority-class rate, %), to flag degenerate members. */
+  readonly chance?: number;
 }
 
 /** One pruned model of a family. */
@@ -46,8 +50,18 @@ export interface MemberResult {
   readonly measuredSpeedup?: number;
   /** measured / target − 1. */
   readonly deviation?: number;
-  /** 'pass' when the measured speedup is within tolerance of the target or above it. */
-  readonly status?: 'pass' | 'fail';
+  /**
+   * The speedup verdict from the paired timing distribution: 'fail' only when the 95% interval of the
+   * measured speedup lies below target × (1 − tolerance), 'inconclusive' when it straddles that bound,
+   * 'pass' otherwise.
+   */
+  readonly status?: SpeedupStatus;
+  /** Why the verdict is inconclusive (load average, dense drift, interval width), and how to re-time. */
+  readonly statusReason?: string;
+  /** Parameters of the whole member (embeddings and heads included). */
+  readonly totalParameters?: number;
+  /** Size of the member's model.onnx in bytes. */
+  readonly onnxBytes?: number;
   /** What re-timing found besides the measured speedup (absent when verification was skipped, or in older runs). */
   readonly verification?: MemberVerification;
   /** Task metric of this member (absent when evaluation was skipped). */
@@ -87,10 +101,15 @@ export interface MemberAttempt {
   readonly discarded?: true;
 }
 
+/** A speedup verdict (see `MemberResult.status`). */
+export type SpeedupStatus = 'pass' | 'fail' | 'inconclusive';
+
 /** Diagnostics of one member's verification (@ziplm/latency's VerificationReport, kept in the member record). */
 export interface MemberVerification {
   /** Relative standard error of the measured speedup (from the per-round dense/member ratios). */
   readonly uncertainty: number;
+  /** 95% interval of the measured speedup (from the per-round dense/member ratios); absent in older runs. */
+  readonly interval?: readonly [number, number];
   /** measured / predicted − 1: how far the latency table's prediction is off for this member. */
   readonly predictionError?: number;
   /**

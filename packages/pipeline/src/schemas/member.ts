@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import * as v from 'valibot';
 import { RunDirectoryError } from '../errors.js';
 import { FileDigestSchema } from './manifest.js';
-import type { CompressionMethod, MemberAttempt, MemberRecord, MemberResult, MemberVerification } from '../results.js';
+import type { CompressionMethod, MemberAttempt, MemberRecord, MemberResult, MemberVerification, SpeedupStatus } from '../results.js';
 import {
   type Assert,
   type SameShape,
@@ -25,6 +25,9 @@ import {
   positive,
 } from './json.js';
 
+/** Every SpeedupStatus. */
+export const SPEEDUP_STATUSES = ['pass', 'fail', 'inconclusive'] as const satisfies readonly SpeedupStatus[];
+
 /** Every CompressionMethod, in the order error messages list them. */
 export const COMPRESSION_METHODS = ['ziplm', 'magnitude', 'uniform'] as const satisfies readonly CompressionMethod[];
 
@@ -36,6 +39,7 @@ const layerCounts = () => v.array(integer(0), 'must be an array of counts');
 export const MemberVerificationSchema = jsonObject(
   {
     uncertainty: v.pipe(v.number(got('must be a number >= 0')), v.minValue(0, got('must be a number >= 0'))),
+    interval: v.optional(v.tuple([positive(), positive()], got('must be [low, high] when present'))),
     predictionError: v.optional(jsonNumber(' when present')),
     denseDrift: v.optional(jsonNumber(' when present')),
     denseMs: positive(),
@@ -79,16 +83,23 @@ const searchedEntries = {
 
 const metricEntry = { metric: v.optional(jsonNumber(' when present')) };
 
+/** Size of the exported member. */
+const sizeEntries = {
+  totalParameters: v.optional(integer(0)),
+  onnxBytes: v.optional(integer(0)),
+};
+
 /** What re-timing the exported member found. */
 const verifiedEntries = {
   measuredSpeedup: v.optional(nullAsNaN(positive(' when present'))),
   deviation: v.optional(jsonNumber(' when present')),
-  status: optionalOrNull(v.picklist(['pass', 'fail'], got('must be "pass" or "fail" when present'))),
+  status: optionalOrNull(v.picklist(SPEEDUP_STATUSES, got('must be "pass", "fail" or "inconclusive" when present'))),
+  statusReason: v.optional(v.string(got('must be a string when present'))),
   verification: optionalOrNull(MemberVerificationSchema),
 };
 
 /** An entry of `results.json`'s `members`. */
-export const MemberResultSchema = jsonObject({ ...searchedEntries, ...metricEntry, ...verifiedEntries });
+export const MemberResultSchema = jsonObject({ ...searchedEntries, ...sizeEntries, ...metricEntry, ...verifiedEntries });
 
 /** `member.json`. */
 export const MemberRecordSchema = jsonObject(
@@ -96,6 +107,7 @@ export const MemberRecordSchema = jsonObject(
     ...searchedEntries,
     keptHeads: v.array(v.array(integer(0), 'must be an array of indices'), 'must be an array of index arrays'),
     keptNeurons: v.array(v.array(integer(0), 'must be an array of indices'), 'must be an array of index arrays'),
+    ...sizeEntries,
     ...metricEntry,
     predictions: v.optional(v.array(integer(0), 'must be an array of class indices')),
     files: v.optional(jsonRecord(FileDigestSchema())),

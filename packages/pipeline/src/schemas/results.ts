@@ -12,6 +12,8 @@ const MetricInfoSchema = jsonObject({
   name: v.string('must be a string'),
   label: v.string('must be a string'),
   higherIsBetter: v.boolean('must be a boolean'),
+  items: v.optional(integer(0)),
+  chance: v.optional(jsonNumber(' when present')),
 });
 
 const ComparisonSchema = jsonObject({
