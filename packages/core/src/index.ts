@@ -7,7 +7,7 @@ export { mixSeed, SeededRng, seededRandom, splitmix32, xorshift32 } from './rand
 export type { SeededRngState } from './random.js';
 
 // robust statistics and comparisons
-export { median, medianAbsoluteDeviation, quantile } from './stats.js';
+export { median, medianAbsoluteDeviation, quantile, wilsonInterval } from './stats.js';
 export { maxAbsDiff } from './compare.js';
 
 // the tiled transpose

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { maxAbsDiff, median, medianAbsoluteDeviation, quantile } from '../src/index.js';
+import { maxAbsDiff, median, medianAbsoluteDeviation, quantile, wilsonInterval } from '../src/index.js';
 
 describe('median and quantile', () => {
   it('interpolate linearly between order statistics', () => {
@@ -41,5 +41,48 @@ describe('maxAbsDiff', () => {
 
   it('refuses arrays of different lengths', () => {
     expect(() => maxAbsDiff([1, 2], [1])).toThrow(RangeError);
+  });
+});
+
+describe('wilsonInterval', () => {
+  it('matches published values', () => {
+    // Brown, Cai & DasGupta (2001) and R's prop.test(correct = FALSE): 81 of 263 → [0.2553, 0.3662].
+    const [low, high] = wilsonInterval(81, 263);
+    expect(low).toBeCloseTo(0.2553, 4);
+    expect(high).toBeCloseTo(0.3662, 4);
+    // SST-2 dev: 702 of 872 (80.5%) → about ±2.6 points.
+    const [a, b] = wilsonInterval(702, 872);
+    expect(a).toBeCloseTo(0.7774, 4);
+    expect(b).toBeCloseTo(0.83, 4);
+  });
+
+  it('stays inside [0, 1] and never collapses at 0 or n', () => {
+    const [l0, h0] = wilsonInterval(0, 10);
+    expect(l0).toBe(0);
+    expect(h0).toBeCloseTo(0.2775, 4);
+    const [ln, hn] = wilsonInterval(10, 10);
+    expect(ln).toBeCloseTo(0.7225, 4);
+    expect(hn).toBe(1);
+    for (let k = 0; k <= 7; k++) {
+      const [l, h] = wilsonInterval(k, 7);
+      expect(l).toBeGreaterThanOrEqual(0);
+      expect(h).toBeLessThanOrEqual(1);
+      expect(l).toBeLessThanOrEqual(k / 7);
+      expect(h).toBeGreaterThanOrEqual(k / 7);
+    }
+  });
+
+  it('narrows with more items and widens with z', () => {
+    const width = ([l, h]: [number, number]) => h - l;
+    expect(width(wilsonInterval(800, 1000))).toBeLessThan(width(wilsonInterval(80, 100)));
+    expect(width(wilsonInterval(80, 100, 2.576))).toBeGreaterThan(width(wilsonInterval(80, 100)));
+  });
+
+  it('refuses counts that are not a proportion', () => {
+    expect(() => wilsonInterval(1, 0)).toThrow(RangeError);
+    expect(() => wilsonInterval(11, 10)).toThrow(RangeError);
+    expect(() => wilsonInterval(1.5, 10)).toThrow(RangeError);
+    expect(() => wilsonInterval(-1, 10)).toThrow(RangeError);
+    expect(() => wilsonInterval(5, 10, 0)).toThrow(RangeError);
   });
 });

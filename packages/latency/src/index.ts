@@ -49,3 +49,7 @@ export { maxAchievableSpeedup, maxUniformSpeedup, searchForSpeedup, searchUnifor
 export type { LayerErrors, ModuleChoice, SearchOptions, SearchResult, UniformSearchOptions } from './search.js';
 export { spdySearch } from './spdy.js';
 export type { SpdyOptions, SpdyResult } from './spdy.js';
+
+// calibration of a table to members whose speedups were measured (validated on held-out members)
+export { applyMemberCalibration, calibrateToMembers } from './calibration.js';
+export type { MeasuredMember, MemberCalibration, MemberCalibrationModel } from './calibration.js';

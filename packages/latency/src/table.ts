@@ -107,7 +107,11 @@ export interface TableCalibration {
   /** Largest |calibrated / measured − 1| over the points (before the fit: `uncalibratedError`). */
   readonly error: number;
   readonly uncalibratedError: number;
-  /** False when the fit was rejected (scale outside [0.5, 2], a level time not positive, or no lower RMS error than without it); the table is then uncalibrated. */
+  /**
+   * False when the fit was rejected (scale outside [0.5, 2], a level time not positive, or no lower
+   * held-out error than without it: each model predicted by the fit on the others); the table is
+   * then uncalibrated.
+   */
   readonly applied: boolean;
 }
 

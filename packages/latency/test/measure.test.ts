@@ -69,7 +69,7 @@ describe('onnxruntime-node table on a tiny model', () => {
     expect(Number.isFinite(report.measured) && report.measured > 0).toBe(true);
     expect(report.deviation).toBeCloseTo(report.measured / target - 1, 12);
     expect(report.predictionError).toBeCloseTo(report.measured / result.predictedSpeedup - 1, 12);
-    expect(['pass', 'fail']).toContain(report.status);
+    expect(['pass', 'fail', 'inconclusive']).toContain(report.status);
     expect(report.message).toMatch(/^target \d/);
   });
 

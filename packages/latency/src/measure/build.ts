@@ -44,6 +44,7 @@ import { exportOptionsFor, validateEnvironment } from '../environment.js';
 import { MeasurementError } from '../errors.js';
 import { nodeDeviceFingerprint } from '../internal/fingerprint.js';
 import { youngGarbageCollector } from '../internal/gc.js';
+import { selectCalibration } from '../calibration.js';
 import { isotonicIncreasing, type TimingSummary } from '../stats.js';
 import type { BlockTiming, LatencyTable, LevelTime, TableBuildInfo, TableCalibration } from '../table.js';
 import { LATENCY_TABLE_FORMAT, LATENCY_TABLE_VERSION, modelShapeOf } from '../table.js';
@@ -93,7 +94,8 @@ export interface BuildTableOptions extends Omit<ProtocolOptions, 'onProgress'> {
   /**
    * Whole pruned models (random per-layer levels spread over the speedup range) timed with the
    * levels to calibrate the runtime model: level times become scale · t + offset (a fixed cost per
-   * present module), fitted with the dense model by weighted least squares (`build.calibration`).
+   * present module), fitted with the dense model by weighted least squares (`build.calibration`),
+   * and kept only when it predicts models left out of the fit better than the uncalibrated levels.
    * 0 = off. Default `DEFAULT_CALIBRATION_MODELS`; ignored when `calibrateToDense` is set.
    */
   calibrationModels?: number;
@@ -176,33 +178,6 @@ function calibrationShapes(
     });
   }
   return out;
-}
-
-/**
- * Least squares of the whole-model times on relative errors: minimises
- * Σ ((rest + scale · sum + offset · modules − (rest + measured)) / (rest + measured))² and returns
- * [scale, offset]. Relative errors of the whole model are what a speedup inherits.
- */
-function fitCalibration(points: ReadonlyArray<{ sum: number; modules: number; measured: number }>, rest: number): [number, number] {
-  let xx = 0;
-  let xy = 0;
-  let yy = 0;
-  let xm = 0;
-  let ym = 0;
-  for (const p of points) {
-    const total = rest + p.measured;
-    const x = p.sum / total;
-    const y = p.modules / total;
-    const m = p.measured / total;
-    xx += x * x;
-    xy += x * y;
-    yy += y * y;
-    xm += x * m;
-    ym += y * m;
-  }
-  const det = xx * yy - xy * xy;
-  if (!(Math.abs(det) > 1e-12 * Math.max(1e-300, xx * yy))) return [xm / xx, 0];
-  return [(xm * yy - ym * xy) / det, (ym * xx - xm * xy) / det];
 }
 
 /** Default rounds between session renewals in table builds and verification (0 = never renew). */
@@ -477,19 +452,19 @@ export async function buildLatencyTable(
         modules: p.layerHeads.filter((k) => k > 0).length + p.layerIntermediate.filter((k) => k > 0).length,
       }));
       const usable = points.filter((p) => p.measured > 0 && p.sum > 0);
-      const [a, b] = fitCalibration(usable, rest);
+      // Kept only when it predicts models left out of the fit better than the uncalibrated levels
+      // (leave-one-out, calibration.ts): an in-sample comparison always favours the fit.
       const smallest = Math.min(...[...attention, ...ffn].filter((l) => l.kept > 0).map((l) => l.time));
-      // Root mean square relative error of the whole-model times, with and without the fit: the fit
-      // is kept only when plausible and when it explains the measured models better.
-      const rms = (scaleOf: number, offsetOf: number) =>
-        Math.sqrt(
-          usable.reduce((acc, p) => acc + ((scaleOf * p.sum + offsetOf * p.modules - p.measured) / (rest + p.measured)) ** 2, 0) /
-            Math.max(1, usable.length),
-        );
-      const applied = usable.length >= 3 && a >= 0.5 && a <= 2 && a * smallest + b > 0 && rms(a, b) < rms(1, 0);
+      const choice = selectCalibration(
+        usable.map((p) => ({ sum: p.sum, modules: p.modules, time: rest + p.measured })),
+        rest,
+        smallest,
+        ['scale+offset'],
+      );
+      const applied = choice.model !== 'none';
       if (applied) {
-        scale = a;
-        offset = b;
+        scale = choice.scale;
+        offset = choice.offset;
       }
       const relative = (x: number, m: number) => Math.abs(x / m - 1);
       const rows = points.map((p) => ({

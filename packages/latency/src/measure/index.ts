@@ -9,7 +9,15 @@ export type { ProtocolOptions, ProtocolProgress } from './protocol.js';
 
 // verifying measured speedups
 export { verifySpeedup, verifySpeedups } from './verify.js';
-export type { TimedModel, VerificationReport, VerifyCandidate, VerifyCommonOptions, VerifyOptions } from './verify.js';
+export type {
+  MachineLoad,
+  TimedModel,
+  VerificationReport,
+  VerificationStatus,
+  VerifyCandidate,
+  VerifyCommonOptions,
+  VerifyOptions,
+} from './verify.js';
 
 // the engine: onnxruntime-node by default, or any SessionRunner
 export { ortFingerprint, ortSessionOptions } from './ort.js';

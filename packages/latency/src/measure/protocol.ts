@@ -194,6 +194,18 @@ export class InterleavedTimer {
    * relative to the absolute median.
    */
   paired(id: string, base: string, kind: 'difference' | 'ratio'): TimingSummary {
+    const values = this.pairedValues(id, base, kind);
+    const m = median(values);
+    const sigma = 1.4826 * medianAbsoluteDeviation(values);
+    const dispersion = m !== 0 ? sigma / Math.abs(m) : 0;
+    return { median: m, dispersion, relativeError: (1.2533 * dispersion) / Math.sqrt(values.length), samples: values.length };
+  }
+
+  /**
+   * The per-round differences (`id − base`) or ratios (`base / id`) behind `paired`, one per round
+   * that timed both, in round order: the distribution an interval of the comparison is taken from.
+   */
+  pairedValues(id: string, base: string, kind: 'difference' | 'ratio'): number[] {
     const a = this.samplesRef(id);
     const ra = this.sampleRounds.get(id)!;
     const b = this.samplesRef(base);
@@ -207,10 +219,7 @@ export class InterleavedTimer {
       values.push(kind === 'difference' ? a[i]! - other : other / a[i]!);
     }
     if (values.length === 0) throw new MeasurementError(`configurations "${id}" and "${base}" were never timed in the same round`);
-    const m = median(values);
-    const sigma = 1.4826 * medianAbsoluteDeviation(values);
-    const dispersion = m !== 0 ? sigma / Math.abs(m) : 0;
-    return { median: m, dispersion, relativeError: (1.2533 * dispersion) / Math.sqrt(values.length), samples: values.length };
+    return values;
   }
 
   summary(id: string): TimingSummary {
