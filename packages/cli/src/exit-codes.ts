@@ -11,7 +11,10 @@ export const EXIT = {
   input: 3,
   /** A speedup target cannot be reached under the latency table (the message names the maximum). */
   unreachable: 4,
-  /** A check failed: measured speedup below target, or tfjs/ONNX parity out of tolerance. */
+  /**
+   * A check failed: a measured speedup surely below target (its whole 95% interval under target × (1 − tolerance);
+   * an inconclusive timing exits 0), or tfjs/ONNX parity out of tolerance.
+   */
   checkFailed: 5,
   /** Cannot write output (disk full, permission, read-only file system): the message names the path and the condition. */
   output: 6,

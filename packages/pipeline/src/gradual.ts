@@ -31,6 +31,7 @@ import { finishRun, openRun } from './run.js';
 import { ensureDatabase } from './stages/database.js';
 import { memberDir, resumeMember, saveMember, scoreMember } from './stages/members.js';
 import { searchLevels } from './stages/search.js';
+import { retimeInconclusive } from './stages/verify.js';
 import type { PreparedTask } from './tasks.js';
 
 /** Fine-tuning between pruning steps (defaults: the paper's Table 7 for the model type, @ziplm/distill's TABLE7_FINE_TUNING_DEFAULTS). */
@@ -167,8 +168,10 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
         for (const target of ctx.targets) {
           const dir = memberDir(run, 'ziplm', target, variant.name);
           const name = memberName('ziplm', target, variant.name);
-          const existing = await resumeMember(run, dir);
-          if (existing) {
+          const stored = await resumeMember(run, dir);
+          if (stored) {
+            // An inconclusive verdict is re-timed with the pending members (finishRun), not replayed.
+            const existing = (options.verify ?? true) ? retimeInconclusive(ctx, stored) : stored;
             records.push(existing);
             emit({ kind: 'member', member: existing, resumed: true });
             current = (await loadModelDir(dir)).checkpoint;

@@ -23,13 +23,14 @@ export type {
   MemberVerification,
   MetricInfo,
   RunResults,
+  SpeedupStatus,
 } from './results.js';
 export { RESULTS_FILE } from './report-io.js';
 export { checkRunResults, renderReport, writeReport } from './report/index.js';
-export type { RenderedReport } from './report/index.js';
+export type { RenderedReport, ReportInputs } from './report/index.js';
 
 // tasks: calibration data, evaluation data and scoring
-export { defaultTask, prepareTask } from './tasks.js';
+export { defaultTask, prepareTask, TASK_NAMES } from './tasks.js';
 export type { PreparedTask, ScoreProgress, Scores, TaskName, TaskOptions } from './tasks.js';
 export { readCheckedMember, scoreCheckpoint } from './stages/members.js';
 

@@ -4,7 +4,15 @@
 // complete.
 
 import type { LevelDatabase, SweepMethod } from '@ziplm/hessian';
-import { InfeasibleTargetError } from '@ziplm/latency';
+import {
+  applyMemberCalibration,
+  calibrateToMembers,
+  InfeasibleTargetError,
+  type LatencyTable,
+  type MeasuredMember,
+  type MemberCalibration,
+  predictRuntime,
+} from '@ziplm/latency';
 import { exportOptionsFor } from '@ziplm/latency';
 import { exportModelToOnnx } from '@ziplm/models';
 import type { RunContext, RunOptions } from './context.js';
@@ -18,7 +26,7 @@ import { COMPRESSION_METHODS } from './schemas/member.js';
 import { ensureDatabase } from './stages/database.js';
 import { memberDir, recordDir, resumeMember, saveMember, scoreMember, updateMember } from './stages/members.js';
 import { searchLevels } from './stages/search.js';
-import { type MeasuredFields, measureSpeedups, verifyPending } from './stages/verify.js';
+import { type MeasuredFields, measureSpeedups, retimeInconclusive, verifyPending } from './stages/verify.js';
 
 export interface OneShotOptions extends RunOptions {
   /** Methods to run (default ['ziplm']); 'magnitude' and 'uniform' are the baselines. */
@@ -68,6 +76,47 @@ function attemptOf(r: MemberRecord): MemberAttempt {
   };
 }
 
+/**
+ * Every whole model of a run whose speedup was measured: each measured member and every version in
+ * its `attempts` (replaced and discarded ones alike: each was timed against the dense model). A
+ * version recorded twice (an attempt kept beside its unchanged member when a re-search chose the
+ * same levels or found the target out of reach) counts once: a duplicate would be its own twin in
+ * the calibration's leave-one-out test.
+ */
+export function measuredMembers(records: readonly MemberRecord[]): MeasuredMember[] {
+  const seen = new Set<string>();
+  const out: MeasuredMember[] = [];
+  const add = (m: MeasuredMember) => {
+    const key = `${m.layerHeads.join()}|${m.layerIntermediate.join()}|${m.measuredSpeedup}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push({ layerHeads: m.layerHeads, layerIntermediate: m.layerIntermediate, measuredSpeedup: m.measuredSpeedup });
+  };
+  for (const r of records) {
+    if (r.measuredSpeedup === undefined) continue;
+    add({ layerHeads: r.layerHeads, layerIntermediate: r.layerIntermediate, measuredSpeedup: r.measuredSpeedup });
+    for (const a of r.attempts ?? []) add(a);
+  }
+  return out;
+}
+
+/** One line saying which member calibration of the latency table the re-searches used, for the run log and the report's notes. */
+export function describeMemberCalibration(calibration: MemberCalibration, researched: number): string {
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  const kept =
+    calibration.model === 'none'
+      ? 'the latency table as measured'
+      : `the latency table calibrated to the measured members (${calibration.model}: scale ${calibration.scale.toFixed(4)}, ` +
+        `offset ${(1000 * calibration.offset).toFixed(1)} µs per present module)`;
+  const heldOut = Object.entries(calibration.heldOutError)
+    .map(([model, e]) => `${model} ${pct(e)}`)
+    .join(', ');
+  return (
+    `Re-search of ${researched} member(s) with ${kept}, fitted on ${calibration.members} measured model(s); ` +
+    `RMS prediction error: table ${pct(calibration.uncalibratedError)}, held out ${heldOut || 'none tested'}; ${calibration.reason}.`
+  );
+}
+
 /** Runs one-shot ZipLM and returns the results (also written to the run directory). */
 export async function runOneShot(options: OneShotOptions): Promise<RunResults> {
   const methods = [...new Set<CompressionMethod>(options.methods ?? ['ziplm'])];
@@ -97,10 +146,10 @@ async function oneShotStages(ctx: RunContext, methods: readonly CompressionMetho
   };
 
   /** Searches the levels of one member and stitches the pruned model. */
-  const searchMember = async (method: CompressionMethod, searchTarget: number) => {
+  const searchMember = async (method: CompressionMethod, searchTarget: number, table: LatencyTable = ctx.table) => {
     const db = await database(method === 'magnitude' ? 'magnitude' : 'obs');
     const errors = await db.toLayerErrors();
-    const { choice, info } = await searchLevels(ctx, method, dense, db, errors, searchTarget);
+    const { choice, info } = await searchLevels(ctx, method, dense, db, errors, searchTarget, undefined, table);
     return { db, choice, info };
   };
 
@@ -129,11 +178,14 @@ async function oneShotStages(ctx: RunContext, methods: readonly CompressionMetho
     });
   };
 
+  const verifying = options.verify ?? true;
   const records: MemberRecord[] = [];
   for (const method of methods) {
     for (const target of ctx.targets) {
-      const existing = await resumeMember(run, memberDir(run, method, target));
-      if (existing) {
+      const stored = await resumeMember(run, memberDir(run, method, target));
+      if (stored) {
+        // An inconclusive verdict is re-timed with the pending members, not replayed.
+        const existing = verifying ? retimeInconclusive(ctx, stored) : stored;
         records.push(existing);
         emit({ kind: 'member', member: existing, resumed: true });
         continue;
@@ -159,14 +211,35 @@ async function oneShotStages(ctx: RunContext, methods: readonly CompressionMetho
   // measured better (`measuredBetter`); a version measured no better is discarded, recorded in
   // `attempts` with `discarded: true`, and ends the member's re-searches (a new search from the same
   // member would be the same search). Every other measured version is in `attempts` too.
+  //
+  // Before re-searching, the latency table is calibrated to every version measured so far
+  // (@ziplm/latency's `calibrateToMembers`, see its README, "Calibration to measured members"): the
+  // levels the search lands on are, on average, the ones the table times too low, an error of one
+  // sign that grows with the target, and the members measure it where it acts. The calibration is
+  // kept only when it predicts held-out members better than the table (otherwise the table is used
+  // as it is), and the re-search runs on the calibrated table, its target corrected by what that
+  // table still gets wrong on this member (its prediction / measured). With a calibration kept, that
+  // remaining error is corrected only when the measurement tells it from noise (beyond two standard
+  // errors of the measured speedup): a correction from one noisy measurement adds its noise to the
+  // next version. Without one, the per-member correction is the whole correction, as it always was.
+  const calibrationNotes: string[] = [];
   const tolerance = options.tolerance ?? DEFAULT_TOLERANCE;
   const rounds = options.retarget ?? DEFAULT_RETARGET_ROUNDS;
-  if ((options.verify ?? true) && rounds > 0) {
+  if (verifying && rounds > 0) {
     for (;;) {
       await verifyPending(ctx, records, tolerance);
       const misses = records.filter(
         (r) => (r.attempts?.length ?? 0) < rounds && !r.attempts?.some((a) => a.discarded) && missesTarget(r, tolerance),
       );
+      let calibration: MemberCalibration | undefined;
+      let searchTable = ctx.table;
+      if (misses.length > 0) {
+        calibration = calibrateToMembers(ctx.table, measuredMembers(records));
+        searchTable = applyMemberCalibration(ctx.table, calibration);
+        const note = describeMemberCalibration(calibration, misses.length);
+        calibrationNotes.push(note);
+        emit({ kind: 'stage', stage: 'latency', message: note });
+      }
       const candidates: Array<{
         incumbent: MemberRecord;
         searchTarget: number;
@@ -176,10 +249,9 @@ async function oneShotStages(ctx: RunContext, methods: readonly CompressionMetho
       }> = [];
       for (const r of misses) {
         // The correction is bounded (see MAX_RETARGET_CORRECTION), and a search target below 1 would return the dense model.
-        const correction = Math.min(
-          MAX_RETARGET_CORRECTION,
-          Math.max(1 / MAX_RETARGET_CORRECTION, r.predictedSpeedup / r.measuredSpeedup!),
-        );
+        const residual = predictRuntime(searchTable, r).speedup / r.measuredSpeedup!;
+        const significant = calibration?.model === 'none' || Math.abs(residual - 1) > 2 * (r.verification?.uncertainty ?? 0);
+        const correction = significant ? Math.min(MAX_RETARGET_CORRECTION, Math.max(1 / MAX_RETARGET_CORRECTION, residual)) : 1;
         const searchTarget = Math.max(1, r.target * correction);
         const attempts = [...(r.attempts ?? []), attemptOf(r)];
         emit({
@@ -189,7 +261,10 @@ async function oneShotStages(ctx: RunContext, methods: readonly CompressionMetho
         });
         let found: Awaited<ReturnType<typeof searchMember>>;
         try {
-          found = await searchMember(r.method, searchTarget);
+          // The version found carries the prediction of the table it was searched with (the calibrated
+          // one), and is verified against it: its `verification.predictionError` is what that table
+          // still gets wrong, the error the next calibration and correction act on.
+          found = await searchMember(r.method, searchTarget, searchTable);
         } catch (error) {
           if (!(error instanceof InfeasibleTargetError)) throw error;
           // Out of reach: keep the member, and record the attempt so it is not tried again.
@@ -250,5 +325,8 @@ async function oneShotStages(ctx: RunContext, methods: readonly CompressionMetho
       if (changed === 0) break;
     }
   }
-  return finishRun(ctx, records, options);
+  // The calibrations used go into the report's notes (a run whose re-searches all happened in an
+  // earlier invocation has them in that invocation's log).
+  const finishing = calibrationNotes.length > 0 ? { ...ctx, task: { ...ctx.task, notes: [...ctx.task.notes, ...calibrationNotes] } } : ctx;
+  return finishRun(finishing, records, options);
 }

@@ -56,7 +56,7 @@ export interface MemberResult {
    * 'pass' otherwise.
    */
   readonly status?: SpeedupStatus;
-  /** Why the verdict is inconclusive (load average, dense drift, interval width), and how to re-time. */
+  /** Why the verdict is not a pass (the interval, the load average, the dense drift), for 'fail' and 'inconclusive'. */
   readonly statusReason?: string;
   /** Parameters of the whole member (embeddings and heads included). */
   readonly totalParameters?: number;

@@ -40,18 +40,10 @@ function svgTexts(els: readonly XmlElement[]): string[] {
   return els.filter((e) => e.name === 'text').map(textContent);
 }
 
-const METHOD_TABLE_HEADER = [
-  'target',
-  'predicted',
-  'measured',
-  'deviation',
-  'status',
-  'accuracy',
-  'Δ vs dense',
-  'layer params (M)',
-  'heads kept',
-  'FFN kept',
-];
+// Issue 13 split the per-method table (10 columns) into two of 7, so that neither hides columns
+// behind horizontal scrolling: speed and metric first, then time and size.
+const METHOD_TABLE_HEADER = ['target', 'predicted', 'measured', 'deviation', 'status', 'accuracy', 'Δ vs dense'];
+const SIZE_TABLE_HEADER = ['target', 'time (median)', 'heads kept', 'FFN kept', 'layer params (M)', 'total params (M)', 'model.onnx'];
 
 describe('renderReport', () => {
   it('is deterministic and independent of a JSON round trip', () => {
@@ -100,6 +92,9 @@ describe('renderReport', () => {
       const expected = results.members.filter((m) => m.method === method).map((m) => `${m.target.toFixed(2)}×`);
       expect(rows.map((r) => r[0])).toEqual(expected);
       for (const r of rows) expect(r).toHaveLength(METHOD_TABLE_HEADER.length);
+      const [sizeHeader, ...sizeRows] = tables(section(perMethod, heading))[1]!;
+      expect(sizeHeader).toEqual(SIZE_TABLE_HEADER);
+      expect(sizeRows.map((r) => r[0])).toEqual(expected);
     }
     // One row checked cell by cell against the fixture's numbers.
     const m = results.members.find((x) => x.method === 'ziplm' && x.target === 2)!;
@@ -112,9 +107,16 @@ describe('renderReport', () => {
       'pass',
       m.metric!.toFixed(1),
       (m.metric! - 91.3).toFixed(1),
-      (m.layerParameters / 1e6).toFixed(2),
+    ]);
+    const sizeRow = tables(section(perMethod, '### ZipLM'))[1]!.find((r) => r[0] === '2.00×')!;
+    expect(sizeRow).toEqual([
+      '2.00×',
+      '—',
       `${m.layerHeads.reduce((a, b) => a + b)} / 144`,
       `${((m.layerIntermediate.reduce((a, b) => a + b) / 36864) * 100).toFixed(1)}%`,
+      (m.layerParameters / 1e6).toFixed(2),
+      '—',
+      '—',
     ]);
   });
 
@@ -380,7 +382,11 @@ describe('renderReport', () => {
     ]);
     const table5 = tables(section(markdown, '## Target vs achieved speedup'))[0]!;
     expect(table5).toHaveLength(15);
-    expect(table5[0]).toHaveLength(16);
+    // Issue 13: five series no longer share one 16-column table; two per table (7 columns), three
+    // tables, then the |deviation| table (a column per series).
+    expect(table5[0]).toHaveLength(7);
+    const all5 = tables(section(markdown, '## Target vs achieved speedup'));
+    expect(all5.map((t) => t[0]!.length)).toEqual([7, 7, 4, 6]);
     expect(section(markdown, '## Where the pruning went')).toContain('all 42 ZipLM members');
     const acc = checkSvg(svgs[ACCURACY_SVG]!);
     expect(pointTitles(acc)).toHaveLength(results.members.length);

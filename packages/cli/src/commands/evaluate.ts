@@ -1,6 +1,7 @@
 // `ziplm eval`: score a model on a task.
 
 import type { RunOptions } from '@ziplm/pipeline';
+import { TASK_NAMES } from '@ziplm/pipeline';
 import { defineCommand, type OptionsFor } from '../command.js';
 import { progressReporter } from '../progress.js';
 import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
@@ -12,7 +13,7 @@ const EVAL_OPTIONS = {
   task: {
     type: 'string',
     description: "Dataset (default: the model's natural dataset when present, else built-in samples)",
-    choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'],
+    choices: TASK_NAMES,
   },
   evalLimit: { type: 'number', description: 'Score on at most N items', valueName: 'N' },
   ...INPUT_OPTIONS,

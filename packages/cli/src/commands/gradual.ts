@@ -2,6 +2,7 @@
 
 import { resolve } from 'node:path';
 import type { GradualFineTuneOptions, GradualOptions } from '@ziplm/pipeline';
+import { TASK_NAMES } from '@ziplm/pipeline';
 import { defineCommand, UsageError, type OptionsFor } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { namingOutput } from '../internal/io-errors.js';
@@ -16,6 +17,7 @@ import {
   INPUT_OPTIONS,
   membersTable,
   parseTargets,
+  verdictLines,
 } from './shared.js';
 
 /**
@@ -34,7 +36,7 @@ const GRADUAL_OPTIONS = {
   task: {
     type: 'string',
     description: 'Calibration, fine-tuning and scoring data',
-    choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'],
+    choices: TASK_NAMES,
   },
   targets: { type: 'list', description: 'Speedup targets (run in ascending order)', default: ['2', '3', '4', '6', '8'] },
   ...ENVIRONMENT_OPTIONS,
@@ -125,14 +127,18 @@ export const gradualCommand = defineCommand({
         onEvent: progressReporter(io, options.json),
       }),
     );
+    // Exit 5 only on a real miss: an inconclusive verdict (the interval straddles the bound) is not one.
     const failed = results.members.some((m) => m.status === 'fail');
     if (options.json) {
       io.stdout(`${JSON.stringify({ runDir, ...results }, null, 2)}\n`);
     } else {
+      // One line per member that is not a pass: a timing check, why, and how to re-time it.
+      const verdicts = verdictLines(results, { runDir, modelDir, tolerance: options.tolerance }, (m) => m.variant ?? 'ziplm');
       io.stdout(
         `\n${results.metric.label}: dense ${fmt.metric(results.dense.metric)}\n${results.environment}\n\n` +
           `${membersTable(results, { header: 'family', cell: (m) => m.variant ?? 'ziplm' })}\n\n` +
-          `${results.notes.map((n) => `note: ${n}\n`).join('')}report: ${runDir}/report.md\n`,
+          `${results.notes.map((n) => `note: ${n}\n`).join('')}report: ${runDir}/report.md\n` +
+          (verdicts.length > 0 ? `\n${verdicts.join('\n')}\n` : ''),
       );
     }
     return failed ? EXIT.checkFailed : EXIT.ok;

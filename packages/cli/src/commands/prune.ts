@@ -2,6 +2,7 @@
 
 import { resolve } from 'node:path';
 import type { OneShotOptions } from '@ziplm/pipeline';
+import { TASK_NAMES } from '@ziplm/pipeline';
 import { defineCommand, type OptionsFor } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { namingOutput } from '../internal/io-errors.js';
@@ -16,6 +17,7 @@ import {
   INPUT_OPTIONS,
   membersTable,
   parseTargets,
+  verdictLines,
 } from './shared.js';
 
 /**
@@ -32,7 +34,7 @@ const PRUNE_OPTIONS = {
   task: {
     type: 'string',
     description: "Calibration and scoring data (default: the model's natural dataset when present, else built-in samples)",
-    choices: ['sst2', 'qnli', 'squad', 'wikitext', 'samples'],
+    choices: TASK_NAMES,
   },
   targets: { type: 'list', description: 'Speedup targets relative to the dense model', default: ['1.5', '2', '3', '4'] },
   ...ENVIRONMENT_OPTIONS,
@@ -121,14 +123,18 @@ export const pruneCommand = defineCommand({
         onEvent: progressReporter(io, options.json),
       }),
     );
+    // Exit 5 only on a real miss: an inconclusive verdict (the interval straddles the bound) is not one.
     const failed = results.members.some((m) => m.status === 'fail');
     if (options.json) {
       io.stdout(`${JSON.stringify({ runDir, ...results }, null, 2)}\n`);
     } else {
+      // One line per member that is not a pass: a timing check, why, and how to re-time it.
+      const verdicts = verdictLines(results, { runDir, modelDir, tolerance: options.tolerance }, (m) => m.method);
       io.stdout(
         `\n${results.metric.label}: dense ${fmt.metric(results.dense.metric)}\n${results.environment}\n\n` +
           `${membersTable(results, { header: 'method', cell: (m) => m.method })}\n\n` +
-          `${results.notes.map((n) => `note: ${n}\n`).join('')}report: ${runDir}/report.md\n`,
+          `${results.notes.map((n) => `note: ${n}\n`).join('')}report: ${runDir}/report.md\n` +
+          (verdicts.length > 0 ? `\n${verdicts.join('\n')}\n` : ''),
       );
     }
     return failed ? EXIT.checkFailed : EXIT.ok;

@@ -1,6 +1,6 @@
 // Options several commands share: the inference environment, and formatting of result tables.
 
-import { basename, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { InferenceEnvironment, InferenceEnvironmentOptions } from '@ziplm/latency';
 import type { RunResults } from '@ziplm/pipeline';
 import type { OptionsFor, OptionsSpec, ParsedOptions } from '../command.js';
@@ -122,4 +122,72 @@ export function membersTable(
     fmt.metric(m.metric),
   ]);
   return textTable([first.header, 'target', 'predicted', 'measured', 'deviation', 'status', results.metric.name], rows);
+}
+
+/** A path or word as a POSIX shell reads it back: quoted only when it needs to be. */
+function shellWord(word: string): string {
+  return /^[\w./:=@%+-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Rounds to suggest for re-timing a member: twice what its verification had (the interval of a median
+ * narrows like 1/√rounds, so by about √2), and at least 40.
+ */
+export function retimeRounds(rounds: number | undefined): number {
+  return Math.max(40, 2 * (rounds ?? 0));
+}
+
+/** What `ziplm verify` needs to re-time a member as it was judged. */
+export interface RetimeTarget {
+  readonly modelDir: string;
+  readonly memberDir: string;
+  readonly tableFile: string;
+  /** The target, when it is not the member's own (`--target`). */
+  readonly target?: number;
+  /** The tolerance the verdict used; given as `--tolerance` when it is not the flag's default, 0.02. */
+  readonly tolerance: number;
+}
+
+/** The `ziplm verify` command that re-times one member with `rounds` rounds. */
+export function retimeCommand(member: RetimeTarget, rounds: number): string {
+  const { modelDir, memberDir, tableFile, target, tolerance } = member;
+  return (
+    `ziplm verify --dense ${shellWord(modelDir)} --model ${shellWord(memberDir)} --table ${shellWord(tableFile)}` +
+    (target !== undefined ? ` --target ${target}` : '') +
+    (tolerance !== 0.02 ? ` --tolerance ${tolerance}` : '') +
+    ` --rounds ${rounds}`
+  );
+}
+
+/**
+ * One line per member whose speedup verdict is not a pass, after the members table of `prune` and
+ * `gradual`: that it is a timing check (the member was written and scored either way), why the verdict
+ * is what it is, and the command that re-times it. Only a 'fail' (the whole 95% interval of the
+ * measured speedup below target × (1 − tolerance)) makes the command exit 5; an 'inconclusive' one
+ * does not, and a rerun of the run re-times it.
+ */
+export function verdictLines(
+  results: Pick<RunResults, 'members'>,
+  run: { readonly runDir: string; readonly modelDir: string; readonly tolerance: number },
+  label: (member: RunResults['members'][number]) => string,
+): string[] {
+  const tableFile = join(run.runDir, 'latency-table.json');
+  return results.members.flatMap((m) => {
+    if (m.status !== 'fail' && m.status !== 'inconclusive') return [];
+    const interval = m.verification?.interval;
+    const measured =
+      `measured ${fmt.speedup(m.measuredSpeedup)}` +
+      (interval ? ` (95% interval ${interval[0].toFixed(2)}–${fmt.speedup(interval[1])})` : '');
+    const verdict =
+      m.status === 'fail'
+        ? 'fail: a timing check of the speedup, short of the target beyond timing noise'
+        : 'inconclusive (not a failure, exit code 0): a timing check of the speedup that timing noise could not decide';
+    const command = retimeCommand(
+      { modelDir: run.modelDir, memberDir: join(run.runDir, m.dir), tableFile, tolerance: run.tolerance },
+      retimeRounds(m.verification?.rounds),
+    );
+    const reason = m.statusReason ? `: ${m.statusReason}` : '';
+    const again = m.status === 'inconclusive' ? ' (running this command again also re-times it)' : '';
+    return [`${label(m)} ${fmt.speedup(m.target)} ${verdict}; ${measured}${reason}. Re-time it: ${command}${again}`];
+  });
 }

@@ -68,6 +68,50 @@ export function formatMetricDelta(value: number | undefined | null, metric: Metr
   return s.startsWith('-') || Number(s) === 0 ? s : `+${s}`;
 }
 
+/** An interval of metric values, e.g. `77.7–83.0` (en dash, the metric's decimals). */
+export function formatInterval(interval: readonly [number, number] | undefined, metric: MetricInfo): string {
+  if (interval === undefined) return MISSING;
+  return `${formatMetric(interval[0], metric)}–${formatMetric(interval[1], metric)}`;
+}
+
+/** A metric value with its 95% interval when there is one, e.g. `80.5 (77.7–83.0)`. */
+export function formatMetricWithInterval(
+  value: number | undefined | null,
+  interval: readonly [number, number] | undefined,
+  metric: MetricInfo,
+): string {
+  const shown = formatMetric(value, metric);
+  return interval === undefined ? shown : `${shown} (${formatInterval(interval, metric)})`;
+}
+
+/**
+ * |deviation| with its direction, e.g. `3.12% over`, `1.00% under`: the paper's Table 5 counts
+ * |measured / target − 1|, so a member faster than asked is as far off as one slower than asked.
+ */
+export function formatAbsDeviation(value: number | undefined | null): string {
+  if (isMissing(value)) return MISSING;
+  const bad = nonFinite(value);
+  if (bad !== undefined) return bad;
+  const magnitude = formatDeviation(Math.abs(value)).replace(/^\+/, '');
+  return magnitude === '0.00%' ? magnitude : `${magnitude} ${value > 0 ? 'over' : 'under'}`;
+}
+
+/** A file size in decimal units with 3 significant digits, e.g. `412 kB`, `1.23 MB`. */
+export function formatBytes(bytes: number | undefined | null): string {
+  if (isMissing(bytes)) return MISSING;
+  const bad = nonFinite(bytes);
+  if (bad !== undefined) return bad;
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 999.5 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  if (unit === 0) return `${fixed(value, 0)} B`;
+  return `${fixed(value, Math.abs(value) >= 99.95 ? 0 : Math.abs(value) >= 9.995 ? 1 : 2)} ${units[unit]}`;
+}
+
 /** A share in [0, 1] as a percentage with 1 decimal, e.g. `38.5%`. */
 export function formatShare(value: number | undefined | null): string {
   if (isMissing(value)) return MISSING;

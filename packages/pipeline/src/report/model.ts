@@ -2,8 +2,11 @@
 // (one per method and variant, members ordered by target) and the per-member figures (kept shares,
 // deviation, metric difference). Markdown and SVG both read from here, so they cannot disagree.
 
-import type { CompressionMethod, MemberResult, RunResults } from '../results.js';
+import { wilsonInterval } from '@ziplm/core';
+import { DEFAULT_TOLERANCE } from '../defaults.js';
+import type { CompressionMethod, MemberResult, MetricInfo, RunResults } from '../results.js';
 import { parseRunResults } from '../schemas/results.js';
+import { isPercentMetric } from './format.js';
 import type { MarkerShape } from './svg.js';
 
 /** The methods in the order the report lists them: ZipLM first, then the baselines. */
@@ -19,6 +22,37 @@ export const METHOD_STYLE: Readonly<Record<CompressionMethod, { name: string; co
 /** Colours for variants of a method (the main setting keeps the method's colour); cycled. */
 const VARIANT_COLORS = ['#E69F00', '#CC79A7', '#56B4E9', '#8C564B', '#7F7F7F', '#9467BD', '#BCBD22', '#17BECF'];
 
+/** Why a member is flagged as degenerate: valid, but not a model anyone would ship. */
+export type DegenerateReason = 'chance' | 'no-attention' | 'no-ffn';
+
+/** The marker of a degenerate member in report.md (its plot point gets a ring). */
+export const DEGENERATE_MARK = '⚠';
+
+/**
+ * The 95% interval of a metric value, in the metric's units, when the metric is a share of items
+ * (accuracy or agreement in %) and the run recorded how many items it was measured on: the Wilson
+ * score interval (@ziplm/core) of round(value · items / 100) successes. Undefined otherwise
+ * (perplexity and F1 are not proportions of items; older results have no item count).
+ */
+export function metricInterval(metric: MetricInfo, value: number | undefined | null): [number, number] | undefined {
+  if (!hasMetricInterval(metric) || typeof value !== 'number' || !Number.isFinite(value)) return undefined;
+  const items = metric.items!;
+  const successes = Math.min(items, Math.max(0, Math.round((value / 100) * items)));
+  const [low, high] = wilsonInterval(successes, items);
+  return [100 * low, 100 * high];
+}
+
+/** Whether the report can put a 95% interval on this metric (see {@link metricInterval}). */
+export function hasMetricInterval(metric: MetricInfo): boolean {
+  return (
+    (metric.name === 'accuracy' || metric.name === 'agreement') &&
+    isPercentMetric(metric) &&
+    typeof metric.items === 'number' &&
+    Number.isInteger(metric.items) &&
+    metric.items > 0
+  );
+}
+
 /** One member with everything the report prints about it. */
 export interface MemberView {
   readonly member: MemberResult;
@@ -29,6 +63,15 @@ export interface MemberView {
   readonly speedupMeasured: boolean;
   /** `member.deviation`, or measured / target − 1 when only the measured speedup was stored. */
   readonly deviation: number | undefined;
+  /**
+   * True when the member is faster than asked by more than the tolerance (deviation > tolerance):
+   * it passes, but it was pruned more than the target needed, so it gave up accuracy for nothing.
+   */
+  readonly overshoot: boolean;
+  /** 95% interval of the metric (see {@link metricInterval}). */
+  readonly metricInterval: readonly [number, number] | undefined;
+  /** Why the member is degenerate (empty when it is not). */
+  readonly degenerate: readonly DegenerateReason[];
   /** measured / predicted − 1 (the verification's own figure when stored); undefined when not measured. */
   readonly predictionError: number | undefined;
   /** member − dense metric; undefined unless both are finite numbers. */
@@ -70,6 +113,27 @@ export function checkRunResults(results: unknown): void {
 const finite = (v: number | undefined | null): v is number => typeof v === 'number' && Number.isFinite(v);
 const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 
+/**
+ * Why a member is degenerate: its metric is at chance level (its 95% interval reaches the metric of a
+ * constant predictor, `metric.chance`; without an interval, the metric is at or below it), or every
+ * layer lost its attention, or every layer lost its FFN.
+ */
+export function degenerateReasons(
+  metric: MetricInfo,
+  member: MemberResult,
+  interval: readonly [number, number] | undefined,
+): DegenerateReason[] {
+  const reasons: DegenerateReason[] = [];
+  const chance = metric.chance;
+  if (typeof chance === 'number' && Number.isFinite(chance) && finite(member.metric)) {
+    const atChance = interval !== undefined ? interval[0] <= chance : member.metric <= chance;
+    if (atChance) reasons.push('chance');
+  }
+  if (member.layerHeads.length > 0 && member.layerHeads.every((h) => h === 0)) reasons.push('no-attention');
+  if (member.layerIntermediate.length > 0 && member.layerIntermediate.every((n) => n === 0)) reasons.push('no-ffn');
+  return reasons;
+}
+
 /** Per-member figures (see {@link MemberView}). */
 export function memberView(results: RunResults, member: MemberResult, index: number): MemberView {
   const { numLayers, numHeads, intermediateSize } = results.model;
@@ -77,12 +141,16 @@ export function memberView(results: RunResults, member: MemberResult, index: num
   const deviation = finite(member.deviation) ? member.deviation : measured !== undefined ? measured / member.target - 1 : undefined;
   const plottableMetric = finite(member.metric) ? member.metric : undefined;
   const denseMetric = finite(results.dense.metric) ? results.dense.metric : undefined;
+  const interval = metricInterval(results.metric, plottableMetric);
   return {
     member,
     index,
     speedup: measured ?? member.predictedSpeedup,
     speedupMeasured: measured !== undefined,
     deviation,
+    overshoot: deviation !== undefined && deviation > DEFAULT_TOLERANCE,
+    metricInterval: interval,
+    degenerate: degenerateReasons(results.metric, member, interval),
     predictionError: finite(member.verification?.predictionError)
       ? member.verification.predictionError
       : measured !== undefined

@@ -1,19 +1,30 @@
-// The two plots of report.md:
+// The plots of report.md:
 // - accuracy-vs-speedup.svg: the task metric against the speedup over the dense model, one line per
-//   method and variant (ZipLM and the baselines), the dense model at 1×;
+//   method and variant (ZipLM and the baselines), 95% interval bars on accuracies, the dense model at
+//   1× with its interval as a band, degenerate members ringed;
 // - structure.svg: kept attention heads and FFN neurons per layer for each ZipLM target, like the
-//   paper's Figures 6 and 8 (guide/paper.md, Appendix E).
+//   paper's Figures 6 and 8 (guide/paper.md, Appendix E);
+// - latency-table.svg: the latency table the search used, time per layer against kept heads and
+//   against kept FFN neurons, levels faster than a smaller level ringed (when the run directory has
+//   its latency-table.json).
+//
+// Every plot is WIDTH user units wide, about the width of a documentation page's text column, so
+// that text drawn at MIN_FONT_SIZE or larger reads at that size on the page; legends sit below the
+// plot areas, where they can take the whole width.
 
+import type { LatencyTable, LevelTime } from '@ziplm/latency';
 import type { RunResults } from '../results.js';
-import { formatMetric, formatSpeedup } from './format.js';
-import type { MemberView, SeriesView } from './model.js';
+import { formatInterval, formatMetric, formatMetricWithInterval, formatMs, formatSpeedup } from './format.js';
+import { DEGENERATE_MARK, type DegenerateReason, type MemberView, type SeriesView, metricInterval } from './model.js';
 import {
   AXIS,
+  FLAG_COLOR,
   INK,
-  LEGEND_ROW,
   type LegendEntry,
   type PlotSeries,
   type Ticks,
+  legendColumns,
+  legendHeight,
   niceTicks,
   renderLegend,
   renderPanel,
@@ -24,13 +35,26 @@ import {
 /** File names of the plots inside the run directory (report.md links them relatively). */
 export const ACCURACY_SVG = 'accuracy-vs-speedup.svg';
 export const STRUCTURE_SVG = 'structure.svg';
+export const LATENCY_SVG = 'latency-table.svg';
 
-const WIDTH = 880;
+/** Width of every plot (user units = px at 100% zoom): a documentation page's text column. */
+export const PLOT_DOCUMENT_WIDTH = 680;
+const WIDTH = PLOT_DOCUMENT_WIDTH;
 const PLOT_LEFT = 84;
-const PLOT_WIDTH = 470;
-const LEGEND_LEFT = PLOT_LEFT + PLOT_WIDTH + 24;
-const LEGEND_WIDTH = WIDTH - LEGEND_LEFT - 12;
+const PLOT_WIDTH = WIDTH - PLOT_LEFT - 24;
+const LEGEND_LEFT = 16;
+const LEGEND_WIDTH = WIDTH - 2 * LEGEND_LEFT;
+/** From the bottom of a plot area to the legend below it: tick labels and the axis label. */
+const BELOW_PLOT = 58;
 const DENSE_COLOR = '#000000';
+const LATENCY_COLOR = '#0072B2';
+
+/** What a degenerate member's reasons read as in tooltips and report.md. */
+export const DEGENERATE_TEXT: Readonly<Record<DegenerateReason, string>> = {
+  chance: 'chance level',
+  'no-attention': 'all attention removed',
+  'no-ffn': 'all FFN removed',
+};
 
 function modeName(mode: RunResults['mode']): string {
   return mode === 'oneshot' ? 'one-shot' : 'gradual';
@@ -43,12 +67,15 @@ export function metricAxisLabel(results: RunResults): string {
 
 /**
  * Metric (y) against speedup (x). The x value is the measured speedup; a member that was not re-timed
- * is drawn at its predicted speedup with a hollow marker, and the legend says so. Members without a
- * (finite) metric cannot be placed and are left out; report.md lists them.
+ * is drawn at its predicted speedup with a hollow marker, and the legend says so. Accuracies carry
+ * their 95% interval as a bar, the dense model's interval is a band across the plot, and degenerate
+ * members are ringed. Members without a (finite) metric cannot be placed and are left out; report.md
+ * lists them.
  */
 export function renderAccuracyPlot(results: RunResults, series: readonly SeriesView[]): string {
   const metric = results.metric;
   const denseMetric = Number.isFinite(results.dense.metric) ? results.dense.metric : undefined;
+  const denseInterval = metricInterval(metric, denseMetric);
   const plotted: PlotSeries[] = series.map((s) => ({
     label: s.label,
     color: s.color,
@@ -60,17 +87,21 @@ export function renderAccuracyPlot(results: RunResults, series: readonly SeriesV
         x: v.speedup,
         y: v.plottableMetric!,
         hollow: !v.speedupMeasured,
-        label:
-          `${s.label}: target ${formatSpeedup(v.member.target)}, ` +
-          `${v.speedupMeasured ? 'measured' : 'predicted (not measured)'} ${formatSpeedup(v.speedup)}, ` +
-          `${metric.name} ${formatMetric(v.plottableMetric, metric)}`,
+        interval: v.metricInterval,
+        flagged: v.degenerate.length > 0,
+        label: pointLabel(s, v, results),
       })),
   }));
   const points = plotted.flatMap((s) => s.points);
   const anyHollow = points.some((p) => p.hollow);
+  const anyFlagged = points.some((p) => p.flagged);
 
   const xs = [1, ...points.map((p) => p.x)];
-  const ys = [...points.map((p) => p.y), ...(denseMetric === undefined ? [] : [denseMetric])];
+  const ys = [
+    ...points.flatMap((p) => [p.y, ...(p.interval ?? [])]),
+    ...(denseMetric === undefined ? [] : [denseMetric]),
+    ...(denseInterval ?? []),
+  ];
   const xTicks = niceTicks(...padded(xs), 7);
   const yTicks = ys.length === 0 ? niceTicks(0, 1, 5) : niceTicks(...padded(ys), 6);
 
@@ -86,16 +117,31 @@ export function renderAccuracyPlot(results: RunResults, series: readonly SeriesV
       dash: s.dash,
     });
   }
+  if (points.some((p) => p.interval !== undefined)) {
+    legend.push({ label: `bars: 95% interval (Wilson, ${metric.items} items)`, color: AXIS, sample: 'bar' });
+  }
+  if (denseInterval !== undefined) {
+    legend.push({
+      label: `band: dense model's 95% interval (${formatInterval(denseInterval, metric)})`,
+      color: DENSE_COLOR,
+      sample: 'band',
+    });
+  }
+  if (anyFlagged) {
+    legend.push({ label: `ring: degenerate (${Object.values(DEGENERATE_TEXT).join(', ')})`, color: FLAG_COLOR, sample: 'ring' });
+  }
   if (anyHollow) {
     legend.push({ label: 'hollow: predicted, not measured', color: AXIS, marker: 'circle', hollow: true, line: false });
   }
 
-  const top = 56;
-  const plotHeight = 380;
-  const height = Math.max(top + plotHeight + 56, top + legend.length * LEGEND_ROW + 20);
+  const top = 48;
+  const plotHeight = 340;
+  const legendTop = top + plotHeight + BELOW_PLOT;
+  const columns = legendColumns(legend, LEGEND_WIDTH, 2);
+  const height = legendTop + legendHeight(legend.length, columns) + 12;
   const title = `${results.task}: ${metric.name} vs speedup (${modeName(results.mode)}, ${modelName(results)})`;
   const body = [
-    text(WIDTH / 2, 26, title, { size: 15, anchor: 'middle', weight: 'bold', fill: INK, maxWidth: WIDTH - 24 }),
+    text(WIDTH / 2, 26, title, { size: 16, anchor: 'middle', weight: 'bold', fill: INK, maxWidth: WIDTH - 24 }),
     renderPanel({
       x: PLOT_LEFT,
       y: top,
@@ -109,6 +155,17 @@ export function renderAccuracyPlot(results: RunResults, series: readonly SeriesV
       yAxis: { label: metricAxisLabel(results), ticks: yTicks },
       series: plotted,
       references: denseMetric === undefined ? [] : [{ y: denseMetric, label: `dense model: ${formatMetric(denseMetric, metric)}` }],
+      bands:
+        denseInterval === undefined
+          ? []
+          : [
+              {
+                y0: denseInterval[0],
+                y1: denseInterval[1],
+                color: DENSE_COLOR,
+                label: `dense model's 95% interval: ${formatInterval(denseInterval, metric)}`,
+              },
+            ],
       standalone:
         denseMetric === undefined
           ? []
@@ -118,14 +175,26 @@ export function renderAccuracyPlot(results: RunResults, series: readonly SeriesV
                 y: denseMetric,
                 color: DENSE_COLOR,
                 marker: 'diamond',
-                label: `dense model: 1.00×, ${metric.name} ${formatMetric(denseMetric, metric)}`,
+                label: `dense model: 1.00×, ${metric.name} ${formatMetricWithInterval(denseMetric, denseInterval, metric)}`,
               },
             ],
       emptyMessage: points.length === 0 ? 'no metric values: evaluation was skipped for every member' : undefined,
     }),
-    renderLegend(legend, LEGEND_LEFT, top, LEGEND_WIDTH),
+    renderLegend(legend, LEGEND_LEFT, legendTop, LEGEND_WIDTH, columns),
   ].join('\n');
   return svgDocument(WIDTH, height, title, body);
+}
+
+/** Tooltip of a member's point: target, speedup, metric (with its interval) and, if so, why it is degenerate. */
+function pointLabel(s: SeriesView, v: MemberView, results: RunResults): string {
+  const metric = results.metric;
+  let label =
+    `${s.label}: target ${formatSpeedup(v.member.target)}, ` +
+    `${v.speedupMeasured ? 'measured' : 'predicted (not measured)'} ${formatSpeedup(v.speedup)}, ` +
+    `${metric.name} ${formatMetric(v.plottableMetric, metric)}`;
+  if (v.metricInterval !== undefined) label += ` (95% interval ${formatInterval(v.metricInterval, metric)})`;
+  if (v.degenerate.length > 0) label += `; ${DEGENERATE_MARK} degenerate: ${v.degenerate.map((r) => DEGENERATE_TEXT[r]).join(', ')}`;
+  return label;
 }
 
 /** [min, max] widened by 3% of the range on each side, so no marker sits on the plot frame. */
@@ -208,7 +277,7 @@ export function renderStructurePlot(results: RunResults, series: readonly Series
   // Head counts are small integers, so lines of different targets often coincide; shift each line
   // sideways by a small fraction of a layer (like grouped bars) so every line stays visible. The
   // tooltips carry the exact layer and value.
-  const dodge = Math.min(0.06, 0.3 / Math.max(1, lines.length));
+  const dodge = Math.min(0.08, 0.5 / Math.max(1, lines.length));
   const toSeries = (values: (m: MemberView) => readonly number[]): PlotSeries[] =>
     lines.map(({ view, label, color }, i) => ({
       label,
@@ -228,14 +297,16 @@ export function renderStructurePlot(results: RunResults, series: readonly Series
   ];
 
   const title = `${results.task}: kept structure per layer, ${shown?.label ?? 'ZipLM'} (${modelName(results)})`;
-  const top = 76;
-  const panelHeight = 200;
-  const gap = 86;
-  const height = Math.max(top + 2 * panelHeight + gap + 56, top + legend.length * LEGEND_ROW + 20);
+  const top = 72;
+  const panelHeight = 210;
+  const gap = 92;
+  const legendTop = top + 2 * panelHeight + gap + BELOW_PLOT;
+  const columns = legendColumns(legend, LEGEND_WIDTH, 4);
+  const height = legendTop + legendHeight(legend.length, columns) + 12;
   const empty = lines.length === 0 ? 'no members in this run' : undefined;
   const xTicks = layerTicks(numLayers);
   const body = [
-    text(WIDTH / 2, 26, title, { size: 15, anchor: 'middle', weight: 'bold', fill: INK, maxWidth: WIDTH - 24 }),
+    text(WIDTH / 2, 26, title, { size: 16, anchor: 'middle', weight: 'bold', fill: INK, maxWidth: WIDTH - 24 }),
     renderPanel({
       x: PLOT_LEFT,
       y: top,
@@ -260,7 +331,91 @@ export function renderStructurePlot(results: RunResults, series: readonly Series
       references: [{ y: intermediateSize, label: `dense model: ${intermediateSize} FFN neurons per layer` }],
       emptyMessage: empty,
     }),
-    renderLegend(legend, LEGEND_LEFT, top, LEGEND_WIDTH),
+    renderLegend(legend, LEGEND_LEFT, legendTop, LEGEND_WIDTH, columns),
+  ].join('\n');
+  return svgDocument(WIDTH, height, title, body);
+}
+
+/** A level of the latency table measured faster than a level with fewer heads or neurons. */
+export interface NonMonotoneLevel {
+  readonly module: 'attention' | 'ffn';
+  readonly kept: number;
+  /** ms per layer. */
+  readonly time: number;
+  /** The slowest smaller level, which this one undercuts. */
+  readonly smaller: { readonly kept: number; readonly time: number };
+}
+
+/**
+ * Levels whose time is below that of a smaller level of the same module. Keeping more heads or
+ * neurons cannot make a module faster, so such a level is measurement noise or a kernel switch; the
+ * search trusts the table and prefers it, which is why the report shows it.
+ */
+export function nonMonotoneLevels(module: 'attention' | 'ffn', levels: readonly LevelTime[]): NonMonotoneLevel[] {
+  const ascending = [...levels].sort((a, b) => a.kept - b.kept);
+  const out: NonMonotoneLevel[] = [];
+  let slowest: LevelTime | undefined;
+  for (const level of ascending) {
+    if (slowest !== undefined && level.time < slowest.time) {
+      out.push({ module, kept: level.kept, time: level.time, smaller: { kept: slowest.kept, time: slowest.time } });
+    }
+    if (slowest === undefined || level.time >= slowest.time) slowest = level;
+  }
+  return out;
+}
+
+/**
+ * The latency table: time per layer (ms) against kept heads (top) and kept FFN neurons (bottom), in
+ * the table's environment; levels faster than a smaller level are ringed.
+ */
+export function renderLatencyPlot(results: RunResults, table: LatencyTable): string {
+  const panels = (['attention', 'ffn'] as const).map((module) => {
+    const levels = [...(module === 'attention' ? table.attention : table.ffn)].sort((a, b) => a.kept - b.kept);
+    const flagged = new Set(nonMonotoneLevels(module, levels).map((l) => l.kept));
+    const unit = module === 'attention' ? 'heads' : 'FFN neurons';
+    const series: PlotSeries = {
+      label: module,
+      color: LATENCY_COLOR,
+      marker: 'circle',
+      markerSize: levels.length > 24 ? 3 : 4,
+      points: levels.map((l) => ({
+        x: l.kept,
+        y: l.time,
+        flagged: flagged.has(l.kept),
+        label: `${module === 'attention' ? 'attention' : 'FFN'}, ${l.kept} ${unit}: ${formatMs(l.time)} per layer${flagged.has(l.kept) ? ' (non-monotone: faster than a smaller level)' : ''}`,
+      })),
+    };
+    const max = Math.max(...levels.map((l) => l.kept));
+    const times = levels.map((l) => l.time);
+    return { module, unit, series, flagged, max, times };
+  });
+  const anyFlagged = panels.some((p) => p.flagged.size > 0);
+  const legend: LegendEntry[] = [{ label: 'time the runtime model adds per layer', color: LATENCY_COLOR, marker: 'circle' }];
+  if (anyFlagged)
+    legend.push({ label: 'ring: non-monotone (faster than a level with fewer heads or neurons)', color: FLAG_COLOR, sample: 'ring' });
+
+  const title = `${results.task}: latency table, time per layer (${modelName(results)})`;
+  const top = 72;
+  const panelHeight = 200;
+  const gap = 92;
+  const legendTop = top + 2 * panelHeight + gap + BELOW_PLOT;
+  const columns = legendColumns(legend, LEGEND_WIDTH, 2);
+  const height = legendTop + legendHeight(legend.length, columns) + 12;
+  const body = [
+    text(WIDTH / 2, 26, title, { size: 16, anchor: 'middle', weight: 'bold', fill: INK, maxWidth: WIDTH - 24 }),
+    ...panels.map((p, i) =>
+      renderPanel({
+        x: PLOT_LEFT,
+        y: top + i * (panelHeight + gap),
+        width: PLOT_WIDTH,
+        height: panelHeight,
+        title: p.module === 'attention' ? 'attention: time per layer vs kept heads' : 'FFN: time per layer vs kept neurons',
+        xAxis: { label: `kept ${p.unit}`, ticks: niceTicks(0, Math.max(1, p.max), 8, true) },
+        yAxis: { label: 'ms per layer', ticks: niceTicks(0, Math.max(0, ...p.times) * 1.04, 5) },
+        series: [p.series],
+      }),
+    ),
+    renderLegend(legend, LEGEND_LEFT, legendTop, LEGEND_WIDTH, columns),
   ].join('\n');
   return svgDocument(WIDTH, height, title, body);
 }

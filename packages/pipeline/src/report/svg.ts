@@ -13,6 +13,13 @@ export const GRID = '#e3e3e3';
 export const AXIS = '#555555';
 export const BACKGROUND = '#ffffff';
 export const FONT_FAMILY = 'sans-serif';
+/** Rings around flagged points (a degenerate member, a non-monotone latency level). */
+export const FLAG_COLOR = '#E41A1C';
+/**
+ * The smallest font size of any text (px). Plots are drawn at about the width of a documentation
+ * page's text column, so this is roughly the size a reader sees at 100% zoom.
+ */
+export const MIN_FONT_SIZE = 12;
 
 /** Marker shapes; closed shapes only, so each can be drawn filled or hollow. */
 export type MarkerShape = 'circle' | 'square' | 'triangle' | 'diamond' | 'triangle-down';
@@ -252,6 +259,10 @@ export interface PlotPoint {
   readonly hollow?: boolean;
   /** Tooltip of the marker. */
   readonly label?: string;
+  /** An interval around `y` (e.g. a 95% confidence interval), drawn as a vertical bar. */
+  readonly interval?: readonly [number, number];
+  /** Draws a ring around the marker (see {@link FLAG_COLOR}): a point the reader must not take at face value. */
+  readonly flagged?: boolean;
 }
 
 export interface PlotSeries {
@@ -264,6 +275,14 @@ export interface PlotSeries {
   readonly markerSize?: number;
   /** Points in drawing order; the line joins them in this order. */
   readonly points: readonly PlotPoint[];
+}
+
+/** A horizontal band across the whole panel (e.g. the dense model's 95% interval). */
+export interface Band {
+  readonly y0: number;
+  readonly y1: number;
+  readonly label: string;
+  readonly color: string;
 }
 
 /** A horizontal reference line (e.g. the dense model) across the whole panel. */
@@ -291,6 +310,8 @@ export interface PanelSpec {
   readonly yAxis: AxisSpec;
   readonly series: readonly PlotSeries[];
   readonly references?: readonly ReferenceLine[];
+  /** Shaded horizontal bands, drawn under everything else. */
+  readonly bands?: readonly Band[];
   /** Extra points drawn on top (e.g. the dense model at 1×), not joined by lines. */
   readonly standalone?: readonly (PlotPoint & { readonly color: string; readonly marker: MarkerShape })[];
   /** Shown in the middle of the plot area when there is nothing to draw. */
@@ -307,26 +328,37 @@ export function renderPanel(panel: PanelSpec): string {
   const parts: string[] = [];
 
   if (panel.title !== undefined) {
-    parts.push(text(x + width / 2, y - 10, panel.title, { size: 13, anchor: 'middle', weight: 'bold', maxWidth: width }));
+    parts.push(text(x + width / 2, y - 10, panel.title, { size: 14, anchor: 'middle', weight: 'bold', maxWidth: width }));
   }
   // Grid and tick labels.
   const grid: string[] = [];
   const labels: string[] = [];
   for (const t of xAxis.ticks.values) {
     grid.push(`M${num(sx(t))} ${num(y)} V${num(y + height)}`);
-    labels.push(text(sx(t), y + height + 16, fx(t), { size: 11, anchor: 'middle' }));
+    labels.push(text(sx(t), y + height + 17, fx(t), { size: MIN_FONT_SIZE, anchor: 'middle' }));
   }
   for (const t of yAxis.ticks.values) {
     grid.push(`M${num(x)} ${num(sy(t))} H${num(x + width)}`);
-    labels.push(text(x - 6, sy(t) + 4, fy(t), { size: 11, anchor: 'end' }));
+    labels.push(text(x - 6, sy(t) + 4, fy(t), { size: MIN_FONT_SIZE, anchor: 'end' }));
+  }
+  for (const band of panel.bands ?? []) {
+    const top = sy(Math.max(band.y0, band.y1));
+    const bottom = sy(Math.min(band.y0, band.y1));
+    parts.push(
+      element(
+        'rect',
+        { x, y: top, width, height: Math.max(0.5, bottom - top), fill: band.color, 'fill-opacity': 0.12 },
+        element('title', {}, escapeXml(band.label)),
+      ),
+    );
   }
   parts.push(element('path', { d: grid.join(' '), stroke: GRID, 'stroke-width': 1, fill: 'none' }));
   parts.push(element('rect', { x, y, width, height, fill: 'none', stroke: AXIS, 'stroke-width': 1 }));
   parts.push(element('g', { fill: AXIS }, labels.join('')));
   // Axis labels: x centred below the tick labels, y rotated left of the tick labels.
-  const yTickWidth = Math.max(...yAxis.ticks.values.map((t) => estimateTextWidth(fy(t), 11)));
-  parts.push(text(x + width / 2, y + height + 36, xAxis.label, { size: 12, anchor: 'middle', maxWidth: width }));
-  parts.push(text(x - yTickWidth - 16, y + height / 2, yAxis.label, { size: 12, anchor: 'middle', rotate: -90, maxWidth: height }));
+  const yTickWidth = Math.max(...yAxis.ticks.values.map((t) => estimateTextWidth(fy(t), MIN_FONT_SIZE)));
+  parts.push(text(x + width / 2, y + height + 38, xAxis.label, { size: 13, anchor: 'middle', maxWidth: width }));
+  parts.push(text(x - yTickWidth - 14, y + height / 2, yAxis.label, { size: 13, anchor: 'middle', rotate: -90, maxWidth: height }));
 
   for (const ref of panel.references ?? []) {
     const color = ref.color ?? AXIS;
@@ -352,7 +384,11 @@ export function renderPanel(panel: PanelSpec): string {
       group.push(element('path', { d, fill: 'none', stroke: series.color, 'stroke-width': 2, 'stroke-dasharray': series.dash }));
     }
     for (const p of series.points) {
-      const m = marker(series.marker, sx(p.x), sy(p.y), series.markerSize ?? 4.5, series.color, p.hollow === true);
+      const r = series.markerSize ?? 4.5;
+      let m = marker(series.marker, sx(p.x), sy(p.y), r, series.color, p.hollow === true);
+      // The bar goes under the marker; the ring around it.
+      if (p.interval !== undefined) m = intervalBar(sx(p.x), sy(p.interval[0]), sy(p.interval[1]), series.color) + m;
+      if (p.flagged === true) m += flagRing(sx(p.x), sy(p.y), r);
       group.push(p.label === undefined ? m : element('g', {}, element('title', {}, escapeXml(p.label)) + m));
     }
     parts.push(element('g', {}, group.join('')));
@@ -367,7 +403,26 @@ export function renderPanel(panel: PanelSpec): string {
   return parts.join('\n');
 }
 
-/** One legend row: a line sample with its marker, or a marker alone (`line: false`). */
+/** A vertical interval bar from y0 to y1 at x, with short caps (drawn as one path, relative moves only). */
+export function intervalBar(x: number, y0: number, y1: number, color: string): string {
+  const cap = 3.5;
+  return element('path', {
+    d: `M${num(x)} ${num(y0)} V${num(y1)} m${num(-cap)} 0 h${num(2 * cap)} M${num(x - cap)} ${num(y0)} h${num(2 * cap)}`,
+    stroke: color,
+    'stroke-width': 1.4,
+    fill: 'none',
+  });
+}
+
+/** A ring around a marker of half-size `r`: the visual mark of a flagged point. */
+export function flagRing(x: number, y: number, r: number): string {
+  return element('circle', { cx: x, cy: y, r: r + 4, fill: 'none', stroke: FLAG_COLOR, 'stroke-width': 2 });
+}
+
+/**
+ * One legend row: a line sample with its marker, or a marker alone (`line: false`); `sample` draws
+ * the sample of a band, an interval bar or a flag ring instead.
+ */
 export interface LegendEntry {
   readonly label: string;
   readonly color: string;
@@ -375,29 +430,66 @@ export interface LegendEntry {
   readonly hollow?: boolean;
   readonly dash?: string;
   readonly line?: boolean;
+  readonly sample?: 'band' | 'bar' | 'ring';
 }
 
 /** Height of one legend row. */
 export const LEGEND_ROW = 20;
 
-/** A one-column legend with its top-left corner at (x, y); labels wider than `width` are truncated. */
-export function renderLegend(entries: readonly LegendEntry[], x: number, y: number, width: number): string {
+/** Width of a legend row's sample and the gap after it. */
+const LEGEND_SAMPLE = 36;
+/** Font size of legend labels. */
+const LEGEND_FONT = MIN_FONT_SIZE;
+
+/**
+ * How many legend columns fit in `width`: as many as the longest label allows (at most `max`), so
+ * short labels (e.g. "2.00× target") share a row and long ones get the whole width.
+ */
+export function legendColumns(entries: readonly LegendEntry[], width: number, max = 4): number {
+  if (entries.length === 0) return 1;
+  const widest = Math.max(...entries.map((e) => estimateTextWidth(e.label, LEGEND_FONT))) + LEGEND_SAMPLE + 16;
+  return Math.max(1, Math.min(max, entries.length, Math.floor(width / widest)));
+}
+
+/** Height of a legend of `count` entries in `columns` columns. */
+export function legendHeight(count: number, columns = 1): number {
+  return Math.ceil(count / Math.max(1, columns)) * LEGEND_ROW;
+}
+
+/**
+ * A legend with its top-left corner at (x, y), filled row by row in `columns` columns of equal width;
+ * labels wider than their column are truncated (the full text stays in a tooltip).
+ */
+export function renderLegend(entries: readonly LegendEntry[], x: number, y: number, width: number, columns = 1): string {
+  const columnWidth = width / Math.max(1, columns);
   const rows = entries.map((entry, i) => {
-    const cy = y + i * LEGEND_ROW + LEGEND_ROW / 2;
-    const sample: string[] = [];
-    if (entry.line !== false) {
-      sample.push(
-        element('path', {
-          d: `M${num(x)} ${num(cy)} H${num(x + 28)}`,
-          stroke: entry.color,
-          'stroke-width': 2,
-          'stroke-dasharray': entry.dash,
-          fill: 'none',
-        }),
-      );
-    }
-    if (entry.marker !== undefined) sample.push(marker(entry.marker, x + 14, cy, 4.5, entry.color, entry.hollow === true));
-    return sample.join('') + text(x + 36, cy + 4, entry.label, { size: 11.5, maxWidth: width - 36 });
+    const column = i % Math.max(1, columns);
+    const left = x + column * columnWidth;
+    return legendRow(entry, left, y + Math.floor(i / Math.max(1, columns)) * LEGEND_ROW, columnWidth - 8);
   });
   return element('g', {}, rows.join('\n'));
+}
+
+function legendRow(entry: LegendEntry, x: number, y: number, width: number): string {
+  const cy = y + LEGEND_ROW / 2;
+  const sample: string[] = [];
+  if (entry.sample === 'band') {
+    sample.push(element('rect', { x, y: cy - 6, width: 28, height: 12, fill: entry.color, 'fill-opacity': 0.12 }));
+  } else if (entry.sample === 'bar') {
+    sample.push(intervalBar(x + 14, cy + 7, cy - 7, entry.color));
+  } else if (entry.sample === 'ring') {
+    sample.push(flagRing(x + 14, cy, 2.5));
+  } else if (entry.line !== false) {
+    sample.push(
+      element('path', {
+        d: `M${num(x)} ${num(cy)} H${num(x + 28)}`,
+        stroke: entry.color,
+        'stroke-width': 2,
+        'stroke-dasharray': entry.dash,
+        fill: 'none',
+      }),
+    );
+  }
+  if (entry.marker !== undefined) sample.push(marker(entry.marker, x + 14, cy, 4.5, entry.color, entry.hollow === true));
+  return sample.join('') + text(x + LEGEND_SAMPLE, cy + 4, entry.label, { size: LEGEND_FONT, maxWidth: width - LEGEND_SAMPLE });
 }

@@ -10,6 +10,7 @@ import { exportOptionsFor, type InferenceEnvironment, type SearchResult } from '
 import {
   exportModelToOnnx,
   layerParameterCount,
+  parameterCount,
   saveCheckpoint,
   type Checkpoint,
   type KeptStructures,
@@ -67,7 +68,8 @@ export async function writeMember(
     const files: Record<string, FileDigest> = {};
     for (const name of (await readdir(tmp)).sort()) if (name !== MEMBER_FILE) files[name] = await digestFile(join(tmp, name));
     // `files` precedes the measured fields, as in a record measured after it was written.
-    written = { ...record, files, ...measured };
+    // The shipped graph's size for the report, read from the same listing as the digests.
+    written = { ...record, ...(files[ONNX_FILE] ? { onnxBytes: files[ONNX_FILE].bytes } : {}), files, ...measured };
     await writeJsonAtomic(join(tmp, MEMBER_FILE), written);
   });
   return written;
@@ -185,7 +187,7 @@ export interface NewMember {
   readonly kept: KeptStructures;
   readonly scores?: Scores;
   /** What re-timing found, when the member was timed before it was written (a re-search candidate). */
-  readonly measured?: Pick<MemberRecord, 'measuredSpeedup' | 'deviation' | 'status' | 'verification'>;
+  readonly measured?: Pick<MemberRecord, 'measuredSpeedup' | 'deviation' | 'status' | 'statusReason' | 'verification'>;
 }
 
 /**
@@ -208,6 +210,7 @@ export async function saveMember(ctx: RunContext, member: NewMember): Promise<Me
     layerHeads: choice.layerHeads,
     layerIntermediate: choice.layerIntermediate,
     layerParameters: layerParameterCount(checkpoint.config),
+    totalParameters: parameterCount(checkpoint.config),
     dir: `members/${name}`,
     keptHeads: kept.heads,
     keptNeurons: kept.neurons,

@@ -4,7 +4,7 @@
 // method gets the same search procedure over its own candidates.
 
 import type { LayerErrors, LevelDatabase } from '@ziplm/hessian';
-import { searchForSpeedup, searchUniform, spdySearch, type SearchResult } from '@ziplm/latency';
+import { type LatencyTable, searchForSpeedup, searchUniform, spdySearch, type SearchResult } from '@ziplm/latency';
 import { exportModelToOnnx, type Checkpoint, type LayerShapes } from '@ziplm/models';
 import { createSession, loadOrt } from '@ziplm/onnx/runtime';
 import type { RunContext } from '../context.js';
@@ -17,7 +17,10 @@ export type SearchInfo = NonNullable<MemberResult['search']>;
 
 /**
  * The levels for one target on `base` (the dense model, or the current model in gradual mode, whose
- * sizes are `current`: no module may grow).
+ * sizes are `current`: no module may grow). `table` is the run's latency table unless a re-search
+ * passes the table calibrated to the members measured so far (@ziplm/latency's `calibrateToMembers`
+ * and `applyMemberCalibration`: the levels the search lands on are the ones the table times too
+ * low, and verified members measure that where it acts).
  */
 export async function searchLevels(
   ctx: RunContext,
@@ -27,16 +30,17 @@ export async function searchLevels(
   errors: LayerErrors[],
   target: number,
   current?: LayerShapes,
+  table: LatencyTable = ctx.table,
 ): Promise<{ choice: SearchResult; info: SearchInfo }> {
   const solve = method === 'uniform' ? searchUniform : searchForSpeedup;
   const options = { target, ...(current ? { current } : {}) };
   const spdy = ctx.spdy;
-  if (spdy === false) return { choice: solve(ctx.table, errors, options), info: { procedure: 'dp' } };
+  if (spdy === false) return { choice: solve(table, errors, options), info: { procedure: 'dp' } };
   const ort = await loadOrt();
   const pseudoLabels = await ctx.densePredictions();
   const inits = spdy.randomInits ?? DEFAULT_SPDY.randomInits;
   const steps = spdy.steps ?? DEFAULT_SPDY.steps;
-  const result = await spdySearch(ctx.table, errors, {
+  const result = await spdySearch(table, errors, {
     ...options,
     solve,
     seed: spdy.seed ?? DEFAULT_SPDY.seed,

@@ -38,7 +38,9 @@ vi.mock('@ziplm/latency/measure', async (importOriginal) => {
           dense: summary(10),
           pruned: summary(10 / measured),
           tolerance,
+          interval: [measured, measured],
           status,
+          reasons: status === 'pass' ? [] : ['scripted'],
           message: `${measured}x: ${status}`,
         } as VerificationReport;
       });
