@@ -37,6 +37,13 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: 'Reading a run report', link: '/guide/reports' },
     ],
   },
+  {
+    text: 'Using ziplm',
+    items: [
+      { text: 'Data', link: '/guide/data' },
+      { text: 'Troubleshooting and FAQ', link: '/guide/troubleshooting' },
+    ],
+  },
 ];
 
 const tutorials: DefaultTheme.SidebarItem[] = [
@@ -90,6 +97,7 @@ export default defineConfig({
       { text: 'Tutorials', link: '/tutorials/', activeMatch: '/tutorials/' },
       { text: 'Reference', link: '/reference/', activeMatch: '/reference/' },
       { text: 'Results', link: '/results/', activeMatch: '/results/' },
+      { text: 'FAQ', link: '/guide/troubleshooting' },
     ],
     sidebar: {
       '/guide/': guide,

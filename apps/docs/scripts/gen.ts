@@ -13,6 +13,7 @@
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join, posix, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { Command } from '@ziplm/cli';
 import ts from 'typescript';
 import { PACKAGE_PAGES, type PackagePage } from './pages.ts';
 
@@ -37,6 +38,95 @@ export async function exitCodes(): Promise<Array<{ name: string; code: number; d
   return out;
 }
 
+/**
+ * How a reader runs the CLI. The command definitions write their examples as `ziplm …` (the binary's
+ * name, which is also what `--help` prints); a reader of the site pastes them into a shell, where
+ * bare `ziplm` exists only after a global install. So the reference writes every command in the
+ * repository form, and says once, at the top, what to type instead for an installed package.
+ */
+export const REPOSITORY_INVOCATION = 'pnpm ziplm';
+/** The same command with @ziplm/cli installed in a project (`npm install @ziplm/cli`). */
+export const INSTALLED_INVOCATION = 'npx ziplm';
+
+/** The note at the top of the CLI reference: which of the three forms to type where. */
+function invocationNote(): string[] {
+  return [
+    '::: tip Which command to type',
+    `Commands on this page are written as \`${REPOSITORY_INVOCATION} …\`: paste them in the root of a clone of this`,
+    'repository (after `pnpm install`; pnpm runs the script from the root, so relative paths are relative to it).',
+    'With the package installed, replace `pnpm ziplm` by what fits:',
+    '',
+    '| where | type |',
+    '|---|---|',
+    `| a clone of this repository, in its root | \`${REPOSITORY_INVOCATION} prune --targets 2,4\` |`,
+    `| a project with the package installed (\`npm install @ziplm/cli\`) | \`${INSTALLED_INVOCATION} prune --targets 2,4\` |`,
+    '| anywhere, after `npm install --global @ziplm/cli` | `ziplm prune --targets 2,4` |',
+    '',
+    'Installing needs `ONNXRUNTIME_NODE_INSTALL=skip` on a machine without internet access: see',
+    '[Troubleshooting](/guide/troubleshooting#offline-installs).',
+    ':::',
+  ];
+}
+
+/** `ziplm …` as the reader types it in the repository: `pnpm ziplm …`. */
+export function pasteable(command: string): string {
+  if (!/^ziplm(\s|$)/.test(command)) throw new Error(`a CLI example must start with "ziplm ", got: ${command}`);
+  return `pnpm ${command}`;
+}
+
+/**
+ * One command's section: the CLI's own Markdown (`renderMarkdown`) of the command with its examples
+ * in the pasteable form, and a usage line under the heading.
+ */
+export function commandSection(command: Command, render: (command: Command) => string): string {
+  const examples = command.examples?.map((e) => ({ ...e, command: pasteable(e.command) }));
+  const markdown = render(examples ? { ...command, examples } : command);
+  const positionals = (command.positionals ?? []).map((p) => (p.required ? `<${p.name}>` : `[${p.name}]`));
+  const usage = `Usage: \`${[REPOSITORY_INVOCATION, command.name, ...positionals, '[options]'].join(' ')}\``;
+  // renderMarkdown starts with the `## \`ziplm <name>\`` heading (the anchors the site links to) and a blank line.
+  const [heading, ...rest] = markdown.split('\n');
+  return [heading, '', usage, ...rest].join('\n');
+}
+
+/**
+ * The error codes (`ERR_ZIPLM_*`) of the ziplm packages with the exit code each gives, read from the
+ * CLI's one table (packages/cli/src/internal/error-codes.ts), in the table's order.
+ */
+export async function errorExitCodes(): Promise<Array<{ code: string; exit: string }>> {
+  const file = join(REPO_ROOT, 'packages/cli/src/internal/error-codes.ts');
+  const source = await readFile(file, 'utf8');
+  const table = /EXIT_CODE_OF_ERROR[^=]*=\s*\{([\s\S]*?)\n\};/.exec(source);
+  const rows = [...(table?.[1] ?? '').matchAll(/^\s*(ERR_ZIPLM_\w+):\s*EXIT\.(\w+),/gm)].map((m) => ({ code: m[1]!, exit: m[2]! }));
+  if (rows.length === 0) throw new Error(`${file}: no rows found in EXIT_CODE_OF_ERROR (expected "ERR_ZIPLM_X: EXIT.name," entries)`);
+  return rows;
+}
+
+/**
+ * Which error codes lead to each exit code: the CLI prints an error's message (it names the file and
+ * the problem), and a library user matches on its `code`.
+ */
+async function errorCodeTable(): Promise<string[]> {
+  const codes = await exitCodes();
+  const byExit = new Map<string, string[]>();
+  for (const row of await errorExitCodes()) byExit.set(row.exit, [...(byExit.get(row.exit) ?? []), row.code]);
+  const lines = [
+    '### Error codes',
+    '',
+    'Every error the ziplm packages raise on purpose has a stable `code` (on the error object, for library users);',
+    'the CLI prints its message and exits with the code of this table',
+    '(`packages/cli/src/internal/error-codes.ts`). A system error of the file system gives `output` (6) when',
+    'writing and `input` (3) when reading; anything else is a bug and gives `internal` (1), printed with its stack.',
+    '',
+    '| exit code | error codes |',
+    '|---|---|',
+  ];
+  for (const e of codes) {
+    const errors = byExit.get(e.name);
+    if (errors) lines.push(`| ${e.code} \`${e.name}\` | ${errors.map((c) => `\`${c}\``).join(', ')} |`);
+  }
+  return [...lines, ''];
+}
+
 /** reference/cli.md: every command's options, defaults and examples, from its definition. */
 export async function cliReference(): Promise<string> {
   const { loadCommands, renderMarkdown, DEFAULT_COMMAND } = await import('@ziplm/cli');
@@ -52,11 +142,12 @@ export async function cliReference(): Promise<string> {
     '# CLI reference',
     '',
     'The `ziplm` command line is a thin layer over [@ziplm/pipeline](/reference/packages/pipeline) and the other',
-    'packages. In this repository run it as `pnpm ziplm <command> [options]`. Every command takes `--help`.',
-    'Options are kebab-case (`--batch-size 32` or `--batch-size=32`); a boolean option `--x` is turned off',
-    'with `--no-x`; lists are comma-separated and may be repeated.',
+    'packages. Every command takes `--help`. Options are kebab-case (`--batch-size 32` or `--batch-size=32`); a',
+    'boolean option `--x` is turned off with `--no-x`; lists are comma-separated and may be repeated.',
     '',
-    `With no command, \`ziplm\` runs \`${DEFAULT_COMMAND}\` on the built-in default model.`,
+    ...invocationNote(),
+    '',
+    `With no command, \`${REPOSITORY_INVOCATION}\` runs \`${DEFAULT_COMMAND}\` on the built-in default model.`,
     '',
     '| command | what it does |',
     '|---|---|',
@@ -68,8 +159,9 @@ export async function cliReference(): Promise<string> {
     '|---|---|---|',
     ...(await exitCodes()).map((e) => `| ${e.code} | \`${e.name}\` | ${escapeTableCell(e.description)} |`),
     '',
+    ...(await errorCodeTable()),
   ];
-  for (const command of commands) lines.push(escapeOutsideCode(renderMarkdown(command)).trimEnd(), '');
+  for (const command of commands) lines.push(escapeOutsideCode(commandSection(command, renderMarkdown)).trimEnd(), '');
   return `${lines.join('\n').trimEnd()}\n`;
 }
 

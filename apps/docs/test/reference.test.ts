@@ -6,7 +6,16 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadCommands } from '@ziplm/cli';
 import { describe, expect, it } from 'vitest';
-import { DOCS_ROOT, driftedFiles, escapeOutsideCode, exitCodes, generatedFiles, rewriteLinks } from '../scripts/gen.ts';
+import {
+  DOCS_ROOT,
+  driftedFiles,
+  errorExitCodes,
+  escapeOutsideCode,
+  exitCodes,
+  generatedFiles,
+  pasteable,
+  rewriteLinks,
+} from '../scripts/gen.ts';
 import { PACKAGE_PAGES } from '../scripts/pages.ts';
 
 describe('generated reference pages', () => {
@@ -23,6 +32,30 @@ describe('generated reference pages', () => {
       for (const key of Object.keys(command.options)) expect(page).toContain(`\`--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
     }
     for (const e of await exitCodes()) expect(page).toContain(`| ${e.code} | \`${e.name}\` |`);
+  });
+
+  it('writes every command as the reader pastes it: `pnpm ziplm …`, with the installed form shown once', async () => {
+    const page = await readFile(join(DOCS_ROOT, 'reference/cli.md'), 'utf8');
+    const commandLines = [...page.matchAll(/^```sh\n([\s\S]*?)^```$/gm)]
+      .flatMap((m) => m[1]!.split('\n'))
+      .filter((line) => line.trim() !== '' && !line.startsWith('#'));
+    expect(commandLines.length).toBeGreaterThan(10);
+    for (const line of commandLines) expect(line).toMatch(/^pnpm ziplm( |$)/);
+    for (const command of await loadCommands()) expect(page).toContain(`Usage: \`pnpm ziplm ${command.name}`);
+    expect(page.match(/npx ziplm /g)).toHaveLength(1);
+    expect(pasteable('ziplm prune --targets 2')).toBe('pnpm ziplm prune --targets 2');
+    expect(() => pasteable('pnpm ziplm prune')).toThrow(/must start with "ziplm "/);
+  });
+
+  it('lists every error code under the exit code it gives', async () => {
+    const page = await readFile(join(DOCS_ROOT, 'reference/cli.md'), 'utf8');
+    const rows = await errorExitCodes();
+    expect(rows.length).toBeGreaterThan(30);
+    const names = new Set((await exitCodes()).map((e) => e.name));
+    for (const { code, exit } of rows) {
+      expect(names.has(exit), `${code}: EXIT.${exit} is not an exit code`).toBe(true);
+      expect(page).toMatch(new RegExp(`^\\| \\d \`${exit}\` \\|.*\`${code}\``, 'm'));
+    }
   });
 
   it('detects drift: a page that differs from the generated text is reported', async () => {

@@ -5,6 +5,7 @@
 
 // #region imports
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { InferenceEnvironmentOptions } from '@ziplm/latency';
 import { runOneShot, type OneShotOptions, type RunResults } from '@ziplm/pipeline';
 // #endregion imports
@@ -19,6 +20,7 @@ export const GPT2_ENVIRONMENTS = {
 } as const satisfies Record<string, InferenceEnvironmentOptions>;
 // #endregion environments
 
+// #region prune
 export interface Gpt2TutorialOptions {
   /** A GPT2 checkpoint directory (config.json, model.safetensors, vocab.json + merges.txt). */
   modelDir: string;
@@ -32,7 +34,6 @@ export interface Gpt2TutorialOptions {
   overrides?: Partial<OneShotOptions>;
 }
 
-// #region prune
 /** Prunes the model for each environment; returns the results per environment. */
 export async function pruneGpt2ForBoth({ modelDir, task, runsDir, targets = [1.5, 2, 2.5, 3], overrides = {} }: Gpt2TutorialOptions) {
   const results: Partial<Record<keyof typeof GPT2_ENVIRONMENTS, RunResults>> = {};
@@ -77,4 +78,7 @@ export async function example(): Promise<void> {
   const results = await pruneGpt2ForBoth({ modelDir: './gpt2', task: 'wikitext', runsDir: 'runs' });
   for (const line of compareStructures(results)) console.log(line);
 }
+
+// Run as a script (`pnpm exec tsx --conditions=@ziplm/source gpt2.ts`); importing it runs nothing.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await example();
 // #endregion usage

@@ -4,9 +4,11 @@
 // BERT with the built-in sample text.
 
 // #region imports
+import { pathToFileURL } from 'node:url';
 import { runGradual, type GradualOptions, type RunResults } from '@ziplm/pipeline';
 // #endregion imports
 
+// #region gradual
 export interface GradualTutorialOptions {
   /** The dense model, fine-tuned on the task: it is both the starting point and the teacher. */
   modelDir: string;
@@ -21,7 +23,6 @@ export interface GradualTutorialOptions {
   overrides?: Partial<GradualOptions>;
 }
 
-// #region gradual
 export async function gradualWithDistillation({
   modelDir,
   task,
@@ -82,4 +83,7 @@ export async function example(): Promise<void> {
     );
   }
 }
+
+// Run as a script (`pnpm exec tsx --conditions=@ziplm/source gradual.ts`); importing it runs nothing.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await example();
 // #endregion usage

@@ -3,6 +3,7 @@
 // the regions of this file; test/e2e/obs-solver.test.ts runs it.
 
 // #region imports
+import { pathToFileURL } from 'node:url';
 import { seededRandom } from '@ziplm/core';
 import { HessianAccumulator, attentionLevels, ffnLevels, magnitudeSweep, obsSweep, type SweepResult } from '@ziplm/hessian';
 // #endregion imports
@@ -35,9 +36,10 @@ export function makeLayer(rows: number, cols: number, tokens: number, latent: nu
   const bias = Float32Array.from({ length: rows }, () => 0.1 * rand());
   return { rows, cols, tokens, inputs, weight, bias };
 }
-// #endregion data
 
+/** A layer with its calibration inputs, as makeLayer returns it. */
 export type Layer = ReturnType<typeof makeLayer>;
+// #endregion data
 
 // #region hessian
 /** H = (2/n)·Σ x·xᵀ over the calibration tokens (float64), and the input mean, streamed in batches. */
@@ -113,4 +115,7 @@ export async function example(): Promise<void> {
   const heads = await pruneHeads(layer, 4); // 4 heads of 64 columns
   console.log(heads.snapshots.map((s) => `${s.kept} heads: ${s.error.toFixed(4)}`).join(', '));
 }
+
+// Run as a script (`pnpm exec tsx --conditions=@ziplm/source obs-solver.ts`); importing it runs nothing.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await example();
 // #endregion usage

@@ -3,10 +3,23 @@
 // runs it on the built-in tiny BERT with the built-in sample text.
 
 // #region imports
+import { pathToFileURL } from 'node:url';
 import { loadModelDir } from '@ziplm/models';
 import { runOneShot, type OneShotOptions, type RunResults } from '@ziplm/pipeline';
 // #endregion imports
 
+// #region check-model
+/** Loads the model once, before the long run, and says what it is: a bad directory fails here. */
+export async function describeModel(modelDir: string): Promise<string> {
+  const { checkpoint, tokenizer } = await loadModelDir(modelDir);
+  const c = checkpoint.config;
+  if (c.modelType !== 'bert') throw new Error(`${modelDir}: expected a BERT model, got ${c.modelType}`);
+  const head = c.head.type === 'classification' ? `${c.head.labels.length}-label classifier` : c.head.type;
+  return `BERT, ${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.numHeads} heads, FFN ${c.intermediateSize}, ${head}, vocabulary ${tokenizer.vocabSize}`;
+}
+// #endregion check-model
+
+// #region prune
 /** What to prune, and how hard. */
 export interface PruneOnGlueOptions {
   /** A Hugging Face BERT fine-tuned on the task: config.json, model.safetensors, vocab.txt or tokenizer.json. */
@@ -24,18 +37,6 @@ export interface PruneOnGlueOptions {
   overrides?: Partial<OneShotOptions>;
 }
 
-// #region check-model
-/** Loads the model once, before the long run, and says what it is: a bad directory fails here. */
-export async function describeModel(modelDir: string): Promise<string> {
-  const { checkpoint, tokenizer } = await loadModelDir(modelDir);
-  const c = checkpoint.config;
-  if (c.modelType !== 'bert') throw new Error(`${modelDir}: expected a BERT model, got ${c.modelType}`);
-  const head = c.head.type === 'classification' ? `${c.head.labels.length}-label classifier` : c.head.type;
-  return `BERT, ${c.numLayers} layers, hidden ${c.hiddenSize}, ${c.numHeads} heads, FFN ${c.intermediateSize}, ${head}, vocabulary ${tokenizer.vocabSize}`;
-}
-// #endregion check-model
-
-// #region prune
 /** One-shot ZipLM with both baselines, for batch-1 latency at sequence length 128. */
 export async function pruneOnGlue({
   modelDir,
@@ -84,4 +85,7 @@ export async function example(): Promise<void> {
   for (const line of summarize(results)) console.log(line);
   console.log('report: runs/bert-sst2/report.md');
 }
+
+// Run as a script (`pnpm exec tsx --conditions=@ziplm/source prune-your-bert.ts`); importing it runs nothing.
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await example();
 // #endregion usage

@@ -33,9 +33,9 @@ describe('tutorial 3: latency tables and verification', () => {
     const pruned = await loadCheckpoint(join(cwd, 'tiny-bert-half'));
     expect(pruned.config.layerHeads).toEqual(result.layerHeads);
     expect(pruned.config.layerIntermediate).toEqual(result.layerIntermediate);
-    // Re-timed: whether it passes depends on the machine's load, but it was measured.
+    // Re-timed: the verdict depends on the machine's load, but it was measured.
     expect(result.report.measured).toBeGreaterThan(0);
-    expect(['pass', 'fail']).toContain(result.report.status);
+    expect(['pass', 'fail', 'inconclusive']).toContain(result.report.status);
     expect(result.report.message).toMatch(/measured [\d.]+x/);
   });
 
