@@ -62,7 +62,18 @@ export { evaluateClassification, evaluatePerplexity, evaluateSpans } from './eva
 export type { ClassificationMetrics, EvaluationOptions, PerplexityMetrics, SpanMetrics } from './evaluate.js';
 
 // the teacher recipes
-export { GPT2_TEACHER_DEFAULTS, RECIPES, SST2_TEACHER_DEFAULTS, trainGpt2Teacher, trainSst2Teacher, trainTeacher } from './recipes.js';
+export {
+  GPT2_TEACHER_DEFAULTS,
+  RECIPES,
+  SST2_TEACHER_DEFAULTS,
+  TESTBED_THRESHOLDS,
+  testbedCriterion,
+  trainGpt2Teacher,
+  trainSst2Teacher,
+  trainTeacher,
+  trainWordOrderTeacher,
+  WORDORDER_TEACHER_DEFAULTS,
+} from './recipes.js';
 export type {
   Gpt2TeacherHyperparameters,
   Gpt2TeacherOptions,
@@ -75,4 +86,13 @@ export type {
   Sst2TeacherResults,
   TeacherHyperparameters,
   TeacherResultsCommon,
+  TestbedCriterion,
+  WordOrderAblation,
+  WordOrderTeacherHyperparameters,
+  WordOrderTeacherOptions,
+  WordOrderTeacherResults,
 } from './recipes.js';
+
+// baselines
+export { trainBagOfWordsBaseline } from './baselines.js';
+export type { BagOfWordsOptions, BagOfWordsResult } from './baselines.js';

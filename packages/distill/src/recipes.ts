@@ -52,6 +52,13 @@ import {
   trainWordPieceVocab,
   WordPieceTokenizer,
   wikiTextArticleSplit,
+  buildWordOrderCorpus,
+  shrinkWeights,
+  WORD_ORDER_DATA_FILES,
+  WORD_ORDER_LABELS,
+  WORD_ORDER_SPLIT_RULE,
+  type Checkpoint,
+  type WordOrderExample,
   WIKITEXT_SPLIT_RULE,
   type BackendPreference,
   type GlueExample,
@@ -63,12 +70,13 @@ import { TrainingConfigError, TrainingStateError } from './errors.js';
 import { type ClassificationMetrics, evaluateClassification, evaluatePerplexity, type PerplexityMetrics } from './evaluate.js';
 // The committed teachers these recipes trained ship in @ziplm/teachers, which this package does not depend on (its
 // users need not download them); @ziplm/teachers' tests check that its `TeacherName` equals `RecipeName`.
-type TeacherName = 'sst2-bert' | 'wikitext2-gpt2';
+type TeacherName = 'sst2-bert' | 'wikitext2-gpt2' | 'wordorder-bert';
 import { fineTune, type ProgressEvent } from './trainer.js';
+import { trainBagOfWordsBaseline } from './baselines.js';
 
 /** The recipes: one per committed teacher. */
 export type RecipeName = TeacherName;
-export const RECIPES: readonly RecipeName[] = ['sst2-bert', 'wikitext2-gpt2'];
+export const RECIPES: readonly RecipeName[] = ['sst2-bert', 'wikitext2-gpt2', 'wordorder-bert'];
 
 /** The hyperparameters both recipes share. */
 export type TeacherHyperparameters = {
@@ -101,6 +109,9 @@ export type Sst2TeacherHyperparameters = TeacherHyperparameters & {
   readonly maxTrainExamples: number;
 };
 
+/** The word-order recipe takes the SST-2 recipe's options (`maxTrainExamples`: the first N training sentences). */
+export type WordOrderTeacherHyperparameters = Sst2TeacherHyperparameters;
+
 export type Gpt2TeacherHyperparameters = TeacherHyperparameters & {
   /** Tokens per training and evaluation chunk (also the model's positions). */
   readonly seq: number;
@@ -119,6 +130,30 @@ export const SST2_TEACHER_DEFAULTS: Sst2TeacherHyperparameters = Object.freeze({
   epochs: 3,
   maxSteps: 0,
   lr: 3e-4,
+  warmupRatio: 0.06,
+  weightDecay: 0.01,
+  dropout: 0.1,
+  seed: 0,
+  evalEvery: 500,
+  fresh: false,
+  maxTrainExamples: 0,
+});
+
+/**
+ * Defaults of the word-order recipe: the options the committed `teachers/wordorder-bert` was trained with.
+ * The same BERT shape as the SST-2 teacher; a larger vocabulary (three sources of text) and more frequent
+ * evaluation (fewer, longer updates).
+ */
+export const WORDORDER_TEACHER_DEFAULTS: WordOrderTeacherHyperparameters = Object.freeze({
+  vocabSize: 8000,
+  hidden: 128,
+  layers: 4,
+  heads: 4,
+  maxLength: 64,
+  batchSize: 32,
+  epochs: 2,
+  maxSteps: 0,
+  lr: 5e-4,
   warmupRatio: 0.06,
   weightDecay: 0.01,
   dropout: 0.1,
@@ -164,6 +199,7 @@ export interface RecipeLocation {
 
 export type Sst2TeacherOptions = RecipeLocation & Partial<Sst2TeacherHyperparameters>;
 export type Gpt2TeacherOptions = RecipeLocation & Partial<Gpt2TeacherHyperparameters>;
+export type WordOrderTeacherOptions = RecipeLocation & Partial<WordOrderTeacherHyperparameters>;
 
 /** Callbacks of a recipe run. */
 export interface RecipeHooks {
@@ -204,6 +240,71 @@ export interface Sst2TeacherResults extends TeacherResultsCommon {
   readonly metrics: { readonly devAccuracy: number; readonly devLoss: number; readonly holdoutAccuracy: number };
 }
 
+/** Held-out accuracy (%) of the teacher and of what it becomes without each kind of structure. */
+export interface WordOrderAblation {
+  /** The dense teacher. */
+  readonly dense: number;
+  /** Every attention head of every layer removed (the FFNs kept). */
+  readonly noAttention: number;
+  /** Every FFN neuron of every layer removed (the attention kept). */
+  readonly noFfn: number;
+  /** One head per layer (the first) and no FFN neurons: what the SST-2 teacher keeps ~80% with. */
+  readonly oneHeadNoFfn: number;
+  /** Logistic regression on bags of the same tokens (order ignored), selected on the validation set. */
+  readonly bagOfWords: number;
+}
+
+/** The testbed criterion of issue 13: structure must matter, and word identity alone must not suffice. */
+export interface TestbedCriterion {
+  /** dense − noAttention ≥ 10 points. */
+  readonly attentionDrop: number;
+  /** dense − noFfn ≥ 5 points. */
+  readonly ffnDrop: number;
+  /** dense − bagOfWords ≥ 5 points. */
+  readonly overBagOfWords: number;
+  readonly thresholds: { readonly attentionDrop: number; readonly ffnDrop: number; readonly overBagOfWords: number };
+  readonly met: boolean;
+}
+
+/** The thresholds of {@link TestbedCriterion}, in accuracy points. */
+export const TESTBED_THRESHOLDS = Object.freeze({ attentionDrop: 10, ffnDrop: 5, overBagOfWords: 5 });
+
+/** Whether an ablation meets the testbed criterion (a test checks the committed teacher's results.json with it). */
+export function testbedCriterion(a: WordOrderAblation): TestbedCriterion {
+  const round = (x: number) => Number(x.toFixed(2));
+  const attentionDrop = round(a.dense - a.noAttention);
+  const ffnDrop = round(a.dense - a.noFfn);
+  const overBagOfWords = round(a.dense - a.bagOfWords);
+  const t = TESTBED_THRESHOLDS;
+  return {
+    attentionDrop,
+    ffnDrop,
+    overBagOfWords,
+    thresholds: { ...t },
+    met: attentionDrop >= t.attentionDrop && ffnDrop >= t.ffnDrop && overBagOfWords >= t.overBagOfWords,
+  };
+}
+
+export interface WordOrderTeacherResults extends TeacherResultsCommon {
+  readonly data: {
+    readonly split: string;
+    readonly sentences: Readonly<Record<'train' | 'heldout', Readonly<Record<string, number>>>>;
+    readonly train: number;
+    readonly validation: number;
+    readonly heldout: number;
+    readonly meanTrainTokens: number;
+    readonly heldoutUnkRate: number;
+  };
+  readonly metrics: {
+    readonly heldoutAccuracy: number;
+    readonly heldoutLoss: number;
+    readonly validationAccuracy: number;
+  };
+  /** Held-out accuracy (%) with whole kinds of structure removed, and the bag-of-words baseline. */
+  readonly ablation: WordOrderAblation;
+  readonly criterion: TestbedCriterion;
+}
+
 export interface Gpt2TeacherResults extends TeacherResultsCommon {
   readonly data: {
     readonly articles: number;
@@ -220,6 +321,7 @@ export interface Gpt2TeacherResults extends TeacherResultsCommon {
 export const RECIPE_DATA_FILES: Readonly<Record<RecipeName, readonly string[]>> = {
   'sst2-bert': ['glue/sst2/train.tsv', 'glue/sst2/train-holdout.tsv', 'glue/sst2/dev.tsv'],
   'wikitext2-gpt2': ['wikitext-2-raw/wiki.test.raw'],
+  'wordorder-bert': [...WORD_ORDER_DATA_FILES],
 };
 
 /** Default directory of a recipe's resumable training state: `<repo>/runs/teachers/<name>` (git-ignored). */
@@ -494,6 +596,173 @@ export async function trainSst2Teacher(options: Sst2TeacherOptions, hooks: Recip
   return results;
 }
 
+// ---- word order BERT ---------------------------------------------------------------------------------
+
+/** `checkpoint` without the structures `drop` removes (every head, every neuron, or both but one head). */
+function ablated(checkpoint: Checkpoint, drop: 'attention' | 'ffn' | 'all-but-one-head'): Checkpoint {
+  const { numLayers, numHeads, intermediateSize } = checkpoint.config;
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const heads = range(numLayers).map(() => (drop === 'attention' ? [] : drop === 'all-but-one-head' ? [0] : range(numHeads)));
+  const neurons = range(numLayers).map(() => (drop === 'attention' ? range(intermediateSize) : []));
+  return shrinkWeights(checkpoint, { heads, neurons });
+}
+
+async function heldoutAccuracy(checkpoint: Checkpoint, examples: readonly TrainingExample[]): Promise<ClassificationMetrics> {
+  const model = createModel(checkpoint);
+  try {
+    return await evaluateClassification(model, examples, { batchSize: 64 });
+  } finally {
+    model.dispose();
+  }
+}
+
+/**
+ * Trains the word-order teacher (ziplm's BERT testbed whose layers matter: is a sentence as written,
+ * or are its words shuffled?) from scratch on the corpus `buildWordOrderCorpus` of
+ * @ziplm/models makes from SST-2, WikiText-2 and SQuAD text, and writes it to `options.outDir`. Besides
+ * the held-out accuracy, results.json records the ablation (no attention, no FFN, one head and no FFN,
+ * a bag-of-words baseline) and whether it meets the testbed criterion. Resumes from `workDir`.
+ */
+export async function trainWordOrderTeacher(options: WordOrderTeacherOptions, hooks: RecipeHooks = {}): Promise<WordOrderTeacherResults> {
+  const started = performance.now();
+  const { h, outDir, workDir, files, log } = await prepare('wordorder-bert', WORDORDER_TEACHER_DEFAULTS, options, hooks);
+  const [sst2Train, wikitext, squad] = files as [string, string, string];
+  const backend = await startBackend(options.backend ?? 'wasm', log);
+
+  let t0 = performance.now();
+  const corpus = buildWordOrderCorpus({ sst2Train, wikitext, squad });
+  const train = h.maxTrainExamples > 0 ? corpus.train.slice(0, h.maxTrainExamples) : corpus.train;
+  log(
+    `word order: ${train.length} training${train.length < corpus.train.length ? ` (of ${corpus.train.length})` : ''}, ` +
+      `${corpus.validation.length} validation, ${corpus.heldout.length} held-out sentences (${seconds(performance.now() - t0)})`,
+  );
+
+  // The vocabulary comes from the training sentences alone (never from validation or held-out text).
+  t0 = performance.now();
+  const vocab = trainWordPieceVocab(
+    train.map((e) => e.text),
+    { vocabSize: h.vocabSize, lowercase: true },
+  );
+  const tokenizer = new WordPieceTokenizer({ vocab, lowercase: true });
+  log(`WordPiece vocabulary: ${tokenizer.vocabSize} tokens in ${seconds(performance.now() - t0)}`);
+
+  const encode = (examples: readonly WordOrderExample[]): TrainingExample[] =>
+    examples.map((e) => {
+      const enc = tokenizer.encode(e.text, undefined, { maxLength: h.maxLength });
+      return { inputIds: enc.ids, typeIds: enc.typeIds, label: e.label };
+    });
+  t0 = performance.now();
+  const trainSet = encode(train);
+  const validationSet = encode(corpus.validation);
+  const heldoutSet = encode(corpus.heldout);
+  const meanLength = trainSet.reduce((s, e) => s + e.inputIds.length, 0) / trainSet.length;
+  const unk = tokenizer.tokenToId('[UNK]');
+  const unkRate =
+    heldoutSet.reduce((s, e) => s + e.inputIds.filter((id) => id === unk).length, 0) /
+    heldoutSet.reduce((s, e) => s + e.inputIds.length, 0);
+  log(
+    `tokenized in ${seconds(performance.now() - t0)}: mean train length ${meanLength.toFixed(1)} tokens, held-out [UNK] rate ${(100 * unkRate).toFixed(2)}%`,
+  );
+
+  const config = bertConfig({
+    vocabSize: tokenizer.vocabSize,
+    hiddenSize: h.hidden,
+    numLayers: h.layers,
+    numHeads: h.heads,
+    intermediateSize: 4 * h.hidden,
+    maxPositions: Math.max(128, h.maxLength),
+    hiddenDropout: h.dropout,
+    attentionDropout: h.dropout,
+    padTokenId: tokenizer.padId,
+    head: { type: 'classification', labels: [...WORD_ORDER_LABELS] },
+  });
+  log(
+    `BERT ${h.layers} layers × ${h.heads} heads (size ${h.hidden / h.heads}), hidden ${h.hidden}, FFN ${4 * h.hidden}: ${parameterCount(config)} parameters`,
+  );
+
+  const result = await fineTune({
+    task: 'classification',
+    student: randomCheckpoint(config, { seed: h.seed }),
+    train: trainSet,
+    batchSize: h.batchSize,
+    epochs: h.epochs,
+    ...(h.maxSteps > 0 ? { maxSteps: h.maxSteps } : {}),
+    learningRate: h.lr,
+    warmupRatio: h.warmupRatio,
+    weightDecay: h.weightDecay,
+    maxGradNorm: 1.0,
+    weights: { task: 1, logit: 0, token: 0 },
+    seed: h.seed,
+    evaluate: async (model) => {
+      const m = await evaluateClassification(model, validationSet, { batchSize: 64 });
+      return { accuracy: m.accuracy, loss: m.loss };
+    },
+    evaluateEvery: h.evalEvery,
+    selectMetric: 'accuracy',
+    checkpointDir: workDir,
+    tokenizer,
+    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+  });
+  result.model.dispose();
+  log(
+    `training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)`,
+  );
+
+  // The best model on the validation set, evaluated once on the held-out set, then without its structures.
+  const bestDir = await bestOf(workDir);
+  const best = await loadCheckpoint(bestDir);
+  const heldout = await heldoutAccuracy(best, heldoutSet);
+  const validation = await heldoutAccuracy(best, validationSet);
+  const pct = (x: number) => Number((100 * x).toFixed(2));
+  t0 = performance.now();
+  const bagOfWords = trainBagOfWordsBaseline(trainSet, validationSet, heldoutSet, {
+    vocabSize: tokenizer.vocabSize,
+    ignoreIds: [tokenizer.tokenToId('[CLS]'), tokenizer.tokenToId('[SEP]'), tokenizer.padId].filter((id) => id !== undefined),
+    seed: h.seed,
+  });
+  log(`bag-of-words baseline (L2 ${bagOfWords.l2}): held-out accuracy ${pct(bagOfWords.accuracy)}% (${seconds(performance.now() - t0)})`);
+  const ablation: WordOrderAblation = {
+    dense: pct(heldout.accuracy),
+    noAttention: pct((await heldoutAccuracy(ablated(best, 'attention'), heldoutSet)).accuracy),
+    noFfn: pct((await heldoutAccuracy(ablated(best, 'ffn'), heldoutSet)).accuracy),
+    oneHeadNoFfn: pct((await heldoutAccuracy(ablated(best, 'all-but-one-head'), heldoutSet)).accuracy),
+    bagOfWords: pct(bagOfWords.accuracy),
+  };
+  const criterion = testbedCriterion(ablation);
+  log(
+    `best model (step ${result.best!.step}): held-out ${ablation.dense}%, no attention ${ablation.noAttention}%, no FFN ${ablation.noFfn}%, ` +
+      `one head and no FFN ${ablation.oneHeadNoFfn}%, bag of words ${ablation.bagOfWords}%: criterion ${criterion.met ? 'met' : 'NOT met'}`,
+  );
+
+  const results: WordOrderTeacherResults = {
+    recipe: options.command ?? 'pnpm --filter @ziplm/distill teacher:wordorder',
+    options: hyperparameterRecord(h),
+    data: {
+      split: WORD_ORDER_SPLIT_RULE,
+      sentences: corpus.counts,
+      train: train.length,
+      validation: corpus.validation.length,
+      heldout: corpus.heldout.length,
+      meanTrainTokens: Number(meanLength.toFixed(2)),
+      heldoutUnkRate: Number(unkRate.toFixed(5)),
+    },
+    model: { parameters: parameterCount(config), vocabSize: tokenizer.vocabSize },
+    backend,
+    steps: result.step,
+    bestStep: result.best!.step,
+    tokensSeen: result.tokensSeen,
+    metrics: { heldoutAccuracy: heldout.accuracy, heldoutLoss: heldout.loss, validationAccuracy: validation.accuracy },
+    ablation,
+    criterion,
+    history: result.history,
+    trainingWallSeconds: Math.round(result.elapsedMs / 1000),
+    thisSessionWallSeconds: Math.round((performance.now() - started) / 1000),
+    note: NOTE,
+  };
+  await writeOutput(outDir, bestDir, tokenizer, results, log);
+  return results;
+}
+
 // ---- WikiText-2 GPT2 ---------------------------------------------------------------------------------
 
 /**
@@ -637,16 +906,22 @@ export async function trainGpt2Teacher(options: Gpt2TeacherOptions, hooks: Recip
 export function trainTeacher(name: 'sst2-bert', options: Sst2TeacherOptions, hooks?: RecipeHooks): Promise<Sst2TeacherResults>;
 export function trainTeacher(name: 'wikitext2-gpt2', options: Gpt2TeacherOptions, hooks?: RecipeHooks): Promise<Gpt2TeacherResults>;
 export function trainTeacher(
-  name: RecipeName,
-  options: Sst2TeacherOptions | Gpt2TeacherOptions,
+  name: 'wordorder-bert',
+  options: WordOrderTeacherOptions,
   hooks?: RecipeHooks,
-): Promise<Sst2TeacherResults | Gpt2TeacherResults>;
+): Promise<WordOrderTeacherResults>;
 export function trainTeacher(
   name: RecipeName,
-  options: Sst2TeacherOptions | Gpt2TeacherOptions,
+  options: Sst2TeacherOptions | Gpt2TeacherOptions | WordOrderTeacherOptions,
+  hooks?: RecipeHooks,
+): Promise<Sst2TeacherResults | Gpt2TeacherResults | WordOrderTeacherResults>;
+export function trainTeacher(
+  name: RecipeName,
+  options: Sst2TeacherOptions | Gpt2TeacherOptions | WordOrderTeacherOptions,
   hooks: RecipeHooks = {},
-): Promise<Sst2TeacherResults | Gpt2TeacherResults> {
+): Promise<Sst2TeacherResults | Gpt2TeacherResults | WordOrderTeacherResults> {
   if (name === 'sst2-bert') return trainSst2Teacher(options as Sst2TeacherOptions, hooks);
+  if (name === 'wordorder-bert') return trainWordOrderTeacher(options as WordOrderTeacherOptions, hooks);
   if (name === 'wikitext2-gpt2') return trainGpt2Teacher(options as Gpt2TeacherOptions, hooks);
   return Promise.reject(new TrainingConfigError('recipe', `must be one of ${RECIPES.join(', ')}, got ${JSON.stringify(name)}`));
 }

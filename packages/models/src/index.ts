@@ -128,6 +128,10 @@ export {
   WIKITEXT_MIN_ARTICLES,
   WIKITEXT_SPLIT_RULE,
   wikiTextArticleSplit,
+  buildWordOrderCorpus,
+  WORD_ORDER_DATA_FILES,
+  WORD_ORDER_LABELS,
+  WORD_ORDER_SPLIT_RULE,
 } from './data/index.js';
 export type {
   BatchItem,
@@ -148,6 +152,8 @@ export type {
   SquadPostprocessOptions,
   SquadPrediction,
   WikiTextArticleSplit,
+  WordOrderCorpus,
+  WordOrderExample,
 } from './data/index.js';
 
 // ONNX export of whole models and single blocks (also `@ziplm/models/onnx`).

@@ -23,6 +23,11 @@ import {
   squadDevSplit,
   squadMetric,
   wikiTextArticleSplit,
+  buildWordOrderCorpus,
+  WORD_ORDER_DATA_FILES,
+  WORD_ORDER_LABELS,
+  WORD_ORDER_SPLIT_RULE,
+  type WordOrderExample,
   type BatchItem,
   type GlueTaskName,
   type PaddedBatch,
@@ -34,8 +39,8 @@ import { TaskDataError } from './errors.js';
 import { checkInteger, optionError } from './internal/options.js';
 import type { MetricInfo } from './results.js';
 
-export type TaskName = 'sst2' | 'qnli' | 'squad' | 'wikitext' | 'samples';
-export const TASK_NAMES: readonly TaskName[] = ['sst2', 'qnli', 'squad', 'wikitext', 'samples'];
+export type TaskName = 'sst2' | 'qnli' | 'wordorder' | 'squad' | 'wikitext' | 'samples';
+export const TASK_NAMES: readonly TaskName[] = ['sst2', 'qnli', 'wordorder', 'squad', 'wikitext', 'samples'];
 
 /** One tokenized sequence with what its metric needs. */
 export interface TaskItem extends BatchItem {
@@ -177,6 +182,18 @@ function requireFile(...parts: string[]): string {
   return file;
 }
 
+/** The share of the most frequent label, in %: the accuracy of always predicting it. */
+function majorityClassRate(labels: readonly number[]): number {
+  const counts = new Map<number, number>();
+  let most = 0;
+  for (const label of labels) {
+    const count = (counts.get(label) ?? 0) + 1;
+    counts.set(label, count);
+    most = Math.max(most, count);
+  }
+  return labels.length === 0 ? 0 : (100 * most) / labels.length;
+}
+
 function classificationTask(
   name: TaskName,
   metric: MetricInfo,
@@ -200,9 +217,17 @@ function classificationTask(
   const lossItems = calibration.slice(0, LOSS_ITEMS);
   const lossBatches = lengthSortedBatches(lossItems, tokenizer.padId, options.evalBatchSize ?? DEFAULT_EVAL_BATCH_SIZE.classification);
   const labelled = metric.name === 'accuracy' && evaluation.every((e) => e.label !== undefined);
+  // The report's 95% interval (Wilson) needs the item count; its degenerate-member flag needs the
+  // accuracy of a constant predictor, known here only when the metric is accuracy on gold labels
+  // (agreement's labels are the dense model's predictions, known after scoring it).
+  const metricInfo: MetricInfo = {
+    ...metric,
+    items: evaluation.length,
+    ...(labelled ? { chance: majorityClassRate(evaluation.map((e) => e.label!)) } : {}),
+  };
   return {
     name,
-    metric,
+    metric: metricInfo,
     files,
     notes,
     calibration,
@@ -292,6 +317,42 @@ function glueTask(name: GlueTaskName, config: ModelConfig, tokenizer: Tokenizer,
     encode(calibrationExamples),
     encode(evalExamples),
     files,
+    notes,
+    options,
+    training,
+  );
+}
+
+/**
+ * Word order (bigram shift, the BERT testbed whose layers matter; docs site: guide/data.md): calibrate
+ * and fine-tune on the corpus's training sentences, score on its held-out sentences (WikiText-2 held-out
+ * articles and SQuAD odd articles, the same split rules the SQuAD and WikiText tasks score by).
+ */
+function wordOrderTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptions): PreparedTask {
+  const maxLength = options.maxLength ?? Math.min(128, config.maxPositions);
+  const samples = options.calibrationSamples ?? DEFAULT_TASK_CALIBRATION_SAMPLES;
+  const seed = options.seed ?? DEFAULT_SEED;
+  const [sst2Train, wikitext, squad] = WORD_ORDER_DATA_FILES.map((f) => requireFile(...f.split('/'))) as [string, string, string];
+  const corpus = buildWordOrderCorpus({ sst2Train, wikitext, squad });
+  const encode = (examples: readonly WordOrderExample[]): TaskItem[] =>
+    examples.map((e) => {
+      const enc = tokenizer.encode(e.text, undefined, { maxLength });
+      return { ids: enc.ids, typeIds: enc.typeIds, label: e.label };
+    });
+  let evaluation = corpus.heldout;
+  if (options.evalLimit !== undefined) evaluation = evaluation.slice(0, options.evalLimit);
+  const metric: MetricInfo = { name: 'accuracy', label: 'word-order held-out accuracy (%)', higherIsBetter: true };
+  const notes = [`Word order (bigram shift): ${WORD_ORDER_SPLIT_RULE}.`];
+  let encodedTraining: TaskItem[] | undefined;
+  const training = () => (encodedTraining ??= encode(corpus.train));
+  return classificationTask(
+    'wordorder',
+    metric,
+    config,
+    tokenizer,
+    encode(seededShuffle(corpus.train, seed).slice(0, samples)),
+    encode(evaluation),
+    [sst2Train, wikitext, squad],
     notes,
     options,
     training,
@@ -531,6 +592,8 @@ export function prepareTask(name: TaskName, config: ModelConfig, tokenizer: Toke
     case 'sst2':
     case 'qnli':
       return glueTask(name, config, tokenizer, options);
+    case 'wordorder':
+      return wordOrderTask(config, tokenizer, options);
     case 'squad':
       return squadTask(config, tokenizer, options);
     case 'wikitext':
@@ -542,9 +605,16 @@ export function prepareTask(name: TaskName, config: ModelConfig, tokenizer: Toke
   }
 }
 
+/** A classifier whose labels are the word-order task's (the wordorder-bert teacher and what is pruned from it). */
+function isWordOrderModel(config: ModelConfig): boolean {
+  const labels = config.modelType === 'bert' && config.head.type === 'classification' ? config.head.labels : [];
+  return labels.length === WORD_ORDER_LABELS.length && labels.every((l, i) => l === WORD_ORDER_LABELS[i]);
+}
+
 /** The task to use when none is given: the model's natural dataset if it is present, else the built-in samples. */
 export function defaultTask(config: ModelConfig): TaskName {
   if (config.modelType === 'gpt2') return hasData('wikitext-2-raw/wiki.test.raw') ? 'wikitext' : 'samples';
   if (config.head.type === 'span-qa') return 'squad';
+  if (isWordOrderModel(config)) return hasData(...WORD_ORDER_DATA_FILES) ? 'wordorder' : 'samples';
   return hasData('glue/sst2/train.tsv', 'glue/sst2/dev.tsv') ? 'sst2' : 'samples';
 }

@@ -1,4 +1,4 @@
-// `ziplm train`: the teacher recipes of @ziplm/distill (trainSst2Teacher, trainGpt2Teacher). The committed
+// `ziplm train`: the teacher recipes of @ziplm/distill (trainSst2Teacher, trainWordOrderTeacher, trainGpt2Teacher). The committed
 // teachers were trained with the defaults; a rerun with the same flags resumes from the state directory.
 
 import { resolve } from 'node:path';
@@ -8,19 +8,38 @@ import {
   SST2_TEACHER_DEFAULTS,
   trainGpt2Teacher,
   trainSst2Teacher,
+  trainWordOrderTeacher,
+  WORDORDER_TEACHER_DEFAULTS,
   type Gpt2TeacherOptions,
   type ProgressEvent,
   type RecipeName,
   type Sst2TeacherOptions,
   type TeacherResultsCommon,
+  type WordOrderTeacherOptions,
 } from '@ziplm/distill';
 import { defineCommand, type OptionsFor, UsageError } from '../command.js';
 import { progressReporter } from '../progress.js';
 import { applyInputLimits, INPUT_OPTIONS } from './shared.js';
 
-const [S, G] = [SST2_TEACHER_DEFAULTS, GPT2_TEACHER_DEFAULTS];
-/** "(default: X for sst2-bert, Y for wikitext2-gpt2)", or one value when both recipes agree. */
-const both = (a: number, b: number) => (a === b ? `(default: ${a})` : `(default: ${a} for sst2-bert, ${b} for wikitext2-gpt2)`);
+type SharedDefault =
+  | 'epochs'
+  | 'lr'
+  | 'warmupRatio'
+  | 'weightDecay'
+  | 'dropout'
+  | 'batchSize'
+  | 'seed'
+  | 'evalEvery'
+  | 'vocabSize'
+  | 'hidden'
+  | 'layers'
+  | 'heads';
+/** "(default: X for sst2-bert, Y for wordorder-bert, Z for wikitext2-gpt2)", or one value when the recipes agree. */
+const both = (key: SharedDefault) => {
+  const values = [SST2_TEACHER_DEFAULTS[key], WORDORDER_TEACHER_DEFAULTS[key], GPT2_TEACHER_DEFAULTS[key]];
+  if (values.every((v) => v === values[0])) return `(default: ${values[0]})`;
+  return `(default: ${values[0]} for sst2-bert, ${values[1]} for wordorder-bert, ${values[2]} for wikitext2-gpt2)`;
+};
 
 /**
  * The flags, checked against the recipe options of the same name (`--epochs`, `--backend`, ...), which
@@ -36,34 +55,42 @@ const TRAIN_OPTIONS = {
     valueName: 'DIR',
   },
   fresh: { type: 'boolean', description: 'Delete the training state and start over instead of resuming', default: false },
-  epochs: { type: 'number', description: `Epochs over the training set ${both(S.epochs, G.epochs)}`, valueName: 'N' },
+  epochs: { type: 'number', description: `Epochs over the training set ${both('epochs')}`, valueName: 'N' },
   maxSteps: { type: 'number', description: 'Stop after N optimizer updates (overrides --epochs)', valueName: 'N' },
   maxTrain: {
     type: 'number',
-    description: 'Train on the first N training sentences (sst2-bert) or articles (wikitext2-gpt2); default: all',
+    description: 'Train on the first N training sentences (sst2-bert, wordorder-bert) or articles (wikitext2-gpt2); default: all',
     valueName: 'N',
   },
-  lr: { type: 'number', description: `Peak learning rate, linear warm-up and decay ${both(S.lr, G.lr)}`, valueName: 'X' },
+  lr: { type: 'number', description: `Peak learning rate, linear warm-up and decay ${both('lr')}`, valueName: 'X' },
   warmupRatio: {
     type: 'number',
-    description: `Warm-up as a fraction of the updates ${both(S.warmupRatio, G.warmupRatio)}`,
+    description: `Warm-up as a fraction of the updates ${both('warmupRatio')}`,
     valueName: 'X',
   },
-  weightDecay: { type: 'number', description: `Decoupled weight decay ${both(S.weightDecay, G.weightDecay)}`, valueName: 'X' },
-  dropout: { type: 'number', description: `Hidden and attention dropout ${both(S.dropout, G.dropout)}`, valueName: 'X' },
-  batchSize: { type: 'number', description: `Sequences per update ${both(S.batchSize, G.batchSize)}`, valueName: 'N' },
-  seed: { type: 'number', description: `Seed of the initial weights, data order and dropout ${both(S.seed, G.seed)}`, valueName: 'N' },
+  weightDecay: { type: 'number', description: `Decoupled weight decay ${both('weightDecay')}`, valueName: 'X' },
+  dropout: { type: 'number', description: `Hidden and attention dropout ${both('dropout')}`, valueName: 'X' },
+  batchSize: { type: 'number', description: `Sequences per update ${both('batchSize')}`, valueName: 'N' },
+  seed: { type: 'number', description: `Seed of the initial weights, data order and dropout ${both('seed')}`, valueName: 'N' },
   evalEvery: {
     type: 'number',
-    description: `Evaluate and keep the best model every N updates ${both(S.evalEvery, G.evalEvery)}`,
+    description: `Evaluate and keep the best model every N updates ${both('evalEvery')}`,
     valueName: 'N',
   },
-  vocabSize: { type: 'number', description: `Tokenizer vocabulary size ${both(S.vocabSize, G.vocabSize)}`, valueName: 'N' },
-  hidden: { type: 'number', description: `Hidden size; the FFN is 4x ${both(S.hidden, G.hidden)}`, valueName: 'N' },
-  layers: { type: 'number', description: `Transformer layers ${both(S.layers, G.layers)}`, valueName: 'N' },
-  heads: { type: 'number', description: `Attention heads per layer ${both(S.heads, G.heads)}`, valueName: 'N' },
-  maxLength: { type: 'number', description: `sst2-bert: tokens per sentence (default: ${S.maxLength})`, valueName: 'N' },
-  seq: { type: 'number', description: `wikitext2-gpt2: tokens per training chunk and model positions (default: ${G.seq})`, valueName: 'N' },
+  vocabSize: { type: 'number', description: `Tokenizer vocabulary size ${both('vocabSize')}`, valueName: 'N' },
+  hidden: { type: 'number', description: `Hidden size; the FFN is 4x ${both('hidden')}`, valueName: 'N' },
+  layers: { type: 'number', description: `Transformer layers ${both('layers')}`, valueName: 'N' },
+  heads: { type: 'number', description: `Attention heads per layer ${both('heads')}`, valueName: 'N' },
+  maxLength: {
+    type: 'number',
+    description: `sst2-bert and wordorder-bert: tokens per sentence (default: ${SST2_TEACHER_DEFAULTS.maxLength})`,
+    valueName: 'N',
+  },
+  seq: {
+    type: 'number',
+    description: `wikitext2-gpt2: tokens per training chunk and model positions (default: ${GPT2_TEACHER_DEFAULTS.seq})`,
+    valueName: 'N',
+  },
   backend: {
     type: 'string',
     description: 'TensorFlow.js backend to train on ($ZIPLM_BACKEND overrides it)',
@@ -80,10 +107,14 @@ function isRecipe(name: string): name is RecipeName {
 
 export const trainCommand = defineCommand({
   name: 'train',
-  summary: 'Train a teacher from scratch with one of the recipes: sst2-bert (BERT on SST-2) or wikitext2-gpt2 (GPT2 on WikiText-2)',
+  summary:
+    'Train a teacher from scratch with one of the recipes: sst2-bert (BERT on SST-2), wordorder-bert (BERT on word order) or wikitext2-gpt2 (GPT2 on WikiText-2)',
   description:
     'Runs a teacher recipe of @ziplm/distill. `sst2-bert`: a WordPiece vocabulary and a small BERT classifier trained on ' +
-    'glue/sst2/train.tsv, selected on train-holdout.tsv, scored on the official dev.tsv. `wikitext2-gpt2`: a byte-level BPE ' +
+    'glue/sst2/train.tsv, selected on train-holdout.tsv, scored on the official dev.tsv. `wordorder-bert`: the BERT testbed ' +
+    'whose layers matter, trained to tell real sentences from ones with their words shuffled (SST-2, WikiText-2 and ' +
+    'SQuAD text; held-out WikiText-2 and SQuAD articles for scoring); its results.json records the no-attention, no-FFN ' +
+    'and bag-of-words ablation. `wikitext2-gpt2`: a byte-level BPE ' +
     'vocabulary and a small GPT2 trained on wikitext-2-raw/wiki.test.raw split by article (every tenth article held out), ' +
     'selected and scored on held-out perplexity. The data are read from --data-dir, else $ZIPLM_DATA_DIR, else ' +
     '../shared/data beside the repository; a missing file exits with code 3 and names it. The defaults are the options ' +
@@ -106,10 +137,10 @@ export const trainCommand = defineCommand({
     if (args.length > 1) throw new UsageError(`ziplm train takes one recipe, got ${args.length} arguments (${args.join(' ')})`);
     const recipe = name;
     await applyInputLimits(options);
-    if (recipe === 'sst2-bert' && options.seq !== undefined)
-      throw new UsageError('--seq applies to wikitext2-gpt2 only (sst2-bert: --max-length)');
+    if (recipe !== 'wikitext2-gpt2' && options.seq !== undefined)
+      throw new UsageError(`--seq applies to wikitext2-gpt2 only (${recipe}: --max-length)`);
     if (recipe === 'wikitext2-gpt2' && options.maxLength !== undefined)
-      throw new UsageError('--max-length applies to sst2-bert only (wikitext2-gpt2: --seq)');
+      throw new UsageError('--max-length applies to sst2-bert and wordorder-bert only (wikitext2-gpt2: --seq)');
     for (const flag of [
       'epochs',
       'maxSteps',
@@ -177,16 +208,16 @@ export const trainCommand = defineCommand({
 
     // Inconsistent recipe options (heads not dividing hidden, an output directory that is not a model
     // directory, ...) are a TrainingConfigError: the invocation's fault, exit 2 (error-codes.ts).
+    const sentenceOptions = defined({ maxLength: options.maxLength, maxTrainExamples: options.maxTrain });
     const results: TeacherResultsCommon & { metrics: Readonly<Record<string, number>> } =
       recipe === 'sst2-bert'
-        ? await trainSst2Teacher(
-            { ...common, ...defined({ maxLength: options.maxLength, maxTrainExamples: options.maxTrain }) } satisfies Sst2TeacherOptions,
-            hooks,
-          )
-        : await trainGpt2Teacher(
-            { ...common, ...defined({ seq: options.seq, maxTrainArticles: options.maxTrain }) } satisfies Gpt2TeacherOptions,
-            hooks,
-          );
+        ? await trainSst2Teacher({ ...common, ...sentenceOptions } satisfies Sst2TeacherOptions, hooks)
+        : recipe === 'wordorder-bert'
+          ? await trainWordOrderTeacher({ ...common, ...sentenceOptions } satisfies WordOrderTeacherOptions, hooks)
+          : await trainGpt2Teacher(
+              { ...common, ...defined({ seq: options.seq, maxTrainArticles: options.maxTrain }) } satisfies Gpt2TeacherOptions,
+              hooks,
+            );
 
     if (options.json) {
       io.stdout(`${JSON.stringify({ outDir, workDir, ...results }, null, 2)}\n`);
@@ -196,7 +227,9 @@ export const trainCommand = defineCommand({
     const score =
       recipe === 'sst2-bert'
         ? `dev accuracy ${(100 * m.devAccuracy!).toFixed(2)}% (holdout ${(100 * m.holdoutAccuracy!).toFixed(2)}%)`
-        : `held-out perplexity ${m.heldOutPerplexity!.toFixed(2)}`;
+        : recipe === 'wordorder-bert'
+          ? `held-out accuracy ${(100 * m.heldoutAccuracy!).toFixed(2)}% (validation ${(100 * m.validationAccuracy!).toFixed(2)}%)`
+          : `held-out perplexity ${m.heldOutPerplexity!.toFixed(2)}`;
     io.stdout(
       `\n${recipe}: ${score}, best at step ${results.bestStep} of ${results.steps}, ${results.model.parameters} parameters, ` +
         `${results.trainingWallSeconds} s of training\nmodel: ${outDir}\n`,

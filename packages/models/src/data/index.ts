@@ -39,6 +39,20 @@ export type { ChunkOptions } from './wikitext.js';
 export { qnliDevSplit, squadDevSplit, WIKITEXT_MIN_ARTICLES, WIKITEXT_SPLIT_RULE, wikiTextArticleSplit } from './splits.js';
 export type { SplitPart, WikiTextArticleSplit } from './splits.js';
 
+// Word order (original vs shuffled sentences): the BERT testbed whose layers matter, built from the text above.
+export {
+  buildWordOrderCorpus,
+  labelWordOrder,
+  shuffleWords,
+  splitSentences,
+  WORD_ORDER_DATA_FILES,
+  WORD_ORDER_LABELS,
+  WORD_ORDER_MAX_WORDS,
+  WORD_ORDER_MIN_WORDS,
+  WORD_ORDER_SPLIT_RULE,
+} from './wordorder.js';
+export type { WordOrderCorpus, WordOrderExample, WordOrderFiles, WordOrderSource } from './wordorder.js';
+
 // Padded batches.
 export { gatherInt32, padBatch } from './batching.js';
 export type { BatchItem, PadOptions, PaddedBatch } from './batching.js';

@@ -3,7 +3,19 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { evaluateClassification, type TrainingExample } from '@ziplm/distill';
-import { createModel, dataPath, hasData, headDim, initBackend, loadModelDir, readGlue } from '@ziplm/models';
+import {
+  buildWordOrderCorpus,
+  createModel,
+  dataPath,
+  hasData,
+  headDim,
+  initBackend,
+  loadModelDir,
+  readGlue,
+  shrinkWeights,
+  WORD_ORDER_DATA_FILES,
+  type Checkpoint,
+} from '@ziplm/models';
 import { describe, expect, it } from 'vitest';
 import { teacherDir } from '../../src/index.js';
 
@@ -81,4 +93,58 @@ describe('committed teachers', () => {
     expect(tokenizer.vocabSize).toBe(c.vocabSize);
     expect(tokenizer.vocabSize).toBeLessThanOrEqual(8000);
   });
+});
+
+describe('the BERT testbed (wordorder-bert)', () => {
+  const dir = teacherDir('wordorder-bert');
+
+  it("loads on its own, is under 10 MB, and has the SST-2 teacher's prunable shape", async () => {
+    const { checkpoint, tokenizer } = await loadModelDir(dir);
+    const c = checkpoint.config;
+    expect(c.modelType).toBe('bert');
+    expect([c.numLayers, c.numHeads, c.hiddenSize, c.intermediateSize]).toEqual([4, 4, 128, 512]);
+    expect(tokenizer.vocabSize).toBe(c.vocabSize);
+    const total = readdirSync(dir).reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
+    expect(total).toBeLessThan(10 * 2 ** 20);
+  });
+
+  // Re-measures the criterion the unit test reads from results.json, with the structures removed here
+  // (shrinkWeights), not by the recipe's code: the committed figures are what the model does.
+  it.skipIf(!hasData(...WORD_ORDER_DATA_FILES))(
+    're-measures its ablation: no attention and no FFN cost what results.json says',
+    async () => {
+      await initBackend('wasm');
+      const { checkpoint, tokenizer } = await loadModelDir(dir);
+      const reported = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as {
+        ablation: { dense: number; noAttention: number; noFfn: number };
+        options: { maxLength: number };
+      };
+      const [sst2Train, wikitext, squad] = WORD_ORDER_DATA_FILES.map((f) => dataPath(...f.split('/'))) as [string, string, string];
+      const heldout: TrainingExample[] = buildWordOrderCorpus({ sst2Train, wikitext, squad }).heldout.map((e) => {
+        const enc = tokenizer.encode(e.text, undefined, { maxLength: reported.options.maxLength });
+        return { inputIds: enc.ids, typeIds: enc.typeIds, label: e.label };
+      });
+      const accuracy = async (c: Checkpoint) => {
+        const model = createModel(c);
+        try {
+          return 100 * (await evaluateClassification(model, heldout, { batchSize: 64 })).accuracy;
+        } finally {
+          model.dispose();
+        }
+      };
+      const { numLayers, numHeads, intermediateSize } = checkpoint.config;
+      const all = (n: number) => Array.from({ length: n }, (_, i) => i);
+      const layers = (f: () => number[]) => Array.from({ length: numLayers }, f);
+      const dense = await accuracy(checkpoint);
+      const noAttention = await accuracy(
+        shrinkWeights(checkpoint, { heads: layers(() => []), neurons: layers(() => all(intermediateSize)) }),
+      );
+      const noFfn = await accuracy(shrinkWeights(checkpoint, { heads: layers(() => all(numHeads)), neurons: layers(() => []) }));
+      // Same backend, same numbers; one flipped borderline example allowed for another backend.
+      const oneExample = 100 / heldout.length + 1e-9;
+      expect(Math.abs(dense - reported.ablation.dense)).toBeLessThanOrEqual(oneExample + 0.005);
+      expect(Math.abs(noAttention - reported.ablation.noAttention)).toBeLessThanOrEqual(oneExample + 0.005);
+      expect(Math.abs(noFfn - reported.ablation.noFfn)).toBeLessThanOrEqual(oneExample + 0.005);
+    },
+  );
 });
