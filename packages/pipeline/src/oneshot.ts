@@ -103,17 +103,17 @@ export function measuredMembers(records: readonly MemberRecord[]): MeasuredMembe
 /** One line saying which member calibration of the latency table the re-searches used, for the run log and the report's notes. */
 export function describeMemberCalibration(calibration: MemberCalibration, researched: number): string {
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-  const kept =
+  const table =
     calibration.model === 'none'
-      ? 'the latency table as measured'
-      : `the latency table calibrated to the measured members (${calibration.model}: scale ${calibration.scale.toFixed(4)}, ` +
+      ? `the latency table as measured (no calibration kept, from ${calibration.members} measured model(s))`
+      : `the latency table calibrated to ${calibration.members} measured model(s) (${calibration.model}: scale ${calibration.scale.toFixed(4)}, ` +
         `offset ${(1000 * calibration.offset).toFixed(1)} µs per present module)`;
   const heldOut = Object.entries(calibration.heldOutError)
     .map(([model, e]) => `${model} ${pct(e)}`)
     .join(', ');
   return (
-    `Re-search of ${researched} member(s) with ${kept}, fitted on ${calibration.members} measured model(s); ` +
-    `RMS prediction error: table ${pct(calibration.uncalibratedError)}, held out ${heldOut || 'none tested'}; ${calibration.reason}.`
+    `Re-search of ${researched} member(s) with ${table}; RMS prediction error on them: table ${pct(calibration.uncalibratedError)}, ` +
+    `held out ${heldOut || 'not tested'}; ${calibration.reason}.`
   );
 }
 
@@ -231,15 +231,12 @@ async function oneShotStages(ctx: RunContext, methods: readonly CompressionMetho
       const misses = records.filter(
         (r) => (r.attempts?.length ?? 0) < rounds && !r.attempts?.some((a) => a.discarded) && missesTarget(r, tolerance),
       );
-      let calibration: MemberCalibration | undefined;
-      let searchTable = ctx.table;
-      if (misses.length > 0) {
-        calibration = calibrateToMembers(ctx.table, measuredMembers(records));
-        searchTable = applyMemberCalibration(ctx.table, calibration);
-        const note = describeMemberCalibration(calibration, misses.length);
-        calibrationNotes.push(note);
-        emit({ kind: 'stage', stage: 'latency', message: note });
-      }
+      if (misses.length === 0) break;
+      const calibration = calibrateToMembers(ctx.table, measuredMembers(records));
+      const searchTable = applyMemberCalibration(ctx.table, calibration);
+      const note = describeMemberCalibration(calibration, misses.length);
+      calibrationNotes.push(note);
+      emit({ kind: 'stage', stage: 'latency', message: note });
       const candidates: Array<{
         incumbent: MemberRecord;
         searchTarget: number;
@@ -250,7 +247,7 @@ async function oneShotStages(ctx: RunContext, methods: readonly CompressionMetho
       for (const r of misses) {
         // The correction is bounded (see MAX_RETARGET_CORRECTION), and a search target below 1 would return the dense model.
         const residual = predictRuntime(searchTable, r).speedup / r.measuredSpeedup!;
-        const significant = calibration?.model === 'none' || Math.abs(residual - 1) > 2 * (r.verification?.uncertainty ?? 0);
+        const significant = calibration.model === 'none' || Math.abs(residual - 1) > 2 * (r.verification?.uncertainty ?? 0);
         const correction = significant ? Math.min(MAX_RETARGET_CORRECTION, Math.max(1 / MAX_RETARGET_CORRECTION, residual)) : 1;
         const searchTarget = Math.max(1, r.target * correction);
         const attempts = [...(r.attempts ?? []), attemptOf(r)];

@@ -342,7 +342,7 @@ function wordOrderTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskO
   let evaluation = corpus.heldout;
   if (options.evalLimit !== undefined) evaluation = evaluation.slice(0, options.evalLimit);
   const metric: MetricInfo = { name: 'accuracy', label: 'word-order held-out accuracy (%)', higherIsBetter: true };
-  const notes = [`Word order (bigram shift): ${WORD_ORDER_SPLIT_RULE}.`];
+  const notes = [`Word order (original vs shuffled sentences): ${WORD_ORDER_SPLIT_RULE}.`];
   let encodedTraining: TaskItem[] | undefined;
   const training = () => (encodedTraining ??= encode(corpus.train));
   return classificationTask(
