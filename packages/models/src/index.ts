@@ -131,6 +131,7 @@ export {
   buildWordOrderCorpus,
   WORD_ORDER_DATA_FILES,
   WORD_ORDER_LABELS,
+  WORD_ORDER_MAX_TOKENS,
   WORD_ORDER_SPLIT_RULE,
 } from './data/index.js';
 export type {

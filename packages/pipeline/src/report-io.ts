@@ -15,8 +15,11 @@ export const RESULTS_FILE = 'results.json';
 /** Writes results.json and the report. The results are checked first, so results.json is never written unreadable. */
 export async function writeRunReport(run: RunDirectory, results: RunResults): Promise<void> {
   checkRunResults(results);
-  await writeJsonAtomic(run.path(RESULTS_FILE), results);
-  await writeReport(run.dir, results);
+  // In the schema's key order (a member re-searched after it was written has its keys added last), so that
+  // results.json read back and written again is byte-identical.
+  const canonical = parseRunResults(JSON.parse(JSON.stringify(results)), run.path(RESULTS_FILE));
+  await writeJsonAtomic(run.path(RESULTS_FILE), canonical);
+  await writeReport(run.dir, canonical);
 }
 
 /**

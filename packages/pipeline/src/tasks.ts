@@ -26,6 +26,7 @@ import {
   buildWordOrderCorpus,
   WORD_ORDER_DATA_FILES,
   WORD_ORDER_LABELS,
+  WORD_ORDER_MAX_TOKENS,
   WORD_ORDER_SPLIT_RULE,
   type WordOrderExample,
   type BatchItem,
@@ -329,7 +330,8 @@ function glueTask(name: GlueTaskName, config: ModelConfig, tokenizer: Tokenizer,
  * articles and SQuAD odd articles, the same split rules the SQuAD and WikiText tasks score by).
  */
 function wordOrderTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptions): PreparedTask {
-  const maxLength = options.maxLength ?? Math.min(128, config.maxPositions);
+  // Scored at the length the word-order teacher was trained at (positions beyond it never were).
+  const maxLength = options.maxLength ?? Math.min(WORD_ORDER_MAX_TOKENS, config.maxPositions);
   const samples = options.calibrationSamples ?? DEFAULT_TASK_CALIBRATION_SAMPLES;
   const seed = options.seed ?? DEFAULT_SEED;
   const [sst2Train, wikitext, squad] = WORD_ORDER_DATA_FILES.map((f) => requireFile(...f.split('/'))) as [string, string, string];

@@ -136,7 +136,9 @@ describe('renderReport', () => {
     expect(texts).toContain('ZipLM');
     expect(texts).toContain('Magnitude (L2, no update)');
     expect(texts).toContain('Uniform per layer');
-    expect(texts).toContain('SST-2 dev accuracy (%), higher is better');
+    // The full label, not truncated: a higher-is-better axis does not spell out its direction.
+    expect(texts).toContain('SST-2 dev accuracy (%)');
+    expect(texts.some((t) => t.endsWith('…'))).toBe(false);
     expect(texts).toContain('measured speedup over the dense model');
     // Three series lines (paths with stroke-width 2 and a series colour).
     const lines = els.filter((e) => e.name === 'path' && e.attributes['stroke-width'] === '2' && e.attributes.d!.split('L').length === 4);

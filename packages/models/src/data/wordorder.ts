@@ -26,6 +26,13 @@ export const WORD_ORDER_DATA_FILES = ['glue/sst2/train.tsv', 'wikitext-2-raw/wik
 export const WORD_ORDER_MIN_WORDS = 6;
 export const WORD_ORDER_MAX_WORDS = 40;
 
+/**
+ * Tokens per sentence ([CLS] and [SEP] included) a word-order model is trained and scored at: longer
+ * encodings are truncated. Scoring at the length of training matters: positions beyond it were never
+ * trained, and a sentence reaching them is scored on noise.
+ */
+export const WORD_ORDER_MAX_TOKENS = 64;
+
 /** Every this-many-th training sentence is set aside for model selection (validation). */
 const VALIDATION_EVERY = 20;
 

@@ -23,7 +23,7 @@ export const METHOD_STYLE: Readonly<Record<CompressionMethod, { name: string; co
 const VARIANT_COLORS = ['#E69F00', '#CC79A7', '#56B4E9', '#8C564B', '#7F7F7F', '#9467BD', '#BCBD22', '#17BECF'];
 
 /** Why a member is flagged as degenerate: valid, but not a model anyone would ship. */
-export type DegenerateReason = 'chance' | 'no-attention' | 'no-ffn';
+export type DegenerateReason = 'chance' | 'no-attention';
 
 /** The marker of a degenerate member in report.md (its plot point gets a ring). */
 export const DEGENERATE_MARK = '⚠';
@@ -116,7 +116,9 @@ const sum = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0);
 /**
  * Why a member is degenerate: its metric is at chance level (its 95% interval reaches the metric of a
  * constant predictor, `metric.chance`; without an interval, the metric is at or below it), or every
- * layer lost its attention, or every layer lost its FFN.
+ * layer lost its attention (a [CLS] or last token that attends to nothing carries no context). A member
+ * without any FFN is not flagged: attention alone can carry a task (the word-order testbed loses 0.5
+ * points without its FFNs), and its accuracy says whether it did.
  */
 export function degenerateReasons(
   metric: MetricInfo,
@@ -130,7 +132,6 @@ export function degenerateReasons(
     if (atChance) reasons.push('chance');
   }
   if (member.layerHeads.length > 0 && member.layerHeads.every((h) => h === 0)) reasons.push('no-attention');
-  if (member.layerIntermediate.length > 0 && member.layerIntermediate.every((n) => n === 0)) reasons.push('no-ffn');
   return reasons;
 }
 

@@ -53,16 +53,20 @@ const LATENCY_COLOR = '#0072B2';
 export const DEGENERATE_TEXT: Readonly<Record<DegenerateReason, string>> = {
   chance: 'chance level',
   'no-attention': 'all attention removed',
-  'no-ffn': 'all FFN removed',
 };
 
 function modeName(mode: RunResults['mode']): string {
   return mode === 'oneshot' ? 'one-shot' : 'gradual';
 }
 
-/** The metric axis label, with the direction (perplexity: lower is better). */
+/**
+ * The metric axis label. Higher is better is what an accuracy axis means without saying it; a metric
+ * where lower is better says so (unless its label already does). The label runs along the plot's
+ * height, so the shorter it is the less of it an ellipsis hides.
+ */
 export function metricAxisLabel(results: RunResults): string {
-  return `${results.metric.label}, ${results.metric.higherIsBetter ? 'higher' : 'lower'} is better`;
+  const { label, higherIsBetter } = results.metric;
+  return higherIsBetter || /lower is better/i.test(label) ? label : `${label}, lower is better`;
 }
 
 /**

@@ -78,16 +78,14 @@ const searchedEntries = {
   layerHeads: layerCounts(),
   layerIntermediate: layerCounts(),
   layerParameters: integer(0),
+  totalParameters: v.optional(integer(0)),
   dir: v.string(got('must be a string')),
 };
 
 const metricEntry = { metric: v.optional(jsonNumber(' when present')) };
 
-/** Size of the exported member. */
-const sizeEntries = {
-  totalParameters: v.optional(integer(0)),
-  onnxBytes: v.optional(integer(0)),
-};
+/** Size of the exported model.onnx (written with the files' digests, after the metric). */
+const onnxBytesEntry = { onnxBytes: v.optional(integer(0)) };
 
 /** What re-timing the exported member found. */
 const verifiedEntries = {
@@ -99,7 +97,7 @@ const verifiedEntries = {
 };
 
 /** An entry of `results.json`'s `members`. */
-export const MemberResultSchema = jsonObject({ ...searchedEntries, ...sizeEntries, ...metricEntry, ...verifiedEntries });
+export const MemberResultSchema = jsonObject({ ...searchedEntries, ...metricEntry, ...onnxBytesEntry, ...verifiedEntries });
 
 /** `member.json`. */
 export const MemberRecordSchema = jsonObject(
@@ -107,9 +105,9 @@ export const MemberRecordSchema = jsonObject(
     ...searchedEntries,
     keptHeads: v.array(v.array(integer(0), 'must be an array of indices'), 'must be an array of index arrays'),
     keptNeurons: v.array(v.array(integer(0), 'must be an array of indices'), 'must be an array of index arrays'),
-    ...sizeEntries,
     ...metricEntry,
     predictions: v.optional(v.array(integer(0), 'must be an array of class indices')),
+    ...onnxBytesEntry,
     files: v.optional(jsonRecord(FileDigestSchema())),
     ...verifiedEntries,
   },

@@ -69,7 +69,10 @@ export async function writeMember(
     for (const name of (await readdir(tmp)).sort()) if (name !== MEMBER_FILE) files[name] = await digestFile(join(tmp, name));
     // `files` precedes the measured fields, as in a record measured after it was written.
     // The shipped graph's size for the report, read from the same listing as the digests.
-    written = { ...record, ...(files[ONNX_FILE] ? { onnxBytes: files[ONNX_FILE].bytes } : {}), files, ...measured };
+    written = canonicalRecord(
+      { ...record, ...(files[ONNX_FILE] ? { onnxBytes: files[ONNX_FILE].bytes } : {}), files, ...measured },
+      join(dir, MEMBER_FILE),
+    );
     await writeJsonAtomic(join(tmp, MEMBER_FILE), written);
   });
   return written;
@@ -153,9 +156,18 @@ export function recordDir(run: RunDirectory, record: MemberRecord): string {
   return run.resolve(record.dir, run.path(record.dir, MEMBER_FILE), 'dir');
 }
 
+/**
+ * `record` with its keys in the member.json schema's order: a record updated with spread syntax has its
+ * new keys last, and a record read back and written again must be byte-identical.
+ */
+function canonicalRecord(record: MemberRecord, file: string): MemberRecord {
+  return parseMemberRecord(JSON.parse(JSON.stringify(record)), file);
+}
+
 /** Updates a complete member's record (e.g. with its measured speedup). */
 export async function updateMember(dir: string, record: MemberRecord): Promise<void> {
-  await writeJsonAtomic(join(dir, MEMBER_FILE), record);
+  const file = join(dir, MEMBER_FILE);
+  await writeJsonAtomic(file, canonicalRecord(record, file));
 }
 
 /** Absolute directory of a member in a run. */
