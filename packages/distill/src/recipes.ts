@@ -59,7 +59,6 @@ import {
   WORD_ORDER_MAX_TOKENS,
   WORD_ORDER_SPLIT_RULE,
   type Checkpoint,
-  type WordOrderExample,
   WIKITEXT_SPLIT_RULE,
   type BackendPreference,
   type GlueExample,
@@ -466,6 +465,133 @@ async function bestOf(workDir: string): Promise<string> {
   return dir;
 }
 
+// ---- BERT sentence classifiers (SST-2, word order) ---------------------------------------------------
+
+/** A labelled sentence of a BERT teacher's data. */
+interface LabelledSentence {
+  readonly text: string;
+  readonly label: number;
+}
+
+/** What the two BERT recipes' shared steps produce. */
+interface SentenceClassifierTraining {
+  readonly tokenizer: WordPieceTokenizer;
+  readonly config: ReturnType<typeof bertConfig>;
+  /** The encoded sets, in the order given. */
+  readonly train: TrainingExample[];
+  readonly selection: TrainingExample[];
+  readonly scored: TrainingExample[];
+  readonly meanTrainTokens: number;
+  /** Share of [UNK] among the scored set's tokens. */
+  readonly scoredUnkRate: number;
+  readonly result: Awaited<ReturnType<typeof fineTune>>;
+}
+
+/**
+ * The steps the SST-2 and word-order recipes share: a WordPiece vocabulary from the training sentences
+ * alone (never from the selection or scored text), a from-scratch BERT classifier with `labels`, and
+ * task-loss training with model selection on `selection` every `evalEvery` updates (best model in
+ * `workDir`). `scoredName` names the scored set in the log ('dev', 'held-out').
+ */
+async function trainBertSentenceClassifier(
+  h: Sst2TeacherHyperparameters,
+  sets: {
+    readonly train: readonly LabelledSentence[];
+    readonly selection: readonly LabelledSentence[];
+    readonly scored: readonly LabelledSentence[];
+  },
+  labels: readonly string[],
+  scoredName: string,
+  workDir: string,
+  hooks: RecipeHooks,
+  log: (message: string) => void,
+): Promise<SentenceClassifierTraining> {
+  let t0 = performance.now();
+  const vocab = trainWordPieceVocab(
+    sets.train.map((e) => e.text),
+    { vocabSize: h.vocabSize, lowercase: true },
+  );
+  const tokenizer = new WordPieceTokenizer({ vocab, lowercase: true });
+  log(`WordPiece vocabulary: ${tokenizer.vocabSize} tokens in ${seconds(performance.now() - t0)}`);
+
+  const encode = (examples: readonly LabelledSentence[]): TrainingExample[] =>
+    examples.map((e) => {
+      const enc = tokenizer.encode(e.text, undefined, { maxLength: h.maxLength });
+      return { inputIds: enc.ids, typeIds: enc.typeIds, label: e.label };
+    });
+  t0 = performance.now();
+  const train = encode(sets.train);
+  const selection = encode(sets.selection);
+  const scored = encode(sets.scored);
+  const meanTrainTokens = train.reduce((s, e) => s + e.inputIds.length, 0) / train.length;
+  const unk = tokenizer.tokenToId('[UNK]');
+  const scoredUnkRate =
+    scored.reduce((s, e) => s + e.inputIds.filter((id) => id === unk).length, 0) / scored.reduce((s, e) => s + e.inputIds.length, 0);
+  log(
+    `tokenized in ${seconds(performance.now() - t0)}: mean train length ${meanTrainTokens.toFixed(1)} tokens, ${scoredName} [UNK] rate ${(100 * scoredUnkRate).toFixed(2)}%`,
+  );
+
+  const config = bertConfig({
+    vocabSize: tokenizer.vocabSize,
+    hiddenSize: h.hidden,
+    numLayers: h.layers,
+    numHeads: h.heads,
+    intermediateSize: 4 * h.hidden,
+    maxPositions: Math.max(128, h.maxLength),
+    hiddenDropout: h.dropout,
+    attentionDropout: h.dropout,
+    padTokenId: tokenizer.padId,
+    head: { type: 'classification', labels: [...labels] },
+  });
+  log(
+    `BERT ${h.layers} layers × ${h.heads} heads (size ${h.hidden / h.heads}), hidden ${h.hidden}, FFN ${4 * h.hidden}: ${parameterCount(config)} parameters`,
+  );
+
+  const result = await fineTune({
+    task: 'classification',
+    student: randomCheckpoint(config, { seed: h.seed }),
+    train,
+    batchSize: h.batchSize,
+    epochs: h.epochs,
+    ...(h.maxSteps > 0 ? { maxSteps: h.maxSteps } : {}),
+    learningRate: h.lr,
+    warmupRatio: h.warmupRatio,
+    weightDecay: h.weightDecay,
+    maxGradNorm: 1.0,
+    weights: { task: 1, logit: 0, token: 0 },
+    seed: h.seed,
+    evaluate: async (model) => {
+      const m = await evaluateClassification(model, selection, { batchSize: 64 });
+      return { accuracy: m.accuracy, loss: m.loss };
+    },
+    evaluateEvery: h.evalEvery,
+    selectMetric: 'accuracy',
+    checkpointDir: workDir,
+    tokenizer,
+    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+  });
+  result.model.dispose();
+  log(
+    `training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)`,
+  );
+  return { tokenizer, config, train, selection, scored, meanTrainTokens, scoredUnkRate, result };
+}
+
+/** Classification metrics of one checkpoint on each set, in order (the model is built once). */
+async function evaluateCheckpoint(
+  checkpoint: Checkpoint,
+  ...sets: readonly (readonly TrainingExample[])[]
+): Promise<ClassificationMetrics[]> {
+  const model = createModel(checkpoint);
+  try {
+    const metrics: ClassificationMetrics[] = [];
+    for (const set of sets) metrics.push(await evaluateClassification(model, set, { batchSize: 64 }));
+    return metrics;
+  } finally {
+    model.dispose();
+  }
+}
+
 // ---- SST-2 BERT --------------------------------------------------------------------------------------
 
 /**
@@ -487,89 +613,22 @@ export async function trainSst2Teacher(options: Sst2TeacherOptions, hooks: Recip
     `SST-2: ${train.length} train${train.length < allTrain.length ? ` (of ${allTrain.length})` : ''}, ${holdout.length} holdout, ${dev.length} dev sentences`,
   );
 
-  // The vocabulary comes from the training sentences alone (never from holdout or dev text).
-  let t0 = performance.now();
-  const vocab = trainWordPieceVocab(
-    train.map((e) => e.textA),
-    { vocabSize: h.vocabSize, lowercase: true },
-  );
-  const tokenizer = new WordPieceTokenizer({ vocab, lowercase: true });
-  log(`WordPiece vocabulary: ${tokenizer.vocabSize} tokens in ${seconds(performance.now() - t0)}`);
-
-  const encode = (examples: readonly GlueExample[]): TrainingExample[] =>
-    examples.map((e) => {
-      const enc = tokenizer.encode(e.textA, undefined, { maxLength: h.maxLength });
-      return { inputIds: enc.ids, typeIds: enc.typeIds, label: e.label };
-    });
-  t0 = performance.now();
-  const trainSet = encode(train);
-  const holdoutSet = encode(holdout);
-  const devSet = encode(dev);
-  const meanLength = trainSet.reduce((s, e) => s + e.inputIds.length, 0) / trainSet.length;
-  const unk = tokenizer.tokenToId('[UNK]');
-  const unkRate =
-    devSet.reduce((s, e) => s + e.inputIds.filter((id) => id === unk).length, 0) / devSet.reduce((s, e) => s + e.inputIds.length, 0);
-  log(
-    `tokenized in ${seconds(performance.now() - t0)}: mean train length ${meanLength.toFixed(1)} tokens, dev [UNK] rate ${(100 * unkRate).toFixed(2)}%`,
-  );
-
-  const config = bertConfig({
-    vocabSize: tokenizer.vocabSize,
-    hiddenSize: h.hidden,
-    numLayers: h.layers,
-    numHeads: h.heads,
-    intermediateSize: 4 * h.hidden,
-    maxPositions: Math.max(128, h.maxLength),
-    hiddenDropout: h.dropout,
-    attentionDropout: h.dropout,
-    padTokenId: tokenizer.padId,
-    head: { type: 'classification', labels: [...GLUE_TASKS.sst2.labelNames] },
-  });
-  log(
-    `BERT ${h.layers} layers × ${h.heads} heads (size ${h.hidden / h.heads}), hidden ${h.hidden}, FFN ${4 * h.hidden}: ${parameterCount(config)} parameters`,
-  );
-
-  const result = await fineTune({
-    task: 'classification',
-    student: randomCheckpoint(config, { seed: h.seed }),
-    train: trainSet,
-    batchSize: h.batchSize,
-    epochs: h.epochs,
-    ...(h.maxSteps > 0 ? { maxSteps: h.maxSteps } : {}),
-    learningRate: h.lr,
-    warmupRatio: h.warmupRatio,
-    weightDecay: h.weightDecay,
-    maxGradNorm: 1.0,
-    weights: { task: 1, logit: 0, token: 0 },
-    seed: h.seed,
-    evaluate: async (model) => {
-      const m = await evaluateClassification(model, holdoutSet, { batchSize: 64 });
-      return { accuracy: m.accuracy, loss: m.loss };
-    },
-    evaluateEvery: h.evalEvery,
-    selectMetric: 'accuracy',
-    checkpointDir: workDir,
-    tokenizer,
-    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
-  });
-  result.model.dispose();
-  log(
-    `training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)`,
+  const sentences = (examples: readonly GlueExample[]) => examples.map((e) => ({ text: e.textA, label: e.label }));
+  const { tokenizer, config, selection, scored, meanTrainTokens, scoredUnkRate, result } = await trainBertSentenceClassifier(
+    h,
+    { train: sentences(train), selection: sentences(holdout), scored: sentences(dev) },
+    GLUE_TASKS.sst2.labelNames,
+    'dev',
+    workDir,
+    hooks,
+    log,
   );
 
   // The best model on the holdout set, evaluated once on the official dev set.
   const bestDir = await bestOf(workDir);
-  const model = createModel(await loadCheckpoint(bestDir));
-  let devMetrics: ClassificationMetrics;
-  let holdoutMetrics: ClassificationMetrics;
-  try {
-    devMetrics = await evaluateClassification(model, devSet, { batchSize: 64 });
-    holdoutMetrics = await evaluateClassification(model, holdoutSet, { batchSize: 64 });
-  } finally {
-    model.dispose();
-  }
+  const [devMetrics, holdoutMetrics] = await evaluateCheckpoint(await loadCheckpoint(bestDir), scored, selection);
   log(
-    `best model (step ${result.best!.step}): holdout accuracy ${holdoutMetrics.accuracy.toFixed(4)}, dev accuracy ${devMetrics.accuracy.toFixed(4)}`,
+    `best model (step ${result.best!.step}): holdout accuracy ${holdoutMetrics!.accuracy.toFixed(4)}, dev accuracy ${devMetrics!.accuracy.toFixed(4)}`,
   );
 
   const results: Sst2TeacherResults = {
@@ -579,15 +638,15 @@ export async function trainSst2Teacher(options: Sst2TeacherOptions, hooks: Recip
       train: train.length,
       holdout: holdout.length,
       dev: dev.length,
-      meanTrainTokens: Number(meanLength.toFixed(2)),
-      devUnkRate: Number(unkRate.toFixed(5)),
+      meanTrainTokens: Number(meanTrainTokens.toFixed(2)),
+      devUnkRate: Number(scoredUnkRate.toFixed(5)),
     },
     model: { parameters: parameterCount(config), vocabSize: tokenizer.vocabSize },
     backend,
     steps: result.step,
     bestStep: result.best!.step,
     tokensSeen: result.tokensSeen,
-    metrics: { devAccuracy: devMetrics.accuracy, devLoss: devMetrics.loss, holdoutAccuracy: holdoutMetrics.accuracy },
+    metrics: { devAccuracy: devMetrics!.accuracy, devLoss: devMetrics!.loss, holdoutAccuracy: holdoutMetrics!.accuracy },
     history: result.history,
     trainingWallSeconds: Math.round(result.elapsedMs / 1000),
     thisSessionWallSeconds: Math.round((performance.now() - started) / 1000),
@@ -606,15 +665,6 @@ function ablated(checkpoint: Checkpoint, drop: 'attention' | 'ffn' | 'all-but-on
   const heads = range(numLayers).map(() => (drop === 'attention' ? [] : drop === 'all-but-one-head' ? [0] : range(numHeads)));
   const neurons = range(numLayers).map(() => (drop === 'attention' ? range(intermediateSize) : []));
   return shrinkWeights(checkpoint, { heads, neurons });
-}
-
-async function heldoutAccuracy(checkpoint: Checkpoint, examples: readonly TrainingExample[]): Promise<ClassificationMetrics> {
-  const model = createModel(checkpoint);
-  try {
-    return await evaluateClassification(model, examples, { batchSize: 64 });
-  } finally {
-    model.dispose();
-  }
 }
 
 /**
@@ -638,82 +688,29 @@ export async function trainWordOrderTeacher(options: WordOrderTeacherOptions, ho
       `${corpus.validation.length} validation, ${corpus.heldout.length} held-out sentences (${seconds(performance.now() - t0)})`,
   );
 
-  // The vocabulary comes from the training sentences alone (never from validation or held-out text).
-  t0 = performance.now();
-  const vocab = trainWordPieceVocab(
-    train.map((e) => e.text),
-    { vocabSize: h.vocabSize, lowercase: true },
-  );
-  const tokenizer = new WordPieceTokenizer({ vocab, lowercase: true });
-  log(`WordPiece vocabulary: ${tokenizer.vocabSize} tokens in ${seconds(performance.now() - t0)}`);
-
-  const encode = (examples: readonly WordOrderExample[]): TrainingExample[] =>
-    examples.map((e) => {
-      const enc = tokenizer.encode(e.text, undefined, { maxLength: h.maxLength });
-      return { inputIds: enc.ids, typeIds: enc.typeIds, label: e.label };
-    });
-  t0 = performance.now();
-  const trainSet = encode(train);
-  const validationSet = encode(corpus.validation);
-  const heldoutSet = encode(corpus.heldout);
-  const meanLength = trainSet.reduce((s, e) => s + e.inputIds.length, 0) / trainSet.length;
-  const unk = tokenizer.tokenToId('[UNK]');
-  const unkRate =
-    heldoutSet.reduce((s, e) => s + e.inputIds.filter((id) => id === unk).length, 0) /
-    heldoutSet.reduce((s, e) => s + e.inputIds.length, 0);
-  log(
-    `tokenized in ${seconds(performance.now() - t0)}: mean train length ${meanLength.toFixed(1)} tokens, held-out [UNK] rate ${(100 * unkRate).toFixed(2)}%`,
-  );
-
-  const config = bertConfig({
-    vocabSize: tokenizer.vocabSize,
-    hiddenSize: h.hidden,
-    numLayers: h.layers,
-    numHeads: h.heads,
-    intermediateSize: 4 * h.hidden,
-    maxPositions: Math.max(128, h.maxLength),
-    hiddenDropout: h.dropout,
-    attentionDropout: h.dropout,
-    padTokenId: tokenizer.padId,
-    head: { type: 'classification', labels: [...WORD_ORDER_LABELS] },
-  });
-  log(
-    `BERT ${h.layers} layers × ${h.heads} heads (size ${h.hidden / h.heads}), hidden ${h.hidden}, FFN ${4 * h.hidden}: ${parameterCount(config)} parameters`,
-  );
-
-  const result = await fineTune({
-    task: 'classification',
-    student: randomCheckpoint(config, { seed: h.seed }),
-    train: trainSet,
-    batchSize: h.batchSize,
-    epochs: h.epochs,
-    ...(h.maxSteps > 0 ? { maxSteps: h.maxSteps } : {}),
-    learningRate: h.lr,
-    warmupRatio: h.warmupRatio,
-    weightDecay: h.weightDecay,
-    maxGradNorm: 1.0,
-    weights: { task: 1, logit: 0, token: 0 },
-    seed: h.seed,
-    evaluate: async (model) => {
-      const m = await evaluateClassification(model, validationSet, { batchSize: 64 });
-      return { accuracy: m.accuracy, loss: m.loss };
-    },
-    evaluateEvery: h.evalEvery,
-    selectMetric: 'accuracy',
-    checkpointDir: workDir,
+  const {
     tokenizer,
-    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
-  });
-  result.model.dispose();
-  log(
-    `training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)`,
+    config,
+    train: trainSet,
+    selection: validationSet,
+    scored: heldoutSet,
+    meanTrainTokens,
+    scoredUnkRate,
+    result,
+  } = await trainBertSentenceClassifier(
+    h,
+    { train, selection: corpus.validation, scored: corpus.heldout },
+    WORD_ORDER_LABELS,
+    'held-out',
+    workDir,
+    hooks,
+    log,
   );
 
   // The best model on the validation set, evaluated once on the held-out set, then without its structures.
   const bestDir = await bestOf(workDir);
   const best = await loadCheckpoint(bestDir);
-  const heldout = await heldoutAccuracy(best, heldoutSet);
-  const validation = await heldoutAccuracy(best, validationSet);
+  const [heldout, validation] = await evaluateCheckpoint(best, heldoutSet, validationSet);
   const pct = (x: number) => Number((100 * x).toFixed(2));
   t0 = performance.now();
   const bagOfWords = trainBagOfWordsBaseline(trainSet, validationSet, heldoutSet, {
@@ -723,10 +720,10 @@ export async function trainWordOrderTeacher(options: WordOrderTeacherOptions, ho
   });
   log(`bag-of-words baseline (L2 ${bagOfWords.l2}): held-out accuracy ${pct(bagOfWords.accuracy)}% (${seconds(performance.now() - t0)})`);
   const ablation: WordOrderAblation = {
-    dense: pct(heldout.accuracy),
-    noAttention: pct((await heldoutAccuracy(ablated(best, 'attention'), heldoutSet)).accuracy),
-    noFfn: pct((await heldoutAccuracy(ablated(best, 'ffn'), heldoutSet)).accuracy),
-    oneHeadNoFfn: pct((await heldoutAccuracy(ablated(best, 'all-but-one-head'), heldoutSet)).accuracy),
+    dense: pct(heldout!.accuracy),
+    noAttention: pct((await evaluateCheckpoint(ablated(best, 'attention'), heldoutSet))[0]!.accuracy),
+    noFfn: pct((await evaluateCheckpoint(ablated(best, 'ffn'), heldoutSet))[0]!.accuracy),
+    oneHeadNoFfn: pct((await evaluateCheckpoint(ablated(best, 'all-but-one-head'), heldoutSet))[0]!.accuracy),
     bagOfWords: pct(bagOfWords.accuracy),
   };
   const criterion = testbedCriterion(ablation);
@@ -744,15 +741,15 @@ export async function trainWordOrderTeacher(options: WordOrderTeacherOptions, ho
       train: train.length,
       validation: corpus.validation.length,
       heldout: corpus.heldout.length,
-      meanTrainTokens: Number(meanLength.toFixed(2)),
-      heldoutUnkRate: Number(unkRate.toFixed(5)),
+      meanTrainTokens: Number(meanTrainTokens.toFixed(2)),
+      heldoutUnkRate: Number(scoredUnkRate.toFixed(5)),
     },
     model: { parameters: parameterCount(config), vocabSize: tokenizer.vocabSize },
     backend,
     steps: result.step,
     bestStep: result.best!.step,
     tokensSeen: result.tokensSeen,
-    metrics: { heldoutAccuracy: heldout.accuracy, heldoutLoss: heldout.loss, validationAccuracy: validation.accuracy },
+    metrics: { heldoutAccuracy: heldout!.accuracy, heldoutLoss: heldout!.loss, validationAccuracy: validation!.accuracy },
     ablation,
     criterion,
     history: result.history,
