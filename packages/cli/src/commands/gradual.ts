@@ -4,7 +4,6 @@ import { resolve } from 'node:path';
 import type { GradualFineTuneOptions, GradualOptions } from '@ziplm/pipeline';
 import { TASK_NAMES } from '@ziplm/pipeline';
 import { defineCommand, UsageError, type OptionsFor } from '../command.js';
-import { EXIT } from '../exit-codes.js';
 import { namingOutput } from '../internal/io-errors.js';
 import { progressReporter } from '../progress.js';
 import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
@@ -13,11 +12,9 @@ import {
   defaultRunDir,
   ENVIRONMENT_OPTIONS,
   environmentOptions,
-  fmt,
   INPUT_OPTIONS,
-  membersTable,
   parseTargets,
-  verdictLines,
+  printRunResults,
 } from './shared.js';
 
 /**
@@ -127,20 +124,11 @@ export const gradualCommand = defineCommand({
         onEvent: progressReporter(io, options.json),
       }),
     );
-    // Exit 5 only on a real miss: an inconclusive verdict (the interval straddles the bound) is not one.
-    const failed = results.members.some((m) => m.status === 'fail');
-    if (options.json) {
-      io.stdout(`${JSON.stringify({ runDir, ...results }, null, 2)}\n`);
-    } else {
-      // One line per member that is not a pass: a timing check, why, and how to re-time it.
-      const verdicts = verdictLines(results, { runDir, modelDir, tolerance: options.tolerance }, (m) => m.variant ?? 'ziplm');
-      io.stdout(
-        `\n${results.metric.label}: dense ${fmt.metric(results.dense.metric)}\n${results.environment}\n\n` +
-          `${membersTable(results, { header: 'family', cell: (m) => m.variant ?? 'ziplm' })}\n\n` +
-          `${results.notes.map((n) => `note: ${n}\n`).join('')}report: ${runDir}/report.md\n` +
-          (verdicts.length > 0 ? `\n${verdicts.join('\n')}\n` : ''),
-      );
-    }
-    return failed ? EXIT.checkFailed : EXIT.ok;
+    return printRunResults(
+      io,
+      results,
+      { runDir, modelDir, tolerance: options.tolerance, json: options.json },
+      { header: 'family', cell: (m) => m.variant ?? 'ziplm' },
+    );
   },
 });

@@ -3,8 +3,9 @@
 import { basename, join, resolve } from 'node:path';
 import type { InferenceEnvironment, InferenceEnvironmentOptions } from '@ziplm/latency';
 import type { RunResults } from '@ziplm/pipeline';
-import type { OptionsFor, OptionsSpec, ParsedOptions } from '../command.js';
+import type { CommandIO, OptionsFor, OptionsSpec, ParsedOptions } from '../command.js';
 import { UsageError } from '../command.js';
+import { EXIT, type ExitCode } from '../exit-codes.js';
 
 export const ENVIRONMENT_OPTIONS = {
   mode: {
@@ -190,4 +191,31 @@ export function verdictLines(
     const again = m.status === 'inconclusive' ? ' (running this command again also re-times it)' : '';
     return [`${label(m)} ${fmt.speedup(m.target)} ${verdict}; ${measured}${reason}. Re-time it: ${command}${again}`];
   });
+}
+
+/**
+ * Prints what a `prune` or `gradual` run found and returns its exit code. With `json`, the results as
+ * JSON; otherwise the members table (first column `first`), the notes, the report's path and one
+ * {@link verdictLines} line per member that is not a pass. Exit 5 only on a real miss: an
+ * 'inconclusive' verdict (the interval straddles the bound) is not one.
+ */
+export function printRunResults(
+  io: Pick<CommandIO, 'stdout'>,
+  results: RunResults,
+  run: { readonly runDir: string; readonly modelDir: string; readonly tolerance: number; readonly json: boolean },
+  first: { header: string; cell: (member: RunResults['members'][number]) => string },
+): ExitCode {
+  const { runDir } = run;
+  if (run.json) {
+    io.stdout(`${JSON.stringify({ runDir, ...results }, null, 2)}\n`);
+  } else {
+    const verdicts = verdictLines(results, run, first.cell);
+    io.stdout(
+      `\n${results.metric.label}: dense ${fmt.metric(results.dense.metric)}\n${results.environment}\n\n` +
+        `${membersTable(results, first)}\n\n` +
+        `${results.notes.map((n) => `note: ${n}\n`).join('')}report: ${runDir}/report.md\n` +
+        (verdicts.length > 0 ? `\n${verdicts.join('\n')}\n` : ''),
+    );
+  }
+  return results.members.some((m) => m.status === 'fail') ? EXIT.checkFailed : EXIT.ok;
 }
