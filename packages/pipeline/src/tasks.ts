@@ -30,6 +30,7 @@ import {
   WORD_ORDER_SPLIT_RULE,
   type WordOrderExample,
   type BatchItem,
+  type GlueExample,
   type GlueTaskName,
   type PaddedBatch,
 } from '@ziplm/models/data';
@@ -274,90 +275,110 @@ function classificationTask(
   };
 }
 
-function glueTask(name: GlueTaskName, config: ModelConfig, tokenizer: Tokenizer, options: TaskOptions): PreparedTask {
-  const maxLength = options.maxLength ?? Math.min(128, config.maxPositions);
+/**
+ * A classification task from a training split and a held-out split: calibration uses the first
+ * `calibrationSamples` of the training split shuffled with `seed`, scoring the held-out split (its first
+ * `evalLimit` items), and fine-tuning the whole training split, encoded on first use.
+ */
+function splitClassificationTask<T>(
+  name: TaskName,
+  metric: MetricInfo,
+  config: ModelConfig,
+  tokenizer: Tokenizer,
+  options: TaskOptions,
+  data: { readonly train: readonly T[]; readonly heldout: readonly T[]; readonly files: string[]; readonly notes: string[] },
+  encode: (examples: readonly T[]) => TaskItem[],
+): PreparedTask {
   const samples = options.calibrationSamples ?? DEFAULT_TASK_CALIBRATION_SAMPLES;
   const seed = options.seed ?? DEFAULT_SEED;
-  const encode = (examples: ReturnType<typeof readGlue>): TaskItem[] =>
-    encodeGlueExamples(examples, tokenizer, maxLength).map((e, i) => ({ ids: e.ids, typeIds: e.typeIds, label: examples[i]!.label }));
-  const notes: string[] = [];
-  let calibrationExamples: ReturnType<typeof readGlue>;
-  let evalExamples: ReturnType<typeof readGlue>;
-  let trainExamples: ReturnType<typeof readGlue>;
-  let files: string[];
-  if (name === 'sst2') {
-    const train = requireFile('glue', 'sst2', 'train.tsv');
-    const dev = requireFile('glue', 'sst2', 'dev.tsv');
-    files = [train, dev];
-    trainExamples = readGlue(train, 'sst2');
-    calibrationExamples = seededShuffle(trainExamples, seed).slice(0, samples);
-    evalExamples = readGlue(dev, 'sst2');
-  } else {
-    // Only the QNLI dev set is available: calibrate and fine-tune on its even rows, score on its odd rows.
-    const dev = requireFile('glue', 'qnli', 'dev.tsv');
-    files = [dev];
-    const all = readGlue(dev, 'qnli');
-    trainExamples = qnliDevSplit(all, 'train');
-    calibrationExamples = seededShuffle(trainExamples, seed).slice(0, samples);
-    evalExamples = qnliDevSplit(all, 'heldout');
-    notes.push('QNLI: only the dev set is available; calibration uses its even rows and the accuracy is measured on its odd rows.');
-  }
-  if (options.evalLimit !== undefined) evalExamples = evalExamples.slice(0, options.evalLimit);
-  const metric: MetricInfo = {
-    name: 'accuracy',
-    label: `${name === 'sst2' ? 'SST-2 dev' : 'QNLI dev (odd rows)'} accuracy (%)`,
-    higherIsBetter: true,
-  };
+  const evaluation = options.evalLimit !== undefined ? data.heldout.slice(0, options.evalLimit) : data.heldout;
   let encodedTraining: TaskItem[] | undefined;
-  const training = () => (encodedTraining ??= encode(trainExamples));
+  const training = () => (encodedTraining ??= encode(data.train));
   return classificationTask(
     name,
     metric,
     config,
     tokenizer,
-    encode(calibrationExamples),
-    encode(evalExamples),
-    files,
-    notes,
+    encode(seededShuffle(data.train, seed).slice(0, samples)),
+    encode(evaluation),
+    data.files,
+    data.notes,
     options,
     training,
   );
 }
 
+function glueTask(name: GlueTaskName, config: ModelConfig, tokenizer: Tokenizer, options: TaskOptions): PreparedTask {
+  const maxLength = options.maxLength ?? Math.min(128, config.maxPositions);
+  const encode = (examples: readonly GlueExample[]): TaskItem[] =>
+    encodeGlueExamples(examples, tokenizer, maxLength).map((e, i) => ({ ids: e.ids, typeIds: e.typeIds, label: examples[i]!.label }));
+  const metric: MetricInfo = {
+    name: 'accuracy',
+    label: `${name === 'sst2' ? 'SST-2 dev' : 'QNLI dev (odd rows)'} accuracy (%)`,
+    higherIsBetter: true,
+  };
+  if (name === 'sst2') {
+    const train = requireFile('glue', 'sst2', 'train.tsv');
+    const dev = requireFile('glue', 'sst2', 'dev.tsv');
+    return splitClassificationTask(
+      name,
+      metric,
+      config,
+      tokenizer,
+      options,
+      { train: readGlue(train, 'sst2'), heldout: readGlue(dev, 'sst2'), files: [train, dev], notes: [] },
+      encode,
+    );
+  }
+  // Only the QNLI dev set is available: calibrate and fine-tune on its even rows, score on its odd rows.
+  const dev = requireFile('glue', 'qnli', 'dev.tsv');
+  const all = readGlue(dev, 'qnli');
+  return splitClassificationTask(
+    name,
+    metric,
+    config,
+    tokenizer,
+    options,
+    {
+      train: qnliDevSplit(all, 'train'),
+      heldout: qnliDevSplit(all, 'heldout'),
+      files: [dev],
+      notes: ['QNLI: only the dev set is available; calibration uses its even rows and the accuracy is measured on its odd rows.'],
+    },
+    encode,
+  );
+}
+
 /**
- * Word order (bigram shift, the BERT testbed whose layers matter; docs site: guide/data.md): calibrate
- * and fine-tune on the corpus's training sentences, score on its held-out sentences (WikiText-2 held-out
- * articles and SQuAD odd articles, the same split rules the SQuAD and WikiText tasks score by).
+ * Word order (original vs shuffled sentences, the BERT testbed whose layers matter; docs site:
+ * guide/data.md): calibrate and fine-tune on the corpus's training sentences, score on its held-out
+ * sentences (WikiText-2 held-out articles and SQuAD odd articles, the same split rules the SQuAD and
+ * WikiText tasks score by).
  */
 function wordOrderTask(config: ModelConfig, tokenizer: Tokenizer, options: TaskOptions): PreparedTask {
   // Scored at the length the word-order teacher was trained at (positions beyond it never were).
   const maxLength = options.maxLength ?? Math.min(WORD_ORDER_MAX_TOKENS, config.maxPositions);
-  const samples = options.calibrationSamples ?? DEFAULT_TASK_CALIBRATION_SAMPLES;
-  const seed = options.seed ?? DEFAULT_SEED;
-  const [sst2Train, wikitext, squad] = WORD_ORDER_DATA_FILES.map((f) => requireFile(...f.split('/'))) as [string, string, string];
+  const files = WORD_ORDER_DATA_FILES.map((f) => requireFile(...f.split('/')));
+  const [sst2Train, wikitext, squad] = files as [string, string, string];
   const corpus = buildWordOrderCorpus({ sst2Train, wikitext, squad });
   const encode = (examples: readonly WordOrderExample[]): TaskItem[] =>
     examples.map((e) => {
       const enc = tokenizer.encode(e.text, undefined, { maxLength });
       return { ids: enc.ids, typeIds: enc.typeIds, label: e.label };
     });
-  let evaluation = corpus.heldout;
-  if (options.evalLimit !== undefined) evaluation = evaluation.slice(0, options.evalLimit);
-  const metric: MetricInfo = { name: 'accuracy', label: 'word-order held-out accuracy (%)', higherIsBetter: true };
-  const notes = [`Word order (original vs shuffled sentences): ${WORD_ORDER_SPLIT_RULE}.`];
-  let encodedTraining: TaskItem[] | undefined;
-  const training = () => (encodedTraining ??= encode(corpus.train));
-  return classificationTask(
+  return splitClassificationTask(
     'wordorder',
-    metric,
+    { name: 'accuracy', label: 'word-order held-out accuracy (%)', higherIsBetter: true },
     config,
     tokenizer,
-    encode(seededShuffle(corpus.train, seed).slice(0, samples)),
-    encode(evaluation),
-    [sst2Train, wikitext, squad],
-    notes,
     options,
-    training,
+    {
+      train: corpus.train,
+      heldout: corpus.heldout,
+      files,
+      notes: [`Word order (original vs shuffled sentences): ${WORD_ORDER_SPLIT_RULE}.`],
+    },
+    encode,
   );
 }
 
