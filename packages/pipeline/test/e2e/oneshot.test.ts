@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { builtinModelDir, loadModelDir } from '@ziplm/models';
 import { describe, expect, it } from 'vitest';
 import { runOneShot, type OneShotOptions } from '../../src/oneshot.js';
+import type { RunResults } from '../../src/results.js';
 import { RunDirectoryError } from '../../src/errors.js';
 
 const runDir = mkdtempSync(join(tmpdir(), 'ziplm-oneshot-'));
@@ -64,13 +65,18 @@ describe('runOneShot', () => {
   });
 
   it('resumes: a rerun recomputes nothing and returns the same results', async () => {
-    const before = JSON.parse(await readFile(join(runDir, 'results.json'), 'utf8'));
+    const before = JSON.parse(await readFile(join(runDir, 'results.json'), 'utf8')) as RunResults;
+    // This run is timed for real: a member whose verdict came out 'inconclusive' on this machine is
+    // re-timed by a rerun, by design (resume-inconclusive.test.ts scripts that case). Every other
+    // member, and everything else, is replayed.
+    const retimed = new Set(before.members.filter((m) => m.status === 'inconclusive').map((m) => m.dir));
+    const replayed = (r: RunResults) => ({ ...r, members: r.members.filter((m) => !retimed.has(m.dir)) });
     const stages = new Set<string>();
     const again = await runOneShot({ ...options, onEvent: (e) => e.kind === 'stage' && stages.add(e.stage) });
     expect(stages.has('latency')).toBe(false);
     expect(stages.has('calibrate')).toBe(false);
-    expect(stages.has('verify')).toBe(false);
-    expect(JSON.parse(JSON.stringify(again))).toEqual(before);
+    expect(stages.has('verify')).toBe(retimed.size > 0);
+    expect(replayed(JSON.parse(JSON.stringify(again)))).toEqual(replayed(before));
   });
 
   it('refuses a run directory made for a different model', async () => {
