@@ -8,13 +8,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { VerificationReport, VerificationStatus, VerifyOptions } from '@ziplm/latency/measure';
-import type { MemberResult, RunResults } from '@ziplm/pipeline';
+import type { MemberResult, RunResults, SpeedupStatus } from '@ziplm/pipeline';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { EXIT } from '../src/exit-codes.js';
 import { runCli } from './run-cli.js';
-
-/** A member's speedup verdict as results.json records it. */
-type SpeedupStatus = NonNullable<MemberResult['status']>;
 
 const fake = vi.hoisted(() => ({
   /** The verdicts of the members the fake run returns, one member per entry. */

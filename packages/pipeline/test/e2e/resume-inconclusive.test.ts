@@ -10,6 +10,7 @@ import type { VerificationReport, VerificationStatus, VerifyCandidate } from '@z
 import { builtinModelDir } from '@ziplm/models';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { runOneShot, type OneShotOptions } from '../../src/oneshot.js';
+import { scriptedReport } from '../fixtures/scripted-verification.js';
 
 /** What the fake device measures, one entry per timed candidate, in order. */
 interface ScriptedTiming {
@@ -29,23 +30,9 @@ vi.mock('@ziplm/latency/measure', async (importOriginal) => {
       return options.candidates.map((c): VerificationReport => {
         const next = script.shift();
         if (next === undefined) throw new Error('the test script ran out of measurements');
-        const { measured, interval, status } = next;
-        timed.push(measured);
-        const summary = (median: number) => ({ median, dispersion: 0.01, relativeError: 0.001, samples: 20 });
-        const reasons = status === 'pass' ? [] : [`the 95% interval straddles the bound`, 'the machine was busy'];
-        return {
-          target: c.target,
-          measured,
-          uncertainty: 0.01,
-          interval,
-          deviation: measured / c.target - 1,
-          dense: summary(10),
-          pruned: summary(10 / measured),
-          tolerance,
-          status,
-          reasons,
-          message: `${measured}x: ${status}`,
-        };
+        timed.push(next.measured);
+        const reasons = next.status === 'pass' ? [] : [`the 95% interval straddles the bound`, 'the machine was busy'];
+        return scriptedReport(c, { ...next, uncertainty: 0.01, samples: 20, reasons }, tolerance);
       });
     },
   };

@@ -12,6 +12,7 @@ import type { VerificationReport, VerifyCandidate } from '@ziplm/latency/measure
 import { builtinModelDir } from '@ziplm/models';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { measuredBetter, runOneShot, type OneShotOptions } from '../../src/oneshot.js';
+import { scriptedReport } from '../fixtures/scripted-verification.js';
 
 /** Measured speedups the fake device returns, one per timed candidate, in order. */
 const script: number[] = [];
@@ -27,22 +28,7 @@ vi.mock('@ziplm/latency/measure', async (importOriginal) => {
         const measured = script.shift();
         if (measured === undefined) throw new Error('the test script ran out of measurements');
         timed.push(measured);
-        const summary = (median: number) => ({ median, dispersion: 0.01, relativeError: 0.001, samples: 10 });
-        const status = measured >= c.target * (1 - tolerance) ? 'pass' : 'fail';
-        return {
-          target: c.target,
-          ...(c.predicted !== undefined ? { predicted: c.predicted, predictionError: measured / c.predicted - 1 } : {}),
-          measured,
-          uncertainty: 0.001,
-          deviation: measured / c.target - 1,
-          dense: summary(10),
-          pruned: summary(10 / measured),
-          tolerance,
-          interval: [measured, measured],
-          status,
-          reasons: status === 'pass' ? [] : ['scripted'],
-          message: `${measured}x: ${status}`,
-        } as VerificationReport;
+        return scriptedReport(c, { measured }, tolerance);
       });
     },
   };

@@ -25,6 +25,7 @@ import { builtinModelDir, loadModelDir } from '@ziplm/models';
 import { beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { MemberResult } from '../../src/index.js';
 import { runOneShot, type OneShotOptions } from '../../src/oneshot.js';
+import { scriptedReport } from '../fixtures/scripted-verification.js';
 
 /** The fake device: the measured speedup of a candidate, given which verification (0, 1, …) times it. */
 let device: (candidate: VerifyCandidate, verification: number) => number = () => {
@@ -39,25 +40,7 @@ vi.mock('@ziplm/latency/measure', async (importOriginal) => {
     async verifySpeedups(options: { candidates: readonly VerifyCandidate[]; tolerance?: number }): Promise<VerificationReport[]> {
       const tolerance = options.tolerance ?? 0.02;
       const verification = verifications++;
-      return options.candidates.map((c) => {
-        const measured = device(c, verification);
-        const summary = (median: number) => ({ median, dispersion: 0.01, relativeError: 0.001, samples: 10 });
-        const status = measured >= c.target * (1 - tolerance) ? 'pass' : 'fail';
-        return {
-          target: c.target,
-          ...(c.predicted !== undefined ? { predicted: c.predicted, predictionError: measured / c.predicted - 1 } : {}),
-          measured,
-          uncertainty: UNCERTAINTY,
-          deviation: measured / c.target - 1,
-          dense: summary(10),
-          pruned: summary(10 / measured),
-          tolerance,
-          interval: [measured, measured],
-          status,
-          reasons: status === 'pass' ? [] : ['scripted'],
-          message: `${measured}x: ${status}`,
-        } as VerificationReport;
-      });
+      return options.candidates.map((c) => scriptedReport(c, { measured: device(c, verification), uncertainty: UNCERTAINTY }, tolerance));
     },
   };
 });
