@@ -21,6 +21,7 @@ import {
   FLAG_COLOR,
   INK,
   type LegendEntry,
+  type PanelSpec,
   type PlotSeries,
   type Ticks,
   legendColumns,
@@ -301,40 +302,56 @@ export function renderStructurePlot(results: RunResults, series: readonly Series
   ];
 
   const title = `${results.task}: kept structure per layer, ${shown?.label ?? 'ZipLM'} (${modelName(results)})`;
-  const top = 72;
-  const panelHeight = 210;
-  const gap = 92;
-  const legendTop = top + 2 * panelHeight + gap + BELOW_PLOT;
-  const columns = legendColumns(legend, LEGEND_WIDTH, 4);
-  const height = legendTop + legendHeight(legend.length, columns) + 12;
   const empty = lines.length === 0 ? 'no members in this run' : undefined;
   const xTicks = layerTicks(numLayers);
+  return renderStackedPanels(
+    title,
+    210,
+    [
+      {
+        title: 'attention heads kept per layer',
+        xAxis: { label: 'layer', ticks: xTicks },
+        yAxis: { label: 'heads', ticks: niceTicks(0, numHeads, 6, true) },
+        series: toSeries((v) => v.member.layerHeads),
+        references: [{ y: numHeads, label: `dense model: ${numHeads} heads per layer` }],
+        emptyMessage: empty,
+      },
+      {
+        title: 'FFN neurons kept per layer',
+        xAxis: { label: 'layer', ticks: xTicks },
+        yAxis: { label: 'FFN neurons', ticks: niceTicks(0, intermediateSize, 6, true) },
+        series: toSeries((v) => v.member.layerIntermediate),
+        references: [{ y: intermediateSize, label: `dense model: ${intermediateSize} FFN neurons per layer` }],
+        emptyMessage: empty,
+      },
+    ],
+    legend,
+    4,
+  );
+}
+
+/**
+ * A plot of panels stacked one above the other at the document width, each `panelHeight` high, with
+ * the title above and the legend below (at most `maxLegendColumns` columns).
+ */
+function renderStackedPanels(
+  title: string,
+  panelHeight: number,
+  panels: readonly Omit<PanelSpec, 'x' | 'y' | 'width' | 'height'>[],
+  legend: readonly LegendEntry[],
+  maxLegendColumns: number,
+): string {
+  const top = 72;
+  // Room between panels for a panel's tick labels, axis label and the next panel's title.
+  const gap = 92;
+  const legendTop = top + panels.length * panelHeight + (panels.length - 1) * gap + BELOW_PLOT;
+  const columns = legendColumns(legend, LEGEND_WIDTH, maxLegendColumns);
+  const height = legendTop + legendHeight(legend.length, columns) + 12;
   const body = [
     text(WIDTH / 2, 26, title, { size: 16, anchor: 'middle', weight: 'bold', fill: INK, maxWidth: WIDTH - 24 }),
-    renderPanel({
-      x: PLOT_LEFT,
-      y: top,
-      width: PLOT_WIDTH,
-      height: panelHeight,
-      title: 'attention heads kept per layer',
-      xAxis: { label: 'layer', ticks: xTicks },
-      yAxis: { label: 'heads', ticks: niceTicks(0, numHeads, 6, true) },
-      series: toSeries((v) => v.member.layerHeads),
-      references: [{ y: numHeads, label: `dense model: ${numHeads} heads per layer` }],
-      emptyMessage: empty,
-    }),
-    renderPanel({
-      x: PLOT_LEFT,
-      y: top + panelHeight + gap,
-      width: PLOT_WIDTH,
-      height: panelHeight,
-      title: 'FFN neurons kept per layer',
-      xAxis: { label: 'layer', ticks: xTicks },
-      yAxis: { label: 'FFN neurons', ticks: niceTicks(0, intermediateSize, 6, true) },
-      series: toSeries((v) => v.member.layerIntermediate),
-      references: [{ y: intermediateSize, label: `dense model: ${intermediateSize} FFN neurons per layer` }],
-      emptyMessage: empty,
-    }),
+    ...panels.map((panel, i) =>
+      renderPanel({ ...panel, x: PLOT_LEFT, y: top + i * (panelHeight + gap), width: PLOT_WIDTH, height: panelHeight }),
+    ),
     renderLegend(legend, LEGEND_LEFT, legendTop, LEGEND_WIDTH, columns),
   ].join('\n');
   return svgDocument(WIDTH, height, title, body);
@@ -399,27 +416,16 @@ export function renderLatencyPlot(results: RunResults, table: LatencyTable): str
     legend.push({ label: 'ring: non-monotone (faster than a level with fewer heads or neurons)', color: FLAG_COLOR, sample: 'ring' });
 
   const title = `${results.task}: latency table, time per layer (${modelName(results)})`;
-  const top = 72;
-  const panelHeight = 200;
-  const gap = 92;
-  const legendTop = top + 2 * panelHeight + gap + BELOW_PLOT;
-  const columns = legendColumns(legend, LEGEND_WIDTH, 2);
-  const height = legendTop + legendHeight(legend.length, columns) + 12;
-  const body = [
-    text(WIDTH / 2, 26, title, { size: 16, anchor: 'middle', weight: 'bold', fill: INK, maxWidth: WIDTH - 24 }),
-    ...panels.map((p, i) =>
-      renderPanel({
-        x: PLOT_LEFT,
-        y: top + i * (panelHeight + gap),
-        width: PLOT_WIDTH,
-        height: panelHeight,
-        title: p.module === 'attention' ? 'attention: time per layer vs kept heads' : 'FFN: time per layer vs kept neurons',
-        xAxis: { label: `kept ${p.unit}`, ticks: niceTicks(0, Math.max(1, p.max), 8, true) },
-        yAxis: { label: 'ms per layer', ticks: niceTicks(0, Math.max(0, ...p.times) * 1.04, 5) },
-        series: [p.series],
-      }),
-    ),
-    renderLegend(legend, LEGEND_LEFT, legendTop, LEGEND_WIDTH, columns),
-  ].join('\n');
-  return svgDocument(WIDTH, height, title, body);
+  return renderStackedPanels(
+    title,
+    200,
+    panels.map((p) => ({
+      title: p.module === 'attention' ? 'attention: time per layer vs kept heads' : 'FFN: time per layer vs kept neurons',
+      xAxis: { label: `kept ${p.unit}`, ticks: niceTicks(0, Math.max(1, p.max), 8, true) },
+      yAxis: { label: 'ms per layer', ticks: niceTicks(0, Math.max(0, ...p.times) * 1.04, 5) },
+      series: [p.series],
+    })),
+    legend,
+    2,
+  );
 }
