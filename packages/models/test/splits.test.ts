@@ -1,7 +1,7 @@
 // The train / held-out split rules, one owner for the pipeline and the teacher recipes: QNLI rows,
 // SQuAD articles, WikiText articles (k % 10 === 9 held out), including files that start with a blank line.
 import { describe, expect, it } from 'vitest';
-import { qnliDevSplit, squadDevSplit, wikiTextArticleSplit, wikiTextSplit } from '../src/data/splits.js';
+import { qnliDevSplit, squadDevSplit, wikiTextArticleSplit, wikiTextSplit, wordOrderValidationSplit } from '../src/data/splits.js';
 import type { SquadExample } from '../src/data/squad.js';
 import { splitWikiTextArticles } from '../src/data/wikitext.js';
 
@@ -66,5 +66,15 @@ describe('qnliDevSplit and squadDevSplit', () => {
     const examples = [q('a1', 'A'), q('b1', 'B'), q('a2', 'A'), q('c1', 'C'), q('d1', 'D'), q('b2', 'B')];
     expect(squadDevSplit(examples, 'train').map((e) => e.id)).toEqual(['a1', 'a2', 'c1']);
     expect(squadDevSplit(examples, 'heldout').map((e) => e.id)).toEqual(['b1', 'd1', 'b2']);
+  });
+});
+
+describe('wordOrderValidationSplit', () => {
+  it('sets every 20th training sentence aside for validation, the rest for training', () => {
+    const sentences = Array.from({ length: 45 }, (_, i) => i);
+    expect(wordOrderValidationSplit(sentences, 'validation')).toEqual([19, 39]);
+    const train = wordOrderValidationSplit(sentences, 'train');
+    expect(train).toHaveLength(43);
+    expect([...train, 19, 39].sort((a, b) => a - b)).toEqual(sentences);
   });
 });

@@ -36,7 +36,15 @@ export { chunkTokenIds, perplexity, readWikiText, splitWikiTextArticles } from '
 export type { ChunkOptions } from './wikitext.js';
 
 // The held-out splits of the dev sets (one owner for every split rule).
-export { qnliDevSplit, squadDevSplit, WIKITEXT_MIN_ARTICLES, WIKITEXT_SPLIT_RULE, wikiTextArticleSplit } from './splits.js';
+export {
+  qnliDevSplit,
+  squadDevSplit,
+  WIKITEXT_MIN_ARTICLES,
+  WIKITEXT_SPLIT_RULE,
+  wikiTextArticleSplit,
+  WORD_ORDER_SPLIT_RULE,
+  wordOrderValidationSplit,
+} from './splits.js';
 export type { SplitPart, WikiTextArticleSplit } from './splits.js';
 
 // Word order (original vs shuffled sentences): the BERT testbed whose layers matter, built from the text above.
@@ -50,7 +58,6 @@ export {
   WORD_ORDER_MAX_TOKENS,
   WORD_ORDER_MAX_WORDS,
   WORD_ORDER_MIN_WORDS,
-  WORD_ORDER_SPLIT_RULE,
 } from './wordorder.js';
 export type { WordOrderCorpus, WordOrderExample, WordOrderFiles, WordOrderSource } from './wordorder.js';
 

@@ -75,3 +75,21 @@ export function wikiTextArticleSplit(text: string, file?: string): WikiTextArtic
 export function wikiTextSplit(text: string, part: SplitPart, file?: string): string[] {
   return wikiTextArticleSplit(text, file)[part];
 }
+
+/** Word order: every this-many-th training sentence is set aside for model selection (validation). */
+const WORD_ORDER_VALIDATION_EVERY = 20;
+
+/**
+ * The word-order corpus's training sentences (in corpus order) on one side of the model-selection split:
+ * every 20th is `validation`, the rest `train`. Held-out sentences never enter it (WORD_ORDER_SPLIT_RULE).
+ */
+export function wordOrderValidationSplit<T>(sentences: readonly T[], part: 'train' | 'validation'): T[] {
+  const validation = part === 'validation';
+  return sentences.filter((_, i) => (i % WORD_ORDER_VALIDATION_EVERY === WORD_ORDER_VALIDATION_EVERY - 1) === validation);
+}
+
+/** The word-order split rule in words (recorded in the teacher's results.json and shown by the task). */
+export const WORD_ORDER_SPLIT_RULE =
+  'training: SST-2 train.tsv sentences, WikiText-2 training articles (k % 10 !== 9) and SQuAD dev contexts of even-numbered articles, ' +
+  'every 20th sentence set aside for validation; held out: WikiText-2 held-out articles (k % 10 === 9) and SQuAD dev contexts of ' +
+  'odd-numbered articles; a sentence that occurs on both sides is dropped from training';

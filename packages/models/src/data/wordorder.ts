@@ -13,7 +13,7 @@ import { DataError } from '../errors.js';
 import { readTsv } from './glue.js';
 import { readDataJsonText } from './paths.js';
 import { parseSquad } from './squad.js';
-import { squadDevSplit, wikiTextArticleSplit } from './splits.js';
+import { squadDevSplit, wikiTextArticleSplit, wordOrderValidationSplit } from './splits.js';
 import { readWikiText } from './wikitext.js';
 
 /** Label names in id order: 0 = the sentence as written, 1 = its words shuffled. */
@@ -32,15 +32,6 @@ export const WORD_ORDER_MAX_WORDS = 40;
  * trained, and a sentence reaching them is scored on noise.
  */
 export const WORD_ORDER_MAX_TOKENS = 64;
-
-/** Every this-many-th training sentence is set aside for model selection (validation). */
-const VALIDATION_EVERY = 20;
-
-/** The split rule in words (recorded in the teacher's results.json and shown by the task). */
-export const WORD_ORDER_SPLIT_RULE =
-  'training: SST-2 train.tsv sentences, WikiText-2 training articles (k % 10 !== 9) and SQuAD dev contexts of even-numbered articles, ' +
-  'every 20th sentence set aside for validation; held out: WikiText-2 held-out articles (k % 10 === 9) and SQuAD dev contexts of ' +
-  'odd-numbered articles; a sentence that occurs on both sides is dropped from training';
 
 export type WordOrderSource = 'sst2' | 'wikitext' | 'squad';
 
@@ -164,6 +155,7 @@ export function buildWordOrderCorpus(files: WordOrderFiles): WordOrderCorpus {
   const squadSentences = (part: 'train' | 'heldout') =>
     unique(unique(squadDevSplit(squad, part).map((e) => e.context)).flatMap((c) => splitSentences(c).filter(usable)));
 
+  // Held out: the articles the SQuAD and WikiText tasks score on (WORD_ORDER_SPLIT_RULE in splits.ts).
   const heldoutSources = { wikitext: wikiSentences(wiki.heldout), squad: squadSentences('heldout') };
   const heldoutSet = new Set([...heldoutSources.wikitext, ...heldoutSources.squad]);
   const notHeldOut = (s: string) => !heldoutSet.has(s);
@@ -188,8 +180,8 @@ export function buildWordOrderCorpus(files: WordOrderFiles): WordOrderCorpus {
   }
   const labelledTrain = labelWordOrder(trainAll, 1);
   return {
-    train: labelledTrain.filter((_, i) => i % VALIDATION_EVERY !== VALIDATION_EVERY - 1),
-    validation: labelledTrain.filter((_, i) => i % VALIDATION_EVERY === VALIDATION_EVERY - 1),
+    train: wordOrderValidationSplit(labelledTrain, 'train'),
+    validation: wordOrderValidationSplit(labelledTrain, 'validation'),
     heldout: labelWordOrder(heldoutAll, 2),
     counts: {
       train: { sst2: trainSources.sst2.length, wikitext: trainSources.wikitext.length, squad: trainSources.squad.length },
