@@ -65,6 +65,19 @@ export function measuredBetter(
   return distance(candidate.measuredSpeedup, candidate.target) < distance(incumbent.measuredSpeedup, incumbent.target);
 }
 
+/**
+ * Whether a member's re-searches have ended before its rounds were used: a re-searched version was
+ * measured no better and discarded, or the last search chose the member's own levels again (or found
+ * its target out of reach), which records the member itself as the last attempt. Read from the record,
+ * so a rerun stops where an uninterrupted run stopped.
+ */
+function researchesEnded(r: MemberRecord): boolean {
+  const last = r.attempts?.at(-1);
+  if (last === undefined) return false;
+  if (r.attempts!.some((a) => a.discarded)) return true;
+  return last.layerHeads.join() === r.layerHeads.join() && last.layerIntermediate.join() === r.layerIntermediate.join();
+}
+
 /** The measured version of a member, as an entry of another version's `attempts`. */
 function attemptOf(r: MemberRecord): MemberAttempt {
   return {
@@ -210,7 +223,8 @@ async function oneShotStages(ctx: RunContext, methods: readonly CompressionMetho
   // times. The new version is timed before it is written, and replaces the member only when it is
   // measured better (`measuredBetter`); a version measured no better is discarded, recorded in
   // `attempts` with `discarded: true`, and ends the member's re-searches (a new search from the same
-  // member would be the same search). Every other measured version is in `attempts` too.
+  // member would be the same search); so does a search that chooses the member's levels again or finds
+  // the target out of reach (`researchesEnded`). Every other measured version is in `attempts` too.
   //
   // Before re-searching, the latency table is calibrated to every version measured so far
   // (@ziplm/latency's `calibrateToMembers`, see its README, "Calibration to measured members"): the
@@ -228,9 +242,7 @@ async function oneShotStages(ctx: RunContext, methods: readonly CompressionMetho
   if (verifying && rounds > 0) {
     for (;;) {
       await verifyPending(ctx, records, tolerance);
-      const misses = records.filter(
-        (r) => (r.attempts?.length ?? 0) < rounds && !r.attempts?.some((a) => a.discarded) && missesTarget(r, tolerance),
-      );
+      const misses = records.filter((r) => (r.attempts?.length ?? 0) < rounds && !researchesEnded(r) && missesTarget(r, tolerance));
       if (misses.length === 0) break;
       const calibration = calibrateToMembers(ctx.table, measuredMembers(records));
       const searchTable = applyMemberCalibration(ctx.table, calibration);
