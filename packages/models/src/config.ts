@@ -1,7 +1,8 @@
 // Model configs with a shape per layer. Structured pruning leaves the hidden size and the number of
 // layers alone but gives every layer its own number of attention heads and FFN size; 0 means the
 // module is removed (guide/structured-obs.md). Configs are read from and written to Hugging Face config.json;
-// the per-layer shapes live in a documented `ziplm` block (see `toHfConfig`).
+// the per-layer shapes and the sequence length a model was trained on live in a documented `ziplm` block
+// (see `toHfConfig`).
 
 import { ConfigError } from './errors.js';
 
@@ -32,6 +33,12 @@ interface TransformerShape {
   readonly hiddenDropout: number;
   /** Dropout on attention probabilities (training only). */
   readonly attentionDropout: number;
+  /**
+   * The longest sequence the model was trained on (tokens, special tokens included), at most `maxPositions`.
+   * Calibration, scoring and the latency table default to it: positions past it were never trained, so
+   * inputs reaching them are scored on untrained embeddings. Absent for models trained elsewhere.
+   */
+  readonly maxSequenceLength?: number;
 }
 
 /** BERT: post-LayerNorm encoder, exact (erf) GELU, token type embeddings. */
@@ -173,6 +180,12 @@ function checkNumber(value: unknown, field: string, min: number, max: number, fi
   if (value < min || value > max) throw new ConfigError(field, `must be in [${min}, ${max}], got ${value}`, file);
 }
 
+/** A trained sequence length: an integer in [2, maxPositions] (one token predicts nothing and attends to nothing). */
+function checkMaxSequenceLength(value: unknown, field: string, maxPositions: number, positionsField: string, file?: string): void {
+  checkInt(value, field, 2, file);
+  if ((value as number) > maxPositions) throw new ConfigError(field, `must be <= ${positionsField} (${maxPositions}), got ${value}`, file);
+}
+
 /** A special token id: an integer in [0, vocabSize). */
 function checkTokenId(value: unknown, field: string, vocabSize: number, vocabField: string, file?: string): void {
   checkInt(value, field, 0, file);
@@ -197,6 +210,8 @@ export function validateConfig(config: ModelConfig, file?: string): void {
   checkInt(config.numHeads, 'numHeads', 1, file, 'numHeads');
   checkInt(config.intermediateSize, 'intermediateSize', 1, file, 'intermediateSize');
   checkInt(config.maxPositions, 'maxPositions', 1, file, 'maxPositions');
+  if (config.maxSequenceLength !== undefined)
+    checkMaxSequenceLength(config.maxSequenceLength, 'maxSequenceLength', config.maxPositions, 'maxPositions', file);
   checkNumber(config.layerNormEps, 'layerNormEps', 0, 1, file);
   checkNumber(config.hiddenDropout, 'hiddenDropout', 0, 1, file);
   checkNumber(config.attentionDropout, 'attentionDropout', 0, 1, file);
@@ -242,16 +257,20 @@ export function validateConfig(config: ModelConfig, file?: string): void {
 export const ZIPLM_CONFIG_FORMAT = 1;
 
 /**
- * The `ziplm` block of a pruned model's config.json. HF has no per-layer FFN size, so the per-layer
- * shapes are recorded here; `num_attention_heads` / `n_head` and `intermediate_size` / `n_inner`
- * keep the dense model's values (they fix the head size and the level keys of the latency table).
+ * The `ziplm` block of config.json: what Hugging Face's config has no field for. A pruned model records its
+ * per-layer shapes here (HF has no per-layer FFN size); `num_attention_heads` / `n_head` and
+ * `intermediate_size` / `n_inner` keep the dense model's values (they fix the head size and the level keys of
+ * the latency table). A model trained by ziplm records the length it was trained on. A dense model without a
+ * training length has no block.
  */
 export interface ZiplmConfigBlock {
   format: number;
-  /** Heads kept per layer; 0 = attention removed. */
-  layer_heads: number[];
-  /** FFN neurons kept per layer; 0 = FFN removed. */
-  layer_intermediate_sizes: number[];
+  /** Heads kept per layer; 0 = attention removed. Present with `layer_intermediate_sizes`, only when pruned. */
+  layer_heads?: number[];
+  /** FFN neurons kept per layer; 0 = FFN removed. Present with `layer_heads`, only when pruned. */
+  layer_intermediate_sizes?: number[];
+  /** The longest sequence the model was trained on (`ModelConfig.maxSequenceLength`), at most the positions. */
+  max_sequence_length?: number;
 }
 
 type Json = Record<string, unknown>;
@@ -295,16 +314,32 @@ interface DenseBounds {
   readonly intermediateField: string;
 }
 
-function layerShapes(json: Json, bounds: DenseBounds, file?: string): { heads: number[]; ffn: number[] } {
-  const { numLayers, numHeads, intermediate } = bounds;
-  const block = json.ziplm as Json | undefined;
-  if (block === undefined) {
-    return { heads: new Array<number>(numLayers).fill(numHeads), ffn: new Array<number>(numLayers).fill(intermediate) };
-  }
-  if (typeof block !== 'object' || block === null) throw new ConfigError('ziplm', 'must be an object', file);
-  const format = block.format;
+/** config.json's `ziplm` block, checked to be an object of the known format; undefined when absent. */
+function ziplmBlock(json: Json, file?: string): Json | undefined {
+  const block = json.ziplm;
+  if (block === undefined) return undefined;
+  if (typeof block !== 'object' || block === null || Array.isArray(block)) throw new ConfigError('ziplm', 'must be an object', file);
+  const format = (block as Json).format;
   if (format !== ZIPLM_CONFIG_FORMAT)
     throw new ConfigError('ziplm.format', `must be ${ZIPLM_CONFIG_FORMAT}, got ${JSON.stringify(format)}`, file);
+  return block as Json;
+}
+
+/** `ziplm.max_sequence_length`, when the block records one: an integer in [2, the positions]. */
+function maxSequenceLengthOf(json: Json, maxPositions: number, positionsField: string, file?: string): { maxSequenceLength?: number } {
+  const value = ziplmBlock(json, file)?.max_sequence_length;
+  if (value === undefined) return {};
+  checkMaxSequenceLength(value, 'ziplm.max_sequence_length', maxPositions, positionsField, file);
+  return { maxSequenceLength: value as number };
+}
+
+function layerShapes(json: Json, bounds: DenseBounds, file?: string): { heads: number[]; ffn: number[] } {
+  const { numLayers, numHeads, intermediate } = bounds;
+  const block = ziplmBlock(json, file);
+  // A dense model's block (its training length only) has neither list; a pruned model's has both.
+  if (block === undefined || (block.layer_heads === undefined && block.layer_intermediate_sizes === undefined)) {
+    return { heads: new Array<number>(numLayers).fill(numHeads), ffn: new Array<number>(numLayers).fill(intermediate) };
+  }
   const heads = block.layer_heads;
   const ffn = block.layer_intermediate_sizes;
   for (const [name, list, what, boundField, max] of [
@@ -373,6 +408,7 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
       file,
     );
     const vocabSize = intField(j, 'vocab_size', file, 1, undefined, 'vocabSize');
+    const maxPositions = intField(j, 'max_position_embeddings', file, 1, 512, 'maxPositions');
     const padTokenId = intField(j, 'pad_token_id', file, 0, 0);
     checkTokenId(padTokenId, 'pad_token_id', vocabSize, 'vocab_size', file);
     const config: BertConfig = {
@@ -384,7 +420,8 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
       intermediateSize,
       layerHeads: shapes.heads,
       layerIntermediate: shapes.ffn,
-      maxPositions: intField(j, 'max_position_embeddings', file, 1, 512, 'maxPositions'),
+      maxPositions,
+      ...maxSequenceLengthOf(j, maxPositions, 'max_position_embeddings', file),
       typeVocabSize: intField(j, 'type_vocab_size', file, 1, 2, 'typeVocabSize'),
       layerNormEps: numField(j, 'layer_norm_eps', file, 0, 1, 1e-12),
       padTokenId,
@@ -418,6 +455,7 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
       file,
     );
     const vocabSize = intField(j, 'vocab_size', file, 1, undefined, 'vocabSize');
+    const maxPositions = intField(j, 'n_positions', file, 1, 1024, 'maxPositions');
     const bosTokenId = intField(j, 'bos_token_id', file, 0, 50256);
     const eosTokenId = intField(j, 'eos_token_id', file, 0, 50256);
     checkTokenId(bosTokenId, 'bos_token_id', vocabSize, 'vocab_size', file);
@@ -431,7 +469,8 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
       intermediateSize: inner,
       layerHeads: shapes.heads,
       layerIntermediate: shapes.ffn,
-      maxPositions: intField(j, 'n_positions', file, 1, 1024, 'maxPositions'),
+      maxPositions,
+      ...maxSequenceLengthOf(j, maxPositions, 'n_positions', file),
       layerNormEps: numField(j, 'layer_norm_epsilon', file, 0, 1, 1e-5),
       bosTokenId,
       eosTokenId,
@@ -444,11 +483,20 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
   throw new ConfigError('model_type', `must be "bert" or "gpt2", got ${JSON.stringify(modelType)}`, file);
 }
 
-/** Writes a config as a Hugging Face config.json object (with the `ziplm` block when pruned). */
+/** The `ziplm` block of a config: its per-layer shapes when pruned, its training length when known; else none. */
+function toZiplmBlock(config: ModelConfig): ZiplmConfigBlock | undefined {
+  const pruned = isPruned(config);
+  if (!pruned && config.maxSequenceLength === undefined) return undefined;
+  return {
+    format: ZIPLM_CONFIG_FORMAT,
+    ...(pruned ? { layer_heads: [...config.layerHeads], layer_intermediate_sizes: [...config.layerIntermediate] } : {}),
+    ...(config.maxSequenceLength !== undefined ? { max_sequence_length: config.maxSequenceLength } : {}),
+  };
+}
+
+/** Writes a config as a Hugging Face config.json object (with the `ziplm` block when pruned or its training length is known). */
 export function toHfConfig(config: ModelConfig): Json {
-  const ziplm: ZiplmConfigBlock | undefined = isPruned(config)
-    ? { format: ZIPLM_CONFIG_FORMAT, layer_heads: [...config.layerHeads], layer_intermediate_sizes: [...config.layerIntermediate] }
-    : undefined;
+  const ziplm = toZiplmBlock(config);
   if (config.modelType === 'bert') {
     const head = config.head;
     const architectures =

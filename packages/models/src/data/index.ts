@@ -18,6 +18,21 @@ export { DataError } from '../errors.js';
 export { encodeGlueExamples, GLUE_TASKS, readGlue } from './glue.js';
 export type { GlueExample, GlueTaskName, GlueTaskSpec } from './glue.js';
 
+// A user's own data: CSV / TSV / JSON Lines tables, text classification rows, text corpora
+// (guide: data formats, apps/docs/guide/data-formats.md).
+export { parseTable, readTable, TABLE_FORMATS, tableFormatOf } from './tables.js';
+export type { Table, TableFormat } from './tables.js';
+export { DOCUMENT_SEPARATORS, orderLabels, readTextClassification, readTextCorpus } from './custom.js';
+export type {
+  DocumentSeparator,
+  ReadTextClassificationOptions,
+  ReadTextCorpusOptions,
+  RowsReport,
+  TextClassificationColumns,
+  TextClassificationExample,
+  TextDocument,
+} from './custom.js';
+
 // SQuAD v1.1: reading, run_qa's preprocessing and post-processing, the official metric.
 export { postprocessSquad, prepareSquadFeatures, readSquad, squadMetric } from './squad.js';
 export type {
@@ -35,17 +50,22 @@ export type {
 export { chunkTokenIds, perplexity, readWikiText, splitWikiTextArticles } from './wikitext.js';
 export type { ChunkOptions } from './wikitext.js';
 
-// The held-out splits of the dev sets (one owner for every split rule).
+// The held-out splits of the dev sets, and the seeded splits of a user's own data (one owner for every split rule).
 export {
+  DEFAULT_SPLIT_FRACTIONS,
+  describeSeededSplit,
+  isWikiTextHeldOut,
   qnliDevSplit,
+  seededSplit,
   squadDevSplit,
+  stratifiedSplit,
   WIKITEXT_MIN_ARTICLES,
   WIKITEXT_SPLIT_RULE,
   wikiTextArticleSplit,
   WORD_ORDER_SPLIT_RULE,
   wordOrderValidationSplit,
 } from './splits.js';
-export type { SplitPart, WikiTextArticleSplit } from './splits.js';
+export type { SplitFractions, SplitPart, ThreeWaySplit, WikiTextArticleSplit } from './splits.js';
 
 // Word order (original vs shuffled sentences): the BERT testbed whose layers matter, built from the text above.
 export {

@@ -2,8 +2,10 @@
 // WikiText-2's wiki.test.raw are available on these machines, so each is split deterministically into
 // a part for calibration and fine-tuning (teachers included) and a part every reported metric is
 // measured on. Whoever trains or calibrates and whoever scores must call the same rule here, or
-// training text leaks into the held-out part.
+// training text leaks into the held-out part. A user's own data (one file, or a corpus) is split by
+// the seeded rules at the end of this file.
 
+import { mixSeed, xorshift32 } from '@ziplm/core';
 import { DataError } from '../errors.js';
 import type { SquadExample } from './squad.js';
 import { splitWikiTextArticles } from './wikitext.js';
@@ -93,3 +95,150 @@ export const WORD_ORDER_SPLIT_RULE =
   'training: SST-2 train.tsv sentences, WikiText-2 training articles (k % 10 !== 9) and SQuAD dev contexts of even-numbered articles, ' +
   'every 20th sentence set aside for validation; held out: WikiText-2 held-out articles (k % 10 === 9) and SQuAD dev contexts of ' +
   'odd-numbered articles; a sentence that occurs on both sides is dropped from training';
+
+// ---------------------------------------------------------------------------------------------------
+// Seeded splits of a user's own data (guide: data formats, apps/docs/guide/data-formats.md). A user who
+// gives one file (`--data`) gets it split into train / validation / test by a seed the run records, so
+// the same seed gives the same parts on every machine and every JavaScript engine.
+
+/** The fractions of the items held out for validation and test; the rest is training data. */
+export interface SplitFractions {
+  /** In [0, 1). */
+  readonly validation: number;
+  /** In [0, 1); validation + test < 1. */
+  readonly test: number;
+}
+
+/** The three parts of a seeded split, each in input order. */
+export interface ThreeWaySplit<T> {
+  readonly train: T[];
+  readonly validation: T[];
+  readonly test: T[];
+}
+
+/** 10% validation, 10% test, 80% training. */
+export const DEFAULT_SPLIT_FRACTIONS: SplitFractions = { validation: 0.1, test: 0.1 };
+
+/** Refuses fractions outside [0, 1) or summing to 1 or more, and a seed that is not a whole number. */
+function checkSplit(fractions: SplitFractions, seed: number): void {
+  for (const part of ['validation', 'test'] as const) {
+    const value = fractions[part];
+    if (!(Number.isFinite(value) && value >= 0 && value < 1)) {
+      throw new DataError('split', `the ${part} fraction must be in [0, 1), got ${value}`);
+    }
+  }
+  if (!(fractions.validation + fractions.test < 1)) {
+    throw new DataError(
+      'split',
+      `validation + test must be < 1 (something must be left to train on), got ${fractions.validation} + ${fractions.test}`,
+    );
+  }
+  if (!Number.isSafeInteger(seed)) throw new DataError('split', `the seed must be a whole number, got ${seed}`);
+}
+
+/**
+ * Which part each of `n` items goes to: the items are shuffled (Fisher–Yates, xorshift32 of `seed`),
+ * the first round(test · n) go to test, the next round(validation · n) to validation, the rest to
+ * training. With two or more items at least one stays in training (validation gives way first, then
+ * test): a class or corpus seen only in held-out data could not be learned.
+ */
+function assignParts(n: number, fractions: SplitFractions, seed: number): ('train' | 'validation' | 'test')[] {
+  let test = Math.min(Math.round(fractions.test * n), n);
+  let validation = Math.min(Math.round(fractions.validation * n), n - test);
+  if (n >= 2) {
+    const excess = test + validation - (n - 1);
+    if (excess > 0) {
+      const fromValidation = Math.min(excess, validation);
+      validation -= fromValidation;
+      test -= excess - fromValidation;
+    }
+  }
+  const order = Array.from({ length: n }, (_, i) => i);
+  const random = xorshift32(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const swap = order[i]!;
+    order[i] = order[j]!;
+    order[j] = swap;
+  }
+  const parts = new Array<'train' | 'validation' | 'test'>(n).fill('train');
+  order.forEach((item, rank) => {
+    if (rank < test) parts[item] = 'test';
+    else if (rank < test + validation) parts[item] = 'validation';
+  });
+  return parts;
+}
+
+/** FNV-1a of a string's UTF-16 units: a label's own seed offset, so its split ignores the other labels. */
+function hashLabel(label: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < label.length; i++) h = Math.imul(h ^ label.charCodeAt(i), 0x01000193) >>> 0;
+  return h;
+}
+
+/**
+ * Seeded stratified split: the items of each label are split on their own ({@link seededSplit}'s
+ * rule, shuffled with xorshift32 of mixSeed(seed, hash of the label)), so every part keeps the label
+ * proportions up to rounding, and a label's split does not change when rows of other labels are
+ * added. Every label with two or more items keeps at least one training item. Each part keeps the
+ * input order.
+ * @throws DataError('split', ...) when a fraction is outside [0, 1), they sum to 1 or more, or the
+ * seed is not a whole number.
+ */
+export function stratifiedSplit<T>(
+  items: readonly T[],
+  labelOf: (item: T) => string,
+  fractions: SplitFractions,
+  seed: number,
+): ThreeWaySplit<T> {
+  checkSplit(fractions, seed);
+  const byLabel = new Map<string, number[]>();
+  items.forEach((item, i) => {
+    const label = labelOf(item);
+    const members = byLabel.get(label);
+    if (members === undefined) byLabel.set(label, [i]);
+    else members.push(i);
+  });
+  const parts = new Array<'train' | 'validation' | 'test'>(items.length);
+  for (const [label, members] of byLabel) {
+    const labelParts = assignParts(members.length, fractions, mixSeed(seed, hashLabel(label)));
+    members.forEach((item, k) => {
+      parts[item] = labelParts[k]!;
+    });
+  }
+  return collectParts(items, parts);
+}
+
+/**
+ * Seeded split of items without labels (a corpus's documents): shuffled with xorshift32 of `seed`,
+ * the first round(test · n) go to test, the next round(validation · n) to validation, the rest to
+ * training; with two or more items at least one stays in training. Each part keeps the input order.
+ * @throws DataError('split', ...) as {@link stratifiedSplit}.
+ */
+export function seededSplit<T>(items: readonly T[], fractions: SplitFractions, seed: number): ThreeWaySplit<T> {
+  checkSplit(fractions, seed);
+  return collectParts(items, assignParts(items.length, fractions, seed));
+}
+
+function collectParts<T>(items: readonly T[], parts: readonly ('train' | 'validation' | 'test')[]): ThreeWaySplit<T> {
+  const split: ThreeWaySplit<T> = { train: [], validation: [], test: [] };
+  items.forEach((item, i) => {
+    split[parts[i]!].push(item);
+  });
+  return split;
+}
+
+/** A fraction as a percentage with at most one decimal: 0.1 → `10%`, 0.125 → `12.5%`. */
+function percent(fraction: number): string {
+  return `${Math.round(fraction * 1000) / 10}%`;
+}
+
+/**
+ * The split in one sentence, for reports and results.json, e.g.
+ * `seeded split (seed 42, stratified by label): 80% train, 10% validation, 10% test`.
+ */
+export function describeSeededSplit(fractions: SplitFractions, seed: number, stratified: boolean): string {
+  const train = 1 - fractions.validation - fractions.test;
+  const how = stratified ? `seed ${seed}, stratified by label` : `seed ${seed}`;
+  return `seeded split (${how}): ${percent(train)} train, ${percent(fractions.validation)} validation, ${percent(fractions.test)} test`;
+}

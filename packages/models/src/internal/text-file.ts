@@ -4,7 +4,7 @@
 // line endings turned into LF, so no parser downstream has to know about either.
 
 import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from 'node:fs';
-import { constants as bufferConstants } from 'node:buffer';
+import { constants as bufferConstants, isUtf8 } from 'node:buffer';
 import { inputLimits, RAISE_INPUT_LIMIT, RAISE_LINE_LIMIT } from '../data/limits.js';
 
 /** Throws the caller's typed error (DataError, VocabularyError, ConfigError) for `file`. */
@@ -13,6 +13,13 @@ export type FailReading = (problem: string, cause?: unknown) => never;
 export interface ReadTextFileOptions {
   /** Check every line against the line limit (line-based formats; not JSON, which is often one line). */
   readonly lineBased: boolean;
+  /**
+   * Refuse a file that is not UTF-8 (a UTF-16 byte order mark, a NUL byte, an invalid byte sequence)
+   * instead of decoding it with replacement characters. User datasets ask for it: a spreadsheet saved
+   * as "Unicode text" is UTF-16, and its text would otherwise reach the tokenizer as U+FFFD and NULs.
+   * Default false (the built-in formats keep the behaviour they always had).
+   */
+  readonly requireUtf8?: boolean;
 }
 
 /** What a path names when it is not a regular file, for messages. */
@@ -90,10 +97,41 @@ export function readTextFile(file: string, options: ReadTextFileOptions, fail: F
   } finally {
     closeSync(fd);
   }
+  if (options.requireUtf8) checkUtf8(bytes, fail);
   if (options.lineBased) checkLineLengths(bytes, maxLineBytes, fail);
   let text = bytes.toString('utf8');
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
   return text.includes('\r\n') ? text.replace(/\r\n/g, '\n') : text;
+}
+
+/** How to convert a file in encoding `from` (an iconv name) to what ziplm reads. */
+const convertToUtf8 = (from: string) => `convert it to UTF-8, e.g. iconv -f ${from} -t UTF-8 FILE > FILE.utf8`;
+
+/** Refuses bytes that are not UTF-8 text, saying what they look like and how to convert them. */
+function checkUtf8(bytes: Buffer, fail: FailReading): void {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    const order = bytes[0] === 0xff ? 'little-endian' : 'big-endian';
+    fail(`is UTF-16 (${order} byte order mark), not UTF-8; ${convertToUtf8('UTF-16')}`);
+  }
+  // NUL is valid UTF-8 but no text dataset holds one: it is UTF-16 without a byte order mark, or a binary file.
+  const nul = bytes.indexOf(0);
+  if (nul >= 0)
+    fail(`has a NUL byte at byte ${nul}: a UTF-16 file without a byte order mark, or not a text file; ${convertToUtf8('UTF-16')}`);
+  if (!isUtf8(bytes))
+    fail(`is not valid UTF-8 (${firstInvalidUtf8(bytes)}); if it is Latin-1 or Windows text, ${convertToUtf8('WINDOWS-1252')}`);
+}
+
+/** The line holding the first invalid UTF-8 sequence (only called on invalid input). */
+function firstInvalidUtf8(bytes: Buffer): string {
+  // A multi-byte sequence never contains 0x0a, so checking line by line finds the same fault.
+  let start = 0;
+  for (let line = 1; start < bytes.length; line++) {
+    let end = bytes.indexOf(0x0a, start);
+    if (end < 0) end = bytes.length;
+    if (!isUtf8(bytes.subarray(start, end))) return `first at line ${line}`;
+    start = end + 1;
+  }
+  return 'first at the end';
 }
 
 /** Refuses the first line longer than `maxLineBytes` (its line ending not counted). */
