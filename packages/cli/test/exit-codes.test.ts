@@ -50,6 +50,7 @@ const EXPECTED: Readonly<Record<string, ExitCode>> = {
   LossShapeError: EXIT.internal,
   TrainingConfigError: EXIT.usage,
   TrainingStateError: EXIT.input,
+  TrainingStoppedError: EXIT.interrupted,
   // @ziplm/pipeline
   PipelineError: EXIT.internal,
   RunDirectoryError: EXIT.input,

@@ -73,8 +73,10 @@ export function progressLogger(every: number): (e: ProgressEvent) => void {
       );
     } else if (e.type === 'checkpoint') {
       log(`checkpoint at step ${e.step}: ${e.path}`);
-    } else {
+    } else if (e.type === 'resumed') {
       log(`resumed at step ${e.step} from ${e.path}`);
+    } else {
+      log(`stopped at step ${e.step}/${e.totalSteps} (${e.reason})`);
     }
   };
 }

@@ -4,7 +4,12 @@
 // callers branch on `error.code`, never on the class name or the message.
 
 /** The `code` of every error @ziplm/distill throws on purpose, one per class. */
-export type DistillErrorCode = 'ERR_ZIPLM_DISTILL' | 'ERR_ZIPLM_LOSS_SHAPE' | 'ERR_ZIPLM_TRAINING_CONFIG' | 'ERR_ZIPLM_TRAINING_STATE';
+export type DistillErrorCode =
+  | 'ERR_ZIPLM_DISTILL'
+  | 'ERR_ZIPLM_LOSS_SHAPE'
+  | 'ERR_ZIPLM_TRAINING_CONFIG'
+  | 'ERR_ZIPLM_TRAINING_STATE'
+  | 'ERR_ZIPLM_TRAINING_STOPPED';
 
 /** Base class of every error @ziplm/distill throws on purpose. */
 export class DistillError extends Error {
@@ -49,5 +54,29 @@ export class TrainingStateError extends DistillError {
     options?: ErrorOptions,
   ) {
     super(`${file}: ${problem}`, options);
+  }
+}
+
+/**
+ * A recipe's training was stopped by its abort signal (Ctrl-C, SIGTERM) before it finished: the resumable state
+ * is in `workDir` and no model was written. Running the same command again resumes where it stopped.
+ */
+export class TrainingStoppedError extends DistillError {
+  override name = 'TrainingStoppedError';
+  override readonly code = 'ERR_ZIPLM_TRAINING_STOPPED';
+  constructor(
+    /** The training state directory a rerun resumes from. */
+    readonly workDir: string,
+    /** Updates done when it stopped; undefined when it stopped before training started (while preparing the data). */
+    readonly step?: number,
+    readonly totalSteps?: number,
+    options?: ErrorOptions,
+  ) {
+    super(
+      step !== undefined && step > 0
+        ? `stopped at step ${step} of ${totalSteps}: state saved in ${workDir}; run the same command again to resume`
+        : `stopped before this session's first update: the state in ${workDir} (if any) is as it was; run the same command again to resume`,
+      options,
+    );
   }
 }

@@ -1,9 +1,9 @@
 // @ziplm/distill: ZipLM's recovery fine-tuning (guide: apps/docs/guide/distillation.md): task loss, logit
 // distillation and layer-wise token distillation; an AdamW training loop with exact resume; evaluation helpers;
-// the recipes of the two teachers. Only the names listed here are public.
+// the recipes of the teachers and the generic ones for the caller's own data. Only the names listed here are public.
 
 // errors
-export { DistillError, LossShapeError, TrainingConfigError, TrainingStateError } from './errors.js';
+export { DistillError, LossShapeError, TrainingConfigError, TrainingStateError, TrainingStoppedError } from './errors.js';
 
 // losses and the paper's Table 7 defaults
 export {
@@ -36,7 +36,7 @@ export type {
 
 // the training loop
 export { defaultLossWeights, fineTune } from './trainer.js';
-export type { EvaluateFn, FineTuneOptions, FineTuneResult, ProgressEvent } from './trainer.js';
+export type { EvaluateFn, FineTuneOptions, FineTuneResult, ProgressEvent, StopReason } from './trainer.js';
 
 // what the trainer needs from a model (structural: @ziplm/models' BertModel and Gpt2Model fit)
 export type { ForwardModel, TrainableModel, TrainerForwardOptions } from './model.js';
@@ -87,11 +87,30 @@ export type {
   TeacherHyperparameters,
   TeacherResultsCommon,
   TestbedCriterion,
+  TrainingStopOptions,
   WordOrderAblation,
   WordOrderTeacherHyperparameters,
   WordOrderTeacherOptions,
   WordOrderTeacherResults,
 } from './recipes.js';
+
+// the generic recipes: the caller's task, data and model size, from scratch or from a checkpoint
+export { CAUSAL_LM_DEFAULTS, TEXT_CLASSIFIER_DEFAULTS, trainCausalLm, trainTextClassifier } from './custom-recipes.js';
+export type {
+  CausalLmOptions,
+  CausalLmResults,
+  CorpusData,
+  CustomRecipeHyperparameters,
+  CustomRecipeResultsCommon,
+  CustomRecipeSource,
+  RecipeModelShape,
+  SplitAccuracy,
+  SplitPerplexity,
+  TextClassifierData,
+  TextClassifierOptions,
+  TextClassifierResults,
+  TextExample,
+} from './custom-recipes.js';
 
 // baselines
 export { trainBagOfWordsBaseline } from './baselines.js';

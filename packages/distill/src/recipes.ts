@@ -59,6 +59,8 @@ import {
   WORD_ORDER_MAX_TOKENS,
   WORD_ORDER_SPLIT_RULE,
   type Checkpoint,
+  type ModelConfig,
+  validateConfig,
   WIKITEXT_SPLIT_RULE,
   type BackendPreference,
   type GlueExample,
@@ -66,12 +68,12 @@ import {
 } from '@ziplm/models';
 import type { TrainingExample } from './batching.js';
 import { bestModelDir, writeDirectoryAtomically, type EvaluationRecord } from './checkpoint.js';
-import { TrainingConfigError, TrainingStateError } from './errors.js';
+import { TrainingConfigError, TrainingStateError, TrainingStoppedError } from './errors.js';
 import { type ClassificationMetrics, evaluateClassification, evaluatePerplexity, type PerplexityMetrics } from './evaluate.js';
 // The committed teachers these recipes trained ship in @ziplm/teachers, which this package does not depend on (its
 // users need not download them); @ziplm/teachers' tests check that its `TeacherName` equals `RecipeName`.
 type TeacherName = 'sst2-bert' | 'wikitext2-gpt2' | 'wordorder-bert';
-import { fineTune, type ProgressEvent } from './trainer.js';
+import { type FineTuneOptions, type FineTuneResult, fineTune, type ProgressEvent, type StopReason } from './trainer.js';
 import { trainBagOfWordsBaseline } from './baselines.js';
 
 /** The recipes: one per committed teacher. */
@@ -197,9 +199,26 @@ export interface RecipeLocation {
   readonly command?: string;
 }
 
-export type Sst2TeacherOptions = RecipeLocation & Partial<Sst2TeacherHyperparameters>;
-export type Gpt2TeacherOptions = RecipeLocation & Partial<Gpt2TeacherHyperparameters>;
-export type WordOrderTeacherOptions = RecipeLocation & Partial<WordOrderTeacherHyperparameters>;
+/**
+ * How a recipe's training may end before its last update. Patience and the time budget still write the model
+ * (the best evaluated one) and record why training stopped in results.json; an abort writes no model and
+ * rejects with TrainingStoppedError. Each leaves the training state that the same command resumes from.
+ */
+export interface TrainingStopOptions {
+  /** Early stopping: stop after this many evaluations in a row without a better selection metric. */
+  readonly patience?: number;
+  /**
+   * Time budget of the call in minutes, counted from its start (data preparation included): training stops after
+   * the update during which it runs out; the final evaluation and the writing of the model follow.
+   */
+  readonly maxMinutes?: number;
+  /** Aborting it (Ctrl-C, SIGTERM) stops training after the current update and saves the state. */
+  readonly signal?: AbortSignal;
+}
+
+export type Sst2TeacherOptions = RecipeLocation & TrainingStopOptions & Partial<Sst2TeacherHyperparameters>;
+export type Gpt2TeacherOptions = RecipeLocation & TrainingStopOptions & Partial<Gpt2TeacherHyperparameters>;
+export type WordOrderTeacherOptions = RecipeLocation & TrainingStopOptions & Partial<WordOrderTeacherHyperparameters>;
 
 /** Callbacks of a recipe run. */
 export interface RecipeHooks {
@@ -221,6 +240,8 @@ export interface TeacherResultsCommon {
   readonly steps: number;
   readonly bestStep: number;
   readonly tokensSeen: number;
+  /** Why training ended (absent from results written before it was recorded: every update was done). */
+  readonly stopReason?: Exclude<StopReason, 'aborted'>;
   readonly history: readonly EvaluationRecord[];
   /** Training wall time of all sessions (evaluation included). */
   readonly trainingWallSeconds: number;
@@ -329,7 +350,8 @@ export function defaultRecipeWorkDir(name: RecipeName): string {
   return join(findRepoRoot() ?? process.cwd(), 'runs', 'teachers', name);
 }
 
-const NOTE = 'Wall times measured on a shared 2-core machine while other jobs ran; treat them as indicative.';
+/** @internal The note every recipe's results.json carries about its wall times. */
+export const NOTE = 'Wall times measured on a shared 2-core machine while other jobs ran; treat them as indicative.';
 
 // ---- shared steps ------------------------------------------------------------------------------------
 
@@ -349,8 +371,11 @@ function isInside(child: string, parent: string): boolean {
 /** Names of what a training state directory may hold (the trainer's `last`/`best` and their swaps). */
 const STATE_ENTRY = /^(last|best)(\.old|\.\d+\.tmp)?$/;
 
-function checkHyperparameters(h: TeacherHyperparameters & Partial<Sst2TeacherHyperparameters & Gpt2TeacherHyperparameters>): void {
-  const positiveInts = ['vocabSize', 'hidden', 'layers', 'heads', 'batchSize', 'maxLength', 'seq'] as const;
+/** @internal Checks the hyperparameters every recipe shares, and those of its own it has; throws TrainingConfigError naming the option. */
+export function checkHyperparameters(
+  h: TeacherHyperparameters & Partial<Sst2TeacherHyperparameters & Gpt2TeacherHyperparameters & { readonly ffn: number }>,
+): void {
+  const positiveInts = ['vocabSize', 'hidden', 'layers', 'heads', 'batchSize', 'maxLength', 'seq', 'ffn'] as const;
   for (const key of positiveInts) {
     const v = h[key];
     if (v !== undefined && !(Number.isInteger(v) && v >= 1)) throw new TrainingConfigError(key, `must be an integer >= 1, got ${v}`);
@@ -386,8 +411,27 @@ async function prepare<H extends TeacherHyperparameters>(
   const hyper = Object.freeze(h) as H;
   checkHyperparameters(hyper);
   if (!options.outDir) throw new TrainingConfigError('outDir', 'is required');
-  const outDir = resolve(options.outDir);
-  const workDir = resolve(options.workDir ?? defaultRecipeWorkDir(name));
+  const { outDir, workDir } = checkDirectories(options.outDir, options.workDir ?? defaultRecipeWorkDir(name));
+  const dir = resolve(options.dataDir ?? defaultDataDir());
+  const files = RECIPE_DATA_FILES[name].map((f) => join(dir, ...f.split('/')));
+  const missing = files.find((f) => !existsSync(f));
+  if (missing !== undefined) {
+    throw new DataError(
+      missing,
+      `not found: the ${name} recipe needs ${RECIPE_DATA_FILES[name].join(', ')} under the data directory ${dir} (set ZIPLM_DATA_DIR)`,
+    );
+  }
+  if (hyper.fresh) await deleteTrainingState(workDir);
+  return { h: hyper, outDir, workDir, files, log: hooks.log ?? (() => {}) };
+}
+
+/**
+ * @internal Resolves the output and state directories and refuses a pair where writing the model would
+ * clobber the training state, or an output directory that holds something other than a model.
+ */
+export function checkDirectories(outDirOption: string, workDirOption: string): { outDir: string; workDir: string } {
+  const outDir = resolve(outDirOption);
+  const workDir = resolve(workDirOption);
   if (isInside(workDir, outDir) || isInside(outDir, workDir)) {
     throw new TrainingConfigError('outDir', `${outDir} must be neither the training state directory ${workDir} nor inside it or above it`);
   }
@@ -400,16 +444,12 @@ async function prepare<H extends TeacherHyperparameters>(
       );
     }
   }
-  const dir = resolve(options.dataDir ?? defaultDataDir());
-  const files = RECIPE_DATA_FILES[name].map((f) => join(dir, ...f.split('/')));
-  const missing = files.find((f) => !existsSync(f));
-  if (missing !== undefined) {
-    throw new DataError(
-      missing,
-      `not found: the ${name} recipe needs ${RECIPE_DATA_FILES[name].join(', ')} under the data directory ${dir} (set ZIPLM_DATA_DIR)`,
-    );
-  }
-  if (hyper.fresh && existsSync(workDir)) {
+  return { outDir, workDir };
+}
+
+/** @internal `fresh`: deletes the training state directory, refusing one that holds anything else. */
+export async function deleteTrainingState(workDir: string): Promise<void> {
+  if (existsSync(workDir)) {
     const foreign = readdirSync(workDir).filter((e) => !STATE_ENTRY.test(e));
     if (foreign.length > 0) {
       throw new TrainingConfigError(
@@ -419,30 +459,37 @@ async function prepare<H extends TeacherHyperparameters>(
     }
     await rm(workDir, { recursive: true, force: true });
   }
-  return { h: hyper, outDir, workDir, files, log: hooks.log ?? (() => {}) };
 }
 
-async function startBackend(preferred: BackendPreference, log: (m: string) => void): Promise<string> {
+/** @internal Starts the tfjs backend, logs why it was chosen, and returns its name. */
+export async function startBackend(preferred: BackendPreference, log: (m: string) => void): Promise<string> {
   const info = await initBackend(preferred);
   log(`backend ${info.backend}: ${info.reason}`);
   return tf.getBackend();
 }
 
-function hyperparameterRecord(h: TeacherHyperparameters): Record<string, number | boolean> {
+/** @internal The hyperparameters as results.json records them. */
+export function hyperparameterRecord(h: TeacherHyperparameters): Record<string, number | boolean> {
   return { ...(h as unknown as Record<string, number | boolean>) };
 }
 
-/** Writes the model directory with its vocabulary and results.json atomically, then checks that it loads. */
-async function writeOutput(
+/**
+ * @internal Writes the model directory with its vocabulary and results.json atomically, then checks that it
+ * loads. The config records `maxSequenceLength`, the length the model was trained on (also when `best/` was
+ * written by a version that did not record it).
+ */
+export async function writeOutput(
   outDir: string,
   bestDir: string,
   tokenizer: Tokenizer,
-  results: TeacherResultsCommon,
+  results: object,
   log: (m: string) => void,
+  maxSequenceLength: number,
 ): Promise<void> {
   const best = await loadCheckpoint(bestDir);
+  const config = validatedWith(best.config, maxSequenceLength);
   await writeDirectoryAtomically(dirname(outDir), basename(outDir), async (tmp) => {
-    await saveCheckpoint(tmp, best, { tokenizer });
+    await saveCheckpoint(tmp, { config, weights: best.weights }, { tokenizer });
     await writeFile(join(tmp, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
   });
   // The written model must load on its own.
@@ -450,19 +497,73 @@ async function writeOutput(
   log(`wrote ${outDir} (${check.tokenizer.vocabSize}-token vocabulary, ${parameterCount(check.checkpoint.config)} parameters)`);
 }
 
-function seconds(ms: number): string {
+/** A config with its trained length recorded, checked (an integer in [2, maxPositions]). */
+function validatedWith(config: ModelConfig, maxSequenceLength: number): ModelConfig {
+  const next = { ...config, maxSequenceLength };
+  validateConfig(next);
+  return next;
+}
+
+/** @internal Seconds for a log line. */
+export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
-function duration(ms: number): string {
+/** @internal A duration as 0h00m00s for a log line. */
+export function duration(ms: number): string {
   const s = Math.round(ms / 1000);
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m${String(s % 60).padStart(2, '0')}s`;
 }
 
-async function bestOf(workDir: string): Promise<string> {
+/** @internal The `best/` model of a finished training; TrainingStateError when no evaluation selected one. */
+export async function bestOf(workDir: string): Promise<string> {
   const dir = await bestModelDir(workDir);
   if (dir === undefined) throw new TrainingStateError(join(workDir, 'best'), 'missing after training: no evaluation selected a best model');
   return dir;
+}
+
+/** @internal Checks `patience` and `maxMinutes`; throws TrainingConfigError naming the option. */
+export function checkStopOptions(stop: TrainingStopOptions): void {
+  if (stop.patience !== undefined && !(Number.isInteger(stop.patience) && stop.patience >= 1))
+    throw new TrainingConfigError('patience', `must be an integer >= 1, got ${stop.patience}`);
+  if (stop.maxMinutes !== undefined && !(stop.maxMinutes > 0))
+    throw new TrainingConfigError('maxMinutes', `must be > 0, got ${stop.maxMinutes}`);
+}
+
+/**
+ * @internal The trainer options of a recipe's stop options; `started` (performance.now()) is when the call
+ * began, so the budget covers data preparation too (an update always runs once the budget is spent).
+ */
+export function stopControls(stop: TrainingStopOptions, started: number): Pick<FineTuneOptions, 'patience' | 'maxMilliseconds' | 'signal'> {
+  return {
+    ...(stop.patience !== undefined ? { patience: stop.patience } : {}),
+    ...(stop.maxMinutes !== undefined ? { maxMilliseconds: Math.max(1, stop.maxMinutes * 60_000 - (performance.now() - started)) } : {}),
+    ...(stop.signal ? { signal: stop.signal } : {}),
+  };
+}
+
+/** @internal Rejects with TrainingStoppedError when `signal` is aborted (checked between a recipe's long steps). */
+export function throwIfAborted(signal: AbortSignal | undefined, workDir: string): void {
+  if (signal?.aborted) throw new TrainingStoppedError(workDir);
+}
+
+/**
+ * @internal A finished training's result, or TrainingStoppedError when its signal stopped it (the model is
+ * then disposed: no output is written from an aborted run).
+ */
+export function unlessAborted(result: FineTuneResult, workDir: string): FineTuneResult & { stopReason: Exclude<StopReason, 'aborted'> } {
+  if (result.stopReason === 'aborted') {
+    result.model.dispose();
+    throw new TrainingStoppedError(workDir, result.step, result.totalSteps);
+  }
+  return { ...result, stopReason: result.stopReason };
+}
+
+/** @internal A log line saying why training ended early, or nothing when every update was done. */
+export function stopNote(result: { readonly stopReason: StopReason; readonly step: number; readonly totalSteps: number }): string {
+  if (result.stopReason === 'patience') return ` (early stopping at step ${result.step} of ${result.totalSteps})`;
+  if (result.stopReason === 'time-budget') return ` (time budget spent at step ${result.step} of ${result.totalSteps})`;
+  return '';
 }
 
 // ---- BERT sentence classifiers (SST-2, word order) ---------------------------------------------------
@@ -484,7 +585,7 @@ interface SentenceClassifierTraining {
   readonly meanTrainTokens: number;
   /** Share of [UNK] among the scored set's tokens. */
   readonly scoredUnkRate: number;
-  readonly result: Awaited<ReturnType<typeof fineTune>>;
+  readonly result: ReturnType<typeof unlessAborted>;
 }
 
 /**
@@ -505,7 +606,10 @@ async function trainBertSentenceClassifier(
   workDir: string,
   hooks: RecipeHooks,
   log: (message: string) => void,
+  stop: TrainingStopOptions,
+  started: number,
 ): Promise<SentenceClassifierTraining> {
+  throwIfAborted(stop.signal, workDir);
   let t0 = performance.now();
   const vocab = trainWordPieceVocab(
     sets.train.map((e) => e.text),
@@ -538,6 +642,7 @@ async function trainBertSentenceClassifier(
     numHeads: h.heads,
     intermediateSize: 4 * h.hidden,
     maxPositions: Math.max(128, h.maxLength),
+    maxSequenceLength: h.maxLength,
     hiddenDropout: h.dropout,
     attentionDropout: h.dropout,
     padTokenId: tokenizer.padId,
@@ -547,7 +652,8 @@ async function trainBertSentenceClassifier(
     `BERT ${h.layers} layers × ${h.heads} heads (size ${h.hidden / h.heads}), hidden ${h.hidden}, FFN ${4 * h.hidden}: ${parameterCount(config)} parameters`,
   );
 
-  const result = await fineTune({
+  throwIfAborted(stop.signal, workDir);
+  const trained = await fineTune({
     task: 'classification',
     student: randomCheckpoint(config, { seed: h.seed }),
     train,
@@ -568,17 +674,19 @@ async function trainBertSentenceClassifier(
     selectMetric: 'accuracy',
     checkpointDir: workDir,
     tokenizer,
+    ...stopControls(stop, started),
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
   });
+  const result = unlessAborted(trained, workDir);
   result.model.dispose();
   log(
-    `training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)`,
+    `training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)${stopNote(result)}`,
   );
   return { tokenizer, config, train, selection, scored, meanTrainTokens, scoredUnkRate, result };
 }
 
-/** Classification metrics of one checkpoint on each set, in order (the model is built once). */
-async function evaluateCheckpoint(
+/** @internal Classification metrics of one checkpoint on each set, in order (the model is built once). */
+export async function evaluateCheckpoint(
   checkpoint: Checkpoint,
   ...sets: readonly (readonly TrainingExample[])[]
 ): Promise<ClassificationMetrics[]> {
@@ -601,6 +709,7 @@ async function evaluateCheckpoint(
  */
 export async function trainSst2Teacher(options: Sst2TeacherOptions, hooks: RecipeHooks = {}): Promise<Sst2TeacherResults> {
   const started = performance.now();
+  checkStopOptions(options);
   const { h, outDir, workDir, files, log } = await prepare('sst2-bert', SST2_TEACHER_DEFAULTS, options, hooks);
   const [trainFile, holdoutFile, devFile] = files as [string, string, string];
   const backend = await startBackend(options.backend ?? 'wasm', log);
@@ -622,6 +731,8 @@ export async function trainSst2Teacher(options: Sst2TeacherOptions, hooks: Recip
     workDir,
     hooks,
     log,
+    options,
+    started,
   );
 
   // The best model on the holdout set, evaluated once on the official dev set.
@@ -646,13 +757,14 @@ export async function trainSst2Teacher(options: Sst2TeacherOptions, hooks: Recip
     steps: result.step,
     bestStep: result.best!.step,
     tokensSeen: result.tokensSeen,
+    stopReason: result.stopReason,
     metrics: { devAccuracy: devMetrics!.accuracy, devLoss: devMetrics!.loss, holdoutAccuracy: holdoutMetrics!.accuracy },
     history: result.history,
     trainingWallSeconds: Math.round(result.elapsedMs / 1000),
     thisSessionWallSeconds: Math.round((performance.now() - started) / 1000),
     note: NOTE,
   };
-  await writeOutput(outDir, bestDir, tokenizer, results, log);
+  await writeOutput(outDir, bestDir, tokenizer, results, log, h.maxLength);
   return results;
 }
 
@@ -676,6 +788,7 @@ function ablated(checkpoint: Checkpoint, drop: 'attention' | 'ffn' | 'all-but-on
  */
 export async function trainWordOrderTeacher(options: WordOrderTeacherOptions, hooks: RecipeHooks = {}): Promise<WordOrderTeacherResults> {
   const started = performance.now();
+  checkStopOptions(options);
   const { h, outDir, workDir, files, log } = await prepare('wordorder-bert', WORDORDER_TEACHER_DEFAULTS, options, hooks);
   const [sst2Train, wikitext, squad] = files as [string, string, string];
   const backend = await startBackend(options.backend ?? 'wasm', log);
@@ -705,6 +818,8 @@ export async function trainWordOrderTeacher(options: WordOrderTeacherOptions, ho
     workDir,
     hooks,
     log,
+    options,
+    started,
   );
 
   // The best model on the validation set, evaluated once on the held-out set, then without its structures.
@@ -749,6 +864,7 @@ export async function trainWordOrderTeacher(options: WordOrderTeacherOptions, ho
     steps: result.step,
     bestStep: result.best!.step,
     tokensSeen: result.tokensSeen,
+    stopReason: result.stopReason,
     metrics: { heldoutAccuracy: heldout!.accuracy, heldoutLoss: heldout!.loss, validationAccuracy: validation!.accuracy },
     ablation,
     criterion,
@@ -757,7 +873,7 @@ export async function trainWordOrderTeacher(options: WordOrderTeacherOptions, ho
     thisSessionWallSeconds: Math.round((performance.now() - started) / 1000),
     note: NOTE,
   };
-  await writeOutput(outDir, bestDir, tokenizer, results, log);
+  await writeOutput(outDir, bestDir, tokenizer, results, log, h.maxLength);
   return results;
 }
 
@@ -771,6 +887,7 @@ export async function trainWordOrderTeacher(options: WordOrderTeacherOptions, ho
  */
 export async function trainGpt2Teacher(options: Gpt2TeacherOptions, hooks: RecipeHooks = {}): Promise<Gpt2TeacherResults> {
   const started = performance.now();
+  checkStopOptions(options);
   const { h, outDir, workDir, files, log } = await prepare('wikitext2-gpt2', GPT2_TEACHER_DEFAULTS, options, hooks);
   if (h.seq < 2) throw new TrainingConfigError('seq', `must be >= 2, got ${h.seq}`);
   const file = files[0]!;
@@ -824,6 +941,7 @@ export async function trainGpt2Teacher(options: Gpt2TeacherOptions, hooks: Recip
     numHeads: h.heads,
     intermediateSize: 4 * h.hidden,
     maxPositions: h.seq,
+    maxSequenceLength: h.seq,
     hiddenDropout: h.dropout,
     attentionDropout: h.dropout,
     bosTokenId: eos,
@@ -833,7 +951,8 @@ export async function trainGpt2Teacher(options: Gpt2TeacherOptions, hooks: Recip
     `GPT2 ${h.layers} layers × ${h.heads} heads (size ${h.hidden / h.heads}), hidden ${h.hidden}, FFN ${4 * h.hidden}: ${parameterCount(config)} parameters`,
   );
 
-  const result = await fineTune({
+  throwIfAborted(options.signal, workDir);
+  const trained = await fineTune({
     task: 'causal-lm',
     student: randomCheckpoint(config, { seed: h.seed }),
     train: trainSet,
@@ -855,11 +974,13 @@ export async function trainGpt2Teacher(options: Gpt2TeacherOptions, hooks: Recip
     higherIsBetter: false,
     checkpointDir: workDir,
     tokenizer,
+    ...stopControls(options, started),
     ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
   });
+  const result = unlessAborted(trained, workDir);
   result.model.dispose();
   log(
-    `training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)`,
+    `training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)${stopNote(result)}`,
   );
 
   const bestDir = await bestOf(workDir);
@@ -890,13 +1011,14 @@ export async function trainGpt2Teacher(options: Gpt2TeacherOptions, hooks: Recip
     steps: result.step,
     bestStep: result.best!.step,
     tokensSeen: result.tokensSeen,
+    stopReason: result.stopReason,
     metrics: { heldOutPerplexity: heldOut.perplexity, heldOutLoss: heldOut.loss, heldOutPredictedTokens: heldOut.tokens },
     history: result.history,
     trainingWallSeconds: Math.round(result.elapsedMs / 1000),
     thisSessionWallSeconds: Math.round((performance.now() - started) / 1000),
     note: NOTE,
   };
-  await writeOutput(outDir, bestDir, tokenizer, results, log);
+  await writeOutput(outDir, bestDir, tokenizer, results, log, h.seq);
   return results;
 }
 

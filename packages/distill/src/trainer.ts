@@ -9,6 +9,11 @@
 // the position in that epoch, dropout masks from mixSeed(seed, step), and the optimizer moments and step are
 // checkpointed exactly (float32 bit patterns). A run interrupted at any step boundary and resumed from its last
 // checkpoint therefore performs the same arithmetic as an uninterrupted run and ends with the same weights.
+//
+// Stopping early: an abort signal, early stopping (`patience` evaluations without a better metric, counted
+// from the checkpointed history) and a time budget for the call all stop between updates and write `last/`;
+// `stopReason` says which. None of them is part of the run's fingerprint: they decide where a session ends,
+// not what an update computes.
 
 import * as tf from '@tensorflow/tfjs-core';
 import { mixSeed, SeededRng } from '@ziplm/core';
@@ -63,7 +68,16 @@ export type ProgressEvent =
     }
   | { readonly type: 'evaluation'; readonly step: number; readonly metrics: Readonly<Record<string, number>>; readonly best: boolean }
   | { readonly type: 'checkpoint'; readonly step: number; readonly path: string }
-  | { readonly type: 'resumed'; readonly step: number; readonly path: string };
+  | { readonly type: 'resumed'; readonly step: number; readonly path: string }
+  /** Training stopped before `totalSteps` (after the checkpoint of the stop is written). */
+  | { readonly type: 'stopped'; readonly step: number; readonly totalSteps: number; readonly reason: Exclude<StopReason, 'completed'> };
+
+/**
+ * Why {@link fineTune} returned: every update done (`completed`); `patience` evaluations in a row without a
+ * better selected metric (`patience`); the call's time budget spent (`time-budget`); `signal` aborted (`aborted`).
+ * In every case but `completed`, `last/` holds the state to resume from and `best/` the best evaluated model.
+ */
+export type StopReason = 'completed' | 'patience' | 'time-budget' | 'aborted';
 
 /** Options of {@link fineTune}. */
 export interface FineTuneOptions {
@@ -122,8 +136,24 @@ export interface FineTuneOptions {
   /** Saved next to the `best/` model so that directory is a complete model directory. */
   readonly tokenizer?: Tokenizer;
   readonly onProgress?: (event: ProgressEvent) => void;
-  /** Checked between updates: when aborted, a checkpoint is written (if `checkpointDir`) and fineTune returns. */
+  /**
+   * Checked between updates (after the finished update's scheduled evaluation and checkpoint): when aborted,
+   * `last/` is written (if `checkpointDir` and at least one update was done) and fineTune returns with
+   * `stopReason: 'aborted'`.
+   */
   readonly signal?: AbortSignal;
+  /**
+   * Early stopping: stop once this many evaluations in a row have not improved `selectMetric` on the best one.
+   * Counted from the recorded history, so a resumed run keeps its count (and a run that stopped for patience
+   * stops again at once when rerun with the same patience). Requires `evaluate`.
+   */
+  readonly patience?: number;
+  /**
+   * Time budget of this call (ms): training stops after the update during which it ran out, evaluates that
+   * model (unless that update was just evaluated) and writes `last/`, so the best model of the budget is in
+   * `best/` and a later call resumes. Not part of the run: resuming with another budget is the same run.
+   */
+  readonly maxMilliseconds?: number;
 }
 
 /** What {@link fineTune} returns. */
@@ -132,11 +162,13 @@ export interface FineTuneResult {
   readonly model: TrainableModel;
   /** Its final weights. */
   readonly checkpoint: Checkpoint;
-  /** Updates done (equals totalSteps unless interrupted). */
+  /** Updates done (equals totalSteps unless stopped early, see `stopReason`). */
   readonly step: number;
   readonly totalSteps: number;
-  /** True when stopped by `signal` before totalSteps. */
+  /** True when stopped by `signal` before totalSteps (`stopReason` 'aborted'). */
   readonly interrupted: boolean;
+  /** Why training stopped; see {@link StopReason}. */
+  readonly stopReason: StopReason;
   readonly history: readonly EvaluationRecord[];
   readonly best?: EvaluationRecord;
   /** Real tokens trained on (all sessions). */
@@ -238,6 +270,13 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     throw new TrainingConfigError('evaluateEvery', `must be an integer >= 0, got ${evaluateEvery}`);
   }
   const checkpointEvery = options.checkpointEvery ?? Math.max(evaluateEvery, 0);
+  const { patience, maxMilliseconds } = options;
+  if (patience !== undefined) {
+    if (!Number.isInteger(patience) || patience < 1) throw new TrainingConfigError('patience', `must be an integer >= 1, got ${patience}`);
+    if (!options.evaluate) throw new TrainingConfigError('patience', 'needs `evaluate`: early stopping watches the evaluation metric');
+  }
+  if (maxMilliseconds !== undefined && !(maxMilliseconds > 0))
+    throw new TrainingConfigError('maxMilliseconds', `must be > 0, got ${maxMilliseconds}`);
   const temperature = options.temperature ?? DEFAULT_TEMPERATURE;
   const higherIsBetter = options.higherIsBetter ?? true;
 
@@ -347,7 +386,10 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     ...(best ? { best } : {}),
   });
   const currentCheckpoint = (): Checkpoint => ({ config: startCheckpoint.config, weights: student.toWeights() });
+  // The step `last/` holds, so a stop right after a scheduled checkpoint does not write the same state twice.
+  let checkpointedStep = resumed ? step : -1;
   const writeCheckpoint = async () => {
+    checkpointedStep = step;
     if (!options.checkpointDir) return;
     const path = await saveTrainingCheckpoint(options.checkpointDir, {
       checkpoint: currentCheckpoint(),
@@ -376,11 +418,18 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     options.onProgress?.({ type: 'evaluation', step, metrics: record.metrics, best: isBest });
   };
 
-  let interrupted = false;
+  /** Evaluations since the best one: all of them non-improving, in a row (the history is in step order). */
+  const patienceSpent = () =>
+    patience !== undefined && best !== undefined && history.filter((record) => record.step > best!.step).length >= patience;
+  const budgetSpent = () => maxMilliseconds !== undefined && performance.now() - sessionStart >= maxMilliseconds;
+
+  let stopReason: StopReason = 'completed';
+  // A run that stopped for patience and is rerun with the same patience stops again without another update.
+  if (step < totalSteps && patienceSpent()) stopReason = 'patience';
   try {
-    while (step < totalSteps) {
+    while (step < totalSteps && stopReason === 'completed') {
       if (options.signal?.aborted) {
-        interrupted = true;
+        stopReason = 'aborted';
         break;
       }
       if (plan === undefined || batchInEpoch >= plan.length) {
@@ -467,10 +516,22 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
         tokensPerSecond: sessionStepMs > 0 ? (1000 * sessionTokens) / sessionStepMs : 0,
       });
       const last = step === totalSteps;
-      if (options.evaluate && ((evaluateEvery > 0 && step % evaluateEvery === 0) || last)) await runEvaluation();
+      const evaluateNow = options.evaluate !== undefined && ((evaluateEvery > 0 && step % evaluateEvery === 0) || last);
+      if (evaluateNow) await runEvaluation();
       if ((checkpointEvery > 0 && step % checkpointEvery === 0) || last) await writeCheckpoint();
+      if (last) break;
+      if (patienceSpent()) stopReason = 'patience';
+      else if (budgetSpent()) {
+        stopReason = 'time-budget';
+        // The model of the last update of the budget competes for best/ like any other.
+        if (options.evaluate && !evaluateNow) await runEvaluation();
+      }
     }
-    if (interrupted) await writeCheckpoint();
+    if (stopReason !== 'completed') {
+      // Stopped before the first update of a fresh run: there is nothing to resume, and rerunning starts over.
+      if (checkpointedStep !== step && step > 0) await writeCheckpoint();
+      options.onProgress?.({ type: 'stopped', step, totalSteps, reason: stopReason });
+    }
   } catch (error) {
     student.dispose();
     adamw.dispose();
@@ -484,7 +545,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     checkpoint: currentCheckpoint(),
     step,
     totalSteps,
-    interrupted,
+    interrupted: stopReason === 'aborted',
+    stopReason,
     history,
     ...(best ? { best } : {}),
     tokensSeen,

@@ -84,6 +84,8 @@ export const EXIT_CODE_OF_ERROR: { readonly [C in ZiplmErrorCode]: ExitCode } = 
   ERR_ZIPLM_LOSS_SHAPE: EXIT.internal,
   ERR_ZIPLM_TRAINING_CONFIG: EXIT.usage,
   ERR_ZIPLM_TRAINING_STATE: EXIT.input,
+  /** A recipe's abort signal stopped it after saving its state (Ctrl-C; the CLI gives SIGTERM its own code). */
+  ERR_ZIPLM_TRAINING_STOPPED: EXIT.interrupted,
 
   // @ziplm/pipeline
   ERR_ZIPLM_PIPELINE: EXIT.internal,
