@@ -21,7 +21,7 @@ import { createOrtMatMulEngine, createSession, loadOrt } from '@ziplm/onnx/runti
 import { collectHessians } from '../src/stages/calibrate.js';
 import { buildLevelDatabase } from '../src/stages/database.js';
 import { stitchModel } from '../src/internal/stitch.js';
-import type { TaskItem } from '../src/tasks.js';
+import type { TaskItem } from '../src/tasks/index.js';
 
 const quick = process.env.ZIPLM_BENCH_QUICK === '1';
 const layers = quick ? 2 : 12;

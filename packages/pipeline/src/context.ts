@@ -7,7 +7,7 @@ import type { InferenceEnvironment, InferenceEnvironmentOptions, LatencyTable } 
 import type { Checkpoint, Tokenizer } from '@ziplm/models';
 import type { RunDirectory, RunIdentity } from './internal/run-dir.js';
 import type { MemberResult } from './results.js';
-import type { PreparedTask, Scores, TaskName } from './tasks.js';
+import type { PreparedTask, Scores, TaskChoice } from './tasks/index.js';
 
 /** Progress of a pipeline run, for a CLI or a UI. */
 export type PipelineEvent =
@@ -37,8 +37,11 @@ export interface RunOptions {
   runDir: string;
   /** Speedup targets relative to the dense model. */
   targets: readonly number[];
-  /** Default: the model's natural dataset when present (SST-2, WikiText, SQuAD), else the built-in samples. */
-  task?: TaskName;
+  /**
+   * A built-in task, or a spec of data files (the user's own data; docs site: guide/data-formats.md).
+   * Default: the model's natural dataset when present (SST-2, WikiText, SQuAD), else the built-in samples.
+   */
+  task?: TaskChoice;
   /** The inference environment the speedups are for (default: latency mode, batch 1, sequence 128). */
   environment?: InferenceEnvironmentOptions;
   /** Use this latency table instead of measuring one (it is copied into the run directory). */

@@ -32,7 +32,7 @@ import { ensureDatabase } from './stages/database.js';
 import { memberDir, resumeMember, saveMember, scoreMember } from './stages/members.js';
 import { searchLevels } from './stages/search.js';
 import { retimeInconclusive } from './stages/verify.js';
-import type { PreparedTask } from './tasks.js';
+import type { PreparedTask } from './tasks/index.js';
 
 /** Fine-tuning between pruning steps (defaults: the paper's Table 7 for the model type, @ziplm/distill's TABLE7_FINE_TUNING_DEFAULTS). */
 export interface GradualFineTuneOptions {
@@ -152,6 +152,16 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
     },
   );
   const { run, dense, tokenizer, task, emit, identity } = ctx;
+  {
+    const tokens = train.reduce((n, e) => n + e.inputIds.length, 0);
+    const perMember = Math.round(settings.epochs * tokens);
+    const members = ctx.targets.length * variants.length;
+    emit({
+      kind: 'stage',
+      stage: 'plan',
+      message: `plan: fine-tuning ${settings.epochs} epochs on ${train.length} sequences (${tokens} tokens) per member: ${perMember} tokens each, ${perMember * members} for ${members} members`,
+    });
+  }
   // The run directory's lock is released however the run ends.
   try {
     // A training checkpoint after every epoch: a killed fine-tuning resumes from its last epoch.

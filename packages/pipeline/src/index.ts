@@ -30,8 +30,32 @@ export { checkRunResults, renderReport, writeReport } from './report/index.js';
 export type { RenderedReport, ReportInputs } from './report/index.js';
 
 // tasks: calibration data, evaluation data and scoring
-export { defaultTask, prepareTask, TASK_NAMES } from './tasks.js';
-export type { PreparedTask, ScoreProgress, Scores, TaskName, TaskOptions } from './tasks.js';
+export {
+  DEFAULT_TASK_SPLIT,
+  defaultTask,
+  glueSpec,
+  labelIdsFor,
+  prepareTask,
+  readTaskData,
+  TASK_NAMES,
+  taskNameOf,
+  wikitextSpec,
+} from './tasks/index.js';
+export type {
+  ClassificationTaskData,
+  ClassificationTaskSpec,
+  LanguageModelingTaskData,
+  LanguageModelingTaskSpec,
+  PreparedTask,
+  ScoreProgress,
+  Scores,
+  TaskChoice,
+  TaskData,
+  TaskName,
+  TaskOptions,
+  TaskSpec,
+  TaskSplit,
+} from './tasks/index.js';
 export { readCheckedMember, scoreCheckpoint } from './stages/members.js';
 
 // engine parity: the TensorFlow.js model vs its ONNX export in onnxruntime

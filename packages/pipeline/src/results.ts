@@ -144,6 +144,8 @@ export interface RunResults {
   readonly version: 1;
   readonly mode: 'oneshot' | 'gradual';
   readonly task: string;
+  /** The task's class names in id order (classification tasks). */
+  readonly labels?: readonly string[];
   readonly metric: MetricInfo;
   readonly model: {
     readonly modelType: 'bert' | 'gpt2';

@@ -23,7 +23,7 @@ import { DENSE_SCORES_FILE, parseDenseScores } from './schemas/dense-scores.js';
 import { scoreCheckpoint } from './stages/members.js';
 import { obtainLatencyTable } from './stages/table.js';
 import { verifyPending } from './stages/verify.js';
-import { defaultTask, prepareTask, TASK_NAMES, type PreparedTask, type Scores } from './tasks.js';
+import { defaultTask, prepareTask, TASK_NAMES, taskNameOf, type PreparedTask, type Scores, type TaskSpec } from './tasks/index.js';
 
 export async function matMulEngine(kind: EngineKind = DEFAULT_ENGINE): Promise<MatMulEngine> {
   return kind === 'js' ? createJsMatMulEngine() : createOrtMatMulEngine();
@@ -42,7 +42,7 @@ export async function modelHash(dir: string): Promise<string> {
  */
 export function checkRunOptions(options: RunOptions): { targets: number[]; env: InferenceEnvironment } {
   const targets = checkTargets(options.targets);
-  checkChoice(options.task, 'task', TASK_NAMES);
+  if (typeof options.task !== 'object') checkChoice(options.task, 'task', TASK_NAMES);
   checkInteger(options.calibrationSamples, 'calibrationSamples', 1);
   checkInteger(options.seed, 'seed', 0);
   checkInteger(options.evalLimit, 'evalLimit', 1);
@@ -69,6 +69,30 @@ export function checkRunOptions(options: RunOptions): { targets: number[]; env: 
 }
 
 /**
+ * What a run will compute, in counts, before it starts (a GPT2 run that takes half an hour should not
+ * come as a surprise): the calibration tokens every module's Hessian sees, the modules of the level
+ * database, the targets, and the evaluation items scored per member.
+ */
+function describeRunCost(mode: RunIdentity['mode'], dense: Checkpoint, task: PreparedTask, targets: number, evaluate: boolean): string {
+  const tokens = task.calibration.reduce((n, item) => n + item.ids.length, 0);
+  const modules = 2 * dense.config.numLayers;
+  const database = mode === 'gradual' ? `${modules} modules per target (${modules * targets} in all)` : `${modules} modules`;
+  const scored = evaluate ? `, scoring ${task.metric.items ?? 'the'} evaluation items per member` : '';
+  return (
+    `plan: ${task.name}, calibration on ${task.calibration.length} sequences (${tokens} tokens) for a level database of ${database}, ` +
+    `${targets} target${targets === 1 ? '' : 's'}${scored}, each member re-timed against the dense model`
+  );
+}
+
+/** A task spec as the run's identity records it: every setting, with its files named by their base names. */
+function specIdentity(spec: TaskSpec): Record<string, unknown> {
+  const base = (file: string | undefined) => (file === undefined ? undefined : file.split(/[\\/]/).filter(Boolean).at(-1));
+  return JSON.parse(
+    JSON.stringify({ ...spec, data: base(spec.data), validationData: base(spec.validationData), testData: base(spec.testData) }),
+  ) as Record<string, unknown>;
+}
+
+/**
  * Loads the model and the task, opens (or resumes) the run directory, and gets the latency table and
  * the dense scores. `check` sees the model and the task before the run directory is opened (a mode's
  * own option checks that need them), so a refused run writes nothing.
@@ -80,9 +104,17 @@ export async function openRun(
   check?: (dense: Checkpoint, task: PreparedTask) => void,
 ): Promise<RunContext> {
   const emit = options.onEvent ?? (() => {});
-  const { targets, env } = checkRunOptions(options);
+  const checked = checkRunOptions(options);
+  const { targets } = checked;
   emit({ kind: 'stage', stage: 'load', message: `loading ${options.modelDir}` });
   const { checkpoint: dense, tokenizer } = await loadModelDir(options.modelDir);
+  // A model that records the length it was trained at is timed at that length unless told otherwise
+  // (positions beyond it were never trained, so no input it serves is longer).
+  const trained = dense.config.maxSequenceLength;
+  const env =
+    trained !== undefined && checked.env.mode !== 'generation' && options.environment?.sequenceLength === undefined
+      ? checkEnvironment({ ...options.environment, sequenceLength: trained })
+      : checked.env;
   if (env.mode === 'generation' && dense.config.modelType !== 'gpt2') {
     throw optionError(
       'environment.mode',
@@ -93,13 +125,15 @@ export async function openRun(
     samples: options.calibrationSamples ?? defaultCalibrationSamples(dense.config),
     seed: options.seed ?? DEFAULT_SEED,
   };
-  const taskName = options.task ?? defaultTask(dense.config);
-  const task = prepareTask(taskName, dense.config, tokenizer, {
+  const taskChoice = options.task ?? defaultTask(dense.config);
+  const taskName = taskNameOf(taskChoice);
+  const task = prepareTask(taskChoice, dense.config, tokenizer, {
     calibrationSamples: calibration.samples,
     seed: calibration.seed,
     evalLimit: options.evalLimit,
   });
   check?.(dense, task);
+  emit({ kind: 'stage', stage: 'plan', message: describeRunCost(mode, dense, task, targets.length, options.evaluate ?? true) });
   // Unset SPDY settings are recorded as {} (their defaults apply in the search), as runs always have.
   const spdy = options.spdy === undefined ? {} : options.spdy;
   const identity: RunIdentity = {
@@ -111,7 +145,14 @@ export async function openRun(
     ),
     calibration,
     environment: { ...env },
-    settings: { evalLimit: options.evalLimit ?? null, spdy, ...settings },
+    // A spec of data files is part of the run's identity (columns, labels, split): the same files read
+    // another way are another task. Its paths are not (the data hashes above identify the files).
+    settings: {
+      evalLimit: options.evalLimit ?? null,
+      spdy,
+      ...(typeof taskChoice === 'object' ? { taskSpec: specIdentity(taskChoice) } : {}),
+      ...settings,
+    },
   };
   const run = await RunDirectory.open(options.runDir, identity, (message) => emit({ kind: 'warning', message }));
   try {
@@ -208,6 +249,7 @@ export async function finishRun(
     version: 1,
     mode: ctx.identity.mode,
     task: task.name,
+    ...(task.labels ? { labels: task.labels } : {}),
     metric: task.metric,
     model: {
       modelType: dense.config.modelType,

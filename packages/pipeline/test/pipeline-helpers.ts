@@ -1,7 +1,7 @@
 // Tiny models and calibration data for the pipeline tests.
 import { seededRandom } from '@ziplm/core';
 import { bertConfig, gpt2Config, randomCheckpoint, type Checkpoint } from '@ziplm/models';
-import type { TaskItem } from '../src/tasks.js';
+import type { TaskItem } from '../src/tasks/index.js';
 
 export function tinyBert(): Checkpoint {
   return randomCheckpoint(

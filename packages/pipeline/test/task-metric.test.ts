@@ -5,7 +5,7 @@
 import { hasData, readGlue, dataPath } from '@ziplm/models/data';
 import { WordPieceTokenizer } from '@ziplm/models/tokenizers';
 import { describe, expect, it } from 'vitest';
-import { prepareTask } from '../src/tasks.js';
+import { prepareTask } from '../src/tasks/index.js';
 import { tinyBert } from './pipeline-helpers.js';
 
 const tokenizer = new WordPieceTokenizer({ vocab: ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', 'a', 'the', 'film'] });

@@ -142,7 +142,7 @@ function environmentText(results: RunResults, table: LatencyTable | undefined): 
 function header(results: RunResults, series: readonly SeriesView[], table: LatencyTable | undefined): string {
   const counts = series.map((s) => `${md(s.label)} ${s.members.length}`).join(', ');
   const rows = [
-    ['task', md(results.task)],
+    ['task', results.labels ? `${md(results.task)} (labels: ${results.labels.map(md).join(', ')})` : md(results.task)],
     ['model', modelText(results)],
     ['mode', modeText(results.mode)],
     ['environment', environmentText(results, table)],

@@ -32,6 +32,7 @@ export const RunResultsSchema = jsonObject({
   version: v.literal(1, got('must be 1')),
   mode: v.picklist(['oneshot', 'gradual'], got('must be "oneshot" or "gradual"')),
   task: v.string('must be a string'),
+  labels: v.optional(v.array(v.string('must be strings'), 'must be an array of strings when present')),
   metric: MetricInfoSchema,
   model: jsonObject({
     modelType: v.picklist(['bert', 'gpt2'], got('must be "bert" or "gpt2"')),

@@ -17,7 +17,7 @@ import {
 import { createSession } from '@ziplm/onnx/runtime';
 import type { InferenceSession } from 'onnxruntime-node';
 import { DEFAULT_CALIBRATION_BATCH_SIZE } from '../defaults.js';
-import type { TaskItem } from '../tasks.js';
+import type { TaskItem } from '../tasks/index.js';
 
 /** Key of a module in the maps of calibration statistics: `<layer>:<module>`. */
 export function moduleKey(layer: number, module: ModuleKind): string {

@@ -26,7 +26,7 @@ import type { CompressionMethod, MemberAttempt, MemberRecord, MemberResult } fro
 import type { ManifestMember } from '../schemas/manifest.js';
 import { checkJson, describeIssue } from '../schemas/json.js';
 import { MemberRecordSchema, parseMemberRecord } from '../schemas/member.js';
-import type { PreparedTask, ScoreProgress, Scores } from '../tasks.js';
+import type { PreparedTask, ScoreProgress, Scores } from '../tasks/index.js';
 
 /** Scores a checkpoint on a task through onnxruntime (full-sequence graph); `onProgress` as in {@link PreparedTask.score}. */
 export async function scoreCheckpoint(
