@@ -67,6 +67,11 @@ export interface CommandIO {
   readonly interactive: boolean;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /**
+   * Aborted when the user asks a command with `stopsOnSignal` to stop (the first Ctrl-C or SIGTERM): the command
+   * finishes its current step, saves its state and returns. Absent when nothing can ask (tests, the docs' runner).
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface CommandContext<S extends OptionsSpec> {
@@ -85,6 +90,12 @@ export interface Command<S extends OptionsSpec = OptionsSpec> {
   /** Names of positional arguments, for help. */
   readonly positionals?: readonly { name: string; description: string; required?: boolean }[];
   readonly examples?: readonly { command: string; description: string }[];
+  /**
+   * True when the command stops cleanly on the first Ctrl-C or SIGTERM: it watches `io.signal`, and once aborted
+   * finishes its current step, saves a state the same command resumes from, and returns (`ziplm` then exits 130
+   * or 143). Without it the first signal ends the process at once; what the command finished is on disk already.
+   */
+  readonly stopsOnSignal?: boolean;
   /** Returns the process exit code (0 when nothing is returned). */
   // biome-ignore lint/suspicious/noConfusingVoidType: a command that only prints returns nothing (an async function with no return value), which means exit 0
   run(context: CommandContext<S>): Promise<number | void>;

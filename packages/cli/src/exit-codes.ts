@@ -18,6 +18,13 @@ export const EXIT = {
   checkFailed: 5,
   /** Cannot write output (disk full, permission, read-only file system): the message names the path and the condition. */
   output: 6,
+  /**
+   * Stopped by Ctrl-C (SIGINT): a command that saves a resumable state stopped after its current step (run it again
+   * to resume); any other stopped at once, keeping what it had finished (run directories resume).
+   */
+  interrupted: 130,
+  /** Stopped by SIGTERM, as for `interrupted`. */
+  terminated: 143,
 } as const;
 
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

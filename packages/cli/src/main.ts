@@ -3,7 +3,7 @@
 
 import type { OptionsError } from '@ziplm/pipeline';
 import { renderHelp, UsageError, parseOptions, type Command, type CommandIO } from './command.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT, type ExitCode } from './exit-codes.js';
 import { exitCodeFor, hasZiplmCode } from './internal/error-codes.js';
 import { describeSystemError } from './internal/io-errors.js';
 import { describeOptionsError } from './internal/option-flags.js';
@@ -68,8 +68,98 @@ function messageOf(error: unknown): string {
 const PLEASE_REPORT =
   'This is a bug in ziplm: please report it at https://github.com/ziplm/ziplm/issues with the command you ran and the output above.\n';
 
-/** Runs `ziplm argv…` and returns the exit code. Never calls process.exit (tests run it in-process). */
-export async function main(argv: readonly string[], io: CommandIO): Promise<number> {
+/** The signals that ask `ziplm` to stop. */
+export type StopSignal = 'SIGINT' | 'SIGTERM';
+
+/** The exit code after each stop signal: 128 + its number, as a shell reports a process the signal ended. */
+export const STOP_SIGNAL_EXIT: Readonly<Record<StopSignal, ExitCode>> = { SIGINT: EXIT.interrupted, SIGTERM: EXIT.terminated };
+
+/** What stop-signal handling needs of `process` (tests pass an EventEmitter). */
+export interface SignalSource {
+  on(signal: StopSignal, listener: () => void): unknown;
+  off(signal: StopSignal, listener: () => void): unknown;
+}
+
+/** How `ziplm` answers Ctrl-C and SIGTERM while a command runs (made by `handleStopSignals`, passed to `main`). */
+export interface StopSignals {
+  /** Aborted on the first signal while a command with `stopsOnSignal` runs; `main` passes it on as `io.signal`. */
+  readonly signal: AbortSignal;
+  /** The signal that asked the running command to stop, if one did. */
+  readonly stopRequestedBy: StopSignal | undefined;
+  /** Tells which command runs: `main` calls it once the command is known. */
+  commandStarted(command: Pick<Command, 'name' | 'stopsOnSignal'>): void;
+  /** Removes the handlers: a signal after this has its default effect (the process ends). */
+  dispose(): void;
+}
+
+/**
+ * Listens for SIGINT and SIGTERM on `source`. The first signal while a command with `stopsOnSignal` runs aborts
+ * `signal` and says so on stderr: the command finishes its step, saves its state and returns. A second signal, or
+ * the first for any other command, says what is kept and calls `exit` with 130 (SIGINT) or 143 (SIGTERM) at once.
+ */
+export function handleStopSignals(
+  source: SignalSource,
+  io: Pick<CommandIO, 'stderr' | 'interactive'>,
+  exit: (code: number) => void,
+): StopSignals {
+  const controller = new AbortController();
+  let running: Pick<Command, 'name' | 'stopsOnSignal'> | undefined;
+  let stopRequestedBy: StopSignal | undefined;
+  // On a TTY the signal interrupts a progress bar drawn in place: start the message on a line of its own.
+  const lineStart = io.interactive ? '\n' : '';
+  const onSignal = (signal: StopSignal) => {
+    if (running?.stopsOnSignal && stopRequestedBy === undefined) {
+      stopRequestedBy = signal;
+      io.stderr(
+        `${lineStart}- stopping after the current step (state is saved; run the same command again to resume); ` +
+          'press Ctrl-C again to quit at once\n',
+      );
+      controller.abort();
+      return;
+    }
+    const name = running ? `ziplm ${running.name}` : 'ziplm';
+    io.stderr(`${lineStart}- interrupted: ${name} stops now; finished work is kept (run directories resume)\n`);
+    exit(STOP_SIGNAL_EXIT[signal]);
+  };
+  const onSigint = () => onSignal('SIGINT');
+  const onSigterm = () => onSignal('SIGTERM');
+  source.on('SIGINT', onSigint);
+  source.on('SIGTERM', onSigterm);
+  return {
+    signal: controller.signal,
+    get stopRequestedBy() {
+      return stopRequestedBy;
+    },
+    commandStarted(command) {
+      running = command;
+    },
+    dispose() {
+      source.off('SIGINT', onSigint);
+      source.off('SIGTERM', onSigterm);
+    },
+  };
+}
+
+/**
+ * Whether `error` is how a command gave up on a stop it was asked for: its signal's own reason
+ * (`signal.throwIfAborted()`) or an AbortError of a library it passed the signal to.
+ */
+function isStopRequest(error: unknown, signal: AbortSignal | undefined): boolean {
+  if (!signal?.aborted) return false;
+  return error === signal.reason || (error instanceof Error && error.name === 'AbortError');
+}
+
+/**
+ * Runs `ziplm argv…` and returns the exit code. Never calls process.exit (tests run it in-process).
+ * With `stopSignals` (bin.ts), a command that returns after a stop signal asked it to exits 130 or 143.
+ */
+export async function main(argv: readonly string[], io: CommandIO, stopSignals?: StopSignals): Promise<number> {
+  /** The exit code of a command that returned `code`: a clean return after a stop request is still a stop. */
+  const afterStop = (code: number): number => {
+    const stoppedBy = stopSignals?.stopRequestedBy;
+    return stoppedBy !== undefined && code === EXIT.ok ? STOP_SIGNAL_EXIT[stoppedBy] : code;
+  };
+  const commandIO: CommandIO = stopSignals ? { ...io, signal: stopSignals.signal } : io;
   try {
     const first = argv[0];
     if (first === '--help' || first === '-h' || first === 'help') {
@@ -87,9 +177,11 @@ export async function main(argv: readonly string[], io: CommandIO): Promise<numb
       return EXIT.ok;
     }
     const { options, args } = parseOptions(command, rest);
-    const code = await command.run({ options, args, io });
-    return code ?? EXIT.ok;
+    stopSignals?.commandStarted(command);
+    const code = await command.run({ options, args, io: commandIO });
+    return afterStop(code ?? EXIT.ok);
   } catch (error) {
+    if (isStopRequest(error, commandIO.signal)) return afterStop(EXIT.ok);
     const code = exitCodeFor(error);
     const message = messageOf(error);
     if (code === EXIT.internal) {
