@@ -41,6 +41,7 @@ const guide: DefaultTheme.SidebarItem[] = [
     text: 'Using ziplm',
     items: [
       { text: 'Data', link: '/guide/data' },
+      { text: 'Data formats', link: '/guide/data-formats' },
       { text: 'Troubleshooting and FAQ', link: '/guide/troubleshooting' },
     ],
   },
@@ -57,6 +58,7 @@ const tutorials: DefaultTheme.SidebarItem[] = [
       { text: '4. Gradual pruning with distillation', link: '/tutorials/gradual' },
       { text: '5. GPT2: throughput and generation', link: '/tutorials/gpt2' },
       { text: '6. The OBS solver on its own', link: '/tutorials/obs-solver' },
+      { text: '7. Bring your own data', link: '/tutorials/your-data' },
     ],
   },
 ];

@@ -54,7 +54,7 @@ describe('generated reference pages', () => {
     const names = new Set((await exitCodes()).map((e) => e.name));
     for (const { code, exit } of rows) {
       expect(names.has(exit), `${code}: EXIT.${exit} is not an exit code`).toBe(true);
-      expect(page).toMatch(new RegExp(`^\\| \\d \`${exit}\` \\|.*\`${code}\``, 'm'));
+      expect(page).toMatch(new RegExp(`^\\| \\d+ \`${exit}\` \\|.*\`${code}\``, 'm'));
     }
   });
 

@@ -262,10 +262,10 @@ describe('bad files exit 3 naming the file, and write nothing', () => {
 
     it.each([
       ['an empty dev.tsv', '', /empty file/],
-      ['a dev.tsv with only a header', 'sentence\tlabel\n', /no examples/],
+      ['a dev.tsv with only a header', 'sentence\tlabel\n', /no rows after the header/],
       ['a dev.tsv with a missing column', 'sentence\tlabel\ngood\t1\nbad\n', /line 3: expected 2 tab-separated columns/],
-      ['a dev.tsv without a label column', 'sentence\tscore\ngood\t1\n', /no "label" column/],
-      ['a dev.tsv with an unknown label', 'sentence\tlabel\ngood\tpositive\n', /line 2: label "positive"/],
+      ['a dev.tsv without a label column', 'sentence\tscore\ngood\t1\n', /no column "label"/],
+      ['a dev.tsv with an unknown label', 'sentence\tlabel\ngood\tpositive\n', /line 2, column "label": unknown label "positive"/],
     ])('prune and eval with %s', async (_name, dev, problem) => {
       const file = dataWithDev(dev);
       const run = freshRun();

@@ -1,10 +1,11 @@
 // `ziplm eval`: score a model on a task.
 
-import type { RunOptions } from '@ziplm/pipeline';
+import type { RunOptions, TaskName } from '@ziplm/pipeline';
 import { TASK_NAMES } from '@ziplm/pipeline';
 import { defineCommand, type OptionsFor } from '../command.js';
 import { progressReporter } from '../progress.js';
 import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
+import { DATA_OPTIONS, taskChoice } from './data-options.js';
 import { applyInputLimits, INPUT_OPTIONS } from './shared.js';
 
 /** The flags, checked against the run options of the same name (`--task`, `--eval-limit`). */
@@ -15,28 +16,35 @@ const EVAL_OPTIONS = {
     description: "Dataset (default: the model's natural dataset when present, else built-in samples)",
     choices: TASK_NAMES,
   },
+  ...DATA_OPTIONS,
   evalLimit: { type: 'number', description: 'Score on at most N items', valueName: 'N' },
   ...INPUT_OPTIONS,
   json: { type: 'boolean', description: 'Print JSON', default: false },
-} as const satisfies OptionsFor<Pick<RunOptions, 'task' | 'evalLimit'>>;
+} as const satisfies OptionsFor<Pick<RunOptions, 'evalLimit'> & { task?: TaskName }>;
 
 export const evalCommand = defineCommand({
   name: 'eval',
   summary: 'Score a model on a task (accuracy, F1, perplexity) in onnxruntime',
   options: EVAL_OPTIONS,
-  examples: [{ command: 'ziplm eval --model runs/x/members/ziplm-4.00x --task sst2', description: 'SST-2 dev accuracy of a member' }],
+  examples: [
+    { command: 'ziplm eval --model runs/x/members/ziplm-4.00x --task sst2', description: 'SST-2 dev accuracy of a member' },
+    {
+      command: 'ziplm eval --model ./spam-bert --data spam.tsv --text-column message --label-column category',
+      description: 'Accuracy on the test part of your own data (the same seeded split `ziplm train` used)',
+    },
+  ],
   async run({ options, io }) {
     await applyInputLimits(options);
     const { loadModelDir } = await import('@ziplm/models/io');
     const { prepareTask, defaultTask, scoreCheckpoint } = await import('@ziplm/pipeline');
     const dir = resolveModelDir(options.model, io.cwd);
+    const chosen = taskChoice(options, io.cwd).task;
     const { checkpoint, tokenizer } = await loadModelDir(dir);
-    const taskName = options.task ?? defaultTask(checkpoint.config);
-    const task = prepareTask(taskName, checkpoint.config, tokenizer, {
+    const task = prepareTask(chosen ?? defaultTask(checkpoint.config), checkpoint.config, tokenizer, {
       ...(options.evalLimit !== undefined ? { evalLimit: options.evalLimit } : {}),
     });
     const report = progressReporter(io, options.json);
-    report({ kind: 'stage', message: `scoring ${dir} on ${taskName} (${task.metric.label})` });
+    report({ kind: 'stage', message: `scoring ${dir} on ${task.name} (${task.metric.label})` });
     const started = performance.now();
     let items = 0;
     const scores = await scoreCheckpoint(checkpoint, task, undefined, (done, total) => {
@@ -46,7 +54,8 @@ export const evalCommand = defineCommand({
     report({ kind: 'stage', message: `scored ${items} sequences in ${((performance.now() - started) / 1000).toFixed(1)} s` });
     const result = {
       model: dir,
-      task: taskName,
+      task: task.name,
+      ...(task.labels ? { labels: task.labels } : {}),
       metric: task.metric.name,
       label: task.metric.label,
       value: scores.metric,

@@ -1,17 +1,18 @@
 // `ziplm gradual`: the paper's gradual mode, a family of ever faster models in one run.
 
-import { resolve } from 'node:path';
-import type { GradualFineTuneOptions, GradualOptions } from '@ziplm/pipeline';
+import { join, resolve } from 'node:path';
+import type { GradualFineTuneOptions, GradualOptions, TaskName } from '@ziplm/pipeline';
 import { TASK_NAMES } from '@ziplm/pipeline';
 import { defineCommand, UsageError, type OptionsFor } from '../command.js';
 import { namingOutput } from '../internal/io-errors.js';
 import { progressReporter } from '../progress.js';
+import { DATA_OPTIONS, taskChoice } from './data-options.js';
 import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
 import {
   applyInputLimits,
   defaultRunDir,
   ENVIRONMENT_OPTIONS,
-  environmentOptions,
+  environmentForModel,
   INPUT_OPTIONS,
   parseTargets,
   printRunResults,
@@ -35,6 +36,7 @@ const GRADUAL_OPTIONS = {
     description: 'Calibration, fine-tuning and scoring data',
     choices: TASK_NAMES,
   },
+  ...DATA_OPTIONS,
   targets: { type: 'list', description: 'Speedup targets (run in ascending order)', default: ['2', '3', '4', '6', '8'] },
   ...ENVIRONMENT_OPTIONS,
   table: { type: 'string', description: 'Use this latency table instead of measuring one', valueName: 'FILE' },
@@ -57,7 +59,9 @@ const GRADUAL_OPTIONS = {
   tolerance: { type: 'number', description: 'Allowed shortfall of measured vs target speedup', default: 0.02 },
   ...INPUT_OPTIONS,
   json: { type: 'boolean', description: 'Print the results as JSON', default: false },
-} as const satisfies OptionsFor<Omit<GradualOptions, 'targets' | 'spdy'> & Omit<GradualFineTuneOptions, 'batchSize'>>;
+} as const satisfies OptionsFor<
+  Omit<GradualOptions, 'targets' | 'spdy' | 'task'> & Omit<GradualFineTuneOptions, 'batchSize'> & { task?: TaskName }
+>;
 
 export const gradualCommand = defineCommand({
   name: 'gradual',
@@ -82,7 +86,8 @@ export const gradualCommand = defineCommand({
     const { runGradual } = await import('@ziplm/pipeline');
     const { inferenceEnvironment } = await import('@ziplm/latency');
     const modelDir = resolveModelDir(options.model, io.cwd);
-    const environment = environmentOptions(options);
+    const { readConfigFile } = await import('@ziplm/models/io');
+    const environment = environmentForModel(options, await readConfigFile(join(modelDir, 'config.json')));
     const runDir = options.run
       ? resolve(io.cwd, options.run)
       : defaultRunDir(io.cwd, modelDir, 'gradual', inferenceEnvironment(environment));
@@ -99,7 +104,7 @@ export const gradualCommand = defineCommand({
         modelDir,
         runDir,
         targets: parseTargets(options.targets),
-        ...(options.task ? { task: options.task } : {}),
+        ...taskChoice(options, io.cwd),
         environment,
         ...(options.table ? { tablePath: resolve(io.cwd, options.table) } : {}),
         ...(options.calibrationSamples !== undefined ? { calibrationSamples: options.calibrationSamples } : {}),

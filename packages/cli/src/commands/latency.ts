@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { defineCommand, UsageError } from '../command.js';
 import { progressReporter } from '../progress.js';
 import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
-import { ENVIRONMENT_OPTIONS, environmentOptions, textTable } from './shared.js';
+import { ENVIRONMENT_OPTIONS, environmentForModel, textTable } from './shared.js';
 
 export const latencyCommand = defineCommand({
   name: 'latency',
@@ -47,7 +47,7 @@ export const latencyCommand = defineCommand({
     }
     const dir = resolveModelDir(options.model, io.cwd);
     const config = await readConfigFile(`${dir}/config.json`);
-    const env = inferenceEnvironment(environmentOptions(options));
+    const env = inferenceEnvironment(environmentForModel(options, config));
     if (env.mode === 'generation' && config.modelType !== 'gpt2')
       throw new UsageError(
         `--mode generation (one token at a time with a KV cache) needs a GPT2 model; ${dir} is a ${config.modelType} model`,

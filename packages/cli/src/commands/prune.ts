@@ -1,17 +1,18 @@
 // `ziplm prune`: one-shot ZipLM to a family of speedup targets.
 
-import { resolve } from 'node:path';
-import type { OneShotOptions } from '@ziplm/pipeline';
+import { join, resolve } from 'node:path';
+import type { OneShotOptions, TaskName } from '@ziplm/pipeline';
 import { TASK_NAMES } from '@ziplm/pipeline';
 import { defineCommand, type OptionsFor } from '../command.js';
 import { namingOutput } from '../internal/io-errors.js';
 import { progressReporter } from '../progress.js';
+import { DATA_OPTIONS, taskChoice } from './data-options.js';
 import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
 import {
   applyInputLimits,
   defaultRunDir,
   ENVIRONMENT_OPTIONS,
-  environmentOptions,
+  environmentForModel,
   INPUT_OPTIONS,
   parseTargets,
   printRunResults,
@@ -33,6 +34,7 @@ const PRUNE_OPTIONS = {
     description: "Calibration and scoring data (default: the model's natural dataset when present, else built-in samples)",
     choices: TASK_NAMES,
   },
+  ...DATA_OPTIONS,
   targets: { type: 'list', description: 'Speedup targets relative to the dense model', default: ['1.5', '2', '3', '4'] },
   ...ENVIRONMENT_OPTIONS,
   table: { type: 'string', description: 'Use this latency table instead of measuring one', valueName: 'FILE' },
@@ -65,7 +67,7 @@ const PRUNE_OPTIONS = {
   engine: { type: 'string', description: 'GEMM engine for Hessians and OBS', choices: ['onnxruntime', 'js'], default: 'onnxruntime' },
   ...INPUT_OPTIONS,
   json: { type: 'boolean', description: 'Print the results as JSON', default: false },
-} as const satisfies OptionsFor<Omit<OneShotOptions, 'targets' | 'spdy'>>;
+} as const satisfies OptionsFor<Omit<OneShotOptions, 'targets' | 'spdy' | 'task'> & { task?: TaskName }>;
 
 export const pruneCommand = defineCommand({
   name: 'prune',
@@ -94,7 +96,8 @@ export const pruneCommand = defineCommand({
     const { runOneShot } = await import('@ziplm/pipeline');
     const { inferenceEnvironment } = await import('@ziplm/latency');
     const modelDir = resolveModelDir(options.model, io.cwd);
-    const environment = environmentOptions(options);
+    const { readConfigFile } = await import('@ziplm/models/io');
+    const environment = environmentForModel(options, await readConfigFile(join(modelDir, 'config.json')));
     const runDir = options.run
       ? resolve(io.cwd, options.run)
       : defaultRunDir(io.cwd, modelDir, 'oneshot', inferenceEnvironment(environment));
@@ -104,7 +107,7 @@ export const pruneCommand = defineCommand({
         modelDir,
         runDir,
         targets: parseTargets(options.targets),
-        ...(options.task ? { task: options.task } : {}),
+        ...taskChoice(options, io.cwd),
         environment,
         ...(options.table ? { tablePath: resolve(io.cwd, options.table) } : {}),
         methods: options.methods,

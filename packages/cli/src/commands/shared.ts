@@ -15,7 +15,12 @@ export const ENVIRONMENT_OPTIONS = {
     default: 'latency',
   },
   batchSize: { type: 'number', description: 'Sequences per forward pass (default: 1, or 32 in throughput mode)', valueName: 'N' },
-  seqLength: { type: 'number', description: 'Tokens per sequence (full-sequence modes)', default: 128, valueName: 'N' },
+  seqLength: {
+    type: 'number',
+    description:
+      'Tokens per sequence (full-sequence modes; default: the length the model was trained at when its config records it, else 128)',
+    valueName: 'N',
+  },
   pastLength: { type: 'number', description: 'KV-cache length in generation mode', default: 50, valueName: 'N' },
   threads: { type: 'number', description: 'onnxruntime intra-op threads', default: 2, valueName: 'N' },
 } as const satisfies OptionsFor<InferenceEnvironmentOptions>;
@@ -71,8 +76,23 @@ export function environmentOptions(o: EnvironmentFlags): InferenceEnvironmentOpt
     mode,
     threads: o.threads,
     ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
-    ...(mode === 'generation' ? { pastLength: o.pastLength } : { sequenceLength: o.seqLength }),
+    ...(mode === 'generation' ? { pastLength: o.pastLength } : o.seqLength !== undefined ? { sequenceLength: o.seqLength } : {}),
   };
+}
+
+/**
+ * The environment flags for a model: without --seq-length, a full-sequence environment takes the
+ * length the model records it was trained at (`maxSequenceLength`, written by `ziplm train`), else
+ * the default 128. Positions beyond the trained length never were trained, so no input it serves is
+ * longer, and timing longer sequences would time the wrong thing.
+ */
+export function environmentForModel(
+  o: EnvironmentFlags,
+  config: { readonly maxSequenceLength?: number | undefined },
+): InferenceEnvironmentOptions {
+  const env = environmentOptions(o);
+  if (env.mode === 'generation' || env.sequenceLength !== undefined || config.maxSequenceLength === undefined) return env;
+  return { ...env, sequenceLength: config.maxSequenceLength };
 }
 
 /** Parses `--targets 2,3,4` into numbers > 1. */
@@ -211,7 +231,8 @@ export function printRunResults(
   } else {
     const verdicts = verdictLines(results, run, first.cell);
     io.stdout(
-      `\n${results.metric.label}: dense ${fmt.metric(results.dense.metric)}\n${results.environment}\n\n` +
+      `\ntask ${results.task}${results.labels ? ` (labels: ${results.labels.join(', ')})` : ''}\n` +
+        `${results.metric.label}: dense ${fmt.metric(results.dense.metric)}\n${results.environment}\n\n` +
         `${membersTable(results, first)}\n\n` +
         `${results.notes.map((n) => `note: ${n}\n`).join('')}report: ${runDir}/report.md\n` +
         (verdicts.length > 0 ? `\n${verdicts.join('\n')}\n` : ''),
