@@ -49,7 +49,6 @@ import {
   checkHyperparameters,
   checkStopOptions,
   deleteTrainingState,
-  duration,
   evaluateCheckpoint,
   GPT2_TEACHER_DEFAULTS,
   hyperparameterRecord,
@@ -58,15 +57,13 @@ import {
   type RecipeLocation,
   seconds,
   startBackend,
-  stopControls,
-  stopNote,
   type TeacherHyperparameters,
   throwIfAborted,
   type TrainingStopOptions,
-  unlessAborted,
+  trainWithTaskLoss,
   writeOutput,
 } from './recipes.js';
-import { fineTune, type StopReason } from './trainer.js';
+import type { StopReason } from './trainer.js';
 
 // ---- data and options --------------------------------------------------------------------------------
 
@@ -372,7 +369,7 @@ function commonResults(
   config: ModelConfig,
   tokenizer: Tokenizer,
   backend: string,
-  result: ReturnType<typeof unlessAborted>,
+  result: Awaited<ReturnType<typeof trainWithTaskLoss>>,
   started: number,
 ): CustomRecipeResultsCommon {
   return {
@@ -539,36 +536,23 @@ export async function trainTextClassifier(
   const student = classifierCheckpoint(h, data.labels, tokenizer, start, log);
   log(`BERT ${start ? `from ${start.dir}, ` : ''}${describeShape(student.config)}`);
 
-  throwIfAborted(options.signal, workDir);
-  const trained = await fineTune({
+  const result = await trainWithTaskLoss({
     task: 'classification',
-    student,
-    train,
-    batchSize: h.batchSize,
-    epochs: h.epochs,
-    ...(h.maxSteps > 0 ? { maxSteps: h.maxSteps } : {}),
-    learningRate: h.lr,
-    warmupRatio: h.warmupRatio,
-    weightDecay: h.weightDecay,
-    maxGradNorm: 1.0,
-    weights: { task: 1, logit: 0, token: 0 },
-    seed: h.seed,
+    student: student,
+    train: train,
+    h,
     evaluate: async (model) => {
       const m = await evaluateClassification(model, validation, { batchSize: 64 });
       return { accuracy: m.accuracy, loss: m.loss };
     },
-    evaluateEvery: h.evalEvery,
     selectMetric: 'accuracy',
-    checkpointDir: workDir,
+    workDir,
     tokenizer,
-    ...stopControls(options, started),
-    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+    stop: options,
+    started,
+    hooks,
+    log,
   });
-  const result = unlessAborted(trained, workDir);
-  result.model.dispose();
-  log(
-    `training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)${stopNote(result)}`,
-  );
 
   // The best model on the validation set, scored once on the test set.
   const bestDir = await bestOf(workDir);
@@ -706,37 +690,23 @@ export async function trainCausalLm(data: CorpusData, options: CausalLmOptions, 
   const student = languageModelCheckpoint(h, tokenizer, eos, start);
   log(`GPT2 ${start ? `from ${start.dir}, ` : ''}${describeShape(student.config)}`);
 
-  throwIfAborted(options.signal, workDir);
-  const trained = await fineTune({
+  const result = await trainWithTaskLoss({
     task: 'causal-lm',
-    student,
+    student: student,
     train: trainSet,
-    batchSize: h.batchSize,
-    epochs: h.epochs,
-    ...(h.maxSteps > 0 ? { maxSteps: h.maxSteps } : {}),
-    learningRate: h.lr,
-    warmupRatio: h.warmupRatio,
-    weightDecay: h.weightDecay,
-    maxGradNorm: 1.0,
-    weights: { task: 1, logit: 0, token: 0 },
-    seed: h.seed,
+    h,
     evaluate: async (model) => {
       const m = await evaluatePerplexity(model, validationSet, { batchSize: 16 });
       return { perplexity: m.perplexity, loss: m.loss };
     },
-    evaluateEvery: h.evalEvery,
     selectMetric: 'perplexity',
-    higherIsBetter: false,
-    checkpointDir: workDir,
+    workDir,
     tokenizer,
-    ...stopControls(options, started),
-    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+    stop: options,
+    started,
+    hooks,
+    log,
   });
-  const result = unlessAborted(trained, workDir);
-  result.model.dispose();
-  log(
-    `training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)${stopNote(result)}`,
-  );
 
   const bestDir = await bestOf(workDir);
   const model = createModel(await loadCheckpoint(bestDir));

@@ -73,7 +73,7 @@ import { type ClassificationMetrics, evaluateClassification, evaluatePerplexity,
 // The committed teachers these recipes trained ship in @ziplm/teachers, which this package does not depend on (its
 // users need not download them); @ziplm/teachers' tests check that its `TeacherName` equals `RecipeName`.
 type TeacherName = 'sst2-bert' | 'wikitext2-gpt2' | 'wordorder-bert';
-import { type FineTuneOptions, type FineTuneResult, fineTune, type ProgressEvent, type StopReason } from './trainer.js';
+import { type EvaluateFn, type FineTuneOptions, type FineTuneResult, fineTune, type ProgressEvent, type StopReason } from './trainer.js';
 import { trainBagOfWordsBaseline } from './baselines.js';
 
 /** The recipes: one per committed teacher. */
@@ -566,6 +566,60 @@ export function stopNote(result: { readonly stopReason: StopReason; readonly ste
   return '';
 }
 
+/**
+ * @internal The training every recipe runs: the task loss alone (no teacher), the hyperparameters `h`, model
+ * selection on `evaluate` every `h.evalEvery` updates (the best model in `workDir/best`), and the stop controls.
+ * Throws TrainingStoppedError when the signal stopped it (before or during training); otherwise returns the
+ * result with its model disposed (the recipes read the best model back from `workDir`), after logging it.
+ */
+export async function trainWithTaskLoss(run: {
+  readonly task: 'classification' | 'causal-lm';
+  readonly student: Checkpoint;
+  readonly train: readonly TrainingExample[];
+  readonly h: TeacherHyperparameters;
+  readonly evaluate: EvaluateFn;
+  /** Accuracy is selected by its largest value, perplexity by its smallest. */
+  readonly selectMetric: 'accuracy' | 'perplexity';
+  readonly workDir: string;
+  readonly tokenizer: Tokenizer;
+  readonly stop: TrainingStopOptions;
+  /** performance.now() at the start of the recipe: the time budget counts from there. */
+  readonly started: number;
+  readonly hooks: RecipeHooks;
+  readonly log: (message: string) => void;
+}): Promise<FineTuneResult & { stopReason: Exclude<StopReason, 'aborted'> }> {
+  const { h, workDir } = run;
+  throwIfAborted(run.stop.signal, workDir);
+  const trained = await fineTune({
+    task: run.task,
+    student: run.student,
+    train: run.train,
+    batchSize: h.batchSize,
+    epochs: h.epochs,
+    ...(h.maxSteps > 0 ? { maxSteps: h.maxSteps } : {}),
+    learningRate: h.lr,
+    warmupRatio: h.warmupRatio,
+    weightDecay: h.weightDecay,
+    maxGradNorm: 1.0,
+    weights: { task: 1, logit: 0, token: 0 },
+    seed: h.seed,
+    evaluate: run.evaluate,
+    evaluateEvery: h.evalEvery,
+    selectMetric: run.selectMetric,
+    ...(run.selectMetric === 'perplexity' ? { higherIsBetter: false } : {}),
+    checkpointDir: workDir,
+    tokenizer: run.tokenizer,
+    ...stopControls(run.stop, run.started),
+    ...(run.hooks.onProgress ? { onProgress: run.hooks.onProgress } : {}),
+  });
+  const result = unlessAborted(trained, workDir);
+  result.model.dispose();
+  run.log(
+    `training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)${stopNote(result)}`,
+  );
+  return result;
+}
+
 // ---- BERT sentence classifiers (SST-2, word order) ---------------------------------------------------
 
 /** A labelled sentence of a BERT teacher's data. */
@@ -652,36 +706,23 @@ async function trainBertSentenceClassifier(
     `BERT ${h.layers} layers × ${h.heads} heads (size ${h.hidden / h.heads}), hidden ${h.hidden}, FFN ${4 * h.hidden}: ${parameterCount(config)} parameters`,
   );
 
-  throwIfAborted(stop.signal, workDir);
-  const trained = await fineTune({
+  const result = await trainWithTaskLoss({
     task: 'classification',
     student: randomCheckpoint(config, { seed: h.seed }),
-    train,
-    batchSize: h.batchSize,
-    epochs: h.epochs,
-    ...(h.maxSteps > 0 ? { maxSteps: h.maxSteps } : {}),
-    learningRate: h.lr,
-    warmupRatio: h.warmupRatio,
-    weightDecay: h.weightDecay,
-    maxGradNorm: 1.0,
-    weights: { task: 1, logit: 0, token: 0 },
-    seed: h.seed,
+    train: train,
+    h,
     evaluate: async (model) => {
       const m = await evaluateClassification(model, selection, { batchSize: 64 });
       return { accuracy: m.accuracy, loss: m.loss };
     },
-    evaluateEvery: h.evalEvery,
     selectMetric: 'accuracy',
-    checkpointDir: workDir,
+    workDir,
     tokenizer,
-    ...stopControls(stop, started),
-    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+    stop: stop,
+    started,
+    hooks,
+    log,
   });
-  const result = unlessAborted(trained, workDir);
-  result.model.dispose();
-  log(
-    `training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)${stopNote(result)}`,
-  );
   return { tokenizer, config, train, selection, scored, meanTrainTokens, scoredUnkRate, result };
 }
 
@@ -951,37 +992,23 @@ export async function trainGpt2Teacher(options: Gpt2TeacherOptions, hooks: Recip
     `GPT2 ${h.layers} layers × ${h.heads} heads (size ${h.hidden / h.heads}), hidden ${h.hidden}, FFN ${4 * h.hidden}: ${parameterCount(config)} parameters`,
   );
 
-  throwIfAborted(options.signal, workDir);
-  const trained = await fineTune({
+  const result = await trainWithTaskLoss({
     task: 'causal-lm',
     student: randomCheckpoint(config, { seed: h.seed }),
     train: trainSet,
-    batchSize: h.batchSize,
-    epochs: h.epochs,
-    ...(h.maxSteps > 0 ? { maxSteps: h.maxSteps } : {}),
-    learningRate: h.lr,
-    warmupRatio: h.warmupRatio,
-    weightDecay: h.weightDecay,
-    maxGradNorm: 1.0,
-    weights: { task: 1, logit: 0, token: 0 },
-    seed: h.seed,
+    h,
     evaluate: async (model) => {
       const m = await evaluatePerplexity(model, heldOutSet, { batchSize: 16 });
       return { perplexity: m.perplexity, loss: m.loss };
     },
-    evaluateEvery: h.evalEvery,
     selectMetric: 'perplexity',
-    higherIsBetter: false,
-    checkpointDir: workDir,
+    workDir,
     tokenizer,
-    ...stopControls(options, started),
-    ...(hooks.onProgress ? { onProgress: hooks.onProgress } : {}),
+    stop: options,
+    started,
+    hooks,
+    log,
   });
-  const result = unlessAborted(trained, workDir);
-  result.model.dispose();
-  log(
-    `training done: ${result.step} steps, ${result.tokensSeen} tokens, ${duration(result.elapsedMs)} (all sessions, evaluation included)${stopNote(result)}`,
-  );
 
   const bestDir = await bestOf(workDir);
   const model = createModel(await loadCheckpoint(bestDir));
