@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { builtinModelDir } from '@ziplm/models';
 import { describe, expect, it } from 'vitest';
 import { RunDirectoryError } from '../../src/errors.js';
+import { runGradual } from '../../src/gradual.js';
 import { runOneShot, type OneShotOptions } from '../../src/oneshot.js';
 import type { ClassificationTaskSpec } from '../../src/tasks/index.js';
 
@@ -68,5 +69,36 @@ describe('a one-shot run on a custom classification task', () => {
     expect(JSON.stringify(manifest)).not.toContain(dir);
     // The same files read through other columns are another task: the run directory is not reused.
     await expect(runOneShot({ ...options, task: { ...task, columns: { text: 'id', label: 'queue' } } })).rejects.toThrow(RunDirectoryError);
+  });
+
+  it('fine-tunes a gradual member on the training rows and scores it on the test rows', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ziplm-custom-gradual-'));
+    const task: ClassificationTaskSpec = {
+      kind: 'classification',
+      name: 'tickets',
+      data: writeTickets(dir),
+      columns: { text: 'body', label: 'queue' },
+      labels: ['billing', 'bug'],
+    };
+    const plans: string[] = [];
+    const results = await runGradual({
+      modelDir: builtinModelDir('tiny-bert'),
+      runDir: join(dir, 'run'),
+      targets: [1.5],
+      task,
+      calibrationSamples: 16,
+      engine: 'js',
+      spdy: false,
+      tableRounds: { minRounds: 3, maxRounds: 3 },
+      verify: false,
+      fineTune: { epochs: 1, batchSize: 16, learningRate: 1e-3 },
+      onEvent: (e) => e.kind === 'stage' && e.stage === 'plan' && plans.push(e.message),
+    });
+    expect(results.task).toBe('tickets');
+    expect(results.metric.label).toBe('tickets test accuracy (%)');
+    // Fine-tuning uses every row but the 12 test rows.
+    expect(plans.at(-1)).toMatch(/^plan: fine-tuning 1 epochs on 108 sequences/);
+    expect(results.members).toHaveLength(1);
+    expect(results.members[0]!.metric).toBeGreaterThanOrEqual(0);
   });
 });
