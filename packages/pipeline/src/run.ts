@@ -77,7 +77,9 @@ function describeRunCost(mode: RunIdentity['mode'], dense: Checkpoint, task: Pre
   const tokens = task.calibration.reduce((n, item) => n + item.ids.length, 0);
   const modules = 2 * dense.config.numLayers;
   const database = mode === 'gradual' ? `${modules} modules per target (${modules * targets} in all)` : `${modules} modules`;
-  const scored = evaluate ? `, scoring ${task.metric.items !== undefined ? `${task.metric.items} evaluation items` : 'the evaluation set'} per member` : '';
+  const scored = evaluate
+    ? `, scoring ${task.metric.items !== undefined ? `${task.metric.items} evaluation items` : 'the evaluation set'} per member`
+    : '';
   return (
     `plan: ${task.name}, calibration on ${task.calibration.length} sequences (${tokens} tokens) for a level database of ${database}, ` +
     `${targets} target${targets === 1 ? '' : 's'}${scored}, each member re-timed against the dense model`
