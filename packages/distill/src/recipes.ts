@@ -589,6 +589,12 @@ export async function trainWithTaskLoss(run: {
   readonly log: (message: string) => void;
 }): Promise<FineTuneResult & { stopReason: Exclude<StopReason, 'aborted'> }> {
   const { h, workDir } = run;
+  // What the training will cost, before it starts (the progress lines give the ETA once it runs).
+  const tokens = run.train.reduce((n, e) => n + e.inputIds.length, 0);
+  const updates = h.maxSteps > 0 ? `${h.maxSteps} updates` : `${h.epochs} epochs`;
+  run.log(
+    `plan: ${updates} of ${h.batchSize} sequences over ${run.train.length} training sequences (${tokens} tokens; ${h.maxSteps > 0 ? 'about ' : ''}${Math.round(h.maxSteps > 0 ? (h.maxSteps * h.batchSize * tokens) / Math.max(1, run.train.length) : h.epochs * tokens)} tokens in all), evaluating every ${h.evalEvery} updates`,
+  );
   throwIfAborted(run.stop.signal, workDir);
   const trained = await fineTune({
     task: run.task,

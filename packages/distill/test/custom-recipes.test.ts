@@ -71,6 +71,10 @@ describe('trainTextClassifier', () => {
     // The default state directory sits beside the model.
     expect(existsSync(`${outDir}.state`)).toBe(true);
     expect(lines.some((l) => l.startsWith('wrote '))).toBe(true);
+    // What the training costs is said before it starts.
+    expect(lines.find((l) => l.startsWith('plan: '))).toMatch(
+      /^plan: 4 updates of \d+ sequences over 40 training sequences \(\d+ tokens; about \d+ tokens in all\), evaluating every 2 updates$/,
+    );
   });
 
   it('fine-tunes an existing model directory on text pairs with other labels, replacing its head', async () => {
