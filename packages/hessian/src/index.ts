@@ -28,6 +28,9 @@ export { choleskyInverseInPlace } from './cholesky.js';
 export { obsSweep } from './sweep.js';
 export type { ObsProblem, Snapshot, SweepOptions, SweepResult } from './sweep.js';
 export { magnitudeSweep } from './magnitude.js';
+// INT8 weight quantization with the same Hessian: GPTQ, and round-to-nearest as its baseline
+export { INT8_MAX, quantizationError, quantizeGptq, quantizeRtn } from './quantize.js';
+export type { QuantizedLayer, QuantizeOptions } from './quantize.js';
 export type { MagnitudeSweepOptions } from './magnitude.js';
 export { attentionLevels, ffnLevels } from './levels.js';
 export type { LayerErrors } from './levels.js';
