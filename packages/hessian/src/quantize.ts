@@ -165,6 +165,90 @@ function inverseUpperFactor(h: Float64Array, n: number, damp: number): Float64Ar
 }
 
 /**
+ * @internal The OBS factor of a layer for column-sequential updates: W and H in the order `perm`, dead inputs
+ * (H_ii = 0) zeroed (their weights never reach the output), H damped by `damp` · mean(diag H), and U with
+ * H⁻¹ = UᵀU. Any column-sequential OBS method (GPTQ here; SparseGPT-style pruning fixes weights to 0 the same way)
+ * starts from it.
+ */
+export function obsFactor(
+  weights: Float32Array,
+  rows: number,
+  cols: number,
+  hessian: Float64Array,
+  perm: readonly number[],
+  damp: number,
+): { w: Float64Array; u: Float64Array } {
+  const h = new Float64Array(cols * cols);
+  const w = new Float64Array(rows * cols);
+  let meanDiag = 0;
+  for (let i = 0; i < cols; i++) meanDiag += hessian[i * cols + i]!;
+  meanDiag /= cols;
+  for (let i = 0; i < cols; i++) {
+    const pi = perm[i]!;
+    for (let j = 0; j < cols; j++) h[i * cols + j] = hessian[pi * cols + perm[j]!]!;
+    for (let r = 0; r < rows; r++) w[r * cols + i] = weights[r * cols + pi]!;
+  }
+  for (let i = 0; i < cols; i++) {
+    if (h[i * cols + i] === 0) {
+      h[i * cols + i] = 1;
+      for (let r = 0; r < rows; r++) w[r * cols + i] = 0;
+    }
+    h[i * cols + i] += damp * (meanDiag > 0 ? meanDiag : 1);
+  }
+  return { w, u: inverseUpperFactor(h, cols, damp) };
+}
+
+/** @internal What a column-sequential OBS pass decides. */
+export interface ColumnDecisions {
+  /** Called before the columns of a block [i1, i2) (block-level choices, e.g. a pruning mask). */
+  block?(i1: number, i2: number): void;
+  /** Called before column i's rows. */
+  column?(i: number): void;
+  /** The value row r's weight of column i is fixed to, given its current (updated) value. */
+  value(r: number, i: number, current: number): number;
+}
+
+/**
+ * @internal Fixes the columns of `w` (rows × cols, in OBS order) one at a time to `decide.value`, and
+ * moves each fixing error onto the columns not yet fixed through U (the OBS update), immediately inside a
+ * block of `blockSize` columns and once per block for the columns after it.
+ */
+export function columnwiseObs(
+  w: Float64Array,
+  rows: number,
+  cols: number,
+  u: Float64Array,
+  blockSize: number,
+  decide: ColumnDecisions,
+): void {
+  const err = new Float64Array(rows * blockSize);
+  for (let i1 = 0; i1 < cols; i1 += blockSize) {
+    const i2 = Math.min(i1 + blockSize, cols);
+    decide.block?.(i1, i2);
+    for (let i = i1; i < i2; i++) {
+      decide.column?.(i);
+      const d = u[i * cols + i]!;
+      for (let r = 0; r < rows; r++) {
+        const current = w[r * cols + i]!;
+        const fixed = decide.value(r, i, current);
+        w[r * cols + i] = fixed;
+        const e = (current - fixed) / d;
+        err[r * blockSize + (i - i1)] = e;
+        for (let j = i + 1; j < i2; j++) w[r * cols + j] = w[r * cols + j]! - e * u[i * cols + j]!;
+      }
+    }
+    // Lazy update of every column after the block: W[:, i2:] −= Err · U[i1:i2, i2:].
+    for (let r = 0; r < rows; r++) {
+      for (let k = i1; k < i2; k++) {
+        const e = err[r * blockSize + (k - i1)]!;
+        if (e === 0) continue;
+        for (let j = i2; j < cols; j++) w[r * cols + j] = w[r * cols + j]! - e * u[k * cols + j]!;
+      }
+    }
+  }
+}
+
+/**
  * GPTQ INT8: quantizes W column by column with the OBS update of the columns not yet quantized, in
  * blocks with lazy updates. Dead inputs (H_ii = 0) are quantized to 0, as they never affect the output.
  */
@@ -186,36 +270,16 @@ export function quantizeGptq(
   // Column order: as given, or by decreasing H_ii (act-order). perm[k] is the original column of position k.
   const perm = Array.from({ length: cols }, (_, i) => i);
   if (options.actOrder) perm.sort((a, b) => hessian[b * cols + b]! - hessian[a * cols + a]! || a - b);
-  const h = new Float64Array(cols * cols);
-  const w = new Float64Array(rows * cols);
-  let meanDiag = 0;
-  for (let i = 0; i < cols; i++) meanDiag += hessian[i * cols + i]!;
-  meanDiag /= cols;
-  for (let i = 0; i < cols; i++) {
-    const pi = perm[i]!;
-    for (let j = 0; j < cols; j++) h[i * cols + j] = hessian[pi * cols + perm[j]!]!;
-    for (let r = 0; r < rows; r++) w[r * cols + i] = weights[r * cols + pi]!;
-  }
-  for (let i = 0; i < cols; i++) {
-    if (h[i * cols + i] === 0) {
-      // A dead input: its weights never reach the output.
-      h[i * cols + i] = 1;
-      for (let r = 0; r < rows; r++) w[r * cols + i] = 0;
-    }
-    h[i * cols + i] += damp * (meanDiag > 0 ? meanDiag : 1);
-  }
-  const u = inverseUpperFactor(h, cols, damp);
+  const { w, u } = obsFactor(weights, rows, cols, hessian, perm, damp);
 
   const q = new Int8Array(rows * cols);
   const scales = new Float32Array(rows * groups);
   const dequantized = new Float32Array(rows * cols);
   const rowScale = new Float64Array(rows);
-  const err = new Float64Array(rows * blockSize);
-  for (let i1 = 0; i1 < cols; i1 += blockSize) {
-    const i2 = Math.min(i1 + blockSize, cols);
-    for (let i = i1; i < i2; i++) {
+  columnwiseObs(w, rows, cols, u, blockSize, {
+    column(i) {
       const original = perm[i]!;
-      // A group's scale is set when its first column (in the original order) is quantized, from the
+      // A group's scale is set when its first column (in quantization order) is reached, from the
       // group's current weights; with act-order, groups follow the original columns.
       const group = Math.floor(original / groupSize);
       for (let r = 0; r < rows; r++) {
@@ -229,27 +293,14 @@ export function quantizeGptq(
         }
         rowScale[r] = scale;
       }
-      const d = u[i * cols + i]!;
-      for (let r = 0; r < rows; r++) {
-        const value = w[r * cols + i]!;
-        const v = roundToGrid(value, rowScale[r]!);
-        q[r * cols + original] = v;
-        const deq = v * rowScale[r]!;
-        dequantized[r * cols + original] = deq;
-        const e = (value - deq) / d;
-        err[r * blockSize + (i - i1)] = e;
-        // Update the rest of the block now.
-        for (let j = i + 1; j < i2; j++) w[r * cols + j] = w[r * cols + j]! - e * u[i * cols + j]!;
-      }
-    }
-    // Lazy update of every column after the block: W[:, i2:] −= Err · U[i1:i2, i2:].
-    for (let r = 0; r < rows; r++) {
-      for (let k = i1; k < i2; k++) {
-        const e = err[r * blockSize + (k - i1)]!;
-        if (e === 0) continue;
-        for (let j = i2; j < cols; j++) w[r * cols + j] = w[r * cols + j]! - e * u[k * cols + j]!;
-      }
-    }
-  }
+    },
+    value(r, i, current) {
+      const v = roundToGrid(current, rowScale[r]!);
+      q[r * cols + perm[i]!] = v;
+      const deq = v * rowScale[r]!;
+      dequantized[r * cols + perm[i]!] = deq;
+      return deq;
+    },
+  });
   return { q, scales, groupSize, dequantized, error: quantizationError(weights, dequantized, rows, cols, hessian) };
 }

@@ -5,66 +5,27 @@
 
 import { describe, expect, it } from 'vitest';
 import { INT8_MAX, quantizeGptq, quantizeRtn } from '../src/quantize.js';
+import { hessianOf, sequentialObs } from './helpers/oracle.js';
 import { correlatedTokens, randomMatrix } from './helpers/random.js';
-
-/** H = 2XᵀX/n for tokens × d inputs. */
-function hessianOf(x: Float64Array, tokens: number, d: number): Float64Array {
-  const h = new Float64Array(d * d);
-  for (let t = 0; t < tokens; t++)
-    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) h[i * d + j] += (2 * x[t * d + i]! * x[t * d + j]!) / tokens;
-  return h;
-}
 
 function layer(rows: number, cols: number, tokens: number, seed: number) {
   const x = correlatedTokens(tokens, cols, seed);
   return { w: Float32Array.from(randomMatrix(rows, cols, seed + 1, 0.2)), x, h: hessianOf(x, tokens, cols) };
 }
 
-/** Sequential OBS quantization, the textbook way: quantize column i, update the rest with H⁻¹, drop i from H⁻¹. */
+/** Sequential OBS quantization with the per-row symmetric scales of the original weights. */
 function referenceOrder(w: Float32Array, rows: number, cols: number, h: Float64Array, damp: number): Int8Array {
-  const n = cols;
-  let mean = 0;
-  for (let i = 0; i < n; i++) mean += h[i * n + i]!;
-  mean /= n;
-  const a = Float64Array.from(h);
-  for (let i = 0; i < n; i++) a[i * n + i] += damp * mean;
-  // Gauss–Jordan inverse.
-  const inv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
-  for (let c = 0; c < n; c++) {
-    const p = a[c * n + c]!;
-    for (let j = 0; j < n; j++) {
-      a[c * n + j] /= p;
-      inv[c * n + j] /= p;
-    }
-    for (let r = 0; r < n; r++) {
-      if (r === c) continue;
-      const f = a[r * n + c]!;
-      for (let j = 0; j < n; j++) {
-        a[r * n + j] -= f * a[c * n + j]!;
-        inv[r * n + j] -= f * inv[c * n + j]!;
-      }
-    }
-  }
-  const cur = Float64Array.from(w);
   const scales = Array.from({ length: rows }, (_, r) => {
     let m = 0;
     for (let c = 0; c < cols; c++) m = Math.max(m, Math.abs(w[r * cols + c]!));
     return Math.fround(m / INT8_MAX);
   });
   const q = new Int8Array(rows * cols);
-  for (let i = 0; i < n; i++) {
-    const d = inv[i * n + i]!;
-    for (let r = 0; r < rows; r++) {
-      const v = Math.max(-INT8_MAX, Math.min(INT8_MAX, Math.round(cur[r * cols + i]! / scales[r]!)));
-      q[r * cols + i] = v;
-      const e = (cur[r * cols + i]! - v * scales[r]!) / d;
-      for (let j = i + 1; j < n; j++) cur[r * cols + j] -= e * inv[i * n + j]!;
-    }
-    // H⁻¹ of the inputs not yet quantized: remove i.
-    const row = Array.from({ length: n }, (_, j) => inv[i * n + j]!);
-    for (let r = 0; r < n; r++) for (let j = 0; j < n; j++) inv[r * n + j] -= (row[r]! * row[j]!) / d;
-  }
+  sequentialObs(w, rows, cols, h, damp, (r, i, current) => {
+    const v = Math.max(-INT8_MAX, Math.min(INT8_MAX, Math.round(current / scales[r]!)));
+    q[r * cols + i] = v;
+    return v * scales[r]!;
+  });
   return q;
 }
 

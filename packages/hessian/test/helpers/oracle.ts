@@ -124,3 +124,62 @@ export function relDiff(a: number, b: number): number {
   const scale = Math.max(Math.abs(a), Math.abs(b));
   return scale === 0 ? 0 : Math.abs(a - b) / scale;
 }
+
+/** H = 2XᵀX/n for tokens × d inputs (row-major). */
+export function hessianOf(x: Float64Array, tokens: number, d: number): Float64Array {
+  const h = new Float64Array(d * d);
+  for (let t = 0; t < tokens; t++)
+    for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) h[i * d + j] += (2 * x[t * d + i]! * x[t * d + j]!) / tokens;
+  return h;
+}
+
+/**
+ * Sequential OBS over the columns, the textbook way (the oracle of GPTQ): H damped by
+ * `damp` · mean(diag H) and inverted by Gauss–Jordan; column i's weights are fixed to `fix(r, i, current)`,
+ * the error is moved onto the later columns with row i of H⁻¹, and i is removed from H⁻¹ by a rank-one
+ * downdate. Returns the weights after all columns are fixed.
+ */
+export function sequentialObs(
+  w: Float32Array,
+  rows: number,
+  n: number,
+  h: Float64Array,
+  damp: number,
+  fix: (r: number, i: number, current: number) => number,
+): Float64Array {
+  let mean = 0;
+  for (let i = 0; i < n; i++) mean += h[i * n + i]!;
+  mean /= n;
+  const a = Float64Array.from(h);
+  for (let i = 0; i < n; i++) a[i * n + i] += damp * mean;
+  const inv = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
+  for (let c = 0; c < n; c++) {
+    const p = a[c * n + c]!;
+    for (let j = 0; j < n; j++) {
+      a[c * n + j] /= p;
+      inv[c * n + j] /= p;
+    }
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = a[r * n + c]!;
+      for (let j = 0; j < n; j++) {
+        a[r * n + j] -= f * a[c * n + j]!;
+        inv[r * n + j] -= f * inv[c * n + j]!;
+      }
+    }
+  }
+  const cur = Float64Array.from(w);
+  for (let i = 0; i < n; i++) {
+    const d = inv[i * n + i]!;
+    for (let r = 0; r < rows; r++) {
+      const fixed = fix(r, i, cur[r * n + i]!);
+      const e = (cur[r * n + i]! - fixed) / d;
+      cur[r * n + i] = fixed;
+      for (let j = i + 1; j < n; j++) cur[r * n + j] -= e * inv[i * n + j]!;
+    }
+    const row = Array.from({ length: n }, (_, j) => inv[i * n + j]!);
+    for (let r = 0; r < n; r++) for (let j = 0; j < n; j++) inv[r * n + j] -= (row[r]! * row[j]!) / d;
+  }
+  return cur;
+}
