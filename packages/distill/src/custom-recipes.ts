@@ -42,7 +42,7 @@ import {
 import type { TrainingExample } from './batching.js';
 import type { EvaluationRecord } from './checkpoint.js';
 import { TrainingConfigError } from './errors.js';
-import { type ClassificationMetrics, evaluateClassification, evaluatePerplexity, type PerplexityMetrics } from './evaluate.js';
+import { type ClassificationMetrics, evaluatePerplexity, type PerplexityMetrics } from './evaluate.js';
 import {
   bestOf,
   checkDirectories,
@@ -538,14 +538,10 @@ export async function trainTextClassifier(
 
   const result = await trainWithTaskLoss({
     task: 'classification',
-    student: student,
+    student,
     train: train,
     h,
-    evaluate: async (model) => {
-      const m = await evaluateClassification(model, validation, { batchSize: 64 });
-      return { accuracy: m.accuracy, loss: m.loss };
-    },
-    selectMetric: 'accuracy',
+    selection: validation,
     workDir,
     tokenizer,
     stop: options,
@@ -692,14 +688,10 @@ export async function trainCausalLm(data: CorpusData, options: CausalLmOptions, 
 
   const result = await trainWithTaskLoss({
     task: 'causal-lm',
-    student: student,
+    student,
     train: trainSet,
     h,
-    evaluate: async (model) => {
-      const m = await evaluatePerplexity(model, validationSet, { batchSize: 16 });
-      return { perplexity: m.perplexity, loss: m.loss };
-    },
-    selectMetric: 'perplexity',
+    selection: validationSet,
     workDir,
     tokenizer,
     stop: options,

@@ -566,6 +566,20 @@ export function stopNote(result: { readonly stopReason: StopReason; readonly ste
   return '';
 }
 
+/** The recipes' model selection: accuracy and loss (classification) or perplexity and loss (causal LM) on `selection`. */
+function evaluateSelection(task: 'classification' | 'causal-lm', selection: readonly TrainingExample[]): EvaluateFn {
+  if (task === 'classification') {
+    return async (model) => {
+      const m = await evaluateClassification(model, selection, { batchSize: 64 });
+      return { accuracy: m.accuracy, loss: m.loss };
+    };
+  }
+  return async (model) => {
+    const m = await evaluatePerplexity(model, selection, { batchSize: 16 });
+    return { perplexity: m.perplexity, loss: m.loss };
+  };
+}
+
 /**
  * @internal The training every recipe runs: the task loss alone (no teacher), the hyperparameters `h`, model
  * selection on `evaluate` every `h.evalEvery` updates (the best model in `workDir/best`), and the stop controls.
@@ -577,9 +591,11 @@ export async function trainWithTaskLoss(run: {
   readonly student: Checkpoint;
   readonly train: readonly TrainingExample[];
   readonly h: TeacherHyperparameters;
-  readonly evaluate: EvaluateFn;
-  /** Accuracy is selected by its largest value, perplexity by its smallest. */
-  readonly selectMetric: 'accuracy' | 'perplexity';
+  /**
+   * The examples the best model is selected on: by accuracy (largest) for classification, by perplexity
+   * (smallest) for causal LM.
+   */
+  readonly selection: readonly TrainingExample[];
   readonly workDir: string;
   readonly tokenizer: Tokenizer;
   readonly stop: TrainingStopOptions;
@@ -609,10 +625,9 @@ export async function trainWithTaskLoss(run: {
     maxGradNorm: 1.0,
     weights: { task: 1, logit: 0, token: 0 },
     seed: h.seed,
-    evaluate: run.evaluate,
+    evaluate: evaluateSelection(run.task, run.selection),
     evaluateEvery: h.evalEvery,
-    selectMetric: run.selectMetric,
-    ...(run.selectMetric === 'perplexity' ? { higherIsBetter: false } : {}),
+    ...(run.task === 'classification' ? { selectMetric: 'accuracy' } : { selectMetric: 'perplexity', higherIsBetter: false }),
     checkpointDir: workDir,
     tokenizer: run.tokenizer,
     ...stopControls(run.stop, run.started),
@@ -717,11 +732,7 @@ async function trainBertSentenceClassifier(
     student: randomCheckpoint(config, { seed: h.seed }),
     train: train,
     h,
-    evaluate: async (model) => {
-      const m = await evaluateClassification(model, selection, { batchSize: 64 });
-      return { accuracy: m.accuracy, loss: m.loss };
-    },
-    selectMetric: 'accuracy',
+    selection: selection,
     workDir,
     tokenizer,
     stop: stop,
@@ -1003,11 +1014,7 @@ export async function trainGpt2Teacher(options: Gpt2TeacherOptions, hooks: Recip
     student: randomCheckpoint(config, { seed: h.seed }),
     train: trainSet,
     h,
-    evaluate: async (model) => {
-      const m = await evaluatePerplexity(model, heldOutSet, { batchSize: 16 });
-      return { perplexity: m.perplexity, loss: m.loss };
-    },
-    selectMetric: 'perplexity',
+    selection: heldOutSet,
     workDir,
     tokenizer,
     stop: options,
