@@ -33,6 +33,7 @@ export type { RenderedReport, ReportInputs } from './report/index.js';
 export {
   DEFAULT_TASK_SPLIT,
   defaultTask,
+  describeTaskData,
   glueSpec,
   labelIdsFor,
   prepareTask,

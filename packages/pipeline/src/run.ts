@@ -4,7 +4,7 @@
 // re-timed and writes results.json and the report.
 
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeFileAtomic } from '@ziplm/core/node';
 import { createJsMatMulEngine, type MatMulEngine } from '@ziplm/hessian';
 import { describeEnvironment, type InferenceEnvironment } from '@ziplm/latency';
@@ -88,7 +88,7 @@ function describeRunCost(mode: RunIdentity['mode'], dense: Checkpoint, task: Pre
 
 /** A task spec as the run's identity records it: every setting, with its files named by their base names. */
 function specIdentity(spec: TaskSpec): Record<string, unknown> {
-  const base = (file: string | undefined) => (file === undefined ? undefined : file.split(/[\\/]/).filter(Boolean).at(-1));
+  const base = (file: string | undefined) => (file === undefined ? undefined : basename(file));
   return JSON.parse(
     JSON.stringify({ ...spec, data: base(spec.data), validationData: base(spec.validationData), testData: base(spec.testData) }),
   ) as Record<string, unknown>;

@@ -71,19 +71,26 @@ const DEPENDENT_FLAGS = [
   ['taskName', '--task-name'],
 ] as const;
 
+/** Whether `path` is a directory (a missing path is not; the reader reports it, naming it). */
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The kind of task of a data path: a table by --format or its extension, else text. */
+function kindOf(format: string | undefined, path: string, directory: boolean): 'classification' | 'language-modeling' {
+  if (format !== undefined) return 'classification';
+  return !directory && TABLE_EXTENSIONS[extname(path).toLowerCase()] !== undefined ? 'classification' : 'language-modeling';
+}
+
 /** What kind of task the data flags describe, from the format or the data path. */
 export function dataKind(o: DataFlags, cwd: string): 'classification' | 'language-modeling' | undefined {
   if (o.data === undefined) return undefined;
-  if (o.format !== undefined) return 'classification';
   const path = resolve(cwd, o.data);
-  let directory = false;
-  try {
-    directory = statSync(path).isDirectory();
-  } catch {
-    // A missing path is reported by the reader, naming it.
-  }
-  if (!directory && TABLE_EXTENSIONS[extname(path).toLowerCase()] !== undefined) return 'classification';
-  return 'language-modeling';
+  return kindOf(o.format, path, isDirectory(path));
 }
 
 /**
@@ -91,15 +98,16 @@ export function dataKind(o: DataFlags, cwd: string): 'classification' | 'languag
  * without it, or a flag of the other kind of task, is a UsageError.
  */
 export function taskSpecFromFlags(o: DataFlags & { readonly task?: string | undefined }, cwd: string): TaskSpec | undefined {
-  const kind = dataKind(o, cwd);
-  if (kind === undefined) {
+  if (o.data === undefined) {
     const stray = DEPENDENT_FLAGS.find(([key]) => o[key] !== undefined);
     if (stray) throw new UsageError(`${stray[1]} describes your own data and needs --data`);
     if (o.skipBadRows) throw new UsageError('--skip-bad-rows describes your own data and needs --data');
     return undefined;
   }
   if (o.task !== undefined) throw new UsageError(`--task ${o.task} and --data are alternatives: give one`);
-  const data = resolve(cwd, o.data!);
+  const data = resolve(cwd, o.data);
+  const directory = isDirectory(data);
+  const kind = kindOf(o.format, data, directory);
   const name = o.taskName ?? basename(data).replace(/\.[^.]+$/, '');
   if (name.trim() === '') throw new UsageError('--task-name must not be empty');
   let fractions = { validation: 0.1, test: 0.1 };
@@ -151,12 +159,6 @@ export function taskSpecFromFlags(o: DataFlags & { readonly task?: string | unde
     throw new UsageError('--documents and --document-separator are alternatives: give one');
   if (o.documentSeparator !== undefined && o.documentSeparator.trim() === '')
     throw new UsageError('--document-separator must be a non-empty line (blank lines: --documents blank-line)');
-  let directory = false;
-  try {
-    directory = statSync(data).isDirectory();
-  } catch {
-    // Reported by the reader.
-  }
   const documents =
     o.documentSeparator !== undefined ? { line: o.documentSeparator } : (o.documents ?? (directory ? 'file' : 'blank-line'));
   return { kind: 'language-modeling', ...common, documents };

@@ -4,8 +4,6 @@
 // trainCausalLm; docs site: tutorials/your-data.md). A rerun with the same flags resumes from the state
 // directory; Ctrl-C or SIGTERM stops after the current update and saves that state.
 
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   CAUSAL_LM_DEFAULTS,
@@ -208,8 +206,6 @@ export const trainCommand = defineCommand({
         );
       }
     }
-    const defined = <T extends Record<string, unknown>>(o: T) =>
-      Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
     const stopping = {
       ...defined({ patience: options.patience, maxMinutes: options.maxMinutes }),
       ...(io.signal ? { signal: io.signal } : {}),
@@ -265,6 +261,11 @@ export const trainCommand = defineCommand({
   },
 });
 
+/** `o` without its undefined entries (so a recipe's defaults apply to every flag not given). */
+function defined<T extends Record<string, unknown>>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
 /** What each stop reason means, for the progress line. */
 const STOP_REASONS = {
   patience: 'no better validation metric in --patience evaluations (the best model is kept)',
@@ -298,8 +299,6 @@ async function trainTeacher(
     command: `ziplm train ${recipe}`,
     ...common,
   };
-  const defined = <T extends Record<string, unknown>>(o: T) =>
-    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
   // Inconsistent recipe options (heads not dividing hidden, an output directory that is not a model
   // directory, ...) are a TrainingConfigError: the invocation's fault, exit 2 (error-codes.ts).
   const sentenceOptions = defined({ maxLength: options.maxLength, maxTrainExamples: options.maxTrain });
@@ -353,15 +352,14 @@ async function trainOnOwnData(
         : `gpt2-lm trains on text files, and ${options.data} is a table: use bert-classifier`,
     );
   }
-  const { readTaskData } = await import('@ziplm/pipeline');
+  const { describeTaskData, readTaskData } = await import('@ziplm/pipeline');
   const data = readTaskData(spec);
   if (data.validation.length === 0) {
     throw new UsageError(
       `${spec.name}: the validation part is empty; give --validation-data or a validation fraction > 0 in --split (it selects the best model)`,
     );
   }
-  const files = await Promise.all(data.files.map(async (file) => ({ file, sha256: await sha256Of(file) })));
-  const description = { task: spec.name, kind: spec.kind, files, split: data.splitRule };
+  const description = await describeTaskData(spec, data);
   const outDir = resolve(io.cwd, options.out ?? `runs/train/${spec.name}/model`);
   const workDir = resolve(io.cwd, options.work ?? `runs/train/${spec.name}/state`);
   const location = {
@@ -418,11 +416,4 @@ async function trainOnOwnData(
     return;
   }
   io.stdout(`\n${recipe} on ${spec.name}: ${summary}\nmodel: ${outDir}\n`);
-}
-
-/** sha256 of a data file, streamed (recorded in results.json so the model names the exact data it saw). */
-async function sha256Of(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }

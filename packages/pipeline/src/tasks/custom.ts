@@ -5,6 +5,7 @@
 // three parts, and `ziplm train`, `prune`, `gradual` and `eval` all call it, so whoever trains and whoever
 // scores split the data by the same rule.
 
+import { basename } from 'node:path';
 import type { ModelConfig } from '@ziplm/models';
 import {
   DEFAULT_SPLIT_FRACTIONS,
@@ -26,6 +27,7 @@ import {
 import type { Tokenizer } from '@ziplm/models/tokenizers';
 import { DEFAULT_SEED, DEFAULT_TASK_CALIBRATION_SAMPLES } from '../defaults.js';
 import { TaskDataError } from '../errors.js';
+import { hashFile } from '../internal/files.js';
 import { optionError } from '../internal/options.js';
 import type { MetricInfo } from '../results.js';
 import { documentChunks, lmTask, seededShuffle, splitClassificationTask } from './builders.js';
@@ -155,10 +157,6 @@ function splitData<T>(
   return { ...parts, rule: `${file}: ${describeSeededSplit(fractions, split.seed, labelOf !== undefined)}` };
 }
 
-function basenameOf(file: string): string {
-  return file.split(/[\\/]/).filter(Boolean).at(-1) ?? file;
-}
-
 /** The three parts from the data file and the optional validation and test files. */
 function assemble<T>(
   spec: TaskSpec,
@@ -172,14 +170,14 @@ function assemble<T>(
     data,
     split,
     { validation: validationFile !== undefined, test: testFile !== undefined },
-    basenameOf(spec.data),
+    basename(spec.data),
     labelOf,
   );
   const test = testFile ?? parts.test;
   const testSet = new Set(parts.test);
   const rules = [parts.rule];
-  if (validationFile) rules.push(`validation: ${basenameOf(spec.validationData!)}`);
-  if (testFile) rules.push(`test: ${basenameOf(spec.testData!)}`);
+  if (validationFile) rules.push(`validation: ${basename(spec.validationData!)}`);
+  if (testFile) rules.push(`test: ${basename(spec.testData!)}`);
   return {
     train: parts.train,
     validation: validationFile ?? parts.validation,
@@ -248,6 +246,18 @@ export function readTaskData(spec: TaskSpec): ClassificationTaskData | LanguageM
   return { kind: 'language-modeling', ...parts, files: corpusFiles };
 }
 
+/**
+ * What a model trained on a spec's data records about them (`ziplm train` writes it into results.json):
+ * the task, every file read with its sha256, and the split rule.
+ */
+export async function describeTaskData(
+  spec: TaskSpec,
+  data: TaskData<unknown>,
+): Promise<{ task: string; kind: TaskSpec['kind']; files: { file: string; sha256: string }[]; split: string }> {
+  const files = await Promise.all(data.files.map(async (file) => ({ file, sha256: await hashFile(file) })));
+  return { task: spec.name, kind: spec.kind, files, split: data.splitRule };
+}
+
 /** Whether a model's class names are the generic LABEL_0, LABEL_1, … of a checkpoint saved without names. */
 function genericLabels(labels: readonly string[]): boolean {
   return labels.every((l, i) => l === `LABEL_${i}`);
@@ -305,7 +315,7 @@ function classificationFromSpec(
         `${spec.name}: ${data.calibrationPool.length} rows for calibration and fine-tuning, ${data.test.length} scored (${data.splitRule}); labels ${config.head.labels.join(', ')}.`,
         ...skipped.map(
           (r) =>
-            `${basenameOf(r.file)}: ${r.report.skipped} of ${r.report.rowsRead} rows skipped (${r.report.skippedReasons.slice(0, 3).join('; ')}).`,
+            `${basename(r.file)}: ${r.report.skipped} of ${r.report.rowsRead} rows skipped (${r.report.skippedReasons.slice(0, 3).join('; ')}).`,
         ),
       ];
   const metric: MetricInfo = { name: 'accuracy', label: `${spec.datasetLabel ?? `${spec.name} test`} accuracy (%)`, higherIsBetter: true };

@@ -11,6 +11,7 @@ import { TASK_NAMES, type PreparedTask, type TaskName, type TaskOptions } from '
 
 export {
   DEFAULT_TASK_SPLIT,
+  describeTaskData,
   labelIdsFor,
   readTaskData,
   type ClassificationTaskData,
