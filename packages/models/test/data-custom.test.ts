@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { orderLabels, readTextClassification, readTextCorpus } from '../src/data/custom.js';
 import { DEFAULT_SPLIT_FRACTIONS, describeSeededSplit, seededSplit, stratifiedSplit } from '../src/data/splits.js';
-import { DataError } from '../src/errors.js';
+import { dataError } from './data-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ziplm-custom-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -17,17 +17,6 @@ function write(name: string, content: string | Uint8Array): string {
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, content);
   return file;
-}
-
-/** The DataError `run` throws (fails the test when it throws nothing or something else). */
-function dataError(run: () => unknown): DataError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DataError);
-    return error as DataError;
-  }
-  throw new Error('expected a DataError');
 }
 
 const TEXT_LABEL = { text: 'text', label: 'label' } as const;

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DataError } from '../src/errors.js';
 import { parseTable, readTable, type Table, tableFormatOf } from '../src/data/tables.js';
+import { dataError } from './data-helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ziplm-tables-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -16,17 +17,6 @@ function write(name: string, content: string | Uint8Array): string {
   const file = join(dir, name);
   writeFileSync(file, content);
   return file;
-}
-
-/** The DataError `run` throws (fails the test when it throws nothing or something else). */
-function dataError(run: () => unknown): DataError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DataError);
-    return error as DataError;
-  }
-  throw new Error('expected a DataError');
 }
 
 const plain = (table: Table) => ({ columns: table.columns, rows: table.rows, lines: table.lines });

@@ -1,21 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DataError } from '../src/errors.js';
 import { parseTsv } from '../src/data/glue.js';
 import { GLUE_TASKS, dataPath, encodeGlueExamples, hasData, readGlue } from '../src/data/index.js';
 import { WordPieceTokenizer } from '../src/tokenizers/index.js';
+import { dataError } from './data-helpers.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/data/${name}`, import.meta.url));
-
-function dataError(fn: () => unknown): DataError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(DataError);
-    return err as DataError;
-  }
-  throw new Error('expected a DataError');
-}
 
 describe('GLUE TSV reader (fixtures)', () => {
   it('reads single-sentence SST-2 rows', () => {

@@ -17,6 +17,7 @@ import { readWikiText, splitWikiTextArticles } from '../src/data/wikitext.js';
 import { ConfigError, DataError, VocabularyError } from '../src/errors.js';
 import { loadTokenizer } from '../src/tokenizers/index.js';
 import { BYTE_ORDER, BYTE_TO_UNICODE } from '../src/tokenizers/bpe.js';
+import { dataError } from './data-helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ziplm-untrusted-files-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -35,16 +36,6 @@ const write = (name: string, content: string | Buffer) => {
   writeFileSync(file, content);
   return file;
 };
-
-function dataError(read: () => unknown): DataError {
-  try {
-    read();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DataError);
-    return error as DataError;
-  }
-  throw new Error('accepted');
-}
 
 const SST2 = 'sentence\tlabel\na fine film\t1\na dull film\t0\n';
 

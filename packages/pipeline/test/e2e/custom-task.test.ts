@@ -26,16 +26,21 @@ function writeTickets(dir: string): string {
   return file;
 }
 
+/** The tickets as a classification task, their queues mapped onto tiny-bert's two labels in order. */
+function ticketsTask(dir: string): ClassificationTaskSpec {
+  return {
+    kind: 'classification',
+    name: 'tickets',
+    data: writeTickets(dir),
+    columns: { text: 'body', label: 'queue' },
+    labels: ['billing', 'bug'],
+  };
+}
+
 describe('a one-shot run on a custom classification task', () => {
   it('records the task name, metric and labels everywhere, and refuses to resume with other columns', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ziplm-custom-run-'));
-    const task: ClassificationTaskSpec = {
-      kind: 'classification',
-      name: 'tickets',
-      data: writeTickets(dir),
-      columns: { text: 'body', label: 'queue' },
-      labels: ['billing', 'bug'],
-    };
+    const task = ticketsTask(dir);
     const runDir = join(dir, 'run');
     const options: OneShotOptions = {
       modelDir: builtinModelDir('tiny-bert'),
@@ -73,13 +78,7 @@ describe('a one-shot run on a custom classification task', () => {
 
   it('fine-tunes a gradual member on the training rows and scores it on the test rows', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ziplm-custom-gradual-'));
-    const task: ClassificationTaskSpec = {
-      kind: 'classification',
-      name: 'tickets',
-      data: writeTickets(dir),
-      columns: { text: 'body', label: 'queue' },
-      labels: ['billing', 'bug'],
-    };
+    const task = ticketsTask(dir);
     const plans: string[] = [];
     const results = await runGradual({
       modelDir: builtinModelDir('tiny-bert'),
