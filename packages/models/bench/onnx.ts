@@ -16,8 +16,7 @@ import type { InferenceSession, Tensor as OrtTensor } from 'onnxruntime-node';
 import type { ModelConfig } from '../src/config.js';
 import { bertConfig, gpt2Config, headDim } from '../src/config.js';
 import { exportAttentionBlock, exportFfnBlock, exportModelToOnnx } from '../src/onnx/index.js';
-import type { Checkpoint, WeightMap } from '../src/weights.js';
-import { expectedShapes } from '../src/weights.js';
+import { fastRandomCheckpoint } from './_checkpoint.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,23 +31,6 @@ const ort = await loadOrt();
 const mb = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MB`;
 const maxRss = () => process.resourceUsage().maxRSS * 1024;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-
-/**
- * Random weights, fast: uniform draws scaled to ±0.03 (timings do not depend on the values; the
- * Box–Muller draw of randomCheckpoint takes ~10 s for 110M parameters on these machines).
- * LayerNorm scales are 1, as Hugging Face initialises them.
- */
-function fastRandomCheckpoint<C extends ModelConfig>(config: C, seed: number): Checkpoint<C> {
-  const random = seededRandom(seed);
-  const weights: WeightMap = new Map();
-  for (const [name, shape] of expectedShapes(config)) {
-    const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    if (/(LayerNorm|ln_\d|ln_f)\.weight$/.test(name)) data.fill(1);
-    else for (let i = 0; i < data.length; i++) data[i] = (random() - 0.5) * 0.06;
-    weights.set(name, { shape, data });
-  }
-  return { config, weights };
-}
 
 type Runner = { name: string; run: () => Promise<unknown>; times: number[] };
 

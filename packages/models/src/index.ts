@@ -70,7 +70,7 @@ export type {
 
 // TensorFlow.js models and backend selection (also `@ziplm/models/tfjs`).
 export { BertModel, createModel, Gpt2Model, initBackend } from './tfjs/index.js';
-export type { BackendInfo, BackendPreference, ForwardOptions, ModelInputs, ModelOutputs } from './tfjs/index.js';
+export type { BackendInfo, BackendPreference, ForwardOptions, LinearTransform, ModelInputs, ModelOutputs } from './tfjs/index.js';
 
 // Tokenizers, their loader and vocabulary trainers (also `@ziplm/models/tokenizers`).
 export {
@@ -159,6 +159,7 @@ export type {
 
 // ONNX export of whole models and single blocks (also `@ziplm/models/onnx`).
 export {
+  dequantizedCheckpoint,
   exportAttentionBlock,
   exportFfnBlock,
   exportLayerBlock,
@@ -167,5 +168,21 @@ export {
   ONNX_NAMES,
   onnxFeeds,
   OnnxExportError,
+  quantizableLinears,
 } from './onnx/index.js';
-export type { BlockExportOptions, ModelExportOptions, OnnxExportOptions, OrtTensorFactory } from './onnx/index.js';
+export type {
+  ActivationQuantization,
+  ActivationRange,
+  BlockExportOptions,
+  Int8Weight,
+  LinearInputSlot,
+  ModelExportOptions,
+  OnnxExportOptions,
+  OnnxQuantizeOptions,
+  OrtTensorFactory,
+  QuantizableLinear,
+} from './onnx/index.js';
+
+// How small a member's weights are: dense fp32, INT8, and a sparse bitmask format.
+export { weightStorage } from './storage.js';
+export type { StorageFigures, WeightStorage } from './storage.js';

@@ -13,8 +13,10 @@ import { bertAttention, bertEmbeddings, bertFfn, bertHead, bertLayer, type BertC
 import { gpt2Attention, gpt2Embeddings, gpt2Ffn, gpt2LmHead, type Gpt2Context } from '../internal/onnx/gpt2.js';
 import { Initializers } from '../internal/onnx/initializers.js';
 import { attentionBias, type KvCache, type ModuleInputCapture } from '../internal/onnx/modules.js';
+import type { Int8Plan } from '../internal/onnx/quantized.js';
 import { OnnxExportError } from './errors.js';
 import { ONNX_DIMS, ONNX_NAMES } from './names.js';
+import type { ActivationRange, OnnxQuantizeOptions } from './quantize.js';
 
 /** Options shared by every export. */
 export interface OnnxExportOptions {
@@ -29,6 +31,12 @@ export interface OnnxExportOptions {
    * (`past_sequence`), so one graph serves every cache length (0 included).
    */
   pastLength?: number;
+  /**
+   * Export INT8: the weights of every `quantizableLinears` projection int8 per output channel, their
+   * inputs quantized to uint8 dynamically or from calibration ranges (the package README, "INT8
+   * export"). Absent: fp32.
+   */
+  quantize?: OnnxQuantizeOptions;
 }
 
 /** Options of `exportModelToOnnx`. */
@@ -42,6 +50,12 @@ export interface ModelExportOptions extends OnnxExportOptions {
    * input of FC2), for every layer whose module is kept.
    */
   moduleInputs?: boolean;
+  /**
+   * Also output, as float32 [batch, sequence, in], the input of every quantizable linear, one output
+   * per distinct input (`QuantizableLinear.input`, `ONNX_NAMES.matmulInput`; BERT's Q, K and V share
+   * one): the data of the GPTQ Hessians and of static activation ranges. Meant for the fp32 export.
+   */
+  matmulInputs?: boolean;
 }
 
 /** Options of the block exports. */
@@ -65,8 +79,46 @@ function checkOptions(what: string, config: ModelConfig, options: OnnxExportOpti
   return decode;
 }
 
-function metadata(config: ModelConfig, graph: Record<string, unknown>): Record<string, string> {
-  return { 'ziplm.graph': JSON.stringify(graph), 'ziplm.config': JSON.stringify(toHfConfig(config)) };
+/**
+ * Range of a quantized MatMul's input that block exports use when the caller gives none: the block
+ * timings of the latency table do not depend on it (the kernels are the same for every scale), and
+ * ±8 covers LayerNorm outputs and GELU activations of random-weight blocks.
+ */
+const NOMINAL_ACTIVATION_RANGE: ActivationRange = { min: -8, max: 8 };
+
+function checkQuantize(what: string, quantize: OnnxQuantizeOptions | undefined): void {
+  if (quantize === undefined) return;
+  if (quantize.activations !== 'dynamic' && quantize.activations !== 'static')
+    throw new OnnxExportError(what, `quantize.activations must be "dynamic" or "static", got ${JSON.stringify(quantize.activations)}`);
+  if (quantize.ranges !== undefined && quantize.activations === 'dynamic')
+    throw new OnnxExportError(what, 'quantize.ranges are for activations "static"; dynamic quantization measures each input at run time');
+}
+
+/**
+ * The INT8 plan of an export. A missing static range: `nominal` (block exports, for timing) or an
+ * OnnxExportError naming the input (whole models, whose outputs must be meaningful).
+ */
+function int8Plan(what: string, quantize: OnnxQuantizeOptions | undefined, missingRange: 'throw' | 'nominal'): Int8Plan | undefined {
+  if (quantize === undefined) return undefined;
+  const ranges = quantize.ranges ?? new Map<string, ActivationRange>();
+  return {
+    activations: quantize.activations,
+    weights: quantize.weights ?? new Map(),
+    range: (input) => {
+      const range = ranges.get(input);
+      if (range !== undefined) return range;
+      if (missingRange === 'nominal') return NOMINAL_ACTIVATION_RANGE;
+      throw new OnnxExportError(
+        what,
+        `static quantization needs the activation range of "${input}" (quantize.ranges, keyed by quantizableLinears(config)[i].input)`,
+      );
+    },
+  };
+}
+
+function metadata(config: ModelConfig, graph: Record<string, unknown>, quantize: OnnxQuantizeOptions | undefined): Record<string, string> {
+  const recorded = quantize === undefined ? graph : { ...graph, quantization: { precision: 'int8', activations: quantize.activations } };
+  return { 'ziplm.graph': JSON.stringify(recorded), 'ziplm.config': JSON.stringify(toHfConfig(config)) };
 }
 
 /**
@@ -82,12 +134,16 @@ function metadata(config: ModelConfig, graph: Record<string, unknown>): Record<s
  * and returns `present_key_l`/`present_value_l` [batch, heads_l, total_sequence, headDim]. New tokens
  * get positions past … total − 1; a cache of length 0 makes decode equal full mode.
  *
+ * With `quantize`, the projections of `quantizableLinears(config)` are INT8 (the heads stay fp32) and
+ * the `ziplm.graph` metadata records `quantization: { precision: 'int8', activations }`.
+ *
  * @throws WeightsError when the checkpoint does not match its config; OnnxExportError for bad options.
  */
 export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOptions = {}): Uint8Array {
   const config = checkpoint.config;
   const what = `exportModelToOnnx (${config.modelType})`;
   const decode = checkOptions(what, config, options);
+  checkQuantize(what, options.quantize);
   checkCheckpoint(checkpoint, `${what}: checkpoint`);
   const g = new GraphBuilder(`ziplm_${config.modelType}${decode ? '_decode' : ''}`);
   const init = new Initializers(g, checkpoint.weights, what);
@@ -105,9 +161,19 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
     ? (module, layer, tensor, width) =>
         captured.push({ name: module === 'attention' ? ONNX_NAMES.attentionInput(layer) : ONNX_NAMES.ffnInput(layer), tensor, width })
     : undefined;
+  const matmulInputs = new Map<string, { tensor: string; width: number }>();
+  const captureMatmulInput = options.matmulInputs
+    ? (input: string, tensor: string, width: number) => {
+        if (!matmulInputs.has(input)) matmulInputs.set(input, { tensor, width });
+      }
+    : undefined;
+  const projections = {
+    ...(captureMatmulInput ? { captureMatmulInput } : {}),
+    ...(options.quantize ? { int8: int8Plan(what, options.quantize, 'throw')! } : {}),
+  };
 
   if (config.modelType === 'bert') {
-    const ctx: BertContext = { g, init, config, capture };
+    const ctx: BertContext = { g, init, config, capture, ...projections };
     const types = g.input(ONNX_NAMES.tokenTypeIds, 'int64', seqDims);
     let h = bertEmbeddings(ctx, ids, types);
     states.push(h);
@@ -118,7 +184,7 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
     }
     ({ logits, dims: logitsDims } = bertHead(ctx, h));
   } else {
-    const ctx: Gpt2Context = { g, init, config, capture };
+    const ctx: Gpt2Context = { g, init, config, capture, ...projections };
     let h = gpt2Embeddings(ctx, ids, mask, decode);
     states.push(h);
     const bias = attentionBias(g, mask, ids);
@@ -158,7 +224,8 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
     });
   }
   for (const c of captured) g.output(c.tensor, 'float32', [ONNX_DIMS.batch, ONNX_DIMS.sequence, c.width], c.name);
-  return g.toBytes({ metadata: metadata(config, { kind: 'model', mode: decode ? 'decode' : 'full' }) });
+  for (const [name, c] of matmulInputs) g.output(c.tensor, 'float32', [ONNX_DIMS.batch, ONNX_DIMS.sequence, c.width], name);
+  return g.toBytes({ metadata: metadata(config, { kind: 'model', mode: decode ? 'decode' : 'full' }, options.quantize) });
 }
 
 /**
@@ -168,7 +235,9 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
  * [batch, heads, past_sequence, headDim] to `present_key`/`present_value`. The module's subgraph
  * is built by the same function as in `exportModelToOnnx`: for BERT attention that is BertAttention
  * (with its residual and LayerNorm), for BERT FFN intermediate + output (with residual and
- * LayerNorm); for GPT2 x + attn(ln_1(x)) and x + mlp(ln_2(x)).
+ * LayerNorm); for GPT2 x + attn(ln_1(x)) and x + mlp(ln_2(x)). With `quantize` its projections are
+ * the same INT8 subgraphs as the whole model's; a static export without a range for an input uses a
+ * nominal ±8 (block exports are for timing).
  */
 export function exportLayerBlock(
   checkpoint: Checkpoint,
@@ -196,6 +265,9 @@ function buildBlock(
 ): Uint8Array {
   const config = checkpoint.config;
   const decode = checkOptions(what, reportedConfig, options);
+  checkQuantize(what, options.quantize);
+  const int8 = int8Plan(what, options.quantize, 'nominal');
+  const projections = int8 ? { int8 } : {};
   const g = new GraphBuilder(`ziplm_${config.modelType}_${module}${decode ? '_decode' : ''}`);
   const init = new Initializers(g, checkpoint.weights, what);
   const hiddenDims = [ONNX_DIMS.batch, ONNX_DIMS.sequence, config.hiddenSize];
@@ -206,7 +278,7 @@ function buildBlock(
     const heads = config.layerHeads[layer]!;
     const mask = g.input(ONNX_NAMES.attentionMask, 'int64', [ONNX_DIMS.batch, decode ? ONNX_DIMS.total : ONNX_DIMS.sequence]);
     if (config.modelType === 'bert') {
-      out = bertAttention({ g, init, config }, layer, heads, x, attentionBias(g, mask));
+      out = bertAttention({ g, init, config, ...projections }, layer, heads, x, attentionBias(g, mask));
     } else {
       if (decode) {
         const past = options.pastLength ?? ONNX_DIMS.past;
@@ -218,10 +290,13 @@ function buildBlock(
           presentValue: ONNX_NAMES.blockPresentValue,
         };
       }
-      out = gpt2Attention({ g, init, config }, layer, heads, x, attentionBias(g, mask, x), cache);
+      out = gpt2Attention({ g, init, config, ...projections }, layer, heads, x, attentionBias(g, mask, x), cache);
     }
   } else {
-    out = config.modelType === 'bert' ? bertFfn({ g, init, config }, layer, x) : gpt2Ffn({ g, init, config }, layer, x);
+    out =
+      config.modelType === 'bert'
+        ? bertFfn({ g, init, config, ...projections }, layer, x)
+        : gpt2Ffn({ g, init, config, ...projections }, layer, x);
   }
   g.output(out, 'float32', hiddenDims, ONNX_NAMES.blockOutput);
   if (cache) {
@@ -229,7 +304,7 @@ function buildBlock(
     g.output(cache.presentKey, 'float32', dims);
     g.output(cache.presentValue, 'float32', dims);
   }
-  return g.toBytes({ metadata: metadata(reportedConfig, { ...graphInfo, mode: decode ? 'decode' : 'full' }) });
+  return g.toBytes({ metadata: metadata(reportedConfig, { ...graphInfo, mode: decode ? 'decode' : 'full' }, options.quantize) });
 }
 
 /**

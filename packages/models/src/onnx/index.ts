@@ -7,8 +7,13 @@ export { exportAttentionBlock, exportFfnBlock, exportLayerBlock, exportModelToOn
 export type { BlockExportOptions, ModelExportOptions, OnnxExportOptions } from './export.js';
 export { OnnxExportError } from './errors.js';
 
+// INT8 export: the linears it quantizes and the weights and ranges a caller may give it.
+export { dequantizedCheckpoint, quantizableLinears } from './quantize.js';
+export type { ActivationQuantization, ActivationRange, Int8Weight, OnnxQuantizeOptions, QuantizableLinear } from './quantize.js';
+
 // The graphs' interface: input and output names, symbolic dimensions.
 export { ONNX_DIMS, ONNX_NAMES } from './names.js';
+export type { LinearInputSlot } from './names.js';
 
 // Running an exported model in onnxruntime.
 export { onnxFeeds } from './run.js';

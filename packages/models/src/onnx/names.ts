@@ -12,6 +12,9 @@ export const ONNX_DIMS = {
   total: 'total_sequence',
 } as const;
 
+/** Which input of a layer's quantizable linears a `matmulInput` name is. */
+export type LinearInputSlot = 'qkv' | 'attention_output' | 'fc1' | 'fc2';
+
 /** Input and output names of the exported graphs. */
 export const ONNX_NAMES = {
   /** Model inputs, int64 [batch, sequence] (decode: attention_mask is [batch, total_sequence]). */
@@ -25,6 +28,13 @@ export const ONNX_NAMES = {
   /** Calibration outputs (`moduleInputs`): inputs of the attention output projection and of FC2. */
   attentionInput: (layer: number) => `attention_input_${layer}`,
   ffnInput: (layer: number) => `ffn_input_${layer}`,
+  /**
+   * Calibration outputs (`matmulInputs`) and the keys of static activation ranges: the input of one
+   * quantizable linear of layer l, float32 [batch, sequence, in]. 'qkv' is shared by BERT's Q, K and V
+   * (GPT2's c_attn), 'attention_output' is the output projection's (equal to `attentionInput`), 'fc1'
+   * and 'fc2' the FFN's (fc2's equal to `ffnInput`).
+   */
+  matmulInput: (layer: number, linear: LinearInputSlot) => `matmul_input_${layer}_${linear}`,
   /** Decode-mode cache of layer l (only layers that keep attention), [batch, heads_l, past|total, headDim]. */
   pastKey: (layer: number) => `past_key_${layer}`,
   pastValue: (layer: number) => `past_value_${layer}`,

@@ -46,6 +46,7 @@ export class BertModel {
     const get = (name: string): Tensor32 => w.get(name)!;
     const s = this.store;
     const linear = (name: string): DenseParams => ({
+      weightName: `${name}.weight`,
       kernel: s.add(`${name}.weight`, get(`${name}.weight`), true),
       bias: s.add(`${name}.bias`, get(`${name}.bias`)),
     });
@@ -94,6 +95,7 @@ export class BertModel {
     const c = this.config;
     const { batch, seq } = checkInputs(inputs, c.vocabSize, c.maxPositions, c.typeVocabSize);
     const dropout = new DropoutStream(options.training ?? false, options.seed);
+    const { linear } = options;
     const d = c.hiddenSize;
     const hd = headDim(c);
     return tf.tidy(() => {
@@ -113,9 +115,9 @@ export class BertModel {
         if (layer.attention) {
           const a = layer.attention;
           const context = multiHeadAttention(
-            dense(h2, a.query),
-            dense(h2, a.key),
-            dense(h2, a.value),
+            dense(h2, a.query, linear),
+            dense(h2, a.key, linear),
+            dense(h2, a.value, linear),
             batch,
             seq,
             layer.heads,
@@ -124,12 +126,12 @@ export class BertModel {
             c.attentionDropout,
             dropout,
           );
-          h2 = layerNorm(tf.add(dropout.apply(dense(context, a.output), c.hiddenDropout), h2), a.norm, c.layerNormEps);
+          h2 = layerNorm(tf.add(dropout.apply(dense(context, a.output, linear), c.hiddenDropout), h2), a.norm, c.layerNormEps);
         }
         if (layer.ffn) {
           const f = layer.ffn;
-          const inner = geluErf(dense(h2, f.input));
-          h2 = layerNorm(tf.add(dropout.apply(dense(inner, f.output), c.hiddenDropout), h2), f.norm, c.layerNormEps);
+          const inner = geluErf(dense(h2, f.input, linear));
+          h2 = layerNorm(tf.add(dropout.apply(dense(inner, f.output, linear), c.hiddenDropout), h2), f.norm, c.layerNormEps);
         }
         hiddenStates.push(tf.reshape(h2, [batch, seq, d]));
       }
@@ -137,10 +139,10 @@ export class BertModel {
       if (this.pooler && this.classifier) {
         // Pooler: tanh(dense(h[:, 0])) on the [CLS] token, then dropout and the classifier.
         const cls = tf.reshape(tf.slice(hiddenStates[hiddenStates.length - 1]!, [0, 0, 0], [batch, 1, d]), [batch, d]) as tf.Tensor2D;
-        const pooled = dropout.apply(tf.tanh(dense(cls, this.pooler)), c.hiddenDropout);
-        logits = dense(pooled, this.classifier);
+        const pooled = dropout.apply(tf.tanh(dense(cls, this.pooler, linear)), c.hiddenDropout);
+        logits = dense(pooled, this.classifier, linear);
       } else if (this.qaOutputs) {
-        logits = tf.reshape(dense(h2, this.qaOutputs), [batch, seq, 2]);
+        logits = tf.reshape(dense(h2, this.qaOutputs, linear), [batch, seq, 2]);
       } else {
         // No head: the last hidden state (a separate tensor, so disposing both outputs is safe).
         logits = tf.clone(hiddenStates[hiddenStates.length - 1]!);

@@ -55,6 +55,7 @@ export class Gpt2Model {
     const get = (name: string): Tensor32 => w.get(name)!;
     const s = this.store;
     const conv = (name: string): DenseParams => ({
+      weightName: `${name}.weight`,
       kernel: s.add(`${name}.weight`, get(`${name}.weight`)),
       bias: s.add(`${name}.bias`, get(`${name}.bias`)),
     });
@@ -92,6 +93,7 @@ export class Gpt2Model {
     const c = this.config;
     const { batch, seq } = checkInputs(inputs, c.vocabSize, c.maxPositions);
     const dropout = new DropoutStream(options.training ?? false, options.seed);
+    const { linear } = options;
     const d = c.hiddenSize;
     const hd = headDim(c);
     return tf.tidy(() => {
@@ -107,18 +109,18 @@ export class Gpt2Model {
           const a = layer.attention;
           const width = layer.heads * hd;
           // c_attn output is Q | K | V along the feature axis.
-          const [q, k, v] = tf.split(dense(layerNorm(h2, a.norm, c.layerNormEps), a.qkv), [width, width, width], 1) as [
+          const [q, k, v] = tf.split(dense(layerNorm(h2, a.norm, c.layerNormEps), a.qkv, linear), [width, width, width], 1) as [
             tf.Tensor2D,
             tf.Tensor2D,
             tf.Tensor2D,
           ];
           const context = multiHeadAttention(q, k, v, batch, seq, layer.heads, hd, mask, c.attentionDropout, dropout);
-          h2 = tf.add(h2, dropout.apply(dense(context, a.output), c.hiddenDropout));
+          h2 = tf.add(h2, dropout.apply(dense(context, a.output, linear), c.hiddenDropout));
         }
         if (layer.mlp) {
           const m = layer.mlp;
-          const inner = geluTanh(dense(layerNorm(h2, m.norm, c.layerNormEps), m.input));
-          h2 = tf.add(h2, dropout.apply(dense(inner, m.output), c.hiddenDropout));
+          const inner = geluTanh(dense(layerNorm(h2, m.norm, c.layerNormEps), m.input, linear));
+          h2 = tf.add(h2, dropout.apply(dense(inner, m.output, linear), c.hiddenDropout));
         }
         hiddenStates.push(tf.reshape(h2, [batch, seq, d]));
       }

@@ -9,4 +9,4 @@ export type { BackendInfo, BackendPreference } from './backend.js';
 export { BertModel } from './bert.js';
 export { Gpt2Model } from './gpt2.js';
 export { createModel } from './create-model.js';
-export type { ForwardOptions, ModelInputs, ModelOutputs } from './layers.js';
+export type { ForwardOptions, LinearTransform, ModelInputs, ModelOutputs } from './layers.js';

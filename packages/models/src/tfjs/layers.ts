@@ -18,8 +18,23 @@ export const ATTENTION_MASK_NEGATIVE = -1e9;
 
 /** A linear layer: kernel [in, out], bias [out]. */
 export interface DenseParams {
+  /** Checkpoint name of the weight (`….weight`, Hugging Face layout), what a {@link LinearTransform} is told. */
+  readonly weightName: string;
   readonly kernel: tf.Variable;
   readonly bias: tf.Variable;
+}
+
+/**
+ * Rewrites what the linear layers of one forward pass multiply, inside the gradient tape: quantization-aware
+ * training fake-quantizes the kernels and their inputs through it, sparse fine-tuning masks the kernels. Each
+ * function is called once per linear layer (encoder/decoder layers and task heads alike) with the layer's
+ * checkpoint weight name, and returns the tensor to use (or its argument unchanged).
+ */
+export interface LinearTransform {
+  /** The kernel to multiply by, from the stored one: both [in, out], so the output channels are the columns. */
+  readonly kernel?: (kernel: tf.Tensor2D, weightName: string) => tf.Tensor2D;
+  /** The input to multiply, [rows, in], from the layer's actual input. */
+  readonly input?: (x: tf.Tensor2D, weightName: string) => tf.Tensor2D;
 }
 
 /** A LayerNorm: gamma and beta [features]. */
@@ -28,9 +43,12 @@ export interface NormParams {
   readonly beta: tf.Variable;
 }
 
-/** y = x·W + b for x [rows, in]. */
-export function dense(x: tf.Tensor2D, p: DenseParams): tf.Tensor2D {
-  return tf.add(tf.matMul(x, p.kernel as tf.Tensor2D), p.bias);
+/** y = x·W + b for x [rows, in]; with a `transform`, its input and kernel replace x and W. */
+export function dense(x: tf.Tensor2D, p: DenseParams, transform?: LinearTransform): tf.Tensor2D {
+  if (transform === undefined) return tf.add(tf.matMul(x, p.kernel as tf.Tensor2D), p.bias);
+  const input = transform.input ? transform.input(x, p.weightName) : x;
+  const kernel = transform.kernel ? transform.kernel(p.kernel as tf.Tensor2D, p.weightName) : (p.kernel as tf.Tensor2D);
+  return tf.add(tf.matMul(input, kernel), p.bias);
 }
 
 /** LayerNorm over the last axis: (x − mean) / sqrt(var + eps) · gamma + beta (biased variance, as PyTorch). */
@@ -139,6 +157,8 @@ export interface ForwardOptions {
   training?: boolean;
   /** Seed of the dropout masks; the same seed gives the same masks. */
   seed?: number;
+  /** Rewrites the inputs and kernels of the linear layers (default: none, the stored weights as they are). */
+  linear?: LinearTransform;
 }
 
 /**

@@ -5,11 +5,15 @@ import type { BertConfig } from '../../config.js';
 import { headDim } from '../../config.js';
 import { BERT_NAMES, bertLayerNames } from '../../weights.js';
 import type { Initializers } from './initializers.js';
-import { ONNX_DIMS } from '../../onnx/names.js';
+import { ONNX_DIMS, ONNX_NAMES } from '../../onnx/names.js';
 import { geluErf, type ModuleInputCapture, layerNorm, linear, multiHeadAttention, positionIds, splitQkv } from './modules.js';
+import { type ProjectionContext, projection } from './quantized.js';
 
-/** What the BERT builders need: the graph, the checkpoint's initializers and the config. */
-export interface BertContext {
+/**
+ * What the BERT builders need: the graph, the checkpoint's initializers, the config, and whether the
+ * projections are INT8 (`ProjectionContext`).
+ */
+export interface BertContext extends ProjectionContext {
   readonly g: GraphBuilder;
   readonly init: Initializers;
   readonly config: BertConfig;
@@ -41,12 +45,22 @@ export function bertAttention(ctx: BertContext, layer: number, heads: number, x:
   const hd = headDim(config);
   return g.scope(`layer.${layer}.attention`, () => {
     const prefix = n.query.slice(0, -'.query'.length);
-    const qkvW = init.fusedTransposed(`${prefix}.qkv.weight_t`, [`${n.query}.weight`, `${n.key}.weight`, `${n.value}.weight`]);
-    const qkvB = init.concatenated(`${prefix}.qkv.bias`, [`${n.query}.bias`, `${n.key}.bias`, `${n.value}.bias`]);
-    const [q, k, v] = splitQkv(g, linear(g, x, qkvW, qkvB), heads * hd);
+    const qkv = projection(ctx, x, {
+      weights: [`${n.query}.weight`, `${n.key}.weight`, `${n.value}.weight`],
+      layout: 'out-in',
+      fusedName: `${prefix}.qkv.weight`,
+      bias: init.concatenated(`${prefix}.qkv.bias`, [`${n.query}.bias`, `${n.key}.bias`, `${n.value}.bias`]),
+      input: ONNX_NAMES.matmulInput(layer, 'qkv'),
+    });
+    const [q, k, v] = splitQkv(g, qkv, heads * hd);
     const context = multiHeadAttention(g, q, k, v, heads, hd, bias);
     ctx.capture?.('attention', layer, context, heads * hd);
-    const out = linear(g, context, init.transposed(`${n.attnOut}.weight`), init.asIs(`${n.attnOut}.bias`));
+    const out = projection(ctx, context, {
+      weights: [`${n.attnOut}.weight`],
+      layout: 'out-in',
+      bias: init.asIs(`${n.attnOut}.bias`),
+      input: ONNX_NAMES.matmulInput(layer, 'attention_output'),
+    });
     // Post-LN: LayerNorm(dense(h) + input); Add → LayerNormalization fuses to SkipLayerNormalization.
     return layerNorm(g, g.op('Add', [out, x]), init.asIs(`${n.attnNorm}.weight`), init.asIs(`${n.attnNorm}.bias`), config.layerNormEps);
   });
@@ -57,9 +71,20 @@ export function bertFfn(ctx: BertContext, layer: number, x: string): string {
   const { g, init, config } = ctx;
   const n = bertLayerNames(layer);
   return g.scope(`layer.${layer}.ffn`, () => {
-    const inner = geluErf(g, linear(g, x, init.transposed(`${n.ffnIn}.weight`), init.asIs(`${n.ffnIn}.bias`)));
+    const fc1 = projection(ctx, x, {
+      weights: [`${n.ffnIn}.weight`],
+      layout: 'out-in',
+      bias: init.asIs(`${n.ffnIn}.bias`),
+      input: ONNX_NAMES.matmulInput(layer, 'fc1'),
+    });
+    const inner = geluErf(g, fc1);
     ctx.capture?.('ffn', layer, inner, config.layerIntermediate[layer]!);
-    const out = linear(g, inner, init.transposed(`${n.ffnOut}.weight`), init.asIs(`${n.ffnOut}.bias`));
+    const out = projection(ctx, inner, {
+      weights: [`${n.ffnOut}.weight`],
+      layout: 'out-in',
+      bias: init.asIs(`${n.ffnOut}.bias`),
+      input: ONNX_NAMES.matmulInput(layer, 'fc2'),
+    });
     return layerNorm(g, g.op('Add', [out, x]), init.asIs(`${n.ffnNorm}.weight`), init.asIs(`${n.ffnNorm}.bias`), config.layerNormEps);
   });
 }
@@ -76,7 +101,7 @@ export function bertLayer(ctx: BertContext, layer: number, x: string, bias: stri
   return h;
 }
 
-/** The task head on the last hidden state: logits and their symbolic shape. */
+/** The task head on the last hidden state: logits and their symbolic shape. Always fp32 (see `quantizableLinears`). */
 export function bertHead(ctx: BertContext, h: string): { logits: string; dims: (string | number)[] } {
   const { g, init, config } = ctx;
   const head = config.head;

@@ -6,10 +6,15 @@ import { headDim } from '../../config.js';
 import { GPT2_NAMES, gpt2LayerNames } from '../../weights.js';
 import type { Initializers } from './initializers.js';
 import type { KvCache, ModuleInputCapture } from './modules.js';
-import { dimOf, geluTanh, layerNorm, linear, multiHeadAttention, positionIds, splitQkv } from './modules.js';
+import { dimOf, geluTanh, layerNorm, multiHeadAttention, positionIds, splitQkv } from './modules.js';
+import { ONNX_NAMES } from '../../onnx/names.js';
+import { type ProjectionContext, projection } from './quantized.js';
 
-/** What the GPT2 builders need: the graph, the checkpoint's initializers and the config. */
-export interface Gpt2Context {
+/**
+ * What the GPT2 builders need: the graph, the checkpoint's initializers, the config, and whether the
+ * projections are INT8 (`ProjectionContext`).
+ */
+export interface Gpt2Context extends ProjectionContext {
   readonly g: GraphBuilder;
   readonly init: Initializers;
   readonly config: Gpt2Config;
@@ -44,10 +49,22 @@ export function gpt2Attention(ctx: Gpt2Context, layer: number, heads: number, x:
   return g.scope(`layer.${layer}.attention`, () => {
     const h = layerNorm(g, x, init.asIs(`${n.ln1}.weight`), init.asIs(`${n.ln1}.bias`), config.layerNormEps);
     // c_attn is Conv1D [d, 3·width] with Q | K | V along the output axis: already one GEMM.
-    const [q, k, v] = splitQkv(g, linear(g, h, init.asIs(`${n.qkv}.weight`), init.asIs(`${n.qkv}.bias`)), heads * hd);
+    const qkv = projection(ctx, h, {
+      weights: [`${n.qkv}.weight`],
+      layout: 'in-out',
+      bias: init.asIs(`${n.qkv}.bias`),
+      input: ONNX_NAMES.matmulInput(layer, 'qkv'),
+    });
+    const [q, k, v] = splitQkv(g, qkv, heads * hd);
     const context = multiHeadAttention(g, q, k, v, heads, hd, bias, cache);
     ctx.capture?.('attention', layer, context, heads * hd);
-    return g.op('Add', [x, linear(g, context, init.asIs(`${n.attnOut}.weight`), init.asIs(`${n.attnOut}.bias`))]);
+    const out = projection(ctx, context, {
+      weights: [`${n.attnOut}.weight`],
+      layout: 'in-out',
+      bias: init.asIs(`${n.attnOut}.bias`),
+      input: ONNX_NAMES.matmulInput(layer, 'attention_output'),
+    });
+    return g.op('Add', [x, out]);
   });
 }
 
@@ -57,13 +74,25 @@ export function gpt2Ffn(ctx: Gpt2Context, layer: number, x: string): string {
   const n = gpt2LayerNames(layer);
   return g.scope(`layer.${layer}.ffn`, () => {
     const h = layerNorm(g, x, init.asIs(`${n.ln2}.weight`), init.asIs(`${n.ln2}.bias`), config.layerNormEps);
-    const inner = geluTanh(g, linear(g, h, init.asIs(`${n.ffnIn}.weight`), init.asIs(`${n.ffnIn}.bias`)));
+    const fc1 = projection(ctx, h, {
+      weights: [`${n.ffnIn}.weight`],
+      layout: 'in-out',
+      bias: init.asIs(`${n.ffnIn}.bias`),
+      input: ONNX_NAMES.matmulInput(layer, 'fc1'),
+    });
+    const inner = geluTanh(g, fc1);
     ctx.capture?.('ffn', layer, inner, config.layerIntermediate[layer]!);
-    return g.op('Add', [x, linear(g, inner, init.asIs(`${n.ffnOut}.weight`), init.asIs(`${n.ffnOut}.bias`))]);
+    const out = projection(ctx, inner, {
+      weights: [`${n.ffnOut}.weight`],
+      layout: 'in-out',
+      bias: init.asIs(`${n.ffnOut}.bias`),
+      input: ONNX_NAMES.matmulInput(layer, 'fc2'),
+    });
+    return g.op('Add', [x, out]);
   });
 }
 
-/** ln_f and the LM head tied to wte: logits [batch, seq, vocab]. */
+/** ln_f and the LM head tied to wte: logits [batch, seq, vocab]. Always fp32 (see `quantizableLinears`). */
 export function gpt2LmHead(ctx: Gpt2Context, h: string): string {
   const { g, init, config } = ctx;
   return g.scope('lm_head', () => {

@@ -31,7 +31,7 @@ export class Initializers {
     private readonly g: GraphBuilder,
     private readonly weights: WeightMap,
     /** Names the export in error messages. */
-    private readonly what: string,
+    readonly what: string,
   ) {}
 
   /** The checkpoint tensor `name`, checked to have `rank` dimensions. */
@@ -44,7 +44,11 @@ export class Initializers {
     return t;
   }
 
-  private once(key: string, make: () => string): string {
+  /**
+   * A tensor derived from checkpoint tensors (transposed, fused, quantized), made by `make` the first
+   * time `key` is asked for; later calls return the same value name.
+   */
+  derived(key: string, make: () => string): string {
     let v = this.added.get(key);
     if (v === undefined) {
       v = make();
@@ -55,7 +59,7 @@ export class Initializers {
 
   /** The tensor as stored (its data is referenced, not copied). */
   asIs(name: string): string {
-    return this.once(name, () => {
+    return this.derived(name, () => {
       const t = this.tensor(name);
       return this.g.initializer(name, 'float32', t.shape, t.data);
     });
@@ -71,7 +75,7 @@ export class Initializers {
    * Used for BERT's Q, K and V, so the three projections are one GEMM (as GPT2's c_attn is).
    */
   fusedTransposed(newName: string, names: readonly string[]): string {
-    return this.once(newName, () => {
+    return this.derived(newName, () => {
       const parts = names.map((n) => this.tensor(n, 2));
       const inDim = parts[0]!.shape[1]!;
       for (const [i, p] of parts.entries()) {
@@ -92,7 +96,7 @@ export class Initializers {
 
   /** Several 1-D tensors concatenated (the biases matching `fusedTransposed`). */
   concatenated(newName: string, names: readonly string[]): string {
-    return this.once(newName, () => {
+    return this.derived(newName, () => {
       const parts = names.map((n) => this.tensor(n, 1));
       const data = new Float32Array(parts.reduce((s, p) => s + p.data.length, 0));
       let offset = 0;
