@@ -38,6 +38,16 @@ export type {
 export { defaultLossWeights, fineTune } from './trainer.js';
 export type { EvaluateFn, FineTuneOptions, FineTuneResult, ProgressEvent, StopReason } from './trainer.js';
 
+// quantization-aware and sparse fine-tuning (fineTune's `qat` and `masks`), and the INT8 grid they train on
+export {
+  applyMasks,
+  fakeQuantizedCheckpoint,
+  fakeQuantizedModel,
+  fakeQuantizeInt8,
+  outputChannelAxis,
+} from './qat.js';
+export type { FakeQuantizedWeight, QatOptions, WeightMasks } from './qat.js';
+
 // what the trainer needs from a model (structural: @ziplm/models' BertModel and Gpt2Model fit)
 export type { ForwardModel, TrainableModel, TrainerForwardOptions } from './model.js';
 

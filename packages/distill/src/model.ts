@@ -3,7 +3,7 @@
 // can be fine-tuned or used as a teacher.
 
 import type * as tf from '@tensorflow/tfjs-core';
-import type { ModelConfig, WeightMap } from '@ziplm/models';
+import type { LinearTransform, ModelConfig, WeightMap } from '@ziplm/models';
 import type { BatchInputs } from './batching.js';
 import type { ForwardOutputs } from './losses.js';
 
@@ -14,6 +14,11 @@ import type { ForwardOutputs } from './losses.js';
 export interface TrainerForwardOptions {
   readonly training?: boolean;
   readonly seed?: number;
+  /**
+   * Rewrites the linear layers' kernels and inputs (fake quantization and sparsity masks of `fineTune`'s `qat`
+   * and `masks`). A model that ignores it trains and evaluates unquantized and unmasked.
+   */
+  readonly linear?: LinearTransform;
 }
 
 /** A model that can run a forward pass (a teacher needs no more). */

@@ -35,6 +35,15 @@ import {
 import type { ForwardModel, TrainableModel } from './model.js';
 import { padIdOf } from './model.js';
 import { AdamW, clipByGlobalNorm } from './optimizer.js';
+import {
+  applyMasks,
+  checkLinearRewrites,
+  linearRewrites,
+  withLinearTransform,
+  type LinearRewrites,
+  type QatOptions,
+  type WeightMasks,
+} from './qat.js';
 import { linearWarmupDecay } from './schedule.js';
 
 /** Default loss weights of a task kind: Table 7's GLUE, SQuAD and GPT2 columns. */
@@ -154,6 +163,19 @@ export interface FineTuneOptions {
    * `best/` and a later call resumes. Not part of the run: resuming with another budget is the same run.
    */
   readonly maxMilliseconds?: number;
+  /**
+   * Quantization-aware fine-tuning: the named linears run on their INT8 grid values (and, with `activations`,
+   * on uint8 inputs) in every forward pass, training and evaluation alike, with straight-through gradients to
+   * the float32 weights (see `QatOptions`). The result holds those float32 weights: round-to-nearest INT8 of
+   * them (per output channel, max|w| / 127) is exactly what training multiplied by; `fakeQuantizedModel` runs
+   * the result as QAT evaluated it.
+   */
+  readonly qat?: QatOptions;
+  /**
+   * Fixed sparsity masks of linear weights (1 = keep, 0 = pruned, checkpoint layout): the student starts from
+   * the masked weights and its pruned weights stay exactly 0 through training, with or without `qat`.
+   */
+  readonly masks?: WeightMasks;
 }
 
 /** What {@link fineTune} returns. */
@@ -205,6 +227,26 @@ function datasetHash(examples: readonly TrainingExample[]): string {
     mix((ex.label ?? -1) + 1);
     mix((ex.startPosition ?? -1) + 1);
     mix((ex.endPosition ?? -1) + 1);
+  }
+  return (h >>> 0).toString(16);
+}
+
+/** FNV-1a over QAT's weight names (in a canonical order) and whether activations are quantized. */
+function qatHash(qat: QatOptions): string {
+  let h = 0x811c9dc5;
+  for (const name of [...new Set(qat.weights)].sort()) {
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0x2c, 0x01000193);
+  }
+  return `${(h >>> 0).toString(16)}${qat.activations ? '+activations' : ''}`;
+}
+
+/** FNV-1a over the masks' names (in a canonical order) and bits. */
+function masksHash(masks: WeightMasks): string {
+  let h = 0x811c9dc5;
+  for (const name of [...masks.keys()].sort()) {
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+    for (const bit of masks.get(name)!) h = Math.imul(h ^ bit, 0x01000193);
   }
   return (h >>> 0).toString(16);
 }
@@ -306,12 +348,19 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     ...(needsTeacher
       ? { teacher: checkpointHash(isCheckpoint(options.teacher!) ? options.teacher : teacherWeights(options.teacher!)) }
       : {}),
+    // Only present when used, so the fingerprints of runs without them are unchanged.
+    ...(options.qat ? { qat: qatHash(options.qat) } : {}),
+    ...(options.masks ? { masks: masksHash(options.masks) } : {}),
   };
+  // Checked before anything is loaded or built: a bad name or mask is an option error, not a failed step.
+  const rewriteOptions = { ...(options.qat ? { qat: options.qat } : {}), ...(options.masks ? { masks: options.masks } : {}) };
+  checkLinearRewrites(options.student.config, rewriteOptions);
+  const maskedStudent = options.masks ? applyMasks(options.student, options.masks) : options.student;
 
   // ---- resume or start -------------------------------------------------------------------------------
   const resumed = options.checkpointDir && options.resume !== false ? await loadTrainingCheckpoint(options.checkpointDir) : undefined;
   if (resumed) checkFingerprint(resumed.state.fingerprint, fingerprint, `${options.checkpointDir}/last/trainer-state.json`);
-  const startCheckpoint = resumed?.checkpoint ?? options.student;
+  const startCheckpoint = resumed?.checkpoint ?? maskedStudent;
 
   // A teacher given as a checkpoint is built here and disposed at the end; a model is the caller's.
   let ownTeacher: TrainableModel | undefined;
@@ -329,6 +378,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
 
   let student: TrainableModel;
   let optimizer: AdamW | undefined;
+  let rewrites: LinearRewrites | undefined;
   try {
     student = createModel(startCheckpoint);
   } catch (error) {
@@ -339,6 +389,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   try {
     optimizer = new AdamW(variables, { weightDecay: options.weightDecay ?? 0 });
     if (resumed) optimizer.setState(resumed.optimizer, `${options.checkpointDir}/last/optimizer.safetensors`);
+    rewrites = linearRewrites(startCheckpoint.config, rewriteOptions);
   } catch (error) {
     optimizer?.dispose();
     student.dispose();
@@ -346,6 +397,9 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     throw error;
   }
   const adamw = optimizer;
+  const linearRewrite = rewrites;
+  // Evaluation sees the model training optimises: quantized and masked like the student's forward passes.
+  const evaluatedStudent = withLinearTransform(student, linearRewrite.transform);
 
   const lengths = train.map((ex) => ex.inputIds.length);
   const padId = padIdOf(startCheckpoint.config);
@@ -400,7 +454,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   };
   const runEvaluation = async () => {
     if (!options.evaluate) return;
-    const metrics = await options.evaluate(student, step);
+    const metrics = await options.evaluate(evaluatedStudent, step);
     const key = options.selectMetric ?? Object.keys(metrics)[0];
     if (key === undefined || !(key in metrics))
       throw new TrainingConfigError('selectMetric', `"${key}" is not among the evaluation metrics ${JSON.stringify(Object.keys(metrics))}`);
@@ -455,7 +509,11 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
         const parts: tf.Scalar[] = [];
         const partNames: Array<'task' | 'logit' | 'token'> = [];
         const { value, grads } = tf.variableGrads(() => {
-          const out = student.forward(batch.inputs, { training: dropout, seed: mixSeed(seed, step) });
+          const out = student.forward(batch.inputs, {
+            training: dropout,
+            seed: mixSeed(seed, step),
+            ...(linearRewrite.transform ? { linear: linearRewrite.transform } : {}),
+          });
           const terms = distillationObjective(out, teacherOut, batch.targets, batch.inputs.attentionMask, objectiveOptions);
           for (const name of ['task', 'logit', 'token'] as const) {
             const t = terms[name];
@@ -535,10 +593,12 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   } catch (error) {
     student.dispose();
     adamw.dispose();
+    linearRewrite.dispose();
     ownTeacher?.dispose();
     throw error;
   }
   adamw.dispose();
+  linearRewrite.dispose();
   ownTeacher?.dispose();
   return {
     model: student,
