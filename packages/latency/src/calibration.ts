@@ -17,7 +17,7 @@
 // table stays as it is.
 
 import { SearchError } from './errors.js';
-import { nonPrunableTime } from './runtime.js';
+import { nonPrunableTime, referenceTime } from './runtime.js';
 import type { LatencyTable, LevelTime } from './table.js';
 
 /** A pruned model whose speedup over the dense model was measured (e.g. a verified member). */
@@ -60,7 +60,7 @@ export interface WholeModelPoint {
   readonly sum: number;
   /** Present (kept > 0) modules. */
   readonly modules: number;
-  /** Measured whole-model time in the table's units: dense / measured speedup (ms). */
+  /** Measured whole-model time in the table's units: reference (the dense model, FP32) / measured speedup (ms). */
   readonly time: number;
 }
 
@@ -81,7 +81,7 @@ function pointOf(table: LatencyTable, member: MeasuredMember): WholeModelPoint {
     sum += timeOf(table.attention, member.layerHeads[l]!, 'attention') + timeOf(table.ffn, member.layerIntermediate[l]!, 'FFN');
     modules += (member.layerHeads[l]! > 0 ? 1 : 0) + (member.layerIntermediate[l]! > 0 ? 1 : 0);
   }
-  return { sum, modules, time: table.dense.median / member.measuredSpeedup };
+  return { sum, modules, time: referenceTime(table) / member.measuredSpeedup };
 }
 
 type Fit = { scale: number; offset: number };

@@ -3,6 +3,7 @@
 // and engine settings together define what "2x faster" means. We make that description explicit and
 // store it in every table, so a table is never silently reused for another setting.
 
+import type { OnnxExportOptions } from '@ziplm/models';
 import type { GraphOptimizationLevel } from '@ziplm/onnx/runtime';
 import { EnvironmentError } from './errors.js';
 
@@ -25,6 +26,16 @@ export type InferenceEngine = 'onnxruntime-node' | 'onnxruntime-web';
  */
 export type InferenceMode = 'throughput' | 'latency' | 'generation';
 
+/**
+ * The number format the exported graphs compute in (guide/compound-compression.md):
+ * - `fp32`: float32 weights and activations (every table before issue 15);
+ * - `int8-dynamic`: INT8 weights per output channel, activations quantized per batch at run time
+ *   (DynamicQuantizeLinear + MatMulInteger, onnxruntime's `quantize_dynamic` form);
+ * - `int8-static`: INT8 weights, activations quantized with ranges fixed at export (QDQ around MatMul).
+ * Speedups of an INT8 table are relative to the dense FP32 model (the paper's compound speedups).
+ */
+export type InferencePrecision = 'fp32' | 'int8-dynamic' | 'int8-static';
+
 export interface InferenceEnvironment {
   readonly engine: InferenceEngine;
   /** Intra-op threads of the engine (onnxruntime's default is the core count). */
@@ -45,6 +56,11 @@ export interface InferenceEnvironment {
    * changes times: deploy with the setting the table was measured with (`ortSessionOptions`).
    */
   readonly allowSpinning: boolean;
+  /**
+   * The graphs' number format; absent means 'fp32' (so tables and runs written before INT8 existed
+   * keep their identity). `inferenceEnvironment` only sets it for an INT8 format.
+   */
+  readonly precision?: Exclude<InferencePrecision, 'fp32'>;
 }
 
 /** Options of `inferenceEnvironment`; everything not given takes the default shown. */
@@ -65,11 +81,14 @@ export interface InferenceEnvironmentOptions {
   pastLength?: number;
   /** Default false. */
   allowSpinning?: boolean;
+  /** Default 'fp32'. */
+  precision?: InferencePrecision;
 }
 
 const ENGINES: readonly InferenceEngine[] = ['onnxruntime-node', 'onnxruntime-web'];
 const LEVELS: readonly GraphOptimizationLevel[] = ['disabled', 'basic', 'extended', 'all'];
 const MODES: readonly InferenceMode[] = ['throughput', 'latency', 'generation'];
+const PRECISIONS: readonly InferencePrecision[] = ['fp32', 'int8-dynamic', 'int8-static'];
 
 /** Builds and validates an environment description. */
 export function inferenceEnvironment(options: InferenceEnvironmentOptions = {}): InferenceEnvironment {
@@ -83,7 +102,10 @@ export function inferenceEnvironment(options: InferenceEnvironmentOptions = {}):
     sequenceLength: mode === 'generation' ? 1 : (options.sequenceLength ?? 128),
     pastLength: mode === 'generation' ? (options.pastLength ?? 50) : 0,
     allowSpinning: options.allowSpinning ?? false,
+    ...(options.precision !== undefined && options.precision !== 'fp32' ? { precision: options.precision } : {}),
   };
+  if (options.precision !== undefined && !PRECISIONS.includes(options.precision))
+    throw new EnvironmentError('precision', `must be one of ${PRECISIONS.join(', ')}, got ${JSON.stringify(options.precision)}`);
   if (mode === 'generation' && options.sequenceLength !== undefined && options.sequenceLength !== 1) {
     throw new EnvironmentError('sequenceLength', `must be 1 in generation mode (one new token per step), got ${options.sequenceLength}`);
   }
@@ -117,6 +139,12 @@ export function validateEnvironment(env: InferenceEnvironment): void {
   checkInt(env.pastLength, 'pastLength', 0);
   if (typeof env.allowSpinning !== 'boolean')
     throw new EnvironmentError('allowSpinning', `must be a boolean, got ${JSON.stringify(env.allowSpinning)}`);
+  const precision: string | undefined = env.precision;
+  if (precision !== undefined && (precision === 'fp32' || !PRECISIONS.includes(precision as InferencePrecision)))
+    throw new EnvironmentError(
+      'precision',
+      `must be absent (fp32) or one of int8-dynamic, int8-static, got ${JSON.stringify(env.precision)}`,
+    );
   if (env.mode === 'latency' && env.batchSize !== 1)
     throw new EnvironmentError('batchSize', `must be 1 in latency mode, got ${env.batchSize}`);
   if (env.mode === 'generation') {
@@ -130,12 +158,30 @@ export function validateEnvironment(env: InferenceEnvironment): void {
 /** One line for logs and reports, e.g. `onnxruntime-node 2 threads opt=all latency 1x128`. */
 export function describeEnvironment(env: InferenceEnvironment): string {
   const shape = env.mode === 'generation' ? `${env.batchSize}x1 past ${env.pastLength}` : `${env.batchSize}x${env.sequenceLength}`;
-  return `${env.engine} ${env.threads} thread${env.threads === 1 ? '' : 's'}${env.allowSpinning ? ' spinning' : ''} opt=${env.graphOptimizationLevel} ${env.mode} ${shape}`;
+  const precision = env.precision ? ` ${env.precision}` : '';
+  return `${env.engine} ${env.threads} thread${env.threads === 1 ? '' : 's'}${env.allowSpinning ? ' spinning' : ''} opt=${env.graphOptimizationLevel}${precision} ${env.mode} ${shape}`;
 }
 
-/** The ONNX export options (@ziplm/models `OnnxExportOptions`) that produce graphs for this environment. */
-export function exportOptionsFor(env: InferenceEnvironment): { mode: 'full' | 'decode'; pastLength?: number } {
-  return env.mode === 'generation' ? { mode: 'decode', pastLength: env.pastLength } : { mode: 'full' };
+/** The environment's number format, 'fp32' when it names none. */
+export function precisionOf(env: InferenceEnvironment): InferencePrecision {
+  return env.precision ?? 'fp32';
+}
+
+/** The same environment in FP32: where the speedup reference of an INT8 environment (the dense FP32 model) runs. */
+export function fp32Environment(env: InferenceEnvironment): InferenceEnvironment {
+  const { precision: _precision, ...rest } = env;
+  return rest;
+}
+
+/**
+ * The ONNX export options (@ziplm/models `OnnxExportOptions`) that produce graphs for this
+ * environment: full or decode mode, and for an INT8 environment the INT8 form (weights quantized
+ * round-to-nearest at export unless the caller adds its own `quantize.weights`).
+ */
+export function exportOptionsFor(env: InferenceEnvironment): OnnxExportOptions {
+  const mode: OnnxExportOptions = env.mode === 'generation' ? { mode: 'decode', pastLength: env.pastLength } : { mode: 'full' };
+  if (env.precision === undefined) return mode;
+  return { ...mode, quantize: { activations: env.precision === 'int8-static' ? 'static' : 'dynamic' } };
 }
 
 /**

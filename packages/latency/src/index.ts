@@ -16,7 +16,7 @@ export {
 export type { LatencyErrorCode } from './errors.js';
 
 // the inference environment a table is measured for, and the device it is measured on
-export { describeEnvironment, exportOptionsFor, inferenceEnvironment } from './environment.js';
+export { describeEnvironment, exportOptionsFor, fp32Environment, inferenceEnvironment, precisionOf } from './environment.js';
 export type {
   DeviceFingerprint,
   GraphOptimizationLevel,
@@ -24,6 +24,7 @@ export type {
   InferenceEnvironment,
   InferenceEnvironmentOptions,
   InferenceMode,
+  InferencePrecision,
 } from './environment.js';
 
 // the latency table: its format, schema and files
@@ -41,7 +42,7 @@ export { loadLatencyTable, saveLatencyTable } from './table-file.js';
 export type { LatencyTableWarning, LoadLatencyTableOptions } from './table-file.js';
 
 // the runtime model: a pruned model's predicted time
-export { predictRuntime } from './runtime.js';
+export { predictRuntime, referenceTime } from './runtime.js';
 export type { RuntimePrediction } from './runtime.js';
 
 // the speedup-constrained search: knapsack DP, the uniform baseline and SPDY

@@ -1,6 +1,7 @@
 // The runtime model of guide/latency.md "Composing a whole-model runtime":
 //   T(model) = (base − prunable) + Σ_layers t_attention(heads_l) + t_ffn(neurons_l)
-//   speedup  = base / T(model)
+//   speedup  = reference / T(model), the reference being base in an FP32 table and the dense FP32
+//   model in an INT8 one (guide/compound-compression.md)
 // The non-prunable rest (embeddings, heads) is constant; each layer's modules contribute their
 // table time, a removed module (kept 0) contributes 0.
 
@@ -27,6 +28,14 @@ export function levelTime(table: LatencyTable, module: 'attention' | 'ffn', kept
   return level.time;
 }
 
+/**
+ * The time every speedup under this table is relative to (ms): the dense model of the table's own
+ * precision for FP32, the dense FP32 model (`reference`) for an INT8 table.
+ */
+export function referenceTime(table: LatencyTable): number {
+  return table.reference?.median ?? table.dense.median;
+}
+
 /** Time of everything pruning cannot touch: `base − prunable` of the original. */
 export function nonPrunableTime(table: LatencyTable): number {
   return table.dense.median - table.prunable;
@@ -35,7 +44,7 @@ export function nonPrunableTime(table: LatencyTable): number {
 export interface RuntimePrediction {
   /** Predicted time of one forward pass (ms). */
   readonly time: number;
-  /** dense / time. */
+  /** referenceTime(table) / time: over the dense FP32 model for an INT8 table. */
   readonly speedup: number;
   /** The constant part (ms). */
   readonly nonPrunable: number;
@@ -60,5 +69,5 @@ export function predictRuntime(table: LatencyTable, shapes: LayerShapes): Runtim
     layers.push({ attention, ffn });
     time += attention + ffn;
   }
-  return { time, speedup: table.dense.median / time, nonPrunable: rest, layers };
+  return { time, speedup: referenceTime(table) / time, nonPrunable: rest, layers };
 }

@@ -17,14 +17,14 @@
 import type { LayerErrors } from '@ziplm/hessian';
 import type { LayerShapes } from '@ziplm/models';
 import { InfeasibleTargetError, SearchError } from './errors.js';
-import { levelTime, nonPrunableTime, predictRuntime } from './runtime.js';
+import { levelTime, nonPrunableTime, predictRuntime, referenceTime } from './runtime.js';
 import type { LatencyTable } from './table.js';
 
 export type { LayerErrors };
 
 /** Options of `searchForSpeedup`. */
 export interface SearchOptions {
-  /** Target speedup over the dense model (> 0), e.g. 4 for "4x faster". */
+  /** Target speedup over the dense model (> 0), e.g. 4 for "4x faster"; over the dense FP32 model for an INT8 table. */
   target: number;
   /** Number of time buckets the budget is split into (guide/search.md `dpbuckets`); default 10000. */
   buckets?: number;
@@ -67,7 +67,7 @@ export interface SearchResult {
   readonly modules: ModuleChoice[];
   /** Predicted time of the whole model on unrounded table times (ms). */
   readonly predictedTime: number;
-  /** dense / predictedTime; ≥ target. */
+  /** referenceTime(table) / predictedTime; ≥ target. */
   readonly predictedSpeedup: number;
   /** Σ error of the chosen levels (unweighted). */
   readonly totalError: number;
@@ -303,10 +303,10 @@ export function searchForSpeedup(table: LatencyTable, errors: readonly LayerErro
   if (!Number.isInteger(buckets) || buckets < 1 || buckets > 10_000_000)
     throw new SearchError(`buckets must be an integer in [1, 1e7], got ${buckets}`);
   const prepared = prepare(table, errors, options);
-  const dense = table.dense.median;
+  const reference = referenceTime(table);
 
   // Budget of the searched modules (guide/search.md `targettime`, minus modules held fixed).
-  const budget = dense / target - prepared.fixedTime;
+  const budget = reference / target - prepared.fixedTime;
   const fastest = predictRuntime(table, shapesOf(prepared, fastestPicks(prepared)));
   if (budget < 0 || fastest.speedup < target) {
     throw new InfeasibleTargetError(
@@ -448,7 +448,7 @@ export function searchUniform(table: LatencyTable, errors: readonly LayerErrors[
     throw new SearchError(`target speedup must be a finite number > 0, got ${target}`);
   const prepared = prepare(table, errors, options);
   const candidates = uniformCandidates(table, prepared, options.coefficients);
-  const budget = table.dense.median / target - prepared.fixedTime;
+  const budget = referenceTime(table) / target - prepared.fixedTime;
   let best: UniformCandidate | undefined;
   for (const c of candidates) {
     // The acceptance test of searchForSpeedup: the speedup exactly as predictRuntime reports it.

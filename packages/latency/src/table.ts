@@ -164,6 +164,12 @@ export interface LatencyTable {
    * (embeddings, mask preparation, heads), timed as its own graph. Equals `base − prunable`.
    */
   readonly nonPrunable: TimingSummary;
+  /**
+   * INT8 tables only: the dense FP32 model, timed in the same protocol as everything else. Every
+   * speedup of an INT8 table (search targets, predictions, verification) is relative to it, so a
+   * target is the compound speedup over the model the user started from (guide/compound-compression.md).
+   */
+  readonly reference?: TimingSummary;
   /** dense − nonPrunable (guide/latency.md `prunable`). */
   readonly prunable: number;
   /** How the level times were obtained (see `BlockTiming`). */
@@ -245,6 +251,7 @@ const InferenceEnvironmentSchema = jsonObject(
     sequenceLength: environmentInteger(1),
     pastLength: environmentInteger(0),
     allowSpinning: v.boolean(got('must be a boolean')),
+    precision: v.optional(environmentChoice(['int8-dynamic', 'int8-static'])),
   },
   missingOr('must be an object'),
 );
@@ -384,6 +391,7 @@ export const LatencyTableSchema = jsonObject(
     unit: oneOf(['ms'], '"ms"'),
     dense: TimingSummarySchema,
     nonPrunable: TimingSummarySchema,
+    reference: v.optional(TimingSummarySchema),
     prunable: finiteNumber(-Infinity),
     blockTiming: BlockTimingSchema,
     attention: LevelsSchema,
@@ -440,6 +448,16 @@ export function parseLatencyTable(json: unknown, file?: string): LatencyTable {
   if (!(table.dense.median > 0)) {
     throw new LatencyTableError('dense.median', `must be > 0 (every speedup is relative to it), got ${table.dense.median}`, file);
   }
+  if (table.environment.precision !== undefined && table.reference === undefined)
+    throw new LatencyTableError(
+      'reference',
+      `is missing: an ${table.environment.precision} table needs the dense FP32 model's time (the speedup reference)`,
+      file,
+    );
+  if (table.environment.precision === undefined && table.reference !== undefined)
+    throw new LatencyTableError('reference', 'must be absent in an FP32 table (its dense model is the reference)', file);
+  if (table.reference !== undefined && !(table.reference.median > 0))
+    throw new LatencyTableError('reference.median', `must be > 0 (every speedup is relative to it), got ${table.reference.median}`, file);
   // prunable is stored for readers of the file (the original's `prunable` line); it must agree
   // with the two measurements it is derived from.
   const expected = table.dense.median - table.nonPrunable.median;

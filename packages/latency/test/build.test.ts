@@ -113,7 +113,7 @@ describe('buildLatencyTable (simulated engine)', () => {
     expect(parseLatencyTable(JSON.parse(JSON.stringify(table)))).toEqual(table);
     // Any pruned shape is now predicted exactly.
     const shape = { layerHeads: [4, 0, 1], layerIntermediate: [8, 32, 0] };
-    const truth = whole({ kind: 'model', ...shape, vocabSize: 50 });
+    const truth = whole({ kind: 'model', ...shape, vocabSize: 50, precision: 'fp32' });
     expect(predictRuntime(table, shape).time).toBeCloseTo(truth, 8);
     await expect(buildLatencyTable(config, env, { calibrationModels: -1, runner: engine.runner })).rejects.toThrow(
       /calibrationModels must be an integer >= 0/,

@@ -10,6 +10,8 @@ export interface GraphInfo {
   layerHeads: number[];
   layerIntermediate: number[];
   vocabSize: number;
+  /** The graph's number format (`ziplm.graph`'s `quantization.precision`; absent = fp32). */
+  precision: 'fp32' | 'int8';
 }
 
 export interface FakeEngine {
@@ -22,8 +24,10 @@ export interface FakeEngine {
 function describe(bytes: Uint8Array): GraphInfo {
   const model = decodeModel(bytes);
   const meta = model.metadata ?? {};
-  if (!meta['ziplm.graph'] || !meta['ziplm.config']) return { kind: 'pass-through', layerHeads: [], layerIntermediate: [], vocabSize: 0 };
-  const graph = JSON.parse(meta['ziplm.graph']) as { kind: string; size?: number };
+  if (!meta['ziplm.graph'] || !meta['ziplm.config'])
+    return { kind: 'pass-through', layerHeads: [], layerIntermediate: [], vocabSize: 0, precision: 'fp32' };
+  const graph = JSON.parse(meta['ziplm.graph']) as { kind: string; size?: number; quantization?: { precision: string } };
+  const precision = graph.quantization?.precision === 'int8' ? 'int8' : 'fp32';
   const hf = JSON.parse(meta['ziplm.config']) as Record<string, unknown> & {
     ziplm?: { layer_heads: number[]; layer_intermediate_sizes: number[] };
   };
@@ -33,9 +37,10 @@ function describe(bytes: Uint8Array): GraphInfo {
   const layerHeads = hf.ziplm?.layer_heads ?? new Array<number>(L).fill(heads);
   const layerIntermediate = hf.ziplm?.layer_intermediate_sizes ?? new Array<number>(L).fill(inter);
   if (graph.kind === 'attention')
-    return { kind: 'attention', layerHeads: [graph.size!], layerIntermediate: [0], vocabSize: hf.vocab_size as number };
-  if (graph.kind === 'ffn') return { kind: 'ffn', layerHeads: [0], layerIntermediate: [graph.size!], vocabSize: hf.vocab_size as number };
-  return { kind: 'model', layerHeads, layerIntermediate, vocabSize: hf.vocab_size as number };
+    return { kind: 'attention', layerHeads: [graph.size!], layerIntermediate: [0], vocabSize: hf.vocab_size as number, precision };
+  if (graph.kind === 'ffn')
+    return { kind: 'ffn', layerHeads: [0], layerIntermediate: [graph.size!], vocabSize: hf.vocab_size as number, precision };
+  return { kind: 'model', layerHeads, layerIntermediate, vocabSize: hf.vocab_size as number, precision };
 }
 
 /** A fake engine whose run time (ms) is `time(info, runIndex)` for the graph's n-th run. */
@@ -48,7 +53,7 @@ export function fakeEngine(time: (info: GraphInfo, run: number) => number): Fake
     async createSession(bytes: Uint8Array): Promise<EngineSession> {
       const info = describe(bytes);
       const graph = decodeModel(bytes).graph;
-      const key = `${info.kind}:${info.layerHeads.join(',')}|${info.layerIntermediate.join(',')}`;
+      const key = `${info.kind}:${info.layerHeads.join(',')}|${info.layerIntermediate.join(',')}${info.precision === 'int8' ? ':int8' : ''}`;
       let bound: readonly FeedTensor[] | undefined;
       return {
         inputs: graph.inputs.map((i) => ({ name: i.name, type: i.dataType, shape: [...(i.dims ?? [])] })),

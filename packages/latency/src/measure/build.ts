@@ -35,12 +35,14 @@ import {
   exportModelToOnnx,
   isPruned,
   ONNX_NAMES,
+  quantizableLinears,
+  type ModelExportOptions,
   validateConfig,
   withLayerShapes,
 } from '@ziplm/models';
 import { GraphBuilder } from '@ziplm/onnx';
 import type { DeviceFingerprint, InferenceEnvironment } from '../environment.js';
-import { exportOptionsFor, validateEnvironment } from '../environment.js';
+import { exportOptionsFor, fp32Environment, validateEnvironment } from '../environment.js';
 import { MeasurementError } from '../errors.js';
 import { nodeDeviceFingerprint } from '../internal/fingerprint.js';
 import { youngGarbageCollector } from '../internal/gc.js';
@@ -53,6 +55,24 @@ import type { ProtocolOptions, ProtocolProgress } from './protocol.js';
 import { InterleavedTimer } from './protocol.js';
 import type { EngineSession, SessionRunner } from './runner.js';
 import { SessionPool } from './runner.js';
+
+/**
+ * Activation range of every quantized MatMul input in a static-INT8 timing graph. Timing graphs hold
+ * random weights and see random tokens, so there is no calibration to take ranges from; the range
+ * changes no operator's work (only the values the kernels compute), so any range serves for timing.
+ */
+const NOMINAL_TIMING_RANGE = { min: -8, max: 8 } as const;
+
+/**
+ * The export options of a timing graph of `config` for `env`: `exportOptionsFor(env)`, plus for
+ * static INT8 the nominal range of every quantized MatMul input (whole-model static exports need one each).
+ */
+export function timingExportOptions(config: ModelConfig, env: InferenceEnvironment): ModelExportOptions {
+  const options = exportOptionsFor(env);
+  if (options.quantize?.activations !== 'static') return options;
+  const ranges = new Map(quantizableLinears(config).map((linear) => [linear.input, NOMINAL_TIMING_RANGE]));
+  return { ...options, quantize: { ...options.quantize, ranges } };
+}
 
 /** Progress of a table build. */
 export type BuildProgress =
@@ -270,6 +290,8 @@ export async function buildLatencyTable(
   const dense = denseConfig(options.checkpoint?.config ?? config);
   const seed = options.seed ?? 0;
   const exportOptions = exportOptionsFor(env);
+  /** A whole model of `checkpoint`'s shape, in the environment's precision. */
+  const wholeModel = (checkpoint: Checkpoint) => exportModelToOnnx(checkpoint, timingExportOptions(checkpoint.config, env));
   const heads = checkLevels(options.attentionLevels ?? attentionLevels(dense.numHeads), dense.numHeads, 'attention');
   const neurons = checkLevels(options.ffnLevels ?? ffnLevels(dense.intermediateSize), dense.intermediateSize, 'ffn');
   const tolerance = options.monotonicityTolerance ?? 0.02;
@@ -308,14 +330,23 @@ export async function buildLatencyTable(
     {
       id: 'model:dense',
       vocabSize: dense.vocabSize,
-      make: () => exportModelToOnnx(options.checkpoint ?? timingCheckpoint(dense, seed), exportOptions),
+      make: () => wholeModel(options.checkpoint ?? timingCheckpoint(dense, seed)),
     },
     {
       id: 'model:empty',
       vocabSize: dense.vocabSize,
-      make: () => exportModelToOnnx(timingCheckpoint(withLayerShapes(dense, zeros, zeros), seed), exportOptions),
+      make: () => wholeModel(timingCheckpoint(withLayerShapes(dense, zeros, zeros), seed)),
     },
   ];
+  // An INT8 table's speedups are over the dense FP32 model (guide/compound-compression.md), timed here
+  // in the same protocol as everything else.
+  if (env.precision !== undefined) {
+    jobs.push({
+      id: 'model:reference',
+      vocabSize: dense.vocabSize,
+      make: () => exportModelToOnnx(options.checkpoint ?? timingCheckpoint(dense, seed), exportOptionsFor(fp32Environment(env))),
+    });
+  }
   const levelJob = (module: 'attention' | 'ffn', kept: number): Job => {
     const id = `${module}:${kept}`;
     if (context === 'isolated') {
@@ -326,11 +357,11 @@ export async function buildLatencyTable(
       return { id, vocabSize: dense.vocabSize, make };
     }
     const c = module === 'attention' ? contextConfig(dense, R, kept, 0) : contextConfig(dense, R, 0, kept);
-    return { id, vocabSize: c.vocabSize, make: () => exportModelToOnnx(timingCheckpoint(c, seed), exportOptions) };
+    return { id, vocabSize: c.vocabSize, make: () => wholeModel(timingCheckpoint(c, seed)) };
   };
   if (context === 'model') {
     const c = contextConfig(dense, R, 0, 0);
-    jobs.push({ id: 'context:empty', vocabSize: c.vocabSize, make: () => exportModelToOnnx(timingCheckpoint(c, seed), exportOptions) });
+    jobs.push({ id: 'context:empty', vocabSize: c.vocabSize, make: () => wholeModel(timingCheckpoint(c, seed)) });
   }
   for (const k of heads) if (k > 0) jobs.push(levelJob('attention', k));
   for (const k of neurons) if (k > 0) jobs.push(levelJob('ffn', k));
@@ -339,8 +370,7 @@ export async function buildLatencyTable(
     jobs.push({
       id: `calibration:${i}`,
       vocabSize: dense.vocabSize,
-      make: () =>
-        exportModelToOnnx(timingCheckpoint(withLayerShapes(dense, shape.layerHeads, shape.layerIntermediate), seed), exportOptions),
+      make: () => wholeModel(timingCheckpoint(withLayerShapes(dense, shape.layerHeads, shape.layerIntermediate), seed)),
     });
   });
 
@@ -526,6 +556,7 @@ export async function buildLatencyTable(
       unit: 'ms',
       dense: denseSummary,
       nonPrunable,
+      ...(env.precision !== undefined ? { reference: timer.summary('model:reference') } : {}),
       prunable: denseSummary.median - nonPrunable.median,
       blockTiming,
       attention,

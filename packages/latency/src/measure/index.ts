@@ -3,7 +3,7 @@
 // Only the names listed here are public.
 
 // building a table
-export { buildLatencyTable, timingCheckpoint } from './build.js';
+export { buildLatencyTable, timingCheckpoint, timingExportOptions } from './build.js';
 export type { BuildProgress, BuildTableOptions } from './build.js';
 export type { ProtocolOptions, ProtocolProgress } from './protocol.js';
 

@@ -16,12 +16,13 @@ import { median } from '@ziplm/core';
 import type { Checkpoint } from '@ziplm/models';
 import { exportModelToOnnx } from '@ziplm/models';
 import type { InferenceEnvironment } from '../environment.js';
-import { exportOptionsFor, validateEnvironment } from '../environment.js';
+import { exportOptionsFor, fp32Environment, validateEnvironment } from '../environment.js';
 import { MeasurementError } from '../errors.js';
 import { youngGarbageCollector } from '../internal/gc.js';
 import type { TimingSummary } from '../stats.js';
 import { medianInterval } from '../stats.js';
 import type { LatencyTable } from '../table.js';
+import { referenceTime } from '../runtime.js';
 import { DEFAULT_RENEW_ROUNDS, DEFAULT_VISIT_RUNS } from './build.js';
 import { createOrtRunner } from './ort.js';
 import type { ProtocolOptions } from './protocol.js';
@@ -34,7 +35,10 @@ export type TimedModel = { readonly onnx: Uint8Array; readonly vocabSize: number
 
 /** Settings shared by `verifySpeedup` and `verifySpeedups`. */
 export interface VerifyCommonOptions extends ProtocolOptions {
-  /** The dense model (the speedup's reference). */
+  /**
+   * The dense model (the speedup's reference). Given as a checkpoint it is exported in FP32 even in
+   * an INT8 environment: INT8 members are judged against the dense FP32 model (guide/compound-compression.md).
+   */
   dense: TimedModel;
   env: InferenceEnvironment;
   /** The table the predictions came from; reports how far today's dense time is from the table's. */
@@ -101,7 +105,7 @@ export interface VerificationReport {
   readonly predictionError?: number;
   readonly dense: TimingSummary;
   readonly pruned: TimingSummary;
-  /** Today's dense median / the table's dense median − 1 (when a table was given): device drift since the build. */
+  /** Today's dense median / the table's reference (dense, FP32) median − 1 (when a table was given): device drift since the build. */
   readonly denseDrift?: number;
   readonly tolerance: number;
   /** The verdict from `interval` (see `VerificationStatus`); `measured`, the point estimate, may be on either side of the bound. */
@@ -206,7 +210,8 @@ export async function verifySpeedups(
   if (options.table) {
     // Predictions from a table only hold in the environment it was measured in.
     const t = options.table.environment;
-    const differs = (Object.keys(t) as Array<keyof InferenceEnvironment>).filter((k) => t[k] !== env[k]);
+    const keys = new Set([...Object.keys(t), ...Object.keys(env)] as Array<keyof InferenceEnvironment>);
+    const differs = [...keys].filter((k) => t[k] !== env[k]);
     if (differs.length > 0) {
       throw new MeasurementError(
         `the latency table was measured in another environment (${differs.map((k) => `${k}: table ${JSON.stringify(t[k])}, now ${JSON.stringify(env[k])}`).join('; ')})`,
@@ -240,7 +245,7 @@ export async function verifySpeedups(
       ...candidates.map((c, i): [string, TimedModel] => [`pruned:${i}`, c.model]),
     ];
     for (const [id, model] of models) {
-      const { onnx, vocabSize } = toOnnx(model, env);
+      const { onnx, vocabSize } = toOnnx(model, id === 'dense' ? fp32Environment(env) : env);
       await pool.open({ id, onnx, vocabSize });
       timer.add(id, () => pool.run(id));
     }
@@ -250,7 +255,7 @@ export async function verifySpeedups(
     await pool.releaseAll();
   }
   const dense = timer.summary('dense');
-  const denseDrift = options.table ? dense.median / options.table.dense.median - 1 : undefined;
+  const denseDrift = options.table ? dense.median / referenceTime(options.table) - 1 : undefined;
   const load = (options.machineLoad ?? readMachineLoad)();
   return candidates.map((c, i) => {
     const pruned = timer.summary(`pruned:${i}`);
