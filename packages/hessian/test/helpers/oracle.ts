@@ -134,10 +134,11 @@ export function hessianOf(x: Float64Array, tokens: number, d: number): Float64Ar
 }
 
 /**
- * Sequential OBS over the columns, the textbook way (the oracle of GPTQ): H damped by
- * `damp` · mean(diag H) and inverted by Gauss–Jordan; column i's weights are fixed to `fix(r, i, current)`,
- * the error is moved onto the later columns with row i of H⁻¹, and i is removed from H⁻¹ by a rank-one
- * downdate. Returns the weights after all columns are fixed.
+ * Sequential OBS over the columns, the textbook way (the oracle of GPTQ and SparseGPT): H damped by
+ * `damp` · mean(diag H) and inverted by Gauss–Jordan; column i's weights are fixed to `fix(r, i, current)`
+ * (to 0 where `mask` is 0: a pruned weight is "quantized" to 0), the error is moved onto the later columns
+ * with row i of H⁻¹, and i is removed from H⁻¹ by a rank-one downdate. Returns the weights after all columns
+ * are fixed.
  */
 export function sequentialObs(
   w: Float32Array,
@@ -146,6 +147,7 @@ export function sequentialObs(
   h: Float64Array,
   damp: number,
   fix: (r: number, i: number, current: number) => number,
+  mask?: Uint8Array,
 ): Float64Array {
   let mean = 0;
   for (let i = 0; i < n; i++) mean += h[i * n + i]!;
@@ -173,7 +175,7 @@ export function sequentialObs(
   for (let i = 0; i < n; i++) {
     const d = inv[i * n + i]!;
     for (let r = 0; r < rows; r++) {
-      const fixed = fix(r, i, cur[r * n + i]!);
+      const fixed = mask !== undefined && mask[r * n + i] === 0 ? 0 : fix(r, i, cur[r * n + i]!);
       const e = (cur[r * n + i]! - fixed) / d;
       cur[r * n + i] = fixed;
       for (let j = i + 1; j < n; j++) cur[r * n + j] -= e * inv[i * n + j]!;
@@ -182,4 +184,13 @@ export function sequentialObs(
     for (let r = 0; r < n; r++) for (let j = 0; j < n; j++) inv[r * n + j] -= (row[r]! * row[j]!) / d;
   }
   return cur;
+}
+
+/** Every way of choosing `k` of `0..n−1` (ascending), for brute-force oracles over masks. */
+export function subsets(n: number, k: number): number[][] {
+  if (k === 0) return [[]];
+  if (k > n) return [];
+  const out: number[][] = [];
+  for (const rest of subsets(n - 1, k - 1)) out.push([...rest, n - 1]);
+  return [...subsets(n - 1, k), ...out];
 }
