@@ -29,6 +29,32 @@ export type SpdySettings = false | { randomInits?: number; steps?: number; seed?
 /** The GEMM engine for Hessians and OBS: onnxruntime or plain TypeScript. */
 export type EngineKind = 'onnxruntime' | 'js';
 
+/**
+ * Compound compression of every member (docs site guide: apps/docs/guide/compound-compression.md):
+ * INT8 weights (and activations) on top of structured pruning, optionally with unstructured sparsity
+ * and quantization-aware fine-tuning. Speedup targets then count from the dense FP32 model.
+ */
+export interface CompoundOptions {
+  /** The number format of the shipped graphs (only INT8 exists). */
+  quantize: 'int8';
+  /** How the weights are rounded: GPTQ (OBS, default) or round-to-nearest. */
+  method?: 'gptq' | 'rtn';
+  /** Activations quantized per batch at run time ('dynamic', default) or from calibrated ranges ('static'). */
+  activations?: 'dynamic' | 'static';
+  /** Fraction of every quantized linear's weights set to 0 by SparseGPT before quantizing; default 0. */
+  sparsity?: number;
+  /** Epochs of quantization-aware fine-tuning after GPTQ (gradual runs, which have the training data); default 0. */
+  qatEpochs?: number;
+}
+
+/** `CompoundOptions` with every default filled in, as a run uses them. */
+export interface CompoundSettings {
+  readonly method: 'gptq' | 'rtn';
+  readonly activations: 'dynamic' | 'static';
+  readonly sparsity: number;
+  readonly qatEpochs: number;
+}
+
 /** Options every run takes. Defaults not stated here are in defaults.ts. */
 export interface RunOptions {
   /** Model directory (config.json, model.safetensors, vocabulary): the dense model. */
@@ -71,6 +97,8 @@ export interface RunOptions {
   retarget?: number;
   /** GEMM engine for Hessians and OBS (default onnxruntime). */
   engine?: EngineKind;
+  /** Compound compression of every member (INT8, sparsity); absent: FP32 members. */
+  compound?: CompoundOptions;
   /** Latency table protocol overrides (tests use fewer rounds). */
   tableRounds?: { minRounds?: number; maxRounds?: number };
   onEvent?: EmitEvent;
@@ -88,6 +116,8 @@ export interface RunContext {
   readonly engine: MatMulEngine;
   readonly targets: number[];
   readonly spdy: SpdySettings;
+  /** Compound compression settings (absent in an FP32 run); the environment's precision is INT8 when present. */
+  readonly compound?: CompoundSettings;
   /** The dense model's scores (when evaluating). */
   readonly denseScores?: Scores;
   readonly emit: EmitEvent;

@@ -17,7 +17,8 @@ import {
   type TaskFamily,
   type TrainingExample,
 } from '@ziplm/distill';
-import { createModel, initBackend, loadModelDir, type Checkpoint } from '@ziplm/models';
+import { writeDirectoryAtomic } from '@ziplm/core/node';
+import { createModel, initBackend, loadModelDir, quantizableLinears, saveCheckpoint, type Checkpoint } from '@ziplm/models';
 import type { RunOptions } from './context.js';
 import { DEFAULT_FINE_TUNE_SEED } from './defaults.js';
 import { TaskDataError } from './errors.js';
@@ -29,6 +30,7 @@ import type { RunResults } from './results.js';
 import type { MemberRecord } from './results.js';
 import { finishRun, openRun } from './run.js';
 import { ensureDatabase } from './stages/database.js';
+import type { QuantizationAwareTraining } from './stages/compound.js';
 import { memberDir, resumeMember, saveMember, scoreMember } from './stages/members.js';
 import { searchLevels } from './stages/search.js';
 import { retimeInconclusive } from './stages/verify.js';
@@ -152,6 +154,39 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
     },
   );
   const { run, dense, tokenizer, task, emit, identity } = ctx;
+  /** Where a compound run keeps each member's FP32 model (the next gradual step starts from it, not from the INT8 member). */
+  const fp32Dir = (name: string) => run.path('steps', name, 'fp32');
+  /**
+   * Quantization-aware fine-tuning of a compound member (guide/compound-compression.md): the same
+   * distillation from the dense teacher as the step's fine-tuning, for `compound.qatEpochs` epochs,
+   * with the quantized linears' weights fake-quantized to INT8 and the sparse zeros kept.
+   */
+  const qatFor =
+    (target: number, variant: GradualVariant, weights: LossWeights): QuantizationAwareTraining =>
+    async (start, masks) => {
+      const name = memberName('ziplm', target, variant.name);
+      const linears = quantizableLinears(start.checkpoint.config).map((l) => l.weight);
+      const result = await fineTune({
+        task: task.kind,
+        student: start.checkpoint,
+        teacher,
+        train,
+        ...settings,
+        epochs: ctx.compound!.qatEpochs,
+        weights,
+        tokenizer,
+        checkpointDir: join(run.path('steps', name), 'qat'),
+        checkpointEvery: batchesPerEpoch(train.length, settings.batchSize),
+        qat: { weights: linears, activations: ctx.compound!.activations === 'dynamic' },
+        ...(masks ? { masks } : {}),
+        onProgress: (e) => {
+          if (e.type === 'step') emit({ kind: 'progress', stage: `qat ${target}x`, done: e.step, total: e.totalSteps });
+        },
+      });
+      result.model.dispose();
+      return result.checkpoint;
+    };
+  let teacher!: ReturnType<typeof createModel>;
   {
     const tokens = train.reduce((n, e) => n + e.inputIds.length, 0);
     const perMember = Math.round(settings.epochs * tokens);
@@ -168,7 +203,7 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
     const checkpointEvery = batchesPerEpoch(train.length, settings.batchSize);
 
     await initBackend();
-    const teacher = createModel(dense); // inference only: fineTune runs it without tape or dropout
+    teacher = createModel(dense); // inference only: fineTune runs it without tape or dropout
     const records: MemberRecord[] = [];
     try {
       for (const variant of variants) {
@@ -184,7 +219,8 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
             const existing = (options.verify ?? true) ? retimeInconclusive(ctx, stored) : stored;
             records.push(existing);
             emit({ kind: 'member', member: existing, resumed: true });
-            current = (await loadModelDir(dir)).checkpoint;
+            // A compound member ships quantized weights; the next step continues from its FP32 model.
+            current = (await loadModelDir(ctx.compound ? fp32Dir(name) : dir)).checkpoint;
             currentId = hashString(`${currentId}:${name}`);
             continue;
           }
@@ -223,6 +259,11 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
           });
           const trained = result.checkpoint;
           result.model.dispose();
+          // Written before the member, so that a resumed run always finds the FP32 model of a finished compound member.
+          if (ctx.compound)
+            await writeDirectoryAtomic(fp32Dir(name), async (tmp) => {
+              await saveCheckpoint(tmp, trained, { tokenizer });
+            });
           const scores = await scoreMember(ctx, trained, `evaluate ${target}x`);
           const record = await saveMember(ctx, {
             method: 'ziplm',
@@ -233,6 +274,7 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
             checkpoint: trained,
             kept,
             ...(scores ? { scores } : {}),
+            ...(ctx.compound && ctx.compound.qatEpochs > 0 ? { qat: qatFor(target, variant, weights) } : {}),
           });
           records.push(record);
           emit({ kind: 'member', member: record });

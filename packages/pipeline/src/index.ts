@@ -11,11 +11,12 @@ export { runOneShot } from './oneshot.js';
 export type { OneShotOptions } from './oneshot.js';
 export { runGradual } from './gradual.js';
 export type { GradualFineTuneOptions, GradualOptions, GradualVariant } from './gradual.js';
-export type { EngineKind, PipelineEvent, RunOptions, SpdySettings } from './context.js';
+export type { CompoundOptions, CompoundSettings, EngineKind, PipelineEvent, RunOptions, SpdySettings } from './context.js';
 
 // what a run found (results.json) and its report
 export type {
   Comparison,
+  CompoundResult,
   CompressionMethod,
   MemberAttempt,
   MemberRecord,

@@ -13,7 +13,7 @@ import {
   type MemberCalibration,
   predictRuntime,
 } from '@ziplm/latency';
-import { exportOptionsFor } from '@ziplm/latency';
+import { timingExportOptions } from '@ziplm/latency/measure';
 import { exportModelToOnnx } from '@ziplm/models';
 import type { RunContext, RunOptions } from './context.js';
 import { DEFAULT_RETARGET_ROUNDS, DEFAULT_TOLERANCE, MAX_RETARGET_CORRECTION } from './defaults.js';
@@ -295,7 +295,15 @@ async function oneShotStages(ctx: RunContext, methods: readonly CompressionMetho
           continue;
         }
         const { checkpoint } = await stitchModel(dense, found.db, found.choice);
-        candidates.push({ incumbent: r, searchTarget, attempts, found, onnx: exportModelToOnnx(checkpoint, exportOptionsFor(env)) });
+        // Timed before it is written: a compound member's graph is timed with the weights rounded at export
+        // (and nominal static ranges), which have the shipped graph's operators and shapes.
+        candidates.push({
+          incumbent: r,
+          searchTarget,
+          attempts,
+          found,
+          onnx: exportModelToOnnx(checkpoint, timingExportOptions(checkpoint.config, env)),
+        });
       }
       if (candidates.length === 0) break;
       emit({ kind: 'stage', stage: 'verify', message: `re-timing ${candidates.length} re-searched members against the dense model` });

@@ -64,8 +64,10 @@ export interface MemberResult {
   readonly onnxBytes?: number;
   /** What re-timing found besides the measured speedup (absent when verification was skipped, or in older runs). */
   readonly verification?: MemberVerification;
-  /** Task metric of this member (absent when evaluation was skipped). */
+  /** Task metric of this member (absent when evaluation was skipped): of the shipped model (INT8 for a compound member). */
   readonly metric?: number;
+  /** Compound compression (INT8, sparsity) on top of the structured member; absent in an FP32 run. */
+  readonly compound?: CompoundResult;
   /** Sum of the chosen levels' layer-wise errors (the DP objective). */
   readonly searchError: number;
   /**
@@ -85,6 +87,34 @@ export interface MemberResult {
   readonly layerParameters: number;
   /** Directory of the exported member, relative to the run directory. */
   readonly dir: string;
+}
+
+/**
+ * What compound compression did to a member (guide/compound-compression.md): the structurally pruned
+ * FP32 model, SparseGPT sparsity, INT8 weights by round-to-nearest and by GPTQ, and quantization-aware
+ * fine-tuning, each scored on the task, and how small the shipped weights are.
+ */
+export interface CompoundResult {
+  /** The shipped graph's number format (the run's environment). */
+  readonly precision: 'int8-dynamic' | 'int8-static';
+  /** How the shipped weights were rounded: 'qat' when quantization-aware fine-tuning ran (then rounded to its grid). */
+  readonly shipped: 'gptq' | 'rtn' | 'qat';
+  /** Fraction of the shipped quantized linears' weights that are 0: removed by SparseGPT, or rounded to 0 by the quantization. */
+  readonly sparsity: number;
+  /** Task metric at each step (absent when the run does not evaluate, or the step did not run). */
+  readonly metrics: {
+    readonly fp32?: number;
+    readonly sparse?: number;
+    readonly rtn?: number;
+    readonly gptq?: number;
+    readonly qat?: number;
+  };
+  /** Σ over the quantized linears of the layer-wise output error tr(ΔW H ΔWᵀ) of each step. */
+  readonly errors: { readonly sparse?: number; readonly rtn: number; readonly gptq: number };
+  /** Bytes of the quantized linears' weights: FP32 dense, INT8 dense, INT8 in a sparse format (bitmask + nonzero values + scales). */
+  readonly weightBytes: { readonly fp32: number; readonly int8: number; readonly sparseInt8: number };
+  /** Size of model.onnx compressed with gzip (level 9). */
+  readonly onnxGzipBytes: number;
 }
 
 /**
@@ -159,8 +189,10 @@ export interface RunResults {
   readonly environment: string;
   readonly dense: {
     readonly metric?: number;
-    /** Median time of the dense model in the table's environment (ms). */
+    /** Median time of the dense model in the table's environment (ms): the FP32 model, the reference of every speedup. */
     readonly timeMs: number;
+    /** Compound runs: the dense model in INT8, timed in the same table (timeMs / int8TimeMs is INT8's own speedup). */
+    readonly int8TimeMs?: number;
   };
   readonly members: readonly MemberResult[];
   /** Notes the report should show (e.g. "no dataset found: metric is agreement on built-in text"). */

@@ -7,10 +7,10 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { writeFileAtomic } from '@ziplm/core/node';
 import { createJsMatMulEngine, type MatMulEngine } from '@ziplm/hessian';
-import { describeEnvironment, type InferenceEnvironment } from '@ziplm/latency';
+import { describeEnvironment, referenceTime, type InferenceEnvironment } from '@ziplm/latency';
 import { exportModelToOnnx, layerParameterCount, loadModelDir, type Checkpoint } from '@ziplm/models';
 import { createOrtMatMulEngine, createSession, loadOrt } from '@ziplm/onnx/runtime';
-import type { EngineKind, RunContext, RunOptions } from './context.js';
+import type { CompoundSettings, EngineKind, RunContext, RunOptions } from './context.js';
 import { DEFAULT_ENGINE, DEFAULT_SEED, DEFAULT_TOLERANCE, defaultCalibrationSamples } from './defaults.js';
 import { RunDirectoryError } from './errors.js';
 import { hashFile, readJsonFile } from './internal/files.js';
@@ -40,7 +40,7 @@ export async function modelHash(dir: string): Promise<string> {
  * Checks the options every run takes before anything is loaded or written: an invalid one is an
  * OptionsError naming the option. Returns the targets (ascending, distinct) and the inference environment.
  */
-export function checkRunOptions(options: RunOptions): { targets: number[]; env: InferenceEnvironment } {
+export function checkRunOptions(options: RunOptions): { targets: number[]; env: InferenceEnvironment; compound?: CompoundSettings } {
   const targets = checkTargets(options.targets);
   if (typeof options.task !== 'object') checkChoice(options.task, 'task', TASK_NAMES);
   checkInteger(options.calibrationSamples, 'calibrationSamples', 1);
@@ -65,7 +65,39 @@ export function checkRunOptions(options: RunOptions): { targets: number[]; env: 
     if (minRounds !== undefined && maxRounds !== undefined && maxRounds < minRounds)
       throw optionError('tableRounds.maxRounds', `must be >= minRounds (${minRounds}), got ${maxRounds}`);
   }
-  return { targets, env: checkEnvironment(options.environment) };
+  const compound = checkCompound(options);
+  const precision = compound ? (`int8-${compound.activations}` as const) : undefined;
+  const env = checkEnvironment({ ...options.environment, ...(precision ? { precision } : {}) });
+  return { targets, env, ...(compound ? { compound } : {}) };
+}
+
+/**
+ * The compound settings of a run, defaults filled in (undefined for an FP32 run). The environment's
+ * precision follows from them; naming an INT8 precision in `environment` directly is refused, so that
+ * one option says how members are compressed.
+ */
+function checkCompound(options: RunOptions): CompoundSettings | undefined {
+  const given = options.environment?.precision;
+  if (given !== undefined && given !== 'fp32')
+    throw optionError('environment.precision', `is set by compound ({ quantize: 'int8', activations }), got ${JSON.stringify(given)}`);
+  const compound = options.compound;
+  if (compound === undefined) return undefined;
+  if (typeof compound !== 'object' || compound === null)
+    throw optionError('compound', `must be an object like { quantize: 'int8' }, got ${JSON.stringify(compound)}`);
+  checkChoice(compound.quantize, 'compound.quantize', ['int8']);
+  if (compound.quantize === undefined) throw optionError('compound.quantize', 'is required ("int8")');
+  checkChoice(compound.method, 'compound.method', ['gptq', 'rtn']);
+  checkChoice(compound.activations, 'compound.activations', ['dynamic', 'static']);
+  checkPositive(compound.sparsity, 'compound.sparsity', true);
+  if (compound.sparsity !== undefined && compound.sparsity >= 1)
+    throw optionError('compound.sparsity', `must be below 1 (the fraction of weights set to 0), got ${compound.sparsity}`);
+  checkInteger(compound.qatEpochs, 'compound.qatEpochs', 0);
+  return {
+    method: compound.method ?? 'gptq',
+    activations: compound.activations ?? 'dynamic',
+    sparsity: compound.sparsity ?? 0,
+    qatEpochs: compound.qatEpochs ?? 0,
+  };
 }
 
 /**
@@ -115,7 +147,7 @@ export async function openRun(
   const trained = dense.config.maxSequenceLength;
   const env =
     trained !== undefined && checked.env.mode !== 'generation' && options.environment?.sequenceLength === undefined
-      ? checkEnvironment({ ...options.environment, sequenceLength: trained })
+      ? checkEnvironment({ ...checked.env, sequenceLength: trained })
       : checked.env;
   if (env.mode === 'generation' && dense.config.modelType !== 'gpt2') {
     throw optionError(
@@ -153,6 +185,7 @@ export async function openRun(
       evalLimit: options.evalLimit ?? null,
       spdy,
       ...(typeof taskChoice === 'object' ? { taskSpec: specIdentity(taskChoice) } : {}),
+      ...(checked.compound ? { compound: { ...checked.compound } } : {}),
       ...settings,
     },
   };
@@ -187,6 +220,7 @@ export async function openRun(
       engine,
       targets,
       spdy,
+      ...(checked.compound ? { compound: checked.compound } : {}),
       emit,
       densePredictions,
       ...(denseScores ? { denseScores } : {}),
@@ -262,7 +296,11 @@ export async function finishRun(
       layerParameters: layerParameterCount(dense.config),
     },
     environment: describeEnvironment(env),
-    dense: { timeMs: table.dense.median, ...(denseScores ? { metric: denseScores.metric } : {}) },
+    dense: {
+      timeMs: referenceTime(table),
+      ...(table.reference ? { int8TimeMs: table.dense.median } : {}),
+      ...(denseScores ? { metric: denseScores.metric } : {}),
+    },
     members: records.map(({ keptHeads: _h, keptNeurons: _n, predictions: _p, files: _f, ...member }) => member),
     notes: [...task.notes],
     ...(task.evaluationLabels && denseScores?.predictions

@@ -11,6 +11,8 @@ import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
 import {
   applyInputLimits,
   defaultRunDir,
+  COMPOUND_OPTIONS,
+  compoundOptions,
   ENVIRONMENT_OPTIONS,
   environmentForModel,
   INPUT_OPTIONS,
@@ -39,6 +41,13 @@ const GRADUAL_OPTIONS = {
   ...DATA_OPTIONS,
   targets: { type: 'list', description: 'Speedup targets (run in ascending order)', default: ['2', '3', '4', '6', '8'] },
   ...ENVIRONMENT_OPTIONS,
+  ...COMPOUND_OPTIONS,
+  qatEpochs: {
+    type: 'number',
+    description:
+      'With --quantize: epochs of quantization-aware fine-tuning (fake-quantized INT8, same distillation) after GPTQ (default 0)',
+    valueName: 'N',
+  },
   table: { type: 'string', description: 'Use this latency table instead of measuring one', valueName: 'FILE' },
   run: { type: 'string', description: 'Run directory (default: runs/<model>-gradual-<environment>)', valueName: 'DIR' },
   calibrationSamples: { type: 'number', description: 'Calibration sequences (default: 2048 for BERT, 512 for GPT2)', valueName: 'N' },
@@ -87,10 +96,16 @@ export const gradualCommand = defineCommand({
     const { inferenceEnvironment } = await import('@ziplm/latency');
     const modelDir = resolveModelDir(options.model, io.cwd);
     const { readConfigFile } = await import('@ziplm/models/io');
+    const compound = compoundOptions(options);
     const environment = environmentForModel(options, await readConfigFile(join(modelDir, 'config.json')));
     const runDir = options.run
       ? resolve(io.cwd, options.run)
-      : defaultRunDir(io.cwd, modelDir, 'gradual', inferenceEnvironment(environment));
+      : defaultRunDir(
+          io.cwd,
+          modelDir,
+          'gradual',
+          inferenceEnvironment({ ...environment, precision: compound ? (`int8-${compound.activations ?? 'dynamic'}` as const) : 'fp32' }),
+        );
     let weights: { task: number; logit: number; token: number } | undefined;
     if (options.lambdas) {
       const l = options.lambdas.map(Number);
@@ -106,6 +121,7 @@ export const gradualCommand = defineCommand({
         targets: parseTargets(options.targets),
         ...taskChoice(options, io.cwd),
         environment,
+        ...(compound ? { compound } : {}),
         ...(options.table ? { tablePath: resolve(io.cwd, options.table) } : {}),
         ...(options.calibrationSamples !== undefined ? { calibrationSamples: options.calibrationSamples } : {}),
         seed: options.seed,

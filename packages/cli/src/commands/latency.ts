@@ -20,6 +20,12 @@ export const latencyCommand = defineCommand({
       valueName: 'DIR|NAME',
     },
     ...ENVIRONMENT_OPTIONS,
+    precision: {
+      type: 'string',
+      description: 'Number format of the timed graphs; an INT8 table also times the dense FP32 model, the reference of its speedups',
+      choices: ['fp32', 'int8-dynamic', 'int8-static'],
+      default: 'fp32',
+    },
     out: { type: 'string', description: 'Where to write the table', default: 'latency-table.json', valueName: 'FILE' },
     minRounds: { type: 'number', description: 'Minimum timing rounds per configuration', valueName: 'N' },
     maxRounds: { type: 'number', description: 'Maximum timing rounds per configuration', valueName: 'N' },
@@ -27,6 +33,10 @@ export const latencyCommand = defineCommand({
   },
   examples: [
     { command: 'ziplm latency --model ./bert-base --out bert-base.b1.json', description: 'Batch-1 latency table of BERT-base' },
+    {
+      command: 'ziplm latency --model ./bert-base --precision int8-dynamic --out bert-base.int8.json',
+      description: 'INT8 blocks (dynamic activations), with the dense FP32 model timed as the speedup reference',
+    },
     {
       command: 'ziplm latency --model ./gpt2 --mode generation --past-length 50',
       description: 'GPT2 decoding one token with a 50-token KV cache',
@@ -47,7 +57,7 @@ export const latencyCommand = defineCommand({
     }
     const dir = resolveModelDir(options.model, io.cwd);
     const config = await readConfigFile(`${dir}/config.json`);
-    const env = inferenceEnvironment(environmentForModel(options, config));
+    const env = inferenceEnvironment({ ...environmentForModel(options, config), precision: options.precision });
     if (env.mode === 'generation' && config.modelType !== 'gpt2')
       throw new UsageError(
         `--mode generation (one token at a time with a KV cache) needs a GPT2 model; ${dir} is a ${config.modelType} model`,
@@ -78,7 +88,8 @@ export const latencyCommand = defineCommand({
       ...table.ffn.map((e) => ['ffn', String(e.kept), ms(e.time)]),
     ];
     io.stdout(
-      `dense ${ms(table.dense.median)} ms, non-prunable ${ms(table.nonPrunable.median)} ms (${(table.build?.seconds ?? 0).toFixed(0)} s to measure)\n\n` +
+      `dense ${ms(table.dense.median)} ms, non-prunable ${ms(table.nonPrunable.median)} ms` +
+        `${table.reference ? `, dense FP32 (the reference) ${ms(table.reference.median)} ms` : ''} (${(table.build?.seconds ?? 0).toFixed(0)} s to measure)\n\n` +
         `${textTable(['module', 'kept', 'ms per layer'], rows)}\n\nwritten to ${out}\n`,
     );
   },

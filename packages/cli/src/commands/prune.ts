@@ -11,6 +11,8 @@ import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
 import {
   applyInputLimits,
   defaultRunDir,
+  COMPOUND_OPTIONS,
+  compoundOptions,
   ENVIRONMENT_OPTIONS,
   environmentForModel,
   INPUT_OPTIONS,
@@ -37,6 +39,7 @@ const PRUNE_OPTIONS = {
   ...DATA_OPTIONS,
   targets: { type: 'list', description: 'Speedup targets relative to the dense model', default: ['1.5', '2', '3', '4'] },
   ...ENVIRONMENT_OPTIONS,
+  ...COMPOUND_OPTIONS,
   table: { type: 'string', description: 'Use this latency table instead of measuring one', valueName: 'FILE' },
   run: { type: 'string', description: 'Run directory (default: runs/<model>-oneshot-<environment>)', valueName: 'DIR' },
   methods: {
@@ -97,10 +100,16 @@ export const pruneCommand = defineCommand({
     const { inferenceEnvironment } = await import('@ziplm/latency');
     const modelDir = resolveModelDir(options.model, io.cwd);
     const { readConfigFile } = await import('@ziplm/models/io');
+    const compound = compoundOptions(options);
     const environment = environmentForModel(options, await readConfigFile(join(modelDir, 'config.json')));
     const runDir = options.run
       ? resolve(io.cwd, options.run)
-      : defaultRunDir(io.cwd, modelDir, 'oneshot', inferenceEnvironment(environment));
+      : defaultRunDir(
+          io.cwd,
+          modelDir,
+          'oneshot',
+          inferenceEnvironment({ ...environment, precision: compound ? (`int8-${compound.activations ?? 'dynamic'}` as const) : 'fp32' }),
+        );
     // A failed write in the run directory (a full disk) is reported as writing runDir when the error names no file.
     const results = await namingOutput(runDir, () =>
       runOneShot({
@@ -109,6 +118,7 @@ export const pruneCommand = defineCommand({
         targets: parseTargets(options.targets),
         ...taskChoice(options, io.cwd),
         environment,
+        ...(compound ? { compound } : {}),
         ...(options.table ? { tablePath: resolve(io.cwd, options.table) } : {}),
         methods: options.methods,
         ...(options.calibrationSamples !== undefined ? { calibrationSamples: options.calibrationSamples } : {}),

@@ -2,7 +2,7 @@
 
 import { basename, join, resolve } from 'node:path';
 import type { InferenceEnvironment, InferenceEnvironmentOptions } from '@ziplm/latency';
-import type { RunResults } from '@ziplm/pipeline';
+import type { CompoundOptions, RunResults } from '@ziplm/pipeline';
 import type { CommandIO, OptionsFor, OptionsSpec, ParsedOptions } from '../command.js';
 import { UsageError } from '../command.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -24,6 +24,60 @@ export const ENVIRONMENT_OPTIONS = {
   pastLength: { type: 'number', description: 'KV-cache length in generation mode', default: 50, valueName: 'N' },
   threads: { type: 'number', description: 'onnxruntime intra-op threads', default: 2, valueName: 'N' },
 } as const satisfies OptionsFor<InferenceEnvironmentOptions>;
+
+/**
+ * Compound compression flags of `prune` and `gradual` (guide/compound-compression.md): INT8 members,
+ * optionally with SparseGPT sparsity. Targets then count from the dense FP32 model.
+ */
+export const COMPOUND_OPTIONS = {
+  quantize: {
+    type: 'string',
+    description: 'Ship every member with INT8 weights and activations (onnxruntime INT8 kernels); speedups count from the dense FP32 model',
+    choices: ['int8'],
+    valueName: 'FORMAT',
+  },
+  quantMethod: {
+    type: 'string',
+    description: 'How --quantize rounds the weights: GPTQ (OBS) or round-to-nearest',
+    choices: ['gptq', 'rtn'],
+    default: 'gptq',
+  },
+  activations: {
+    type: 'string',
+    description: 'How --quantize quantizes activations: per batch at run time, or from ranges calibrated on the calibration set',
+    choices: ['dynamic', 'static'],
+    default: 'dynamic',
+  },
+  sparsity: {
+    type: 'number',
+    description: "With --quantize: fraction of every linear layer's weights set to 0 by SparseGPT before quantizing (e.g. 0.8)",
+    valueName: 'FRACTION',
+  },
+} as const satisfies OptionsSpec;
+
+/** The compound flags as parsed. */
+export type CompoundFlags = ParsedOptions<typeof COMPOUND_OPTIONS> & { readonly qatEpochs?: number | undefined };
+
+/** The pipeline's `compound` option from the flags (undefined without --quantize; the other flags then are usage errors). */
+export function compoundOptions(o: CompoundFlags): CompoundOptions | undefined {
+  if (o.quantize === undefined) {
+    if (o.sparsity !== undefined)
+      throw new UsageError('--sparsity needs --quantize int8 (sparse FP32 weights run no faster in onnxruntime)');
+    if (o.qatEpochs !== undefined && o.qatEpochs > 0) throw new UsageError('--qat-epochs needs --quantize int8');
+    return undefined;
+  }
+  if (o.sparsity !== undefined && !(o.sparsity >= 0 && o.sparsity < 1))
+    throw new UsageError(`--sparsity must be a fraction in [0, 1), got ${o.sparsity}`);
+  if (o.qatEpochs !== undefined && !(Number.isInteger(o.qatEpochs) && o.qatEpochs >= 0))
+    throw new UsageError(`--qat-epochs must be an integer >= 0, got ${o.qatEpochs}`);
+  return {
+    quantize: 'int8',
+    method: o.quantMethod,
+    activations: o.activations,
+    ...(o.sparsity !== undefined ? { sparsity: o.sparsity } : {}),
+    ...(o.qatEpochs !== undefined ? { qatEpochs: o.qatEpochs } : {}),
+  };
+}
 
 /**
  * The input-limit flag of the commands that read datasets and model files. The limits themselves
@@ -108,7 +162,7 @@ export function parseTargets(values: readonly string[]): number[] {
 /** A default run directory named after the model and the environment. */
 export function defaultRunDir(cwd: string, modelDir: string, kind: string, env: InferenceEnvironment): string {
   const shape = env.mode === 'generation' ? `b${env.batchSize}-p${env.pastLength}` : `b${env.batchSize}-s${env.sequenceLength}`;
-  return resolve(cwd, 'runs', `${basename(modelDir)}-${kind}-${env.mode}-${shape}`);
+  return resolve(cwd, 'runs', `${basename(modelDir)}-${kind}-${env.mode}-${shape}${env.precision ? `-${env.precision}` : ''}`);
 }
 
 /** A fixed-width text table. */
@@ -142,7 +196,21 @@ export function membersTable(
     m.status ?? '—',
     fmt.metric(m.metric),
   ]);
-  return textTable([first.header, 'target', 'predicted', 'measured', 'deviation', 'status', results.metric.name], rows);
+  const header = [first.header, 'target', 'predicted', 'measured', 'deviation', 'status', results.metric.name];
+  const compound = results.members.filter((m) => m.compound);
+  if (compound.length === 0) return textTable(header, rows);
+  // Compound members: the metric at each step (FP32 structured, +sparsity, INT8 RTN / GPTQ / QAT) and how small the shipped graph is.
+  const steps = (['fp32', 'sparse', 'rtn', 'gptq', 'qat'] as const).filter((k) =>
+    compound.some((m) => m.compound!.metrics[k] !== undefined),
+  );
+  const stepName = { fp32: 'fp32', sparse: '+sparse', rtn: 'int8 rtn', gptq: 'int8 gptq', qat: '+qat' } as const;
+  const withCompound = results.members.map((m, i) => [
+    ...rows[i]!,
+    ...steps.map((k) => fmt.metric(m.compound?.metrics[k])),
+    m.compound ? `${(100 * m.compound.sparsity).toFixed(0)}%` : '—',
+    m.compound ? (m.compound.onnxGzipBytes / 1e6).toFixed(2) : '—',
+  ]);
+  return textTable([...header, ...steps.map((k) => stepName[k]), 'sparsity', 'gzip MB'], withCompound);
 }
 
 /** A path or word as a POSIX shell reads it back: quoted only when it needs to be. */

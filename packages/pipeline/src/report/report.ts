@@ -77,6 +77,7 @@ export function renderReport(results: RunResults, inputs: ReportInputs = {}): Re
     denseBaseline(results),
     accuracySection(results),
     perMethod(results, series),
+    compoundSection(results),
     targetVsAchieved(series),
     significance(results),
     structureSection(results, series),
@@ -259,6 +260,64 @@ function denseBaseline(results: RunResults): string {
           String(results.model.numLayers * results.model.intermediateSize),
         ],
       ],
+    ),
+  ].join('\n');
+}
+
+/**
+ * Compound members (guide/compound-compression.md): the speedup split into its structured part and
+ * INT8's own, the metric at every step, and how small the shipped weights are. The split is the
+ * table's: INT8's factor is the dense FP32 time over the dense INT8 time, both timed in the same
+ * table; the structured part is the member's total (measured when verified) over that factor.
+ */
+function compoundSection(results: RunResults): string {
+  const members = results.members.filter((m) => m.compound);
+  if (members.length === 0) return '';
+  const int8Factor = results.dense.int8TimeMs !== undefined ? results.dense.timeMs / results.dense.int8TimeMs : undefined;
+  const steps = (['fp32', 'sparse', 'rtn', 'gptq', 'qat'] as const).filter((k) =>
+    members.some((m) => m.compound!.metrics[k] !== undefined),
+  );
+  const stepName = { fp32: 'FP32', sparse: 'FP32 + sparsity', rtn: 'INT8 RTN', gptq: 'INT8 GPTQ', qat: 'INT8 + QAT' } as const;
+  const rows = members.map((m) => {
+    const c = m.compound!;
+    const total = m.measuredSpeedup ?? m.predictedSpeedup;
+    return [
+      formatSpeedup(m.target),
+      int8Factor !== undefined ? formatSpeedup(total / int8Factor) : '—',
+      formatSpeedup(int8Factor),
+      `${formatSpeedup(total)}${m.measuredSpeedup === undefined ? ' (predicted)' : ''}`,
+      ...steps.map((k) => formatMetric(c.metrics[k], results.metric)),
+      c.shipped,
+      `${(100 * c.sparsity).toFixed(1)}%`,
+      formatBytes(c.weightBytes.fp32),
+      formatBytes(c.weightBytes.int8),
+      formatBytes(c.weightBytes.sparseInt8),
+      formatBytes(c.onnxGzipBytes),
+    ];
+  });
+  const precision = members[0]!.compound!.precision;
+  return [
+    `## Compound compression (${precision})`,
+    '',
+    `Speedups are over the dense FP32 model. INT8's own factor is the dense FP32 over the dense INT8 model in the latency table; the structured part is the total over it. ` +
+      `Weights: the quantized linear layers only (embeddings and heads stay FP32), dense FP32, dense INT8, and INT8 in a sparse format (a bitmask plus the nonzero values).`,
+    '',
+    table(
+      [
+        'target',
+        'structured',
+        'INT8',
+        'total',
+        ...steps.map((k) => `${md(results.metric.name)} ${stepName[k]}`),
+        'shipped',
+        'sparsity',
+        'weights FP32',
+        'INT8',
+        'sparse INT8',
+        'model.onnx gzip',
+      ],
+      ['right', 'right', 'right', 'right', ...steps.map((): Align => 'right'), 'left', 'right', 'right', 'right', 'right', 'right'],
+      rows,
     ),
   ].join('\n');
 }

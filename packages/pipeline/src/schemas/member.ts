@@ -9,7 +9,15 @@ import { dirname } from 'node:path';
 import * as v from 'valibot';
 import { RunDirectoryError } from '../errors.js';
 import { FileDigestSchema } from './manifest.js';
-import type { CompressionMethod, MemberAttempt, MemberRecord, MemberResult, MemberVerification, SpeedupStatus } from '../results.js';
+import type {
+  CompoundResult,
+  CompressionMethod,
+  MemberAttempt,
+  MemberRecord,
+  MemberResult,
+  MemberVerification,
+  SpeedupStatus,
+} from '../results.js';
 import {
   type Assert,
   type SameShape,
@@ -82,7 +90,28 @@ const searchedEntries = {
   dir: v.string(got('must be a string')),
 };
 
-const metricEntry = { metric: v.optional(jsonNumber(' when present')) };
+const optionalMetric = () => v.optional(jsonNumber(' when present'));
+
+export const CompoundResultSchema = jsonObject(
+  {
+    precision: v.picklist(['int8-dynamic', 'int8-static'], got('must be "int8-dynamic" or "int8-static"')),
+    shipped: v.picklist(['gptq', 'rtn', 'qat'], got('must be "gptq", "rtn" or "qat"')),
+    sparsity: v.pipe(v.number(got('must be a number in [0, 1]')), v.minValue(0, got('must be >= 0')), v.maxValue(1, got('must be <= 1'))),
+    metrics: jsonObject({
+      fp32: optionalMetric(),
+      sparse: optionalMetric(),
+      rtn: optionalMetric(),
+      gptq: optionalMetric(),
+      qat: optionalMetric(),
+    }),
+    errors: jsonObject({ sparse: optionalMetric(), rtn: jsonNumber(), gptq: jsonNumber() }),
+    weightBytes: jsonObject({ fp32: integer(0), int8: integer(0), sparseInt8: integer(0) }),
+    onnxGzipBytes: integer(0),
+  },
+  got('must be an object'),
+);
+
+const metricEntry = { metric: optionalMetric(), compound: v.optional(CompoundResultSchema) };
 
 /** Size of the exported model.onnx (written with the files' digests, after the metric). */
 const onnxBytesEntry = { onnxBytes: v.optional(integer(0)) };
@@ -115,6 +144,7 @@ export const MemberRecordSchema = jsonObject(
 );
 
 type _MemberVerificationMatches = Assert<SameShape<v.InferOutput<typeof MemberVerificationSchema>, MemberVerification>>;
+type _CompoundResultMatches = Assert<SameShape<v.InferOutput<typeof CompoundResultSchema>, CompoundResult>>;
 type _MemberAttemptMatches = Assert<SameShape<v.InferOutput<typeof MemberAttemptSchema>, MemberAttempt>>;
 type _MemberResultMatches = Assert<SameShape<v.InferOutput<typeof MemberResultSchema>, MemberResult>>;
 type _MemberRecordMatches = Assert<SameShape<v.InferOutput<typeof MemberRecordSchema>, MemberRecord>>;

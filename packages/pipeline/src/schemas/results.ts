@@ -43,7 +43,11 @@ export const RunResultsSchema = jsonObject({
     layerParameters: integer(0),
   }),
   environment: v.string('must be a string'),
-  dense: jsonObject({ timeMs: positive(), metric: v.optional(jsonNumber(' when present')) }),
+  dense: jsonObject({
+    timeMs: positive(),
+    int8TimeMs: v.optional(positive(' when present')),
+    metric: v.optional(jsonNumber(' when present')),
+  }),
   members: v.array(MemberResultSchema, 'must be an array'),
   notes: v.array(v.string('must be a string'), 'must be an array of strings'),
   comparisons: v.optional(v.array(ComparisonSchema, 'must be an array')),

@@ -27,6 +27,7 @@ import type { ManifestMember } from '../schemas/manifest.js';
 import { checkJson, describeIssue } from '../schemas/json.js';
 import { MemberRecordSchema, parseMemberRecord } from '../schemas/member.js';
 import type { PreparedTask, ScoreProgress, Scores } from '../tasks/index.js';
+import { compressMember, type QuantizationAwareTraining } from './compound.js';
 
 /** Scores a checkpoint on a task through onnxruntime (full-sequence graph); `onProgress` as in {@link PreparedTask.score}. */
 export async function scoreCheckpoint(
@@ -49,7 +50,8 @@ export const ONNX_FILE = 'model.onnx';
 
 /**
  * Writes a member's files and record; the directory appears complete or not at all (@ziplm/core/node's
- * `writeDirectoryAtomic`). The record gets the size and sha256 of every other file of the directory
+ * `writeDirectoryAtomic`). The graph is `onnx` when given (a compound member's INT8 graph), else the
+ * checkpoint exported for `env`. The record gets the size and sha256 of every other file of the directory
  * (`files`), read back from the temporary directory, so that what is recorded is what was written.
  * Returns the record as written.
  */
@@ -60,11 +62,12 @@ export async function writeMember(
   env: InferenceEnvironment,
   record: MemberRecord,
   measured?: NewMember['measured'],
+  onnx?: Uint8Array,
 ): Promise<MemberRecord> {
   let written = record;
   await writeDirectoryAtomic(dir, async (tmp) => {
     await saveCheckpoint(tmp, checkpoint, { tokenizer });
-    await writeFileAtomic(join(tmp, ONNX_FILE), exportModelToOnnx(checkpoint, exportOptionsFor(env)));
+    await writeFileAtomic(join(tmp, ONNX_FILE), onnx ?? exportModelToOnnx(checkpoint, exportOptionsFor(env)));
     const files: Record<string, FileDigest> = {};
     for (const name of (await readdir(tmp)).sort()) if (name !== MEMBER_FILE) files[name] = await digestFile(join(tmp, name));
     // `files` precedes the measured fields, as in a record measured after it was written.
@@ -200,6 +203,8 @@ export interface NewMember {
   readonly scores?: Scores;
   /** What re-timing found, when the member was timed before it was written (a re-search candidate). */
   readonly measured?: Pick<MemberRecord, 'measuredSpeedup' | 'deviation' | 'status' | 'statusReason' | 'verification'>;
+  /** Quantization-aware fine-tuning for a compound run (see `compressMember`); absent where the run has no training. */
+  readonly qat?: QuantizationAwareTraining;
 }
 
 /**
@@ -208,8 +213,12 @@ export interface NewMember {
  */
 export async function saveMember(ctx: RunContext, member: NewMember): Promise<MemberRecord> {
   const { run, task, tokenizer, env } = ctx;
-  const { method, variant, target, searchTarget, attempts, choice, checkpoint, kept, scores } = member;
+  const { method, variant, target, searchTarget, attempts, choice, kept } = member;
   const name = memberName(method, target, variant);
+  // A compound run ships the member compressed further (INT8, sparsity); its FP32 scores go into `compound.metrics`.
+  const compound = ctx.compound ? await compressMember(ctx, member.checkpoint, member.scores, name, member.qat) : undefined;
+  const checkpoint = compound?.checkpoint ?? member.checkpoint;
+  const scores = compound ? compound.scores : member.scores;
   const record: MemberRecord = {
     method,
     ...(variant ? { variant } : {}),
@@ -227,9 +236,18 @@ export async function saveMember(ctx: RunContext, member: NewMember): Promise<Me
     keptHeads: kept.heads,
     keptNeurons: kept.neurons,
     ...(scores ? { metric: scores.metric } : {}),
+    ...(compound ? { compound: compound.result } : {}),
     ...(scores?.predictions && task.evaluationLabels ? { predictions: [...scores.predictions] } : {}),
   };
-  const written = await writeMember(memberDir(run, method, target, variant), checkpoint, tokenizer, env, record, member.measured);
+  const written = await writeMember(
+    memberDir(run, method, target, variant),
+    checkpoint,
+    tokenizer,
+    env,
+    record,
+    member.measured,
+    compound?.onnx,
+  );
   await run.recordMember(manifestEntry(written));
   return written;
 }

@@ -1,0 +1,74 @@
+// `ziplm prune --quantize int8` (guide/compound-compression.md) in-process on the built-in tiny BERT:
+// sparse INT8 members, the compound columns of the results table, an INT8 latency table alone, and
+// `ziplm verify` re-timing an INT8 member against the dense FP32 model.
+
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EXIT } from '../../src/exit-codes.js';
+import { runCli } from '../run-cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ziplm-cli-compound-'));
+const run = join(dir, 'run');
+const fast = ['--model', 'tiny-bert', '--task', 'samples', '--calibration-samples', '16', '--no-spdy', '--engine', 'js'];
+
+describe('ziplm prune --quantize int8', () => {
+  it('ships sparse INT8 members and shows each step in the results table', async () => {
+    const args = ['prune', ...fast, '--targets', '2', '--run', run, '--retarget', '0', '--quantize', 'int8', '--sparsity', '0.5'];
+    const { code, stdout, stderr } = await runCli(args);
+    expect(stderr).not.toContain('internal error');
+    expect([EXIT.ok, EXIT.checkFailed]).toContain(code);
+    expect(stdout).toContain('int8-dynamic');
+    expect(stdout).toMatch(/fp32\s+\+sparse\s+int8 rtn\s+int8 gptq\s+sparsity\s+gzip MB/);
+    expect(stdout).toMatch(/ziplm\s+2\.00x.*\s(5\d|[6-9]\d)%\s+\d+\.\d\d\n/);
+  });
+
+  it('verify re-times an INT8 member against the dense FP32 model of its table', async () => {
+    const { code, stdout } = await runCli([
+      'verify',
+      '--dense',
+      'tiny-bert',
+      '--model',
+      join(run, 'members', 'ziplm-2.00x'),
+      '--table',
+      join(run, 'latency-table.json'),
+      '--json',
+    ]);
+    expect([EXIT.ok, EXIT.checkFailed]).toContain(code);
+    expect(JSON.parse(stdout).measured).toBeGreaterThan(0);
+  });
+
+  it('latency --precision int8-static times the dense FP32 model as the reference', async () => {
+    const table = join(dir, 'int8.json');
+    const built = await runCli([
+      'latency',
+      '--model',
+      'tiny-bert',
+      '--precision',
+      'int8-static',
+      '--out',
+      table,
+      '--min-rounds',
+      '3',
+      '--max-rounds',
+      '5',
+    ]);
+    expect(built.code).toBe(EXIT.ok);
+    expect(built.stdout).toMatch(/dense FP32 \(the reference\) \d+\.\d+ ms/);
+  });
+
+  it('compound flags without --quantize are usage errors', async () => {
+    for (const extra of [
+      ['--sparsity', '0.5'],
+      ['--sparsity', '1.5', '--quantize', 'int8'],
+    ]) {
+      const { code, stderr } = await runCli(['prune', ...fast, '--targets', '2', '--run', join(dir, 'never'), ...extra]);
+      expect(code).toBe(EXIT.usage);
+      expect(stderr).toContain('--sparsity');
+    }
+    const gradual = await runCli(['gradual', ...fast, '--targets', '2', '--run', join(dir, 'never'), '--qat-epochs', '1']);
+    expect(gradual.code).toBe(EXIT.usage);
+    expect(gradual.stderr).toContain('--qat-epochs needs --quantize int8');
+  });
+});
