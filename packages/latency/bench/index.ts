@@ -30,6 +30,8 @@
 //   ZIPLM_LATENCY_CONTEXT_LAYERS=12 ...                  # layers of the context models (default 4)
 //   ZIPLM_LATENCY_CALIBRATE=1 ...                        # scale level times to reproduce the dense model
 //   ZIPLM_VISIT_RUNS=3 ...                               # runs per visit (the last one timed; default 2)
+//   ZIPLM_BENCH_PRECISION=int8-dynamic ...               # INT8 levels (or int8-static); targets count from the dense
+//                                                        # FP32 model, timed in the same table (compound speedups)
 
 import { existsSync } from 'node:fs';
 import { bertConfig, withLayerShapes } from '@ziplm/models';
@@ -38,6 +40,7 @@ import {
   calibrateToMembers,
   describeEnvironment,
   inferenceEnvironment,
+  type InferencePrecision,
   type LatencyTable,
   loadLatencyTable,
   type MeasuredMember,
@@ -65,6 +68,7 @@ const allTargets = process.env.ZIPLM_BENCH_TARGETS
   : quick
     ? [1.5, 2, 3, 4]
     : [1.5, 2, 3, 4, 6, 8, 10, 12, 15, 20, 25, 30];
+const precision = (process.env.ZIPLM_BENCH_PRECISION ?? 'fp32') as InferencePrecision;
 const visitRuns = process.env.ZIPLM_VISIT_RUNS ? Number(process.env.ZIPLM_VISIT_RUNS) : undefined;
 const retargetRounds = Number(process.env.ZIPLM_BENCH_RETARGET ?? 2);
 const memberCalibration = process.env.ZIPLM_BENCH_MEMBER_CALIBRATION !== '0';
@@ -109,11 +113,11 @@ function misses(report: VerificationReport): boolean {
 
 const summary: string[] = [];
 for (const batchSize of batches) {
-  const env = inferenceEnvironment({ mode: batchSize === 1 ? 'latency' : 'throughput', batchSize, sequenceLength: 128 });
+  const env = inferenceEnvironment({ mode: batchSize === 1 ? 'latency' : 'throughput', batchSize, sequenceLength: 128, precision });
   const label = `batch ${batchSize}x128`;
   console.log(`== ${describeEnvironment(env)}`);
   const file = outputFile(
-    `bert-base${quick ? '-quick' : ''}${layers !== 12 && !quick ? `-l${layers}` : ''}-b${batchSize}-s128-${context}.json`,
+    `bert-base${quick ? '-quick' : ''}${layers !== 12 && !quick ? `-l${layers}` : ''}-b${batchSize}-s128-${context}${env.precision ? `-${env.precision}` : ''}.json`,
   );
   let table: LatencyTable;
   if (reuseTable && existsSync(file)) {
@@ -134,7 +138,7 @@ for (const batchSize of batches) {
   const b = table.build!;
   console.log(
     `  build ${b.seconds.toFixed(1)} s; dense ${table.dense.median.toFixed(2)} ms (±${(100 * table.dense.relativeError).toFixed(2)}%), ` +
-      `non-prunable ${table.nonPrunable.median.toFixed(2)} ms; rounds ${b.rounds.min}–${b.rounds.max}; re-measured ${b.remeasured.length}; ` +
+      `non-prunable ${table.nonPrunable.median.toFixed(2)} ms${table.reference ? `; dense FP32 (the reference) ${table.reference.median.toFixed(2)} ms, INT8's own factor ${(table.reference.median / table.dense.median).toFixed(2)}x` : ''}; rounds ${b.rounds.min}–${b.rounds.max}; re-measured ${b.remeasured.length}; ` +
       `monotonicity violations ${b.monotonicity.length} (${b.monotonicity.filter((m) => m.resolved).length} resolved by re-measuring); ` +
       `additivity (dense measured / predicted − 1) ${pct(b.additivity!.residual)}`,
   );

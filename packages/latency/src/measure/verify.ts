@@ -16,14 +16,14 @@ import { median } from '@ziplm/core';
 import type { Checkpoint } from '@ziplm/models';
 import { exportModelToOnnx } from '@ziplm/models';
 import type { InferenceEnvironment } from '../environment.js';
-import { exportOptionsFor, fp32Environment, validateEnvironment } from '../environment.js';
+import { fp32Environment, validateEnvironment } from '../environment.js';
 import { MeasurementError } from '../errors.js';
 import { youngGarbageCollector } from '../internal/gc.js';
 import type { TimingSummary } from '../stats.js';
 import { medianInterval } from '../stats.js';
 import type { LatencyTable } from '../table.js';
 import { referenceTime } from '../runtime.js';
-import { DEFAULT_RENEW_ROUNDS, DEFAULT_VISIT_RUNS } from './build.js';
+import { DEFAULT_RENEW_ROUNDS, DEFAULT_VISIT_RUNS, timingExportOptions } from './build.js';
 import { createOrtRunner } from './ort.js';
 import type { ProtocolOptions } from './protocol.js';
 import { InterleavedTimer } from './protocol.js';
@@ -184,7 +184,8 @@ export function speedupVerdict(input: VerdictInput): SpeedupVerdict {
 
 function toOnnx(model: TimedModel, env: InferenceEnvironment): { onnx: Uint8Array; vocabSize: number } {
   if ('onnx' in model) return model;
-  return { onnx: exportModelToOnnx(model, exportOptionsFor(env)), vocabSize: model.config.vocabSize };
+  // A checkpoint is timed as the environment's graph (static INT8 with nominal ranges: ranges change no work).
+  return { onnx: exportModelToOnnx(model, timingExportOptions(model.config, env)), vocabSize: model.config.vocabSize };
 }
 
 /** Times the dense and the pruned model and reports measured against target (and predicted) speedup. */
