@@ -4,8 +4,7 @@
 // tests run on wasm only; this is the check that cpu (and tfjs-node when installed) train too.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Checkpoint, ModelConfig } from '@ziplm/models';
-import { bertConfig, createModel, gpt2Config, randomCheckpoint } from '@ziplm/models';
-import { trainableModelOptions } from '@ziplm/test-utils';
+import { createModel, randomCheckpoint } from '@ziplm/models';
 import { describe, expect, it } from 'vitest';
 import {
   disposeBatch,
@@ -18,26 +17,12 @@ import {
 } from '../src/index.js';
 import { padIdOf } from '../src/model.js';
 import { startBackends, useBackend } from './backends.js';
+import { tinyBert, tinyGpt2 } from './tiny-models.js';
 
 const backends = await startBackends();
 
-const bert = (layerHeads?: number[], layerIntermediate?: number[]): ModelConfig =>
-  bertConfig({
-    ...trainableModelOptions(),
-    vocabSize: 30,
-    head: { type: 'classification', labels: ['no', 'yes'] },
-    ...(layerHeads ? { layerHeads } : {}),
-    ...(layerIntermediate ? { layerIntermediate } : {}),
-  });
-const gpt2 = (layerHeads?: number[], layerIntermediate?: number[]): ModelConfig =>
-  gpt2Config({
-    ...trainableModelOptions(),
-    vocabSize: 30,
-    bosTokenId: 29,
-    eosTokenId: 29,
-    ...(layerHeads ? { layerHeads } : {}),
-    ...(layerIntermediate ? { layerIntermediate } : {}),
-  });
+const bert = tinyBert;
+const gpt2 = tinyGpt2;
 
 /** Sequences of lengths 3..8 (so the batch is padded), labels for classification. */
 const examples: TrainingExample[] = Array.from({ length: 6 }, (_, i) => {

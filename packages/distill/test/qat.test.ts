@@ -7,9 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Checkpoint, ModelConfig, Tensor32 } from '@ziplm/models';
-import { bertConfig, createModel, gpt2Config, quantizableLinears, randomCheckpoint } from '@ziplm/models';
+import { createModel, quantizableLinears, randomCheckpoint } from '@ziplm/models';
 import { seededRandom } from '@ziplm/core';
-import { trainableModelOptions } from '@ziplm/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyMasks,
@@ -28,6 +27,7 @@ import {
 import { padIdOf } from '../src/model.js';
 import { linearRewrites } from '../src/qat.js';
 import { startBackends, useBackend } from './backends.js';
+import { tinyBert, tinyGpt2 } from './tiny-models.js';
 
 /** The weights the INT8 export quantizes (what the pipeline fake-quantizes). */
 const linearWeightNames = (config: ModelConfig): string[] => quantizableLinears(config).map((linear) => linear.weight);
@@ -43,23 +43,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const bert = (layerHeads?: number[], layerIntermediate?: number[]): ModelConfig =>
-  bertConfig({
-    ...trainableModelOptions(),
-    vocabSize: 30,
-    head: { type: 'classification', labels: ['no', 'yes'] },
-    ...(layerHeads ? { layerHeads } : {}),
-    ...(layerIntermediate ? { layerIntermediate } : {}),
-  });
-const gpt2 = (layerHeads?: number[], layerIntermediate?: number[]): ModelConfig =>
-  gpt2Config({
-    ...trainableModelOptions(),
-    vocabSize: 30,
-    bosTokenId: 29,
-    eosTokenId: 29,
-    ...(layerHeads ? { layerHeads } : {}),
-    ...(layerIntermediate ? { layerIntermediate } : {}),
-  });
+const bert = tinyBert;
+const gpt2 = tinyGpt2;
 
 const taskOf = (config: ModelConfig): TaskKind => (config.modelType === 'bert' ? 'classification' : 'causal-lm');
 

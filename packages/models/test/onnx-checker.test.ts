@@ -1,5 +1,5 @@
-// Every kind of exported graph passes the reference ONNX checker (full_check: strict shape and type
-// inference). External check: runs scripts/onnx-check.py when a python3 with the onnx package is
+// Every kind of exported graph, FP32 and INT8 (dynamic and static), passes the reference ONNX checker
+// (full_check: strict shape and type inference). External check: runs scripts/onnx-check.py when a python3 with the onnx package is
 // available (Debian: apt-get install python3-onnx; or set ZIPLM_PYTHON), and skips otherwise.
 
 import { spawnSync } from 'node:child_process';
@@ -10,8 +10,15 @@ import { fileURLToPath } from 'node:url';
 import { GraphBuilder } from '@ziplm/onnx';
 import { describe, expect, it } from 'vitest';
 import { bertConfig, gpt2Config } from '../src/config.js';
-import { exportAttentionBlock, exportFfnBlock, exportModelToOnnx } from '../src/onnx/index.js';
+import {
+  exportAttentionBlock,
+  exportFfnBlock,
+  exportModelToOnnx,
+  type OnnxQuantizeOptions,
+  quantizableLinears,
+} from '../src/onnx/index.js';
 import { randomCheckpoint } from '../src/random.js';
+import { tinyBertConfig, tinyGpt2Config } from './helpers.js';
 
 const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'onnx-check.py');
 
@@ -82,6 +89,45 @@ describe('onnx.checker (scripts/onnx-check.py)', () => {
         expect(line, `no result for ${name}`).toBeDefined();
         if (name === 'broken.onnx') expect(line).toMatch(/^FAIL /);
         else expect(line, line).toMatch(/^ok .*opset ai\.onnx:17, ir 8\)$/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it.skipIf(!python)('accepts dynamic and static INT8 graphs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ziplm-onnx-int8-check-'));
+    try {
+      const bert = randomCheckpoint(tinyBertConfig(), { seed: 1 });
+      const gpt2 = randomCheckpoint(tinyGpt2Config(), { seed: 1 });
+      const files: Record<string, Uint8Array> = {};
+      for (const activations of ['dynamic', 'static'] as const) {
+        const quantize = (linears: ReturnType<typeof quantizableLinears>): OnnxQuantizeOptions =>
+          activations === 'dynamic'
+            ? { activations }
+            : { activations, ranges: new Map(linears.map((l) => [l.input, { min: -2, max: 3 }])) };
+        files[`bert-${activations}.onnx`] = exportModelToOnnx(bert, {
+          quantize: quantize(quantizableLinears(bert.config)),
+          matmulInputs: true,
+        });
+        files[`gpt2-${activations}.onnx`] = exportModelToOnnx(gpt2, {
+          quantize: quantize(quantizableLinears(gpt2.config)),
+          hiddenStates: true,
+        });
+        files[`gpt2-decode-${activations}.onnx`] = exportModelToOnnx(gpt2, {
+          mode: 'decode',
+          quantize: quantize(quantizableLinears(gpt2.config)),
+        });
+        files[`bert-attention-${activations}.onnx`] = exportAttentionBlock(bert.config, 3, { quantize: { activations } });
+        files[`gpt2-ffn-${activations}.onnx`] = exportFfnBlock(gpt2.config, 5, { quantize: { activations } });
+      }
+      files['bert-fp32-matmul-inputs.onnx'] = exportModelToOnnx(bert, { matmulInputs: true, moduleInputs: true });
+      for (const [name, bytes] of Object.entries(files)) writeFileSync(join(dir, name), bytes);
+      const r = spawnSync(python!, [script, ...Object.keys(files).map((n) => join(dir, n))], { encoding: 'utf8' });
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+      const lines = r.stdout.trim().split('\n');
+      for (const name of Object.keys(files)) {
+        const line = lines.find((l) => l.includes(join(dir, name)));
+        expect(line, line).toMatch(/^ok .*opset ai\.onnx:17, ir 8\)$/);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
