@@ -33,6 +33,7 @@ const guide: DefaultTheme.SidebarItem[] = [
       { text: 'Latency tables', link: '/guide/latency' },
       { text: 'The search: DP and SPDY', link: '/guide/search' },
       { text: 'Distillation and gradual pruning', link: '/guide/distillation' },
+      { text: 'Compound compression: sparsity and INT8', link: '/guide/compound-compression' },
       { text: 'The paper’s results', link: '/guide/paper' },
       { text: 'Reading a run report', link: '/guide/reports' },
     ],
@@ -59,6 +60,7 @@ const tutorials: DefaultTheme.SidebarItem[] = [
       { text: '5. GPT2: throughput and generation', link: '/tutorials/gpt2' },
       { text: '6. The OBS solver on its own', link: '/tutorials/obs-solver' },
       { text: '7. Bring your own data', link: '/tutorials/your-data' },
+      { text: '8. Compound compression', link: '/tutorials/compound-compression' },
     ],
   },
 ];
@@ -105,7 +107,16 @@ export default defineConfig({
       '/guide/': guide,
       '/tutorials/': tutorials,
       '/reference/': reference,
-      '/results/': [{ text: 'Results', items: [{ text: 'Overview', link: '/results/' }, ...resultRuns()] }],
+      '/results/': [
+        {
+          text: 'Results',
+          items: [
+            { text: 'Overview', link: '/results/' },
+            { text: 'Compound compression (Figure 5)', link: '/results/compound-compression' },
+            ...resultRuns(),
+          ],
+        },
+      ],
     },
     search: { provider: 'local' },
     outline: { level: [2, 3] },
