@@ -28,9 +28,10 @@ async function expectCheckpointMatchesGraph(dir: string): Promise<void> {
   const tensors = new Map(graph.initializers.map((t) => [t.name, t]));
   const sums = { abs: 0, squares: 0, zeros: 0 };
   for (const t of graph.initializers) {
-    if (!t.name.endsWith('_int8')) continue;
+    const name = t.name ?? '';
+    if (!name.endsWith('_int8')) continue;
     const q = t.data as Int8Array;
-    const scales = tensors.get(`${t.name.slice(0, -'_int8'.length)}_scale`)!.data as Float32Array;
+    const scales = tensors.get(`${name.slice(0, -'_int8'.length)}_scale`)!.data as Float32Array;
     const out = scales.length;
     for (let i = 0; i < q.length; i++) {
       const w = Math.fround(q[i]! * scales[i % out]!);
