@@ -29,7 +29,7 @@ export { obsSweep } from './sweep.js';
 export type { ObsProblem, Snapshot, SweepOptions, SweepResult } from './sweep.js';
 export { magnitudeSweep } from './magnitude.js';
 // INT8 weight quantization with the same Hessian: GPTQ, and round-to-nearest as its baseline
-export { INT8_MAX, quantizationError, quantizeGptq, quantizeRtn } from './quantize.js';
+export { INT8_MAX, outputError, quantizationError, quantizeGptq, quantizeRtn } from './quantize.js';
 export type { QuantizedLayer, QuantizeOptions } from './quantize.js';
 // unstructured OBS sparsity with the same Hessian: SparseGPT (with a refit of the kept weights), and magnitude
 export { DEFAULT_REFIT_ITERATIONS, sparsifyMagnitude, sparsifyObs } from './sparsify.js';

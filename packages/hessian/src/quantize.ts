@@ -266,8 +266,9 @@ export async function columnwiseObs(
 }
 
 /**
- * @internal tr(ΔW H ΔWᵀ) for ΔW = a − b (rows × cols), as one rows × cols × cols GEMM through the engine:
- * {@link quantizationError} with the O(rows·cols²) product off the JS thread.
+ * tr(ΔW H ΔWᵀ) for ΔW = a − b (rows × cols), as one rows × cols × cols GEMM through the engine:
+ * {@link quantizationError} with the O(rows·cols²) product off the JS thread (e.g. the error of
+ * `quantizeRtn` called without a Hessian, on a large layer).
  */
 export async function outputError(
   a: Float32Array,

@@ -162,6 +162,22 @@ export function describeEnvironment(env: InferenceEnvironment): string {
   return `${env.engine} ${env.threads} thread${env.threads === 1 ? '' : 's'}${env.allowSpinning ? ' spinning' : ''} opt=${env.graphOptimizationLevel}${precision} ${env.mode} ${shape}`;
 }
 
+/**
+ * The fields in which two environments differ, each as `field: <a label> <value>, <b label> <value>`
+ * (empty when they are the same environment). Every field of either counts: an FP32 environment has
+ * no `precision`, and an INT8 one differs from it in that field.
+ */
+export function environmentDifferences(
+  a: InferenceEnvironment,
+  b: InferenceEnvironment,
+  labels: readonly [string, string] = ['table', 'now'],
+): string[] {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)] as Array<keyof InferenceEnvironment>);
+  // An absent precision is FP32, and is shown as such.
+  const show = (env: InferenceEnvironment, k: keyof InferenceEnvironment) => JSON.stringify(k === 'precision' ? precisionOf(env) : env[k]);
+  return [...keys].filter((k) => a[k] !== b[k]).map((k) => `${k}: ${labels[0]} ${show(a, k)}, ${labels[1]} ${show(b, k)}`);
+}
+
 /** The environment's number format, 'fp32' when it names none. */
 export function precisionOf(env: InferenceEnvironment): InferencePrecision {
   return env.precision ?? 'fp32';

@@ -16,7 +16,14 @@ export {
 export type { LatencyErrorCode } from './errors.js';
 
 // the inference environment a table is measured for, and the device it is measured on
-export { describeEnvironment, exportOptionsFor, fp32Environment, inferenceEnvironment, precisionOf } from './environment.js';
+export {
+  describeEnvironment,
+  environmentDifferences,
+  exportOptionsFor,
+  fp32Environment,
+  inferenceEnvironment,
+  precisionOf,
+} from './environment.js';
 export type {
   DeviceFingerprint,
   GraphOptimizationLevel,

@@ -5,6 +5,7 @@
 import { bertConfig } from '@ziplm/models';
 import { describe, expect, it } from 'vitest';
 import {
+  calibrateToMembers,
   describeEnvironment,
   exportOptionsFor,
   fp32Environment,
@@ -113,6 +114,33 @@ describe('the INT8 table file', () => {
   it('reads back; speedups count from the reference', () => {
     expect(parseLatencyTable(JSON.parse(JSON.stringify(int8)))).toEqual(int8);
     expect(predictRuntime(int8, { layerHeads: [2], layerIntermediate: [4] }).speedup).toBeCloseTo(2, 12);
+  });
+
+  it('members measured against the FP32 reference are what the INT8 table predicts: calibration finds nothing to correct', () => {
+    const table = handTable({
+      numLayers: 2,
+      numHeads: 4,
+      intermediateSize: 8,
+      attention: { 4: 4, 2: 2.3 },
+      ffn: { 8: 6, 4: 3.1 },
+      dense: 22,
+      nonPrunable: 2,
+    });
+    const int8Table: LatencyTable = {
+      ...table,
+      environment: { ...table.environment, precision: 'int8-dynamic' },
+      reference: { ...summary, median: 55 },
+    };
+    const shapes = [
+      { layerHeads: [4, 2], layerIntermediate: [8, 4] },
+      { layerHeads: [2, 2], layerIntermediate: [4, 4] },
+      { layerHeads: [4, 0], layerIntermediate: [8, 0] },
+      { layerHeads: [2, 0], layerIntermediate: [4, 8] },
+    ];
+    const members = shapes.map((shape) => ({ ...shape, measuredSpeedup: predictRuntime(int8Table, shape).speedup }));
+    const calibration = calibrateToMembers(int8Table, members);
+    expect(calibration.uncalibratedError).toBeLessThan(1e-12);
+    expect(calibration.model).toBe('none');
   });
 
   it('an INT8 table without a reference, or an FP32 table with one, is refused naming the field', () => {

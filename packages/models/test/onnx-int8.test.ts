@@ -255,6 +255,10 @@ describe('exportModelToOnnx with quantize', () => {
     expect(() => exportModelToOnnx(gpt2, { quantize: { activations: 'dynamic', weights: wrong } })).toThrow(l.weight);
     const scales = new Map([[l.weight, { q: new Int8Array(l.rows * l.cols), scales: new Float32Array(l.rows).fill(Number.NaN) }]]);
     expect(() => exportModelToOnnx(gpt2, { quantize: { activations: 'dynamic', weights: scales } })).toThrow(/finite/);
+    const q = new Int8Array(l.rows * l.cols);
+    q[5] = -128;
+    const asymmetric = new Map([[l.weight, { q, scales: new Float32Array(l.rows).fill(0.01) }]]);
+    expect(() => exportModelToOnnx(gpt2, { quantize: { activations: 'dynamic', weights: asymmetric } })).toThrow(/q\[5\] is −128/);
   });
 
   it('GPT2 static decode with a KV cache reproduces static full mode token by token', async () => {

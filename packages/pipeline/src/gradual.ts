@@ -6,6 +6,7 @@
 // for the whole family). Each step works in steps/<member>/ (database, resumable training
 // checkpoints); a finished member is never redone.
 
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   batchesPerEpoch,
@@ -21,7 +22,7 @@ import { writeDirectoryAtomic } from '@ziplm/core/node';
 import { createModel, initBackend, loadModelDir, quantizableLinears, saveCheckpoint, type Checkpoint } from '@ziplm/models';
 import type { RunOptions } from './context.js';
 import { DEFAULT_FINE_TUNE_SEED } from './defaults.js';
-import { TaskDataError } from './errors.js';
+import { RunDirectoryError, TaskDataError } from './errors.js';
 import { hashString } from './internal/files.js';
 import { checkInteger, checkPositive, optionError } from './internal/options.js';
 import { memberName } from './internal/run-dir.js';
@@ -156,6 +157,21 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
   const { run, dense, tokenizer, task, emit, identity } = ctx;
   /** Where a compound run keeps each member's FP32 model (the next gradual step starts from it, not from the INT8 member). */
   const fp32Dir = (name: string) => run.path('steps', name, 'fp32');
+  const fp32Files = (name: string) => `steps/${name}/fp32`;
+  /** Writes a compound member's FP32 model, its files' sizes and hashes recorded in the manifest first. */
+  const saveFp32Model = (name: string, model: Checkpoint) =>
+    writeDirectoryAtomic(fp32Dir(name), async (tmp) => {
+      await saveCheckpoint(tmp, model, { tokenizer });
+      for (const file of (await readdir(tmp)).sort()) await run.recordFile(`${fp32Files(name)}/${file}`, await readFile(join(tmp, file)));
+    });
+  /** Checks every recorded file of a finished compound member's FP32 model (RunDirectoryError naming the file). */
+  const checkFp32Model = async (name: string, memberPath: string) => {
+    const remedy = `remove ${memberPath} to recompute this member`;
+    const recorded = Object.keys(run.manifest.files ?? {}).filter((file) => file.startsWith(`${fp32Files(name)}/`));
+    if (recorded.length === 0)
+      throw new RunDirectoryError(fp32Dir(name), `the FP32 model of this compound member has no recorded files; ${remedy}`);
+    for (const file of recorded) await run.checkFile(file, remedy);
+  };
   /**
    * Quantization-aware fine-tuning of a compound member (guide/compound-compression.md): the same
    * distillation from the dense teacher as the step's fine-tuning, for `compound.qatEpochs` epochs,
@@ -219,7 +235,9 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
             const existing = (options.verify ?? true) ? retimeInconclusive(ctx, stored) : stored;
             records.push(existing);
             emit({ kind: 'member', member: existing, resumed: true });
-            // A compound member ships quantized weights; the next step continues from its FP32 model.
+            // A compound member ships quantized weights; the next step continues from its FP32 model,
+            // checked against the sizes and hashes recorded when it was written.
+            if (ctx.compound) await checkFp32Model(name, dir);
             current = (await loadModelDir(ctx.compound ? fp32Dir(name) : dir)).checkpoint;
             currentId = hashString(`${currentId}:${name}`);
             continue;
@@ -260,10 +278,7 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
           const trained = result.checkpoint;
           result.model.dispose();
           // Written before the member, so that a resumed run always finds the FP32 model of a finished compound member.
-          if (ctx.compound)
-            await writeDirectoryAtomic(fp32Dir(name), async (tmp) => {
-              await saveCheckpoint(tmp, trained, { tokenizer });
-            });
+          if (ctx.compound) await saveFp32Model(name, trained);
           const scores = await scoreMember(ctx, trained, `evaluate ${target}x`);
           const record = await saveMember(ctx, {
             method: 'ziplm',

@@ -135,6 +135,8 @@ export async function runOneShot(options: OneShotOptions): Promise<RunResults> {
   const methods = [...new Set<CompressionMethod>(options.methods ?? ['ziplm'])];
   if (methods.length === 0) throw optionError('methods', `needs at least one method (${COMPRESSION_METHODS.join(', ')})`);
   for (const m of methods) checkChoice(m, 'methods', COMPRESSION_METHODS);
+  if ((options.compound?.qatEpochs ?? 0) > 0)
+    throw optionError('compound.qatEpochs', 'needs a gradual run: quantization-aware fine-tuning uses its fine-tuning data and teacher');
   const ctx = await openRun(options, 'oneshot', {});
   // The run directory's lock is released however the run ends.
   try {

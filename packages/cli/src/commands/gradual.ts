@@ -105,6 +105,7 @@ export const gradualCommand = defineCommand({
           modelDir,
           'gradual',
           inferenceEnvironment({ ...environment, precision: compound ? (`int8-${compound.activations ?? 'dynamic'}` as const) : 'fp32' }),
+          compound,
         );
     let weights: { task: number; logit: number; token: number } | undefined;
     if (options.lambdas) {

@@ -109,6 +109,7 @@ export const pruneCommand = defineCommand({
           modelDir,
           'oneshot',
           inferenceEnvironment({ ...environment, precision: compound ? (`int8-${compound.activations ?? 'dynamic'}` as const) : 'fp32' }),
+          compound,
         );
     // A failed write in the run directory (a full disk) is reported as writing runDir when the error names no file.
     const results = await namingOutput(runDir, () =>

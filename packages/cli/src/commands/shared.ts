@@ -38,15 +38,14 @@ export const COMPOUND_OPTIONS = {
   },
   quantMethod: {
     type: 'string',
-    description: 'How --quantize rounds the weights: GPTQ (OBS) or round-to-nearest',
+    description: 'How --quantize rounds the weights: GPTQ (OBS, the default) or round-to-nearest',
     choices: ['gptq', 'rtn'],
-    default: 'gptq',
   },
   activations: {
     type: 'string',
-    description: 'How --quantize quantizes activations: per batch at run time, or from ranges calibrated on the calibration set',
+    description:
+      'How --quantize quantizes activations: per batch at run time (the default), or from ranges calibrated on the calibration set',
     choices: ['dynamic', 'static'],
-    default: 'dynamic',
   },
   sparsity: {
     type: 'number',
@@ -64,6 +63,8 @@ export function compoundOptions(o: CompoundFlags): CompoundOptions | undefined {
     if (o.sparsity !== undefined)
       throw new UsageError('--sparsity needs --quantize int8 (sparse FP32 weights run no faster in onnxruntime)');
     if (o.qatEpochs !== undefined && o.qatEpochs > 0) throw new UsageError('--qat-epochs needs --quantize int8');
+    if (o.quantMethod !== undefined) throw new UsageError('--quant-method needs --quantize int8');
+    if (o.activations !== undefined) throw new UsageError('--activations needs --quantize int8');
     return undefined;
   }
   if (o.sparsity !== undefined && !(o.sparsity >= 0 && o.sparsity < 1))
@@ -72,8 +73,8 @@ export function compoundOptions(o: CompoundFlags): CompoundOptions | undefined {
     throw new UsageError(`--qat-epochs must be an integer >= 0, got ${o.qatEpochs}`);
   return {
     quantize: 'int8',
-    method: o.quantMethod,
-    activations: o.activations,
+    ...(o.quantMethod !== undefined ? { method: o.quantMethod } : {}),
+    ...(o.activations !== undefined ? { activations: o.activations } : {}),
     ...(o.sparsity !== undefined ? { sparsity: o.sparsity } : {}),
     ...(o.qatEpochs !== undefined ? { qatEpochs: o.qatEpochs } : {}),
   };
@@ -159,10 +160,16 @@ export function parseTargets(values: readonly string[]): number[] {
   return targets;
 }
 
-/** A default run directory named after the model and the environment. */
-export function defaultRunDir(cwd: string, modelDir: string, kind: string, env: InferenceEnvironment): string {
+/**
+ * A default run directory named after the model, the environment and the compound settings that are
+ * not defaults (`-int8-dynamic-sparse80-rtn-qat2`), so that runs of different settings never share one.
+ */
+export function defaultRunDir(cwd: string, modelDir: string, kind: string, env: InferenceEnvironment, compound?: CompoundOptions): string {
   const shape = env.mode === 'generation' ? `b${env.batchSize}-p${env.pastLength}` : `b${env.batchSize}-s${env.sequenceLength}`;
-  return resolve(cwd, 'runs', `${basename(modelDir)}-${kind}-${env.mode}-${shape}${env.precision ? `-${env.precision}` : ''}`);
+  const settings = compound
+    ? `${compound.sparsity ? `-sparse${Math.round(100 * compound.sparsity)}` : ''}${compound.method === 'rtn' ? '-rtn' : ''}${compound.qatEpochs ? `-qat${compound.qatEpochs}` : ''}`
+    : '';
+  return resolve(cwd, 'runs', `${basename(modelDir)}-${kind}-${env.mode}-${shape}${env.precision ? `-${env.precision}` : ''}${settings}`);
 }
 
 /** A fixed-width text table. */

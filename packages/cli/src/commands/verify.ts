@@ -101,6 +101,15 @@ export const verifyCommand = defineCommand({
     const timed = existsSync(shippedOnnx)
       ? { onnx: new Uint8Array(await readFile(shippedOnnx)), vocabSize: pruned.config.vocabSize }
       : pruned;
+    if ('onnx' in timed) {
+      // An INT8 graph timed against an FP32 table (or the reverse) would be judged by the wrong level times.
+      const graphPrecision = await precisionOfGraph(timed.onnx);
+      const tablePrecision = table.environment.precision ?? 'fp32';
+      if (graphPrecision !== tablePrecision)
+        throw new UsageError(
+          `${shippedOnnx} is an ${graphPrecision} graph but ${options.table} is an ${tablePrecision} latency table; verify it against a table of its own precision (ziplm latency --precision ${graphPrecision})`,
+        );
+    }
     if (!record && existsSync(shippedOnnx))
       report({
         kind: 'warning',
@@ -139,3 +148,17 @@ export const verifyCommand = defineCommand({
     return result.status === 'fail' ? EXIT.checkFailed : EXIT.ok;
   },
 });
+
+/** The number format of an exported graph, from its `ziplm.graph` metadata ('fp32' when it records no quantization). */
+async function precisionOfGraph(onnx: Uint8Array): Promise<'fp32' | 'int8-dynamic' | 'int8-static'> {
+  const { decodeModel } = await import('@ziplm/onnx');
+  const recorded = decodeModel(onnx).metadata?.['ziplm.graph'];
+  let graph: { quantization?: { activations?: unknown } } = {};
+  try {
+    graph = recorded ? (JSON.parse(recorded) as typeof graph) : {};
+  } catch {
+    return 'fp32';
+  }
+  const activations = graph.quantization?.activations;
+  return activations === 'dynamic' ? 'int8-dynamic' : activations === 'static' ? 'int8-static' : 'fp32';
+}

@@ -39,7 +39,7 @@ describe('ziplm prune --quantize int8', () => {
     expect(JSON.parse(stdout).measured).toBeGreaterThan(0);
   });
 
-  it('latency --precision int8-static times the dense FP32 model as the reference', async () => {
+  it('latency --precision int8-static times the dense FP32 model as the reference; verify refuses a table of another precision', async () => {
     const table = join(dir, 'int8.json');
     const built = await runCli([
       'latency',
@@ -56,16 +56,23 @@ describe('ziplm prune --quantize int8', () => {
     ]);
     expect(built.code).toBe(EXIT.ok);
     expect(built.stdout).toMatch(/dense FP32 \(the reference\) \d+\.\d+ ms/);
+    // The dynamic INT8 member against this static table: the wrong level times, refused before timing.
+    const member = join(run, 'members', 'ziplm-2.00x');
+    const refused = await runCli(['verify', '--dense', 'tiny-bert', '--model', member, '--table', table]);
+    expect(refused.code).toBe(EXIT.usage);
+    expect(refused.stderr).toMatch(/is an? int8-dynamic graph but .* is an? int8-static latency table/);
   });
 
   it('compound flags without --quantize are usage errors', async () => {
     for (const extra of [
       ['--sparsity', '0.5'],
       ['--sparsity', '1.5', '--quantize', 'int8'],
+      ['--quant-method', 'rtn'],
+      ['--activations', 'static'],
     ]) {
       const { code, stderr } = await runCli(['prune', ...fast, '--targets', '2', '--run', join(dir, 'never'), ...extra]);
       expect(code).toBe(EXIT.usage);
-      expect(stderr).toContain('--sparsity');
+      expect(stderr).toContain(extra[0]);
     }
     const gradual = await runCli(['gradual', ...fast, '--targets', '2', '--run', join(dir, 'never'), '--qat-epochs', '1']);
     expect(gradual.code).toBe(EXIT.usage);

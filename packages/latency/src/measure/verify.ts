@@ -16,7 +16,7 @@ import { median } from '@ziplm/core';
 import type { Checkpoint } from '@ziplm/models';
 import { exportModelToOnnx } from '@ziplm/models';
 import type { InferenceEnvironment } from '../environment.js';
-import { fp32Environment, validateEnvironment } from '../environment.js';
+import { environmentDifferences, fp32Environment, validateEnvironment } from '../environment.js';
 import { MeasurementError } from '../errors.js';
 import { youngGarbageCollector } from '../internal/gc.js';
 import type { TimingSummary } from '../stats.js';
@@ -210,14 +210,8 @@ export async function verifySpeedups(
   for (const c of candidates) if (!(c.target > 0)) throw new MeasurementError(`target speedup must be > 0, got ${c.target}`);
   if (options.table) {
     // Predictions from a table only hold in the environment it was measured in.
-    const t = options.table.environment;
-    const keys = new Set([...Object.keys(t), ...Object.keys(env)] as Array<keyof InferenceEnvironment>);
-    const differs = [...keys].filter((k) => t[k] !== env[k]);
-    if (differs.length > 0) {
-      throw new MeasurementError(
-        `the latency table was measured in another environment (${differs.map((k) => `${k}: table ${JSON.stringify(t[k])}, now ${JSON.stringify(env[k])}`).join('; ')})`,
-      );
-    }
+    const differs = environmentDifferences(options.table.environment, env);
+    if (differs.length > 0) throw new MeasurementError(`the latency table was measured in another environment (${differs.join('; ')})`);
   }
   const tolerance = options.tolerance ?? 0.02;
   const runner = options.runner ?? (await createOrtRunner());

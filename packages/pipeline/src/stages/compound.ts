@@ -15,6 +15,7 @@ import {
   conv1dToLinear,
   HessianAccumulator,
   linearToConv1d,
+  outputError,
   quantizeGptq,
   quantizeRtn,
   sparsifyObs,
@@ -103,8 +104,8 @@ export interface QuantizedMember {
   readonly checkpoint: Checkpoint;
   /** The INT8 weights by checkpoint weight name, for the INT8 export. */
   readonly int8: ReadonlyMap<string, Int8Weight>;
-  /** Σ over the quantized linears of tr(ΔW H ΔWᵀ) against the weights before quantization (after sparsity). */
-  readonly error: number;
+  /** Σ over the quantized linears of tr(ΔW H ΔWᵀ) against the weights before quantization (after sparsity); absent when not computed. */
+  readonly error?: number;
 }
 
 /** A linear layer's weights as rows = output features × cols = input features, whatever the checkpoint's layout. */
@@ -132,6 +133,8 @@ export interface SparseMember {
   readonly checkpoint: Checkpoint;
   /** 1 = kept, in each weight's checkpoint layout, by weight name (for fine-tuning that must keep the zeros). */
   readonly masks: ReadonlyMap<string, Uint8Array>;
+  /** The same masks out × in (the layout GPTQ works in). */
+  readonly outByInMasks: ReadonlyMap<string, Uint8Array>;
   /** Σ tr(ΔW H ΔWᵀ) of the sparsification. */
   readonly error: number;
 }
@@ -145,6 +148,7 @@ export async function sparsifyMember(
 ): Promise<SparseMember> {
   const replaced = new Map<QuantizableLinear, Float32Array>();
   const masks = new Map<string, Uint8Array>();
+  const outByInMasks = new Map<string, Uint8Array>();
   let error = 0;
   for (const linear of quantizableLinears(checkpoint.config)) {
     const w = outByIn(linear, checkpoint.weights.get(linear.weight)!.data);
@@ -152,9 +156,10 @@ export async function sparsifyMember(
     replaced.set(linear, sparse.weights);
     const mask = linear.layout === 'out-in' ? sparse.mask : maskToConv1d(sparse.mask, linear.rows, linear.cols);
     masks.set(linear.weight, mask);
+    outByInMasks.set(linear.weight, sparse.mask);
     error += sparse.error;
   }
-  return { checkpoint: withWeights(checkpoint, replaced), masks, error };
+  return { checkpoint: withWeights(checkpoint, replaced), masks, outByInMasks, error };
 }
 
 function maskToConv1d(mask: Uint8Array, rows: number, cols: number): Uint8Array {
@@ -165,13 +170,15 @@ function maskToConv1d(mask: Uint8Array, rows: number, cols: number): Uint8Array 
 
 /**
  * Quantizes every quantized linear of `checkpoint` to INT8 per output channel, GPTQ or round-to-nearest.
- * Weights that are exactly 0 (a sparse member) stay 0.
+ * `masks` (out × in, 1 = kept, by weight name: SparseGPT's) keep pruned weights at 0 and out of GPTQ's
+ * scales; `error: false` skips the output error (the final rounding after QAT, whose error nobody reads).
  */
 export async function quantizeMember(
   checkpoint: Checkpoint,
   statistics: ReadonlyMap<string, LinearInputStatistics>,
   method: 'gptq' | 'rtn',
   engine: MatMulEngine,
+  options: { readonly masks?: ReadonlyMap<string, Uint8Array>; readonly error?: boolean } = {},
 ): Promise<QuantizedMember> {
   const replaced = new Map<QuantizableLinear, Float32Array>();
   const int8 = new Map<string, Int8Weight>();
@@ -179,23 +186,18 @@ export async function quantizeMember(
   for (const linear of quantizableLinears(checkpoint.config)) {
     const w = outByIn(linear, checkpoint.weights.get(linear.weight)!.data);
     const { hessian } = statistics.get(linear.input)!;
-    let layer: QuantizedLayer;
-    if (method === 'rtn') layer = quantizeRtn(w, linear.rows, linear.cols, hessian);
-    else {
-      const mask = zeroMask(w);
-      layer = await quantizeGptq(w, linear.rows, linear.cols, hessian, { engine, ...(mask ? { mask } : {}) });
-    }
+    const mask = options.masks?.get(linear.weight);
+    // RTN without the Hessian: its error is computed below through the engine, not in plain JS.
+    const layer: QuantizedLayer =
+      method === 'rtn'
+        ? quantizeRtn(w, linear.rows, linear.cols)
+        : await quantizeGptq(w, linear.rows, linear.cols, hessian, { engine, ...(mask ? { mask } : {}) });
     replaced.set(linear, layer.dequantized);
     int8.set(linear.weight, { q: layer.q, scales: layer.scales });
-    error += layer.error;
+    if (options.error === false) continue;
+    error += method === 'rtn' ? await outputError(w, layer.dequantized, linear.rows, linear.cols, hessian, engine) : layer.error;
   }
-  return { checkpoint: withWeights(checkpoint, replaced), int8, error };
-}
-
-/** 1 where w ≠ 0, or undefined when no weight is 0 (a dense layer needs no mask). */
-function zeroMask(w: Float32Array): Uint8Array | undefined {
-  if (!w.includes(0)) return undefined;
-  return Uint8Array.from(w, (x) => (x === 0 ? 0 : 1));
+  return { checkpoint: withWeights(checkpoint, replaced), int8, ...(options.error === false ? {} : { error }) };
 }
 
 /** The INT8 ONNX graph of a quantized member for `env` (an INT8 environment). */
@@ -269,6 +271,7 @@ export async function compressMember(
   );
   let base = member;
   let masks: ReadonlyMap<string, Uint8Array> | undefined;
+  let outByInMasks: ReadonlyMap<string, Uint8Array> | undefined;
   let sparseError: number | undefined;
   let sparseScores: Scores | undefined;
   if (settings.sparsity > 0) {
@@ -276,12 +279,13 @@ export async function compressMember(
     const sparse = await sparsifyMember(member, statistics, settings.sparsity, ctx.engine);
     base = sparse.checkpoint;
     masks = sparse.masks;
+    outByInMasks = sparse.outByInMasks;
     sparseError = sparse.error;
     sparseScores = await scoreOnnx(ctx, exportModelToOnnx(base), `evaluate ${label} sparse`);
   }
   ctx.emit({ kind: 'stage', stage: 'quantize', message: `${label}: INT8 weights by round-to-nearest and by GPTQ` });
   const rtn = await quantizeMember(base, statistics, 'rtn', ctx.engine);
-  const gptq = await quantizeMember(base, statistics, 'gptq', ctx.engine);
+  const gptq = await quantizeMember(base, statistics, 'gptq', ctx.engine, outByInMasks ? { masks: outByInMasks } : {});
   const rtnOnnx = int8Onnx(rtn, ctx.env, statistics);
   const gptqOnnx = int8Onnx(gptq, ctx.env, statistics);
   const rtnScores = await scoreOnnx(ctx, rtnOnnx, `evaluate ${label} int8 rtn`);
@@ -294,7 +298,7 @@ export async function compressMember(
     ctx.emit({ kind: 'stage', stage: 'quantize', message: `${label}: quantization-aware fine-tuning, ${settings.qatEpochs} epochs` });
     const trained = await qat(shipped.member, masks);
     // After QAT the weights are rounded to the grid the fake-quantized forward pass used (per-channel max |w| / 127).
-    const final = await quantizeMember(trained, statistics, 'rtn', ctx.engine);
+    const final = await quantizeMember(trained, statistics, 'rtn', ctx.engine, { error: false });
     const onnx = int8Onnx(final, ctx.env, statistics);
     const scores = await scoreOnnx(ctx, onnx, `evaluate ${label} int8 qat`);
     shipped = { kind: 'qat', member: final, onnx, ...(scores ? { scores } : {}) };
@@ -312,7 +316,7 @@ export async function compressMember(
       gptq: metric(gptqScores),
       qat: shipped.kind === 'qat' ? metric(shipped.scores) : undefined,
     }),
-    errors: { ...(sparseError !== undefined ? { sparse: sparseError } : {}), rtn: rtn.error, gptq: gptq.error },
+    errors: { ...(sparseError !== undefined ? { sparse: sparseError } : {}), rtn: rtn.error!, gptq: gptq.error! },
     weightBytes: {
       fp32: storage.quantizable.denseFp32Bytes,
       int8: storage.quantizable.denseInt8Bytes,

@@ -3,7 +3,14 @@
 
 import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '@ziplm/core/node';
-import { loadLatencyTable, saveLatencyTable, serializeLatencyTable, type InferenceEnvironment, type LatencyTable } from '@ziplm/latency';
+import {
+  environmentDifferences,
+  loadLatencyTable,
+  saveLatencyTable,
+  serializeLatencyTable,
+  type InferenceEnvironment,
+  type LatencyTable,
+} from '@ziplm/latency';
 import { buildLatencyTable, ortFingerprint } from '@ziplm/latency/measure';
 import type { Checkpoint } from '@ziplm/models';
 import type { EmitEvent } from '../context.js';
@@ -13,13 +20,6 @@ import type { RunDirectory } from '../internal/run-dir.js';
 
 /** The latency table's file in the run directory. */
 export const TABLE_FILE = 'latency-table.json';
-
-/** The fields in which two environments differ, described for an error message. */
-function environmentDifferences(table: InferenceEnvironment, run: InferenceEnvironment): string[] {
-  return (Object.keys(run) as Array<keyof InferenceEnvironment>)
-    .filter((k) => table[k] !== run[k])
-    .map((k) => `${k}: table ${JSON.stringify(table[k])}, run ${JSON.stringify(run[k])}`);
-}
 
 export interface TableOptions {
   /** Use this table instead of measuring one. */
@@ -60,7 +60,7 @@ export async function obtainLatencyTable(
     const loaded = await loadLatencyTable(source, { model: dense.config, fingerprint });
     for (const w of loaded.warnings) options.emit({ kind: 'warning', message: `${source}: ${w.message}` });
     table = loaded.table;
-    const differs = environmentDifferences(table.environment, env);
+    const differs = environmentDifferences(table.environment, env, ['table', 'run']);
     if (differs.length > 0)
       throw new RunDirectoryError(source, `latency table was measured in another environment (${differs.join('; ')})`);
     if (source !== inRun) {

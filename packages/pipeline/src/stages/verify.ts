@@ -4,7 +4,9 @@
 // deviation from the target, the verdict from the ratio's 95% interval (pass / fail / inconclusive,
 // with the reasons of a verdict that is not a pass) and the diagnostics. What is timed is the
 // member's shipped model.onnx (checked against its recorded hash when the member was read back), or,
-// for a re-search candidate not yet written, the bytes that will be written.
+// for a re-search candidate not yet written, the graph of its checkpoint: the bytes that will be
+// written for an FP32 member; for a compound member, its weights rounded at export (static ranges
+// nominal), which has the shipped graph's operators and shapes but not yet its GPTQ weights and ranges.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

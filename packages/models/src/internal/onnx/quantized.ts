@@ -149,6 +149,9 @@ export function checkInt8Weight(name: string, weight: Int8Weight, rows: number, 
     if (!Number.isFinite(s) || s < 0)
       throw new OnnxExportError(what, `INT8 weight "${name}": scale ${s} is not a finite non-negative number`);
   }
+  // The grid is symmetric, [−127, 127]: −128 has no positive counterpart and is not a value any quantizer here writes.
+  const outside = weight.q.indexOf(-128);
+  if (outside >= 0) throw new OnnxExportError(what, `INT8 weight "${name}": q[${outside}] is −128, outside the symmetric grid [−127, 127]`);
 }
 
 /** The INT8 weights of a linear: the caller's, else round-to-nearest of the checkpoint tensor. */
