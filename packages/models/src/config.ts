@@ -49,11 +49,29 @@ export interface BertConfig extends TransformerShape {
   readonly head: BertHead;
 }
 
-/** GPT2: pre-LayerNorm decoder, causal attention, tanh GELU, LM head tied to the token embedding. */
+/**
+ * GPT2: pre-LayerNorm decoder, causal attention, tanh GELU, an LM head tied to the token embedding unless
+ * `tieWordEmbeddings` is false. The three optional flags are Hugging Face's GPT2Config fields of the same
+ * meaning; each is present only when it differs from Hugging Face's default, so a config that does not
+ * set them is the plain GPT2 every earlier version of ziplm ran.
+ */
 export interface Gpt2Config extends TransformerShape {
   readonly modelType: 'gpt2';
   readonly bosTokenId: number;
   readonly eosTokenId: number;
+  /**
+   * `tie_word_embeddings`. Absent or true: the logits are LN_f(h)·Wteᵀ and no `lm_head.weight` is stored
+   * (Hugging Face's default). false: the checkpoint holds its own `lm_head.weight` [vocab, hidden] and the
+   * logits are LN_f(h)·lm_headᵀ.
+   */
+  readonly tieWordEmbeddings?: boolean;
+  /** `scale_attn_weights`. Absent or true: attention scores are divided by sqrt(head size); false: not scaled. */
+  readonly scaleAttnWeights?: boolean;
+  /**
+   * `scale_attn_by_inverse_layer_idx`. true: the attention scores of layer i (from 0) are further divided by
+   * i + 1 (the training stabiliser of Stanford CRFM's Mistral GPT2 runs). Absent or false: not.
+   */
+  readonly scaleAttnByInverseLayerIdx?: boolean;
 }
 
 export type ModelConfig = BertConfig | Gpt2Config;
@@ -61,6 +79,22 @@ export type ModelConfig = BertConfig | Gpt2Config;
 /** Size of one attention head. */
 export function headDim(config: ModelConfig): number {
   return config.hiddenSize / config.numHeads;
+}
+
+/** Whether a GPT2 config's LM head is the token embedding (`tie_word_embeddings`, true unless set to false). */
+export function tiesWordEmbeddings(config: Gpt2Config): boolean {
+  return config.tieWordEmbeddings !== false;
+}
+
+/**
+ * What the attention scores of GPT2 layer `layer` (from 0) are divided by before the softmax: sqrt(head size)
+ * unless `scaleAttnWeights` is false, times layer + 1 when `scaleAttnByInverseLayerIdx` is true. Hugging Face
+ * folds both into one factor the same way (`scaling = head_dim**-0.5; scaling /= layer_idx + 1`). For a config
+ * that sets neither flag this is exactly `Math.sqrt(headDim(config))`, the divisor BERT and plain GPT2 use.
+ */
+export function gpt2AttentionScoreDivisor(config: Gpt2Config, layer: number): number {
+  const byHeadSize = config.scaleAttnWeights === false ? 1 : Math.sqrt(headDim(config));
+  return config.scaleAttnByInverseLayerIdx === true ? byHeadSize * (layer + 1) : byHeadSize;
 }
 
 /** Whether any layer differs from the dense shape. */
@@ -246,6 +280,11 @@ export function validateConfig(config: ModelConfig, file?: string): void {
   } else {
     checkTokenId(config.bosTokenId, 'bosTokenId', config.vocabSize, 'vocabSize', file);
     checkTokenId(config.eosTokenId, 'eosTokenId', config.vocabSize, 'vocabSize', file);
+    for (const flag of ['tieWordEmbeddings', 'scaleAttnWeights', 'scaleAttnByInverseLayerIdx'] as const) {
+      const value: unknown = config[flag];
+      if (value !== undefined && typeof value !== 'boolean')
+        throw new ConfigError(flag, `must be true or false when given, got ${JSON.stringify(value)}`, file);
+    }
   }
 }
 
@@ -301,6 +340,28 @@ function numField(json: Json, key: string, file: string | undefined, min: number
   const v = field(json, key, file, fallback);
   checkNumber(v, key, min, max, file);
   return v as number;
+}
+
+function boolField(json: Json, key: string, file: string | undefined, fallback: boolean): boolean {
+  const v = field(json, key, file, fallback);
+  if (typeof v !== 'boolean') throw new ConfigError(key, `must be true or false, got ${JSON.stringify(v)}`, file);
+  return v;
+}
+
+/**
+ * GPT2's optional flags from config.json, each only when it differs from Hugging Face's default (see
+ * `Gpt2Config`). `reorder_and_upcast_attn` is checked to be a boolean and otherwise accepted: it makes
+ * Hugging Face compute QKᵀ with the scale folded in and in float32 even under fp16/bf16 autocast; ziplm
+ * computes attention in float32 throughout, where the reordering only changes rounding (≈1e-7 relative), so
+ * both values give the same model here.
+ */
+function gpt2Flags(json: Json, file?: string): Pick<Gpt2Config, 'tieWordEmbeddings' | 'scaleAttnWeights' | 'scaleAttnByInverseLayerIdx'> {
+  boolField(json, 'reorder_and_upcast_attn', file, false);
+  return {
+    ...(boolField(json, 'tie_word_embeddings', file, true) ? {} : { tieWordEmbeddings: false }),
+    ...(boolField(json, 'scale_attn_weights', file, true) ? {} : { scaleAttnWeights: false }),
+    ...(boolField(json, 'scale_attn_by_inverse_layer_idx', file, false) ? { scaleAttnByInverseLayerIdx: true } : {}),
+  };
 }
 
 /** The dense model's sizes that bound the per-layer lists, with config.json's names for the messages. */
@@ -476,6 +537,7 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
       eosTokenId,
       hiddenDropout: numField(j, 'resid_pdrop', file, 0, 1, 0.1),
       attentionDropout: numField(j, 'attn_pdrop', file, 0, 1, 0.1),
+      ...gpt2Flags(j, file),
     };
     validateConfig(config, file);
     return config;
@@ -544,8 +606,12 @@ export function toHfConfig(config: ModelConfig): Json {
     attn_pdrop: config.attentionDropout,
     bos_token_id: config.bosTokenId,
     eos_token_id: config.eosTokenId,
-    tie_word_embeddings: true,
+    tie_word_embeddings: tiesWordEmbeddings(config),
   };
+  // The attention flags are written only when they differ from Hugging Face's defaults (which every reader
+  // of config.json assumes when they are absent), so a plain GPT2's config.json stays as it always was.
+  if (config.scaleAttnWeights === false) json.scale_attn_weights = false;
+  if (config.scaleAttnByInverseLayerIdx === true) json.scale_attn_by_inverse_layer_idx = true;
   if (ziplm) json.ziplm = ziplm;
   return json;
 }

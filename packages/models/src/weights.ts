@@ -9,7 +9,7 @@
 // GPT2Model checkpoint (no prefix) is accepted by `canonicalName`.
 
 import type { BertConfig, Gpt2Config, ModelConfig } from './config.js';
-import { headDim } from './config.js';
+import { headDim, tiesWordEmbeddings } from './config.js';
 
 /** A dense row-major float32 tensor. */
 export interface Tensor32 {
@@ -86,14 +86,18 @@ export const GPT2_NAMES = {
   tokenEmbeddings: 'transformer.wte.weight',
   positionEmbeddings: 'transformer.wpe.weight',
   finalNorm: 'transformer.ln_f',
-  /** Tied to the token embedding; never stored separately. */
+  /**
+   * The LM head [vocab, hidden] (nn.Linear, no bias). A parameter of its own only when the config has
+   * `tieWordEmbeddings: false`; otherwise it is the token embedding and never stored separately.
+   */
   lmHead: 'lm_head.weight',
 } as const;
 
 /**
  * Maps a Hugging Face checkpoint name to ziplm's canonical name, or returns undefined for entries
- * that are not parameters (GPT2's causal-mask buffers `attn.bias` / `attn.masked_bias`, the tied
- * `lm_head.weight`, BERT's `position_ids` buffer, the MLM/NSP heads).
+ * that are not parameters (GPT2's causal-mask buffers `attn.bias` / `attn.masked_bias`, BERT's
+ * `position_ids` buffer, the MLM/NSP heads). GPT2's `lm_head.weight` keeps its name: it is a parameter
+ * of an untied config and a copy of `transformer.wte.weight` in a tied one (the loader decides).
  */
 export function canonicalName(modelType: ModelConfig['modelType'], name: string): string | undefined {
   if (modelType === 'bert') {
@@ -105,7 +109,7 @@ export function canonicalName(modelType: ModelConfig['modelType'], name: string)
     if (n.startsWith('embeddings.') || n.startsWith('encoder.') || n.startsWith('pooler.')) n = `bert.${n}`;
     return n;
   }
-  if (name === GPT2_NAMES.lmHead || /\.attn\.(masked_)?bias$/.test(name)) return undefined;
+  if (/\.attn\.(masked_)?bias$/.test(name)) return undefined;
   if (name.startsWith('wte.') || name.startsWith('wpe.') || name.startsWith('h.') || name.startsWith('ln_f.')) return `transformer.${name}`;
   return name;
 }
@@ -192,6 +196,9 @@ function gpt2Shapes(c: Gpt2Config): Map<string, number[]> {
   }
   m.set(`${GPT2_NAMES.finalNorm}.weight`, [d]);
   m.set(`${GPT2_NAMES.finalNorm}.bias`, [d]);
+  // Last, as in Hugging Face's state dict; a tied config has none, so its order and every random
+  // checkpoint drawn in this order stay what they were.
+  if (!tiesWordEmbeddings(c)) m.set(GPT2_NAMES.lmHead, [c.vocabSize, d]);
   return m;
 }
 

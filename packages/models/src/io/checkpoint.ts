@@ -2,7 +2,10 @@
 //
 // Loading maps every stored name to ziplm's canonical name (`canonicalName`), requires every tensor
 // of `expectedShapes(config)` with exactly its shape, and rejects stored transformer-layer tensors
-// the config does not expect (e.g. a pruned config over dense weights). Saving writes the config
+// the config does not expect (e.g. a pruned config over dense weights). GPT2's `lm_head.weight` is a
+// parameter when config.json says `tie_word_embeddings: false`; in a tied checkpoint (Hugging Face writes
+// none) a stored copy is accepted only when it equals `transformer.wte.weight`, because the model will use
+// wte and a different head would be silently dropped. Saving writes the config
 // (per-layer shapes in its `ziplm` block) and the weights in the `expectedShapes` order, each file
 // atomically, so that load(save(x)) gives x back bit for bit.
 
@@ -10,13 +13,13 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@ziplm/core/node';
 import type { ModelConfig } from '../config.js';
-import { fromHfConfig, toHfConfig } from '../config.js';
+import { fromHfConfig, tiesWordEmbeddings, toHfConfig } from '../config.js';
 import { ConfigError, VocabularyError, WeightsError } from '../errors.js';
 import { readTextFile } from '../internal/text-file.js';
 import type { Tokenizer } from '../tokenizers/index.js';
 import { loadTokenizer } from '../tokenizers/index.js';
-import type { Checkpoint, WeightMap } from '../weights.js';
-import { canonicalName, expectedShapes } from '../weights.js';
+import type { Checkpoint, Tensor32, WeightMap } from '../weights.js';
+import { GPT2_NAMES, canonicalName, expectedShapes } from '../weights.js';
 import type { SafetensorsHeader, SafetensorsWriteDtype } from './safetensors.js';
 import { FLOAT_DTYPES, readSafetensors, readSafetensorsHeader, writeSafetensors } from './safetensors.js';
 
@@ -115,11 +118,17 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   const expected = expectedShapes(config);
   const stored = new Map<string, string>(); // canonical → stored name
   const unexpected: string[] = [];
+  /** The stored name of an `lm_head.weight` next to a tied config: it must equal wte (checked once read). */
+  let tiedLmHead: string | undefined;
   for (const entry of header.entries) {
     const canonical = canonicalName(config.modelType, entry.name);
     if (canonical === undefined) continue;
     const previous = stored.get(canonical);
     if (previous !== undefined) throw new WeightsError(weightsFile, `tensors "${previous}" and "${entry.name}" both map to "${canonical}"`);
+    if (config.modelType === 'gpt2' && canonical === GPT2_NAMES.lmHead && tiesWordEmbeddings(config)) {
+      tiedLmHead = entry.name;
+      continue;
+    }
     if (!expected.has(canonical)) {
       if (LAYER_PREFIX.test(canonical)) unexpected.push(entry.name);
       continue;
@@ -141,7 +150,13 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   }
   const missing = [...expected.keys()].filter((n) => !stored.has(n));
   if (missing.length > 0) {
-    throw new WeightsError(weightsFile, `missing ${missing.length} tensor(s) required by ${CONFIG_FILE}: ${listNames(missing)}`);
+    const untiedHead = missing.includes(GPT2_NAMES.lmHead)
+      ? ` (${CONFIG_FILE} sets "tie_word_embeddings": false, so the LM head "${GPT2_NAMES.lmHead}" must be stored; for a head tied to "${GPT2_NAMES.tokenEmbeddings}" set it to true)`
+      : '';
+    throw new WeightsError(
+      weightsFile,
+      `missing ${missing.length} tensor(s) required by ${CONFIG_FILE}: ${listNames(missing)}${untiedHead}`,
+    );
   }
   if (unexpected.length > 0) {
     throw new WeightsError(
@@ -150,6 +165,7 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     );
   }
   const wanted = new Set(stored.values());
+  if (tiedLmHead !== undefined) wanted.add(tiedLmHead);
   const { tensors } = await readSafetensors(weightsFile, { select: (e) => wanted.has(e.name) });
   const weights: WeightMap = new Map();
   for (const [canonical, name] of stored) {
@@ -157,10 +173,30 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     checkFinite(tensor.data, name, weightsFile);
     weights.set(canonical, tensor);
   }
+  if (tiedLmHead !== undefined)
+    checkTiedLmHead(tensors.get(tiedLmHead)!, tiedLmHead, weights.get(GPT2_NAMES.tokenEmbeddings)!, weightsFile);
   // Keep the expectedShapes order (the order models create variables and files are written in).
   const ordered: WeightMap = new Map();
   for (const name of expected.keys()) ordered.set(name, weights.get(name)!);
   return { config, weights: ordered };
+}
+
+/**
+ * A tied GPT2 checkpoint may store `lm_head.weight` as a copy of wte (checkpoints converted from
+ * pytorch_model.bin do); the model computes its logits with wte, so a head that differs would be silently
+ * replaced. It is refused instead, pointing at `tie_word_embeddings: false`.
+ */
+function checkTiedLmHead(head: Tensor32, name: string, wte: Tensor32, file: string): void {
+  const sameShape = head.shape.length === wte.shape.length && head.shape.every((v, i) => v === wte.shape[i]);
+  const index = sameShape ? head.data.findIndex((v, i) => v !== wte.data[i]) : -1;
+  if (sameShape && index === -1) return;
+  const difference = sameShape
+    ? `differs from "${GPT2_NAMES.tokenEmbeddings}" (first at flat index ${index})`
+    : `has shape [${head.shape.join(', ')}], "${GPT2_NAMES.tokenEmbeddings}" [${wte.shape.join(', ')}]`;
+  throw new WeightsError(
+    file,
+    `tensor "${name}" ${difference}, but ${CONFIG_FILE} ties the LM head to the token embedding ("tie_word_embeddings" true or absent): set "tie_word_embeddings": false to use this LM head, or drop it`,
+  );
 }
 
 /** What `saveCheckpoint` needs from a tokenizer: writing its vocabulary files. */

@@ -1,13 +1,16 @@
 // GPT2 (Hugging Face GPT2LMHeadModel) in TensorFlow.js, with its own number of heads and FFN size
 // in every layer.
 //
-// Pre-LayerNorm block:  h = h + Dropout(Attn(LN1(h)));  h = h + Dropout(MLP(LN2(h)));  logits = LN_f(h)·Wteᵀ
+// Pre-LayerNorm block:  h = h + Dropout(Attn(LN1(h)));  h = h + Dropout(MLP(LN2(h)));  logits = LN_f(h)·Wᵀ
+// with W = wte (tied, the default) or the checkpoint's own `lm_head.weight` (`tieWordEmbeddings: false`).
+// Attention scores are divided by `gpt2AttentionScoreDivisor` (sqrt(head size), unless the config's
+// `scaleAttnWeights` / `scaleAttnByInverseLayerIdx` say otherwise).
 // Conv1D weights are already [in, out], so they are stored as they are. A removed module is an
 // exact identity (its LayerNorm goes with it; guide/structured-obs.md).
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { Gpt2Config } from '../config.js';
-import { headDim } from '../config.js';
+import { gpt2AttentionScoreDivisor, headDim, tiesWordEmbeddings } from '../config.js';
 import { ModelsError } from '../errors.js';
 import type { Checkpoint, Tensor32, WeightMap } from '../weights.js';
 import { GPT2_NAMES, expectedShapes, gpt2LayerNames } from '../weights.js';
@@ -32,7 +35,7 @@ interface Gpt2LayerParams {
   readonly mlp?: { norm: NormParams; input: DenseParams; output: DenseParams };
 }
 
-/** A GPT2 language model whose parameters live in tfjs variables; the LM head is tied to `wte`. */
+/** A GPT2 language model whose parameters live in tfjs variables; the LM head is `wte` unless the config unties it. */
 export class Gpt2Model {
   /** The model's config (per-layer shapes included). */
   readonly config: Gpt2Config;
@@ -40,6 +43,8 @@ export class Gpt2Model {
   private readonly wte: tf.Variable;
   private readonly wpe: tf.Variable;
   private readonly finalNorm: NormParams;
+  /** The [vocab, hidden] matrix of the LM head: `wte` itself when tied, else `lm_head.weight`. */
+  private readonly lmHead: tf.Variable;
   private readonly layers: Gpt2LayerParams[] = [];
   private disposed = false;
 
@@ -75,6 +80,8 @@ export class Gpt2Model {
         this.layers.push({ heads, attention, mlp });
       }
       this.finalNorm = norm(GPT2_NAMES.finalNorm);
+      // After ln_f, the expectedShapes order; a tied head is the very same variable, so training updates both.
+      this.lmHead = tiesWordEmbeddings(this.config) ? this.wte : s.add(GPT2_NAMES.lmHead, get(GPT2_NAMES.lmHead));
     } catch (error) {
       this.store.dispose();
       throw error;
@@ -104,7 +111,7 @@ export class Gpt2Model {
       const hiddenStates: tf.Tensor3D[] = [tf.reshape(h2, [batch, seq, d])];
       let mask: tf.Tensor = causalMask(seq);
       if (inputs.attentionMask) mask = tf.add(mask, paddingMask(inputs.attentionMask));
-      for (const layer of this.layers) {
+      for (const [index, layer] of this.layers.entries()) {
         if (layer.attention) {
           const a = layer.attention;
           const width = layer.heads * hd;
@@ -114,7 +121,9 @@ export class Gpt2Model {
             tf.Tensor2D,
             tf.Tensor2D,
           ];
-          const context = multiHeadAttention(q, k, v, batch, seq, layer.heads, hd, mask, c.attentionDropout, dropout);
+          const context = multiHeadAttention(q, k, v, batch, seq, layer.heads, hd, mask, c.attentionDropout, dropout, {
+            scoreDivisor: gpt2AttentionScoreDivisor(c, index),
+          });
           h2 = tf.add(h2, dropout.apply(dense(context, a.output, linear), c.hiddenDropout));
         }
         if (layer.mlp) {
@@ -124,8 +133,8 @@ export class Gpt2Model {
         }
         hiddenStates.push(tf.reshape(h2, [batch, seq, d]));
       }
-      // Tied LM head: logits = LN_f(h)·Wteᵀ.
-      const logits = tf.reshape(tf.matMul(layerNorm(h2, this.finalNorm, c.layerNormEps), this.wte as tf.Tensor2D, false, true), [
+      // LM head: logits = LN_f(h)·Wᵀ, W = wte when tied, lm_head.weight otherwise (both [vocab, d]).
+      const logits = tf.reshape(tf.matMul(layerNorm(h2, this.finalNorm, c.layerNormEps), this.lmHead as tf.Tensor2D, false, true), [
         batch,
         seq,
         c.vocabSize,
@@ -134,7 +143,7 @@ export class Gpt2Model {
     });
   }
 
-  /** The current parameters in Hugging Face names and layouts (Conv1D [in, out]; no lm_head, it is tied). */
+  /** The current parameters in Hugging Face names and layouts (Conv1D [in, out]; `lm_head.weight` only when untied). */
   toWeights(): WeightMap {
     if (this.disposed) throw new ModelsError('Gpt2Model: toWeights after dispose()');
     return orderLike(expectedShapes(this.config), this.store.toWeights());

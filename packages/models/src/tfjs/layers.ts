@@ -87,6 +87,12 @@ export class DropoutStream {
   }
 }
 
+/** Options of `multiHeadAttention`. */
+export interface AttentionOptions {
+  /** What QKᵀ is divided by before the softmax (default sqrt(headDim); GPT2 configs may differ, see `gpt2AttentionScoreDivisor`). */
+  scoreDivisor?: number;
+}
+
 /**
  * Multi-head scaled dot-product attention on projected Q, K, V.
  * @param q,k,v [batch·seq, heads·headDim]
@@ -104,9 +110,11 @@ export function multiHeadAttention(
   mask: tf.Tensor | undefined,
   attentionDropout: number,
   dropout: DropoutStream,
+  options: AttentionOptions = {},
 ): tf.Tensor2D {
+  const scoreDivisor = options.scoreDivisor ?? Math.sqrt(headDim);
   // Scaling Q instead of the scores costs seq·dim instead of heads·seq² multiplications.
-  const qh = tf.transpose(tf.reshape(tf.mul(q, 1 / Math.sqrt(headDim)), [batch, seq, heads, headDim]), [0, 2, 1, 3]);
+  const qh = tf.transpose(tf.reshape(tf.mul(q, 1 / scoreDivisor), [batch, seq, heads, headDim]), [0, 2, 1, 3]);
   // K goes straight to [batch, heads, headDim, seq] so QKᵀ is a plain (untransposed) batched matMul.
   const kt = tf.transpose(tf.reshape(k, [batch, seq, heads, headDim]), [0, 2, 3, 1]);
   const vh = tf.transpose(tf.reshape(v, [batch, seq, heads, headDim]), [0, 2, 1, 3]);

@@ -2,7 +2,7 @@
 
 import type { GraphBuilder } from '@ziplm/onnx';
 import type { Gpt2Config } from '../../config.js';
-import { headDim } from '../../config.js';
+import { gpt2AttentionScoreDivisor, headDim, tiesWordEmbeddings } from '../../config.js';
 import { GPT2_NAMES, gpt2LayerNames } from '../../weights.js';
 import type { Initializers } from './initializers.js';
 import type { KvCache, ModuleInputCapture } from './modules.js';
@@ -56,7 +56,7 @@ export function gpt2Attention(ctx: Gpt2Context, layer: number, heads: number, x:
       input: ONNX_NAMES.matmulInput(layer, 'qkv'),
     });
     const [q, k, v] = splitQkv(g, qkv, heads * hd);
-    const context = multiHeadAttention(g, q, k, v, heads, hd, bias, cache);
+    const context = multiHeadAttention(g, q, k, v, heads, hd, bias, cache, gpt2AttentionScoreDivisor(config, layer));
     ctx.capture?.('attention', layer, context, heads * hd);
     const out = projection(ctx, context, {
       weights: [`${n.attnOut}.weight`],
@@ -92,7 +92,10 @@ export function gpt2Ffn(ctx: Gpt2Context, layer: number, x: string): string {
   });
 }
 
-/** ln_f and the LM head tied to wte: logits [batch, seq, vocab]. Always fp32 (see `quantizableLinears`). */
+/**
+ * ln_f and the LM head: logits [batch, seq, vocab], with wte (tied, the default) or the checkpoint's own
+ * `lm_head.weight` (`tieWordEmbeddings: false`). Always fp32 (see `quantizableLinears`).
+ */
 export function gpt2LmHead(ctx: Gpt2Context, h: string): string {
   const { g, init, config } = ctx;
   return g.scope('lm_head', () => {
@@ -103,10 +106,11 @@ export function gpt2LmHead(ctx: Gpt2Context, h: string): string {
       init.asIs(`${GPT2_NAMES.finalNorm}.bias`),
       config.layerNormEps,
     );
-    // Gemm with transB reads wte [vocab, d] as stored, so the tied matrix is in the file once
+    // Gemm with transB reads the [vocab, d] matrix as stored, so a tied wte is in the file once
     // (MatMul would need a transposed [d, vocab] copy). Gemm is 2-D: flatten batch and sequence.
     const flat = g.op('Reshape', [normed, g.int64s([-1, config.hiddenSize])]);
-    const logits2d = g.op('Gemm', [flat, init.asIs(GPT2_NAMES.tokenEmbeddings)], { transB: 1 });
+    const head = tiesWordEmbeddings(config) ? GPT2_NAMES.tokenEmbeddings : GPT2_NAMES.lmHead;
+    const logits2d = g.op('Gemm', [flat, init.asIs(head)], { transB: 1 });
     const shape = g.op('Concat', [g.op('Shape', [h], { start: 0, end: 2 }), g.int64s([config.vocabSize])], { axis: 0 });
     return g.op('Reshape', [logits2d, shape]);
   });

@@ -109,7 +109,8 @@ export interface KvCache {
 /**
  * Scaled dot-product attention of projected Q, K, V [batch, seq, heads·headDim] → merged context
  * [batch, seq, heads·headDim]. With a cache, K and V are appended to the past along the sequence
- * axis and exported as the present cache.
+ * axis and exported as the present cache. QKᵀ is divided by `scoreDivisor` (default sqrt(headDim); a
+ * GPT2 config may ask for another, see `gpt2AttentionScoreDivisor`).
  */
 export function multiHeadAttention(
   g: GraphBuilder,
@@ -120,6 +121,7 @@ export function multiHeadAttention(
   headDim: number,
   bias: string,
   cache?: KvCache,
+  scoreDivisor: number = Math.sqrt(headDim),
 ): string {
   const split = g.int64s([0, 0, heads, headDim]);
   // Reshape with 0 copies the input dim, so batch and sequence stay symbolic.
@@ -137,7 +139,7 @@ export function multiHeadAttention(
     vh = g.op('Concat', [cache.pastValue, vh0], { axis: 2 }, { outputs: [cache.presentValue] });
     kt = g.op('Transpose', [kh], { perm: [0, 1, 3, 2] });
   }
-  const scores = g.op('Div', [g.op('MatMul', [qh, kt]), g.scalar(Math.sqrt(headDim))]);
+  const scores = g.op('Div', [g.op('MatMul', [qh, kt]), g.scalar(scoreDivisor)]);
   const probs = g.op('Softmax', [g.op('Add', [scores, bias])], { axis: -1 });
   const context = g.op('Transpose', [g.op('MatMul', [probs, vh])], { perm: [0, 2, 1, 3] });
   return g.op('Reshape', [context, g.int64s([0, 0, heads * headDim])]);
