@@ -3,9 +3,9 @@
 // ordinary distillation loop, so training sees the error quantization causes and can compensate for it.
 //
 // Weights are fake-quantized symmetric INT8 per output channel, scale = max|w| / 127 of the current weights
-// (recomputed at every forward pass), integers in [−127, 127]: the arithmetic of @ziplm/hessian's
-// `quantizeRtn`, done the same way (double-precision quotient, Math.round, float32 scales and values), so the
-// round-to-nearest the pipeline applies to the trained weights gives exactly the values training multiplied by.
+// (recomputed at every forward pass), integers in [−127, 127]: @ziplm/models' INT8 grid (`int8WeightScale`,
+// `roundToInt8`, the same the INT8 export rounds with, and the arithmetic of @ziplm/hessian's `quantizeRtn`), so
+// the round-to-nearest the pipeline applies to the trained weights gives exactly the values training multiplied by.
 // The gradient is the straight-through estimator: the forward pass uses q·s, the backward pass hands the
 // gradient with respect to q·s to the latent float32 weight unchanged (Bengio et al. 2013; what PyTorch's
 // FakeQuantize does inside its range).
@@ -21,12 +21,10 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { Checkpoint, LinearTransform, ModelConfig, Tensor32, WeightMap } from '@ziplm/models';
-import { expectedShapes } from '@ziplm/models';
+import { expectedShapes, int8WeightScale, roundToInt8 } from '@ziplm/models';
 import { TrainingConfigError } from './errors.js';
 import type { ForwardModel, TrainerForwardOptions } from './model.js';
 
-/** The largest integer of the symmetric INT8 weight grid (onnxruntime's symmetric range, @ziplm/hessian's). */
-const INT8_MAX = 127;
 /** The largest value of the uint8 activation grid. */
 const UINT8_MAX = 255;
 
@@ -65,7 +63,7 @@ export function outputChannelAxis(config: ModelConfig): 0 | 1 {
 
 /**
  * Symmetric INT8 per output channel, round to nearest: q = clamp(round(w / s), −127, 127) with s = max|w| / 127 of
- * the channel, value q · s. Exactly @ziplm/hessian's `quantizeRtn` (per channel) on the weight in [out, in] layout.
+ * the channel, value q · s: @ziplm/models' INT8 grid, as the INT8 export and @ziplm/hessian's `quantizeRtn` round.
  */
 export function fakeQuantizeInt8(weight: Tensor32, outputAxis: 0 | 1): FakeQuantizedWeight {
   if (weight.shape.length !== 2) throw new RangeError(`fakeQuantizeInt8: expected a 2-D weight, got shape [${weight.shape.join(', ')}]`);
@@ -82,13 +80,12 @@ export function fakeQuantizeInt8(weight: Tensor32, outputAxis: 0 | 1): FakeQuant
     }
   }
   const scales = new Float32Array(channels);
-  for (let k = 0; k < channels; k++) scales[k] = maxAbs[k]! > 0 ? maxAbs[k]! / INT8_MAX : 1;
+  for (let k = 0; k < channels; k++) scales[k] = int8WeightScale(maxAbs[k]!);
   const values = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) {
       const scale = scales[channelOf(r, c)]!;
-      const q = Math.max(-INT8_MAX, Math.min(INT8_MAX, Math.round(w[r * cols + c]! / scale)));
-      values[r * cols + c] = q * scale;
+      values[r * cols + c] = roundToInt8(w[r * cols + c]!, scale) * scale;
     }
   }
   return { values, scales };

@@ -184,5 +184,6 @@ export type {
 } from './onnx/index.js';
 
 // How small a member's weights are: dense fp32, INT8, and a sparse bitmask format.
+export { INT8_WEIGHT_MAX, int8WeightScale, roundToInt8 } from './int8-grid.js';
 export { weightStorage } from './storage.js';
 export type { StorageFigures, WeightStorage } from './storage.js';

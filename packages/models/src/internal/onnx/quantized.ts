@@ -16,13 +16,11 @@
 
 import { transpose } from '@ziplm/core';
 import type { GraphBuilder } from '@ziplm/onnx';
+import { int8WeightScale, roundToInt8 } from '../../int8-grid.js';
 import { OnnxExportError } from '../../onnx/errors.js';
 import type { ActivationQuantization, ActivationRange, Int8Weight } from '../../onnx/int8-values.js';
 import type { Initializers } from './initializers.js';
 import { linear } from './modules.js';
-
-/** Largest |q| of a symmetric int8 weight (−128 is left out, as onnxruntime's symmetric quantizer does). */
-export const INT8_WEIGHT_MAX = 127;
 
 /** How an export quantizes its projections. */
 export interface Int8Plan {
@@ -117,12 +115,9 @@ export function quantizeRoundToNearest(w: Float32Array, rows: number, cols: numb
   for (let r = 0; r < rows; r++) {
     let absMax = 0;
     for (let c = 0; c < cols; c++) absMax = Math.max(absMax, Math.abs(w[r * cols + c]!));
-    const scale = absMax > 0 ? Math.fround(absMax / INT8_WEIGHT_MAX) : 1;
+    const scale = int8WeightScale(absMax);
     scales[r] = scale;
-    for (let c = 0; c < cols; c++) {
-      const v = Math.round(w[r * cols + c]! / scale);
-      q[r * cols + c] = Math.max(-INT8_WEIGHT_MAX, Math.min(INT8_WEIGHT_MAX, v));
-    }
+    for (let c = 0; c < cols; c++) q[r * cols + c] = roundToInt8(w[r * cols + c]!, scale);
   }
   return { q, scales };
 }
