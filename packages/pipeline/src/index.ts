@@ -58,7 +58,8 @@ export type {
   TaskSpec,
   TaskSplit,
 } from './tasks/index.js';
-export { readCheckedMember, scoreCheckpoint } from './stages/members.js';
+export { readCheckedMember } from './stages/members.js';
+export { scoreCheckpoint } from './stages/score.js';
 
 // engine parity: the TensorFlow.js model vs its ONNX export in onnxruntime
 export { checkEngineParity } from './parity.js';

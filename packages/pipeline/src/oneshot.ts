@@ -24,7 +24,8 @@ import type { MemberRecord } from './results.js';
 import { finishRun, openRun } from './run.js';
 import { COMPRESSION_METHODS } from './schemas/member.js';
 import { ensureDatabase } from './stages/database.js';
-import { memberDir, recordDir, resumeMember, saveMember, scoreMember, updateMember } from './stages/members.js';
+import { memberDir, recordDir, resumeMember, saveMember, updateMember } from './stages/members.js';
+import { scoreMember } from './stages/score.js';
 import { searchLevels } from './stages/search.js';
 import { type MeasuredFields, measureSpeedups, retimeInconclusive, verifyPending } from './stages/verify.js';
 

@@ -20,7 +20,7 @@ import { pairedComparison } from './internal/stats.js';
 import { writeRunReport } from './report-io.js';
 import type { Comparison, MemberRecord, RunResults } from './results.js';
 import { DENSE_SCORES_FILE, parseDenseScores } from './schemas/dense-scores.js';
-import { scoreCheckpoint } from './stages/members.js';
+import { scoreCheckpoint } from './stages/score.js';
 import { obtainLatencyTable } from './stages/table.js';
 import { verifyPending } from './stages/verify.js';
 import { defaultTask, prepareTask, TASK_NAMES, taskNameOf, type PreparedTask, type Scores, type TaskSpec } from './tasks/index.js';

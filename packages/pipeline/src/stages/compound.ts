@@ -13,7 +13,6 @@
 import { gzipSync } from 'node:zlib';
 import {
   conv1dToLinear,
-  HessianAccumulator,
   linearToConv1d,
   outputError,
   quantizeGptq,
@@ -25,8 +24,6 @@ import {
 import { exportOptionsFor, type InferenceEnvironment } from '@ziplm/latency';
 import {
   exportModelToOnnx,
-  onnxFeeds,
-  padBatch,
   quantizableLinears,
   weightStorage,
   type ActivationRange,
@@ -36,11 +33,11 @@ import {
   type QuantizableLinear,
   type WeightMap,
 } from '@ziplm/models';
-import { createSession, loadOrt } from '@ziplm/onnx/runtime';
-import type { InferenceSession } from 'onnxruntime-node';
+import { loadOrt } from '@ziplm/onnx/runtime';
 import type { RunContext } from '../context.js';
-import { DEFAULT_CALIBRATION_BATCH_SIZE } from '../defaults.js';
 import type { CompoundResult } from '../results.js';
+import { collectInputStatistics } from './calibrate.js';
+import { scoreMember } from './score.js';
 import type { Scores, TaskItem } from '../tasks/index.js';
 
 /** Statistics of one quantized linear's input over the calibration set. */
@@ -62,40 +59,14 @@ export async function collectLinearStatistics(
   engine: MatMulEngine,
   onProgress?: (done: number, total: number) => void,
 ): Promise<Map<string, LinearInputStatistics>> {
-  const inputs = new Map<string, number>();
-  for (const linear of quantizableLinears(checkpoint.config)) inputs.set(linear.input, linear.cols);
-  const accumulators = new Map([...inputs].map(([name, width]) => [name, new HessianAccumulator(width, { engine })]));
-  const ranges = new Map([...inputs.keys()].map((name) => [name, { min: Infinity, max: -Infinity }]));
-  const session: InferenceSession = await createSession(exportModelToOnnx(checkpoint, { matmulInputs: true }));
-  try {
-    for (let start = 0; start < items.length; start += DEFAULT_CALIBRATION_BATCH_SIZE) {
-      const batch = padBatch(items.slice(start, start + DEFAULT_CALIBRATION_BATCH_SIZE), { padId });
-      const outputs = await session.run(onnxFeeds(ort, checkpoint.config, batch) as Parameters<InferenceSession['run']>[0]);
-      const tokens = batch.batchSize * batch.seqLength;
-      for (const [name, width] of inputs) {
-        const data = outputs[name]!.data as Float32Array;
-        await accumulators.get(name)!.add(data, tokens, batch.attentionMask);
-        const range = ranges.get(name)!;
-        for (let t = 0; t < tokens; t++) {
-          if (!batch.attentionMask[t]) continue;
-          for (let i = t * width; i < (t + 1) * width; i++) {
-            const x = data[i]!;
-            if (x < range.min) range.min = x;
-            if (x > range.max) range.max = x;
-          }
-        }
-      }
-      onProgress?.(Math.min(start + DEFAULT_CALIBRATION_BATCH_SIZE, items.length), items.length);
-    }
-  } finally {
-    await session.release();
-  }
-  const result = new Map<string, LinearInputStatistics>();
-  for (const [name, accumulator] of accumulators) {
-    const statistics = await accumulator.finalize();
-    result.set(name, { hessian: statistics.hessian, range: ranges.get(name)! });
-  }
-  return result;
+  const inputs = new Map(quantizableLinears(checkpoint.config).map((linear) => [linear.input, linear.cols]));
+  const onnx = exportModelToOnnx(checkpoint, { matmulInputs: true });
+  const collected = await collectInputStatistics(onnx, checkpoint.config, inputs, items, padId, ort, {
+    engine,
+    ranges: true,
+    ...(onProgress ? { onProgress } : {}),
+  });
+  return new Map([...collected].map(([name, { statistics, range }]) => [name, { hessian: statistics.hessian, range: range! }]));
 }
 
 /** One way of quantizing a member: its weights as the FP32 checkpoint holds them (q · scale) and as INT8. */
@@ -237,18 +208,6 @@ export interface CompoundMember {
  */
 export type QuantizationAwareTraining = (start: QuantizedMember, masks: ReadonlyMap<string, Uint8Array> | undefined) => Promise<Checkpoint>;
 
-/** Scores an ONNX graph on the run's task (undefined when the run does not evaluate). */
-async function scoreOnnx(ctx: RunContext, onnx: Uint8Array, stage: string): Promise<Scores | undefined> {
-  if (!ctx.denseScores) return undefined;
-  const ort = await loadOrt();
-  const session = await createSession(onnx);
-  try {
-    return await ctx.task.score(session, ort, ctx.denseScores, (done, total) => ctx.emit({ kind: 'progress', stage, done, total }));
-  } finally {
-    await session.release();
-  }
-}
-
 /**
  * Compresses a structurally pruned FP32 member (scored `fp32Scores`) as `ctx.compound` says: one
  * calibration pass, SparseGPT when a sparsity is set, INT8 by RTN and by GPTQ (both scored, for the
@@ -281,15 +240,15 @@ export async function compressMember(
     masks = sparse.masks;
     outByInMasks = sparse.outByInMasks;
     sparseError = sparse.error;
-    sparseScores = await scoreOnnx(ctx, exportModelToOnnx(base), `evaluate ${label} sparse`);
+    sparseScores = await scoreMember(ctx, base, `evaluate ${label} sparse`);
   }
   ctx.emit({ kind: 'stage', stage: 'quantize', message: `${label}: INT8 weights by round-to-nearest and by GPTQ` });
   const rtn = await quantizeMember(base, statistics, 'rtn', ctx.engine);
   const gptq = await quantizeMember(base, statistics, 'gptq', ctx.engine, outByInMasks ? { masks: outByInMasks } : {});
   const rtnOnnx = int8Onnx(rtn, ctx.env, statistics);
   const gptqOnnx = int8Onnx(gptq, ctx.env, statistics);
-  const rtnScores = await scoreOnnx(ctx, rtnOnnx, `evaluate ${label} int8 rtn`);
-  const gptqScores = await scoreOnnx(ctx, gptqOnnx, `evaluate ${label} int8 gptq`);
+  const rtnScores = await scoreMember(ctx, rtnOnnx, `evaluate ${label} int8 rtn`);
+  const gptqScores = await scoreMember(ctx, gptqOnnx, `evaluate ${label} int8 gptq`);
   let shipped: { kind: CompoundResult['shipped']; member: QuantizedMember; onnx: Uint8Array; scores?: Scores } =
     settings.method === 'rtn'
       ? { kind: 'rtn', member: rtn, onnx: rtnOnnx, ...(rtnScores ? { scores: rtnScores } : {}) }
@@ -300,7 +259,7 @@ export async function compressMember(
     // After QAT the weights are rounded to the grid the fake-quantized forward pass used (per-channel max |w| / 127).
     const final = await quantizeMember(trained, statistics, 'rtn', ctx.engine, { error: false });
     const onnx = int8Onnx(final, ctx.env, statistics);
-    const scores = await scoreOnnx(ctx, onnx, `evaluate ${label} int8 qat`);
+    const scores = await scoreMember(ctx, onnx, `evaluate ${label} int8 qat`);
     shipped = { kind: 'qat', member: final, onnx, ...(scores ? { scores } : {}) };
   }
   const storage = memberStorage(shipped.member, shipped.onnx);

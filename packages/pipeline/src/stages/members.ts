@@ -16,7 +16,6 @@ import {
   type KeptStructures,
   type Tokenizer,
 } from '@ziplm/models';
-import { createSession, loadOrt } from '@ziplm/onnx/runtime';
 import type { RunContext } from '../context.js';
 import { RunDirectoryError } from '../errors.js';
 import { resolveInside, writeDirectoryAtomic, writeFileAtomic, writeJsonAtomic } from '@ziplm/core/node';
@@ -26,24 +25,8 @@ import type { CompressionMethod, MemberAttempt, MemberRecord, MemberResult } fro
 import type { ManifestMember } from '../schemas/manifest.js';
 import { checkJson, describeIssue } from '../schemas/json.js';
 import { MemberRecordSchema, parseMemberRecord } from '../schemas/member.js';
-import type { PreparedTask, ScoreProgress, Scores } from '../tasks/index.js';
+import type { Scores } from '../tasks/index.js';
 import { compressMember, type QuantizationAwareTraining } from './compound.js';
-
-/** Scores a checkpoint on a task through onnxruntime (full-sequence graph); `onProgress` as in {@link PreparedTask.score}. */
-export async function scoreCheckpoint(
-  checkpoint: Checkpoint,
-  task: PreparedTask,
-  dense?: Scores,
-  onProgress?: ScoreProgress,
-): Promise<Scores> {
-  const ort = await loadOrt();
-  const session = await createSession(exportModelToOnnx(checkpoint));
-  try {
-    return await task.score(session, ort, dense, onProgress);
-  } finally {
-    await session.release();
-  }
-}
 
 export const MEMBER_FILE = 'member.json';
 export const ONNX_FILE = 'model.onnx';
@@ -176,12 +159,6 @@ export async function updateMember(dir: string, record: MemberRecord): Promise<v
 /** Absolute directory of a member in a run. */
 export function memberDir(run: RunDirectory, method: string, target: number, variant?: string): string {
   return run.path('members', memberName(method, target, variant));
-}
-
-/** A member's scores on the run's task (undefined when the run does not evaluate); progress goes to `stage`. */
-export async function scoreMember(ctx: RunContext, checkpoint: Checkpoint, stage: string): Promise<Scores | undefined> {
-  if (!ctx.denseScores) return undefined;
-  return scoreCheckpoint(checkpoint, ctx.task, ctx.denseScores, (done, total) => ctx.emit({ kind: 'progress', stage, done, total }));
 }
 
 /** What a new member is made of. */
