@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import {
   batchesPerEpoch,
   fineTune,
+  type FineTuneOptions,
   lossWeightsFor,
   TABLE7_FINE_TUNING_DEFAULTS,
   taskFamilyOf,
@@ -180,30 +181,48 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
    */
   const qatFor =
     (target: number, variant: GradualVariant, weights: LossWeights): QuantizationAwareTraining =>
-    async (start, masks) => {
-      const name = memberName('ziplm', target, variant.name);
-      const linears = quantizableLinears(start.checkpoint.config).map((l) => l.weight);
-      const result = await fineTune({
-        task: task.kind,
-        student: start.checkpoint,
-        teacher,
-        train,
-        ...settings,
+    (start, masks) =>
+      distill(start.checkpoint, weights, join(run.path('steps', memberName('ziplm', target, variant.name)), 'qat'), `qat ${target}x`, {
         epochs: ctx.compound!.qatEpochs,
-        weights,
-        tokenizer,
-        checkpointDir: join(run.path('steps', name), 'qat'),
-        checkpointEvery: batchesPerEpoch(train.length, settings.batchSize),
-        qat: { weights: linears, activations: ctx.compound!.activations === 'dynamic' },
-        ...(masks ? { masks } : {}),
-        onProgress: (e) => {
-          if (e.type === 'step') emit({ kind: 'progress', stage: `qat ${target}x`, done: e.step, total: e.totalSteps });
+        qat: {
+          weights: quantizableLinears(start.checkpoint.config).map((l) => l.weight),
+          activations: ctx.compound!.activations === 'dynamic',
         },
+        ...(masks ? { masks } : {}),
       });
-      result.model.dispose();
-      return result.checkpoint;
-    };
   let teacher!: ReturnType<typeof createModel>;
+  /**
+   * The fine-tuning of a gradual run (the step's, and QAT's with `extra`): distillation of `student` from the
+   * dense teacher on the run's training data with the run's settings, checkpointed every epoch into
+   * `checkpointDir`; progress goes to `progressStage`, and `onResumed` hears a resume. Returns the trained checkpoint.
+   */
+  const distill = async (
+    student: Checkpoint,
+    weights: LossWeights,
+    checkpointDir: string,
+    progressStage: string,
+    extra: Pick<FineTuneOptions, 'epochs' | 'qat' | 'masks'> = {},
+    onResumed?: (step: number) => void,
+  ): Promise<Checkpoint> => {
+    const result = await fineTune({
+      task: task.kind,
+      student,
+      teacher,
+      train,
+      ...settings,
+      ...extra,
+      weights,
+      tokenizer,
+      checkpointDir,
+      checkpointEvery: batchesPerEpoch(train.length, settings.batchSize),
+      onProgress: (e) => {
+        if (e.type === 'step') emit({ kind: 'progress', stage: progressStage, done: e.step, total: e.totalSteps });
+        else if (e.type === 'resumed') onResumed?.(e.step);
+      },
+    });
+    result.model.dispose();
+    return result.checkpoint;
+  };
   {
     const tokens = train.reduce((n, e) => n + e.inputIds.length, 0);
     const perMember = Math.round(settings.epochs * tokens);
@@ -217,8 +236,6 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
   // The run directory's lock is released however the run ends.
   try {
     // A training checkpoint after every epoch: a killed fine-tuning resumes from its last epoch.
-    const checkpointEvery = batchesPerEpoch(train.length, settings.batchSize);
-
     await initBackend();
     teacher = createModel(dense); // inference only: fineTune runs it without tape or dropout
     const records: MemberRecord[] = [];
@@ -256,28 +273,13 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
             stage: 'fine-tune',
             message: `${variant.name ?? 'ziplm'} ${target}x: fine-tuning ${settings.epochs} epochs on ${train.length} sequences (λ = ${weights.task}, ${weights.logit}, ${weights.token})`,
           });
-          const result = await fineTune({
-            task: task.kind,
-            student: pruned,
-            teacher,
-            train,
-            ...settings,
-            weights,
-            tokenizer,
-            checkpointDir: join(stepDir, 'train'),
-            checkpointEvery,
-            onProgress: (e) => {
-              if (e.type === 'step') emit({ kind: 'progress', stage: `fine-tune ${target}x`, done: e.step, total: e.totalSteps });
-              else if (e.type === 'resumed')
-                emit({
-                  kind: 'stage',
-                  stage: 'fine-tune',
-                  message: `${variant.name ?? 'ziplm'} ${target}x: resuming fine-tuning from the checkpoint at step ${e.step}`,
-                });
-            },
-          });
-          const trained = result.checkpoint;
-          result.model.dispose();
+          const trained = await distill(pruned, weights, join(stepDir, 'train'), `fine-tune ${target}x`, {}, (step) =>
+            emit({
+              kind: 'stage',
+              stage: 'fine-tune',
+              message: `${variant.name ?? 'ziplm'} ${target}x: resuming fine-tuning from the checkpoint at step ${step}`,
+            }),
+          );
           // Written before the member, so that a resumed run always finds the FP32 model of a finished compound member.
           if (ctx.compound) await saveFp32Model(name, trained);
           const scores = await scoreMember(ctx, trained, `evaluate ${target}x`);
