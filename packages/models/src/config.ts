@@ -41,9 +41,22 @@ interface TransformerShape {
   readonly maxSequenceLength?: number;
 }
 
-/** BERT: post-LayerNorm encoder, exact (erf) GELU, token type embeddings. */
+/**
+ * BERT: post-LayerNorm encoder, exact (erf) GELU, token type embeddings.
+ *
+ * DistilBERT is the same computation with two differences, so it is a BERT config with `variant:
+ * 'distilbert'` rather than a family of its own: it has no token type embeddings (`typeVocabSize` is 0)
+ * and its classification head applies ReLU after `pre_classifier` where BERT's pooler applies tanh (both
+ * read the first token's hidden state). Its parameters live under BERT's canonical names in memory
+ * (`q_lin` is `attention.self.query`, `pre_classifier` is `bert.pooler.dense`, ...) and under DistilBERT's
+ * own names in every file (`distilbertFileName`), so the solver, shrink, the tfjs model and the ONNX
+ * exporter serve both (guide/models.md).
+ */
 export interface BertConfig extends TransformerShape {
   readonly modelType: 'bert';
+  /** Present only for DistilBERT; absent for BERT. */
+  readonly variant?: 'distilbert';
+  /** Token types; 0 for DistilBERT, which has none (no `token_type_ids` input). */
   readonly typeVocabSize: number;
   readonly padTokenId: number;
   readonly head: BertHead;
@@ -74,11 +87,108 @@ export interface Gpt2Config extends TransformerShape {
   readonly scaleAttnByInverseLayerIdx?: boolean;
 }
 
-export type ModelConfig = BertConfig | Gpt2Config;
+/**
+ * RoPE frequency scaling (`rope_scaling` in config.json): `linear` divides every frequency by `factor`;
+ * `llama3` (Llama 3.1 / 3.2) divides the low frequencies by `factor`, keeps the high ones and interpolates
+ * between (see `ropeInverseFrequencies`).
+ */
+export type RopeScaling =
+  | { readonly type: 'linear'; readonly factor: number }
+  | {
+      readonly type: 'llama3';
+      readonly factor: number;
+      readonly lowFreqFactor: number;
+      readonly highFreqFactor: number;
+      readonly originalMaxPositions: number;
+    };
+
+/**
+ * LLaMA family (LlamaForCausalLM): pre-RMSNorm decoder, rotary position embeddings, SwiGLU FFN
+ * (`down(silu(gate(x)) · up(x))`), no biases, grouped-query attention: `numKeyValueHeads` key/value heads,
+ * each shared by `numHeads / numKeyValueHeads` query heads. `layerNormEps` is `rms_norm_eps`.
+ *
+ * Pruning rule for attention (guide/models.md): a layer keeps whole key/value groups, a key/value head
+ * together with every query head that shares it, so `layerHeads[l]` (query heads kept) is always a
+ * multiple of `headsPerGroup(config)`. A query head alone could be removed from the computation, but the
+ * result has groups of different sizes, which no LLaMA config or attention kernel can express and which
+ * onnxruntime does not run any faster; a whole group removes its key and value projections too.
+ */
+export interface LlamaConfig extends TransformerShape {
+  readonly modelType: 'llama';
+  /** Key/value heads of the dense model (`num_key_value_heads`); divides `numHeads`. */
+  readonly numKeyValueHeads: number;
+  /** RoPE base (`rope_theta`). */
+  readonly ropeTheta: number;
+  /** `rope_scaling`; absent = plain RoPE. */
+  readonly ropeScaling?: RopeScaling;
+  readonly bosTokenId: number;
+  /** `eos_token_id`, the first one when config.json lists several (all in `eosTokenIds`). */
+  readonly eosTokenId: number;
+  /** Every end-of-sequence id when config.json lists more than one (Llama 3 instruct); absent otherwise. */
+  readonly eosTokenIds?: readonly number[];
+  /** `pad_token_id`, when config.json sets one. */
+  readonly padTokenId?: number;
+  /** `tie_word_embeddings`: true = the LM head is the token embedding (no `lm_head.weight`); absent = false, LLaMA's default. */
+  readonly tieWordEmbeddings?: true;
+}
+
+export type ModelConfig = BertConfig | Gpt2Config | LlamaConfig;
 
 /** Size of one attention head. */
 export function headDim(config: ModelConfig): number {
   return config.hiddenSize / config.numHeads;
+}
+
+/**
+ * Query heads that share one key/value head: `numHeads / numKeyValueHeads` for LLaMA (grouped-query
+ * attention), 1 for BERT and GPT2. Attention is pruned in units of this many heads (see `LlamaConfig`).
+ */
+export function headsPerGroup(config: ModelConfig): number {
+  return config.modelType === 'llama' ? config.numHeads / config.numKeyValueHeads : 1;
+}
+
+/** Whether a model is a causal decoder (GPT2, LLaMA) rather than a bidirectional encoder (BERT, DistilBERT). */
+export function isDecoder(config: ModelConfig): config is Gpt2Config | LlamaConfig {
+  return config.modelType !== 'bert';
+}
+
+/** Whether a BERT config is DistilBERT (no token types, ReLU pre-classifier; see `BertConfig`). */
+export function isDistilBert(config: ModelConfig): boolean {
+  return config.modelType === 'bert' && config.variant === 'distilbert';
+}
+
+/** Whether a model reads `token_type_ids` (BERT; not DistilBERT, GPT2 or LLaMA). */
+export function hasTokenTypes(config: ModelConfig): config is BertConfig {
+  return config.modelType === 'bert' && config.typeVocabSize > 0;
+}
+
+/**
+ * RoPE inverse frequencies θ_i = ropeTheta^(−2i/headDim), i < headDim/2, with `ropeScaling` applied as
+ * Hugging Face's `ROPE_INIT_FUNCTIONS` do (computed in float64, returned as float32 like torch's buffer).
+ */
+export function ropeInverseFrequencies(config: LlamaConfig): Float32Array {
+  const hd = headDim(config);
+  const out = new Float32Array(hd / 2);
+  const scaling = config.ropeScaling;
+  for (let i = 0; i < hd / 2; i++) {
+    // Hugging Face: 1 / base ** (arange(0, dim, 2, dtype=int64).float() / dim), in float32.
+    const exponent = Math.fround(Math.fround(2 * i) / hd);
+    let f = Math.fround(1 / Math.fround(config.ropeTheta ** exponent));
+    if (scaling?.type === 'linear') f = Math.fround(f / scaling.factor);
+    else if (scaling?.type === 'llama3') {
+      const lowWavelength = scaling.originalMaxPositions / scaling.lowFreqFactor;
+      const highWavelength = scaling.originalMaxPositions / scaling.highFreqFactor;
+      const wavelength = (2 * Math.PI) / f;
+      if (wavelength > lowWavelength) f = f / scaling.factor;
+      else if (wavelength >= highWavelength) {
+        const smooth = (scaling.originalMaxPositions / wavelength - scaling.lowFreqFactor) / (scaling.highFreqFactor - scaling.lowFreqFactor);
+        f = (1 - smooth) * (f / scaling.factor) + smooth * f;
+      }
+      f = Math.fround(f);
+    }
+    out[i] = f;
+  }
+  return out;
 }
 
 /** Whether a GPT2 config's LM head is the token embedding (`tie_word_embeddings`, true unless set to false). */
@@ -160,6 +270,40 @@ export function gpt2Config(options: Defaults<Omit<Gpt2Config, 'modelType'>> = {}
   return config;
 }
 
+/** A dense DistilBERT config (distilbert-base-uncased's sizes) for everything not given; see `BertConfig`. */
+export function distilBertConfig(options: Defaults<Omit<BertConfig, 'modelType' | 'variant' | 'typeVocabSize'>> = {}): BertConfig {
+  return bertConfig({ numLayers: 6, ...options, variant: 'distilbert', typeVocabSize: 0 });
+}
+
+/** A dense LLaMA config (Llama-3.2-1B's sizes) for everything not given. */
+export function llamaConfig(options: Defaults<Omit<LlamaConfig, 'modelType'>> = {}): LlamaConfig {
+  const numLayers = options.numLayers ?? 16;
+  checkInt(numLayers, 'numLayers', 1, undefined, 'numLayers'); // before the per-layer lists are allocated
+  const numHeads = options.numHeads ?? 32;
+  const intermediateSize = options.intermediateSize ?? 8192;
+  const config: LlamaConfig = {
+    modelType: 'llama',
+    vocabSize: 128_256,
+    hiddenSize: 2048,
+    numKeyValueHeads: 8,
+    maxPositions: 131_072,
+    layerNormEps: 1e-5,
+    ropeTheta: 500_000,
+    bosTokenId: 128_000,
+    eosTokenId: 128_001,
+    hiddenDropout: 0,
+    attentionDropout: 0,
+    ...options,
+    numLayers,
+    numHeads,
+    intermediateSize,
+    layerHeads: options.layerHeads ?? new Array<number>(numLayers).fill(numHeads),
+    layerIntermediate: options.layerIntermediate ?? new Array<number>(numLayers).fill(intermediateSize),
+  };
+  validateConfig(config);
+  return config;
+}
+
 /** The same config with new per-layer shapes (validated). */
 export function withLayerShapes<C extends ModelConfig>(config: C, layerHeads: readonly number[], layerIntermediate: readonly number[]): C {
   const next = { ...config, layerHeads: [...layerHeads], layerIntermediate: [...layerIntermediate] };
@@ -231,10 +375,10 @@ function checkTokenId(value: unknown, field: string, vocabSize: number, vocabFie
  * camelCase names of the in-memory config; `fromHfConfig` reports config.json's own names.
  */
 export function validateConfig(config: ModelConfig, file?: string): void {
-  if (config.modelType !== 'bert' && config.modelType !== 'gpt2') {
+  if (config.modelType !== 'bert' && config.modelType !== 'gpt2' && config.modelType !== 'llama') {
     throw new ConfigError(
       'modelType',
-      `must be "bert" or "gpt2", got ${JSON.stringify((config as { modelType: unknown }).modelType)}`,
+      `must be "bert", "gpt2" or "llama", got ${JSON.stringify((config as { modelType: unknown }).modelType)}`,
       file,
     );
   }
@@ -267,7 +411,11 @@ export function validateConfig(config: ModelConfig, file?: string): void {
     });
   }
   if (config.modelType === 'bert') {
-    checkInt(config.typeVocabSize, 'typeVocabSize', 1, file, 'typeVocabSize');
+    if (config.variant !== undefined && config.variant !== 'distilbert')
+      throw new ConfigError('variant', `must be "distilbert" when given, got ${JSON.stringify(config.variant)}`, file);
+    if (config.variant === 'distilbert') {
+      if (config.typeVocabSize !== 0) throw new ConfigError('typeVocabSize', `must be 0 for DistilBERT (it has no token types), got ${config.typeVocabSize}`, file);
+    } else checkInt(config.typeVocabSize, 'typeVocabSize', 1, file, 'typeVocabSize');
     checkTokenId(config.padTokenId, 'padTokenId', config.vocabSize, 'vocabSize', file);
     const head = config.head as BertHead | undefined;
     if (!head || !['none', 'classification', 'span-qa'].includes(head.type)) {
@@ -277,6 +425,8 @@ export function validateConfig(config: ModelConfig, file?: string): void {
       if (!Array.isArray(head.labels) || head.labels.length < 1) throw new ConfigError('head.labels', 'must list at least one label', file);
       checkInt(head.labels.length, 'head.labels.length', 1, file, 'numLabels');
     }
+  } else if (config.modelType === 'llama') {
+    validateLlama(config, file);
   } else {
     checkTokenId(config.bosTokenId, 'bosTokenId', config.vocabSize, 'vocabSize', file);
     checkTokenId(config.eosTokenId, 'eosTokenId', config.vocabSize, 'vocabSize', file);
@@ -286,6 +436,43 @@ export function validateConfig(config: ModelConfig, file?: string): void {
         throw new ConfigError(flag, `must be true or false when given, got ${JSON.stringify(value)}`, file);
     }
   }
+}
+
+/** The LLaMA-only fields, and the rule that attention keeps whole key/value groups. */
+function validateLlama(config: LlamaConfig, file?: string): void {
+  checkInt(config.numKeyValueHeads, 'numKeyValueHeads', 1, file, 'numHeads');
+  if (config.numHeads % config.numKeyValueHeads !== 0)
+    throw new ConfigError('numKeyValueHeads', `must divide numHeads (${config.numHeads}), got ${config.numKeyValueHeads}`, file);
+  if (headDim(config) % 2 !== 0) throw new ConfigError('numHeads', `must leave an even head size for RoPE, got head size ${headDim(config)}`, file);
+  checkNumber(config.ropeTheta, 'ropeTheta', Number.MIN_VALUE, Number.MAX_VALUE, file);
+  const scaling = config.ropeScaling;
+  if (scaling !== undefined) {
+    if (scaling.type !== 'linear' && scaling.type !== 'llama3')
+      throw new ConfigError('ropeScaling.type', `must be "linear" or "llama3", got ${JSON.stringify((scaling as { type: unknown }).type)}`, file);
+    checkNumber(scaling.factor, 'ropeScaling.factor', Number.MIN_VALUE, Number.MAX_VALUE, file);
+    if (scaling.type === 'llama3') {
+      checkNumber(scaling.lowFreqFactor, 'ropeScaling.lowFreqFactor', Number.MIN_VALUE, Number.MAX_VALUE, file);
+      checkNumber(scaling.highFreqFactor, 'ropeScaling.highFreqFactor', Number.MIN_VALUE, Number.MAX_VALUE, file);
+      if (scaling.highFreqFactor <= scaling.lowFreqFactor)
+        throw new ConfigError('ropeScaling.highFreqFactor', `must be > lowFreqFactor (${scaling.lowFreqFactor}), got ${scaling.highFreqFactor}`, file);
+      checkInt(scaling.originalMaxPositions, 'ropeScaling.originalMaxPositions', 1, file, 'maxPositions');
+    }
+  }
+  checkTokenId(config.bosTokenId, 'bosTokenId', config.vocabSize, 'vocabSize', file);
+  checkTokenId(config.eosTokenId, 'eosTokenId', config.vocabSize, 'vocabSize', file);
+  config.eosTokenIds?.forEach((id, i) => checkTokenId(id, `eosTokenIds[${i}]`, config.vocabSize, 'vocabSize', file));
+  if (config.padTokenId !== undefined) checkTokenId(config.padTokenId, 'padTokenId', config.vocabSize, 'vocabSize', file);
+  if (config.tieWordEmbeddings !== undefined && config.tieWordEmbeddings !== true)
+    throw new ConfigError('tieWordEmbeddings', `must be true when given (absent = untied), got ${JSON.stringify(config.tieWordEmbeddings)}`, file);
+  const group = headsPerGroup(config);
+  config.layerHeads.forEach((h, i) => {
+    if (h % group !== 0)
+      throw new ConfigError(
+        `layerHeads[${i}]`,
+        `must be a multiple of ${group} (the query heads sharing one key/value head: a layer keeps whole groups), got ${h}`,
+        file,
+      );
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -418,11 +605,15 @@ function layerShapes(json: Json, bounds: DenseBounds, file?: string): { heads: n
   return { heads: heads as number[], ffn: ffn as number[] };
 }
 
-function bertHeadFromJson(json: Json, file?: string): BertHead {
+/**
+ * The head of a BERT or DistilBERT config.json, from `architectures[0]` (`prefix` is "Bert" or "DistilBert";
+ * a missing list means the bare encoder).
+ */
+function bertHeadFromJson(json: Json, prefix: 'Bert' | 'DistilBert', file?: string): BertHead {
   const archs = json.architectures;
-  const arch = Array.isArray(archs) && typeof archs[0] === 'string' ? archs[0] : 'BertModel';
-  if (arch === 'BertForQuestionAnswering') return { type: 'span-qa' };
-  if (arch === 'BertForSequenceClassification') {
+  const arch = Array.isArray(archs) && typeof archs[0] === 'string' ? archs[0] : `${prefix}Model`;
+  if (arch === `${prefix}ForQuestionAnswering`) return { type: 'span-qa' };
+  if (arch === `${prefix}ForSequenceClassification`) {
     const id2label = json.id2label as Record<string, string> | undefined;
     if (id2label !== undefined) {
       if (typeof id2label !== 'object' || id2label === null) throw new ConfigError('id2label', 'must be an object', file);
@@ -439,12 +630,184 @@ function bertHeadFromJson(json: Json, file?: string): BertHead {
     const n = intField(json, 'num_labels', file, 1, 2, 'numLabels');
     return { type: 'classification', labels: Array.from({ length: n }, (_, i) => `LABEL_${i}`) };
   }
-  if (arch === 'BertModel' || arch === 'BertForPreTraining' || arch === 'BertForMaskedLM') return { type: 'none' };
+  const bare = prefix === 'Bert' ? ['BertModel', 'BertForPreTraining', 'BertForMaskedLM'] : ['DistilBertModel', 'DistilBertForMaskedLM'];
+  if (bare.includes(arch)) return { type: 'none' };
   throw new ConfigError(
     'architectures[0]',
-    `"${arch}" is not supported (BertModel, BertForSequenceClassification, BertForQuestionAnswering)`,
+    `"${arch}" is not supported (${prefix}Model, ${prefix}ForSequenceClassification, ${prefix}ForQuestionAnswering)`,
     file,
   );
+}
+
+/** A DistilBERT config.json (`dim`, `n_layers`, `n_heads`, `hidden_dim`, ...) as a BERT config with `variant: 'distilbert'`. */
+function distilBertFromJson(j: Json, file?: string): BertConfig {
+  const act = field(j, 'activation', file, 'gelu');
+  if (act !== 'gelu') throw new ConfigError('activation', `must be "gelu" (exact erf GELU) for DistilBERT, got ${JSON.stringify(act)}`, file);
+  const numLayers = intField(j, 'n_layers', file, 1, undefined, 'numLayers');
+  const numHeads = intField(j, 'n_heads', file, 1, undefined, 'numHeads');
+  const hiddenSize = intField(j, 'dim', file, 1, undefined, 'hiddenSize');
+  if (hiddenSize % numHeads !== 0) throw new ConfigError('n_heads', `must divide dim (${hiddenSize}), got ${numHeads}`, file);
+  const intermediateSize = intField(j, 'hidden_dim', file, 1, undefined, 'intermediateSize');
+  const shapes = layerShapes(
+    j,
+    { numLayers, numHeads, headsField: 'n_heads', intermediate: intermediateSize, intermediateField: 'hidden_dim' },
+    file,
+  );
+  // sinusoidal_pos_embds only changes how Hugging Face initialises the position table; the table itself is
+  // stored in the checkpoint either way, so both values load the same model.
+  boolField(j, 'sinusoidal_pos_embds', file, false);
+  const vocabSize = intField(j, 'vocab_size', file, 1, undefined, 'vocabSize');
+  const maxPositions = intField(j, 'max_position_embeddings', file, 1, 512, 'maxPositions');
+  const padTokenId = intField(j, 'pad_token_id', file, 0, 0);
+  checkTokenId(padTokenId, 'pad_token_id', vocabSize, 'vocab_size', file);
+  const config: BertConfig = {
+    modelType: 'bert',
+    variant: 'distilbert',
+    vocabSize,
+    hiddenSize,
+    numLayers,
+    numHeads,
+    intermediateSize,
+    layerHeads: shapes.heads,
+    layerIntermediate: shapes.ffn,
+    maxPositions,
+    ...maxSequenceLengthOf(j, maxPositions, 'max_position_embeddings', file),
+    typeVocabSize: 0,
+    // DistilBERT's LayerNorms are nn.LayerNorm(dim, eps=1e-12), fixed in the code, not in the config.
+    layerNormEps: 1e-12,
+    padTokenId,
+    hiddenDropout: numField(j, 'dropout', file, 0, 1, 0.1),
+    attentionDropout: numField(j, 'attention_dropout', file, 0, 1, 0.1),
+    head: bertHeadFromJson(j, 'DistilBert', file),
+  };
+  validateConfig(config, file);
+  return config;
+}
+
+/** An integer token id field that may be a list (Llama 3's `eos_token_id`); the list, or undefined when absent or null. */
+function tokenIdList(j: Json, key: string, file?: string): number[] | undefined {
+  const v = j[key];
+  if (v === undefined || v === null) return undefined;
+  const list = Array.isArray(v) ? v : [v];
+  if (list.length === 0) throw new ConfigError(key, 'must be a token id or a non-empty list of them', file);
+  list.forEach((id, i) => checkInt(id, Array.isArray(v) ? `${key}[${i}]` : key, 0, file));
+  return list as number[];
+}
+
+/**
+ * RoPE settings of a LLaMA config.json: `rope_theta` + `rope_scaling` (transformers 4.x) or
+ * `rope_parameters` (transformers 5.x: `rope_theta`, `rope_type` and the scaling fields in one object).
+ */
+function ropeFromJson(j: Json, file?: string): Pick<LlamaConfig, 'ropeTheta' | 'ropeScaling'> {
+  const params = j.rope_parameters;
+  let block: Json | undefined;
+  let blockField: string;
+  let theta: number;
+  if (params !== undefined && params !== null) {
+    if (typeof params !== 'object' || Array.isArray(params)) throw new ConfigError('rope_parameters', 'must be an object', file);
+    block = params as Json;
+    blockField = 'rope_parameters';
+    theta = numField(block, 'rope_theta', file, Number.MIN_VALUE, Number.MAX_VALUE, numField(j, 'rope_theta', file, Number.MIN_VALUE, Number.MAX_VALUE, 10000));
+  } else {
+    theta = numField(j, 'rope_theta', file, Number.MIN_VALUE, Number.MAX_VALUE, 10000);
+    const scaling = j.rope_scaling;
+    if (scaling !== undefined && scaling !== null && (typeof scaling !== 'object' || Array.isArray(scaling)))
+      throw new ConfigError('rope_scaling', 'must be an object or null', file);
+    block = (scaling ?? undefined) as Json | undefined;
+    blockField = 'rope_scaling';
+  }
+  if (block === undefined) return { ropeTheta: theta };
+  const type = block.rope_type ?? block.type ?? 'default';
+  const at = (key: string) => `${blockField}.${key}`;
+  const num = (key: string) => {
+    const v = block[key];
+    checkNumber(v, at(key), Number.MIN_VALUE, Number.MAX_VALUE, file);
+    return v as number;
+  };
+  if (type === 'default') return { ropeTheta: theta };
+  if (type === 'linear') return { ropeTheta: theta, ropeScaling: { type: 'linear', factor: num('factor') } };
+  if (type === 'llama3') {
+    const original = block.original_max_position_embeddings;
+    checkInt(original, at('original_max_position_embeddings'), 1, file, 'maxPositions');
+    return {
+      ropeTheta: theta,
+      ropeScaling: {
+        type: 'llama3',
+        factor: num('factor'),
+        lowFreqFactor: num('low_freq_factor'),
+        highFreqFactor: num('high_freq_factor'),
+        originalMaxPositions: original as number,
+      },
+    };
+  }
+  throw new ConfigError(at('rope_type'), `must be "default", "linear" or "llama3" (the RoPE variants ziplm implements), got ${JSON.stringify(type)}`, file);
+}
+
+/** A LLaMA config.json (LlamaForCausalLM / LlamaModel). */
+function llamaFromJson(j: Json, file?: string): LlamaConfig {
+  const archs = j.architectures;
+  const arch = Array.isArray(archs) && typeof archs[0] === 'string' ? archs[0] : 'LlamaForCausalLM';
+  if (arch !== 'LlamaForCausalLM' && arch !== 'LlamaModel')
+    throw new ConfigError('architectures[0]', `"${arch}" is not supported (LlamaForCausalLM, LlamaModel)`, file);
+  const act = field(j, 'hidden_act', file, 'silu');
+  if (act !== 'silu') throw new ConfigError('hidden_act', `must be "silu" (SwiGLU) for LLaMA, got ${JSON.stringify(act)}`, file);
+  for (const key of ['attention_bias', 'mlp_bias'] as const) {
+    if (boolField(j, key, file, false)) throw new ConfigError(key, 'must be false: ziplm runs LLaMA projections without biases', file);
+  }
+  const tp = intField(j, 'pretraining_tp', file, 1, 1);
+  if (tp !== 1) throw new ConfigError('pretraining_tp', `must be 1 (only changes how Hugging Face splits the matmuls), got ${tp}`, file);
+  const numLayers = intField(j, 'num_hidden_layers', file, 1, undefined, 'numLayers');
+  const numHeads = intField(j, 'num_attention_heads', file, 1, undefined, 'numHeads');
+  const hiddenSize = intField(j, 'hidden_size', file, 1, undefined, 'hiddenSize');
+  if (hiddenSize % numHeads !== 0)
+    throw new ConfigError('num_attention_heads', `must divide hidden_size (${hiddenSize}), got ${numHeads}`, file);
+  if (j.head_dim !== undefined && j.head_dim !== null) {
+    const hd = intField(j, 'head_dim', file, 1);
+    if (hd !== hiddenSize / numHeads)
+      throw new ConfigError('head_dim', `must be hidden_size / num_attention_heads (${hiddenSize / numHeads}) for ziplm, got ${hd}`, file);
+  }
+  const numKeyValueHeads = intField(j, 'num_key_value_heads', file, 1, numHeads, 'numHeads');
+  if (numHeads % numKeyValueHeads !== 0)
+    throw new ConfigError('num_key_value_heads', `must divide num_attention_heads (${numHeads}), got ${numKeyValueHeads}`, file);
+  const intermediateSize = intField(j, 'intermediate_size', file, 1, undefined, 'intermediateSize');
+  const shapes = layerShapes(
+    j,
+    { numLayers, numHeads, headsField: 'num_attention_heads', intermediate: intermediateSize, intermediateField: 'intermediate_size' },
+    file,
+  );
+  const vocabSize = intField(j, 'vocab_size', file, 1, undefined, 'vocabSize');
+  const maxPositions = intField(j, 'max_position_embeddings', file, 1, 2048, 'maxPositions');
+  const bos = tokenIdList(j, 'bos_token_id', file) ?? [1];
+  const eos = tokenIdList(j, 'eos_token_id', file) ?? [2];
+  if (bos.length !== 1) throw new ConfigError('bos_token_id', `must be one token id, got ${bos.length}`, file);
+  const pad = tokenIdList(j, 'pad_token_id', file);
+  if (pad !== undefined && pad.length !== 1) throw new ConfigError('pad_token_id', `must be one token id, got ${pad.length}`, file);
+  for (const [key, ids] of [['bos_token_id', bos], ['eos_token_id', eos], ['pad_token_id', pad ?? []]] as const)
+    ids.forEach((id) => checkTokenId(id, key, vocabSize, 'vocab_size', file));
+  const config: LlamaConfig = {
+    modelType: 'llama',
+    vocabSize,
+    hiddenSize,
+    numLayers,
+    numHeads,
+    numKeyValueHeads,
+    intermediateSize,
+    layerHeads: shapes.heads,
+    layerIntermediate: shapes.ffn,
+    maxPositions,
+    ...maxSequenceLengthOf(j, maxPositions, 'max_position_embeddings', file),
+    layerNormEps: numField(j, 'rms_norm_eps', file, 0, 1, 1e-6),
+    hiddenDropout: 0,
+    attentionDropout: numField(j, 'attention_dropout', file, 0, 1, 0),
+    ...ropeFromJson(j, file),
+    bosTokenId: bos[0]!,
+    eosTokenId: eos[0]!,
+    ...(eos.length > 1 ? { eosTokenIds: eos } : {}),
+    ...(pad !== undefined ? { padTokenId: pad[0]! } : {}),
+    ...(boolField(j, 'tie_word_embeddings', file, false) ? { tieWordEmbeddings: true as const } : {}),
+  };
+  validateConfig(config, file);
+  return config;
 }
 
 /**
@@ -488,7 +851,7 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
       padTokenId,
       hiddenDropout: numField(j, 'hidden_dropout_prob', file, 0, 1, 0.1),
       attentionDropout: numField(j, 'attention_probs_dropout_prob', file, 0, 1, 0.1),
-      head: bertHeadFromJson(j, file),
+      head: bertHeadFromJson(j, 'Bert', file),
     };
     validateConfig(config, file);
     return config;
@@ -542,7 +905,9 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
     validateConfig(config, file);
     return config;
   }
-  throw new ConfigError('model_type', `must be "bert" or "gpt2", got ${JSON.stringify(modelType)}`, file);
+  if (modelType === 'distilbert') return distilBertFromJson(j, file);
+  if (modelType === 'llama') return llamaFromJson(j, file);
+  throw new ConfigError('model_type', `must be "bert", "distilbert", "gpt2" or "llama", got ${JSON.stringify(modelType)}`, file);
 }
 
 /** The `ziplm` block of a config: its per-layer shapes when pruned, its training length when known; else none. */
@@ -559,6 +924,16 @@ function toZiplmBlock(config: ModelConfig): ZiplmConfigBlock | undefined {
 /** Writes a config as a Hugging Face config.json object (with the `ziplm` block when pruned or its training length is known). */
 export function toHfConfig(config: ModelConfig): Json {
   const ziplm = toZiplmBlock(config);
+  if (config.modelType === 'llama') {
+    const json = llamaToJson(config);
+    if (ziplm) json.ziplm = ziplm;
+    return json;
+  }
+  if (config.modelType === 'bert' && config.variant === 'distilbert') {
+    const json = distilBertToJson(config);
+    if (ziplm) json.ziplm = ziplm;
+    return json;
+  }
   if (config.modelType === 'bert') {
     const head = config.head;
     const architectures =
@@ -614,4 +989,77 @@ export function toHfConfig(config: ModelConfig): Json {
   if (config.scaleAttnByInverseLayerIdx === true) json.scale_attn_by_inverse_layer_idx = true;
   if (ziplm) json.ziplm = ziplm;
   return json;
+}
+
+function id2label(labels: readonly string[]): Json {
+  return {
+    id2label: Object.fromEntries(labels.map((l, i) => [String(i), l])),
+    label2id: Object.fromEntries(labels.map((l, i) => [l, i])),
+  };
+}
+
+function distilBertToJson(config: BertConfig): Json {
+  const head = config.head;
+  const architectures =
+    head.type === 'classification'
+      ? ['DistilBertForSequenceClassification']
+      : head.type === 'span-qa'
+        ? ['DistilBertForQuestionAnswering']
+        : ['DistilBertModel'];
+  return {
+    architectures,
+    model_type: 'distilbert',
+    vocab_size: config.vocabSize,
+    dim: config.hiddenSize,
+    n_layers: config.numLayers,
+    n_heads: config.numHeads,
+    hidden_dim: config.intermediateSize,
+    activation: 'gelu',
+    dropout: config.hiddenDropout,
+    attention_dropout: config.attentionDropout,
+    max_position_embeddings: config.maxPositions,
+    sinusoidal_pos_embds: false,
+    pad_token_id: config.padTokenId,
+    ...(head.type === 'classification' ? id2label(head.labels) : {}),
+  };
+}
+
+function llamaToJson(config: LlamaConfig): Json {
+  const scaling = config.ropeScaling;
+  return {
+    architectures: ['LlamaForCausalLM'],
+    model_type: 'llama',
+    vocab_size: config.vocabSize,
+    hidden_size: config.hiddenSize,
+    num_hidden_layers: config.numLayers,
+    num_attention_heads: config.numHeads,
+    num_key_value_heads: config.numKeyValueHeads,
+    head_dim: headDim(config),
+    intermediate_size: config.intermediateSize,
+    hidden_act: 'silu',
+    max_position_embeddings: config.maxPositions,
+    rms_norm_eps: config.layerNormEps,
+    attention_bias: false,
+    attention_dropout: config.attentionDropout,
+    mlp_bias: false,
+    pretraining_tp: 1,
+    // Written the transformers 4.x way (rope_theta + rope_scaling), which transformers 5 still reads.
+    rope_theta: config.ropeTheta,
+    rope_scaling:
+      scaling === undefined
+        ? null
+        : scaling.type === 'linear'
+          ? { rope_type: 'linear', factor: scaling.factor }
+          : {
+              rope_type: 'llama3',
+              factor: scaling.factor,
+              low_freq_factor: scaling.lowFreqFactor,
+              high_freq_factor: scaling.highFreqFactor,
+              original_max_position_embeddings: scaling.originalMaxPositions,
+            },
+    bos_token_id: config.bosTokenId,
+    eos_token_id: config.eosTokenIds ? [...config.eosTokenIds] : config.eosTokenId,
+    ...(config.padTokenId !== undefined ? { pad_token_id: config.padTokenId } : {}),
+    tie_word_embeddings: config.tieWordEmbeddings === true,
+  };
 }

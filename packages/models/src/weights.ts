@@ -5,11 +5,13 @@
 // Layouts are Hugging Face's own:
 // - BERT `nn.Linear.weight` is [out, in] (y = x Wᵀ + b).
 // - GPT2 `Conv1D.weight` is [in, out] (y = x W + b); c_attn holds Q|K|V along the output axis.
-// Canonical names carry the task-model prefix (`bert.` / `transformer.`); a bare BertModel or
-// GPT2Model checkpoint (no prefix) is accepted by `canonicalName`.
+// - LLaMA `nn.Linear.weight` is [out, in], no biases; q_proj/k_proj/v_proj are separate.
+// Canonical names carry the task-model prefix (`bert.` / `transformer.` / `model.`); a bare BertModel,
+// GPT2Model or LlamaModel checkpoint (no prefix) is accepted by `canonicalName`. DistilBERT's parameters
+// are held under BERT's names (see `BertConfig`) and renamed at the file boundary (`distilBertFileName`).
 
-import type { BertConfig, Gpt2Config, ModelConfig } from './config.js';
-import { headDim, tiesWordEmbeddings } from './config.js';
+import type { BertConfig, Gpt2Config, LlamaConfig, ModelConfig } from './config.js';
+import { headDim, headsPerGroup, isDistilBert, tiesWordEmbeddings } from './config.js';
 
 /** A dense row-major float32 tensor. */
 export interface Tensor32 {
@@ -93,14 +95,99 @@ export const GPT2_NAMES = {
   lmHead: 'lm_head.weight',
 } as const;
 
+/** Names of the parameters of one LLaMA decoder layer (nn.Linear [out, in], no biases). */
+export function llamaLayerNames(layer: number) {
+  const p = `model.layers.${layer}`;
+  return {
+    /** RMSNorm before attention. */
+    inputNorm: `${p}.input_layernorm`,
+    query: `${p}.self_attn.q_proj`,
+    key: `${p}.self_attn.k_proj`,
+    value: `${p}.self_attn.v_proj`,
+    /** o_proj [hidden, heads·headDim]: OBS runs on its input columns (groups of g·head size, one per key/value group). */
+    attnOut: `${p}.self_attn.o_proj`,
+    /** RMSNorm before the FFN. */
+    postAttentionNorm: `${p}.post_attention_layernorm`,
+    gate: `${p}.mlp.gate_proj`,
+    up: `${p}.mlp.up_proj`,
+    /** down_proj [hidden, ffn]: OBS runs on its input columns (one per neuron). */
+    ffnOut: `${p}.mlp.down_proj`,
+  };
+}
+
+export const LLAMA_NAMES = {
+  tokenEmbeddings: 'model.embed_tokens.weight',
+  finalNorm: 'model.norm',
+  /** The LM head [vocab, hidden]; absent when the config ties it to the token embedding. */
+  lmHead: 'lm_head.weight',
+} as const;
+
+/** DistilBERT's file names for BERT's canonical ones, longest prefix first (see `distilBertFileName`). */
+const DISTILBERT_RENAMES: ReadonlyArray<readonly [canonical: RegExp, file: string]> = [
+  [/^bert\.embeddings\./, 'distilbert.embeddings.'],
+  [/^bert\.encoder\.layer\.(\d+)\.attention\.self\.query\./, 'distilbert.transformer.layer.$1.attention.q_lin.'],
+  [/^bert\.encoder\.layer\.(\d+)\.attention\.self\.key\./, 'distilbert.transformer.layer.$1.attention.k_lin.'],
+  [/^bert\.encoder\.layer\.(\d+)\.attention\.self\.value\./, 'distilbert.transformer.layer.$1.attention.v_lin.'],
+  [/^bert\.encoder\.layer\.(\d+)\.attention\.output\.dense\./, 'distilbert.transformer.layer.$1.attention.out_lin.'],
+  [/^bert\.encoder\.layer\.(\d+)\.attention\.output\.LayerNorm\./, 'distilbert.transformer.layer.$1.sa_layer_norm.'],
+  [/^bert\.encoder\.layer\.(\d+)\.intermediate\.dense\./, 'distilbert.transformer.layer.$1.ffn.lin1.'],
+  [/^bert\.encoder\.layer\.(\d+)\.output\.dense\./, 'distilbert.transformer.layer.$1.ffn.lin2.'],
+  [/^bert\.encoder\.layer\.(\d+)\.output\.LayerNorm\./, 'distilbert.transformer.layer.$1.output_layer_norm.'],
+  [/^bert\.pooler\.dense\./, 'pre_classifier.'],
+];
+
+/** DistilBERT's own name of a parameter held under BERT's canonical name (the name in every DistilBERT file). */
+export function distilBertFileName(canonical: string): string {
+  for (const [pattern, replacement] of DISTILBERT_RENAMES) if (pattern.test(canonical)) return canonical.replace(pattern, replacement);
+  return canonical; // classifier.*, qa_outputs.*
+}
+
+/** BERT's canonical name of a DistilBERT file name (the inverse of `distilBertFileName`); undefined for non-parameters. */
+function canonicalDistilBertName(name: string): string | undefined {
+  // A bare DistilBertModel checkpoint has no `distilbert.` prefix; the MLM head (vocab_*) is not used.
+  const n = /^(embeddings|transformer)\./.test(name) ? `distilbert.${name}` : name;
+  if (n.startsWith('vocab_') || n.endsWith('position_ids')) return undefined;
+  const layer = /^distilbert\.transformer\.layer\.(\d+)\.(.+)$/.exec(n);
+  if (layer) {
+    const [, l, rest] = layer;
+    const p = `bert.encoder.layer.${l}.`;
+    const parts: Record<string, string> = {
+      'attention.q_lin.': 'attention.self.query.',
+      'attention.k_lin.': 'attention.self.key.',
+      'attention.v_lin.': 'attention.self.value.',
+      'attention.out_lin.': 'attention.output.dense.',
+      'sa_layer_norm.': 'attention.output.LayerNorm.',
+      'ffn.lin1.': 'intermediate.dense.',
+      'ffn.lin2.': 'output.dense.',
+      'output_layer_norm.': 'output.LayerNorm.',
+    };
+    for (const [from, to] of Object.entries(parts)) if (rest!.startsWith(from)) return p + to + rest!.slice(from.length);
+    return n;
+  }
+  if (n.startsWith('distilbert.embeddings.')) return `bert.embeddings.${n.slice('distilbert.embeddings.'.length)}`;
+  if (n.startsWith('pre_classifier.')) return `bert.pooler.dense.${n.slice('pre_classifier.'.length)}`;
+  return n;
+}
+
+/** The name a parameter has in the model's own files: DistilBERT's for a DistilBERT config, the canonical name otherwise. */
+export function fileName(config: ModelConfig, canonical: string): string {
+  return isDistilBert(config) ? distilBertFileName(canonical) : canonical;
+}
+
 /**
  * Maps a Hugging Face checkpoint name to ziplm's canonical name, or returns undefined for entries
  * that are not parameters (GPT2's causal-mask buffers `attn.bias` / `attn.masked_bias`, BERT's
  * `position_ids` buffer, the MLM/NSP heads). GPT2's `lm_head.weight` keeps its name: it is a parameter
  * of an untied config and a copy of `transformer.wte.weight` in a tied one (the loader decides).
  */
-export function canonicalName(modelType: ModelConfig['modelType'], name: string): string | undefined {
-  if (modelType === 'bert') {
+export function canonicalName(config: ModelConfig, name: string): string | undefined {
+  if (isDistilBert(config)) return canonicalDistilBertName(name);
+  if (config.modelType === 'llama') {
+    if (name.endsWith('rotary_emb.inv_freq')) return undefined; // a buffer, recomputed from rope_theta
+    if (name.startsWith('embed_tokens.') || name.startsWith('layers.') || name.startsWith('norm.')) return `model.${name}`;
+    return name;
+  }
+  if (config.modelType === 'bert') {
     if (name.endsWith('position_ids')) return undefined;
     if (name.startsWith('cls.')) return undefined; // pre-training heads
     let n = name;
@@ -120,7 +207,8 @@ export function canonicalName(modelType: ModelConfig['modelType'], name: string)
 
 /** Every parameter the config requires, with its shape, in a stable order. */
 export function expectedShapes(config: ModelConfig): Map<string, number[]> {
-  return config.modelType === 'bert' ? bertShapes(config) : gpt2Shapes(config);
+  if (config.modelType === 'bert') return bertShapes(config);
+  return config.modelType === 'gpt2' ? gpt2Shapes(config) : llamaShapes(config);
 }
 
 function bertShapes(c: BertConfig): Map<string, number[]> {
@@ -129,7 +217,7 @@ function bertShapes(c: BertConfig): Map<string, number[]> {
   const m = new Map<string, number[]>();
   m.set(BERT_NAMES.wordEmbeddings, [c.vocabSize, d]);
   m.set(BERT_NAMES.positionEmbeddings, [c.maxPositions, d]);
-  m.set(BERT_NAMES.tokenTypeEmbeddings, [c.typeVocabSize, d]);
+  if (c.typeVocabSize > 0) m.set(BERT_NAMES.tokenTypeEmbeddings, [c.typeVocabSize, d]);
   m.set(`${BERT_NAMES.embeddingsNorm}.weight`, [d]);
   m.set(`${BERT_NAMES.embeddingsNorm}.bias`, [d]);
   for (let l = 0; l < c.numLayers; l++) {
@@ -199,6 +287,35 @@ function gpt2Shapes(c: Gpt2Config): Map<string, number[]> {
   // Last, as in Hugging Face's state dict; a tied config has none, so its order and every random
   // checkpoint drawn in this order stay what they were.
   if (!tiesWordEmbeddings(c)) m.set(GPT2_NAMES.lmHead, [c.vocabSize, d]);
+  return m;
+}
+
+function llamaShapes(c: LlamaConfig): Map<string, number[]> {
+  const d = c.hiddenSize;
+  const hd = headDim(c);
+  const g = headsPerGroup(c);
+  const m = new Map<string, number[]>();
+  m.set(LLAMA_NAMES.tokenEmbeddings, [c.vocabSize, d]);
+  for (let l = 0; l < c.numLayers; l++) {
+    const n = llamaLayerNames(l);
+    const heads = c.layerHeads[l]!;
+    if (heads > 0) {
+      m.set(`${n.inputNorm}.weight`, [d]);
+      m.set(`${n.query}.weight`, [heads * hd, d]);
+      m.set(`${n.key}.weight`, [(heads / g) * hd, d]);
+      m.set(`${n.value}.weight`, [(heads / g) * hd, d]);
+      m.set(`${n.attnOut}.weight`, [d, heads * hd]);
+    }
+    const f = c.layerIntermediate[l]!;
+    if (f > 0) {
+      m.set(`${n.postAttentionNorm}.weight`, [d]);
+      m.set(`${n.gate}.weight`, [f, d]);
+      m.set(`${n.up}.weight`, [f, d]);
+      m.set(`${n.ffnOut}.weight`, [d, f]);
+    }
+  }
+  m.set(`${LLAMA_NAMES.finalNorm}.weight`, [d]);
+  if (c.tieWordEmbeddings !== true) m.set(LLAMA_NAMES.lmHead, [c.vocabSize, d]);
   return m;
 }
 

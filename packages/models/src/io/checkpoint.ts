@@ -19,7 +19,7 @@ import { readTextFile } from '../internal/text-file.js';
 import type { Tokenizer } from '../tokenizers/index.js';
 import { loadTokenizer } from '../tokenizers/index.js';
 import type { Checkpoint, Tensor32, WeightMap } from '../weights.js';
-import { GPT2_NAMES, canonicalName, expectedShapes } from '../weights.js';
+import { GPT2_NAMES, LLAMA_NAMES, canonicalName, expectedShapes, fileName } from '../weights.js';
 import type { SafetensorsHeader, SafetensorsWriteDtype } from './safetensors.js';
 import { FLOAT_DTYPES, readSafetensors, readSafetensorsHeader, writeSafetensors } from './safetensors.js';
 
@@ -68,7 +68,14 @@ export function checkFinite(data: Float32Array, name: string, file: string): voi
 }
 
 /** Prefixes of per-layer parameters: a stored one the config does not expect means config and weights disagree. */
-const LAYER_PREFIX = /^(bert\.encoder\.layer\.\d+\.|transformer\.h\.\d+\.)/;
+const LAYER_PREFIX = /^(bert\.encoder\.layer\.\d+\.|transformer\.h\.\d+\.|model\.layers\.\d+\.)/;
+
+/** The token embedding an LM head is tied to, when the config ties it (GPT2 by default, LLaMA when asked); else undefined. */
+function tiedHeadSource(config: ModelConfig): string | undefined {
+  if (config.modelType === 'gpt2') return tiesWordEmbeddings(config) ? GPT2_NAMES.tokenEmbeddings : undefined;
+  if (config.modelType === 'llama') return config.tieWordEmbeddings === true ? LLAMA_NAMES.tokenEmbeddings : undefined;
+  return undefined;
+}
 
 /**
  * Checks that a checkpoint holds exactly the tensors its config requires, with the right shapes
@@ -121,11 +128,11 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   /** The stored name of an `lm_head.weight` next to a tied config: it must equal wte (checked once read). */
   let tiedLmHead: string | undefined;
   for (const entry of header.entries) {
-    const canonical = canonicalName(config.modelType, entry.name);
+    const canonical = canonicalName(config, entry.name);
     if (canonical === undefined) continue;
     const previous = stored.get(canonical);
     if (previous !== undefined) throw new WeightsError(weightsFile, `tensors "${previous}" and "${entry.name}" both map to "${canonical}"`);
-    if (config.modelType === 'gpt2' && canonical === GPT2_NAMES.lmHead && tiesWordEmbeddings(config)) {
+    if (canonical === GPT2_NAMES.lmHead && tiedHeadSource(config) !== undefined) {
       tiedLmHead = entry.name;
       continue;
     }
@@ -150,12 +157,13 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   }
   const missing = [...expected.keys()].filter((n) => !stored.has(n));
   if (missing.length > 0) {
+    const embedding = config.modelType === 'llama' ? LLAMA_NAMES.tokenEmbeddings : GPT2_NAMES.tokenEmbeddings;
     const untiedHead = missing.includes(GPT2_NAMES.lmHead)
-      ? ` (${CONFIG_FILE} sets "tie_word_embeddings": false, so the LM head "${GPT2_NAMES.lmHead}" must be stored; for a head tied to "${GPT2_NAMES.tokenEmbeddings}" set it to true)`
+      ? ` (${CONFIG_FILE} sets "tie_word_embeddings": false${config.modelType === 'llama' ? ' or leaves it out' : ''}, so the LM head "${GPT2_NAMES.lmHead}" must be stored; for a head tied to "${embedding}" set it to true)`
       : '';
     throw new WeightsError(
       weightsFile,
-      `missing ${missing.length} tensor(s) required by ${CONFIG_FILE}: ${listNames(missing)}${untiedHead}`,
+      `missing ${missing.length} tensor(s) required by ${CONFIG_FILE}: ${listNames(missing.map((n) => fileName(config, n)))}${untiedHead}`,
     );
   }
   if (unexpected.length > 0) {
@@ -173,8 +181,10 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     checkFinite(tensor.data, name, weightsFile);
     weights.set(canonical, tensor);
   }
-  if (tiedLmHead !== undefined)
-    checkTiedLmHead(tensors.get(tiedLmHead)!, tiedLmHead, weights.get(GPT2_NAMES.tokenEmbeddings)!, weightsFile);
+  if (tiedLmHead !== undefined) {
+    const source = tiedHeadSource(config)!;
+    checkTiedLmHead(tensors.get(tiedLmHead)!, tiedLmHead, weights.get(source)!, source, weightsFile);
+  }
   // Keep the expectedShapes order (the order models create variables and files are written in).
   const ordered: WeightMap = new Map();
   for (const name of expected.keys()) ordered.set(name, weights.get(name)!);
@@ -186,16 +196,16 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
  * pytorch_model.bin do); the model computes its logits with wte, so a head that differs would be silently
  * replaced. It is refused instead, pointing at `tie_word_embeddings: false`.
  */
-function checkTiedLmHead(head: Tensor32, name: string, wte: Tensor32, file: string): void {
+function checkTiedLmHead(head: Tensor32, name: string, wte: Tensor32, wteName: string, file: string): void {
   const sameShape = head.shape.length === wte.shape.length && head.shape.every((v, i) => v === wte.shape[i]);
   const index = sameShape ? head.data.findIndex((v, i) => v !== wte.data[i]) : -1;
   if (sameShape && index === -1) return;
   const difference = sameShape
-    ? `differs from "${GPT2_NAMES.tokenEmbeddings}" (first at flat index ${index})`
-    : `has shape [${head.shape.join(', ')}], "${GPT2_NAMES.tokenEmbeddings}" [${wte.shape.join(', ')}]`;
+    ? `differs from "${wteName}" (first at flat index ${index})`
+    : `has shape [${head.shape.join(', ')}], "${wteName}" [${wte.shape.join(', ')}]`;
   throw new WeightsError(
     file,
-    `tensor "${name}" ${difference}, but ${CONFIG_FILE} ties the LM head to the token embedding ("tie_word_embeddings" true or absent): set "tie_word_embeddings": false to use this LM head, or drop it`,
+    `tensor "${name}" ${difference}, but ${CONFIG_FILE} ties the LM head to the token embedding ("tie_word_embeddings"): set "tie_word_embeddings": false to use this LM head, or drop it`,
   );
 }
 
@@ -220,7 +230,8 @@ export async function saveCheckpoint(dir: string, checkpoint: Checkpoint, option
   const weightsFile = join(dir, WEIGHTS_FILE);
   checkCheckpoint(checkpoint, weightsFile);
   await mkdir(dir, { recursive: true });
-  const ordered = [...expectedShapes(checkpoint.config).keys()].map((n) => [n, checkpoint.weights.get(n)!] as const);
+  // Under the model's own file names (DistilBERT's for a DistilBERT config; see weights.ts).
+  const ordered = [...expectedShapes(checkpoint.config).keys()].map((n) => [fileName(checkpoint.config, n), checkpoint.weights.get(n)!] as const);
   // Hugging Face transformers refuses safetensors files without format metadata.
   await writeSafetensors(weightsFile, ordered, { metadata: { format: 'pt' }, dtype: options.dtype });
   const written = [WEIGHTS_FILE];
@@ -244,7 +255,7 @@ export interface ModelDir {
  */
 export async function loadModelDir(dir: string): Promise<ModelDir> {
   const checkpoint = await loadCheckpoint(dir);
-  const tokenizer = await loadTokenizer(dir, checkpoint.config.modelType);
+  const tokenizer = await loadTokenizer(dir, checkpoint.config.modelType === 'llama' ? 'gpt2' : checkpoint.config.modelType);
   if (tokenizer.vocabSize > checkpoint.config.vocabSize) {
     throw new VocabularyError(
       dir,

@@ -142,6 +142,7 @@ function metadata(config: ModelConfig, graph: Record<string, unknown>, quantize:
 export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOptions = {}): Uint8Array {
   const config = checkpoint.config;
   const what = `exportModelToOnnx (${config.modelType})`;
+  if (config.modelType === 'llama') throw new OnnxExportError(what, 'LLaMA export is not implemented yet');
   const decode = checkOptions(what, config, options);
   checkQuantize(what, options.quantize);
   checkCheckpoint(checkpoint, `${what}: checkpoint`);
@@ -264,6 +265,7 @@ function buildBlock(
   graphInfo: Record<string, unknown>,
 ): Uint8Array {
   const config = checkpoint.config;
+  if (config.modelType === 'llama') throw new OnnxExportError(what, 'LLaMA export is not implemented yet');
   const decode = checkOptions(what, reportedConfig, options);
   checkQuantize(what, options.quantize);
   const int8 = int8Plan(what, options.quantize, 'nominal');
