@@ -8,6 +8,7 @@
 // tf.where so that padded positions contribute exactly nothing, neither to the value nor to the gradient.
 
 import * as tf from '@tensorflow/tfjs-core';
+import type { ModelConfig } from '@ziplm/models';
 import { LossShapeError } from './errors.js';
 
 /** Kinds of task the losses and the trainer support. */
@@ -64,9 +65,9 @@ export const TABLE7_FINE_TUNING_DEFAULTS: Readonly<Record<TaskFamily, FineTuning
   gpt2: Object.freeze({ epochs: 2, learningRate: 1e-3, batchSize: 16, weightDecay: 0, warmupRatio: 0 }),
 });
 
-/** The Table 7 column of a model: GPT2 has its own; BERT's depends on the task (SQuAD for span QA, else GLUE). */
-export function taskFamilyOf(modelType: 'bert' | 'gpt2', kind: TaskKind): TaskFamily {
-  if (modelType === 'gpt2') return 'gpt2';
+/** The Table 7 column of a model: GPT2 has its own (also used for LLaMA, the other decoder); BERT's depends on the task (SQuAD for span QA, else GLUE). */
+export function taskFamilyOf(modelType: ModelConfig['modelType'], kind: TaskKind): TaskFamily {
+  if (modelType !== 'bert') return 'gpt2';
   return kind === 'span-qa' ? 'squad' : 'glue';
 }
 

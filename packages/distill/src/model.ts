@@ -36,7 +36,8 @@ export interface TrainableModel extends ForwardModel {
   dispose(): void;
 }
 
-/** The id written into padded positions: BERT's pad token, GPT2's end-of-text token (GPT2 has no pad token). */
+/** The id written into padded positions: BERT's pad token, GPT2's end-of-text token (GPT2 has no pad token), LLaMA's pad token or else its end-of-sequence token. */
 export function padIdOf(config: ModelConfig): number {
+  if (config.modelType === 'llama') return config.padTokenId ?? config.eosTokenId;
   return config.modelType === 'bert' ? config.padTokenId : config.eosTokenId;
 }

@@ -56,9 +56,9 @@ export interface FakeQuantizedWeight {
   readonly scales: Float32Array;
 }
 
-/** The axis of the output channels of a linear weight in its checkpoint layout: 0 for BERT's [out, in], 1 for GPT2's Conv1D [in, out]. */
+/** The axis of the output channels of a linear weight in its checkpoint layout: 0 for BERT's and LLaMA's nn.Linear [out, in], 1 for GPT2's Conv1D [in, out]. */
 export function outputChannelAxis(config: ModelConfig): 0 | 1 {
-  return config.modelType === 'bert' ? 0 : 1;
+  return config.modelType === 'gpt2' ? 1 : 0;
 }
 
 /**

@@ -19,9 +19,11 @@ export const LATENCY_TABLE_VERSION = 1;
 
 /** The model dimensions a table's times depend on. */
 export interface ModelShape {
-  readonly modelType: 'bert' | 'gpt2';
+  readonly modelType: ModelConfig['modelType'];
   readonly hiddenSize: number;
   readonly numHeads: number;
+  /** LLaMA only: key/value heads of the dense model (grouped-query attention; attention levels step by whole groups). */
+  readonly numKeyValueHeads?: number;
   readonly intermediateSize: number;
   readonly numLayers: number;
   /** Informational: the vocabulary changes the dense model's time (GPT2's LM head), not the blocks'. */
@@ -34,6 +36,7 @@ export function modelShapeOf(config: ModelConfig): ModelShape {
     modelType: config.modelType,
     hiddenSize: config.hiddenSize,
     numHeads: config.numHeads,
+    ...(config.modelType === 'llama' ? { numKeyValueHeads: config.numKeyValueHeads } : {}),
     intermediateSize: config.intermediateSize,
     numLayers: config.numLayers,
     vocabSize: config.vocabSize,
@@ -271,9 +274,10 @@ const DeviceFingerprintSchema = jsonObject(
 
 const ModelShapeSchema = jsonObject(
   {
-    modelType: oneOf(['bert', 'gpt2'], '"bert" or "gpt2"'),
+    modelType: oneOf(['bert', 'gpt2', 'llama'], '"bert", "gpt2" or "llama"'),
     hiddenSize: integer(1),
     numHeads: integer(1),
+    numKeyValueHeads: v.optional(integer(1)),
     intermediateSize: integer(1),
     numLayers: integer(1),
     vocabSize: integer(1),
@@ -441,8 +445,8 @@ export function parseLatencyTable(json: unknown, file?: string): LatencyTable {
     if (err instanceof EnvironmentError) throw new LatencyTableError(`environment.${err.field}`, err.problem, file, { cause: err });
     throw err;
   }
-  if (table.environment.mode === 'generation' && table.model.modelType !== 'gpt2') {
-    throw new LatencyTableError('environment.mode', `"generation" needs a GPT2 model, the table's model is ${table.model.modelType}`, file);
+  if (table.environment.mode === 'generation' && table.model.modelType === 'bert') {
+    throw new LatencyTableError('environment.mode', `"generation" needs a decoder (GPT2 or LLaMA), the table's model is ${table.model.modelType}`, file);
   }
   // Every speedup is a ratio to the dense time: a dense time of 0 (an all-zero table) makes them meaningless.
   if (!(table.dense.median > 0)) {
@@ -486,12 +490,13 @@ export function parseLatencyTable(json: unknown, file?: string): LatencyTable {
  * re-measured by `verifySpeedup`.
  */
 export function checkTableMatchesModel(table: LatencyTable, config: ModelConfig | ModelShape, file?: string): void {
-  const fields = ['modelType', 'hiddenSize', 'numHeads', 'intermediateSize', 'numLayers'] as const;
+  const fields = ['modelType', 'hiddenSize', 'numHeads', 'numKeyValueHeads', 'intermediateSize', 'numLayers'] as const;
+  const shape: ModelShape = 'layerHeads' in config ? modelShapeOf(config) : config;
   for (const f of fields) {
-    if (table.model[f] !== config[f]) {
+    if (table.model[f] !== shape[f]) {
       throw new TableMismatchError(
         `model.${f}`,
-        `is ${JSON.stringify(table.model[f])} but the model has ${JSON.stringify(config[f])}: this table was measured for another model shape`,
+        `is ${JSON.stringify(table.model[f])} but the model has ${JSON.stringify(shape[f])}: this table was measured for another model shape`,
         file,
       );
     }

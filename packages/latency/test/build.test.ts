@@ -178,7 +178,7 @@ describe('buildLatencyTable (simulated engine)', () => {
       [1, 0.1],
       [0, 0],
     ]);
-    await expect(buildLatencyTable(config, genEnv, { runner: engine.runner })).rejects.toThrow(/needs a GPT2 model/);
+    await expect(buildLatencyTable(config, genEnv, { runner: engine.runner })).rejects.toThrow(/needs a decoder \(GPT2 or LLaMA\)/);
   });
 
   it('renews every session every renewSessionsEvery rounds and keeps exact times', async () => {

@@ -66,7 +66,7 @@ describe('table schema', () => {
     [['environment', 'mode'], 'fast', /field "environment.mode"/],
     [['fingerprint', 'cpuModel'], undefined, /field "fingerprint.cpuModel" is missing/],
     [['model', 'numHeads'], 2.5, /field "model.numHeads" must be an integer/],
-    [['model', 'modelType'], 'llama', /field "model.modelType"/],
+    [['model', 'modelType'], 'roberta', /field "model.modelType"/],
     [['dense', 'median'], -1, /field "dense.median" must be >= 0/],
     [['dense', 'samples'], 0, /field "dense.samples" must be >= 1/],
     [['prunable'], 5, /field "prunable" must equal dense.median − nonPrunable.median = 20/],

@@ -152,6 +152,12 @@ export function isDecoder(config: ModelConfig): config is Gpt2Config | LlamaConf
   return config.modelType !== 'bert';
 }
 
+/** The family's usual name, for messages and reports: BERT, DistilBERT, GPT2 or LLaMA. */
+export function familyName(config: ModelConfig): string {
+  if (config.modelType === 'bert') return config.variant === 'distilbert' ? 'DistilBERT' : 'BERT';
+  return config.modelType === 'gpt2' ? 'GPT2' : 'LLaMA';
+}
+
 /** Whether a BERT config is DistilBERT (no token types, ReLU pre-classifier; see `BertConfig`). */
 export function isDistilBert(config: ModelConfig): boolean {
   return config.modelType === 'bert' && config.variant === 'distilbert';

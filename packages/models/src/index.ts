@@ -10,15 +10,23 @@ export type { ModelsErrorCode } from './errors.js';
 export {
   bertConfig,
   CONFIG_LIMITS,
+  distilBertConfig,
+  familyName,
   fromHfConfig,
   gpt2Config,
+  hasTokenTypes,
   headDim,
+  headsPerGroup,
+  isDecoder,
+  isDistilBert,
   isPruned,
+  llamaConfig,
+  ropeInverseFrequencies,
   toHfConfig,
   validateConfig,
   withLayerShapes,
 } from './config.js';
-export type { BertConfig, BertHead, Gpt2Config, ModelConfig } from './config.js';
+export type { BertConfig, BertHead, Gpt2Config, LlamaConfig, ModelConfig, RopeScaling } from './config.js';
 
 // Checkpoints in memory: a config plus Hugging Face-named float32 tensors.
 export { expectedShapes, parameterCount } from './weights.js';

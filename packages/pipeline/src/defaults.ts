@@ -2,7 +2,7 @@
 // here. The fine-tuning defaults of gradual runs are the paper's Table 7 and live beside its loss
 // weights in @ziplm/distill (TABLE7_FINE_TUNING_DEFAULTS).
 
-import type { ModelConfig } from '@ziplm/models';
+import { isDecoder, type ModelConfig } from '@ziplm/models';
 
 /** Allowed shortfall of a member's measured speedup against its target (`RunOptions.tolerance`). */
 export const DEFAULT_TOLERANCE = 0.02;
@@ -45,7 +45,7 @@ export const DEFAULT_EVAL_BATCH_SIZE: Readonly<Record<'classification' | 'span-q
   'causal-lm': 8,
 });
 
-/** Calibration sample sizes of a run (the paper's Table 7): 2048 sequences for BERT, 512 for GPT2. */
+/** Calibration sample sizes of a run (the paper's Table 7): 2048 sequences for BERT, 512 for GPT2 (and LLaMA, the other decoder). */
 export function defaultCalibrationSamples(config: ModelConfig): number {
-  return config.modelType === 'gpt2' ? 512 : 2048;
+  return isDecoder(config) ? 512 : 2048;
 }

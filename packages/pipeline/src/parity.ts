@@ -15,6 +15,7 @@ import {
   SAMPLE_SENTENCES,
   SAMPLE_TEXT,
   type Checkpoint,
+  type ModelConfig,
   type Tokenizer,
 } from '@ziplm/models';
 import { createSession, loadOrt } from '@ziplm/onnx/runtime';
@@ -30,7 +31,7 @@ export interface EngineParityOptions {
 
 /** What {@link checkEngineParity} found (`ziplm check --json` prints it, with the model directory). */
 export interface EngineParityResult {
-  readonly modelType: 'bert' | 'gpt2';
+  readonly modelType: ModelConfig['modelType'];
   readonly layers: number;
   readonly hiddenSize: number;
   readonly layerHeads: readonly number[];

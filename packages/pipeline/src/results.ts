@@ -178,7 +178,9 @@ export interface RunResults {
   readonly labels?: readonly string[];
   readonly metric: MetricInfo;
   readonly model: {
-    readonly modelType: 'bert' | 'gpt2';
+    readonly modelType: 'bert' | 'gpt2' | 'llama';
+    /** The family's name (BERT, DistilBERT, GPT2, LLaMA); absent in results written before ziplm knew DistilBERT and LLaMA. */
+    readonly family?: string;
     readonly numLayers: number;
     readonly hiddenSize: number;
     readonly numHeads: number;

@@ -8,7 +8,7 @@ import { basename, join } from 'node:path';
 import { writeFileAtomic } from '@ziplm/core/node';
 import { createJsMatMulEngine, type MatMulEngine } from '@ziplm/hessian';
 import { describeEnvironment, referenceTime, type InferenceEnvironment } from '@ziplm/latency';
-import { exportModelToOnnx, layerParameterCount, loadModelDir, type Checkpoint } from '@ziplm/models';
+import { exportModelToOnnx, familyName, isDecoder, layerParameterCount, loadModelDir, type Checkpoint } from '@ziplm/models';
 import { createOrtMatMulEngine, createSession, loadOrt } from '@ziplm/onnx/runtime';
 import type { CompoundSettings, EngineKind, RunContext, RunOptions } from './context.js';
 import { DEFAULT_ENGINE, DEFAULT_SEED, DEFAULT_TOLERANCE, defaultCalibrationSamples } from './defaults.js';
@@ -149,10 +149,10 @@ export async function openRun(
     trained !== undefined && checked.env.mode !== 'generation' && options.environment?.sequenceLength === undefined
       ? checkEnvironment({ ...checked.env, sequenceLength: trained })
       : checked.env;
-  if (env.mode === 'generation' && dense.config.modelType !== 'gpt2') {
+  if (env.mode === 'generation' && !isDecoder(dense.config)) {
     throw optionError(
       'environment.mode',
-      `"generation" (one token at a time with a KV cache) needs a GPT2 model; ${options.modelDir} is a ${dense.config.modelType} model`,
+      `"generation" (one token at a time with a KV cache) needs a decoder (GPT2 or LLaMA); ${options.modelDir} is a ${familyName(dense.config)} model`,
     );
   }
   const calibration = {
@@ -289,6 +289,7 @@ export async function finishRun(
     metric: task.metric,
     model: {
       modelType: dense.config.modelType,
+      family: familyName(dense.config),
       numLayers: dense.config.numLayers,
       hiddenSize: dense.config.hiddenSize,
       numHeads: dense.config.numHeads,

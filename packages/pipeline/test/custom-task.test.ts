@@ -111,7 +111,7 @@ describe('prepareTask with a spec', () => {
     expect(() => prepareTask(spec(spamTsv(dir, 20)), gpt2.checkpoint.config, gpt2.tokenizer)).toThrow(/needs a BERT sequence classifier/);
     const bert = await loadModelDir(builtinModelDir('tiny-bert'));
     const lm: LanguageModelingTaskSpec = { kind: 'language-modeling', name: 'corpus', data: join(dir, 'spam.tsv'), documents: 'line' };
-    expect(() => prepareTask(lm, bert.checkpoint.config, bert.tokenizer)).toThrow(/needs a GPT2 language model/);
+    expect(() => prepareTask(lm, bert.checkpoint.config, bert.tokenizer)).toThrow(/needs a language model \(GPT2 or LLaMA\)/);
   });
 
   it('scores perplexity on fixed-length chunks of the test documents', async () => {

@@ -79,7 +79,7 @@ describe('run options', () => {
     await expect(runGradual({ ...base, runDir, variants: [{ weights: { task: 0, logit: 0, token: 0 } }] })).rejects.toThrow(
       /at least one positive loss weight/,
     );
-    await expect(runOneShot({ ...base, runDir, environment: { mode: 'generation' } })).rejects.toThrow(/needs a GPT2 model/);
+    await expect(runOneShot({ ...base, runDir, environment: { mode: 'generation' } })).rejects.toThrow(/needs a decoder \(GPT2 or LLaMA\)/);
     expect(existsSync(runDir)).toBe(false);
   });
 });

@@ -33,9 +33,9 @@ export const exportCommand = defineCommand({
     const dir = resolveModelDir(options.model, io.cwd);
     const checkpoint = await loadCheckpoint(dir);
     // As `ziplm latency --mode generation`: asking a BERT model for KV-cache decoding is the invocation's fault.
-    if (options.mode === 'decode' && checkpoint.config.modelType !== 'gpt2') {
+    if (options.mode === 'decode' && checkpoint.config.modelType === 'bert') {
       throw new UsageError(
-        `--mode decode (new tokens with a KV cache) needs a GPT2 model; ${dir} is a ${checkpoint.config.modelType} model`,
+        `--mode decode (new tokens with a KV cache) needs a decoder (GPT2 or LLaMA); ${dir} is an encoder (${checkpoint.config.variant === 'distilbert' ? 'DistilBERT' : 'BERT'})`,
       );
     }
     const bytes = exportModelToOnnx(checkpoint, { mode: options.mode, hiddenStates: options.hiddenStates });

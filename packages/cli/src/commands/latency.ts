@@ -58,9 +58,9 @@ export const latencyCommand = defineCommand({
     const dir = resolveModelDir(options.model, io.cwd);
     const config = await readConfigFile(`${dir}/config.json`);
     const env = inferenceEnvironment({ ...environmentForModel(options, config), precision: options.precision });
-    if (env.mode === 'generation' && config.modelType !== 'gpt2')
+    if (env.mode === 'generation' && config.modelType === 'bert')
       throw new UsageError(
-        `--mode generation (one token at a time with a KV cache) needs a GPT2 model; ${dir} is a ${config.modelType} model`,
+        `--mode generation (one token at a time with a KV cache) needs a decoder (GPT2 or LLaMA); ${dir} is an encoder (${config.variant === 'distilbert' ? 'DistilBERT' : 'BERT'})`,
       );
     const report = progressReporter(io, options.json);
     report({

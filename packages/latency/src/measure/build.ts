@@ -27,7 +27,8 @@
 
 import { seededRandom } from '@ziplm/core';
 import { attentionLevels, ffnLevels } from '@ziplm/hessian';
-import type { BertConfig, Checkpoint, Gpt2Config, ModelConfig, WeightMap } from '@ziplm/models';
+import type { BertConfig, Checkpoint, Gpt2Config, LlamaConfig, ModelConfig, WeightMap } from '@ziplm/models';
+import { familyName, isDecoder } from '@ziplm/models';
 import {
   expectedShapes,
   exportAttentionBlock,
@@ -215,6 +216,12 @@ function denseConfig(config: ModelConfig): ModelConfig {
 /** Vocabulary of the context models: their embedding and head cancel out, so keep them small. */
 const CONTEXT_VOCAB = 256;
 
+/** A LLaMA config without its optional special token ids (`eosTokenIds`, `padTokenId`). */
+function withoutTokenIds(config: LlamaConfig): Omit<LlamaConfig, 'eosTokenIds' | 'padTokenId'> {
+  const { eosTokenIds: _eos, padTokenId: _pad, ...rest } = config;
+  return rest;
+}
+
 /** An R-layer model of the dense model's width with the given per-layer sizes and a small vocabulary. */
 function contextConfig(dense: ModelConfig, layers: number, heads: number, neurons: number): ModelConfig {
   const shape = {
@@ -226,7 +233,10 @@ function contextConfig(dense: ModelConfig, layers: number, heads: number, neuron
   const config: ModelConfig =
     dense.modelType === 'bert'
       ? ({ ...dense, ...shape, padTokenId: 0 } satisfies BertConfig)
-      : ({ ...dense, ...shape, bosTokenId: 0, eosTokenId: 0 } satisfies Gpt2Config);
+      : dense.modelType === 'llama'
+        ? // Special token ids must fit the small vocabulary; they do not change any time.
+          ({ ...withoutTokenIds(dense), ...shape, bosTokenId: 0, eosTokenId: 0 } satisfies LlamaConfig)
+        : ({ ...dense, ...shape, bosTokenId: 0, eosTokenId: 0 } satisfies Gpt2Config);
   validateConfig(config);
   return config;
 }
@@ -280,8 +290,8 @@ export async function buildLatencyTable(
   options: BuildTableOptions = {},
 ): Promise<LatencyTable> {
   validateEnvironment(env);
-  if (env.mode === 'generation' && config.modelType !== 'gpt2')
-    throw new MeasurementError('generation mode (KV-cache decoding) needs a GPT2 model');
+  if (env.mode === 'generation' && !isDecoder(config))
+    throw new MeasurementError(`generation mode (KV-cache decoding) needs a decoder (GPT2 or LLaMA), not ${familyName(config)}`);
   const started = performance.now();
   const elapsed = () => performance.now() - started;
   if (options.checkpoint && isPruned(options.checkpoint.config)) {

@@ -212,3 +212,9 @@ export function groupSeries(results: RunResults): SeriesView[] {
   }
   return series;
 }
+
+/** The dense model's family name (results written before `family` was recorded say only bert or gpt2). */
+export function modelFamily(results: RunResults): string {
+  const m = results.model;
+  return m.family ?? (m.modelType === 'bert' ? 'BERT' : 'GPT2');
+}

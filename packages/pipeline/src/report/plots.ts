@@ -15,7 +15,7 @@
 import type { LatencyTable, LevelTime } from '@ziplm/latency';
 import type { RunResults } from '../results.js';
 import { formatInterval, formatMetric, formatMetricWithInterval, formatMs, formatSpeedup } from './format.js';
-import { DEGENERATE_MARK, type DegenerateReason, type MemberView, type SeriesView, metricInterval } from './model.js';
+import { DEGENERATE_MARK, type DegenerateReason, type MemberView, type SeriesView, metricInterval, modelFamily } from './model.js';
 import {
   AXIS,
   FLAG_COLOR,
@@ -213,7 +213,7 @@ function padded(values: readonly number[]): [number, number] {
 /** 'BERT 12×768' style short name of the dense model. */
 export function modelName(results: RunResults): string {
   const m = results.model;
-  return `${m.modelType === 'bert' ? 'BERT' : 'GPT2'} ${m.numLayers}×${m.hiddenSize}`;
+  return `${modelFamily(results)} ${m.numLayers}×${m.hiddenSize}`;
 }
 
 /**

@@ -30,6 +30,7 @@ import {
   groupSeries,
   hasMetricInterval,
   metricInterval,
+  modelFamily,
 } from './model.js';
 import {
   ACCURACY_SVG,
@@ -117,7 +118,7 @@ function modeText(mode: RunResults['mode']): string {
 function modelText(results: RunResults): string {
   const m = results.model;
   return (
-    `${m.modelType === 'bert' ? 'BERT' : 'GPT2'}, ${m.numLayers} layers, hidden size ${m.hiddenSize}, ` +
+    `${modelFamily(results)}, ${m.numLayers} layers, hidden size ${m.hiddenSize}, ` +
     `${m.numHeads} heads and FFN ${m.intermediateSize} per layer, ${formatMillions(m.layerParameters)} M layer parameters`
   );
 }

@@ -35,7 +35,8 @@ export const RunResultsSchema = jsonObject({
   labels: v.optional(v.array(v.string('must be strings'), 'must be an array of strings when present')),
   metric: MetricInfoSchema,
   model: jsonObject({
-    modelType: v.picklist(['bert', 'gpt2'], got('must be "bert" or "gpt2"')),
+    modelType: v.picklist(['bert', 'gpt2', 'llama'], got('must be "bert", "gpt2" or "llama"')),
+    family: v.optional(v.string()),
     numLayers: integer(1),
     hiddenSize: integer(1),
     numHeads: integer(1),

@@ -5,7 +5,7 @@
 
 import type { InferenceSession } from 'onnxruntime-node';
 import { xorshift32 } from '@ziplm/core';
-import type { ModelConfig } from '@ziplm/models';
+import { familyName, isDecoder, type ModelConfig } from '@ziplm/models';
 import { chunkTokenIds, dataPath, hasData, padBatch, perplexity, type PaddedBatch } from '@ziplm/models/data';
 import { ONNX_NAMES, onnxFeeds, type OrtTensorFactory } from '@ziplm/models/onnx';
 import type { Tokenizer } from '@ziplm/models/tokenizers';
@@ -222,7 +222,7 @@ export function lmTask(
   options: TaskOptions,
   training: () => TaskItem[],
 ): PreparedTask {
-  if (config.modelType !== 'gpt2') throw optionError('task', `"${name}" needs a GPT2 language model, the model is ${config.modelType}`);
+  if (!isDecoder(config)) throw optionError('task', `"${name}" needs a language model (GPT2 or LLaMA), the model is ${familyName(config)}`);
   const batches = lengthSortedBatches(evaluation, tokenizer.padId, options.evalBatchSize ?? DEFAULT_EVAL_BATCH_SIZE['causal-lm']);
   const lossBatches = lengthSortedBatches(
     calibration.slice(0, LOSS_ITEMS),

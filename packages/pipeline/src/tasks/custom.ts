@@ -6,7 +6,7 @@
 // scores split the data by the same rule.
 
 import { basename } from 'node:path';
-import type { ModelConfig } from '@ziplm/models';
+import { familyName, isDecoder, type ModelConfig } from '@ziplm/models';
 import {
   DEFAULT_SPLIT_FRACTIONS,
   describeSeededSplit,
@@ -337,10 +337,10 @@ function languageModelingFromSpec(
   tokenizer: Tokenizer,
   options: TaskOptions,
 ): PreparedTask {
-  if (config.modelType !== 'gpt2') {
+  if (!isDecoder(config)) {
     throw optionError(
       'task',
-      `"${spec.name}" is a language-modelling task and needs a GPT2 language model, the model is ${config.modelType}`,
+      `"${spec.name}" is a language-modelling task and needs a language model (GPT2 or LLaMA), the model is ${familyName(config)}`,
     );
   }
   const data = readTaskData(spec);

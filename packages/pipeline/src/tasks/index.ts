@@ -1,7 +1,7 @@
 // Tasks: where calibration samples come from and how a model is scored. A task is a built-in preset
 // (`TaskName`) or a spec of the user's own data (`TaskSpec`, docs site: guide/data-formats.md).
 
-import type { ModelConfig } from '@ziplm/models';
+import { isDecoder, type ModelConfig } from '@ziplm/models';
 import { hasData, WORD_ORDER_DATA_FILES, WORD_ORDER_LABELS } from '@ziplm/models/data';
 import type { Tokenizer } from '@ziplm/models/tokenizers';
 import { checkInteger, optionError } from '../internal/options.js';
@@ -78,7 +78,7 @@ function isWordOrderModel(config: ModelConfig): boolean {
 
 /** The task to use when none is given: the model's natural dataset if it is present, else the built-in samples. */
 export function defaultTask(config: ModelConfig): TaskName {
-  if (config.modelType === 'gpt2') return hasData('wikitext-2-raw/wiki.test.raw') ? 'wikitext' : 'samples';
+  if (isDecoder(config)) return hasData('wikitext-2-raw/wiki.test.raw') ? 'wikitext' : 'samples';
   if (config.head.type === 'span-qa') return 'squad';
   if (isWordOrderModel(config)) return hasData(...WORD_ORDER_DATA_FILES) ? 'wordorder' : 'samples';
   return hasData('glue/sst2/train.tsv', 'glue/sst2/dev.tsv') ? 'sst2' : 'samples';
