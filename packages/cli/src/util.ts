@@ -2,7 +2,7 @@
 
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { BUILTIN_MODELS, builtinModelDir } from '@ziplm/models/io';
+import { BUILTIN_MODELS, builtinModelDir, detectModelLayout } from '@ziplm/models/io';
 import { TEACHERS, teacherDir, type TeacherName } from '@ziplm/teachers';
 import { UsageError } from './command.js';
 
@@ -24,4 +24,14 @@ export function resolveModelDir(model: string, cwd: string): string {
   const dir = resolve(cwd, model);
   if (!existsSync(dir)) throw new UsageError(`--model: no such directory "${dir}" (and not a built-in model: ${BUILTIN_NAMES.join(', ')})`);
   return dir;
+}
+
+/**
+ * The stage line saying how a model directory stores its weights, e.g. `model ./m: detected transformers.js /
+ * Optimum ONNX export (onnx/model.onnx)`, since `--model` takes both a Hugging Face checkpoint and a transformers.js /
+ * Optimum export; undefined when the directory holds no weights (loading it then says what is missing).
+ */
+export function modelLayoutLine(dir: string): string | undefined {
+  const layout = detectModelLayout(dir);
+  return layout === undefined ? undefined : `model ${dir}: detected ${layout.description}`;
 }

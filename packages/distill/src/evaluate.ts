@@ -3,6 +3,7 @@
 // model always gets the same figures.
 
 import * as tf from '@tensorflow/tfjs-core';
+import { hasTokenTypes } from '@ziplm/models';
 import { disposeBatch, makeBatch, type TrainingExample } from './batching.js';
 import { TrainingConfigError } from './errors.js';
 import type { TaskKind } from './losses.js';
@@ -36,7 +37,7 @@ async function forEachBatch(
 ): Promise<void> {
   if (examples.length === 0) throw new TrainingConfigError('examples', 'is empty: nothing to evaluate');
   const padId = padIdOf(model.config);
-  const tokenTypes = model.config.modelType === 'bert';
+  const tokenTypes = hasTokenTypes(model.config);
   for (const indices of lengthOrderedBatches(examples, batchSize)) {
     const batch = makeBatch(examples, indices, { task, padId, tokenTypes });
     try {

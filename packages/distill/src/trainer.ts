@@ -18,7 +18,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { mixSeed, SeededRng } from '@ziplm/core';
 import type { Checkpoint, Tokenizer } from '@ziplm/models';
-import { createModel } from '@ziplm/models';
+import { createModel, hasTokenTypes } from '@ziplm/models';
 import { batchesPerEpoch, disposeBatch, makeBatch, planEpoch, type TrainingExample } from './batching.js';
 import { checkFingerprint, loadTrainingCheckpoint, saveBestModel, saveTrainingCheckpoint, TRAINER_STATE_FORMAT } from './checkpoint.js';
 import type { EvaluationRecord, RunFingerprint, TrainerState } from './checkpoint.js';
@@ -403,7 +403,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
 
   const lengths = train.map((ex) => ex.inputIds.length);
   const padId = padIdOf(startCheckpoint.config);
-  const tokenTypes = startCheckpoint.config.modelType === 'bert';
+  const tokenTypes = hasTokenTypes(startCheckpoint.config);
   const dropout = options.dropout ?? true;
   const objectiveOptions = { weights, temperature, ...(options.tokenDistillation ? { token: options.tokenDistillation } : {}) };
 

@@ -23,12 +23,16 @@ function checkSize(value: number, what: string): void {
 
 /**
  * Kept head counts of the attention grid: `[numHeads, numHeads-1, ..., 1, 0]` (guide/structured-obs.md: one level
- * per head count, plus the whole module removed).
+ * per head count, plus the whole module removed). With `groupSize` g > 1 (grouped-query attention, where a
+ * key/value head goes only with the g query heads that share it) one level per whole group:
+ * `[numHeads, numHeads-g, ..., g, 0]`, still counted in query heads.
  */
-export function attentionLevels(numHeads: number): number[] {
+export function attentionLevels(numHeads: number, groupSize = 1): number[] {
   checkSize(numHeads, 'attentionLevels: numHeads');
+  checkSize(groupSize, 'attentionLevels: groupSize');
+  if (numHeads % groupSize !== 0) throw new LevelError(`attentionLevels: groupSize ${groupSize} must divide numHeads ${numHeads}`);
   const levels: number[] = [];
-  for (let kept = numHeads; kept >= 0; kept--) levels.push(kept);
+  for (let kept = numHeads; kept >= 0; kept -= groupSize) levels.push(kept);
   return levels;
 }
 

@@ -36,6 +36,14 @@ describe('level grids', () => {
     expect(attentionLevels(1)).toEqual([1, 0]);
   });
 
+  it('steps by whole key/value groups for grouped-query attention, still counting query heads', () => {
+    expect(attentionLevels(4, 2)).toEqual([4, 2, 0]);
+    expect(attentionLevels(32, 4)).toEqual([32, 28, 24, 20, 16, 12, 8, 4, 0]);
+    expect(attentionLevels(12, 1)).toEqual(attentionLevels(12));
+    expect(() => attentionLevels(12, 5)).toThrow(/groupSize 5 must divide numHeads 12/);
+    expect(() => attentionLevels(12, 0)).toThrow(/groupSize must be a positive integer/);
+  });
+
   it('rejects sizes that are not positive integers', () => {
     expect(() => ffnLevels(0)).toThrow(LevelError);
     expect(() => ffnLevels(3.5)).toThrow(/ffnLevels: intermediateSize must be a positive integer, got 3.5/);

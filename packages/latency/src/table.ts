@@ -446,7 +446,11 @@ export function parseLatencyTable(json: unknown, file?: string): LatencyTable {
     throw err;
   }
   if (table.environment.mode === 'generation' && table.model.modelType === 'bert') {
-    throw new LatencyTableError('environment.mode', `"generation" needs a decoder (GPT2 or LLaMA), the table's model is ${table.model.modelType}`, file);
+    throw new LatencyTableError(
+      'environment.mode',
+      `"generation" needs a decoder (GPT2 or LLaMA), the table's model is ${table.model.modelType}`,
+      file,
+    );
   }
   // Every speedup is a ratio to the dense time: a dense time of 0 (an all-zero table) makes them meaningless.
   if (!(table.dense.median > 0)) {

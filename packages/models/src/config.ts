@@ -187,7 +187,8 @@ export function ropeInverseFrequencies(config: LlamaConfig): Float32Array {
       const wavelength = (2 * Math.PI) / f;
       if (wavelength > lowWavelength) f = f / scaling.factor;
       else if (wavelength >= highWavelength) {
-        const smooth = (scaling.originalMaxPositions / wavelength - scaling.lowFreqFactor) / (scaling.highFreqFactor - scaling.lowFreqFactor);
+        const smooth =
+          (scaling.originalMaxPositions / wavelength - scaling.lowFreqFactor) / (scaling.highFreqFactor - scaling.lowFreqFactor);
         f = (1 - smooth) * (f / scaling.factor) + smooth * f;
       }
       f = Math.fround(f);
@@ -420,7 +421,8 @@ export function validateConfig(config: ModelConfig, file?: string): void {
     if (config.variant !== undefined && config.variant !== 'distilbert')
       throw new ConfigError('variant', `must be "distilbert" when given, got ${JSON.stringify(config.variant)}`, file);
     if (config.variant === 'distilbert') {
-      if (config.typeVocabSize !== 0) throw new ConfigError('typeVocabSize', `must be 0 for DistilBERT (it has no token types), got ${config.typeVocabSize}`, file);
+      if (config.typeVocabSize !== 0)
+        throw new ConfigError('typeVocabSize', `must be 0 for DistilBERT (it has no token types), got ${config.typeVocabSize}`, file);
     } else checkInt(config.typeVocabSize, 'typeVocabSize', 1, file, 'typeVocabSize');
     checkTokenId(config.padTokenId, 'padTokenId', config.vocabSize, 'vocabSize', file);
     const head = config.head as BertHead | undefined;
@@ -449,27 +451,42 @@ function validateLlama(config: LlamaConfig, file?: string): void {
   checkInt(config.numKeyValueHeads, 'numKeyValueHeads', 1, file, 'numHeads');
   if (config.numHeads % config.numKeyValueHeads !== 0)
     throw new ConfigError('numKeyValueHeads', `must divide numHeads (${config.numHeads}), got ${config.numKeyValueHeads}`, file);
-  if (headDim(config) % 2 !== 0) throw new ConfigError('numHeads', `must leave an even head size for RoPE, got head size ${headDim(config)}`, file);
+  if (headDim(config) % 2 !== 0)
+    throw new ConfigError('numHeads', `must leave an even head size for RoPE, got head size ${headDim(config)}`, file);
   checkNumber(config.ropeTheta, 'ropeTheta', Number.MIN_VALUE, Number.MAX_VALUE, file);
   const scaling = config.ropeScaling;
   if (scaling !== undefined) {
     if (scaling.type !== 'linear' && scaling.type !== 'llama3')
-      throw new ConfigError('ropeScaling.type', `must be "linear" or "llama3", got ${JSON.stringify((scaling as { type: unknown }).type)}`, file);
+      throw new ConfigError(
+        'ropeScaling.type',
+        `must be "linear" or "llama3", got ${JSON.stringify((scaling as { type: unknown }).type)}`,
+        file,
+      );
     checkNumber(scaling.factor, 'ropeScaling.factor', Number.MIN_VALUE, Number.MAX_VALUE, file);
     if (scaling.type === 'llama3') {
       checkNumber(scaling.lowFreqFactor, 'ropeScaling.lowFreqFactor', Number.MIN_VALUE, Number.MAX_VALUE, file);
       checkNumber(scaling.highFreqFactor, 'ropeScaling.highFreqFactor', Number.MIN_VALUE, Number.MAX_VALUE, file);
       if (scaling.highFreqFactor <= scaling.lowFreqFactor)
-        throw new ConfigError('ropeScaling.highFreqFactor', `must be > lowFreqFactor (${scaling.lowFreqFactor}), got ${scaling.highFreqFactor}`, file);
+        throw new ConfigError(
+          'ropeScaling.highFreqFactor',
+          `must be > lowFreqFactor (${scaling.lowFreqFactor}), got ${scaling.highFreqFactor}`,
+          file,
+        );
       checkInt(scaling.originalMaxPositions, 'ropeScaling.originalMaxPositions', 1, file, 'maxPositions');
     }
   }
   checkTokenId(config.bosTokenId, 'bosTokenId', config.vocabSize, 'vocabSize', file);
   checkTokenId(config.eosTokenId, 'eosTokenId', config.vocabSize, 'vocabSize', file);
-  config.eosTokenIds?.forEach((id, i) => checkTokenId(id, `eosTokenIds[${i}]`, config.vocabSize, 'vocabSize', file));
+  config.eosTokenIds?.forEach((id, i) => {
+    checkTokenId(id, `eosTokenIds[${i}]`, config.vocabSize, 'vocabSize', file);
+  });
   if (config.padTokenId !== undefined) checkTokenId(config.padTokenId, 'padTokenId', config.vocabSize, 'vocabSize', file);
   if (config.tieWordEmbeddings !== undefined && config.tieWordEmbeddings !== true)
-    throw new ConfigError('tieWordEmbeddings', `must be true when given (absent = untied), got ${JSON.stringify(config.tieWordEmbeddings)}`, file);
+    throw new ConfigError(
+      'tieWordEmbeddings',
+      `must be true when given (absent = untied), got ${JSON.stringify(config.tieWordEmbeddings)}`,
+      file,
+    );
   const group = headsPerGroup(config);
   config.layerHeads.forEach((h, i) => {
     if (h % group !== 0)
@@ -648,7 +665,8 @@ function bertHeadFromJson(json: Json, prefix: 'Bert' | 'DistilBert', file?: stri
 /** A DistilBERT config.json (`dim`, `n_layers`, `n_heads`, `hidden_dim`, ...) as a BERT config with `variant: 'distilbert'`. */
 function distilBertFromJson(j: Json, file?: string): BertConfig {
   const act = field(j, 'activation', file, 'gelu');
-  if (act !== 'gelu') throw new ConfigError('activation', `must be "gelu" (exact erf GELU) for DistilBERT, got ${JSON.stringify(act)}`, file);
+  if (act !== 'gelu')
+    throw new ConfigError('activation', `must be "gelu" (exact erf GELU) for DistilBERT, got ${JSON.stringify(act)}`, file);
   const numLayers = intField(j, 'n_layers', file, 1, undefined, 'numLayers');
   const numHeads = intField(j, 'n_heads', file, 1, undefined, 'numHeads');
   const hiddenSize = intField(j, 'dim', file, 1, undefined, 'hiddenSize');
@@ -696,7 +714,9 @@ function tokenIdList(j: Json, key: string, file?: string): number[] | undefined 
   if (v === undefined || v === null) return undefined;
   const list = Array.isArray(v) ? v : [v];
   if (list.length === 0) throw new ConfigError(key, 'must be a token id or a non-empty list of them', file);
-  list.forEach((id, i) => checkInt(id, Array.isArray(v) ? `${key}[${i}]` : key, 0, file));
+  list.forEach((id, i) => {
+    checkInt(id, Array.isArray(v) ? `${key}[${i}]` : key, 0, file);
+  });
   return list as number[];
 }
 
@@ -713,7 +733,14 @@ function ropeFromJson(j: Json, file?: string): Pick<LlamaConfig, 'ropeTheta' | '
     if (typeof params !== 'object' || Array.isArray(params)) throw new ConfigError('rope_parameters', 'must be an object', file);
     block = params as Json;
     blockField = 'rope_parameters';
-    theta = numField(block, 'rope_theta', file, Number.MIN_VALUE, Number.MAX_VALUE, numField(j, 'rope_theta', file, Number.MIN_VALUE, Number.MAX_VALUE, 10000));
+    theta = numField(
+      block,
+      'rope_theta',
+      file,
+      Number.MIN_VALUE,
+      Number.MAX_VALUE,
+      numField(j, 'rope_theta', file, Number.MIN_VALUE, Number.MAX_VALUE, 10000),
+    );
   } else {
     theta = numField(j, 'rope_theta', file, Number.MIN_VALUE, Number.MAX_VALUE, 10000);
     const scaling = j.rope_scaling;
@@ -746,7 +773,11 @@ function ropeFromJson(j: Json, file?: string): Pick<LlamaConfig, 'ropeTheta' | '
       },
     };
   }
-  throw new ConfigError(at('rope_type'), `must be "default", "linear" or "llama3" (the RoPE variants ziplm implements), got ${JSON.stringify(type)}`, file);
+  throw new ConfigError(
+    at('rope_type'),
+    `must be "default", "linear" or "llama3" (the RoPE variants ziplm implements), got ${JSON.stringify(type)}`,
+    file,
+  );
 }
 
 /** A LLaMA config.json (LlamaForCausalLM / LlamaModel). */
@@ -788,8 +819,12 @@ function llamaFromJson(j: Json, file?: string): LlamaConfig {
   if (bos.length !== 1) throw new ConfigError('bos_token_id', `must be one token id, got ${bos.length}`, file);
   const pad = tokenIdList(j, 'pad_token_id', file);
   if (pad !== undefined && pad.length !== 1) throw new ConfigError('pad_token_id', `must be one token id, got ${pad.length}`, file);
-  for (const [key, ids] of [['bos_token_id', bos], ['eos_token_id', eos], ['pad_token_id', pad ?? []]] as const)
-    ids.forEach((id) => checkTokenId(id, key, vocabSize, 'vocab_size', file));
+  for (const [key, ids] of [
+    ['bos_token_id', bos],
+    ['eos_token_id', eos],
+    ['pad_token_id', pad ?? []],
+  ] as const)
+    for (const id of ids) checkTokenId(id, key, vocabSize, 'vocab_size', file);
   const config: LlamaConfig = {
     modelType: 'llama',
     vocabSize,

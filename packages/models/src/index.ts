@@ -44,6 +44,7 @@ export {
   outputProjectionTensor,
   prunableModules,
   structureWidth,
+  unitsPerStructure,
 } from './structure.js';
 export type { LayerShapes, ModuleKind, OutputProjection, PrunableModule } from './structure.js';
 
@@ -51,20 +52,32 @@ export type { LayerShapes, ModuleKind, OutputProjection, PrunableModule } from '
 export { findKeptStructures, shrinkWeights, zeroStructures } from './shrink.js';
 export type { KeptStructures } from './shrink.js';
 
-// Checkpoints on disk and the built-in tiny models (also `@ziplm/models/io`).
+// Checkpoints on disk (safetensors or a transformers.js / Optimum ONNX export) and the built-in tiny models
+// (also `@ziplm/models/io`).
 export {
   BUILTIN_MODELS,
   builtinModelDir,
+  checkpointFromOnnx,
+  detectModelLayout,
   loadCheckpoint,
+  loadModelCheckpoint,
   loadModelDir,
+  loadOnnxCheckpoint,
   readConfigFile,
   readSafetensors,
   saveCheckpoint,
+  saveTransformersJsModel,
+  TRANSFORMERS_JS_FILES,
+  transformersJsConfig,
+  transformersJsTokenizerConfig,
   writeSafetensors,
 } from './io/index.js';
 export type {
   BuiltinModelName,
+  LoadOnnxCheckpointOptions,
   ModelDir,
+  ModelLayout,
+  OnnxGraphSource,
   ReadSafetensorsOptions,
   SafetensorsContents,
   SafetensorsDtype,
@@ -73,11 +86,14 @@ export type {
   SafetensorsWriteDtype,
   SavableTokenizer,
   SaveCheckpointOptions,
+  TransformersJsDtype,
+  TransformersJsModelOptions,
+  TransformersJsTokenizer,
   WriteSafetensorsOptions,
 } from './io/index.js';
 
 // TensorFlow.js models and backend selection (also `@ziplm/models/tfjs`).
-export { BertModel, createModel, Gpt2Model, initBackend } from './tfjs/index.js';
+export { BertModel, createModel, Gpt2Model, initBackend, LlamaModel } from './tfjs/index.js';
 export type { BackendInfo, BackendPreference, ForwardOptions, LinearTransform, ModelInputs, ModelOutputs } from './tfjs/index.js';
 
 // Tokenizers, their loader and vocabulary trainers (also `@ziplm/models/tokenizers`).
@@ -97,6 +113,7 @@ export type {
   EncodeOptions,
   Encoding,
   OverflowEncodeOptions,
+  TokenizerConfigJson,
   TokenSequence,
   Tokenizer,
   TrainedByteLevelBpe,

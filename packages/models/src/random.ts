@@ -68,9 +68,12 @@ export interface RandomCheckpointOptions {
   biasStd?: number;
 }
 
+/** Scale parameters of the normalisations: BERT's LayerNorms, GPT2's ln_1/ln_2/ln_f, LLaMA's RMSNorms. */
+const NORM_WEIGHT = /(LayerNorm|ln_\d|ln_f|input_layernorm|post_attention_layernorm|^model\.norm)\.weight$/;
+
 /**
  * A checkpoint with random weights for `config`, deterministic in `seed`: weights ~ N(0, std²),
- * biases and LayerNorms as Hugging Face initialises them (or randomised with `biasStd`).
+ * biases and LayerNorms (RMSNorms) as Hugging Face initialises them (or randomised with `biasStd`); LLaMA has no biases.
  * Tensors are drawn in `expectedShapes(config)` order from one generator.
  */
 export function randomCheckpoint<C extends ModelConfig>(config: C, options: RandomCheckpointOptions = {}): Checkpoint<C> {
@@ -80,7 +83,7 @@ export function randomCheckpoint<C extends ModelConfig>(config: C, options: Rand
   const weights: WeightMap = new Map();
   for (const [name, shape] of expectedShapes(config)) {
     const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    const isNorm = /(LayerNorm|ln_\d|ln_f)\.weight$/.test(name);
+    const isNorm = NORM_WEIGHT.test(name);
     const isBias = name.endsWith('.bias');
     if (isNorm) for (let i = 0; i < data.length; i++) data[i] = 1 + (biasStd > 0 ? biasStd * rng.normal() : 0);
     else if (isBias) {

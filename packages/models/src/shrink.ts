@@ -14,21 +14,31 @@
 // |       |           | attn.c_proj rows (Conv1D [in, out], dim 0)        | kept whole                     |
 // | GPT2  | neuron    | mlp.c_fc columns                                  | c_fc bias entries              |
 // |       |           | mlp.c_proj rows                                   | kept whole                     |
+// | LLaMA | KV group  | q_proj rows of its g query heads, k_proj/v_proj   | (no biases)                    |
+// |       |           | rows of its key/value head, o_proj columns        |                                |
+// | LLaMA | neuron    | gate_proj and up_proj rows, down_proj columns     | (no biases)                    |
+//
+// LLaMA's `heads` lists are query-head indices like everyone else's, but they must form whole
+// key/value groups (query heads j·g … j·g + g − 1 with g = headsPerGroup(config); the pruning rule on
+// `LlamaConfig`): a key/value head is kept exactly when its group is.
 //
 // A module with nothing kept is removed: all its tensors (including its LayerNorm) disappear and
 // the config records 0. For GPT2 (pre-LN) that is an exact identity, the same as zero weights
-// and zero output bias. For BERT (post-LN) it is NOT: a removed module skips its LayerNorm,
+// and zero output bias; likewise for pre-RMSNorm LLaMA. For BERT (post-LN) it is NOT: a removed module skips its LayerNorm,
 // while zero weights would still compute LN(0 + h) (guide/structured-obs.md, pitfall 8).
 
 import type { ModelConfig } from './config.js';
-import { headDim, withLayerShapes } from './config.js';
+import { headDim, headsPerGroup, withLayerShapes } from './config.js';
 import { ModelsError } from './errors.js';
 import type { Checkpoint, Tensor32, WeightMap } from './weights.js';
-import { bertLayerNames, expectedShapes, gpt2LayerNames } from './weights.js';
+import { bertLayerNames, expectedShapes, gpt2LayerNames, llamaLayerNames } from './weights.js';
 
 /** The structures to keep, per layer, as indices into the checkpoint's CURRENT layer shape. */
 export interface KeptStructures {
-  /** heads[l]: kept head indices of layer l (0 ≤ i < layerHeads[l]); [] removes the attention module. */
+  /**
+   * heads[l]: kept head indices of layer l (0 ≤ i < layerHeads[l]); [] removes the attention module. For
+   * LLaMA, query heads forming whole key/value groups (see the file comment).
+   */
   heads: number[][];
   /** neurons[l]: kept FFN neuron indices of layer l (0 ≤ i < layerIntermediate[l]); [] removes the FFN. */
   neurons: number[][];
@@ -59,7 +69,28 @@ function normalise(config: ModelConfig, keep: KeptStructures): KeptStructures {
     });
   }
   const sorted = (lists: number[][]) => lists.map((list) => [...list].sort((a, b) => a - b));
-  return { heads: sorted(keep.heads), neurons: sorted(keep.neurons) };
+  const heads = sorted(keep.heads);
+  const group = headsPerGroup(config);
+  if (group > 1) {
+    heads.forEach((list, l) => {
+      const kept = new Set(list);
+      for (const h of list) {
+        const first = h - (h % group);
+        for (let i = first; i < first + group; i++) {
+          if (!kept.has(i))
+            throw new ModelsError(
+              `keep.heads[${l}] keeps query head ${h} but not head ${i} of the same key/value group (heads ${first}…${first + group - 1}): LLaMA keeps or removes whole groups of ${group} query heads, which share one key/value head`,
+            );
+        }
+      }
+    });
+  }
+  return { heads, neurons: sorted(keep.neurons) };
+}
+
+/** Key/value heads of whole groups of query heads (each group of `group` consecutive heads listed once, in order). */
+function groupsOf(heads: number[], group: number): number[] {
+  return heads.filter((h) => h % group === 0).map((h) => h / group);
 }
 
 /** Feature indices of the kept heads: head h covers h·headDim … h·headDim + headDim − 1. */
@@ -134,6 +165,21 @@ export function shrinkWeights<C extends ModelConfig>(checkpoint: Checkpoint<C>, 
       if (neurons.length > 0) {
         sliced.set(`${n.ffnIn}.weight`, keepRows(get(`${n.ffnIn}.weight`), neurons));
         sliced.set(`${n.ffnIn}.bias`, keepRows(get(`${n.ffnIn}.bias`), neurons));
+        sliced.set(`${n.ffnOut}.weight`, keepColumns(get(`${n.ffnOut}.weight`), neurons));
+      }
+    } else if (config.modelType === 'llama') {
+      const n = llamaLayerNames(l);
+      if (heads.length > 0) {
+        const queries = headFeatures(heads, hd);
+        const keyValues = headFeatures(groupsOf(heads, headsPerGroup(config)), hd);
+        sliced.set(`${n.query}.weight`, keepRows(get(`${n.query}.weight`), queries));
+        sliced.set(`${n.key}.weight`, keepRows(get(`${n.key}.weight`), keyValues));
+        sliced.set(`${n.value}.weight`, keepRows(get(`${n.value}.weight`), keyValues));
+        sliced.set(`${n.attnOut}.weight`, keepColumns(get(`${n.attnOut}.weight`), queries));
+      }
+      if (neurons.length > 0) {
+        sliced.set(`${n.gate}.weight`, keepRows(get(`${n.gate}.weight`), neurons));
+        sliced.set(`${n.up}.weight`, keepRows(get(`${n.up}.weight`), neurons));
         sliced.set(`${n.ffnOut}.weight`, keepColumns(get(`${n.ffnOut}.weight`), neurons));
       }
     } else {
@@ -225,6 +271,22 @@ export function zeroStructures<C extends ModelConfig>(checkpoint: Checkpoint<C>,
         zeroColumns(get(`${n.ffnOut}.weight`), removedNeurons);
         if (ffnGone) get(`${n.ffnOut}.bias`).data.fill(0);
       }
+    } else if (config.modelType === 'llama') {
+      // No biases: zero rows and columns are the whole story (and a fully zeroed module is the identity).
+      const n = llamaLayerNames(l);
+      if (removedHeads.length > 0) {
+        const queries = headFeatures(removedHeads, hd);
+        const keyValues = headFeatures(groupsOf(removedHeads, headsPerGroup(config)), hd);
+        zeroRows(get(`${n.query}.weight`), queries);
+        zeroRows(get(`${n.key}.weight`), keyValues);
+        zeroRows(get(`${n.value}.weight`), keyValues);
+        zeroColumns(get(`${n.attnOut}.weight`), queries);
+      }
+      if (removedNeurons.length > 0) {
+        zeroRows(get(`${n.gate}.weight`), removedNeurons);
+        zeroRows(get(`${n.up}.weight`), removedNeurons);
+        zeroColumns(get(`${n.ffnOut}.weight`), removedNeurons);
+      }
     } else {
       const n = gpt2LayerNames(l);
       if (removedHeads.length > 0) {
@@ -254,7 +316,8 @@ export function zeroStructures<C extends ModelConfig>(checkpoint: Checkpoint<C>,
  * The structures that are not exactly zero, the way the ZipLM reference's `shrink` detects them:
  * a head is pruned when all its input columns of the attention output projection are 0 (BERT
  * `attention.output.dense` columns, GPT2 `attn.c_proj` rows); a neuron when its FC2 column
- * (BERT `output.dense`) / `mlp.c_proj` row (GPT2) is 0. Feed the result to `shrinkWeights`.
+ * (BERT `output.dense`) / `mlp.c_proj` row (GPT2) is 0. LLaMA (o_proj and down_proj columns) keeps a whole
+ * key/value group when any of its query heads is not zero. Feed the result to `shrinkWeights`.
  */
 export function findKeptStructures(checkpoint: Checkpoint): KeptStructures {
   const { config, weights } = checkpoint;
@@ -278,17 +341,23 @@ export function findKeptStructures(checkpoint: Checkpoint): KeptStructures {
     }
     return alive;
   };
+  const group = headsPerGroup(config);
   for (let l = 0; l < config.numLayers; l++) {
-    const bert = config.modelType === 'bert';
-    const names = bert ? bertLayerNames(l) : gpt2LayerNames(l);
+    // BERT's and LLaMA's inputs are columns ([out, in]), GPT2's rows ([in, out]).
+    const inputsAreColumns = config.modelType !== 'gpt2';
+    const names = config.modelType === 'bert' ? bertLayerNames(l) : config.modelType === 'gpt2' ? gpt2LayerNames(l) : llamaLayerNames(l);
     const h: number[] = [];
     if (config.layerHeads[l]! > 0) {
-      const alive = nonZeroInputs(need(`${names.attnOut}.weight`), bert);
-      for (let i = 0; i < config.layerHeads[l]!; i++) if (alive.slice(i * hd, (i + 1) * hd).some(Boolean)) h.push(i);
+      const alive = nonZeroInputs(need(`${names.attnOut}.weight`), inputsAreColumns);
+      // A structure is a group of `group` heads (one head except for LLaMA): kept when any of its columns is non-zero.
+      const width = group * hd;
+      for (let s = 0; s < config.layerHeads[l]! / group; s++) {
+        if (alive.slice(s * width, (s + 1) * width).some(Boolean)) for (let i = 0; i < group; i++) h.push(s * group + i);
+      }
     }
     const m: number[] = [];
     if (config.layerIntermediate[l]! > 0) {
-      const alive = nonZeroInputs(need(`${names.ffnOut}.weight`), bert);
+      const alive = nonZeroInputs(need(`${names.ffnOut}.weight`), inputsAreColumns);
       alive.forEach((a, i) => {
         if (a) m.push(i);
       });

@@ -1,18 +1,23 @@
-// The prunable structure of BERT and GPT2, in one place: which modules a layer has, how many
+// The prunable structure of BERT, GPT2 and LLaMA, in one place: which modules a layer has, how many
 // structures (heads, neurons) each holds, and where a module's output projection lives in a
 // checkpoint and in which layout. ZipLM removes the INPUTS of each module's output projection: the
 // merged head outputs of the attention output projection (one group of head-size columns per head)
 // and the FFN activations feeding FC2 (one column per neuron); see the docs site's guide
 // "Structured OBS" (apps/docs/guide/structured-obs.md).
 //
+// Sizes are counted in heads and neurons everywhere (configs, levels, latency tables, `moduleSize`). The
+// unit the solver removes, a structure, is one head or one neuron, except for LLaMA attention, where it
+// is a whole key/value group of `headsPerGroup(config)` query heads (the pruning rule stated on
+// `LlamaConfig`): `unitsPerStructure` converts between the two.
+//
 // The solver works in nn.Linear's layout [out, in] (rows = hidden size, columns = the pruned inputs).
-// BERT stores its projections that way already; GPT2's Conv1D stores [in, out], so its weights are
-// transposed on the way to the solver and back (see weights.ts for the layouts).
+// BERT and LLaMA store their projections that way already; GPT2's Conv1D stores [in, out], so its
+// weights are transposed on the way to the solver and back (see weights.ts for the layouts).
 
 import { transposed } from '@ziplm/core';
 import type { ModelConfig } from './config.js';
-import { headDim } from './config.js';
-import { bertLayerNames, expectedShapes, gpt2LayerNames, type Checkpoint, type Tensor32 } from './weights.js';
+import { headDim, headsPerGroup } from './config.js';
+import { bertLayerNames, expectedShapes, gpt2LayerNames, llamaLayerNames, type Checkpoint, type Tensor32 } from './weights.js';
 
 /** A prunable module of a transformer layer: multi-head attention or the feed-forward network. */
 export type ModuleKind = 'attention' | 'ffn';
@@ -30,15 +35,28 @@ export interface LayerShapes {
 export interface PrunableModule {
   readonly layer: number;
   readonly module: ModuleKind;
-  /** Structures it holds: heads (attention) or neurons (FFN). */
+  /** Heads (attention) or neurons (FFN) it holds. */
   readonly size: number;
-  /** Input columns of its output projection: size × structureWidth. */
+  /** Structures the solver sees: size / unitsPerStructure (LLaMA attention: key/value groups; else = size). */
+  readonly structures: number;
+  /** Input columns of its output projection: structures × structureWidth (= heads × head size, or neurons). */
   readonly width: number;
 }
 
-/** Columns of the output projection that one structure owns: the head size for attention, 1 for an FFN neuron. */
+/**
+ * Heads or neurons in one structure, the unit the solver keeps or removes: `headsPerGroup(config)` for
+ * LLaMA attention (a key/value head goes only with every query head that shares it), 1 otherwise.
+ */
+export function unitsPerStructure(config: ModelConfig, module: ModuleKind): number {
+  return module === 'attention' ? headsPerGroup(config) : 1;
+}
+
+/**
+ * Columns of the output projection that one structure owns: the head size for attention (a whole
+ * key/value group, headsPerGroup · head size, for LLaMA), 1 for an FFN neuron.
+ */
 export function structureWidth(config: ModelConfig, module: ModuleKind): number {
-  return module === 'attention' ? headDim(config) : 1;
+  return module === 'attention' ? unitsPerStructure(config, module) * headDim(config) : 1;
 }
 
 /** Structures of `module` in `layer`: its heads or its FFN neurons (0 when the module was removed). */
@@ -55,7 +73,9 @@ export function prunableModules(config: ModelConfig): PrunableModule[] {
   for (let layer = 0; layer < config.numLayers; layer++) {
     for (const module of MODULE_KINDS) {
       const size = moduleSize(config, layer, module);
-      if (size > 0) out.push({ layer, module, size, width: size * structureWidth(config, module) });
+      if (size === 0) continue;
+      const structures = size / unitsPerStructure(config, module);
+      out.push({ layer, module, size, structures, width: structures * structureWidth(config, module) });
     }
   }
   return out;
@@ -68,14 +88,16 @@ export interface OutputProjection {
   readonly rows: number;
   /** The module's width (heads × head size, or neurons). */
   readonly cols: number;
+  /** The output bias (rows); zeros for LLaMA, whose projections have none. */
   readonly bias: Float32Array;
-  /** Parameter prefix in the checkpoint: the weight is `<name>.weight`, the bias `<name>.bias`. */
+  /** Parameter prefix in the checkpoint: the weight is `<name>.weight`, the bias (BERT, GPT2) `<name>.bias`. */
   readonly name: string;
 }
 
-/** Parameter prefix of a module's output projection (attention output dense / c_proj, FC2). */
+/** Parameter prefix of a module's output projection (attention output dense / c_proj / o_proj, FC2 / down_proj). */
 export function outputProjectionName(config: ModelConfig, layer: number, module: ModuleKind): string {
-  const names = config.modelType === 'bert' ? bertLayerNames(layer) : gpt2LayerNames(layer);
+  const names =
+    config.modelType === 'bert' ? bertLayerNames(layer) : config.modelType === 'gpt2' ? gpt2LayerNames(layer) : llamaLayerNames(layer);
   return module === 'attention' ? names.attnOut : names.ffnOut;
 }
 
@@ -87,32 +109,33 @@ function requireTensor(checkpoint: Checkpoint, name: string): Tensor32 {
 
 /**
  * The output projection of `module` in `layer`, in the solver's layout (a copy for GPT2, whose
- * Conv1D stores the transpose; BERT's own array otherwise, not to be mutated).
+ * Conv1D stores the transpose; BERT's and LLaMA's own array otherwise, not to be mutated).
  */
 export function outputProjection(checkpoint: Checkpoint, layer: number, module: ModuleKind): OutputProjection {
   const { config } = checkpoint;
   const rows = config.hiddenSize;
-  const cols = moduleSize(config, layer, module) * structureWidth(config, module);
+  const cols = (moduleSize(config, layer, module) / unitsPerStructure(config, module)) * structureWidth(config, module);
   const name = outputProjectionName(config, layer, module);
   const stored = requireTensor(checkpoint, `${name}.weight`).data;
-  const bias = requireTensor(checkpoint, `${name}.bias`).data;
+  // LLaMA's projections have no bias: a zero one leaves the solver's output energy what it is.
+  const bias = config.modelType === 'llama' ? new Float32Array(rows) : requireTensor(checkpoint, `${name}.bias`).data;
   if (stored.length !== rows * cols) {
     throw new RangeError(`outputProjection: ${name}.weight holds ${stored.length} values, the config gives ${rows}×${cols}`);
   }
-  if (config.modelType === 'bert') return { weight: stored, rows, cols, bias, name };
+  if (config.modelType !== 'gpt2') return { weight: stored, rows, cols, bias, name };
   // Conv1D [in = cols, out = rows] → [rows, cols].
   return { weight: transposed(stored, cols, rows), rows, cols, bias, name };
 }
 
 /**
  * The checkpoint tensor of an output projection given in the solver's layout [rows, cols]: the
- * inverse of {@link outputProjection} (BERT keeps the array, GPT2's Conv1D gets the transpose).
+ * inverse of {@link outputProjection} (BERT and LLaMA keep the array, GPT2's Conv1D gets the transpose).
  */
 export function outputProjectionTensor(config: ModelConfig, weight: Float32Array, rows: number, cols: number): Tensor32 {
   if (weight.length !== rows * cols) {
     throw new RangeError(`outputProjectionTensor: weight holds ${weight.length} values, expected ${rows}×${cols}`);
   }
-  if (config.modelType === 'bert') return { shape: [rows, cols], data: weight };
+  if (config.modelType !== 'gpt2') return { shape: [rows, cols], data: weight };
   return { shape: [cols, rows], data: transposed(weight, rows, cols) };
 }
 

@@ -106,7 +106,12 @@ describe('Hugging Face config.json', () => {
 
 describe('config errors name the field and the file', () => {
   const cases: Array<[string, Record<string, unknown>, string, RegExp]> = [
-    ['unknown model type', { ...BERT_BASE_UNCASED, model_type: 'roberta' }, 'model_type', /must be "bert", "distilbert", "gpt2" or "llama"/],
+    [
+      'unknown model type',
+      { ...BERT_BASE_UNCASED, model_type: 'roberta' },
+      'model_type',
+      /must be "bert", "distilbert", "gpt2" or "llama"/,
+    ],
     ['BERT with tanh GELU', { ...BERT_BASE_UNCASED, hidden_act: 'gelu_new' }, 'hidden_act', /exact erf GELU/],
     ['heads not dividing hidden', { ...BERT_BASE_UNCASED, num_attention_heads: 7 }, 'num_attention_heads', /must divide/],
     ['missing vocab size', { ...GPT2_SMALL, vocab_size: undefined }, 'vocab_size', /is missing/],

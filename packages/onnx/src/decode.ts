@@ -48,6 +48,16 @@ function decodeTensor(bytes: Uint8Array): Tensor {
   const dataType = dataTypeFromNumber(typeNumber);
   const name = str(f, 8);
   if (dataType === undefined) throw new RangeError(`tensor "${name ?? ''}" has unsupported data_type ${typeNumber}`);
+  // data_location (14) = EXTERNAL: the values live in another file (external_data (13) says which), as in exports
+  // over 2 GiB (model.onnx + model.onnx_data). Said plainly, rather than as "0 elements" further down.
+  const location = first(f, 14);
+  if (location !== undefined && int64(location.value) === 1) {
+    const entries = sub(f, 13).map((e) => readFields(e));
+    const externalFile = entries.find((e) => str(e, 1) === 'location');
+    throw new RangeError(
+      `tensor "${name ?? ''}" keeps its data in an external file${externalFile ? ` ("${str(externalFile, 2) ?? ''}")` : ''}; external data is not supported`,
+    );
+  }
   const count = elementCount(dims);
   const Ctor = ARRAY_CTORS[dataType];
   const raw = first(f, 9);

@@ -31,7 +31,7 @@ import { stitchModel } from './internal/stitch.js';
 import type { RunResults } from './results.js';
 import type { MemberRecord } from './results.js';
 import { finishRun, openRun } from './run.js';
-import { ensureDatabase } from './stages/database.js';
+import { ensureDatabase, layerErrors } from './stages/database.js';
 import type { QuantizationAwareTraining } from './stages/compound.js';
 import { memberDir, resumeMember, saveMember } from './stages/members.js';
 import { scoreMember } from './stages/score.js';
@@ -263,7 +263,7 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
           const stepDir = run.path('steps', name);
           const fingerprint = `${currentId}:${JSON.stringify(identity.data)}:${identity.calibration.samples}:${identity.calibration.seed}`;
           const db = await ensureDatabase(ctx, current, join(stepDir, 'database'), 'obs', fingerprint);
-          const errors = await db.toLayerErrors();
+          const errors = await layerErrors(db, current.config);
           emit({ kind: 'stage', stage: 'search', message: `${variant.name ?? 'ziplm'} ${target}x: searching from the current model` });
           const { choice, info } = await searchLevels(ctx, 'ziplm', current, db, errors, target, current.config);
           const { checkpoint: pruned, kept } = await stitchModel(current, db, choice);

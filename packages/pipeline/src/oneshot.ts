@@ -23,7 +23,7 @@ import type { CompressionMethod, MemberAttempt, RunResults } from './results.js'
 import type { MemberRecord } from './results.js';
 import { finishRun, openRun } from './run.js';
 import { COMPRESSION_METHODS } from './schemas/member.js';
-import { ensureDatabase } from './stages/database.js';
+import { ensureDatabase, layerErrors } from './stages/database.js';
 import { memberDir, recordDir, resumeMember, saveMember, updateMember } from './stages/members.js';
 import { scoreMember } from './stages/score.js';
 import { searchLevels } from './stages/search.js';
@@ -164,7 +164,7 @@ async function oneShotStages(ctx: RunContext, methods: readonly CompressionMetho
   /** Searches the levels of one member and stitches the pruned model. */
   const searchMember = async (method: CompressionMethod, searchTarget: number, table: LatencyTable = ctx.table) => {
     const db = await database(method === 'magnitude' ? 'magnitude' : 'obs');
-    const errors = await db.toLayerErrors();
+    const errors = await layerErrors(db, dense.config);
     const { choice, info } = await searchLevels(ctx, method, dense, db, errors, searchTarget, undefined, table);
     return { db, choice, info };
   };

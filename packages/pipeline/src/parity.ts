@@ -7,6 +7,7 @@ import { maxAbsDiff, median } from '@ziplm/core';
 import {
   createModel,
   exportModelToOnnx,
+  hasTokenTypes,
   initBackend,
   ONNX_NAMES,
   onnxFeeds,
@@ -90,7 +91,8 @@ export async function checkEngineParity(
   const inputs = {
     inputIds: tf.tensor2d(batch.inputIds, shape, 'int32'),
     attentionMask: tf.tensor2d(batch.attentionMask, shape, 'int32'),
-    tokenTypeIds: tf.tensor2d(batch.tokenTypeIds, shape, 'int32'),
+    // Only a model with token types reads them (BERT; DistilBERT's ONNX graph has no such input either).
+    ...(hasTokenTypes(config) ? { tokenTypeIds: tf.tensor2d(batch.tokenTypeIds, shape, 'int32') } : {}),
   };
   let tfjsLogits: Float32Array;
   let tfjsStates: Float32Array[];

@@ -8,7 +8,15 @@ import { basename, join } from 'node:path';
 import { writeFileAtomic } from '@ziplm/core/node';
 import { createJsMatMulEngine, type MatMulEngine } from '@ziplm/hessian';
 import { describeEnvironment, referenceTime, type InferenceEnvironment } from '@ziplm/latency';
-import { exportModelToOnnx, familyName, isDecoder, layerParameterCount, loadModelDir, type Checkpoint } from '@ziplm/models';
+import {
+  detectModelLayout,
+  exportModelToOnnx,
+  familyName,
+  isDecoder,
+  layerParameterCount,
+  loadModelDir,
+  type Checkpoint,
+} from '@ziplm/models';
 import { createOrtMatMulEngine, createSession, loadOrt } from '@ziplm/onnx/runtime';
 import type { CompoundSettings, EngineKind, RunContext, RunOptions } from './context.js';
 import { DEFAULT_ENGINE, DEFAULT_SEED, DEFAULT_TOLERANCE, defaultCalibrationSamples } from './defaults.js';
@@ -29,10 +37,11 @@ export async function matMulEngine(kind: EngineKind = DEFAULT_ENGINE): Promise<M
   return kind === 'js' ? createJsMatMulEngine() : createOrtMatMulEngine();
 }
 
-/** sha256 over the model's config and weights. */
+/** sha256 over the model's config and weights (model.safetensors, or the ONNX export a transformers.js directory holds). */
 export async function modelHash(dir: string): Promise<string> {
   const config = await hashFile(join(dir, 'config.json'));
-  const weights = await hashFile(join(dir, 'model.safetensors'));
+  const layout = detectModelLayout(dir);
+  const weights = await hashFile(join(dir, layout?.kind === 'onnx' ? layout.onnxFile : 'model.safetensors'));
   return `${config.slice(0, 32)}${weights.slice(0, 32)}`;
 }
 

@@ -4,7 +4,8 @@
 
 import { defineCommand, UsageError } from '../command.js';
 import { EXIT } from '../exit-codes.js';
-import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
+import { progressReporter } from '../progress.js';
+import { DEFAULT_MODEL, modelLayoutLine, resolveModelDir } from '../util.js';
 import { applyInputLimits, INPUT_OPTIONS } from './shared.js';
 
 export const checkCommand = defineCommand({
@@ -39,6 +40,8 @@ export const checkCommand = defineCommand({
     const { checkEngineParity } = await import('@ziplm/pipeline');
 
     const dir = resolveModelDir(options.model, io.cwd);
+    const layoutLine = modelLayoutLine(dir);
+    if (layoutLine !== undefined) progressReporter(io, options.json)({ kind: 'stage', message: layoutLine });
     const parity = await checkEngineParity(await loadModelDir(dir), { repeats: options.repeats, tolerance: options.tolerance });
     const { ok, batch } = parity;
     const report = { model: dir, ...parity };

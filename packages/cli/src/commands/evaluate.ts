@@ -4,7 +4,7 @@ import type { RunOptions, TaskName } from '@ziplm/pipeline';
 import { TASK_NAMES } from '@ziplm/pipeline';
 import { defineCommand, type OptionsFor } from '../command.js';
 import { progressReporter } from '../progress.js';
-import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
+import { DEFAULT_MODEL, modelLayoutLine, resolveModelDir } from '../util.js';
 import { DATA_OPTIONS, taskChoice } from './data-options.js';
 import { applyInputLimits, INPUT_OPTIONS } from './shared.js';
 
@@ -39,11 +39,13 @@ export const evalCommand = defineCommand({
     const { prepareTask, defaultTask, scoreCheckpoint } = await import('@ziplm/pipeline');
     const dir = resolveModelDir(options.model, io.cwd);
     const chosen = taskChoice(options, io.cwd).task;
+    const report = progressReporter(io, options.json);
+    const layoutLine = modelLayoutLine(dir);
+    if (layoutLine !== undefined) report({ kind: 'stage', message: layoutLine });
     const { checkpoint, tokenizer } = await loadModelDir(dir);
     const task = prepareTask(chosen ?? defaultTask(checkpoint.config), checkpoint.config, tokenizer, {
       ...(options.evalLimit !== undefined ? { evalLimit: options.evalLimit } : {}),
     });
-    const report = progressReporter(io, options.json);
     report({ kind: 'stage', message: `scoring ${dir} on ${task.name} (${task.metric.label})` });
     const started = performance.now();
     let items = 0;

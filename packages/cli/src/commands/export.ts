@@ -28,10 +28,10 @@ export const exportCommand = defineCommand({
   options: EXPORT_OPTIONS,
   examples: [{ command: 'ziplm export --model runs/x/members/ziplm-4.00x --out bert-4x.onnx', description: 'Export a pruned member' }],
   async run({ options, io }) {
-    const { loadCheckpoint } = await import('@ziplm/models/io');
+    const { loadModelCheckpoint } = await import('@ziplm/models/io');
     const { exportModelToOnnx } = await import('@ziplm/models/onnx');
     const dir = resolveModelDir(options.model, io.cwd);
-    const checkpoint = await loadCheckpoint(dir);
+    const { checkpoint } = await loadModelCheckpoint(dir);
     // As `ziplm latency --mode generation`: asking a BERT model for KV-cache decoding is the invocation's fault.
     if (options.mode === 'decode' && checkpoint.config.modelType === 'bert') {
       throw new UsageError(

@@ -7,7 +7,7 @@ import { defineCommand, UsageError, type OptionsFor } from '../command.js';
 import { namingOutput } from '../internal/io-errors.js';
 import { progressReporter } from '../progress.js';
 import { DATA_OPTIONS, taskChoice } from './data-options.js';
-import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
+import { DEFAULT_MODEL, modelLayoutLine, resolveModelDir } from '../util.js';
 import {
   applyInputLimits,
   defaultRunDir,
@@ -95,6 +95,9 @@ export const gradualCommand = defineCommand({
     const { runGradual } = await import('@ziplm/pipeline');
     const { inferenceEnvironment } = await import('@ziplm/latency');
     const modelDir = resolveModelDir(options.model, io.cwd);
+    const onEvent = progressReporter(io, options.json);
+    const layoutLine = modelLayoutLine(modelDir);
+    if (layoutLine !== undefined) onEvent({ kind: 'stage', message: layoutLine });
     const { readConfigFile } = await import('@ziplm/models/io');
     const compound = compoundOptions(options);
     const environment = environmentForModel(options, await readConfigFile(join(modelDir, 'config.json')));
@@ -143,7 +146,7 @@ export const gradualCommand = defineCommand({
           weights ? { weights } : {},
           ...(options.compareNoTokenDistillation ? [{ name: 'no token distillation', weights: { ...(weights ?? {}), token: 0 } }] : []),
         ],
-        onEvent: progressReporter(io, options.json),
+        onEvent,
       }),
     );
     return printRunResults(

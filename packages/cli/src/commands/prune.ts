@@ -7,7 +7,7 @@ import { defineCommand, type OptionsFor } from '../command.js';
 import { namingOutput } from '../internal/io-errors.js';
 import { progressReporter } from '../progress.js';
 import { DATA_OPTIONS, taskChoice } from './data-options.js';
-import { DEFAULT_MODEL, resolveModelDir } from '../util.js';
+import { DEFAULT_MODEL, modelLayoutLine, resolveModelDir } from '../util.js';
 import {
   applyInputLimits,
   defaultRunDir,
@@ -99,6 +99,9 @@ export const pruneCommand = defineCommand({
     const { runOneShot } = await import('@ziplm/pipeline');
     const { inferenceEnvironment } = await import('@ziplm/latency');
     const modelDir = resolveModelDir(options.model, io.cwd);
+    const onEvent = progressReporter(io, options.json);
+    const layoutLine = modelLayoutLine(modelDir);
+    if (layoutLine !== undefined) onEvent({ kind: 'stage', message: layoutLine });
     const { readConfigFile } = await import('@ziplm/models/io');
     const compound = compoundOptions(options);
     const environment = environmentForModel(options, await readConfigFile(join(modelDir, 'config.json')));
@@ -131,7 +134,7 @@ export const pruneCommand = defineCommand({
         tolerance: options.tolerance,
         retarget: options.retarget,
         engine: options.engine,
-        onEvent: progressReporter(io, options.json),
+        onEvent,
       }),
     );
     return printRunResults(

@@ -64,16 +64,16 @@ export const verifyCommand = defineCommand({
       throw new UsageError(
         `--rounds must be an integer >= ${MIN_ROUNDS} (the fewest rounds with a 95% interval of the speedup), got ${options.rounds}`,
       );
-    const { loadCheckpoint } = await import('@ziplm/models/io');
+    const { loadModelCheckpoint } = await import('@ziplm/models/io');
     const { loadLatencyTable, predictRuntime } = await import('@ziplm/latency');
     const { verifySpeedup, ortFingerprint } = await import('@ziplm/latency/measure');
     const { readCheckedMember } = await import('@ziplm/pipeline');
     const denseDir = resolveModelDir(options.dense, io.cwd);
-    const dense = await loadCheckpoint(denseDir);
+    const { checkpoint: dense } = await loadModelCheckpoint(denseDir);
     const memberDir = resolveModelDir(options.model, io.cwd);
     // A member of a run: its files must be the ones it was written with (RunDirectoryError, exit 3).
     const record = await readCheckedMember(memberDir);
-    const pruned = await loadCheckpoint(memberDir);
+    const { checkpoint: pruned } = await loadModelCheckpoint(memberDir);
     const shippedOnnx = join(memberDir, 'model.onnx');
     const { table, warnings } = await loadLatencyTable(resolve(io.cwd, options.table), {
       model: dense.config,

@@ -28,7 +28,7 @@
 import { seededRandom } from '@ziplm/core';
 import { attentionLevels, ffnLevels } from '@ziplm/hessian';
 import type { BertConfig, Checkpoint, Gpt2Config, LlamaConfig, ModelConfig, WeightMap } from '@ziplm/models';
-import { familyName, isDecoder } from '@ziplm/models';
+import { familyName, headsPerGroup, isDecoder } from '@ziplm/models';
 import {
   expectedShapes,
   exportAttentionBlock,
@@ -96,7 +96,7 @@ export interface BuildTableOptions extends Omit<ProtocolOptions, 'onProgress'> {
   checkpoint?: Checkpoint;
   /** Seed of weights and inputs; default 0. */
   seed?: number;
-  /** Kept head counts to time; default `attentionLevels(numHeads)` of @ziplm/hessian (the solver's grid). */
+  /** Kept head counts to time; default `attentionLevels(numHeads, headsPerGroup)` of @ziplm/hessian (the solver's grid; whole key/value groups for LLaMA). */
   attentionLevels?: readonly number[];
   /** Kept FFN sizes to time; default `ffnLevels(intermediateSize)` of @ziplm/hessian. */
   ffnLevels?: readonly number[];
@@ -302,7 +302,7 @@ export async function buildLatencyTable(
   const exportOptions = exportOptionsFor(env);
   /** A whole model of `checkpoint`'s shape, in the environment's precision. */
   const wholeModel = (checkpoint: Checkpoint) => exportModelToOnnx(checkpoint, timingExportOptions(checkpoint.config, env));
-  const heads = checkLevels(options.attentionLevels ?? attentionLevels(dense.numHeads), dense.numHeads, 'attention');
+  const heads = checkLevels(options.attentionLevels ?? attentionLevels(dense.numHeads, headsPerGroup(dense)), dense.numHeads, 'attention');
   const neurons = checkLevels(options.ffnLevels ?? ffnLevels(dense.intermediateSize), dense.intermediateSize, 'ffn');
   const tolerance = options.monotonicityTolerance ?? 0.02;
   const context = options.context ?? 'model';

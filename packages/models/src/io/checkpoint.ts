@@ -1,30 +1,36 @@
-// Hugging Face checkpoint directories: config.json + model.safetensors (+ tokenizer files).
+// Hugging Face checkpoint directories: config.json + model.safetensors (+ tokenizer files), or the
+// transformers.js / Optimum layout: config.json + onnx/model.onnx (or model.onnx) (+ tokenizer files).
 //
 // Loading maps every stored name to ziplm's canonical name (`canonicalName`), requires every tensor
 // of `expectedShapes(config)` with exactly its shape, and rejects stored transformer-layer tensors
 // the config does not expect (e.g. a pruned config over dense weights). GPT2's `lm_head.weight` is a
 // parameter when config.json says `tie_word_embeddings: false`; in a tied checkpoint (Hugging Face writes
 // none) a stored copy is accepted only when it equals `transformer.wte.weight`, because the model will use
-// wte and a different head would be silently dropped. Saving writes the config
-// (per-layer shapes in its `ziplm` block) and the weights in the `expectedShapes` order, each file
-// atomically, so that load(save(x)) gives x back bit for bit.
+// wte and a different head would be silently dropped. Both file kinds go through that one validation
+// (checkpoint-tensors.ts); onnx-checkpoint.ts first maps an ONNX graph's initializers back to those names.
+// Saving writes the config (per-layer shapes in its `ziplm` block) and the weights in the `expectedShapes`
+// order, each file atomically, so that load(save(x)) gives x back bit for bit.
 
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { writeFileAtomic } from '@ziplm/core/node';
 import type { ModelConfig } from '../config.js';
-import { fromHfConfig, tiesWordEmbeddings, toHfConfig } from '../config.js';
+import { fromHfConfig, toHfConfig } from '../config.js';
 import { ConfigError, VocabularyError, WeightsError } from '../errors.js';
 import { readTextFile } from '../internal/text-file.js';
 import type { Tokenizer } from '../tokenizers/index.js';
 import { loadTokenizer } from '../tokenizers/index.js';
-import type { Checkpoint, Tensor32, WeightMap } from '../weights.js';
-import { GPT2_NAMES, LLAMA_NAMES, canonicalName, expectedShapes, fileName } from '../weights.js';
+import type { Checkpoint } from '../weights.js';
+import { expectedShapes, fileName } from '../weights.js';
+import { CONFIG_FILE, assembleCheckpoint, listNames, planCheckpointTensors } from './checkpoint-tensors.js';
+import { checkpointFromOnnx, ONNX_MODEL_FILE } from './onnx-checkpoint.js';
 import type { SafetensorsHeader, SafetensorsWriteDtype } from './safetensors.js';
 import { FLOAT_DTYPES, readSafetensors, readSafetensorsHeader, writeSafetensors } from './safetensors.js';
 
-/** File names of a checkpoint directory. */
-export const CONFIG_FILE = 'config.json';
+export { checkFinite } from './checkpoint-tensors.js';
+export { CONFIG_FILE, ONNX_MODEL_FILE };
+/** The weights file of a Hugging Face checkpoint directory. */
 export const WEIGHTS_FILE = 'model.safetensors';
 
 /** Reads and validates a Hugging Face config.json. @throws ConfigError naming the file. */
@@ -41,40 +47,6 @@ export async function readConfigFile(file: string): Promise<ModelConfig> {
     });
   }
   return fromHfConfig(json, file);
-}
-
-function listNames(names: string[], max = 4): string {
-  const shown = names
-    .slice(0, max)
-    .map((n) => `"${n}"`)
-    .join(', ');
-  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
-}
-
-/**
- * Refuses a tensor holding NaN or ±Infinity: such weights export and score without complaint (a
- * NaN in one FFN gave 48% accuracy instead of 80%, exit 0), so they are refused where they enter.
- * Costs one pass over the floats: 0.55 to 1.1 ms per MB (100 MiB of float32 on a busy 2-core machine), so
- * 0.2 to 0.45 s for a 400 MB checkpoint, less than reading it from disk (README, "Limits").
- */
-export function checkFinite(data: Float32Array, name: string, file: string): void {
-  for (let i = 0; i < data.length; i++) {
-    const x = data[i]!;
-    // x - x is 0 for every finite x and NaN for NaN and ±Infinity: one subtraction, no call.
-    if (x - x !== 0) {
-      throw new WeightsError(file, `tensor "${name}" holds ${x} at flat index ${i}: weights must be finite numbers`);
-    }
-  }
-}
-
-/** Prefixes of per-layer parameters: a stored one the config does not expect means config and weights disagree. */
-const LAYER_PREFIX = /^(bert\.encoder\.layer\.\d+\.|transformer\.h\.\d+\.|model\.layers\.\d+\.)/;
-
-/** The token embedding an LM head is tied to, when the config ties it (GPT2 by default, LLaMA when asked); else undefined. */
-function tiedHeadSource(config: ModelConfig): string | undefined {
-  if (config.modelType === 'gpt2') return tiesWordEmbeddings(config) ? GPT2_NAMES.tokenEmbeddings : undefined;
-  if (config.modelType === 'llama') return config.tieWordEmbeddings === true ? LLAMA_NAMES.tokenEmbeddings : undefined;
-  return undefined;
 }
 
 /**
@@ -117,96 +89,62 @@ export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
     if (error instanceof WeightsError && error.problem === 'file not found') {
       throw new WeightsError(
         weightsFile,
-        'file not found (only single-file safetensors checkpoints are supported; convert pytorch_model.bin or sharded checkpoints first)',
+        'file not found (only single-file safetensors checkpoints, or an ONNX export onnx/model.onnx in the transformers.js / Optimum layout, are supported; convert pytorch_model.bin or sharded checkpoints first)',
       );
     }
     throw error;
   }
-  const expected = expectedShapes(config);
-  const stored = new Map<string, string>(); // canonical → stored name
-  const unexpected: string[] = [];
-  /** The stored name of an `lm_head.weight` next to a tied config: it must equal wte (checked once read). */
-  let tiedLmHead: string | undefined;
-  for (const entry of header.entries) {
-    const canonical = canonicalName(config, entry.name);
-    if (canonical === undefined) continue;
-    const previous = stored.get(canonical);
-    if (previous !== undefined) throw new WeightsError(weightsFile, `tensors "${previous}" and "${entry.name}" both map to "${canonical}"`);
-    if (canonical === GPT2_NAMES.lmHead && tiedHeadSource(config) !== undefined) {
-      tiedLmHead = entry.name;
-      continue;
-    }
-    if (!expected.has(canonical)) {
-      if (LAYER_PREFIX.test(canonical)) unexpected.push(entry.name);
-      continue;
-    }
-    stored.set(canonical, entry.name);
-    const shape = expected.get(canonical)!;
-    if (entry.shape.length !== shape.length || entry.shape.some((v, i) => v !== shape[i])) {
-      throw new WeightsError(
-        weightsFile,
-        `tensor "${entry.name}" has shape [${entry.shape.join(', ')}] but ${CONFIG_FILE} implies [${shape.join(', ')}]`,
-      );
-    }
+  const plan = planCheckpointTensors(config, header.entries, weightsFile, (entry) => {
     if (!FLOAT_DTYPES.includes(entry.dtype)) {
       throw new WeightsError(
         weightsFile,
         `tensor "${entry.name}" has dtype ${entry.dtype}; weights must be one of ${FLOAT_DTYPES.join(', ')}`,
       );
     }
-  }
-  const missing = [...expected.keys()].filter((n) => !stored.has(n));
-  if (missing.length > 0) {
-    const embedding = config.modelType === 'llama' ? LLAMA_NAMES.tokenEmbeddings : GPT2_NAMES.tokenEmbeddings;
-    const untiedHead = missing.includes(GPT2_NAMES.lmHead)
-      ? ` (${CONFIG_FILE} sets "tie_word_embeddings": false${config.modelType === 'llama' ? ' or leaves it out' : ''}, so the LM head "${GPT2_NAMES.lmHead}" must be stored; for a head tied to "${embedding}" set it to true)`
-      : '';
-    throw new WeightsError(
-      weightsFile,
-      `missing ${missing.length} tensor(s) required by ${CONFIG_FILE}: ${listNames(missing.map((n) => fileName(config, n)))}${untiedHead}`,
-    );
-  }
-  if (unexpected.length > 0) {
-    throw new WeightsError(
-      weightsFile,
-      `${unexpected.length} layer tensor(s) are not expected by ${CONFIG_FILE} (does its per-layer shape match the weights?): ${listNames(unexpected)}`,
-    );
-  }
-  const wanted = new Set(stored.values());
-  if (tiedLmHead !== undefined) wanted.add(tiedLmHead);
+  });
+  const wanted = new Set(plan.stored.values());
+  if (plan.tiedLmHead !== undefined) wanted.add(plan.tiedLmHead);
   const { tensors } = await readSafetensors(weightsFile, { select: (e) => wanted.has(e.name) });
-  const weights: WeightMap = new Map();
-  for (const [canonical, name] of stored) {
-    const tensor = tensors.get(name)!;
-    checkFinite(tensor.data, name, weightsFile);
-    weights.set(canonical, tensor);
-  }
-  if (tiedLmHead !== undefined) {
-    const source = tiedHeadSource(config)!;
-    checkTiedLmHead(tensors.get(tiedLmHead)!, tiedLmHead, weights.get(source)!, source, weightsFile);
-  }
-  // Keep the expectedShapes order (the order models create variables and files are written in).
-  const ordered: WeightMap = new Map();
-  for (const name of expected.keys()) ordered.set(name, weights.get(name)!);
-  return { config, weights: ordered };
+  return assembleCheckpoint(config, plan, (name) => tensors.get(name)!, weightsFile);
 }
 
 /**
- * A tied GPT2 checkpoint may store `lm_head.weight` as a copy of wte (checkpoints converted from
- * pytorch_model.bin do); the model computes its logits with wte, so a head that differs would be silently
- * replaced. It is refused instead, pointing at `tie_word_embeddings: false`.
+ * The largest ONNX file read: a protobuf message cannot exceed 2 GiB, so a bigger file is not a single-file export
+ * (exports over 2 GiB keep their weights in model.onnx_data, which is not supported). Checked before reading.
  */
-function checkTiedLmHead(head: Tensor32, name: string, wte: Tensor32, wteName: string, file: string): void {
-  const sameShape = head.shape.length === wte.shape.length && head.shape.every((v, i) => v === wte.shape[i]);
-  const index = sameShape ? head.data.findIndex((v, i) => v !== wte.data[i]) : -1;
-  if (sameShape && index === -1) return;
-  const difference = sameShape
-    ? `differs from "${wteName}" (first at flat index ${index})`
-    : `has shape [${head.shape.join(', ')}], "${wteName}" [${wte.shape.join(', ')}]`;
-  throw new WeightsError(
-    file,
-    `tensor "${name}" ${difference}, but ${CONFIG_FILE} ties the LM head to the token embedding ("tie_word_embeddings"): set "tie_word_embeddings": false to use this LM head, or drop it`,
-  );
+const MAX_ONNX_FILE_BYTES = 2 ** 31 - 1;
+
+/** Options of `loadOnnxCheckpoint`. */
+export interface LoadOnnxCheckpointOptions {
+  /** The ONNX file, relative to the directory or absolute (default `onnx/model.onnx`). */
+  readonly onnxFile?: string;
+}
+
+/**
+ * Loads `dir/config.json` and an ONNX export of that model (default `dir/onnx/model.onnx`, the transformers.js /
+ * Optimum layout) into a checkpoint: initializers are mapped back to Hugging Face parameters by reading the graph
+ * (onnx-checkpoint.ts) and validated as model.safetensors is. A quantized export is refused, naming the fp32 file.
+ * @throws ConfigError for a bad config.json, WeightsError naming the ONNX file for everything else.
+ */
+export async function loadOnnxCheckpoint(dir: string, options: LoadOnnxCheckpointOptions = {}): Promise<Checkpoint> {
+  const config = await readConfigFile(join(dir, CONFIG_FILE));
+  const file = resolve(dir, options.onnxFile ?? ONNX_MODEL_FILE);
+  let size: number;
+  try {
+    const info = await stat(file);
+    if (!info.isFile()) throw new WeightsError(file, 'is not a file');
+    size = info.size;
+  } catch (error) {
+    if (error instanceof WeightsError) throw error;
+    throw new WeightsError(file, 'file not found', { cause: error });
+  }
+  if (size > MAX_ONNX_FILE_BYTES) {
+    throw new WeightsError(
+      file,
+      `has ${size} bytes; a single-file ONNX model holds at most ${MAX_ONNX_FILE_BYTES} (external data is not supported)`,
+    );
+  }
+  return checkpointFromOnnx(config, new Uint8Array(await readFile(file)), file);
 }
 
 /** What `saveCheckpoint` needs from a tokenizer: writing its vocabulary files. */
@@ -231,7 +169,9 @@ export async function saveCheckpoint(dir: string, checkpoint: Checkpoint, option
   checkCheckpoint(checkpoint, weightsFile);
   await mkdir(dir, { recursive: true });
   // Under the model's own file names (DistilBERT's for a DistilBERT config; see weights.ts).
-  const ordered = [...expectedShapes(checkpoint.config).keys()].map((n) => [fileName(checkpoint.config, n), checkpoint.weights.get(n)!] as const);
+  const ordered = [...expectedShapes(checkpoint.config).keys()].map(
+    (n) => [fileName(checkpoint.config, n), checkpoint.weights.get(n)!] as const,
+  );
   // Hugging Face transformers refuses safetensors files without format metadata.
   await writeSafetensors(weightsFile, ordered, { metadata: { format: 'pt' }, dtype: options.dtype });
   const written = [WEIGHTS_FILE];
@@ -242,25 +182,106 @@ export async function saveCheckpoint(dir: string, checkpoint: Checkpoint, option
   return written;
 }
 
+/**
+ * How a model directory stores its weights, as `detectModelLayout` finds it. Paths are relative to the directory;
+ * `description` is a sentence for the user ("transformers.js / Optimum ONNX export (onnx/model.onnx)").
+ */
+export type ModelLayout =
+  | {
+      /** A Hugging Face checkpoint: config.json + model.safetensors. */
+      readonly kind: 'safetensors';
+      readonly weightsFile: string;
+      /** An ONNX export beside it, not read: the safetensors weights are preferred (exact, no graph to map back). */
+      readonly unusedOnnxFile?: string;
+      readonly description: string;
+    }
+  | {
+      /** The transformers.js / Optimum layout: config.json + onnx/model.onnx (or model.onnx at the top). */
+      readonly kind: 'onnx';
+      readonly onnxFile: string;
+      /** Only a quantized export is there (it will be refused, naming the fp32 file to use). */
+      readonly quantized: boolean;
+      readonly description: string;
+    };
+
+/** Full-precision ONNX exports, where transformers.js / Optimum put them first. */
+const ONNX_FILES = [ONNX_MODEL_FILE, 'model.onnx'] as const;
+/** Quantized exports transformers.js publishes beside (or instead of) the fp32 one. */
+const QUANTIZED_ONNX_FILES = ['model_quantized.onnx', 'model_int8.onnx', 'model_uint8.onnx', 'model_q4.onnx', 'model_bnb4.onnx'].flatMap(
+  (name) => [join('onnx', name), name],
+);
+
+/**
+ * Which layout a model directory has: a Hugging Face checkpoint (model.safetensors; preferred when an ONNX export
+ * is there too), else a transformers.js / Optimum ONNX export (onnx/model.onnx, then model.onnx; a quantized one
+ * only when no fp32 one exists). Undefined when the directory holds none of these files.
+ */
+export function detectModelLayout(dir: string): ModelLayout | undefined {
+  const onnxFile = ONNX_FILES.find((f) => existsSync(join(dir, f)));
+  if (existsSync(join(dir, WEIGHTS_FILE))) {
+    return {
+      kind: 'safetensors',
+      weightsFile: WEIGHTS_FILE,
+      ...(onnxFile !== undefined ? { unusedOnnxFile: onnxFile } : {}),
+      description:
+        onnxFile === undefined
+          ? `Hugging Face checkpoint (${WEIGHTS_FILE})`
+          : `Hugging Face checkpoint (${WEIGHTS_FILE}; preferred over the ONNX export ${onnxFile} beside it)`,
+    };
+  }
+  if (onnxFile !== undefined) {
+    return { kind: 'onnx', onnxFile, quantized: false, description: `transformers.js / Optimum ONNX export (${onnxFile})` };
+  }
+  const quantizedFile = QUANTIZED_ONNX_FILES.find((f) => existsSync(join(dir, f)));
+  if (quantizedFile !== undefined) {
+    return {
+      kind: 'onnx',
+      onnxFile: quantizedFile,
+      quantized: true,
+      description: `transformers.js / Optimum ONNX export (${quantizedFile}, quantized)`,
+    };
+  }
+  return undefined;
+}
+
 /** A checkpoint and its tokenizer. */
 export interface ModelDir {
   readonly checkpoint: Checkpoint;
   readonly tokenizer: Tokenizer;
+  /** Where the weights came from (set by `loadModelDir`). */
+  readonly layout?: ModelLayout;
 }
 
 /**
- * Loads a whole model directory: config.json, model.safetensors and the tokenizer
- * (vocab.txt / tokenizer.json for BERT, vocab.json + merges.txt for GPT2).
+ * Loads the checkpoint of a model directory in either layout (`detectModelLayout`): model.safetensors, or the
+ * ONNX export of a transformers.js / Optimum directory. No tokenizer is read (see `loadModelDir`).
+ * @throws ConfigError or WeightsError naming the offending file.
+ */
+export async function loadModelCheckpoint(dir: string): Promise<{ checkpoint: Checkpoint; layout: ModelLayout }> {
+  // With no weights file at all, the safetensors loader says what is missing, as it always did.
+  const layout: ModelLayout = detectModelLayout(dir) ?? {
+    kind: 'safetensors',
+    weightsFile: WEIGHTS_FILE,
+    description: `Hugging Face checkpoint (${WEIGHTS_FILE})`,
+  };
+  const checkpoint = layout.kind === 'onnx' ? await loadOnnxCheckpoint(dir, { onnxFile: layout.onnxFile }) : await loadCheckpoint(dir);
+  return { checkpoint, layout };
+}
+
+/**
+ * Loads a whole model directory: config.json, the weights (model.safetensors, or an ONNX export in the
+ * transformers.js / Optimum layout, see `detectModelLayout`) and the tokenizer (vocab.txt / tokenizer.json for
+ * BERT, vocab.json + merges.txt or tokenizer.json for the decoders).
  * @throws ConfigError, WeightsError or VocabularyError naming the offending file.
  */
 export async function loadModelDir(dir: string): Promise<ModelDir> {
-  const checkpoint = await loadCheckpoint(dir);
-  const tokenizer = await loadTokenizer(dir, checkpoint.config.modelType === 'llama' ? 'gpt2' : checkpoint.config.modelType);
+  const { checkpoint, layout } = await loadModelCheckpoint(dir);
+  const tokenizer = await loadTokenizer(dir, checkpoint.config.modelType);
   if (tokenizer.vocabSize > checkpoint.config.vocabSize) {
     throw new VocabularyError(
       dir,
       `the tokenizer has ${tokenizer.vocabSize} tokens but ${CONFIG_FILE} vocab_size is ${checkpoint.config.vocabSize}: ids would fall outside the embedding`,
     );
   }
-  return { checkpoint, tokenizer };
+  return { checkpoint, tokenizer, layout };
 }

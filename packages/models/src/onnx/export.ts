@@ -4,15 +4,24 @@
 // per-module timings).
 
 import { GraphBuilder } from '@ziplm/onnx';
-import type { BertConfig, Gpt2Config, ModelConfig } from '../config.js';
-import { headDim, toHfConfig } from '../config.js';
+import type { BertConfig, Gpt2Config, LlamaConfig, ModelConfig } from '../config.js';
+import { hasTokenTypes, headDim, headsPerGroup, toHfConfig } from '../config.js';
 import { checkCheckpoint } from '../io/checkpoint.js';
 import { randomCheckpoint } from '../random.js';
 import type { Checkpoint } from '../weights.js';
 import { bertAttention, bertEmbeddings, bertFfn, bertHead, bertLayer, type BertContext } from '../internal/onnx/bert.js';
 import { gpt2Attention, gpt2Embeddings, gpt2Ffn, gpt2LmHead, type Gpt2Context } from '../internal/onnx/gpt2.js';
 import { Initializers } from '../internal/onnx/initializers.js';
-import { attentionBias, type KvCache, type ModuleInputCapture } from '../internal/onnx/modules.js';
+import {
+  llamaAttention,
+  llamaEmbeddings,
+  llamaFfn,
+  llamaLmHead,
+  llamaRope,
+  trailingPositions,
+  type LlamaContext,
+} from '../internal/onnx/llama.js';
+import { attentionBias, dimOf, positionIds, type KvCache, type ModuleInputCapture } from '../internal/onnx/modules.js';
 import type { Int8Plan } from '../internal/onnx/quantized.js';
 import { OnnxExportError } from './errors.js';
 import { ONNX_DIMS, ONNX_NAMES } from './names.js';
@@ -21,7 +30,7 @@ import type { ActivationRange, OnnxQuantizeOptions } from './quantize.js';
 /** Options shared by every export. */
 export interface OnnxExportOptions {
   /**
-   * 'full' (default): every position of the input sequence at once. 'decode' (GPT2 only): new
+   * 'full' (default): every position of the input sequence at once. 'decode' (GPT2, LLaMA): new
    * token(s) attending to a KV cache (past_key/past_value inputs, present_key/present_value outputs),
    * the generation setting of the latency table (guide/latency.md, guide/paper.md).
    */
@@ -68,7 +77,8 @@ function checkOptions(what: string, config: ModelConfig, options: OnnxExportOpti
   const mode = options.mode ?? 'full';
   if (mode !== 'full' && mode !== 'decode') throw new OnnxExportError(what, `mode must be "full" or "decode", got ${JSON.stringify(mode)}`);
   const decode = mode === 'decode';
-  if (decode && config.modelType !== 'gpt2') throw new OnnxExportError(what, 'mode "decode" (KV cache) is for GPT2; BERT is an encoder');
+  if (decode && config.modelType === 'bert')
+    throw new OnnxExportError(what, 'mode "decode" (KV cache) is for GPT2 and LLaMA; BERT is an encoder');
   if (options.pastLength !== undefined) {
     if (!decode) throw new OnnxExportError(what, 'pastLength is only meaningful with mode "decode"');
     if (!Number.isInteger(options.pastLength) || options.pastLength < 0)
@@ -123,16 +133,17 @@ function metadata(config: ModelConfig, graph: Record<string, unknown>, quantize:
 
 /**
  * Exports a whole model. Inputs are int64 [batch, sequence] (`input_ids`, `attention_mask` with 1 =
- * token, and for BERT `token_type_ids`); batch and sequence are symbolic. Output `logits`:
+ * token, and for BERT, not DistilBERT, `token_type_ids`); batch and sequence are symbolic. Output `logits`:
  * BERT classification [batch, labels], span-QA [batch, sequence, 2] (start, end), no head: the last
- * hidden state [batch, sequence, hidden]; GPT2 [batch, sequence, vocab]. Every layer has its own head
+ * hidden state [batch, sequence, hidden]; GPT2 and LLaMA [batch, sequence, vocab]. Every layer has its own head
  * count and FFN size from the config; a removed module is skipped (for post-LN BERT with its
  * LayerNorm, guide/structured-obs.md).
  *
  * GPT2 decode mode: `attention_mask` is [batch, total_sequence] (cache + new tokens), and each layer
  * l that keeps attention takes `past_key_l`/`past_value_l` [batch, heads_l, past_sequence, headDim]
  * and returns `present_key_l`/`present_value_l` [batch, heads_l, total_sequence, headDim]. New tokens
- * get positions past … total − 1; a cache of length 0 makes decode equal full mode.
+ * get positions past … total − 1; a cache of length 0 makes decode equal full mode. LLaMA decode mode is
+ * the same with `heads_l / headsPerGroup(config)` cached key/value heads per layer (keys after RoPE).
  *
  * With `quantize`, the projections of `quantizableLinears(config)` are INT8 (the heads stay fp32) and
  * the `ziplm.graph` metadata records `quantization: { precision: 'int8', activations }`.
@@ -142,7 +153,6 @@ function metadata(config: ModelConfig, graph: Record<string, unknown>, quantize:
 export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOptions = {}): Uint8Array {
   const config = checkpoint.config;
   const what = `exportModelToOnnx (${config.modelType})`;
-  if (config.modelType === 'llama') throw new OnnxExportError(what, 'LLaMA export is not implemented yet');
   const decode = checkOptions(what, config, options);
   checkQuantize(what, options.quantize);
   checkCheckpoint(checkpoint, `${what}: checkpoint`);
@@ -155,7 +165,8 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
   const states: string[] = [];
   let logits: string;
   let logitsDims: (string | number)[];
-  // Decode mode: each kept attention module's cache and its head count (the present outputs' shape).
+  // Decode mode: each kept attention module's cache and its cached head count (the present outputs' shape):
+  // GPT2 caches every head, LLaMA one key/value head per group.
   const caches: Array<{ cache: KvCache; heads: number }> = [];
   const captured: Array<{ name: string; tensor: string; width: number }> = [];
   const capture: ModuleInputCapture | undefined = options.moduleInputs
@@ -175,7 +186,8 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
 
   if (config.modelType === 'bert') {
     const ctx: BertContext = { g, init, config, capture, ...projections };
-    const types = g.input(ONNX_NAMES.tokenTypeIds, 'int64', seqDims);
+    // Optimum's inputs: token_type_ids only for a model that has token types (BERT, not DistilBERT).
+    const types = hasTokenTypes(config) ? g.input(ONNX_NAMES.tokenTypeIds, 'int64', seqDims) : undefined;
     let h = bertEmbeddings(ctx, ids, types);
     states.push(h);
     const bias = attentionBias(g, mask);
@@ -184,6 +196,37 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
       states.push(h);
     }
     ({ logits, dims: logitsDims } = bertHead(ctx, h));
+  } else if (config.modelType === 'llama') {
+    const ctx: LlamaContext = { g, init, config, capture, ...projections };
+    let h = llamaEmbeddings(ctx, ids);
+    states.push(h);
+    // New tokens sit at positions total − seq … total − 1: after the cache in decode mode.
+    const offset = decode ? g.op('Sub', [dimOf(g, mask, 1), dimOf(g, ids, 1)]) : undefined;
+    const rope = llamaRope(ctx, positionIds(g, ids, offset), true);
+    const bias = attentionBias(g, mask, ids);
+    const hd = headDim(config);
+    const past = options.pastLength ?? ONNX_DIMS.past;
+    for (let l = 0; l < config.numLayers; l++) {
+      const heads = config.layerHeads[l]!;
+      if (heads > 0) {
+        let cache: KvCache | undefined;
+        if (decode) {
+          const kvHeads = heads / headsPerGroup(config);
+          cache = {
+            pastKey: g.input(ONNX_NAMES.pastKey(l), 'float32', [ONNX_DIMS.batch, kvHeads, past, hd]),
+            pastValue: g.input(ONNX_NAMES.pastValue(l), 'float32', [ONNX_DIMS.batch, kvHeads, past, hd]),
+            presentKey: ONNX_NAMES.presentKey(l),
+            presentValue: ONNX_NAMES.presentValue(l),
+          };
+          caches.push({ cache, heads: kvHeads });
+        }
+        h = llamaAttention(ctx, l, heads, h, bias, rope, cache);
+      }
+      if (config.layerIntermediate[l]! > 0) h = llamaFfn(ctx, l, h);
+      states.push(h);
+    }
+    logits = llamaLmHead(ctx, h);
+    logitsDims = [ONNX_DIMS.batch, ONNX_DIMS.sequence, config.vocabSize];
   } else {
     const ctx: Gpt2Context = { g, init, config, capture, ...projections };
     let h = gpt2Embeddings(ctx, ids, mask, decode);
@@ -236,7 +279,9 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
  * [batch, heads, past_sequence, headDim] to `present_key`/`present_value`. The module's subgraph
  * is built by the same function as in `exportModelToOnnx`: for BERT attention that is BertAttention
  * (with its residual and LayerNorm), for BERT FFN intermediate + output (with residual and
- * LayerNorm); for GPT2 x + attn(ln_1(x)) and x + mlp(ln_2(x)). With `quantize` its projections are
+ * LayerNorm); for GPT2 x + attn(ln_1(x)) and x + mlp(ln_2(x)); for LLaMA x + attn(input_layernorm(x))
+ * (RoPE at positions total − sequence … total − 1; a decode cache of `heads / headsPerGroup` key/value
+ * heads) and x + mlp(post_attention_layernorm(x)). With `quantize` its projections are
  * the same INT8 subgraphs as the whole model's; a static export without a range for an input uses a
  * nominal ±8 (block exports are for timing).
  */
@@ -265,7 +310,6 @@ function buildBlock(
   graphInfo: Record<string, unknown>,
 ): Uint8Array {
   const config = checkpoint.config;
-  if (config.modelType === 'llama') throw new OnnxExportError(what, 'LLaMA export is not implemented yet');
   const decode = checkOptions(what, reportedConfig, options);
   checkQuantize(what, options.quantize);
   const int8 = int8Plan(what, options.quantize, 'nominal');
@@ -279,30 +323,39 @@ function buildBlock(
   if (module === 'attention') {
     const heads = config.layerHeads[layer]!;
     const mask = g.input(ONNX_NAMES.attentionMask, 'int64', [ONNX_DIMS.batch, decode ? ONNX_DIMS.total : ONNX_DIMS.sequence]);
+    // A decode-mode cache holds every GPT2 head, one key/value head per group for LLaMA.
+    const cachedHeads = heads / headsPerGroup(config);
+    if (decode && config.modelType !== 'bert') {
+      const past = options.pastLength ?? ONNX_DIMS.past;
+      const dims = [ONNX_DIMS.batch, cachedHeads, past, headDim(config)];
+      cache = {
+        pastKey: g.input(ONNX_NAMES.blockPastKey, 'float32', dims),
+        pastValue: g.input(ONNX_NAMES.blockPastValue, 'float32', dims),
+        presentKey: ONNX_NAMES.blockPresentKey,
+        presentValue: ONNX_NAMES.blockPresentValue,
+      };
+    }
     if (config.modelType === 'bert') {
       out = bertAttention({ g, init, config, ...projections }, layer, heads, x, attentionBias(g, mask));
+    } else if (config.modelType === 'llama') {
+      const ctx: LlamaContext = { g, init, config, ...projections };
+      // Positions total − seq … total − 1 (0 … seq − 1 in full mode), as in the whole model.
+      const rope = llamaRope(ctx, trailingPositions(g, x, mask), false);
+      out = llamaAttention(ctx, layer, heads, x, attentionBias(g, mask, x), rope, cache);
     } else {
-      if (decode) {
-        const past = options.pastLength ?? ONNX_DIMS.past;
-        const dims = [ONNX_DIMS.batch, heads, past, headDim(config)];
-        cache = {
-          pastKey: g.input(ONNX_NAMES.blockPastKey, 'float32', dims),
-          pastValue: g.input(ONNX_NAMES.blockPastValue, 'float32', dims),
-          presentKey: ONNX_NAMES.blockPresentKey,
-          presentValue: ONNX_NAMES.blockPresentValue,
-        };
-      }
       out = gpt2Attention({ g, init, config, ...projections }, layer, heads, x, attentionBias(g, mask, x), cache);
     }
   } else {
     out =
       config.modelType === 'bert'
         ? bertFfn({ g, init, config, ...projections }, layer, x)
-        : gpt2Ffn({ g, init, config, ...projections }, layer, x);
+        : config.modelType === 'llama'
+          ? llamaFfn({ g, init, config, ...projections }, layer, x)
+          : gpt2Ffn({ g, init, config, ...projections }, layer, x);
   }
   g.output(out, 'float32', hiddenDims, ONNX_NAMES.blockOutput);
   if (cache) {
-    const dims = [ONNX_DIMS.batch, config.layerHeads[layer]!, ONNX_DIMS.total, headDim(config)];
+    const dims = [ONNX_DIMS.batch, config.layerHeads[layer]! / headsPerGroup(config), ONNX_DIMS.total, headDim(config)];
     g.output(cache.presentKey, 'float32', dims);
     g.output(cache.presentValue, 'float32', dims);
   }
@@ -315,7 +368,14 @@ function buildBlock(
  */
 function blockConfig(config: ModelConfig, heads: number, neurons: number): ModelConfig {
   const base = { ...config, numLayers: 1, layerHeads: [heads], layerIntermediate: [neurons], vocabSize: 1, maxPositions: 1 };
-  if (config.modelType === 'bert') return { ...(base as BertConfig), typeVocabSize: 1, padTokenId: 0, head: { type: 'none' } };
+  // DistilBERT keeps its 0 token types (its variant requires them), BERT gets a one-row table.
+  if (config.modelType === 'bert')
+    return { ...(base as BertConfig), typeVocabSize: hasTokenTypes(config) ? 1 : 0, padTokenId: 0, head: { type: 'none' } };
+  if (config.modelType === 'llama') {
+    // Token ids must fit the one-token vocabulary: no end-of-sequence list, no padding id.
+    const { eosTokenIds: _eos, padTokenId: _pad, ...llama } = base as LlamaConfig;
+    return { ...llama, bosTokenId: 0, eosTokenId: 0 };
+  }
   return { ...(base as Gpt2Config), bosTokenId: 0, eosTokenId: 0 };
 }
 
@@ -328,6 +388,12 @@ export function exportAttentionBlock(config: ModelConfig, heads: number, options
   const what = `exportAttentionBlock (${config.modelType}, ${heads} heads)`;
   if (!Number.isInteger(heads) || heads < 1 || heads > config.numHeads)
     throw new OnnxExportError(what, `heads must be an integer in [1, ${config.numHeads}], got ${heads}`);
+  const group = headsPerGroup(config);
+  if (heads % group !== 0)
+    throw new OnnxExportError(
+      what,
+      `heads must be a multiple of the ${group} query heads of one key/value group (LLaMA prunes whole groups)`,
+    );
   const checkpoint = randomCheckpoint(blockConfig(config, heads, 0), { seed: options.seed ?? 0 });
   return buildBlock(checkpoint, 0, 'attention', options, what, config, { kind: 'attention', size: heads });
 }

@@ -3,10 +3,10 @@
 // quantizes. The graph forms themselves are built in internal/onnx/quantized.ts.
 
 import type { ModelConfig } from '../config.js';
-import { headDim } from '../config.js';
+import { headDim, headsPerGroup } from '../config.js';
 import { int8WeightOf } from '../internal/onnx/quantized.js';
 import type { Checkpoint, WeightMap } from '../weights.js';
-import { bertLayerNames, gpt2LayerNames } from '../weights.js';
+import { bertLayerNames, gpt2LayerNames, llamaLayerNames } from '../weights.js';
 import { OnnxExportError } from './errors.js';
 import type { LinearInputSlot } from './names.js';
 import type { ActivationQuantization, ActivationRange, Int8Weight } from './int8-values.js';
@@ -46,13 +46,14 @@ export interface QuantizableLinear {
   readonly rows: number;
   /** Input features. */
   readonly cols: number;
-  /** How the checkpoint stores it: BERT's nn.Linear [out, in], GPT2's Conv1D [in, out]. */
+  /** How the checkpoint stores it: BERT's and LLaMA's nn.Linear [out, in], GPT2's Conv1D [in, out]. */
   readonly layout: 'out-in' | 'in-out';
 }
 
 /**
  * The linears the INT8 export quantizes, in graph order: every kept encoder/decoder layer's attention
- * (BERT Q, K, V and output; GPT2 c_attn and c_proj) and FFN (FC1, FC2) projections. Embeddings,
+ * (BERT Q, K, V and output; GPT2 c_attn and c_proj; LLaMA q/k/v_proj and o_proj) and FFN (FC1, FC2;
+ * LLaMA gate_proj and up_proj, which share the input slot 'fc1', and down_proj) projections. Embeddings,
  * the pooler, the classifier, the QA head and GPT2's tied LM head stay FP32. onnxruntime's
  * `quantize_dynamic` would also quantize the head MatMuls; we keep them fp32 because they are a
  * negligible share of the encoder's time at any sequence length (one [d, d] and one [d, labels]
@@ -64,13 +65,29 @@ export function quantizableLinears(config: ModelConfig): QuantizableLinear[] {
   const out: QuantizableLinear[] = [];
   const d = config.hiddenSize;
   const hd = headDim(config);
-  const layout = config.modelType === 'bert' ? 'out-in' : 'in-out';
+  const layout = config.modelType === 'gpt2' ? 'in-out' : 'out-in';
   for (let layer = 0; layer < config.numLayers; layer++) {
     const width = config.layerHeads[layer]! * hd;
     const neurons = config.layerIntermediate[layer]!;
     const add = (name: string, module: 'attention' | 'ffn', slot: LinearInputSlot, rows: number, cols: number): void => {
       out.push({ weight: `${name}.weight`, layer, module, input: ONNX_NAMES.matmulInput(layer, slot), rows, cols, layout });
     };
+    if (config.modelType === 'llama') {
+      const n = llamaLayerNames(layer);
+      const kvWidth = width / headsPerGroup(config);
+      if (width > 0) {
+        add(n.query, 'attention', 'qkv', width, d);
+        add(n.key, 'attention', 'qkv', kvWidth, d);
+        add(n.value, 'attention', 'qkv', kvWidth, d);
+        add(n.attnOut, 'attention', 'attention_output', d, width);
+      }
+      if (neurons > 0) {
+        add(n.gate, 'ffn', 'fc1', neurons, d);
+        add(n.up, 'ffn', 'fc1', neurons, d);
+        add(n.ffnOut, 'ffn', 'fc2', d, neurons);
+      }
+      continue;
+    }
     const n = config.modelType === 'bert' ? bertLayerNames(layer) : gpt2LayerNames(layer);
     if (width > 0) {
       if ('query' in n) for (const name of [n.query, n.key, n.value]) add(name, 'attention', 'qkv', width, d);

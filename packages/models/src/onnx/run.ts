@@ -2,6 +2,7 @@
 // `loadOrt()` of @ziplm/onnx/runtime) so this package never imports onnxruntime at load time.
 
 import type { ModelConfig } from '../config.js';
+import { hasTokenTypes } from '../config.js';
 import type { PaddedBatch } from '../data/batching.js';
 import { ONNX_NAMES } from './names.js';
 
@@ -19,13 +20,17 @@ function int64(values: Int32Array): BigInt64Array {
   return out;
 }
 
-/** Input tensors of a full-sequence model (`exportModelToOnnx`, mode 'full') for one padded batch. */
+/**
+ * Input tensors of a full-sequence model (`exportModelToOnnx`, mode 'full') for one padded batch:
+ * `token_type_ids` only for a model that has token types (BERT), since the graphs of DistilBERT, GPT2
+ * and LLaMA have no such input and onnxruntime refuses a feed the graph does not declare.
+ */
 export function onnxFeeds<TensorT>(ort: OrtTensorFactory<TensorT>, config: ModelConfig, batch: PaddedBatch): Record<string, TensorT> {
   const dims = [batch.batchSize, batch.seqLength];
   const feeds: Record<string, TensorT> = {
     [ONNX_NAMES.inputIds]: new ort.Tensor('int64', int64(batch.inputIds), dims),
     [ONNX_NAMES.attentionMask]: new ort.Tensor('int64', int64(batch.attentionMask), dims),
   };
-  if (config.modelType === 'bert') feeds[ONNX_NAMES.tokenTypeIds] = new ort.Tensor('int64', int64(batch.tokenTypeIds), dims);
+  if (hasTokenTypes(config)) feeds[ONNX_NAMES.tokenTypeIds] = new ort.Tensor('int64', int64(batch.tokenTypeIds), dims);
   return feeds;
 }

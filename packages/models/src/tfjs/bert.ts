@@ -1,5 +1,7 @@
 // BERT (Hugging Face BertModel / BertForSequenceClassification / BertForQuestionAnswering) in
-// TensorFlow.js, with its own number of heads and FFN size in every layer.
+// TensorFlow.js, with its own number of heads and FFN size in every layer. DistilBERT (DistilBertModel /
+// DistilBertForSequenceClassification / DistilBertForQuestionAnswering) is the same model without token
+// type embeddings and with ReLU instead of tanh after the pre-classifier (see `BertConfig`).
 //
 // Post-LayerNorm encoder layer:  h = LN(h + Dropout(Attn(h)));  h = LN(h + Dropout(FC2(GELU(FC1(h)))))
 // A removed module (0 heads / 0 neurons) is skipped together with its LayerNorm, exactly as the
@@ -8,7 +10,7 @@
 
 import * as tf from '@tensorflow/tfjs-core';
 import type { BertConfig } from '../config.js';
-import { headDim } from '../config.js';
+import { hasTokenTypes, headDim, isDistilBert } from '../config.js';
 import { ModelsError } from '../errors.js';
 import type { Checkpoint, Tensor32, WeightMap } from '../weights.js';
 import { BERT_NAMES, bertLayerNames, expectedShapes } from '../weights.js';
@@ -27,7 +29,8 @@ export class BertModel {
   /** The model's config (per-layer shapes included). */
   readonly config: BertConfig;
   private readonly store = new VariableStore();
-  private readonly embeddings: { word: tf.Variable; position: tf.Variable; tokenType: tf.Variable; norm: NormParams };
+  /** `tokenType` is absent when the model has no token types (DistilBERT). */
+  private readonly embeddings: { word: tf.Variable; position: tf.Variable; tokenType?: tf.Variable; norm: NormParams };
   private readonly layers: BertLayerParams[] = [];
   private readonly pooler?: DenseParams;
   private readonly classifier?: DenseParams;
@@ -55,12 +58,12 @@ export class BertModel {
       beta: s.add(`${name}.bias`, get(`${name}.bias`)),
     });
     try {
-      this.embeddings = {
-        word: s.add(BERT_NAMES.wordEmbeddings, get(BERT_NAMES.wordEmbeddings)),
-        position: s.add(BERT_NAMES.positionEmbeddings, get(BERT_NAMES.positionEmbeddings)),
-        tokenType: s.add(BERT_NAMES.tokenTypeEmbeddings, get(BERT_NAMES.tokenTypeEmbeddings)),
-        norm: norm(BERT_NAMES.embeddingsNorm),
-      };
+      // Variables are created in `expectedShapes` order (`trainableVariables` promises it), so the token type table,
+      // when there is one, sits between the position table and the LayerNorm.
+      const word = s.add(BERT_NAMES.wordEmbeddings, get(BERT_NAMES.wordEmbeddings));
+      const position = s.add(BERT_NAMES.positionEmbeddings, get(BERT_NAMES.positionEmbeddings));
+      const tokenType = hasTokenTypes(this.config) ? s.add(BERT_NAMES.tokenTypeEmbeddings, get(BERT_NAMES.tokenTypeEmbeddings)) : undefined;
+      this.embeddings = { word, position, ...(tokenType ? { tokenType } : {}), norm: norm(BERT_NAMES.embeddingsNorm) };
       for (let l = 0; l < this.config.numLayers; l++) {
         const n = bertLayerNames(l);
         const heads = this.config.layerHeads[l]!;
@@ -88,26 +91,29 @@ export class BertModel {
 
   /**
    * Runs the model. Returns new tensors owned by the caller; nothing else is left allocated.
-   * With `training`, dropout is applied (seeded by `seed` when given).
+   * With `training`, dropout is applied (seeded by `seed` when given). A model without token types
+   * (DistilBERT) ignores `tokenTypeIds`, as GPT2 does: Hugging Face's DistilBERT has no segment input,
+   * so a sentence pair is told apart by its [SEP] alone.
    */
   forward(inputs: ModelInputs, options: ForwardOptions = {}): ModelOutputs {
     if (this.disposed) throw new ModelsError('BertModel: forward after dispose()');
     const c = this.config;
-    const { batch, seq } = checkInputs(inputs, c.vocabSize, c.maxPositions, c.typeVocabSize);
+    const tokenTypes = this.embeddings.tokenType;
+    const { batch, seq } = checkInputs(inputs, c.vocabSize, c.maxPositions, tokenTypes ? c.typeVocabSize : undefined);
     const dropout = new DropoutStream(options.training ?? false, options.seed);
     const { linear } = options;
     const d = c.hiddenSize;
     const hd = headDim(c);
     return tf.tidy(() => {
       const ids = tf.reshape(inputs.inputIds, [batch * seq]);
-      const types = inputs.tokenTypeIds ? tf.reshape(inputs.tokenTypeIds, [batch * seq]) : tf.zeros([batch * seq], 'int32');
       const e = this.embeddings;
-      // word[ids] + position[0..seq) (broadcast over the batch) + tokenType[types]
+      // word[ids] + position[0..seq) (broadcast over the batch) + tokenType[types] (BERT only)
       const positions = tf.slice(e.position, [0, 0], [seq, d]);
-      let h2 = tf.add(
-        tf.reshape(tf.add(tf.reshape(tf.gather(e.word, ids), [batch, seq, d]), positions), [batch * seq, d]),
-        tf.gather(e.tokenType, types),
-      ) as tf.Tensor2D;
+      let h2 = tf.reshape(tf.add(tf.reshape(tf.gather(e.word, ids), [batch, seq, d]), positions), [batch * seq, d]) as tf.Tensor2D;
+      if (tokenTypes) {
+        const types = inputs.tokenTypeIds ? tf.reshape(inputs.tokenTypeIds, [batch * seq]) : tf.zeros([batch * seq], 'int32');
+        h2 = tf.add(h2, tf.gather(tokenTypes, types));
+      }
       h2 = dropout.apply(layerNorm(h2, e.norm, c.layerNormEps), c.hiddenDropout);
       const hiddenStates: tf.Tensor3D[] = [tf.reshape(h2, [batch, seq, d])];
       const mask = inputs.attentionMask ? paddingMask(inputs.attentionMask) : undefined;
@@ -137,9 +143,11 @@ export class BertModel {
       }
       let logits: tf.Tensor;
       if (this.pooler && this.classifier) {
-        // Pooler: tanh(dense(h[:, 0])) on the [CLS] token, then dropout and the classifier.
+        // BERT's pooler: tanh(dense(h[:, 0])) on the [CLS] token, then dropout and the classifier. DistilBERT's
+        // pre_classifier is the same dense layer followed by ReLU.
         const cls = tf.reshape(tf.slice(hiddenStates[hiddenStates.length - 1]!, [0, 0, 0], [batch, 1, d]), [batch, d]) as tf.Tensor2D;
-        const pooled = dropout.apply(tf.tanh(dense(cls, this.pooler, linear)), c.hiddenDropout);
+        const preActivation = dense(cls, this.pooler, linear);
+        const pooled = dropout.apply(isDistilBert(c) ? tf.relu(preActivation) : tf.tanh(preActivation), c.hiddenDropout);
         logits = dense(pooled, this.classifier, linear);
       } else if (this.qaOutputs) {
         logits = tf.reshape(dense(h2, this.qaOutputs, linear), [batch, seq, 2]);

@@ -8,5 +8,6 @@ export type { BackendInfo, BackendPreference } from './backend.js';
 // The models: any head count and FFN size per layer.
 export { BertModel } from './bert.js';
 export { Gpt2Model } from './gpt2.js';
+export { LlamaModel } from './llama.js';
 export { createModel } from './create-model.js';
 export type { ForwardOptions, LinearTransform, ModelInputs, ModelOutputs } from './layers.js';

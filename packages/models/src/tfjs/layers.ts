@@ -143,7 +143,7 @@ export interface ModelInputs {
   inputIds: tf.Tensor2D;
   /** 1 = real token, 0 = padding (default: all ones). */
   attentionMask?: tf.Tensor2D;
-  /** BERT segment ids, 0 or 1 (default: all zeros). Ignored by GPT2. */
+  /** BERT segment ids, 0 or 1 (default: all zeros). Ignored by models without token types (DistilBERT, GPT2, LLaMA). */
   tokenTypeIds?: tf.Tensor2D;
 }
 

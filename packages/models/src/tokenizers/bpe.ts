@@ -7,7 +7,24 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { postProcess } from '../internal/tokenizers/postprocess.js';
 import { SpecialTokenSplitter } from '../internal/tokenizers/special.js';
-import type { DecodeOptions, Encoding, EncodeOptions, OverflowEncodeOptions, TokenSequence, Tokenizer } from './types.js';
+import {
+  TOKENIZER_JSON_VERSION,
+  sequencePiece,
+  specialAddedTokens,
+  specialPiece,
+  templateProcessing,
+  tokenizerJsonText,
+  vocabObject,
+} from '../internal/tokenizers/tokenizer-json.js';
+import type {
+  DecodeOptions,
+  Encoding,
+  EncodeOptions,
+  OverflowEncodeOptions,
+  TokenizerConfigJson,
+  TokenSequence,
+  Tokenizer,
+} from './types.js';
 import { TokenizationError } from './types.js';
 import { CONFIG_LIMITS } from '../config.js';
 
@@ -66,6 +83,16 @@ export interface ByteLevelBpeOptions {
   specialTokens?: readonly string[];
   /** Token used for padding and as end of text. Default <|endoftext|>. */
   eosToken?: string;
+  /**
+   * Beginning-of-sequence token the post-processor puts before each sequence (LLaMA's TemplateProcessing
+   * `<bos> $A`, pair `<bos> $A <bos> $B`); must be one of `specialTokens`. Absent: nothing is added (GPT2).
+   */
+  bosToken?: string;
+  /**
+   * The text of the Hugging Face `tokenizer.json` these settings were read from: `tokenizerJson()` returns
+   * it unchanged instead of generating one (set by `loadTokenizer`).
+   */
+  tokenizerJson?: string;
 }
 
 interface CachedWord {
@@ -76,13 +103,36 @@ interface CachedWord {
 
 const WORD_CACHE_LIMIT = 100_000;
 
-/** GPT2-style byte-level BPE tokenizer. No special tokens are added by `encode`. */
+/** `<bos> A` or `<bos> A <bos> B` from an encoding of A (and B) without special tokens. */
+function withBos(e: Encoding, bos: number, pair: boolean): Encoding {
+  const out: Encoding = { ids: [], typeIds: [], attentionMask: [], offsets: [], sequenceIds: [] };
+  const push = (id: number, typeId: number, offset: [number, number], sequenceId: 0 | 1 | null) => {
+    out.ids.push(id);
+    out.typeIds.push(typeId);
+    out.attentionMask.push(1);
+    out.offsets.push(offset);
+    out.sequenceIds.push(sequenceId);
+  };
+  push(bos, 0, [0, 0], null);
+  const firstLength = e.sequenceIds.filter((s) => s === 0).length;
+  for (let i = 0; i < e.ids.length; i++) {
+    if (pair && i === firstLength) push(bos, 1, [0, 0], null);
+    push(e.ids[i]!, e.typeIds[i]!, e.offsets[i]!, e.sequenceIds[i]!);
+  }
+  if (pair && firstLength === e.ids.length) push(bos, 1, [0, 0], null);
+  return out;
+}
+
+/** GPT2-style byte-level BPE tokenizer. `encode` adds no special tokens, or the `bosToken` before each sequence when set (LLaMA). */
 export class ByteLevelBpeTokenizer implements Tokenizer {
   readonly type = 'bpe' as const;
   readonly vocabSize: number;
   readonly padId: number;
   readonly eosId: number | undefined;
   readonly eosToken: string;
+  /** The token put before each sequence (LLaMA), absent when none is (GPT2). */
+  readonly bosToken: string | undefined;
+  readonly bosId: number | undefined;
   readonly specialTokens: readonly string[];
   readonly merges: ReadonlyArray<readonly [string, string]>;
 
@@ -96,6 +146,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   private readonly splitPattern = gpt2SplitPattern();
   // ignoreBOM: a decoded text that starts with U+FEFF must keep it (round trip).
   private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
+  private readonly sourceTokenizerJson: string | undefined;
 
   constructor(options: ByteLevelBpeOptions) {
     this.tokenIds = new Map();
@@ -142,8 +193,13 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       specialMap.set(t, id);
     }
     this.specialTokens = [...specialMap.keys()];
+    this.bosToken = options.bosToken;
+    this.bosId = options.bosToken === undefined ? undefined : specialMap.get(options.bosToken);
+    if (options.bosToken !== undefined && this.bosId === undefined)
+      throw new TokenizationError(`beginning-of-sequence token "${options.bosToken}" is not one of the special tokens`);
     this.splitter = new SpecialTokenSplitter(specialMap);
     this.specialIdSet = this.splitter.specialIds;
+    this.sourceTokenizerJson = options.tokenizerJson;
   }
 
   tokenToId(token: string): number | undefined {
@@ -291,7 +347,16 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
 
   postProcess(first: TokenSequence, second?: TokenSequence, options?: EncodeOptions & { stride?: number }): Encoding[] {
     // GPT2 adds no special tokens; a pair is the two sequences back to back (type ids 0 then 1).
-    return postProcess({}, first, second, options);
+    const bos = this.bosId;
+    if (bos === undefined) return postProcess({}, first, second, options);
+    // `<bos> A` (pair `<bos> A <bos> B`): truncate as for GPT2 within maxLength less the added tokens
+    // (HF TemplateProcessing counts them the same way), then put the tokens in.
+    const added = second === undefined ? 1 : 2;
+    const maxLength = options?.maxLength;
+    if (maxLength !== undefined && (!Number.isInteger(maxLength) || maxLength < added))
+      throw new TokenizationError(`maxLength ${maxLength} cannot even hold the ${added} special tokens`);
+    const inner = maxLength === undefined ? options : { ...options, maxLength: maxLength - added };
+    return postProcess({}, first, second, inner).map((e) => withBos(e, bos, second !== undefined));
   }
 
   encode(text: string, pair?: string, options?: EncodeOptions): Encoding {
@@ -336,14 +401,71 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   /** Writes `vocab.json` (token → id) and `merges.txt` (`#version: 0.2` then one merge per line). */
   async save(dir: string): Promise<string[]> {
     await mkdir(dir, { recursive: true });
-    const vocab: Record<string, number> = {};
-    for (let id = 0; id < this.tokens.length; id++) {
-      const t = this.tokens[id];
-      if (t !== undefined) vocab[t] = id;
-    }
-    await writeFile(join(dir, 'vocab.json'), `${JSON.stringify(vocab)}\n`, 'utf8');
+    await writeFile(join(dir, 'vocab.json'), `${JSON.stringify(vocabObject(this.tokens))}\n`, 'utf8');
     const lines = ['#version: 0.2', ...this.merges.map(([a, b]) => `${a} ${b}`)];
     await writeFile(join(dir, 'merges.txt'), `${lines.join('\n')}\n`, 'utf8');
     return ['vocab.json', 'merges.txt'];
+  }
+
+  /**
+   * The `tokenizer.json` this tokenizer was loaded from, else GPT2's as `tokenizers` writes it, which runs
+   * exactly as `encode` and `decode` do: no normalizer, the ByteLevel pre-tokenizer (GPT2 regex, no prefix
+   * space), the BPE model with the merges in rank order (`ignore_merges: false`: every word goes through
+   * the merges, as here), the special tokens as added tokens, no special tokens added around a sequence
+   * (a pair's second sequence has type id 1) and the ByteLevel decoder.
+   */
+  tokenizerJson(): string {
+    if (this.sourceTokenizerJson !== undefined) return this.sourceTokenizerJson;
+    const byteLevel = { add_prefix_space: false, trim_offsets: true, use_regex: true };
+    return tokenizerJsonText({
+      version: TOKENIZER_JSON_VERSION,
+      truncation: null,
+      padding: null,
+      added_tokens: specialAddedTokens(this.specialTokens, (t) => this.tokenIds.get(t)),
+      normalizer: null,
+      pre_tokenizer: { type: 'ByteLevel', ...byteLevel },
+      post_processor: this.postProcessorJson(),
+      // As `tokenizers` writes GPT2's (the decoder ignores add_prefix_space).
+      decoder: { type: 'ByteLevel', ...byteLevel, add_prefix_space: true },
+      model: {
+        type: 'BPE',
+        dropout: null,
+        unk_token: null,
+        continuing_subword_prefix: null,
+        end_of_word_suffix: null,
+        fuse_unk: false,
+        byte_fallback: false,
+        ignore_merges: false,
+        vocab: vocabObject(this.tokens),
+        merges: this.merges.map(([a, b]) => [a, b]),
+      },
+    });
+  }
+
+  /** `postProcess` as a TemplateProcessing: `$A` / `$A $B:1` (GPT2), or with the bosToken before each sequence (LLaMA). */
+  private postProcessorJson(): Record<string, unknown> {
+    const { bosToken, bosId } = this;
+    if (bosToken === undefined || bosId === undefined) {
+      return templateProcessing([sequencePiece('A', 0)], [sequencePiece('A', 0), sequencePiece('B', 1)], []);
+    }
+    return templateProcessing(
+      [specialPiece(bosToken, 0), sequencePiece('A', 0)],
+      [specialPiece(bosToken, 0), sequencePiece('A', 0), specialPiece(bosToken, 1), sequencePiece('B', 1)],
+      [{ token: bosToken, id: bosId }],
+    );
+  }
+
+  /**
+   * HF GPT2Tokenizer settings: end of text as eos, unk and pad token (ziplm pads with it) and as bos unless
+   * a bosToken is set, no prefix space.
+   */
+  tokenizerConfig(): TokenizerConfigJson {
+    const config: Record<string, string | boolean> = { tokenizer_class: 'GPT2Tokenizer', add_prefix_space: false };
+    if (this.eosId !== undefined) {
+      const eos = this.eosToken;
+      Object.assign(config, { bos_token: eos, eos_token: eos, unk_token: eos, pad_token: eos });
+    }
+    if (this.bosToken !== undefined) config.bos_token = this.bosToken;
+    return { ...config, tokenizer_class: 'GPT2Tokenizer' };
   }
 }

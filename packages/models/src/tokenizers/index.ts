@@ -8,6 +8,7 @@ export type {
   EncodeOptions,
   Encoding,
   OverflowEncodeOptions,
+  TokenizerConfigJson,
   TokenSequence,
   Tokenizer,
   TruncationStrategy,

@@ -1,6 +1,7 @@
 // Reading vocabularies in Hugging Face layouts: vocab.txt (+ tokenizer_config.json) or
 // tokenizer.json for BERT WordPiece, vocab.json + merges.txt (GPT2's encoder.json + vocab.bpe under
-// other names) or tokenizer.json for byte-level BPE. Every problem is a VocabularyError that names
+// other names) or tokenizer.json for byte-level BPE (GPT2, and LLaMA with its beginning-of-sequence
+// token from the TemplateProcessing post-processor). Every problem is a VocabularyError that names
 // the file (and line, where there are lines).
 
 import { stat } from 'node:fs/promises';
@@ -161,7 +162,7 @@ function requireBertSpecials(
   return tokenizer;
 }
 
-/** Refuses a GPT2 vocabulary without its end-of-text token (the separator and padding of every sequence ziplm builds). */
+/** Refuses a GPT2 (LLaMA) vocabulary without its end-of-text token (the separator and padding of every sequence ziplm builds). */
 function requireGpt2Eos(tokenizer: ByteLevelBpeTokenizer, file: string): ByteLevelBpeTokenizer {
   if (tokenizer.eosId === undefined) {
     throw new VocabularyError(file, `has no end-of-text token "${tokenizer.eosToken}": GPT2 separates and pads sequences with it`);
@@ -211,7 +212,8 @@ function readAddedTokens(json: Record<string, unknown>, vocab: Map<string, numbe
  * [CLS]/[SEP] of the post-processor.
  */
 export async function loadWordPieceTokenizerJson(file: string): Promise<WordPieceTokenizer> {
-  const json = parseJson(await readText(file), file);
+  const source = await readText(file);
+  const json = parseJson(source, file);
   if (!isRecord(json)) throw new VocabularyError(file, 'expected a JSON object');
   const model = json.model;
   if (!isRecord(model) || model.type !== 'WordPiece') {
@@ -282,7 +284,7 @@ export async function loadWordPieceTokenizerJson(file: string): Promise<WordPiec
     }
   }
   return requireBertSpecials(
-    build(file, () => new WordPieceTokenizer({ ...options, vocab })),
+    build(file, () => new WordPieceTokenizer({ ...options, vocab, tokenizerJson: source })),
     options,
     file,
   );
@@ -325,9 +327,51 @@ export async function loadByteLevelBpe(vocabFile: string, mergesFile: string): P
   );
 }
 
-/** Loads byte-level BPE from a Hugging Face tokenizer.json with a BPE model and a ByteLevel pre-tokenizer. */
-export async function loadByteLevelBpeTokenizerJson(file: string): Promise<ByteLevelBpeTokenizer> {
+/**
+ * The token a TemplateProcessing post-processor puts before each sequence: `<bos> $A` gives `<bos>`,
+ * `$A` (GPT2's) nothing. Any other template (a token after the sequence, several before it) is refused,
+ * since encode would silently produce other ids than the tokenizer the file describes.
+ */
+function templateBosToken(json: Record<string, unknown>, file: string): string | undefined {
+  const post = json.post_processor;
+  if (!isRecord(post) || post.type !== 'TemplateProcessing') return undefined;
+  const single = post.single;
+  if (!Array.isArray(single)) throw new VocabularyError(file, 'post_processor.single must be an array');
+  const describe = (piece: unknown): string =>
+    isRecord(piece) && isRecord(piece.SpecialToken)
+      ? `special:${String(piece.SpecialToken.id)}`
+      : isRecord(piece) && isRecord(piece.Sequence)
+        ? 'sequence'
+        : 'other';
+  const pieces = single.map(describe);
+  if (pieces.length === 1 && pieces[0] === 'sequence') return undefined;
+  if (pieces.length === 2 && pieces[0]!.startsWith('special:') && pieces[1] === 'sequence') return pieces[0]!.slice('special:'.length);
+  throw new VocabularyError(
+    file,
+    `post_processor TemplateProcessing single ${JSON.stringify(pieces)} is not supported: ziplm implements "$A" (GPT2) and "<bos> $A" (LLaMA)`,
+  );
+}
+
+/** A special token setting of tokenizer_config.json (a string or an AddedToken object), undefined when absent. */
+async function tokenizerConfigToken(file: string, key: string): Promise<string | undefined> {
+  if (!(await exists(file))) return undefined;
   const json = parseJson(await readText(file), file);
+  if (!isRecord(json)) throw new VocabularyError(file, 'expected a JSON object');
+  const v = json[key];
+  if (v === undefined || v === null) return undefined;
+  if (isRecord(v) && typeof v.content === 'string') return v.content;
+  if (typeof v !== 'string') throw new VocabularyError(file, `"${key}" must be a string`);
+  return v;
+}
+
+/**
+ * Loads byte-level BPE from a Hugging Face tokenizer.json with a BPE model and a ByteLevel pre-tokenizer.
+ * A TemplateProcessing `<bos> $A` post-processor (LLaMA) makes `encode` put that token before each
+ * sequence. `eosToken`: the end-of-text token (default GPT2's `<|endoftext|>`).
+ */
+export async function loadByteLevelBpeTokenizerJson(file: string, eosToken?: string): Promise<ByteLevelBpeTokenizer> {
+  const source = await readText(file);
+  const json = parseJson(source, file);
   if (!isRecord(json)) throw new VocabularyError(file, 'expected a JSON object');
   const model = json.model;
   if (!isRecord(model) || model.type !== 'BPE') {
@@ -350,8 +394,22 @@ export async function loadByteLevelBpeTokenizerJson(file: string): Promise<ByteL
     .join('\n');
   const merges = parseMerges(text, file, vocab);
   const specials = readAddedTokens(json, vocab, file);
+  const bosToken = templateBosToken(json, file);
+  if (bosToken !== undefined && !specials.includes(bosToken))
+    throw new VocabularyError(file, `post_processor puts "${bosToken}" before each sequence, but it is not in added_tokens`);
   return requireGpt2Eos(
-    build(file, () => new ByteLevelBpeTokenizer({ vocab, merges, specialTokens: specials })),
+    build(
+      file,
+      () =>
+        new ByteLevelBpeTokenizer({
+          vocab,
+          merges,
+          specialTokens: specials,
+          tokenizerJson: source,
+          ...(bosToken !== undefined ? { bosToken } : {}),
+          ...(eosToken !== undefined ? { eosToken } : {}),
+        }),
+    ),
     file,
   );
 }
@@ -360,9 +418,11 @@ export async function loadByteLevelBpeTokenizerJson(file: string): Promise<ByteL
  * Loads the tokenizer of a checkpoint directory in Hugging Face layout.
  * - `bert`: tokenizer.json if present, else vocab.txt (+ tokenizer_config.json).
  * - `gpt2`: vocab.json + merges.txt if present, else tokenizer.json.
+ * - `llama`: tokenizer.json (byte-level BPE; its TemplateProcessing `<bos> $A` adds the beginning-of-sequence
+ *   token), with the end-of-text token of tokenizer_config.json's `eos_token` (default `<|endoftext|>`).
  * Throws VocabularyError when the files are missing or malformed.
  */
-export async function loadTokenizer(dir: string, modelType: 'bert' | 'gpt2'): Promise<Tokenizer> {
+export async function loadTokenizer(dir: string, modelType: 'bert' | 'gpt2' | 'llama'): Promise<Tokenizer> {
   const tokenizerJson = join(dir, 'tokenizer.json');
   if (modelType === 'bert') {
     if (await exists(tokenizerJson)) return loadWordPieceTokenizerJson(tokenizerJson);
@@ -378,6 +438,10 @@ export async function loadTokenizer(dir: string, modelType: 'bert' | 'gpt2'): Pr
     if ((await exists(vocabJson)) || (await exists(merges))) return loadByteLevelBpe(vocabJson, merges);
     if (await exists(tokenizerJson)) return loadByteLevelBpeTokenizerJson(tokenizerJson);
     throw new VocabularyError(vocabJson, 'missing: a GPT2 checkpoint needs vocab.json + merges.txt or tokenizer.json');
+  }
+  if (modelType === 'llama') {
+    if (!(await exists(tokenizerJson))) throw new VocabularyError(tokenizerJson, 'missing: a LLaMA checkpoint needs tokenizer.json');
+    return loadByteLevelBpeTokenizerJson(tokenizerJson, await tokenizerConfigToken(join(dir, 'tokenizer_config.json'), 'eos_token'));
   }
   throw new VocabularyError(dir, `unknown model type ${JSON.stringify(modelType)}`);
 }

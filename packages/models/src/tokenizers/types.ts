@@ -78,6 +78,21 @@ export interface Tokenizer {
   idToToken(id: number): string | undefined;
   /** Writes its vocabulary files into `dir` (created if needed) and returns their names. */
   save(dir: string): Promise<string[]>;
+  /**
+   * This tokenizer as the text of a Hugging Face `tokenizer.json`, the file the `tokenizers` library and
+   * transformers.js read: the file it was loaded from, unchanged, when it was read from one (so that what
+   * ziplm does not model, such as another post-processor or extra added tokens, survives); otherwise
+   * generated from its settings, encoding exactly as `encode` does.
+   */
+  tokenizerJson(): string;
+  /** Its `tokenizer_config.json`: the tokenizer class and special tokens that transformers / transformers.js read. */
+  tokenizerConfig(): TokenizerConfigJson;
+}
+
+/** A `tokenizer_config.json` object (Hugging Face field names). */
+export interface TokenizerConfigJson {
+  readonly tokenizer_class: string;
+  readonly [setting: string]: string | number | boolean | null;
 }
 
 /** Input that cannot be tokenized as asked (e.g. a truncation that cannot fit). */

@@ -14,7 +14,24 @@ import {
 } from './bert-basic.js';
 import { postProcess, type SpecialTemplate } from '../internal/tokenizers/postprocess.js';
 import { SpecialTokenSplitter } from '../internal/tokenizers/special.js';
-import type { DecodeOptions, Encoding, EncodeOptions, OverflowEncodeOptions, TokenSequence, Tokenizer } from './types.js';
+import {
+  TOKENIZER_JSON_VERSION,
+  sequencePiece,
+  specialAddedTokens,
+  specialPiece,
+  templateProcessing,
+  tokenizerJsonText,
+  vocabObject,
+} from '../internal/tokenizers/tokenizer-json.js';
+import type {
+  DecodeOptions,
+  Encoding,
+  EncodeOptions,
+  OverflowEncodeOptions,
+  TokenizerConfigJson,
+  TokenSequence,
+  Tokenizer,
+} from './types.js';
 import { TokenizationError } from './types.js';
 import { CONFIG_LIMITS } from '../config.js';
 
@@ -38,6 +55,11 @@ export interface WordPieceTokenizerOptions extends BertNormalizerOptions {
    * tokens that the vocabulary contains.
    */
   specialTokens?: readonly string[];
+  /**
+   * The text of the Hugging Face `tokenizer.json` these settings were read from: `tokenizerJson()` returns
+   * it unchanged instead of generating one (set by `loadTokenizer`).
+   */
+  tokenizerJson?: string;
 }
 
 interface WordPieces {
@@ -74,6 +96,7 @@ export class WordPieceTokenizer implements Tokenizer {
   private readonly maxTokenChars: number;
   private readonly cache = new Map<string, WordPieces | null>();
   private readonly names: { cls: string; sep: string; pad: string; mask: string };
+  private readonly sourceTokenizerJson: string | undefined;
 
   constructor(options: WordPieceTokenizerOptions) {
     const { vocab } = options;
@@ -142,6 +165,7 @@ export class WordPieceTokenizer implements Tokenizer {
       if (n > maxChars) maxChars = n;
     }
     this.maxTokenChars = Math.max(1, maxChars);
+    this.sourceTokenizerJson = options.tokenizerJson;
   }
 
   tokenToId(token: string): number | undefined {
@@ -283,7 +307,13 @@ export class WordPieceTokenizer implements Tokenizer {
   async save(dir: string): Promise<string[]> {
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'vocab.txt'), `${this.vocabulary().join('\n')}\n`, 'utf8');
-    const config = {
+    await writeFile(join(dir, 'tokenizer_config.json'), `${JSON.stringify(this.tokenizerConfig(), null, 2)}\n`, 'utf8');
+    return ['vocab.txt', 'tokenizer_config.json'];
+  }
+
+  /** HF BertTokenizer settings: do_lower_case, strip_accents, tokenize_chinese_chars, special tokens. */
+  tokenizerConfig(): TokenizerConfigJson {
+    return {
       tokenizer_class: 'BertTokenizer',
       do_lower_case: this.normalizer.lowercase,
       strip_accents: this.normalizer.stripAccents,
@@ -297,8 +327,54 @@ export class WordPieceTokenizer implements Tokenizer {
       continuing_subword_prefix: this.continuingSubwordPrefix,
       max_input_chars_per_word: this.maxInputCharsPerWord,
     };
-    await writeFile(join(dir, 'tokenizer_config.json'), `${JSON.stringify(config, null, 2)}\n`, 'utf8');
-    return ['vocab.txt', 'tokenizer_config.json'];
+  }
+
+  /**
+   * The `tokenizer.json` this tokenizer was loaded from, else one that `tokenizers` (and transformers.js)
+   * run exactly as `encode` and `decode` do: BertNormalizer with the resolved settings (strip_accents
+   * written out rather than null), BertPreTokenizer, the WordPiece model, the special tokens as added
+   * tokens, `[CLS] A [SEP]` / `[CLS] A [SEP] B [SEP]` templates with B's type id 1 (no special tokens
+   * when the vocabulary lacks [CLS] or [SEP], as `postProcess` does), and the WordPiece decoder with
+   * `clean_up_tokenization`.
+   */
+  tokenizerJson(): string {
+    if (this.sourceTokenizerJson !== undefined) return this.sourceTokenizerJson;
+    const { cls, sep } = this.names;
+    const { clsId, sepId } = this;
+    const post =
+      clsId !== undefined && sepId !== undefined
+        ? templateProcessing(
+            [specialPiece(cls, 0), sequencePiece('A', 0), specialPiece(sep, 0)],
+            [specialPiece(cls, 0), sequencePiece('A', 0), specialPiece(sep, 0), sequencePiece('B', 1), specialPiece(sep, 1)],
+            [
+              { token: cls, id: clsId },
+              { token: sep, id: sepId },
+            ],
+          )
+        : templateProcessing([sequencePiece('A', 0)], [sequencePiece('A', 0), sequencePiece('B', 1)], []);
+    return tokenizerJsonText({
+      version: TOKENIZER_JSON_VERSION,
+      truncation: null,
+      padding: null,
+      added_tokens: specialAddedTokens(this.specialTokens, (t) => this.tokenIds.get(t)),
+      normalizer: {
+        type: 'BertNormalizer',
+        clean_text: this.normalizer.cleanText,
+        handle_chinese_chars: this.normalizer.handleChineseChars,
+        strip_accents: this.normalizer.stripAccents,
+        lowercase: this.normalizer.lowercase,
+      },
+      pre_tokenizer: { type: 'BertPreTokenizer' },
+      post_processor: post,
+      decoder: { type: 'WordPiece', prefix: this.continuingSubwordPrefix, cleanup: true },
+      model: {
+        type: 'WordPiece',
+        unk_token: this.unkToken,
+        continuing_subword_prefix: this.continuingSubwordPrefix,
+        max_input_chars_per_word: this.maxInputCharsPerWord,
+        vocab: vocabObject(this.tokens),
+      },
+    });
   }
 }
 

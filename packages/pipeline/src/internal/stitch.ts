@@ -11,6 +11,7 @@ import {
   outputProjectionTensor,
   shrinkWeights,
   structureWidth,
+  unitsPerStructure,
   type Checkpoint,
   type KeptStructures,
   type LayerShapes,
@@ -42,8 +43,10 @@ export async function stitchModel(
       if (target === 0) indices = [];
       else if (target === current) indices = range(current);
       else {
-        const level = await db.readLevel(l, module, target);
-        indices = [...level.keptIndices];
+        // The database counts the solver's structures: for LLaMA attention, key/value groups of `units` heads.
+        const units = unitsPerStructure(config, module);
+        const level = await db.readLevel(l, module, target / units);
+        indices = [...level.keptIndices].flatMap((s) => range(units).map((i) => s * units + i));
         for (let i = 1; i < indices.length; i++) {
           if (!(indices[i]! > indices[i - 1]!))
             throw new Error(`internal: database kept indices of layer ${l} ${module} are not increasing`);
@@ -51,7 +54,7 @@ export async function stitchModel(
         updated.set(outputProjectionName(config, l, module), {
           weight: level.weight,
           rows: config.hiddenSize,
-          cols: target * structureWidth(config, module),
+          cols: (target / units) * structureWidth(config, module),
         });
       }
       (module === 'attention' ? kept.heads : kept.neurons).push(indices);

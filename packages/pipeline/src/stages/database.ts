@@ -16,14 +16,26 @@ import {
   type SweepMethod,
 } from '@ziplm/hessian';
 import { openLevelDatabase } from '@ziplm/hessian/node';
-import { outputProjection, prunableModules, structureWidth, type Checkpoint, type ModuleKind } from '@ziplm/models';
+import {
+  headsPerGroup,
+  outputProjection,
+  prunableModules,
+  structureWidth,
+  unitsPerStructure,
+  type Checkpoint,
+  type ModelConfig,
+  type ModuleKind,
+} from '@ziplm/models';
 import type { RunContext } from '../context.js';
 import { collectHessians, moduleKey } from './calibrate.js';
 
-/** The kept counts a module offers: the paper's grid at or below its current size (and its current size). */
+/**
+ * The kept counts a module offers: the paper's grid at or below its current size (and its current size).
+ * Counts are heads or neurons; for LLaMA attention the grid steps by whole key/value groups.
+ */
 export function moduleLevels(checkpoint: Checkpoint, module: ModuleKind, current: number): number[] {
   const { config } = checkpoint;
-  const grid = module === 'attention' ? attentionLevels(config.numHeads) : ffnLevels(config.intermediateSize);
+  const grid = module === 'attention' ? attentionLevels(config.numHeads, headsPerGroup(config)) : ffnLevels(config.intermediateSize);
   const levels = grid.filter((k) => k <= current);
   if (!levels.includes(current)) levels.unshift(current);
   return levels;
@@ -61,7 +73,8 @@ export async function buildLevelDatabase(
     layer: m.layer,
     module: m.module,
     groupSize: structureWidth(checkpoint.config, m.module),
-    levels: moduleLevels(checkpoint, m.module, m.size),
+    // The solver counts structures: for LLaMA attention a structure is a key/value group of heads.
+    levels: moduleLevels(checkpoint, m.module, m.size).map((kept) => kept / unitsPerStructure(checkpoint.config, m.module)),
     fingerprint: `${options.fingerprint}:${method}`,
     ...(method === 'magnitude' ? { method } : {}),
     async load() {
@@ -87,9 +100,16 @@ export async function missingModules(dir: string, checkpoint: Checkpoint): Promi
   return missing;
 }
 
-/** The search's input, from the database. */
-export async function layerErrors(db: LevelDatabase): Promise<LayerErrors[]> {
-  return db.toLayerErrors();
+/**
+ * The search's input, from the database of a model with config `config`: the errors per level, with the
+ * solver's structure counts turned back into heads (LLaMA attention: groups × heads per group), the unit of
+ * the latency table and of `layerHeads`.
+ */
+export async function layerErrors(db: LevelDatabase, config: ModelConfig): Promise<LayerErrors[]> {
+  return (await db.toLayerErrors()).map((e) => {
+    const units = unitsPerStructure(config, e.module);
+    return units === 1 ? e : { ...e, levels: e.levels.map((level) => ({ ...level, kept: level.kept * units })) };
+  });
 }
 
 /**

@@ -1,7 +1,8 @@
 // Members: each pruned model of a family is written as an ONNX graph for its environment plus a
-// Hugging Face-style checkpoint that loads back, and a member.json record, into a temporary directory
-// renamed into place (a killed run leaves either a complete member or none). One-shot and gradual
-// runs both create their members through `saveMember`.
+// Hugging Face-style checkpoint that loads back, the same model in the transformers.js layout (so the
+// member directory is a model directory the user's transformers.js code loads), and a member.json record,
+// into a temporary directory renamed into place (a killed run leaves either a complete member or none).
+// One-shot and gradual runs both create their members through `saveMember`.
 
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
@@ -12,9 +13,12 @@ import {
   layerParameterCount,
   parameterCount,
   saveCheckpoint,
+  saveTransformersJsModel,
   type Checkpoint,
   type KeptStructures,
+  type OnnxExportOptions,
   type Tokenizer,
+  type TransformersJsModelOptions,
 } from '@ziplm/models';
 import type { RunContext } from '../context.js';
 import { RunDirectoryError } from '../errors.js';
@@ -32,11 +36,52 @@ export const MEMBER_FILE = 'member.json';
 export const ONNX_FILE = 'model.onnx';
 
 /**
+ * The graphs of a member's transformers.js layout (onnx/model.onnx FP32, onnx/model_quantized.onnx INT8,
+ * both over the whole sequence, which is what transformers.js runs) given its shipped graph `shippedFile`.
+ * Where the shipped graph is one of them byte for byte (a full-sequence environment: classification, or
+ * scoring a whole text) it is hard-linked rather than written again: a second copy would double the
+ * member's largest file, and the two must stay identical anyway. A generation environment ships the
+ * decode-mode graph (KV cache), which transformers.js cannot run, so the FP32 graph is exported afresh.
+ * A compound member's INT8 graph (`int8`) can only be rebuilt from its INT8 weights and calibration
+ * ranges, which this stage does not see; in a generation environment its layout therefore has the FP32
+ * graph of the shipped weights (q · scale) and no model_quantized.onnx.
+ */
+function transformersJsGraphs(
+  checkpoint: Checkpoint,
+  exportOptions: OnnxExportOptions,
+  shippedFile: string,
+  int8: Uint8Array | undefined,
+): TransformersJsModelOptions {
+  const fullSequence = (exportOptions.mode ?? 'full') === 'full';
+  const quantize = int8 === undefined ? exportOptions.quantize : undefined;
+  const shippedIsInt8 = int8 !== undefined || quantize !== undefined;
+  if (fullSequence) return shippedIsInt8 ? { quantizedOnnx: { sameBytesAs: shippedFile } } : { onnx: { sameBytesAs: shippedFile } };
+  // Decode mode: an INT8 export of the checkpoint (round-to-nearest, as the shipped one) is redone over the whole sequence.
+  return quantize ? { quantizedOnnx: exportModelToOnnx(checkpoint, { quantize }) } : {};
+}
+
+/**
+ * The files under `dir` as `/`-separated paths relative to it (the keys of a record's `files`), sorted,
+ * without member.json.
+ */
+async function memberFiles(dir: string, under = ''): Promise<string[]> {
+  const files: string[] = [];
+  for (const entry of await readdir(join(dir, under), { withFileTypes: true })) {
+    const path = under === '' ? entry.name : `${under}/${entry.name}`;
+    if (entry.isDirectory()) files.push(...(await memberFiles(dir, path)));
+    else if (path !== MEMBER_FILE) files.push(path);
+  }
+  return files.sort();
+}
+
+/**
  * Writes a member's files and record; the directory appears complete or not at all (@ziplm/core/node's
  * `writeDirectoryAtomic`). The graph is `onnx` when given (a compound member's INT8 graph), else the
- * checkpoint exported for `env`. The record gets the size and sha256 of every other file of the directory
- * (`files`), read back from the temporary directory, so that what is recorded is what was written.
- * Returns the record as written.
+ * checkpoint exported for `env`. The directory is also a transformers.js model directory
+ * (`saveTransformersJsModel`: config.json, tokenizer.json, onnx/model.onnx, ...). The record gets the size
+ * and sha256 of every other file of the directory, subdirectories included (`files`, keyed by relative
+ * path such as "onnx/model.onnx"), read back from the temporary directory, so that what is recorded is
+ * what was written. Returns the record as written.
  */
 export async function writeMember(
   dir: string,
@@ -50,9 +95,13 @@ export async function writeMember(
   let written = record;
   await writeDirectoryAtomic(dir, async (tmp) => {
     await saveCheckpoint(tmp, checkpoint, { tokenizer });
-    await writeFileAtomic(join(tmp, ONNX_FILE), onnx ?? exportModelToOnnx(checkpoint, exportOptionsFor(env)));
+    const exportOptions = exportOptionsFor(env);
+    const shippedFile = join(tmp, ONNX_FILE);
+    await writeFileAtomic(shippedFile, onnx ?? exportModelToOnnx(checkpoint, exportOptions));
+    // After saveCheckpoint: it replaces config.json and tokenizer_config.json by supersets that ziplm reads the same.
+    await saveTransformersJsModel(tmp, checkpoint, tokenizer, transformersJsGraphs(checkpoint, exportOptions, shippedFile, onnx));
     const files: Record<string, FileDigest> = {};
-    for (const name of (await readdir(tmp)).sort()) if (name !== MEMBER_FILE) files[name] = await digestFile(join(tmp, name));
+    for (const name of await memberFiles(tmp)) files[name] = await digestFile(join(tmp, name));
     // `files` precedes the measured fields, as in a record measured after it was written.
     // The shipped graph's size for the report, read from the same listing as the digests.
     written = canonicalRecord(

@@ -1,8 +1,9 @@
-// BERT (HF BertModel, post-LayerNorm) as ONNX subgraphs. Names and layouts: weights.ts.
+// BERT (HF BertModel, post-LayerNorm) as ONNX subgraphs; DistilBERT is the same graph without token type
+// embeddings and with ReLU after the pre-classifier (see `BertConfig`). Names and layouts: weights.ts.
 
 import type { GraphBuilder } from '@ziplm/onnx';
 import type { BertConfig } from '../../config.js';
-import { headDim } from '../../config.js';
+import { headDim, isDistilBert } from '../../config.js';
 import { BERT_NAMES, bertLayerNames } from '../../weights.js';
 import type { Initializers } from './initializers.js';
 import { ONNX_DIMS, ONNX_NAMES } from '../../onnx/names.js';
@@ -21,14 +22,20 @@ export interface BertContext extends ProjectionContext {
   readonly capture?: ModuleInputCapture;
 }
 
-/** word + position + token type embeddings, then LayerNorm: [batch, seq] ids → [batch, seq, d]. */
-export function bertEmbeddings(ctx: BertContext, inputIds: string, tokenTypeIds: string): string {
+/**
+ * word + position (+ token type) embeddings, then LayerNorm: [batch, seq] ids → [batch, seq, d].
+ * `tokenTypeIds` is the graph's `token_type_ids` input, undefined for a model without token types (DistilBERT).
+ */
+export function bertEmbeddings(ctx: BertContext, inputIds: string, tokenTypeIds: string | undefined): string {
   const { g, init, config } = ctx;
   return g.scope('embeddings', () => {
     const words = g.op('Gather', [init.asIs(BERT_NAMES.wordEmbeddings), inputIds], { axis: 0 });
     const positions = g.op('Gather', [init.asIs(BERT_NAMES.positionEmbeddings), positionIds(g, inputIds)], { axis: 0 });
-    const types = g.op('Gather', [init.asIs(BERT_NAMES.tokenTypeEmbeddings), tokenTypeIds], { axis: 0 });
-    const sum = g.op('Add', [g.op('Add', [words, positions]), types]);
+    let sum = g.op('Add', [words, positions]);
+    if (tokenTypeIds !== undefined) {
+      const types = g.op('Gather', [init.asIs(BERT_NAMES.tokenTypeEmbeddings), tokenTypeIds], { axis: 0 });
+      sum = g.op('Add', [sum, types]);
+    }
     const n = BERT_NAMES.embeddingsNorm;
     return layerNorm(g, sum, init.asIs(`${n}.weight`), init.asIs(`${n}.bias`), config.layerNormEps);
   });
@@ -107,9 +114,10 @@ export function bertHead(ctx: BertContext, h: string): { logits: string; dims: (
   const head = config.head;
   return g.scope('head', () => {
     if (head.type === 'classification') {
-      // Pooler on the [CLS] (first) token, then the classifier.
+      // Pooler on the [CLS] (first) token, then the classifier: tanh for BERT, ReLU for DistilBERT's pre_classifier.
       const cls = g.op('Gather', [h, g.constant('int64', [], [0], 'cls_index')], { axis: 1 });
-      const pooled = g.op('Tanh', [linear(g, cls, init.transposed(`${BERT_NAMES.pooler}.weight`), init.asIs(`${BERT_NAMES.pooler}.bias`))]);
+      const preActivation = linear(g, cls, init.transposed(`${BERT_NAMES.pooler}.weight`), init.asIs(`${BERT_NAMES.pooler}.bias`));
+      const pooled = g.op(isDistilBert(config) ? 'Relu' : 'Tanh', [preActivation]);
       const logits = linear(g, pooled, init.transposed(`${BERT_NAMES.classifier}.weight`), init.asIs(`${BERT_NAMES.classifier}.bias`));
       return { logits, dims: [ONNX_DIMS.batch, head.labels.length] };
     }

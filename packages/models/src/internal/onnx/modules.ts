@@ -21,9 +21,13 @@ import type { GraphBuilder } from '@ziplm/onnx';
  */
 export const ATTENTION_MASK_NEGATIVE = -1e9;
 
-/** y = x·W + b with W [in, out] stored as an initializer (MatMul then Add, the form ORT fuses). */
-export function linear(g: GraphBuilder, x: string, weight: string, bias: string): string {
-  return g.op('Add', [g.op('MatMul', [x, weight]), bias]);
+/**
+ * y = x·W + b with W [in, out] stored as an initializer (MatMul then Add, the form ORT fuses); without
+ * a bias (LLaMA's projections) the MatMul alone.
+ */
+export function linear(g: GraphBuilder, x: string, weight: string, bias?: string): string {
+  const product = g.op('MatMul', [x, weight]);
+  return bias === undefined ? product : g.op('Add', [product, bias]);
 }
 
 /** LayerNormalization over the last axis (opset 17). */

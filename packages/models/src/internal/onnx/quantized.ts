@@ -49,8 +49,8 @@ export interface Projection {
   readonly layout: 'out-in' | 'in-out';
   /** Base name of the concatenated weight when there are several, e.g. `….attention.self.qkv.weight`. */
   readonly fusedName?: string;
-  /** The bias initializer. */
-  readonly bias: string;
+  /** The bias initializer; absent for a projection without bias (LLaMA's). */
+  readonly bias?: string;
   /** Its input's name (`ONNX_NAMES.matmulInput`): the calibration output and the static range key. */
   readonly input: string;
 }
@@ -71,7 +71,8 @@ export function projection(ctx: ProjectionContext, x: string, p: Projection): st
     const [xq, xScale, xZeroPoint] = g.node('DynamicQuantizeLinear', [x], {}, { outputs: 3 }) as [string, string, string];
     const accumulated = g.op('MatMulInteger', [xq, w.q, xZeroPoint]);
     const scale = g.op('Mul', [xScale, w.scales]);
-    return g.op('Add', [g.op('Mul', [g.op('Cast', [accumulated], { to: 1 }), scale]), p.bias]);
+    const product = g.op('Mul', [g.op('Cast', [accumulated], { to: 1 }), scale]);
+    return p.bias === undefined ? product : g.op('Add', [product, p.bias]);
   }
   const { scale, zeroPoint } = activationQuantization(int8.range(p.input), `activation range of "${p.input}"`, init.what);
   const s = g.scalar(scale);
