@@ -43,6 +43,7 @@ const guide: DefaultTheme.SidebarItem[] = [
     items: [
       { text: 'Data', link: '/guide/data' },
       { text: 'Data formats', link: '/guide/data-formats' },
+      { text: 'Models and formats', link: '/guide/models' },
       { text: 'Troubleshooting and FAQ', link: '/guide/troubleshooting' },
     ],
   },
@@ -61,6 +62,7 @@ const tutorials: DefaultTheme.SidebarItem[] = [
       { text: '6. The OBS solver on its own', link: '/tutorials/obs-solver' },
       { text: '7. Bring your own data', link: '/tutorials/your-data' },
       { text: '8. Compound compression', link: '/tutorials/compound-compression' },
+      { text: '9. Prune a transformers.js model', link: '/tutorials/transformers-js' },
     ],
   },
 ];

@@ -77,7 +77,7 @@ describe('site pages', () => {
 
   it('shows on every tutorial page code from a tutorial file that a test runs', () => {
     const tutorialPages = pages.filter((p) => /^tutorials\/[^/]+\.md$/.test(p) && p !== 'tutorials/index.md');
-    expect(tutorialPages).toHaveLength(8);
+    expect(tutorialPages).toHaveLength(9);
     for (const page of tutorialPages) {
       const own = allSnippets.filter((s) => s.page === page && s.file.startsWith('tutorials/'));
       expect(own.length, `${page} includes no code from tutorials/`).toBeGreaterThan(0);

@@ -7,6 +7,7 @@ import { maxAbsDiff, median } from '@ziplm/core';
 import {
   createModel,
   exportModelToOnnx,
+  familyName,
   hasTokenTypes,
   initBackend,
   ONNX_NAMES,
@@ -33,6 +34,8 @@ export interface EngineParityOptions {
 /** What {@link checkEngineParity} found (`ziplm check --json` prints it, with the model directory). */
 export interface EngineParityResult {
   readonly modelType: ModelConfig['modelType'];
+  /** The family's name: BERT, DistilBERT, GPT2 or LLaMA. */
+  readonly family: string;
   readonly layers: number;
   readonly hiddenSize: number;
   readonly layerHeads: readonly number[];
@@ -148,6 +151,7 @@ export async function checkEngineParity(
   });
   return {
     modelType: config.modelType,
+    family: familyName(config),
     layers: config.numLayers,
     hiddenSize: config.hiddenSize,
     layerHeads: config.layerHeads,

@@ -49,11 +49,11 @@ export const checkCommand = defineCommand({
       io.stdout(`${JSON.stringify(report, null, 2)}\n`);
     } else {
       const f = (ms: number) => `${ms.toFixed(ms < 10 ? 2 : 1)} ms`;
-      const { modelType, layers, hiddenSize, layerHeads, layerIntermediate } = parity;
+      const { family, modelType, layers, hiddenSize, layerHeads, layerIntermediate } = parity;
       io.stdout(
         [
           `model       ${dir}`,
-          `            ${modelType}, ${layers} layers, hidden ${hiddenSize}, heads [${layerHeads.join(' ')}], FFN [${layerIntermediate.join(' ')}], ${(parity.parameters / 1e6).toFixed(2)}M parameters`,
+          `            ${family}, ${layers} layers, hidden ${hiddenSize}, heads [${layerHeads.join(' ')}], FFN [${layerIntermediate.join(' ')}], ${(parity.parameters / 1e6).toFixed(2)}M parameters`,
           `backend     ${parity.backend} (${parity.backendReason})`,
           `inputs      ${batch.size} sample ${modelType === 'bert' ? 'sentences' : 'lines'}, padded to ${batch.seqLength} tokens`,
           `tfjs        ${f(parity.tfjsMedianMs)} per forward (median of ${options.repeats})`,
