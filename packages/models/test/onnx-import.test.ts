@@ -1,7 +1,7 @@
 // ONNX in (issue 16): weights loaded from the fixtures' onnx/model.onnx (a TorchScript export set up as Optimum
 // does, constant folding on, ../shared/fixtures/hf) equal their model.safetensors bit for bit for all four
-// families, and BERT, DistilBERT and GPT2 built from them reproduce the torch logits ≤ 1e-4 in TensorFlow.js
-// (LLaMA's tfjs model is compared elsewhere). A quantized export is refused naming the fp32 file; a graph missing a
+// families, and the models built from them reproduce the torch logits ≤ 1e-4, in TensorFlow.js and as the ONNX graph
+// ziplm exports from them (onnxruntime-node). A quantized export is refused naming the fp32 file; a graph missing a
 // weight, a truncated file, a config/graph shape mismatch, a Linear whose module cannot be told and a tied head that
 // is not the embedding are refused naming the file. `detectModelLayout` / `loadModelDir` tell the layouts apart.
 
@@ -12,11 +12,14 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '@ziplm/onnx';
 import { decodeModel, encodeModel } from '@ziplm/onnx';
+import { createSession, loadOrt } from '@ziplm/onnx/runtime';
 import { maxAbsDiff } from '@ziplm/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WeightsError } from '../src/errors.js';
 import { detectModelLayout, loadCheckpoint, loadModelDir, loadOnnxCheckpoint, readConfigFile } from '../src/io/checkpoint.js';
 import { checkpointFromOnnx } from '../src/io/onnx-checkpoint.js';
+import type { PaddedBatch } from '../src/data/batching.js';
+import { exportModelToOnnx, ONNX_NAMES, onnxFeeds } from '../src/onnx/index.js';
 import { createModel, initBackend } from '../src/tfjs/index.js';
 import type { Checkpoint } from '../src/weights.js';
 import { hfFixture, type ReferenceTensor } from './hf-fixtures.js';
@@ -109,7 +112,28 @@ for (const name of FAMILIES) {
       expect(message).toContain(`"${join(fixture.dir, 'onnx', 'model.onnx')}"`);
     });
 
-    it.skipIf(name === 'llama-tiny-lm')('TensorFlow.js built from the ONNX weights reproduces the torch logits ≤ 1e-4', () => {
+    it('the graph ziplm exports from the ONNX weights reproduces the torch logits ≤ 1e-4 in onnxruntime', async () => {
+      const reference = referenceLogits(fixture.dir);
+      const ids = reference.inputIds.flat();
+      const batch: PaddedBatch = {
+        indices: reference.inputIds.map((_, i) => i),
+        batchSize: reference.inputIds.length,
+        seqLength: reference.inputIds[0]!.length,
+        inputIds: Int32Array.from(ids),
+        attentionMask: Int32Array.from(reference.attentionMask.flat()),
+        tokenTypeIds: new Int32Array(ids.length), // BERT: the reference's token types are all 0
+      };
+      const session = await createSession(exportModelToOnnx(fromOnnx));
+      try {
+        const out = await session.run(onnxFeeds(await loadOrt(), fromOnnx.config, batch));
+        const logits = out[ONNX_NAMES.logits]!.data as Float32Array;
+        expect(maskedMaxDiff(logits, reference.logits, reference.attentionMask)).toBeLessThanOrEqual(TOLERANCE);
+      } finally {
+        await session.release();
+      }
+    });
+
+    it('TensorFlow.js built from the ONNX weights reproduces the torch logits ≤ 1e-4', () => {
       const reference = referenceLogits(fixture.dir);
       const model = createModel(fromOnnx);
       const inputIds = tf.tensor2d(reference.inputIds, undefined, 'int32');
