@@ -69,6 +69,7 @@ export {
   saveTransformersJsModel,
   TRANSFORMERS_JS_FILES,
   transformersJsConfig,
+  transformersJsExportOptions,
   transformersJsTokenizerConfig,
   writeSafetensors,
 } from './io/index.js';
@@ -192,6 +193,8 @@ export {
   ONNX_DIMS,
   ONNX_NAMES,
   onnxFeeds,
+  OPTIMUM_DIMS,
+  OPTIMUM_NAMES,
   OnnxExportError,
   quantizableLinears,
 } from './onnx/index.js';

@@ -1,8 +1,9 @@
 // A member directory is a transformers.js model directory (issue 16, "Out, loadable by the user's code"):
 // what `writeMember` writes loads in the real @huggingface/transformers from the local directory, with the
 // logits of ziplm's onnxruntime output, and its record's `files` list and check the nested onnx/ files.
-// The FP32 graph of a full-sequence member is stored once (onnx/model.onnx is a hard link to model.onnx);
-// a generation member ships the decode-mode graph, so its onnx/model.onnx is the full-sequence export.
+// The FP32 graph of an encoder member is stored once (onnx/model.onnx is a hard link to model.onnx); a
+// decoder member's onnx/model.onnx is Optimum's decoder-with-past graph that transformers.js' generate()
+// runs, which no environment ships, so it is exported beside the shipped graph (INT8 too, for an INT8 environment).
 
 import { createRequire } from 'node:module';
 import { mkdtemp, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
@@ -46,6 +47,7 @@ interface TjsInputs {
 type TjsTokenizer = (text: string[], options: { padding: boolean }) => TjsInputs;
 interface TjsModel {
   (inputs: TjsInputs): Promise<{ logits: TjsTensor }>;
+  generate(options: TjsInputs & { max_new_tokens: number; min_new_tokens: number; do_sample: boolean }): Promise<TjsTensor>;
   dispose(): Promise<unknown>;
 }
 interface TransformersJs {
@@ -184,18 +186,34 @@ describe('a member directory is a transformers.js model directory', () => {
     await expect(readCheckedMember(dir)).rejects.toThrow(/onnx[\\/]model\.onnx/);
   });
 
-  it('generation member: ships the decode graph, and its onnx/model.onnx (full sequence) loads with AutoModelForCausalLM', async () => {
+  it.each([
+    ['generation', inferenceEnvironment({ mode: 'generation' })],
+    ['full-sequence', inferenceEnvironment()],
+    ['INT8 generation', inferenceEnvironment({ mode: 'generation', precision: 'int8-dynamic' })],
+  ] as const)('%s decoder member: its onnx/model.onnx is the with-past graph, which loads and generates', async (kind, env) => {
     const model = await prunedBuiltin('tiny-gpt2');
-    const { dir, record } = await member('gpt2-member', model, inferenceEnvironment({ mode: 'generation' }));
+    const name = `gpt2-member-${kind.replaceAll(' ', '-')}`;
+    const { dir, record } = await member(name, model, env);
     expect(record.files!['onnx/model.onnx']!.sha256).not.toBe(record.files![ONNX_FILE]!.sha256);
-    const tokenizer = await tjs.AutoTokenizer.from_pretrained('gpt2-member');
-    const lm = await tjs.AutoModelForCausalLM.from_pretrained('gpt2-member');
-    const inputs = tokenizer(SENTENCES, { padding: true });
-    const { logits } = await lm(inputs);
-    const expected = await ortLogits(exportModelToOnnx(model.checkpoint), model.checkpoint.config, inputs);
-    expect(maxAbsDiff(logits.data as Float32Array, expected)).toBeLessThanOrEqual(TOLERANCE);
-    await lm.dispose();
+    const int8 = env.precision !== undefined;
+    expect(record.files!['onnx/model_quantized.onnx'] !== undefined).toBe(int8);
     expect(await readCheckedMember(dir)).toEqual(record);
+    const tokenizer = await tjs.AutoTokenizer.from_pretrained(name);
+    const lm = await tjs.AutoModelForCausalLM.from_pretrained(name);
+    const inputs = tokenizer(SENTENCES, { padding: true });
+    if (!int8) {
+      // The prompt step (empty cache) gives the full-sequence graph's logits at every attended position; the
+      // padding positions get position_ids 1 from transformers.js (as in Hugging Face) and are left out.
+      const { logits } = await lm(inputs);
+      const expected = await ortLogits(exportModelToOnnx(model.checkpoint), model.checkpoint.config, inputs);
+      const vocab = model.checkpoint.config.vocabSize;
+      const attended = (l: Float32Array): Float32Array[] =>
+        Array.from(inputs.attention_mask.data, Number).flatMap((m, row) => (m === 1 ? [l.subarray(row * vocab, (row + 1) * vocab)] : []));
+      expect(maxAbsDiff(attended(logits.data as Float32Array), attended(expected))).toBeLessThanOrEqual(TOLERANCE);
+    }
+    const generated = await lm.generate({ ...inputs, max_new_tokens: 4, min_new_tokens: 4, do_sample: false });
+    expect(generated.dims).toEqual([SENTENCES.length, inputs.input_ids.dims[1]! + 4]);
+    await lm.dispose();
   });
 
   it('INT8 member: its shipped graph is onnx/model_quantized.onnx, the graph transformers.js loads by default', async () => {

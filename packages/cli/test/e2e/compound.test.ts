@@ -1,10 +1,12 @@
 // `ziplm prune --quantize int8` (guide/compound-compression.md) in-process on the built-in tiny BERT:
 // sparse INT8 members, the compound columns of the results table, an INT8 latency table alone, and
-// `ziplm verify` re-timing an INT8 member against the dense FP32 model.
+// `ziplm verify` re-timing an INT8 member against the dense FP32 model; a GPT2 compound member's transformers.js
+// layout holds its INT8 weights as the decoder-with-past graph.
 
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { decodeModel } from '@ziplm/onnx';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/exit-codes.js';
 import { runCli } from '../run-cli.js';
@@ -61,6 +63,29 @@ describe('ziplm prune --quantize int8', () => {
     const refused = await runCli(['verify', '--dense', 'tiny-bert', '--model', member, '--table', table]);
     expect(refused.code).toBe(EXIT.usage);
     expect(refused.stderr).toMatch(/is an? int8-dynamic graph but .* is an? int8-static latency table/);
+  });
+
+  it('a compound decoder member ships its INT8 weights to transformers.js as an INT8 decoder-with-past graph', async () => {
+    const gpt2Run = join(dir, 'gpt2');
+    const args = ['prune', '--model', 'tiny-gpt2', '--task', 'samples', '--calibration-samples', '16', '--no-spdy', '--engine', 'js'];
+    const { code, stderr } = await runCli([...args, '--targets', '1.5', '--run', gpt2Run, '--retarget', '0', '--quantize', 'int8']);
+    expect(stderr).not.toContain('internal error');
+    expect([EXIT.ok, EXIT.checkFailed]).toContain(code);
+    const member = join(gpt2Run, 'members', 'ziplm-1.50x');
+    const graph = (file: string) => decodeModel(readFileSync(join(member, file)), file);
+    const layout = graph('onnx/model_quantized.onnx');
+    const ops = new Set(layout.graph.nodes.map((n) => n.opType));
+    expect(ops.has('DynamicQuantizeLinear') && ops.has('MatMulInteger')).toBe(true);
+    const inputs = layout.graph.inputs.map((i) => i.name);
+    expect(inputs).toContain('position_ids');
+    expect(inputs.some((name) => name.startsWith('past_key_values.'))).toBe(true);
+    // Its INT8 weights are the shipped graph's (GPTQ): the same integer initializers.
+    const int8 = (m: ReturnType<typeof graph>) =>
+      m.graph.initializers
+        .filter((t) => t.dataType === 'int8')
+        .map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength).toString('base64'));
+    expect(int8(layout).sort()).toEqual(int8(graph('model.onnx')).sort());
+    expect(existsSync(join(member, 'onnx', 'model.onnx'))).toBe(true);
   });
 
   it('compound flags without --quantize are usage errors', async () => {

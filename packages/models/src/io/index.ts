@@ -20,7 +20,13 @@ export { ConfigError, VocabularyError, WeightsError } from '../errors.js';
 
 // The transformers.js layout (config.json, tokenizer.json, onnx/model.onnx, ...), which a user's
 // transformers.js code loads as is.
-export { saveTransformersJsModel, TRANSFORMERS_JS_FILES, transformersJsConfig, transformersJsTokenizerConfig } from './transformers-js.js';
+export {
+  saveTransformersJsModel,
+  TRANSFORMERS_JS_FILES,
+  transformersJsConfig,
+  transformersJsExportOptions,
+  transformersJsTokenizerConfig,
+} from './transformers-js.js';
 export type { OnnxGraphSource, TransformersJsDtype, TransformersJsModelOptions, TransformersJsTokenizer } from './transformers-js.js';
 
 // safetensors files, validated before any data is read.

@@ -7,15 +7,20 @@
 // What transformers.js 4.x takes from these files:
 // - config.json: `model_type` picks the model class (bert, distilbert, gpt2, llama); `id2label` names the
 //   classifier's labels; `transformers.js_config.dtype` is the graph it loads when the caller names none.
-//   The head and layer counts only size the empty past key values of a graph with `past_key_values.*`
-//   inputs, and even those shapes come from the graph's own input metadata. ziplm's graphs have no cache
-//   inputs (logits for the whole sequence at once), so a pruned model with a different number of heads
-//   and FFN neurons in every layer needs nothing more: its per-layer shapes live in the graph, and in the
-//   `ziplm` block of config.json for ziplm itself.
+//   The layer count only names the cache inputs it looks for (`past_key_values.{0..L-1}.key/value`); the
+//   shapes of the empty first-step cache come from the graph's own input metadata (numeric dims as they
+//   are, `batch_size` → the batch, any other symbolic dim → 0). So a pruned model with a different number
+//   of heads and FFN neurons in every layer needs nothing more: its per-layer shapes live in the graph,
+//   and in the `ziplm` block of config.json for ziplm itself.
 // - tokenizer.json: the whole tokenizer (the `tokenizers` format); tokenizer_config.json: the tokenizer
 //   class (BertTokenizer returns token_type_ids), special tokens, padding side and maximum length.
 // - onnx/model.onnx for dtype fp32, onnx/model_quantized.onnx for dtype q8: inputs `input_ids`,
 //   `attention_mask` (+ `token_type_ids` for BERT), output `logits`, as Optimum names them (ONNX_NAMES).
+//   A decoder's graph is Optimum's decoder-with-past (`transformersJsExportOptions`): `generate()` runs
+//   the prompt once with an empty cache and then feeds only the new token with the cache of the step
+//   before (`past_key_values.{l}.*` in, `present.{l}.*` out; it feeds back every `present*` output it
+//   gets and picks from that only the inputs the graph declares, so a layer whose attention was removed
+//   simply has no cache entry), and `position_ids`, which it computes from the attention mask.
 // - generation_config.json (decoders, optional): the token ids generation starts, stops and pads with.
 
 import { randomBytes } from 'node:crypto';
@@ -24,7 +29,8 @@ import { join } from 'node:path';
 import { ATOMIC_TEMP_MARKER, writeFileAtomic } from '@ziplm/core/node';
 import type { ModelConfig } from '../config.js';
 import { isDecoder, isDistilBert, toHfConfig } from '../config.js';
-import { exportModelToOnnx } from '../onnx/export.js';
+import { exportModelToOnnx, type ModelExportOptions } from '../onnx/export.js';
+import type { OnnxQuantizeOptions } from '../onnx/quantize.js';
 import type { Tokenizer, TokenizerConfigJson } from '../tokenizers/types.js';
 import type { Checkpoint } from '../weights.js';
 
@@ -52,16 +58,31 @@ export type OnnxGraphSource = Uint8Array | { readonly sameBytesAs: string };
 /** Options of `saveTransformersJsModel`. */
 export interface TransformersJsModelOptions {
   /**
-   * The FP32 graph of `checkpoint` over the whole sequence (`exportModelToOnnx(checkpoint)`), when the
-   * caller has it already; exported here when absent. A decode-mode or INT8 graph does not belong here.
+   * The FP32 graph of `checkpoint` that transformers.js runs (`exportModelToOnnx(checkpoint,
+   * transformersJsExportOptions(config))`: over the whole sequence for an encoder, the decoder-with-past
+   * graph for a decoder), when the caller has it already; exported here when absent.
    */
   readonly onnx?: OnnxGraphSource;
   /**
-   * The INT8 graph of the same model over the whole sequence (`exportModelToOnnx` with `quantize`, mode
-   * 'full'), written as onnx/model_quantized.onnx. With it, config.json makes INT8 the graph transformers.js
-   * loads when the caller names no dtype: it is the model that was measured and shipped.
+   * The INT8 graph of the same model, with the same export options plus `quantize`, written as
+   * onnx/model_quantized.onnx. With it, config.json makes INT8 the graph transformers.js loads when the
+   * caller names no dtype: it is the model that was measured and shipped.
    */
   readonly quantizedOnnx?: OnnxGraphSource;
+  /**
+   * Without `quantizedOnnx`: export onnx/model_quantized.onnx here, `exportModelToOnnx(checkpoint,
+   * { ...transformersJsExportOptions(config), quantize })` (ignored when `quantizedOnnx` is given).
+   */
+  readonly quantize?: OnnxQuantizeOptions;
+}
+
+/**
+ * The export options of the graphs transformers.js runs: the whole-sequence graph for an encoder,
+ * Optimum's decoder-with-past graph (`mode: 'decode'`, `signature: 'optimum'`, symbolic cache length; the
+ * prompt is the step with a cache of length 0) for a decoder.
+ */
+export function transformersJsExportOptions(config: ModelConfig): ModelExportOptions {
+  return isDecoder(config) ? { mode: 'decode', signature: 'optimum' } : {};
 }
 
 /** transformers.js' name of an FP32 or INT8 graph (its `dtype` option). */
@@ -83,9 +104,10 @@ function tokenizerClass(config: ModelConfig, tokenizer: TokenizerConfigJson): st
 /**
  * The tokenizer_config.json of the model: the tokenizer's own settings with the class of the model
  * family, the model's maximum length (so that `truncation: true` cuts at the position table's size) and,
- * for decoders, right padding. ziplm's decoder graphs take no `position_ids`: positions are 0..S-1 in
- * every row, which is right for a right-padded batch and wrong for a left-padded one (LlamaTokenizer's
- * default in transformers.js).
+ * for decoders, right padding. The decoder graph transformers.js runs takes `position_ids` (computed from
+ * the attention mask), so a left-padded batch would be right too; right padding keeps the ids of ziplm's
+ * own batches and of the full-sequence graph (positions 0..S-1 in every row), which is right only for a
+ * right-padded batch.
  */
 export function transformersJsTokenizerConfig(config: ModelConfig, tokenizer: TransformersJsTokenizer): TokenizerConfigJson {
   const own = tokenizer.tokenizerConfig();
@@ -141,8 +163,8 @@ function jsonText(value: unknown): string {
 /**
  * Writes `checkpoint` and its tokenizer into `dir` (created if needed) in the transformers.js layout
  * (`TRANSFORMERS_JS_FILES`): config.json, generation_config.json (decoders), tokenizer.json,
- * tokenizer_config.json, onnx/model.onnx and, when `options.quantizedOnnx` is given,
- * onnx/model_quantized.onnx. Each file is written atomically; config.json last, so a directory with a
+ * tokenizer_config.json, onnx/model.onnx and, when `options.quantizedOnnx` or `options.quantize` is given,
+ * onnx/model_quantized.onnx (see `transformersJsExportOptions` for which graphs). Each file is written atomically; config.json last, so a directory with a
  * config.json is complete. Other files in `dir` (a checkpoint's model.safetensors, vocab.txt, ...) are
  * left alone, except that config.json and tokenizer_config.json are replaced by supersets of what
  * `saveCheckpoint` writes, which ziplm reads back the same.
@@ -158,16 +180,20 @@ export async function saveTransformersJsModel(
   const files = TRANSFORMERS_JS_FILES;
   await mkdir(join(dir, 'onnx'), { recursive: true });
   const written: string[] = [];
-  await writeGraph(join(dir, files.model), options.onnx ?? exportModelToOnnx(checkpoint));
+  const exportOptions = transformersJsExportOptions(config);
+  await writeGraph(join(dir, files.model), options.onnx ?? exportModelToOnnx(checkpoint, exportOptions));
   written.push(files.model);
-  if (options.quantizedOnnx) {
-    await writeGraph(join(dir, files.quantizedModel), options.quantizedOnnx);
+  const quantized =
+    options.quantizedOnnx ??
+    (options.quantize ? exportModelToOnnx(checkpoint, { ...exportOptions, quantize: options.quantize }) : undefined);
+  if (quantized) {
+    await writeGraph(join(dir, files.quantizedModel), quantized);
     written.push(files.quantizedModel);
   }
   await writeFileAtomic(join(dir, files.tokenizer), tokenizer.tokenizerJson());
   await writeFileAtomic(join(dir, files.tokenizerConfig), jsonText(transformersJsTokenizerConfig(config, tokenizer)));
   written.push(files.tokenizer, files.tokenizerConfig);
-  const hfConfig = transformersJsConfig(config, options.quantizedOnnx ? 'q8' : 'fp32');
+  const hfConfig = transformersJsConfig(config, quantized ? 'q8' : 'fp32');
   if (isDecoder(config)) {
     await writeFileAtomic(join(dir, files.generationConfig), jsonText(generationConfig(hfConfig)));
     written.push(files.generationConfig);

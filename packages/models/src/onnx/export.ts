@@ -24,7 +24,7 @@ import {
 import { attentionBias, dimOf, positionIds, type KvCache, type ModuleInputCapture } from '../internal/onnx/modules.js';
 import type { Int8Plan } from '../internal/onnx/quantized.js';
 import { OnnxExportError } from './errors.js';
-import { ONNX_DIMS, ONNX_NAMES } from './names.js';
+import { ONNX_DIMS, ONNX_NAMES, OPTIMUM_DIMS, OPTIMUM_NAMES } from './names.js';
 import type { ActivationRange, OnnxQuantizeOptions } from './quantize.js';
 
 /** Options shared by every export. */
@@ -65,6 +65,16 @@ export interface ModelExportOptions extends OnnxExportOptions {
    * one): the data of the GPTQ Hessians and of static activation ranges. Meant for the fp32 export.
    */
   matmulInputs?: boolean;
+  /**
+   * Decode mode: the graph's interface. 'ziplm' (default): `past_key_<l>`/`present_key_<l>`, positions
+   * follow the cache (total − sequence … total − 1), ziplm's dim names; the graph the latency table times.
+   * 'optimum': Optimum's decoder-with-past graph, the one transformers.js' `generate()` runs (it is
+   * onnx/model.onnx of a decoder's transformers.js layout): an int64 `position_ids` [batch, sequence]
+   * input that gives every position (wpe rows for GPT2, rotary angles for LLaMA), so left-padded
+   * batches are right too; cache `past_key_values.<l>.key/value` → `present.<l>.key/value` and
+   * Optimum's dim names (`OPTIMUM_NAMES`, `OPTIMUM_DIMS`). A cache of length 0 is the prefill.
+   */
+  signature?: 'ziplm' | 'optimum';
 }
 
 /** Options of the block exports. */
@@ -126,6 +136,14 @@ function int8Plan(what: string, quantize: OnnxQuantizeOptions | undefined, missi
   };
 }
 
+/** Checks `signature` against the mode; true for the Optimum signature. */
+function checkSignature(what: string, signature: ModelExportOptions['signature'], decode: boolean): boolean {
+  if (signature === undefined || signature === 'ziplm') return false;
+  if (signature !== 'optimum') throw new OnnxExportError(what, `signature must be "ziplm" or "optimum", got ${JSON.stringify(signature)}`);
+  if (!decode) throw new OnnxExportError(what, 'signature "optimum" is the decoder-with-past graph: it needs mode "decode"');
+  return true;
+}
+
 function metadata(config: ModelConfig, graph: Record<string, unknown>, quantize: OnnxQuantizeOptions | undefined): Record<string, string> {
   const recorded = quantize === undefined ? graph : { ...graph, quantization: { precision: 'int8', activations: quantize.activations } };
   return { 'ziplm.graph': JSON.stringify(recorded), 'ziplm.config': JSON.stringify(toHfConfig(config)) };
@@ -144,6 +162,9 @@ function metadata(config: ModelConfig, graph: Record<string, unknown>, quantize:
  * and returns `present_key_l`/`present_value_l` [batch, heads_l, total_sequence, headDim]. New tokens
  * get positions past … total − 1; a cache of length 0 makes decode equal full mode. LLaMA decode mode is
  * the same with `heads_l / headsPerGroup(config)` cached key/value heads per layer (keys after RoPE).
+ * With `signature: 'optimum'` the decode graph takes `position_ids` and names its cache and dims as
+ * Optimum does (`OPTIMUM_NAMES`, `OPTIMUM_DIMS`); a layer whose attention is removed has no cache
+ * entry, under either signature.
  *
  * With `quantize`, the projections of `quantizableLinears(config)` are INT8 (the heads stay fp32) and
  * the `ziplm.graph` metadata records `quantization: { precision: 'int8', activations }`.
@@ -154,14 +175,19 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
   const config = checkpoint.config;
   const what = `exportModelToOnnx (${config.modelType})`;
   const decode = checkOptions(what, config, options);
+  const optimum = checkSignature(what, options.signature, decode);
   checkQuantize(what, options.quantize);
   checkCheckpoint(checkpoint, `${what}: checkpoint`);
   const g = new GraphBuilder(`ziplm_${config.modelType}${decode ? '_decode' : ''}`);
   const init = new Initializers(g, checkpoint.weights, what);
-  const seqDims = [ONNX_DIMS.batch, ONNX_DIMS.sequence];
+  const dims = optimum ? OPTIMUM_DIMS : ONNX_DIMS;
+  const cacheNames = optimum ? OPTIMUM_NAMES : ONNX_NAMES;
+  const seqDims = [dims.batch, dims.sequence];
   const ids = g.input(ONNX_NAMES.inputIds, 'int64', seqDims);
-  const mask = g.input(ONNX_NAMES.attentionMask, 'int64', decode ? [ONNX_DIMS.batch, ONNX_DIMS.total] : seqDims);
-  const hiddenDims = [ONNX_DIMS.batch, ONNX_DIMS.sequence, config.hiddenSize];
+  const mask = g.input(ONNX_NAMES.attentionMask, 'int64', decode ? [dims.batch, dims.total] : seqDims);
+  // The Optimum signature's positions come from the caller (transformers.js: cumsum(attention_mask) − 1).
+  const givenPositions = optimum ? g.input(OPTIMUM_NAMES.positionIds, 'int64', seqDims) : undefined;
+  const hiddenDims = [dims.batch, dims.sequence, config.hiddenSize];
   const states: string[] = [];
   let logits: string;
   let logitsDims: (string | number)[];
@@ -200,12 +226,12 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
     const ctx: LlamaContext = { g, init, config, capture, ...projections };
     let h = llamaEmbeddings(ctx, ids);
     states.push(h);
-    // New tokens sit at positions total − seq … total − 1: after the cache in decode mode.
-    const offset = decode ? g.op('Sub', [dimOf(g, mask, 1), dimOf(g, ids, 1)]) : undefined;
-    const rope = llamaRope(ctx, positionIds(g, ids, offset), true);
+    // Unless the caller gives them, new tokens sit at positions total − seq … total − 1: after the cache in decode mode.
+    const offset = decode && givenPositions === undefined ? g.op('Sub', [dimOf(g, mask, 1), dimOf(g, ids, 1)]) : undefined;
+    const rope = llamaRope(ctx, givenPositions ?? positionIds(g, ids, offset), true);
     const bias = attentionBias(g, mask, ids);
     const hd = headDim(config);
-    const past = options.pastLength ?? ONNX_DIMS.past;
+    const past = options.pastLength ?? dims.past;
     for (let l = 0; l < config.numLayers; l++) {
       const heads = config.layerHeads[l]!;
       if (heads > 0) {
@@ -213,10 +239,10 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
         if (decode) {
           const kvHeads = heads / headsPerGroup(config);
           cache = {
-            pastKey: g.input(ONNX_NAMES.pastKey(l), 'float32', [ONNX_DIMS.batch, kvHeads, past, hd]),
-            pastValue: g.input(ONNX_NAMES.pastValue(l), 'float32', [ONNX_DIMS.batch, kvHeads, past, hd]),
-            presentKey: ONNX_NAMES.presentKey(l),
-            presentValue: ONNX_NAMES.presentValue(l),
+            pastKey: g.input(cacheNames.pastKey(l), 'float32', [dims.batch, kvHeads, past, hd]),
+            pastValue: g.input(cacheNames.pastValue(l), 'float32', [dims.batch, kvHeads, past, hd]),
+            presentKey: cacheNames.presentKey(l),
+            presentValue: cacheNames.presentValue(l),
           };
           caches.push({ cache, heads: kvHeads });
         }
@@ -226,24 +252,24 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
       states.push(h);
     }
     logits = llamaLmHead(ctx, h);
-    logitsDims = [ONNX_DIMS.batch, ONNX_DIMS.sequence, config.vocabSize];
+    logitsDims = [dims.batch, dims.sequence, config.vocabSize];
   } else {
     const ctx: Gpt2Context = { g, init, config, capture, ...projections };
-    let h = gpt2Embeddings(ctx, ids, mask, decode);
+    let h = gpt2Embeddings(ctx, ids, mask, decode, givenPositions);
     states.push(h);
     const bias = attentionBias(g, mask, ids);
     const hd = headDim(config);
-    const past = options.pastLength ?? ONNX_DIMS.past;
+    const past = options.pastLength ?? dims.past;
     for (let l = 0; l < config.numLayers; l++) {
       const heads = config.layerHeads[l]!;
       if (heads > 0) {
         let cache: KvCache | undefined;
         if (decode) {
           cache = {
-            pastKey: g.input(ONNX_NAMES.pastKey(l), 'float32', [ONNX_DIMS.batch, heads, past, hd]),
-            pastValue: g.input(ONNX_NAMES.pastValue(l), 'float32', [ONNX_DIMS.batch, heads, past, hd]),
-            presentKey: ONNX_NAMES.presentKey(l),
-            presentValue: ONNX_NAMES.presentValue(l),
+            pastKey: g.input(cacheNames.pastKey(l), 'float32', [dims.batch, heads, past, hd]),
+            pastValue: g.input(cacheNames.pastValue(l), 'float32', [dims.batch, heads, past, hd]),
+            presentKey: cacheNames.presentKey(l),
+            presentValue: cacheNames.presentValue(l),
           };
           caches.push({ cache, heads });
         }
@@ -253,23 +279,24 @@ export function exportModelToOnnx(checkpoint: Checkpoint, options: ModelExportOp
       states.push(h);
     }
     logits = gpt2LmHead(ctx, h);
-    logitsDims = [ONNX_DIMS.batch, ONNX_DIMS.sequence, config.vocabSize];
+    logitsDims = [dims.batch, dims.sequence, config.vocabSize];
   }
 
   g.output(logits, 'float32', logitsDims, ONNX_NAMES.logits);
   for (const { cache, heads } of caches) {
-    const dims = [ONNX_DIMS.batch, heads, ONNX_DIMS.total, headDim(config)];
-    g.output(cache.presentKey, 'float32', dims);
-    g.output(cache.presentValue, 'float32', dims);
+    const presentDims = [dims.batch, heads, dims.total, headDim(config)];
+    g.output(cache.presentKey, 'float32', presentDims);
+    g.output(cache.presentValue, 'float32', presentDims);
   }
   if (options.hiddenStates) {
     states.forEach((s, i) => {
       g.output(s, 'float32', hiddenDims, ONNX_NAMES.hiddenState(i));
     });
   }
-  for (const c of captured) g.output(c.tensor, 'float32', [ONNX_DIMS.batch, ONNX_DIMS.sequence, c.width], c.name);
-  for (const [name, c] of matmulInputs) g.output(c.tensor, 'float32', [ONNX_DIMS.batch, ONNX_DIMS.sequence, c.width], name);
-  return g.toBytes({ metadata: metadata(config, { kind: 'model', mode: decode ? 'decode' : 'full' }, options.quantize) });
+  for (const c of captured) g.output(c.tensor, 'float32', [dims.batch, dims.sequence, c.width], c.name);
+  for (const [name, c] of matmulInputs) g.output(c.tensor, 'float32', [dims.batch, dims.sequence, c.width], name);
+  const graph = { kind: 'model', mode: decode ? 'decode' : 'full', ...(optimum ? { signature: 'optimum' } : {}) };
+  return g.toBytes({ metadata: metadata(config, graph, options.quantize) });
 }
 
 /**

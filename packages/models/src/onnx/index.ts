@@ -12,7 +12,7 @@ export { dequantizedCheckpoint, quantizableLinears } from './quantize.js';
 export type { ActivationQuantization, ActivationRange, Int8Weight, OnnxQuantizeOptions, QuantizableLinear } from './quantize.js';
 
 // The graphs' interface: input and output names, symbolic dimensions.
-export { ONNX_DIMS, ONNX_NAMES } from './names.js';
+export { ONNX_DIMS, ONNX_NAMES, OPTIMUM_DIMS, OPTIMUM_NAMES } from './names.js';
 export type { LinearInputSlot } from './names.js';
 
 // Running an exported model in onnxruntime.

@@ -49,3 +49,31 @@ export const ONNX_NAMES = {
   blockPresentKey: 'present_key',
   blockPresentValue: 'present_value',
 } as const;
+
+/**
+ * Symbolic dimension names of the Optimum signature (`signature: 'optimum'`), as Optimum's decoder exports
+ * name them. They matter beyond looks: transformers.js sizes the empty cache of the first `generate()` step
+ * from the graph's input metadata, resolving `batch_size` to the batch and every other symbolic dim to 0.
+ */
+export const OPTIMUM_DIMS = {
+  batch: 'batch_size',
+  sequence: 'sequence_length',
+  past: 'past_sequence_length',
+  total: 'past_sequence_length + sequence_length',
+} as const;
+
+/**
+ * Input and output names of the Optimum signature (`exportModelToOnnx` with mode 'decode' and `signature:
+ * 'optimum'`): the decoder-with-past graph of Optimum and transformers.js. `input_ids`, `attention_mask`
+ * and `logits` are `ONNX_NAMES`'; the cache of layer l (only layers that keep attention) is
+ * `past_key_values.{l}.key/value` in and `present.{l}.key/value` out, the names transformers.js' generate()
+ * feeds back (it renames `present` to `past_key_values`).
+ */
+export const OPTIMUM_NAMES = {
+  /** int64 [batch, sequence]: each new token's position (transformers.js: cumsum(attention_mask) − 1). */
+  positionIds: 'position_ids',
+  pastKey: (layer: number) => `past_key_values.${layer}.key`,
+  pastValue: (layer: number) => `past_key_values.${layer}.value`,
+  presentKey: (layer: number) => `present.${layer}.key`,
+  presentValue: (layer: number) => `present.${layer}.value`,
+} as const;

@@ -24,11 +24,14 @@ import {
 import { exportOptionsFor, type InferenceEnvironment } from '@ziplm/latency';
 import {
   exportModelToOnnx,
+  isDecoder,
   quantizableLinears,
+  transformersJsExportOptions,
   weightStorage,
   type ActivationRange,
   type Checkpoint,
   type Int8Weight,
+  type ModelExportOptions,
   type OrtTensorFactory,
   type QuantizableLinear,
   type WeightMap,
@@ -171,13 +174,17 @@ export async function quantizeMember(
   return { checkpoint: withWeights(checkpoint, replaced), int8, ...(options.error === false ? {} : { error }) };
 }
 
-/** The INT8 ONNX graph of a quantized member for `env` (an INT8 environment). */
+/**
+ * The INT8 ONNX graph of a quantized member for `env` (an INT8 environment); `graph` overrides the graph's form
+ * (e.g. the decoder-with-past graph of the transformers.js layout), the quantization stays `env`'s.
+ */
 export function int8Onnx(
   member: QuantizedMember,
   env: InferenceEnvironment,
   statistics: ReadonlyMap<string, LinearInputStatistics>,
+  graph: ModelExportOptions = {},
 ): Uint8Array {
-  const options = exportOptionsFor(env);
+  const options = { ...exportOptionsFor(env), ...graph };
   const activations = options.quantize?.activations ?? 'dynamic';
   const ranges = new Map([...statistics].map(([name, s]) => [name, s.range]));
   return exportModelToOnnx(member.checkpoint, {
@@ -197,6 +204,12 @@ export interface CompoundMember {
   readonly checkpoint: Checkpoint;
   /** The shipped INT8 graph. */
   readonly onnx: Uint8Array;
+  /**
+   * A decoder's shipped INT8 weights as the decoder-with-past graph transformers.js runs (its
+   * onnx/model_quantized.onnx; `transformersJsExportOptions`). Absent for encoders, whose transformers.js
+   * graph is the shipped one.
+   */
+  readonly transformersJsOnnx?: Uint8Array;
   /** The shipped graph's scores (undefined when the run does not evaluate). */
   readonly scores?: Scores;
   readonly result: CompoundResult;
@@ -283,7 +296,16 @@ export async function compressMember(
     },
     onnxGzipBytes: storage.onnxGzipBytes,
   };
-  return { checkpoint: shipped.member.checkpoint, onnx: shipped.onnx, ...(shipped.scores ? { scores: shipped.scores } : {}), result };
+  const transformersJsOnnx = isDecoder(member.config)
+    ? int8Onnx(shipped.member, ctx.env, statistics, transformersJsExportOptions(member.config))
+    : undefined;
+  return {
+    checkpoint: shipped.member.checkpoint,
+    onnx: shipped.onnx,
+    ...(transformersJsOnnx ? { transformersJsOnnx } : {}),
+    ...(shipped.scores ? { scores: shipped.scores } : {}),
+    result,
+  };
 }
 
 function definedOnly<T extends Record<string, number | undefined>>(values: T): { [K in keyof T]?: number } {

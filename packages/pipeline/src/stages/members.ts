@@ -10,6 +10,7 @@ import { join, relative, resolve } from 'node:path';
 import { exportOptionsFor, type InferenceEnvironment, type SearchResult } from '@ziplm/latency';
 import {
   exportModelToOnnx,
+  isDecoder,
   layerParameterCount,
   parameterCount,
   saveCheckpoint,
@@ -36,28 +37,28 @@ export const MEMBER_FILE = 'member.json';
 export const ONNX_FILE = 'model.onnx';
 
 /**
- * The graphs of a member's transformers.js layout (onnx/model.onnx FP32, onnx/model_quantized.onnx INT8,
- * both over the whole sequence, which is what transformers.js runs) given its shipped graph `shippedFile`.
- * Where the shipped graph is one of them byte for byte (a full-sequence environment: classification, or
- * scoring a whole text) it is hard-linked rather than written again: a second copy would double the
- * member's largest file, and the two must stay identical anyway. A generation environment ships the
- * decode-mode graph (KV cache), which transformers.js cannot run, so the FP32 graph is exported afresh.
- * A compound member's INT8 graph (`int8`) can only be rebuilt from its INT8 weights and calibration
- * ranges, which this stage does not see; in a generation environment its layout therefore has the FP32
- * graph of the shipped weights (q · scale) and no model_quantized.onnx.
+ * The graphs of a member's transformers.js layout (onnx/model.onnx FP32, onnx/model_quantized.onnx INT8:
+ * what transformers.js runs, see `saveTransformersJsModel`) given its shipped graph `shippedFile`. An
+ * encoder's are over the whole sequence, as its shipped graph is, so the shipped graph is hard-linked
+ * rather than written again: a second copy would double the member's largest file, and the two must stay
+ * identical anyway. A decoder's are Optimum's decoder-with-past graph (`generate()` feeds the cache back),
+ * which no environment ships (the latency table times a full-sequence graph or ziplm's decode graph with
+ * its own names and a fixed cache length), so they are exported afresh: the FP32 one always, the INT8 one
+ * (round-to-nearest, as the shipped one) for an INT8 environment. A compound member's INT8 graph (`int8`)
+ * can only be rebuilt from its INT8 weights and calibration ranges, so compound compression exports a
+ * compound decoder's with-past INT8 graph itself (`int8Layout`, `CompoundMember.transformersJsOnnx`).
  */
 function transformersJsGraphs(
   checkpoint: Checkpoint,
   exportOptions: OnnxExportOptions,
   shippedFile: string,
   int8: Uint8Array | undefined,
+  int8Layout: Uint8Array | undefined,
 ): TransformersJsModelOptions {
-  const fullSequence = (exportOptions.mode ?? 'full') === 'full';
   const quantize = int8 === undefined ? exportOptions.quantize : undefined;
+  if (isDecoder(checkpoint.config)) return int8Layout ? { quantizedOnnx: int8Layout } : quantize ? { quantize } : {};
   const shippedIsInt8 = int8 !== undefined || quantize !== undefined;
-  if (fullSequence) return shippedIsInt8 ? { quantizedOnnx: { sameBytesAs: shippedFile } } : { onnx: { sameBytesAs: shippedFile } };
-  // Decode mode: an INT8 export of the checkpoint (round-to-nearest, as the shipped one) is redone over the whole sequence.
-  return quantize ? { quantizedOnnx: exportModelToOnnx(checkpoint, { quantize }) } : {};
+  return shippedIsInt8 ? { quantizedOnnx: { sameBytesAs: shippedFile } } : { onnx: { sameBytesAs: shippedFile } };
 }
 
 /**
@@ -91,6 +92,8 @@ export async function writeMember(
   record: MemberRecord,
   measured?: NewMember['measured'],
   onnx?: Uint8Array,
+  /** A compound decoder's INT8 decoder-with-past graph for onnx/model_quantized.onnx (see `transformersJsGraphs`). */
+  int8Layout?: Uint8Array,
 ): Promise<MemberRecord> {
   let written = record;
   await writeDirectoryAtomic(dir, async (tmp) => {
@@ -99,7 +102,12 @@ export async function writeMember(
     const shippedFile = join(tmp, ONNX_FILE);
     await writeFileAtomic(shippedFile, onnx ?? exportModelToOnnx(checkpoint, exportOptions));
     // After saveCheckpoint: it replaces config.json and tokenizer_config.json by supersets that ziplm reads the same.
-    await saveTransformersJsModel(tmp, checkpoint, tokenizer, transformersJsGraphs(checkpoint, exportOptions, shippedFile, onnx));
+    await saveTransformersJsModel(
+      tmp,
+      checkpoint,
+      tokenizer,
+      transformersJsGraphs(checkpoint, exportOptions, shippedFile, onnx, int8Layout),
+    );
     const files: Record<string, FileDigest> = {};
     for (const name of await memberFiles(tmp)) files[name] = await digestFile(join(tmp, name));
     // `files` precedes the measured fields, as in a record measured after it was written.
@@ -273,6 +281,7 @@ export async function saveMember(ctx: RunContext, member: NewMember): Promise<Me
     record,
     member.measured,
     compound?.onnx,
+    compound?.transformersJsOnnx,
   );
   await run.recordMember(manifestEntry(written));
   return written;

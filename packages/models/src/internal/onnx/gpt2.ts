@@ -23,17 +23,19 @@ export interface Gpt2Context extends ProjectionContext {
 }
 
 /**
- * Token + position embeddings [batch, seq, d]. New tokens sit at positions total − seq … total − 1,
- * where total is the attention mask's length: 0 … seq − 1 in full mode, after the cache in decode.
+ * Token + position embeddings [batch, seq, d]. The positions are `positions` (int64 [batch, seq], the
+ * Optimum signature's `position_ids` input) when given; otherwise new tokens sit at positions
+ * total − seq … total − 1, where total is the attention mask's length: 0 … seq − 1 in full mode, after
+ * the cache in decode.
  */
-export function gpt2Embeddings(ctx: Gpt2Context, inputIds: string, attentionMask: string, decode: boolean): string {
+export function gpt2Embeddings(ctx: Gpt2Context, inputIds: string, attentionMask: string, decode: boolean, positions?: string): string {
   const { g, init } = ctx;
   return g.scope('embeddings', () => {
     const tokens = g.op('Gather', [init.asIs(GPT2_NAMES.tokenEmbeddings), inputIds], { axis: 0 });
     // In decode mode the new tokens follow the cache: offset = total − seq.
-    const offset = decode ? g.op('Sub', [dimOf(g, attentionMask, 1), dimOf(g, inputIds, 1)]) : undefined;
-    const positions = g.op('Gather', [init.asIs(GPT2_NAMES.positionEmbeddings), positionIds(g, inputIds, offset)], { axis: 0 });
-    return g.op('Add', [tokens, positions]);
+    const offset = decode && positions === undefined ? g.op('Sub', [dimOf(g, attentionMask, 1), dimOf(g, inputIds, 1)]) : undefined;
+    const ids = positions ?? positionIds(g, inputIds, offset);
+    return g.op('Add', [tokens, g.op('Gather', [init.asIs(GPT2_NAMES.positionEmbeddings), ids], { axis: 0 })]);
   });
 }
 
