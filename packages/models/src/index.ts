@@ -101,6 +101,7 @@ export type { BackendInfo, BackendPreference, ForwardOptions, LinearTransform, M
 export {
   ByteLevelBpeTokenizer,
   loadTokenizer,
+  SentencePieceBpeTokenizer,
   TokenizationError,
   trainByteLevelBpe,
   trainWordPieceVocab,
@@ -114,6 +115,8 @@ export type {
   EncodeOptions,
   Encoding,
   OverflowEncodeOptions,
+  SentencePieceAddedToken,
+  SentencePieceBpeOptions,
   TokenizerConfigJson,
   TokenSequence,
   Tokenizer,

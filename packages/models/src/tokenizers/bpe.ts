@@ -5,9 +5,11 @@
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { postProcess } from '../internal/tokenizers/postprocess.js';
+import { postProcessDecoder } from '../internal/tokenizers/postprocess.js';
+import { digitsStep, preTokenize, type SplitStep, splitStep, splitStepFromJson } from '../internal/tokenizers/pretokenize.js';
 import { SpecialTokenSplitter } from '../internal/tokenizers/special.js';
 import {
+  type AddedTokenJson,
   TOKENIZER_JSON_VERSION,
   sequencePiece,
   specialAddedTokens,
@@ -89,10 +91,60 @@ export interface ByteLevelBpeOptions {
    */
   bosToken?: string;
   /**
+   * Further added tokens, found verbatim in the text like the special tokens but kept by
+   * `decode(ids, { skipSpecialTokens: true })` (tokenizer.json `added_tokens` with `special: false`).
+   */
+  addedTokens?: readonly string[];
+  /**
+   * The tokenizer.json `pre_tokenizer` that cuts text into words: `ByteLevel` (GPT2's regex when `use_regex`,
+   * the default), `Split` (Oniguruma regex or string, any delimiter behaviour, `invert`), `Digits`, or a
+   * `Sequence` of these that ends with `ByteLevel` (Llama 3: `Split` with the GPT-4 pattern, then
+   * `ByteLevel` without its regex). Default GPT2's. Anything else throws a TokenizationError.
+   */
+  preTokenizer?: unknown;
+  /** `model.ignore_merges`: a word that is itself in the vocabulary is one token, whatever the merges make of it (Llama 3). */
+  ignoreMerges?: boolean;
+  /**
    * The text of the Hugging Face `tokenizer.json` these settings were read from: `tokenizerJson()` returns
    * it unchanged instead of generating one (set by `loadTokenizer`).
    */
   tokenizerJson?: string;
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The splitting steps of a byte-level `pre_tokenizer` (see `ByteLevelBpeOptions.preTokenizer`). The byte-to-
+ * symbol mapping of ByteLevel comes last, so it must be the last component.
+ */
+function byteLevelSplitSteps(json: unknown): SplitStep[] {
+  const components = isRecord(json) && json.type === 'Sequence' ? json.pretokenizers : [json];
+  if (!Array.isArray(components) || components.length === 0)
+    throw new TokenizationError('pre_tokenizer: Sequence needs a non-empty "pretokenizers" array');
+  const steps: SplitStep[] = [];
+  components.forEach((component, i) => {
+    const where = components.length === 1 ? 'pre_tokenizer' : `pre_tokenizer.pretokenizers[${i}]`;
+    const last = i === components.length - 1;
+    if (!isRecord(component)) throw new TokenizationError(`${where} must be an object`);
+    if (component.type === 'ByteLevel') {
+      if (!last) throw new TokenizationError(`${where}: ByteLevel must be the last pre-tokenizer`);
+      if (component.add_prefix_space === true) throw new TokenizationError(`${where}: ByteLevel with add_prefix_space is not implemented`);
+      if (component.use_regex !== false) steps.push(splitStep(GPT2_SPLIT_SOURCE, 'Isolated'));
+    } else if (component.type === 'Split') {
+      steps.push(splitStepFromJson(component, where));
+    } else if (component.type === 'Digits') {
+      steps.push(digitsStep(component, where));
+    } else {
+      throw new TokenizationError(
+        `${where}: unsupported pre_tokenizer ${JSON.stringify(component.type)} (ziplm implements ByteLevel, Split, Digits and Sequence)`,
+      );
+    }
+    if (last && component.type !== 'ByteLevel')
+      throw new TokenizationError('pre_tokenizer: a byte-level BPE needs ByteLevel as its last pre-tokenizer');
+  });
+  return steps;
 }
 
 interface CachedWord {
@@ -102,26 +154,6 @@ interface CachedWord {
 }
 
 const WORD_CACHE_LIMIT = 100_000;
-
-/** `<bos> A` or `<bos> A <bos> B` from an encoding of A (and B) without special tokens. */
-function withBos(e: Encoding, bos: number, pair: boolean): Encoding {
-  const out: Encoding = { ids: [], typeIds: [], attentionMask: [], offsets: [], sequenceIds: [] };
-  const push = (id: number, typeId: number, offset: [number, number], sequenceId: 0 | 1 | null) => {
-    out.ids.push(id);
-    out.typeIds.push(typeId);
-    out.attentionMask.push(1);
-    out.offsets.push(offset);
-    out.sequenceIds.push(sequenceId);
-  };
-  push(bos, 0, [0, 0], null);
-  const firstLength = e.sequenceIds.filter((s) => s === 0).length;
-  for (let i = 0; i < e.ids.length; i++) {
-    if (pair && i === firstLength) push(bos, 1, [0, 0], null);
-    push(e.ids[i]!, e.typeIds[i]!, e.offsets[i]!, e.sequenceIds[i]!);
-  }
-  if (pair && firstLength === e.ids.length) push(bos, 1, [0, 0], null);
-  return out;
-}
 
 /** GPT2-style byte-level BPE tokenizer. `encode` adds no special tokens, or the `bosToken` before each sequence when set (LLaMA). */
 export class ByteLevelBpeTokenizer implements Tokenizer {
@@ -147,8 +179,23 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   // ignoreBOM: a decoded text that starts with U+FEFF must keep it (round trip).
   private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   private readonly sourceTokenizerJson: string | undefined;
+  /** Ids that `decode` drops with skipSpecialTokens (the special tokens, not the other added tokens). */
+  private readonly skippedIds: ReadonlySet<number>;
+  /** The tokenizer.json `pre_tokenizer` given, and its splitting steps; absent: GPT2's regex (the fast path). */
+  private readonly preTokenizerJson: unknown;
+  private readonly splitSteps: readonly SplitStep[] | undefined;
+  private readonly ignoreMerges: boolean;
 
   constructor(options: ByteLevelBpeOptions) {
+    // First, so that an unsupported pre-tokenizer is what a file with one is refused for.
+    const steps = options.preTokenizer === undefined ? undefined : byteLevelSplitSteps(options.preTokenizer);
+    // GPT2's own pre-tokenizer keeps the fast path (one regex, no pieces in between).
+    const gpt2 =
+      steps?.length === 1 &&
+      steps[0]!.behavior === 'Isolated' &&
+      !steps[0]!.invert &&
+      steps[0]!.pattern.source === this.splitPattern.source;
+    this.splitSteps = gpt2 ? undefined : steps;
     this.tokenIds = new Map();
     if (Array.isArray(options.vocab)) {
       (options.vocab as readonly string[]).forEach((t, id) => {
@@ -197,9 +244,17 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     this.bosId = options.bosToken === undefined ? undefined : specialMap.get(options.bosToken);
     if (options.bosToken !== undefined && this.bosId === undefined)
       throw new TokenizationError(`beginning-of-sequence token "${options.bosToken}" is not one of the special tokens`);
+    this.skippedIds = new Set(specialMap.values());
+    for (const t of options.addedTokens ?? []) {
+      const id = this.tokenIds.get(t);
+      if (id === undefined) throw new TokenizationError(`added token "${t}" is not in the vocabulary`);
+      if (!specialMap.has(t)) specialMap.set(t, id);
+    }
     this.splitter = new SpecialTokenSplitter(specialMap);
     this.specialIdSet = this.splitter.specialIds;
     this.sourceTokenizerJson = options.tokenizerJson;
+    this.preTokenizerJson = options.preTokenizer;
+    this.ignoreMerges = options.ignoreMerges ?? false;
   }
 
   tokenToId(token: string): number | undefined {
@@ -222,6 +277,11 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       if (segment.special !== undefined) {
         ids.push(segment.special);
         offsets.push([segment.start, segment.start + segment.text.length]);
+        continue;
+      }
+      if (this.splitSteps !== undefined) {
+        for (const piece of preTokenize(segment.text, segment.start, this.splitSteps))
+          this.encodeWord(piece.text, piece.start, ids, offsets);
         continue;
       }
       const pattern = this.splitPattern;
@@ -281,7 +341,8 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
         pushByte(0x80 | (cp & 63), s, e);
       }
     }
-    const { ids, byteLengths } = this.bpe(symbols);
+    const whole = this.ignoreMerges ? this.tokenIds.get(symbols) : undefined;
+    const { ids, byteLengths } = whole !== undefined ? { ids: [whole], byteLengths: [symbols.length] } : this.bpe(symbols);
     const spans = new Int32Array(2 * ids.length);
     let pos = 0;
     for (let k = 0; k < ids.length; k++) {
@@ -346,17 +407,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
   }
 
   postProcess(first: TokenSequence, second?: TokenSequence, options?: EncodeOptions & { stride?: number }): Encoding[] {
-    // GPT2 adds no special tokens; a pair is the two sequences back to back (type ids 0 then 1).
-    const bos = this.bosId;
-    if (bos === undefined) return postProcess({}, first, second, options);
-    // `<bos> A` (pair `<bos> A <bos> B`): truncate as for GPT2 within maxLength less the added tokens
-    // (HF TemplateProcessing counts them the same way), then put the tokens in.
-    const added = second === undefined ? 1 : 2;
-    const maxLength = options?.maxLength;
-    if (maxLength !== undefined && (!Number.isInteger(maxLength) || maxLength < added))
-      throw new TokenizationError(`maxLength ${maxLength} cannot even hold the ${added} special tokens`);
-    const inner = maxLength === undefined ? options : { ...options, maxLength: maxLength - added };
-    return postProcess({}, first, second, inner).map((e) => withBos(e, bos, second !== undefined));
+    return postProcessDecoder(this.bosId, first, second, options);
   }
 
   encode(text: string, pair?: string, options?: EncodeOptions): Encoding {
@@ -381,7 +432,7 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       const token = this.tokens[id];
       if (token === undefined) throw new TokenizationError(`cannot decode id ${id}: not in the vocabulary (size ${this.vocabSize})`);
       if (this.specialIdSet.has(id)) {
-        if (options.skipSpecialTokens) continue;
+        if (options.skipSpecialTokens && this.skippedIds.has(id)) continue;
         flush();
         out += token;
         continue;
@@ -398,13 +449,19 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
     return out;
   }
 
-  /** Writes `vocab.json` (token → id) and `merges.txt` (`#version: 0.2` then one merge per line). */
+  /**
+   * Writes `vocab.json` (token → id) and `merges.txt` (`#version: 0.2` then one merge per line), and
+   * `tokenizer.json` too when those two cannot say how it tokenizes (another pre-tokenizer than GPT2's, or
+   * ignore_merges: Llama 3).
+   */
   async save(dir: string): Promise<string[]> {
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'vocab.json'), `${JSON.stringify(vocabObject(this.tokens))}\n`, 'utf8');
     const lines = ['#version: 0.2', ...this.merges.map(([a, b]) => `${a} ${b}`)];
     await writeFile(join(dir, 'merges.txt'), `${lines.join('\n')}\n`, 'utf8');
-    return ['vocab.json', 'merges.txt'];
+    if (this.splitSteps === undefined && !this.ignoreMerges) return ['vocab.json', 'merges.txt'];
+    await writeFile(join(dir, 'tokenizer.json'), this.tokenizerJson(), 'utf8');
+    return ['vocab.json', 'merges.txt', 'tokenizer.json'];
   }
 
   /**
@@ -412,7 +469,8 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
    * exactly as `encode` and `decode` do: no normalizer, the ByteLevel pre-tokenizer (GPT2 regex, no prefix
    * space), the BPE model with the merges in rank order (`ignore_merges: false`: every word goes through
    * the merges, as here), the special tokens as added tokens, no special tokens added around a sequence
-   * (a pair's second sequence has type id 1) and the ByteLevel decoder.
+   * (a pair's second sequence has type id 1) and the ByteLevel decoder; with the `preTokenizer`,
+   * `ignoreMerges` and non-special `addedTokens` given to the constructor.
    */
   tokenizerJson(): string {
     if (this.sourceTokenizerJson !== undefined) return this.sourceTokenizerJson;
@@ -421,9 +479,9 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
       version: TOKENIZER_JSON_VERSION,
       truncation: null,
       padding: null,
-      added_tokens: specialAddedTokens(this.specialTokens, (t) => this.tokenIds.get(t)),
+      added_tokens: this.addedTokensJson(),
       normalizer: null,
-      pre_tokenizer: { type: 'ByteLevel', ...byteLevel },
+      pre_tokenizer: this.preTokenizerJson ?? { type: 'ByteLevel', ...byteLevel },
       post_processor: this.postProcessorJson(),
       // As `tokenizers` writes GPT2's (the decoder ignores add_prefix_space).
       decoder: { type: 'ByteLevel', ...byteLevel, add_prefix_space: true },
@@ -435,11 +493,21 @@ export class ByteLevelBpeTokenizer implements Tokenizer {
         end_of_word_suffix: null,
         fuse_unk: false,
         byte_fallback: false,
-        ignore_merges: false,
+        ignore_merges: this.ignoreMerges,
         vocab: vocabObject(this.tokens),
         merges: this.merges.map(([a, b]) => [a, b]),
       },
     });
+  }
+
+  /** `added_tokens`: the special tokens, then the others with `special: false`, in id order. */
+  private addedTokensJson(): AddedTokenJson[] {
+    const special = specialAddedTokens(this.specialTokens, (t) => this.tokenIds.get(t));
+    const others = specialAddedTokens(
+      [...this.splitter.tokens].filter((t) => !this.specialTokens.includes(t)),
+      (t) => this.tokenIds.get(t),
+    ).map((entry) => ({ ...entry, special: false }));
+    return [...special, ...others].sort((a, b) => a.id - b.id);
   }
 
   /** `postProcess` as a TemplateProcessing: `$A` / `$A $B:1` (GPT2), or with the bosToken before each sequence (LLaMA). */

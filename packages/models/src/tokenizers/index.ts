@@ -1,5 +1,6 @@
-// @ziplm/models/tokenizers: BERT WordPiece and GPT2 byte-level BPE as Hugging Face runs them, their
-// loaders and vocabulary trainers. Loads neither TensorFlow.js nor onnxruntime.
+// @ziplm/models/tokenizers: BERT WordPiece, GPT2 / Llama 3 byte-level BPE and SentencePiece-style BPE
+// (Llama 2, Mistral) as Hugging Face runs them, their loaders and vocabulary trainers. Loads neither
+// TensorFlow.js nor onnxruntime.
 
 // The tokenizer contract and its encodings (shapes as in Hugging Face `tokenizers`).
 export { TokenizationError } from './types.js';
@@ -14,12 +15,14 @@ export type {
   TruncationStrategy,
 } from './types.js';
 
-// The two tokenizers.
+// The tokenizers: BERT WordPiece, byte-level BPE (GPT2, Llama 3), SentencePiece-style BPE (Llama 2, Mistral).
 export { WordPieceTokenizer } from './wordpiece.js';
 export type { WordPieceTokenizerOptions } from './wordpiece.js';
 export type { BertNormalizerOptions } from './bert-basic.js';
 export { ByteLevelBpeTokenizer } from './bpe.js';
 export type { ByteLevelBpeOptions } from './bpe.js';
+export { SentencePieceBpeTokenizer } from './sentencepiece-bpe.js';
+export type { SentencePieceAddedToken, SentencePieceBpeOptions } from './sentencepiece-bpe.js';
 
 // Loading a Hugging Face tokenizer directory (a missing or malformed file raises VocabularyError).
 export { loadTokenizer } from './load.js';

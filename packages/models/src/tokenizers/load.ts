@@ -1,8 +1,10 @@
 // Reading vocabularies in Hugging Face layouts: vocab.txt (+ tokenizer_config.json) or
 // tokenizer.json for BERT WordPiece, vocab.json + merges.txt (GPT2's encoder.json + vocab.bpe under
-// other names) or tokenizer.json for byte-level BPE (GPT2, and LLaMA with its beginning-of-sequence
-// token from the TemplateProcessing post-processor). Every problem is a VocabularyError that names
-// the file (and line, where there are lines).
+// other names) or tokenizer.json for byte-level BPE (GPT2), and tokenizer.json for the LLaMA family:
+// byte-level BPE with any Split / Digits pre-tokenizer (Llama 3) or SentencePiece-style BPE with "▁" and
+// byte fallback (Llama 2, TinyLlama, Mistral), with the beginning-of-sequence token of the
+// TemplateProcessing post-processor. Every problem is a VocabularyError that names the file (and line,
+// where there are lines) and, for a component ziplm does not implement, that component.
 
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { CONFIG_LIMITS } from '../config.js';
 import { VocabularyError } from '../errors.js';
 import type { BertNormalizerOptions } from './bert-basic.js';
 import { ByteLevelBpeTokenizer } from './bpe.js';
+import { type SentencePieceAddedToken, SentencePieceBpeTokenizer } from './sentencepiece-bpe.js';
 import type { Tokenizer } from './types.js';
 import { TokenizationError } from './types.js';
 import { WordPieceTokenizer, type WordPieceTokenizerOptions } from './wordpiece.js';
@@ -414,12 +417,197 @@ export async function loadByteLevelBpeTokenizerJson(file: string, eosToken?: str
   );
 }
 
+/** The `added_tokens` of a LLaMA-family tokenizer.json, refusing the matching rules ziplm does not implement. */
+function readLlamaAddedTokens(json: Record<string, unknown>, vocab: Map<string, number>, file: string): SentencePieceAddedToken[] {
+  const contents = readAddedTokens(json, vocab, file);
+  const entries = json.added_tokens as Array<Record<string, unknown>> | undefined;
+  const hasNormalizer = json.normalizer !== null && json.normalizer !== undefined;
+  return contents.map((content, i) => {
+    const entry = entries![i]!;
+    for (const flag of ['lstrip', 'rstrip', 'single_word'] as const) {
+      if (entry[flag] === true)
+        throw new VocabularyError(file, `added_tokens[${i}] "${content}" has ${flag}: true, which ziplm does not implement`);
+    }
+    // A normalized added token is matched in the normalized text (after "▁" replaced the spaces), and
+    // its own text normalized first: refused rather than matched in the raw text.
+    if (entry.normalized === true && hasNormalizer)
+      throw new VocabularyError(
+        file,
+        `added_tokens[${i}] "${content}" has normalized: true with a normalizer, which ziplm does not implement`,
+      );
+    return { content, special: entry.special !== false };
+  });
+}
+
+/**
+ * The beginning-of-sequence token of a LLaMA-family post-processor: TemplateProcessing (see
+ * `templateBosToken`), possibly in a Sequence after a ByteLevel post-processor that leaves offsets as they
+ * are (Llama 3: `trim_offsets: false`); null adds nothing.
+ */
+function llamaBosToken(json: Record<string, unknown>, file: string): string | undefined {
+  const post = json.post_processor;
+  if (post === null || post === undefined) return undefined;
+  const processors = isRecord(post) && post.type === 'Sequence' ? post.processors : [post];
+  if (!Array.isArray(processors)) throw new VocabularyError(file, 'post_processor: Sequence needs a "processors" array');
+  let bos: string | undefined;
+  processors.forEach((processor, i) => {
+    const where = processors.length === 1 ? 'post_processor' : `post_processor.processors[${i}]`;
+    if (isRecord(processor) && processor.type === 'ByteLevel') {
+      if (processor.trim_offsets !== false)
+        throw new VocabularyError(file, `${where}: ByteLevel with trim_offsets is not implemented (offsets would differ)`);
+    } else if (isRecord(processor) && processor.type === 'TemplateProcessing') {
+      bos = templateBosToken({ post_processor: processor }, file);
+    } else {
+      throw new VocabularyError(
+        file,
+        `${where}: unsupported post_processor ${JSON.stringify(isRecord(processor) ? processor.type : processor)} (ziplm implements TemplateProcessing and ByteLevel without trim_offsets)`,
+      );
+    }
+  });
+  return bos;
+}
+
+/** Whether a tokenizer.json `pre_tokenizer` contains ByteLevel (the byte-level family) or not (SentencePiece style). */
+function hasByteLevel(pre: unknown): boolean {
+  if (!isRecord(pre)) return false;
+  if (pre.type === 'ByteLevel') return true;
+  return pre.type === 'Sequence' && Array.isArray(pre.pretokenizers) && pre.pretokenizers.some(hasByteLevel);
+}
+
+/** The settings of a BPE model that ziplm does not implement, refused by name. */
+function refuseBpeModelSettings(model: Record<string, unknown>, file: string): void {
+  if (model.dropout !== null && model.dropout !== undefined && model.dropout !== 0)
+    throw new VocabularyError(file, 'model.dropout (BPE dropout) is not implemented');
+  for (const key of ['continuing_subword_prefix', 'end_of_word_suffix'] as const) {
+    const v = model[key];
+    if (v !== null && v !== undefined && v !== '') throw new VocabularyError(file, `model.${key} ${JSON.stringify(v)} is not implemented`);
+  }
+}
+
+function optionalFlag(model: Record<string, unknown>, key: string, file: string): boolean {
+  const v = model[key];
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') throw new VocabularyError(file, `model.${key} must be true or false`);
+  return v;
+}
+
+/** `model.merges`: "a b" strings (older files) or [a, b] pairs (newer ones). */
+function readJsonMerges(model: Record<string, unknown>, file: string, vocab: ReadonlyMap<string, number>): Array<[string, string]> {
+  const rawMerges = model.merges;
+  if (!Array.isArray(rawMerges)) throw new VocabularyError(file, 'model.merges must be an array');
+  return rawMerges.map((m, i): [string, string] => {
+    let pair: [string, string];
+    if (typeof m === 'string') {
+      // A SentencePiece merge never contains a space ("▁" stands for it), so the first space separates.
+      const space = m.indexOf(' ');
+      if (space <= 0 || space === m.length - 1) throw new VocabularyError(file, `model.merges[${i}] ${JSON.stringify(m)} is not "a b"`);
+      pair = [m.slice(0, space), m.slice(space + 1)];
+    } else if (Array.isArray(m) && m.length === 2 && typeof m[0] === 'string' && typeof m[1] === 'string') {
+      pair = [m[0], m[1]];
+    } else {
+      throw new VocabularyError(file, `model.merges[${i}] must be "a b" or ["a", "b"]`);
+    }
+    for (const symbol of [pair[0], pair[1], pair[0] + pair[1]]) {
+      if (!vocab.has(symbol)) throw new VocabularyError(file, `model.merges[${i}]: "${symbol}" is not in the vocabulary`);
+    }
+    return pair;
+  });
+}
+
+/**
+ * Loads a LLaMA-family tokenizer.json (a BPE model), choosing the implementation from its pre-tokenizer:
+ * - with `ByteLevel` (alone, or after `Split` / `Digits`: Llama 3): `ByteLevelBpeTokenizer`, no normalizer,
+ *   the ByteLevel decoder, `ignore_merges` as the file says;
+ * - without (a Prepend + Replace normalizer or a Metaspace pre-tokenizer: Llama 2, TinyLlama, Mistral):
+ *   `SentencePieceBpeTokenizer` with `byte_fallback`, `fuse_unk`, `unk_token` and the file's decoder.
+ * Added tokens are split out of the raw text first; a TemplateProcessing `<bos> $A` puts the
+ * beginning-of-sequence token before each sequence. `eosToken`: tokenizer_config.json's, else
+ * `<|endoftext|>` (byte level) or `</s>` (SentencePiece). Whatever ziplm cannot reproduce exactly is a
+ * VocabularyError naming the file and the component.
+ */
+export async function loadLlamaTokenizerJson(file: string, eosToken?: string): Promise<ByteLevelBpeTokenizer | SentencePieceBpeTokenizer> {
+  const source = await readText(file);
+  const json = parseJson(source, file);
+  if (!isRecord(json)) throw new VocabularyError(file, 'expected a JSON object');
+  const model = json.model;
+  if (!isRecord(model) || model.type !== 'BPE') {
+    throw new VocabularyError(
+      file,
+      `model.type is ${isRecord(model) ? JSON.stringify(model.type) : 'missing'}, expected "BPE" (ziplm reads LLaMA-family BPE vocabularies)`,
+    );
+  }
+  refuseBpeModelSettings(model, file);
+  const vocab = readVocabObject(model, file);
+  const merges = readJsonMerges(model, file, vocab);
+  const addedTokens = readLlamaAddedTokens(json, vocab, file);
+  const bosToken = llamaBosToken(json, file);
+  if (bosToken !== undefined && !addedTokens.some((t) => t.content === bosToken))
+    throw new VocabularyError(file, `post_processor puts "${bosToken}" before each sequence, but it is not in added_tokens`);
+  const ignoreMerges = optionalFlag(model, 'ignore_merges', file);
+  if (hasByteLevel(json.pre_tokenizer)) {
+    if (json.normalizer !== null && json.normalizer !== undefined)
+      throw new VocabularyError(
+        file,
+        `unsupported normalizer ${JSON.stringify(isRecord(json.normalizer) ? json.normalizer.type : json.normalizer)} with a ByteLevel pre_tokenizer (ziplm implements none)`,
+      );
+    const decoder = json.decoder;
+    if (decoder !== null && decoder !== undefined && !(isRecord(decoder) && decoder.type === 'ByteLevel'))
+      throw new VocabularyError(
+        file,
+        `unsupported decoder ${JSON.stringify(isRecord(decoder) ? decoder.type : decoder)} with a ByteLevel pre_tokenizer (ziplm implements ByteLevel)`,
+      );
+    const tokenizer = build(
+      file,
+      () =>
+        new ByteLevelBpeTokenizer({
+          vocab,
+          merges,
+          specialTokens: addedTokens.filter((t) => t.special).map((t) => t.content),
+          addedTokens: addedTokens.filter((t) => !t.special).map((t) => t.content),
+          preTokenizer: json.pre_tokenizer,
+          ignoreMerges,
+          tokenizerJson: source,
+          ...(bosToken !== undefined ? { bosToken } : {}),
+          ...(eosToken !== undefined ? { eosToken } : {}),
+        }),
+    );
+    return requireGpt2Eos(tokenizer, file);
+  }
+  let unkToken: string | undefined;
+  if (model.unk_token !== null && model.unk_token !== undefined) {
+    if (typeof model.unk_token !== 'string') throw new VocabularyError(file, 'model.unk_token must be a string');
+    unkToken = model.unk_token;
+  }
+  const tokenizer = build(
+    file,
+    () =>
+      new SentencePieceBpeTokenizer({
+        vocab,
+        merges,
+        ...(unkToken !== undefined ? { unkToken } : {}),
+        byteFallback: optionalFlag(model, 'byte_fallback', file),
+        fuseUnk: optionalFlag(model, 'fuse_unk', file),
+        ignoreMerges,
+        normalizer: json.normalizer,
+        preTokenizer: json.pre_tokenizer,
+        decoder: json.decoder,
+        addedTokens,
+        tokenizerJson: source,
+        ...(bosToken !== undefined ? { bosToken } : {}),
+        ...(eosToken !== undefined ? { eosToken } : {}),
+      }),
+  );
+  if (tokenizer.eosId === undefined)
+    throw new VocabularyError(file, `has no end-of-sequence token "${tokenizer.eosToken}": ziplm separates and pads sequences with it`);
+  return tokenizer;
+}
+
 /**
  * Loads the tokenizer of a checkpoint directory in Hugging Face layout.
  * - `bert`: tokenizer.json if present, else vocab.txt (+ tokenizer_config.json).
  * - `gpt2`: vocab.json + merges.txt if present, else tokenizer.json.
- * - `llama`: tokenizer.json (byte-level BPE; its TemplateProcessing `<bos> $A` adds the beginning-of-sequence
- *   token), with the end-of-text token of tokenizer_config.json's `eos_token` (default `<|endoftext|>`).
+ * - `llama`: tokenizer.json, byte-level BPE (Llama 3) or SentencePiece-style BPE (Llama 2, Mistral), see
+ *   `loadLlamaTokenizerJson`, with the end-of-text token of tokenizer_config.json's `eos_token`.
  * Throws VocabularyError when the files are missing or malformed.
  */
 export async function loadTokenizer(dir: string, modelType: 'bert' | 'gpt2' | 'llama'): Promise<Tokenizer> {
@@ -441,7 +629,7 @@ export async function loadTokenizer(dir: string, modelType: 'bert' | 'gpt2' | 'l
   }
   if (modelType === 'llama') {
     if (!(await exists(tokenizerJson))) throw new VocabularyError(tokenizerJson, 'missing: a LLaMA checkpoint needs tokenizer.json');
-    return loadByteLevelBpeTokenizerJson(tokenizerJson, await tokenizerConfigToken(join(dir, 'tokenizer_config.json'), 'eos_token'));
+    return loadLlamaTokenizerJson(tokenizerJson, await tokenizerConfigToken(join(dir, 'tokenizer_config.json'), 'eos_token'));
   }
   throw new VocabularyError(dir, `unknown model type ${JSON.stringify(modelType)}`);
 }

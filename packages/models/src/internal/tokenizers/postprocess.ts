@@ -151,3 +151,43 @@ export function postProcess(
   }
   return out;
 }
+
+/** `<bos> A` or `<bos> A <bos> B` from an encoding of A (and B) without special tokens. */
+function withBos(e: Encoding, bos: number, pair: boolean): Encoding {
+  const out: Encoding = { ids: [], typeIds: [], attentionMask: [], offsets: [], sequenceIds: [] };
+  const push = (id: number, typeId: number, offset: [number, number], sequenceId: 0 | 1 | null) => {
+    out.ids.push(id);
+    out.typeIds.push(typeId);
+    out.attentionMask.push(1);
+    out.offsets.push(offset);
+    out.sequenceIds.push(sequenceId);
+  };
+  push(bos, 0, [0, 0], null);
+  const firstLength = e.sequenceIds.filter((s) => s === 0).length;
+  for (let i = 0; i < e.ids.length; i++) {
+    if (pair && i === firstLength) push(bos, 1, [0, 0], null);
+    push(e.ids[i]!, e.typeIds[i]!, e.offsets[i]!, e.sequenceIds[i]!);
+  }
+  if (pair && firstLength === e.ids.length) push(bos, 1, [0, 0], null);
+  return out;
+}
+
+/**
+ * The decoders' post-processing: nothing added (GPT2; a pair is the two sequences back to back, type ids 0
+ * then 1), or `<bos> A` (pair `<bos> A <bos> B`, LLaMA's TemplateProcessing) when `bos` is given. Truncation
+ * works within maxLength less the added tokens, as HF TemplateProcessing counts them.
+ */
+export function postProcessDecoder(
+  bos: number | undefined,
+  first: TokenSequence,
+  second: TokenSequence | undefined,
+  options?: EncodeOptions & { stride?: number },
+): Encoding[] {
+  if (bos === undefined) return postProcess({}, first, second, options);
+  const added = second === undefined ? 1 : 2;
+  const maxLength = options?.maxLength;
+  if (maxLength !== undefined && (!Number.isInteger(maxLength) || maxLength < added))
+    throw new TokenizationError(`maxLength ${maxLength} cannot even hold the ${added} special tokens`);
+  const inner = maxLength === undefined ? options : { ...options, maxLength: maxLength - added };
+  return postProcess({}, first, second, inner).map((e) => withBos(e, bos, second !== undefined));
+}

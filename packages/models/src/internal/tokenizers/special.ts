@@ -31,6 +31,11 @@ export class SpecialTokenSplitter {
     return out;
   }
 
+  /** The tokens it finds. */
+  get tokens(): ReadonlySet<string> {
+    return new Set(this.ids.keys());
+  }
+
   /** Ids of the special tokens. */
   get specialIds(): ReadonlySet<number> {
     return new Set(this.ids.values());
