@@ -45,6 +45,7 @@ const EXPECTED: Readonly<Record<string, ExitCode>> = {
   InfeasibleTargetError: EXIT.unreachable,
   EnvironmentError: EXIT.usage,
   MeasurementError: EXIT.internal,
+  LatencyPlanError: EXIT.input,
   // @ziplm/distill
   DistillError: EXIT.internal,
   LossShapeError: EXIT.internal,

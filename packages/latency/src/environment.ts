@@ -12,11 +12,17 @@ import { EnvironmentError } from './errors.js';
 export type { GraphOptimizationLevel };
 
 /**
- * The inference engine. Only onnxruntime-node is implemented; the measurement takes an injected
- * session runner (see `@ziplm/latency/measure`), so onnxruntime-web can be added as another runner
- * without touching the table format or the search.
+ * The inference engine. The measurement takes an injected session runner: onnxruntime-node in
+ * `@ziplm/latency/measure`, onnxruntime-web (a visitor's browser, or its wasm backend in Node) in
+ * `@ziplm/latency/browser`. The table format and the search do not depend on it.
  */
 export type InferenceEngine = 'onnxruntime-node' | 'onnxruntime-web';
+
+/**
+ * onnxruntime-web's execution provider: `wasm` (WebAssembly with SIMD, multi-threaded only when the
+ * page is cross-origin isolated) or `webgpu`. Only a web environment names one.
+ */
+export type InferenceBackend = 'wasm' | 'webgpu';
 
 /**
  * - `throughput`: a full-sequence forward pass on a batch (`batchSize` × `sequenceLength`).
@@ -61,6 +67,11 @@ export interface InferenceEnvironment {
    * keep their identity). `inferenceEnvironment` only sets it for an INT8 format.
    */
   readonly precision?: Exclude<InferencePrecision, 'fp32'>;
+  /**
+   * onnxruntime-web's execution provider; present exactly when `engine` is 'onnxruntime-web' (so every
+   * onnxruntime-node environment and table keeps its identity).
+   */
+  readonly backend?: InferenceBackend;
 }
 
 /** Options of `inferenceEnvironment`; everything not given takes the default shown. */
@@ -83,18 +94,24 @@ export interface InferenceEnvironmentOptions {
   allowSpinning?: boolean;
   /** Default 'fp32'. */
   precision?: InferencePrecision;
+  /** onnxruntime-web only; default 'wasm' there. */
+  backend?: InferenceBackend;
 }
 
 const ENGINES: readonly InferenceEngine[] = ['onnxruntime-node', 'onnxruntime-web'];
 const LEVELS: readonly GraphOptimizationLevel[] = ['disabled', 'basic', 'extended', 'all'];
 const MODES: readonly InferenceMode[] = ['throughput', 'latency', 'generation'];
 const PRECISIONS: readonly InferencePrecision[] = ['fp32', 'int8-dynamic', 'int8-static'];
+const BACKENDS: readonly InferenceBackend[] = ['wasm', 'webgpu'];
 
 /** Builds and validates an environment description. */
 export function inferenceEnvironment(options: InferenceEnvironmentOptions = {}): InferenceEnvironment {
   const mode = options.mode ?? 'latency';
+  const engine = options.engine ?? 'onnxruntime-node';
+  if (options.backend !== undefined && engine !== 'onnxruntime-web')
+    throw new EnvironmentError('backend', `is an onnxruntime-web setting; engine ${engine} has none`);
   const env: InferenceEnvironment = {
-    engine: options.engine ?? 'onnxruntime-node',
+    engine,
     threads: options.threads ?? 2,
     graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
     mode,
@@ -103,6 +120,7 @@ export function inferenceEnvironment(options: InferenceEnvironmentOptions = {}):
     pastLength: mode === 'generation' ? (options.pastLength ?? 50) : 0,
     allowSpinning: options.allowSpinning ?? false,
     ...(options.precision !== undefined && options.precision !== 'fp32' ? { precision: options.precision } : {}),
+    ...(engine === 'onnxruntime-web' ? { backend: options.backend ?? 'wasm' } : {}),
   };
   if (options.precision !== undefined && !PRECISIONS.includes(options.precision))
     throw new EnvironmentError('precision', `must be one of ${PRECISIONS.join(', ')}, got ${JSON.stringify(options.precision)}`);
@@ -145,6 +163,18 @@ export function validateEnvironment(env: InferenceEnvironment): void {
       'precision',
       `must be absent (fp32) or one of int8-dynamic, int8-static, got ${JSON.stringify(env.precision)}`,
     );
+  if (env.engine === 'onnxruntime-web') {
+    if (!BACKENDS.includes(env.backend as InferenceBackend))
+      throw new EnvironmentError(
+        'backend',
+        `must be one of ${BACKENDS.join(', ')} for onnxruntime-web, got ${JSON.stringify(env.backend)}`,
+      );
+  } else if (env.backend !== undefined) {
+    throw new EnvironmentError(
+      'backend',
+      `must be absent for ${env.engine} (an onnxruntime-web setting), got ${JSON.stringify(env.backend)}`,
+    );
+  }
   if (env.mode === 'latency' && env.batchSize !== 1)
     throw new EnvironmentError('batchSize', `must be 1 in latency mode, got ${env.batchSize}`);
   if (env.mode === 'generation') {
@@ -155,11 +185,15 @@ export function validateEnvironment(env: InferenceEnvironment): void {
   }
 }
 
-/** One line for logs and reports, e.g. `onnxruntime-node 2 threads opt=all latency 1x128`. */
+/**
+ * One line for logs and reports, e.g. `onnxruntime-node 2 threads opt=all latency 1x128`
+ * (`onnxruntime-web/wasm 1 thread …` in a browser).
+ */
 export function describeEnvironment(env: InferenceEnvironment): string {
   const shape = env.mode === 'generation' ? `${env.batchSize}x1 past ${env.pastLength}` : `${env.batchSize}x${env.sequenceLength}`;
   const precision = env.precision ? ` ${env.precision}` : '';
-  return `${env.engine} ${env.threads} thread${env.threads === 1 ? '' : 's'}${env.allowSpinning ? ' spinning' : ''} opt=${env.graphOptimizationLevel}${precision} ${env.mode} ${shape}`;
+  const engine = env.backend ? `${env.engine}/${env.backend}` : env.engine;
+  return `${engine} ${env.threads} thread${env.threads === 1 ? '' : 's'}${env.allowSpinning ? ' spinning' : ''} opt=${env.graphOptimizationLevel}${precision} ${env.mode} ${shape}`;
 }
 
 /**
@@ -187,6 +221,27 @@ export function precisionOf(env: InferenceEnvironment): InferencePrecision {
 export function fp32Environment(env: InferenceEnvironment): InferenceEnvironment {
   const { precision: _precision, ...rest } = env;
   return rest;
+}
+
+/** The fields of an environment that define the timed work (which graphs, on which inputs), not the engine that runs it. */
+const WORKLOAD_FIELDS = ['mode', 'batchSize', 'sequenceLength', 'pastLength', 'precision'] as const;
+
+/**
+ * The fields in which two environments' workloads differ (mode, batch, lengths, precision), in
+ * `environmentDifferences`' wording; engine settings (engine, backend, threads, graph optimisation,
+ * spinning) are not compared. A table measured by another engine (a browser table given to the
+ * Node CLI) describes the same work when this is empty: its times are that engine's.
+ */
+export function workloadDifferences(
+  a: InferenceEnvironment,
+  b: InferenceEnvironment,
+  labels: readonly [string, string] = ['table', 'now'],
+): string[] {
+  const show = (env: InferenceEnvironment, k: (typeof WORKLOAD_FIELDS)[number]) =>
+    JSON.stringify(k === 'precision' ? precisionOf(env) : env[k]);
+  return WORKLOAD_FIELDS.filter((k) => (k === 'precision' ? precisionOf(a) !== precisionOf(b) : a[k] !== b[k])).map(
+    (k) => `${k}: ${labels[0]} ${show(a, k)}, ${labels[1]} ${show(b, k)}`,
+  );
 }
 
 /**
@@ -218,6 +273,24 @@ export interface DeviceFingerprint {
   readonly engineVersion: string;
   /** `process.versions.node`, or the browser's user agent for a web engine. */
   readonly runtimeVersion: string;
+  /** What a web engine's speed depends on beyond the CPU; only tables measured with onnxruntime-web have it. */
+  readonly web?: WebRuntimeInfo;
+}
+
+/** The web runtime a table was measured in (`DeviceFingerprint.web`). */
+export interface WebRuntimeInfo {
+  /** `navigator.userAgent` ('unknown' outside a browser). */
+  readonly userAgent: string;
+  /**
+   * `crossOriginIsolated`: whether the page was served with COOP/COEP headers. Without isolation
+   * there is no SharedArrayBuffer, so onnxruntime-web's wasm backend runs on one thread, and
+   * `performance.now()` is coarsened (100 µs in Chromium, 1 ms in some browsers).
+   */
+  readonly crossOriginIsolated: boolean;
+  /** Whether this WebAssembly engine validates 128-bit SIMD instructions. */
+  readonly simd: boolean;
+  /** Intra-op threads asked for; `environment.threads` holds those the engine could use. */
+  readonly requestedThreads: number;
 }
 
 /** Fields in which two fingerprints differ, with both values. */
@@ -225,7 +298,8 @@ export function compareFingerprints(
   table: DeviceFingerprint,
   current: DeviceFingerprint,
 ): Array<{ field: keyof DeviceFingerprint; table: string | number; current: string | number }> {
-  const fields: Array<keyof DeviceFingerprint> = [
+  // `web` is not compared: its user agent is `runtimeVersion`, and the rest describes the page, not the device.
+  const fields: Array<Exclude<keyof DeviceFingerprint, 'web'>> = [
     'cpuModel',
     'logicalCores',
     'platform',

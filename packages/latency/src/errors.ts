@@ -12,7 +12,8 @@ export type LatencyErrorCode =
   | 'ERR_ZIPLM_SEARCH'
   | 'ERR_ZIPLM_UNREACHABLE'
   | 'ERR_ZIPLM_ENVIRONMENT'
-  | 'ERR_ZIPLM_MEASUREMENT';
+  | 'ERR_ZIPLM_MEASUREMENT'
+  | 'ERR_ZIPLM_LATENCY_PLAN';
 
 /** Base class of every error @ziplm/latency throws on purpose. */
 export class LatencyError extends Error {
@@ -105,6 +106,24 @@ export class EnvironmentError extends LatencyError {
 export class MeasurementError extends LatencyError {
   override name = 'MeasurementError';
   override readonly code = 'ERR_ZIPLM_MEASUREMENT';
+}
+
+/**
+ * A latency plan (the manifest of `ziplm latency --export-levels`, or one of its graphs) is malformed
+ * or does not match its manifest: names the manifest or graph file and the problem. A plan may come
+ * from anywhere a page fetches it, so nothing in it is trusted before this check.
+ */
+export class LatencyPlanError extends LatencyError {
+  override name = 'LatencyPlanError';
+  override readonly code = 'ERR_ZIPLM_LATENCY_PLAN';
+  constructor(
+    /** The manifest or graph file at fault. */
+    readonly file: string,
+    readonly problem: string,
+    options?: ErrorOptions,
+  ) {
+    super(`${file}: ${problem}`, options);
+  }
 }
 
 function formatSpeedup(x: number): string {

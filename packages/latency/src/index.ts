@@ -7,6 +7,7 @@ export {
   EnvironmentError,
   InfeasibleTargetError,
   LatencyError,
+  LatencyPlanError,
   LatencyTableError,
   MeasurementError,
   MissingLevelError,
@@ -23,15 +24,18 @@ export {
   fp32Environment,
   inferenceEnvironment,
   precisionOf,
+  workloadDifferences,
 } from './environment.js';
 export type {
   DeviceFingerprint,
   GraphOptimizationLevel,
+  InferenceBackend,
   InferenceEngine,
   InferenceEnvironment,
   InferenceEnvironmentOptions,
   InferenceMode,
   InferencePrecision,
+  WebRuntimeInfo,
 } from './environment.js';
 
 // the latency table: its format, schema and files
@@ -47,6 +51,19 @@ export type { BlockTiming, CalibrationPoint, LatencyTable, LevelTime, ModelShape
 export type { TimingSummary } from './stats.js';
 export { loadLatencyTable, saveLatencyTable } from './table-file.js';
 export type { LatencyTableWarning, LoadLatencyTableOptions } from './table-file.js';
+
+// the latency plan: the graphs a table build times, as a manifest + ONNX files for a browser to measure
+export {
+  checkPlannedGraph,
+  LATENCY_PLAN_FORMAT,
+  LATENCY_PLAN_LIMITS,
+  LATENCY_PLAN_MANIFEST,
+  LATENCY_PLAN_VERSION,
+  LatencyPlanManifestSchema,
+  parseLatencyPlanManifest,
+  sha256Hex,
+} from './plan.js';
+export type { LatencyPlanManifest, LatencyTablePlan, PlannedGraph, PlannedGraphFile, PlanProtocol, WholeModelRole } from './plan.js';
 
 // the runtime model: a pruned model's predicted time
 export { predictRuntime, referenceTime } from './runtime.js';

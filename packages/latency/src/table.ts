@@ -148,6 +148,15 @@ export interface TableBuildInfo {
   readonly additivity?: { readonly measured: number; readonly predicted: number; readonly residual: number };
   /** Whole-model calibration, when the build ran it (`BuildTableOptions.calibrationModels`). */
   readonly calibration?: TableCalibration;
+  /**
+   * The clock, when the build chose runs per sample for it (browser builds, `@ziplm/latency/browser`):
+   * `performance.now()`'s measured resolution (ms) and the back-to-back runs each timed sample spans
+   * (its time divided by them), chosen so that a sample spans at least 100 resolution steps. Absent:
+   * one run per sample (onnxruntime-node builds).
+   */
+  readonly timer?: { readonly resolutionMs: number; readonly runsPerSample: number };
+  /** Sentences for a reader of the table about how it was measured (e.g. the timer's resolution). */
+  readonly notes?: readonly string[];
 }
 
 export interface LatencyTable {
@@ -244,7 +253,7 @@ const environmentChoice = <const TOptions extends readonly string[]>(options: TO
   v.picklist(options, got(`must be one of ${options.join(', ')}`));
 
 /** Field types of the environment; its mode-dependent rules are `validateEnvironment`'s, run after parsing. */
-const InferenceEnvironmentSchema = jsonObject(
+export const InferenceEnvironmentSchema = jsonObject(
   {
     engine: environmentChoice(['onnxruntime-node', 'onnxruntime-web']),
     threads: environmentInteger(1),
@@ -255,6 +264,7 @@ const InferenceEnvironmentSchema = jsonObject(
     pastLength: environmentInteger(0),
     allowSpinning: v.boolean(got('must be a boolean')),
     precision: v.optional(environmentChoice(['int8-dynamic', 'int8-static'])),
+    backend: v.optional(environmentChoice(['wasm', 'webgpu'])),
   },
   missingOr('must be an object'),
 );
@@ -268,11 +278,18 @@ const DeviceFingerprintSchema = jsonObject(
     engine: string(),
     engineVersion: string(),
     runtimeVersion: string(),
+    web: v.optional(
+      jsonObject(
+        { userAgent: string(), crossOriginIsolated: boolean(), simd: boolean(), requestedThreads: integer(1) },
+        missingOr('must be an object'),
+      ),
+    ),
   },
   missingOr('must be an object'),
 );
 
-const ModelShapeSchema = jsonObject(
+/** The model shape's fields (also a latency plan's, plan.ts). */
+export const ModelShapeSchema = jsonObject(
   {
     modelType: oneOf(['bert', 'gpt2', 'llama'], '"bert", "gpt2" or "llama"'),
     hiddenSize: integer(1),
@@ -373,6 +390,19 @@ const TableBuildInfoSchema = jsonObject(
         missingOr('must be an object'),
       ),
     ),
+    timer: v.optional(
+      jsonObject(
+        {
+          resolutionMs: v.pipe(
+            finiteNumber(0),
+            v.gtValue(0, (issue) => `must be > 0, got ${issue.input}`),
+          ),
+          runsPerSample: integer(1),
+        },
+        missingOr('must be an object'),
+      ),
+    ),
+    notes: v.optional(v.array(string(), 'must be an array of strings')),
   },
   missingOr('must be an object'),
 );

@@ -29,7 +29,7 @@ import { writeRunReport } from './report-io.js';
 import type { Comparison, MemberRecord, RunResults } from './results.js';
 import { DENSE_SCORES_FILE, parseDenseScores } from './schemas/dense-scores.js';
 import { scoreCheckpoint } from './stages/score.js';
-import { obtainLatencyTable } from './stages/table.js';
+import { foreignTableNote, obtainLatencyTable, retimesHere } from './stages/table.js';
 import { verifyPending } from './stages/verify.js';
 import { defaultTask, prepareTask, TASK_NAMES, taskNameOf, type PreparedTask, type Scores, type TaskSpec } from './tasks/index.js';
 
@@ -288,7 +288,8 @@ export async function finishRun(
   options: Pick<RunOptions, 'verify' | 'tolerance'>,
 ): Promise<RunResults> {
   const { run, dense, task, env, table, emit, denseScores } = ctx;
-  if (options.verify ?? true) await verifyPending(ctx, records, options.tolerance ?? DEFAULT_TOLERANCE);
+  const retime = retimesHere(table, env);
+  if ((options.verify ?? true) && retime) await verifyPending(ctx, records, options.tolerance ?? DEFAULT_TOLERANCE);
   const results: RunResults = {
     format: 'ziplm-run-results',
     version: 1,
@@ -312,7 +313,7 @@ export async function finishRun(
       ...(denseScores ? { metric: denseScores.metric } : {}),
     },
     members: records.map(({ keptHeads: _h, keptNeurons: _n, predictions: _p, files: _f, ...member }) => member),
-    notes: [...task.notes],
+    notes: [...task.notes, ...(retime ? [] : [foreignTableNote(table)])],
     ...(task.evaluationLabels && denseScores?.predictions
       ? { comparisons: compareMembers(records, denseScores.predictions, task.evaluationLabels) }
       : {}),

@@ -1,4 +1,6 @@
-// `ziplm latency`: measure the latency table of a model shape on this device.
+// `ziplm latency`: measure the latency table of a model shape on this device, or (`--export-levels`)
+// write the graphs a table build times and their manifest, for a browser to measure
+// (`@ziplm/latency/browser`).
 
 import { resolve } from 'node:path';
 import { defineCommand, UsageError } from '../command.js';
@@ -30,6 +32,12 @@ export const latencyCommand = defineCommand({
     minRounds: { type: 'number', description: 'Minimum timing rounds per configuration', valueName: 'N' },
     maxRounds: { type: 'number', description: 'Maximum timing rounds per configuration', valueName: 'N' },
     json: { type: 'boolean', description: 'Print the table as JSON', default: false },
+    exportLevels: {
+      type: 'string',
+      description:
+        'Measure nothing: write the graphs a table build times (one ONNX file per attention and FFN level, the dense, empty and calibration models) and manifest.json to DIR, for @ziplm/latency/browser to measure in a browser',
+      valueName: 'DIR',
+    },
   },
   examples: [
     { command: 'ziplm latency --model ./bert-base --out bert-base.b1.json', description: 'Batch-1 latency table of BERT-base' },
@@ -41,10 +49,14 @@ export const latencyCommand = defineCommand({
       command: 'ziplm latency --model ./gpt2 --mode generation --past-length 50',
       description: 'GPT2 decoding one token with a 50-token KV cache',
     },
+    {
+      command: 'ziplm latency --model tiny-bert --export-levels tiny-bert.levels',
+      description: "The level graphs and manifest of tiny-bert's table, for the docs site's in-browser measurement",
+    },
   ],
   async run({ options, io }) {
     const { inferenceEnvironment, saveLatencyTable, describeEnvironment } = await import('@ziplm/latency');
-    const { buildLatencyTable } = await import('@ziplm/latency/measure');
+    const { buildLatencyTable, planLatencyTable, writeLatencyPlan } = await import('@ziplm/latency/measure');
     const { readConfigFile } = await import('@ziplm/models/io');
     for (const [flag, v] of [
       ['--min-rounds', options.minRounds],
@@ -63,13 +75,34 @@ export const latencyCommand = defineCommand({
         `--mode generation (one token at a time with a KV cache) needs a decoder (GPT2 or LLaMA); ${dir} is an encoder (${config.variant === 'distilbert' ? 'DistilBERT' : 'BERT'})`,
       );
     const report = progressReporter(io, options.json);
+    const rounds = {
+      ...(options.minRounds !== undefined ? { minRounds: options.minRounds } : {}),
+      ...(options.maxRounds !== undefined ? { maxRounds: options.maxRounds } : {}),
+    };
+    if (options.exportLevels !== undefined) {
+      const dir = resolve(io.cwd, options.exportLevels);
+      report({
+        kind: 'stage',
+        message: `writing the level graphs of ${config.modelType} (${config.numLayers} layers) — ${describeEnvironment(env)}`,
+      });
+      const manifest = await writeLatencyPlan(dir, planLatencyTable(config, env, rounds), {
+        onProgress: (p) => report({ kind: 'progress', stage: 'export', done: p.done, total: p.total }),
+      });
+      if (options.json) {
+        io.stdout(`${JSON.stringify(manifest, null, 2)}\n`);
+        return;
+      }
+      const files = manifest.graphs.flatMap((g) => (g.role !== 'overhead' && g.file ? [g.file] : []));
+      const megabytes = files.reduce((sum, f) => sum + f.size, 0) / 2 ** 20;
+      io.stdout(`${files.length} graphs (${megabytes.toFixed(1)} MiB) and manifest.json written to ${dir}\n`);
+      return;
+    }
     report({
       kind: 'stage',
       message: `measuring ${config.modelType} (${config.numLayers} layers, hidden ${config.hiddenSize}) — ${describeEnvironment(env)}`,
     });
     const table = await buildLatencyTable(config, env, {
-      ...(options.minRounds !== undefined ? { minRounds: options.minRounds } : {}),
-      ...(options.maxRounds !== undefined ? { maxRounds: options.maxRounds } : {}),
+      ...rounds,
       onProgress: (p) => {
         if (p.phase === 'prepare') report({ kind: 'progress', stage: 'prepare', done: p.done, total: p.total });
         else if (p.phase === 'rounds')

@@ -78,6 +78,8 @@ export const EXIT_CODE_OF_ERROR: { readonly [C in ZiplmErrorCode]: ExitCode } = 
   ERR_ZIPLM_ENVIRONMENT: EXIT.usage,
   /** The CLI checks the protocol options first: a failed measurement is unexpected. */
   ERR_ZIPLM_MEASUREMENT: EXIT.internal,
+  /** A latency plan's manifest or graph (`--export-levels` output, read back) is malformed or altered. */
+  ERR_ZIPLM_LATENCY_PLAN: EXIT.input,
 
   // @ziplm/distill
   ERR_ZIPLM_DISTILL: EXIT.internal,

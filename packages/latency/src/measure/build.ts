@@ -1,29 +1,10 @@
-// Building a latency table (guide/latency.md) for a model shape on this device.
-//
-// Everything is timed in ONE interleaved protocol (protocol.ts), so drift and slow stretches of a
-// shared machine hit every entry alike:
-// - `dense`: the whole dense model, as exported by @ziplm/models' `exportModelToOnnx`;
-// - `empty`: the whole model with every attention and FFN module removed: embeddings, mask
-//   preparation and heads, i.e. exactly the original's `base − prunable` (the non-prunable rest);
-// - one entry per attention head count and per level of the FFN grid (the solver's grids from
-//   @ziplm/hessian). All layers share a shape, so each level is timed once (the original timed
-//   layer 0 only). Two ways (`context`, see `BlockTiming` in table.ts):
-//   - 'model' (default): the level inside an R-layer model from the shipped exporter (every layer at
-//     that level, the other module removed), minus the R-layer empty model, divided by R;
-//   - 'isolated': the single-block graph from `exportAttentionBlock` / `exportFfnBlock` (the same
-//     subgraph builders the whole-model export uses) minus the per-run cost of a pass-through graph.
-//
-// Why 'model' is the default: a block timed alone pays costs it does not pay inside a model (its own
-// run dispatch, handing its output back to JavaScript, preparing the attention mask) and runs on
-// cold activation buffers (other configurations ran in between), while inside a model it reads the
-// activations the previous layer just wrote. Subtracting a measured per-run overhead fixes the first
-// part only. Timing each level in a model context costs R times more but measures what the runtime
-// model adds up; `bench/additivity.ts` compares both against whole pruned models.
-//
-// Sanity checks: a larger level must not be faster than a smaller one beyond noise; violators are
-// re-measured (more interleaved rounds) and the outcome recorded in `build.monotonicity`. The
-// additivity of the runtime model (dense measured vs non-prunable + Σ dense level times) is recorded
-// in `build.additivity`.
+// Building a latency table (guide/latency.md) for a model shape on this device, in two steps:
+// `planLatencyTable` decides every graph to time (the dense model, its non-prunable rest, one context
+// model or block per attention and FFN level, the whole-model calibration models), built on demand
+// with @ziplm/models' exporters; `measureLatencyPlan` (measure-plan.ts) times them in one interleaved
+// protocol and assembles the table. `buildLatencyTable` does both in this process with
+// onnxruntime-node; `writeLatencyPlan` (plan-files.ts) writes the plan for a browser to measure
+// (`@ziplm/latency/browser`).
 
 import { seededRandom } from '@ziplm/core';
 import { attentionLevels, ffnLevels } from '@ziplm/hessian';
@@ -41,21 +22,21 @@ import {
   validateConfig,
   withLayerShapes,
 } from '@ziplm/models';
-import { GraphBuilder } from '@ziplm/onnx';
 import type { DeviceFingerprint, InferenceEnvironment } from '../environment.js';
 import { exportOptionsFor, fp32Environment, validateEnvironment } from '../environment.js';
 import { MeasurementError } from '../errors.js';
 import { nodeDeviceFingerprint } from '../internal/fingerprint.js';
 import { youngGarbageCollector } from '../internal/gc.js';
-import { selectCalibration } from '../calibration.js';
-import { isotonicIncreasing, type TimingSummary } from '../stats.js';
-import type { BlockTiming, LatencyTable, LevelTime, TableBuildInfo, TableCalibration } from '../table.js';
-import { LATENCY_TABLE_FORMAT, LATENCY_TABLE_VERSION, modelShapeOf } from '../table.js';
+import type { LatencyTablePlan, PlannedGraph, PlanProtocol } from '../plan.js';
+import type { LatencyTable } from '../table.js';
+import { modelShapeOf } from '../table.js';
+import type { BuildProgress } from './measure-plan.js';
+import { measureLatencyPlan } from './measure-plan.js';
 import { createOrtRunner } from './ort.js';
-import type { ProtocolOptions, ProtocolProgress } from './protocol.js';
-import { InterleavedTimer } from './protocol.js';
-import type { EngineSession, SessionRunner } from './runner.js';
-import { SessionPool } from './runner.js';
+import type { ProtocolOptions } from './protocol.js';
+import type { SessionRunner } from './runner.js';
+
+export type { BuildProgress } from './measure-plan.js';
 
 /**
  * Activation range of every quantized MatMul input in a static-INT8 timing graph. Timing graphs hold
@@ -74,13 +55,6 @@ export function timingExportOptions(config: ModelConfig, env: InferenceEnvironme
   const ranges = new Map(quantizableLinears(config).map((linear) => [linear.input, NOMINAL_TIMING_RANGE]));
   return { ...options, quantize: { ...options.quantize, ranges } };
 }
-
-/** Progress of a table build. */
-export type BuildProgress =
-  | { readonly phase: 'prepare'; readonly done: number; readonly total: number; readonly what: string; readonly elapsedMs: number }
-  | ProtocolProgress
-  | { readonly phase: 'monotonicity'; readonly violations: number; readonly elapsedMs: number }
-  | { readonly phase: 'done'; readonly elapsedMs: number };
 
 export interface BuildTableOptions extends Omit<ProtocolOptions, 'onProgress'> {
   /** The engine; default: onnxruntime-node (`createOrtRunner()`). */
@@ -241,29 +215,6 @@ function contextConfig(dense: ModelConfig, layers: number, heads: number, neuron
   return config;
 }
 
-/**
- * A graph with the inputs of a block session whose only work is producing the block's main output
- * (`hidden_states` passed through). Inputs it does not use (mask, KV cache) are still bound and
- * passed, as for the block.
- */
-function passThroughGraph(session: EngineSession, where: string): Uint8Array {
-  const g = new GraphBuilder('ziplm_latency_pass_through');
-  let hidden: string | undefined;
-  let shape: ReadonlyArray<number | string> = [];
-  for (const input of session.inputs) {
-    if (input.type !== 'float32' && input.type !== 'int64')
-      throw new MeasurementError(`${where}: input "${input.name}" has unsupported type ${input.type}`);
-    const name = g.input(input.name, input.type, input.shape);
-    if (input.name === ONNX_NAMES.blockInput) {
-      hidden = name;
-      shape = input.shape;
-    }
-  }
-  if (!hidden) throw new MeasurementError(`${where}: the block graph has no "${ONNX_NAMES.blockInput}" input`);
-  g.output(g.op('Identity', [hidden]), 'float32', shape, ONNX_NAMES.blockOutput);
-  return g.toBytes();
-}
-
 function checkLevels(levels: readonly number[], full: number, what: string): number[] {
   const out = [...new Set(levels)].sort((a, b) => b - a);
   for (const k of out)
@@ -273,27 +224,31 @@ function checkLevels(levels: readonly number[], full: number, what: string): num
   return out;
 }
 
-interface Job {
-  id: string;
-  vocabSize: number;
-  make: () => Uint8Array;
+/** A plan in memory: what to time, and the graphs' bytes built on demand. */
+export interface PlannedLatencyTable {
+  readonly plan: LatencyTablePlan;
+  /**
+   * The ONNX bytes of a graph of `plan` (every role but `overhead`, which the measuring side builds),
+   * exported when asked for, so that only one graph is held at a time.
+   */
+  graphBytes(graph: PlannedGraph): Uint8Array;
 }
 
+/** Options of `planLatencyTable`: `BuildTableOptions` less the engine, the device and the callbacks. */
+export type PlanTableOptions = Omit<
+  BuildTableOptions,
+  'runner' | 'fingerprint' | 'onProgress' | 'clock' | 'beforeTimedRun' | 'beforeRound' | 'anchors' | 'runsPerSample'
+>;
+
 /**
- * Measures a latency table for `config`'s shape (its dense shape: per-layer sizes are ignored) in
- * `env`. Holds every session open during the build (memory: the dense model plus one graph per
- * level). Releases all sessions, also on failure.
+ * Plans the latency table of `config`'s shape (its dense shape: per-layer sizes are ignored) in
+ * `env`: every graph to time, with its role, and the grids, context and protocol settings the table
+ * is assembled with. Builds no graph yet (`graphBytes` exports one when asked).
  */
-export async function buildLatencyTable(
-  config: ModelConfig,
-  env: InferenceEnvironment,
-  options: BuildTableOptions = {},
-): Promise<LatencyTable> {
+export function planLatencyTable(config: ModelConfig, env: InferenceEnvironment, options: PlanTableOptions = {}): PlannedLatencyTable {
   validateEnvironment(env);
   if (env.mode === 'generation' && !isDecoder(config))
     throw new MeasurementError(`generation mode (KV-cache decoding) needs a decoder (GPT2 or LLaMA), not ${familyName(config)}`);
-  const started = performance.now();
-  const elapsed = () => performance.now() - started;
   if (options.checkpoint && isPruned(options.checkpoint.config)) {
     throw new MeasurementError('options.checkpoint must be the dense model (the speedup reference); it has pruned layers');
   }
@@ -304,278 +259,138 @@ export async function buildLatencyTable(
   const wholeModel = (checkpoint: Checkpoint) => exportModelToOnnx(checkpoint, timingExportOptions(checkpoint.config, env));
   const heads = checkLevels(options.attentionLevels ?? attentionLevels(dense.numHeads, headsPerGroup(dense)), dense.numHeads, 'attention');
   const neurons = checkLevels(options.ffnLevels ?? ffnLevels(dense.intermediateSize), dense.intermediateSize, 'ffn');
-  const tolerance = options.monotonicityTolerance ?? 0.02;
   const context = options.context ?? 'model';
   const R = options.contextLayers ?? Math.min(4, dense.numLayers);
   if (!Number.isInteger(R) || R < 1) throw new MeasurementError(`contextLayers must be a positive integer, got ${R}`);
-  const runner = options.runner ?? (await createOrtRunner());
-  const onProgress = options.onProgress;
-
-  // Level times are paired differences with the per-run baseline, which therefore runs every round.
   const calibrationCount = options.calibrateToDense ? 0 : (options.calibrationModels ?? DEFAULT_CALIBRATION_MODELS);
   if (!Number.isInteger(calibrationCount) || calibrationCount < 0)
     throw new MeasurementError(`calibrationModels must be an integer >= 0, got ${calibrationCount}`);
-  // Calibration models are compared with the dense model round by round, so it runs every round too.
-  const anchors = [
-    ...(context === 'model' ? ['context:empty'] : ['overhead:attention', 'overhead:ffn']),
-    ...(calibrationCount > 0 ? ['model:dense'] : []),
-  ];
   const renewEvery = options.renewSessionsEvery ?? DEFAULT_RENEW_ROUNDS;
   if (!Number.isInteger(renewEvery) || renewEvery < 0)
     throw new MeasurementError(`renewSessionsEvery must be an integer >= 0, got ${renewEvery}`);
-  let pool: SessionPool | undefined;
-  const timer = new InterleavedTimer({
-    ...options,
-    visitRuns: options.visitRuns ?? DEFAULT_VISIT_RUNS,
-    anchors,
-    seed,
-    onProgress,
-    beforeTimedRun: options.beforeTimedRun ?? youngGarbageCollector(),
-    beforeRound: async (round) => {
-      if (renewEvery > 0 && round > 0 && round % renewEvery === 0) await pool!.recycle(timer.warmupRuns);
-    },
-  });
+
+  // Each graph with the function that exports it, in the order the protocol registers them.
+  const graphs: Array<{ graph: PlannedGraph; make?: () => Uint8Array }> = [];
   const zeros = new Array<number>(dense.numLayers).fill(0);
-  const jobs: Job[] = [
+  graphs.push(
     {
-      id: 'model:dense',
-      vocabSize: dense.vocabSize,
+      graph: { id: 'model:dense', role: 'dense', vocabSize: dense.vocabSize },
       make: () => wholeModel(options.checkpoint ?? timingCheckpoint(dense, seed)),
     },
     {
-      id: 'model:empty',
-      vocabSize: dense.vocabSize,
+      graph: { id: 'model:empty', role: 'non-prunable', vocabSize: dense.vocabSize },
       make: () => wholeModel(timingCheckpoint(withLayerShapes(dense, zeros, zeros), seed)),
     },
-  ];
-  // An INT8 table's speedups are over the dense FP32 model (guide/compound-compression.md), timed here
-  // in the same protocol as everything else.
+  );
+  // An INT8 table's speedups are over the dense FP32 model (guide/compound-compression.md), timed in
+  // the same protocol as everything else.
   if (env.precision !== undefined) {
-    jobs.push({
-      id: 'model:reference',
-      vocabSize: dense.vocabSize,
+    graphs.push({
+      graph: { id: 'model:reference', role: 'reference', vocabSize: dense.vocabSize },
       make: () => exportModelToOnnx(options.checkpoint ?? timingCheckpoint(dense, seed), exportOptionsFor(fp32Environment(env))),
     });
   }
-  const levelJob = (module: 'attention' | 'ffn', kept: number): Job => {
+  const level = (module: 'attention' | 'ffn', kept: number): { graph: PlannedGraph; make: () => Uint8Array } => {
     const id = `${module}:${kept}`;
     if (context === 'isolated') {
       const make = () =>
         module === 'attention'
           ? exportAttentionBlock(dense, kept, { ...exportOptions, seed })
           : exportFfnBlock(dense, kept, { ...exportOptions, seed });
-      return { id, vocabSize: dense.vocabSize, make };
+      return { graph: { id, role: 'level', module, kept, vocabSize: dense.vocabSize }, make };
     }
     const c = module === 'attention' ? contextConfig(dense, R, kept, 0) : contextConfig(dense, R, 0, kept);
-    return { id, vocabSize: c.vocabSize, make: () => wholeModel(timingCheckpoint(c, seed)) };
+    return { graph: { id, role: 'level', module, kept, vocabSize: c.vocabSize }, make: () => wholeModel(timingCheckpoint(c, seed)) };
   };
   if (context === 'model') {
     const c = contextConfig(dense, R, 0, 0);
-    jobs.push({ id: 'context:empty', vocabSize: c.vocabSize, make: () => wholeModel(timingCheckpoint(c, seed)) });
+    graphs.push({
+      graph: { id: 'context:empty', role: 'context-empty', vocabSize: c.vocabSize },
+      make: () => wholeModel(timingCheckpoint(c, seed)),
+    });
   }
-  for (const k of heads) if (k > 0) jobs.push(levelJob('attention', k));
-  for (const k of neurons) if (k > 0) jobs.push(levelJob('ffn', k));
-  const calibration = calibrationShapes(dense, heads, neurons, calibrationCount, seed);
-  calibration.forEach((shape, i) => {
-    jobs.push({
-      id: `calibration:${i}`,
-      vocabSize: dense.vocabSize,
+  for (const k of heads) if (k > 0) graphs.push(level('attention', k));
+  for (const k of neurons) if (k > 0) graphs.push(level('ffn', k));
+  calibrationShapes(dense, heads, neurons, calibrationCount, seed).forEach((shape, index) => {
+    graphs.push({
+      graph: { id: `calibration:${index}`, role: 'calibration', index, ...shape, vocabSize: dense.vocabSize },
       make: () => wholeModel(timingCheckpoint(withLayerShapes(dense, shape.layerHeads, shape.layerIntermediate), seed)),
     });
   });
-
-  pool = new SessionPool(runner, env, seed);
-  const total = jobs.length + (context === 'isolated' ? 2 : 0);
-  let done = 0;
-  try {
-    const load = async (id: string, onnx: Uint8Array, vocabSize: number) => {
-      // Inputs are generated and wrapped once; every timed run (and every renewed session) reuses them.
-      const session = await pool.open({ id, onnx, vocabSize }, (err) => new MeasurementError(`${id}: ${err.message}`));
-      timer.add(id, () => pool.run(id));
-      onProgress?.({ phase: 'prepare', done: ++done, total, what: id, elapsedMs: elapsed() });
-      return session;
-    };
-    const loaded = new Map<string, EngineSession>();
-    for (const job of jobs) loaded.set(job.id, await load(job.id, job.make(), job.vocabSize));
-    if (context === 'isolated') {
-      for (const module of ['attention', 'ffn'] as const) {
-        const id = `${module}:${module === 'attention' ? heads[0] : neurons[0]}`;
-        await load(`overhead:${module}`, passThroughGraph(loaded.get(id)!, id), dense.vocabSize);
-      }
-    }
-
-    await timer.warmup();
-    const remeasured = await timer.untilPrecise();
-
-    // Level time and its standard error (ms) from the current samples: the median of the per-round
-    // differences with the baseline (same round, same state of the machine), per layer.
-    const emptyContext = () => timer.summary('context:empty');
-    const overhead = (module: 'attention' | 'ffn') => timer.summary(`overhead:${module}`);
-    const derive = (module: 'attention' | 'ffn', kept: number): { time: number; error: number; measured: TimingSummary } => {
-      const id = `${module}:${kept}`;
-      const difference = timer.paired(id, context === 'model' ? 'context:empty' : `overhead:${module}`, 'difference');
-      const scale = context === 'model' ? R : 1;
-      const time = Math.max(0, difference.median / scale);
-      const error = (difference.relativeError * Math.abs(difference.median)) / scale;
-      return { time, error, measured: timer.summary(id) };
-    };
-
-    // Monotonicity: within each module type, time must not fall as the kept size grows.
-    const violations = (module: 'attention' | 'ffn', levels: number[]): Array<[number, number]> => {
-      const found: Array<[number, number]> = [];
-      const asc = levels.filter((k) => k > 0).sort((a, b) => a - b);
-      for (let i = 0; i + 1 < asc.length; i++) {
-        const small = derive(module, asc[i]!);
-        const large = derive(module, asc[i + 1]!);
-        // "Beyond noise": by more than the tolerance and more than 3 combined standard errors.
-        const noise = Math.max(tolerance * small.time, 3 * Math.hypot(small.error, large.error));
-        if (large.time < small.time - noise) found.push([asc[i]!, asc[i + 1]!]);
-      }
-      return found;
-    };
-    const key = (module: string, [a, b]: [number, number]) => `${module}:${a}<${b}`;
-    const first = [
-      ...violations('attention', heads).map((v) => ['attention', v] as const),
-      ...violations('ffn', neurons).map((v) => ['ffn', v] as const),
-    ];
-    onProgress?.({ phase: 'monotonicity', violations: first.length, elapsedMs: elapsed() });
-    const monotonicity: Array<{ module: 'attention' | 'ffn'; smaller: number; larger: number; resolved: boolean }> = [];
-    if (first.length > 0) {
-      const ids = new Set(first.flatMap(([module, [a, b]]) => [`${module}:${a}`, `${module}:${b}`]));
-      if (context === 'model') ids.add('context:empty');
-      await timer.rounds(options.remeasureRounds ?? timer.minRounds, [...ids], 'remeasure');
-      const after = new Set([
-        ...violations('attention', heads).map((v) => key('attention', v)),
-        ...violations('ffn', neurons).map((v) => key('ffn', v)),
-      ]);
-      for (const [module, v] of first) monotonicity.push({ module, smaller: v[0], larger: v[1], resolved: !after.has(key(module, v)) });
-    }
-
-    const levelTimes = (module: 'attention' | 'ffn', levels: number[]): LevelTime[] => {
-      const measured = levels.filter((k) => k > 0).map((k) => ({ kept: k, ...derive(module, k) }));
-      let times = measured.map((m) => m.time);
-      if (options.enforceMonotonicity) {
-        // Isotonic fit in ascending kept order, weighted by precision (1 / standard error²).
-        const asc = [...times].reverse();
-        const weights = [...measured].reverse().map((m) => 1 / Math.max(1e-9, m.error) ** 2);
-        times = isotonicIncreasing(asc, weights).reverse();
-      }
-      return [...measured.map((m, i) => ({ kept: m.kept, time: times[i]!, measured: m.measured })), { kept: 0, time: 0 }];
-    };
-    let attention = levelTimes('attention', heads);
-    let ffn = levelTimes('ffn', neurons);
-    const denseSummary = timer.summary('model:dense');
-    const nonPrunable = timer.summary('model:empty');
-    const perLayer = attention[0]!.time + ffn[0]!.time;
-    const predictedDense = nonPrunable.median + dense.numLayers * perLayer;
-    let scale = 1;
-    let offset = 0;
-    let calibrationInfo: TableCalibration | undefined;
-    if (calibration.length > 0) {
-      // Layer time of each whole model: measured (from the per-round speedup over the dense model)
-      // and from the level times; the dense model is a point too.
-      const timeOf = (levels: LevelTime[], kept: number) => levels.find((l) => l.kept === kept)!.time;
-      const rest = nonPrunable.median;
-      const points = [
-        {
-          layerHeads: new Array<number>(dense.numLayers).fill(dense.numHeads),
-          layerIntermediate: new Array<number>(dense.numLayers).fill(dense.intermediateSize),
-          measured: denseSummary.median - rest,
+  if (context === 'isolated') {
+    // The per-run cost of a graph with a block's inputs, built from the largest block's session.
+    for (const module of ['attention', 'ffn'] as const) {
+      graphs.push({
+        graph: {
+          id: `overhead:${module}`,
+          role: 'overhead',
+          module,
+          passThroughOf: `${module}:${module === 'attention' ? heads[0] : neurons[0]}`,
+          blockInput: ONNX_NAMES.blockInput,
+          blockOutput: ONNX_NAMES.blockOutput,
+          vocabSize: dense.vocabSize,
         },
-        ...calibration.map((shape, i) => ({
-          ...shape,
-          measured: denseSummary.median / timer.paired(`calibration:${i}`, 'model:dense', 'ratio').median - rest,
-        })),
-      ].map((p) => ({
-        ...p,
-        sum: p.layerHeads.reduce((a, k) => a + timeOf(attention, k), 0) + p.layerIntermediate.reduce((a, k) => a + timeOf(ffn, k), 0),
-        modules: p.layerHeads.filter((k) => k > 0).length + p.layerIntermediate.filter((k) => k > 0).length,
-      }));
-      const usable = points.filter((p) => p.measured > 0 && p.sum > 0);
-      // Kept only when it predicts models left out of the fit better than the uncalibrated levels
-      // (leave-one-out, calibration.ts): an in-sample comparison always favours the fit.
-      const smallest = Math.min(...[...attention, ...ffn].filter((l) => l.kept > 0).map((l) => l.time));
-      const choice = selectCalibration(
-        usable.map((p) => ({ sum: p.sum, modules: p.modules, time: rest + p.measured })),
-        rest,
-        smallest,
-        ['scale+offset'],
-      );
-      const applied = choice.model !== 'none';
-      if (applied) {
-        scale = choice.scale;
-        offset = choice.offset;
-      }
-      const relative = (x: number, m: number) => Math.abs(x / m - 1);
-      const rows = points.map((p) => ({
-        layerHeads: p.layerHeads,
-        layerIntermediate: p.layerIntermediate,
-        measured: p.measured,
-        uncalibrated: p.sum,
-        calibrated: scale * p.sum + offset * p.modules,
-      }));
-      calibrationInfo = {
-        points: rows,
-        error: Math.max(...rows.map((r) => relative(r.calibrated + rest, r.measured + rest))),
-        uncalibratedError: Math.max(...rows.map((r) => relative(r.uncalibrated + rest, r.measured + rest))),
-        applied,
-      };
-      const calibrated = (levels: LevelTime[]) => levels.map((l) => (l.kept > 0 ? { ...l, time: scale * l.time + offset } : l));
-      attention = calibrated(attention);
-      ffn = calibrated(ffn);
-    } else if (options.calibrateToDense) {
-      if (!(perLayer > 0) || !(denseSummary.median > nonPrunable.median)) {
-        throw new MeasurementError(
-          `cannot calibrate: dense ${denseSummary.median} ms, non-prunable ${nonPrunable.median} ms, full layer ${perLayer} ms`,
-        );
-      }
-      scale = (denseSummary.median - nonPrunable.median) / (dense.numLayers * perLayer);
-      const scaled = (levels: LevelTime[]) => levels.map((l) => ({ ...l, time: l.time * scale }));
-      attention = scaled(attention);
-      ffn = scaled(ffn);
+      });
     }
-    const blockTiming: BlockTiming =
-      context === 'model'
-        ? { context: 'model', layers: R, emptyModel: emptyContext(), scale, ...(offset !== 0 ? { offset } : {}) }
-        : {
-            context: 'isolated',
-            overhead: { attention: overhead('attention').median, ffn: overhead('ffn').median },
-            scale,
-            ...(offset !== 0 ? { offset } : {}),
-          };
-    const samples = timer.ids().map((id) => timer.summary(id).samples);
-    const build: TableBuildInfo = {
-      seconds: elapsed() / 1000,
-      rounds: { min: Math.min(...samples), max: Math.max(...samples) },
-      warmupRuns: timer.warmupRuns,
-      visitRuns: timer.visitRuns,
-      renewSessionsEvery: renewEvery,
-      precision: timer.precision,
-      remeasured,
-      monotonicity,
-      additivity: { measured: denseSummary.median, predicted: predictedDense, residual: denseSummary.median / predictedDense - 1 },
-      ...(calibrationInfo ? { calibration: calibrationInfo } : {}),
-    };
-    const table: LatencyTable = {
-      format: LATENCY_TABLE_FORMAT,
-      version: LATENCY_TABLE_VERSION,
-      createdAt: new Date().toISOString(),
-      environment: env,
-      fingerprint: options.fingerprint ?? nodeDeviceFingerprint(runner.engine, runner.engineVersion),
-      model: modelShapeOf(dense),
-      unit: 'ms',
-      dense: denseSummary,
-      nonPrunable,
-      ...(env.precision !== undefined ? { reference: timer.summary('model:reference') } : {}),
-      prunable: denseSummary.median - nonPrunable.median,
-      blockTiming,
-      attention,
-      ffn,
-      build,
-    };
-    onProgress?.({ phase: 'done', elapsedMs: elapsed() });
-    return table;
-  } finally {
-    await pool.releaseAll();
   }
+
+  const protocol: PlanProtocol = {
+    ...(options.warmupRuns !== undefined ? { warmupRuns: options.warmupRuns } : {}),
+    ...(options.minRounds !== undefined ? { minRounds: options.minRounds } : {}),
+    ...(options.maxRounds !== undefined ? { maxRounds: options.maxRounds } : {}),
+    ...(options.precision !== undefined ? { precision: options.precision } : {}),
+    ...(options.timeBudgetMs !== undefined && Number.isFinite(options.timeBudgetMs) ? { timeBudgetMs: options.timeBudgetMs } : {}),
+    visitRuns: options.visitRuns ?? DEFAULT_VISIT_RUNS,
+    renewSessionsEvery: renewEvery,
+    seed,
+    monotonicityTolerance: options.monotonicityTolerance ?? 0.02,
+    ...(options.remeasureRounds !== undefined ? { remeasureRounds: options.remeasureRounds } : {}),
+    enforceMonotonicity: options.enforceMonotonicity ?? false,
+  };
+  const plan: LatencyTablePlan = {
+    model: modelShapeOf(dense),
+    environment: env,
+    context,
+    contextLayers: R,
+    attentionLevels: heads,
+    ffnLevels: neurons,
+    calibrateToDense: options.calibrateToDense ?? false,
+    protocol,
+    graphs: graphs.map((g) => g.graph),
+  };
+  const makers = new Map(graphs.map((g) => [g.graph.id, g.make]));
+  return {
+    plan,
+    graphBytes(graph: PlannedGraph): Uint8Array {
+      const make = makers.get(graph.id);
+      if (!make) throw new MeasurementError(`graph "${graph.id}" is not a file-backed graph of this plan`);
+      return make();
+    },
+  };
+}
+
+/**
+ * Measures a latency table for `config`'s shape (its dense shape: per-layer sizes are ignored) in
+ * `env`: `planLatencyTable`, then `measureLatencyPlan` with the graphs exported in memory, one at a
+ * time as they are loaded. Holds every session open during the build (memory: the dense model plus
+ * one graph per level). Releases all sessions, also on failure.
+ */
+export async function buildLatencyTable(
+  config: ModelConfig,
+  env: InferenceEnvironment,
+  options: BuildTableOptions = {},
+): Promise<LatencyTable> {
+  const startedAt = performance.now();
+  const planned = planLatencyTable(config, env, options);
+  const runner = options.runner ?? (await createOrtRunner());
+  return measureLatencyPlan(planned.plan, {
+    runner,
+    loadGraph: (graph) => planned.graphBytes(graph),
+    fingerprint: options.fingerprint ?? nodeDeviceFingerprint(runner.engine, runner.engineVersion),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.runsPerSample !== undefined ? { runsPerSample: options.runsPerSample } : {}),
+    beforeTimedRun: options.beforeTimedRun ?? youngGarbageCollector(),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    startedAt,
+  });
 }

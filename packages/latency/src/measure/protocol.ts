@@ -28,6 +28,11 @@
 //   differences or ratios. The machine's speed drifts by several percent over minutes; a per-round
 //   pair sees the same state of the machine, while a difference of two medians mixes samples from
 //   rounds with different sets of active configurations.
+// - Timer resolution (`runsPerSample`): a browser coarsens `performance.now()` (100 µs in Chromium
+//   without cross-origin isolation, 1 ms in some browsers), so one run of a small graph can read as 0
+//   or one step. A timed sample then spans several back-to-back runs (its time divided by them),
+//   chosen once after warm-up (`chooseRunsPerSample`) so that every sample spans at least 100 steps
+//   of the measured resolution (`measureTimerResolution`): the rounding error stays below 1%.
 
 import { median, medianAbsoluteDeviation, seededRandom } from '@ziplm/core';
 import { MeasurementError } from '../errors.js';
@@ -72,6 +77,11 @@ export interface ProtocolOptions {
    * sessions (`SessionPool.recycle`). Not called before warm-up runs.
    */
   beforeRound?: (round: number) => Promise<void>;
+  /**
+   * Back-to-back runs each timed sample spans (the sample is their total time divided by them), after
+   * the visit's untimed runs; default 1. `chooseRunsPerSample` sets it from the clock's resolution.
+   */
+  runsPerSample?: number;
   /** Called right before every timed run, untimed (e.g. `youngGarbageCollector()`). */
   beforeTimedRun?: () => void;
   /** Seed of the per-round shuffle; default 0. */
@@ -104,6 +114,7 @@ export class InterleavedTimer {
   readonly precision: number;
   readonly timeBudgetMs: number;
   readonly visitRuns: number;
+  private runsPerSampleValue: number;
   private readonly onProgress?: (progress: ProtocolProgress) => void;
 
   constructor(options: ProtocolOptions = {}) {
@@ -115,11 +126,14 @@ export class InterleavedTimer {
     this.precision = options.precision ?? 0.005;
     this.timeBudgetMs = options.timeBudgetMs ?? Number.POSITIVE_INFINITY;
     this.visitRuns = options.visitRuns ?? 1;
+    this.runsPerSampleValue = options.runsPerSample ?? 1;
     this.anchors = options.anchors ?? [];
     this.beforeRound = options.beforeRound;
     this.beforeTimedRun = options.beforeTimedRun;
     if (!Number.isInteger(this.visitRuns) || this.visitRuns < 1)
       throw new MeasurementError(`visitRuns must be an integer >= 1, got ${this.visitRuns}`);
+    if (!Number.isInteger(this.runsPerSampleValue) || this.runsPerSampleValue < 1)
+      throw new MeasurementError(`runsPerSample must be an integer >= 1, got ${this.runsPerSampleValue}`);
     if (!Number.isInteger(this.warmupRuns) || this.warmupRuns < 0)
       throw new MeasurementError(`warmupRuns must be an integer >= 0, got ${this.warmupRuns}`);
     if (!Number.isInteger(this.minRounds) || this.minRounds < 1)
@@ -135,6 +149,37 @@ export class InterleavedTimer {
     this.runs.set(id, run);
     this.samples.set(id, []);
     this.sampleRounds.set(id, []);
+  }
+
+  /** Back-to-back runs per timed sample (`ProtocolOptions.runsPerSample`, or as `chooseRunsPerSample` set it). */
+  get runsPerSample(): number {
+    return this.runsPerSampleValue;
+  }
+
+  /**
+   * Sets `runsPerSample` so that a sample of the fastest configuration spans at least `minSampleMs`:
+   * each configuration runs back to back (untimed as samples) until `minSampleMs` has passed, its
+   * time per run is that span over the runs, and the fastest decides. Call after `warmup()` and
+   * before the first timed round (every sample of a table uses one count). At most `maxRuns`.
+   */
+  async chooseRunsPerSample(minSampleMs: number, maxRuns = 1000): Promise<number> {
+    if (this.roundCount > 0) throw new MeasurementError('chooseRunsPerSample must come before the first timed round');
+    if (!(minSampleMs > 0)) throw new MeasurementError(`minSampleMs must be > 0, got ${minSampleMs}`);
+    let fastest = Number.POSITIVE_INFINITY;
+    for (const id of this.ids()) {
+      const run = this.runOf(id);
+      const t0 = this.clock();
+      let runs = 0;
+      let span = 0;
+      while (span < minSampleMs && runs < maxRuns) {
+        await run();
+        runs++;
+        span = this.clock() - t0;
+      }
+      fastest = Math.min(fastest, span / runs);
+    }
+    this.runsPerSampleValue = fastest > 0 ? Math.min(maxRuns, Math.max(1, Math.ceil(minSampleMs / fastest))) : maxRuns;
+    return this.runsPerSampleValue;
   }
 
   /** Registered configuration ids, in registration order. */
@@ -259,9 +304,9 @@ export class InterleavedTimer {
       for (let v = 1; v < this.visitRuns; v++) await run();
       this.beforeTimedRun?.();
       const t0 = this.clock();
-      await run();
+      for (let r = 0; r < this.runsPerSampleValue; r++) await run();
       const t1 = this.clock();
-      this.samples.get(id)!.push(t1 - t0);
+      this.samples.get(id)!.push((t1 - t0) / this.runsPerSampleValue);
       this.sampleRounds.get(id)!.push(round);
     }
   }
@@ -275,4 +320,25 @@ export class InterleavedTimer {
     }
     return out;
   }
+}
+
+/**
+ * The resolution (ms) of a clock: the median step between consecutive distinct readings over
+ * `steps` steps. Browsers coarsen `performance.now()` and add jitter to the step boundaries, so the
+ * smallest step can be far below the nominal one; the median is the step a timing actually sees.
+ * Throws MeasurementError when the clock does not advance within `maxReadings` readings.
+ */
+export function measureTimerResolution(clock: () => number = () => performance.now(), steps = 21, maxReadings = 10_000_000): number {
+  const deltas: number[] = [];
+  let previous = clock();
+  let readings = 0;
+  while (deltas.length < steps) {
+    const now = clock();
+    if (++readings > maxReadings) throw new MeasurementError(`the clock did not advance in ${maxReadings} readings`);
+    if (now !== previous) {
+      if (now > previous) deltas.push(now - previous);
+      previous = now;
+    }
+  }
+  return median(deltas);
 }

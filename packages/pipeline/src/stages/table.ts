@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '@ziplm/core/node';
 import {
   environmentDifferences,
+  workloadDifferences,
   loadLatencyTable,
   saveLatencyTable,
   serializeLatencyTable,
@@ -27,6 +28,25 @@ export interface TableOptions {
   emit: EmitEvent;
   /** Latency table protocol overrides (tests use fewer rounds). */
   rounds?: { minRounds?: number; maxRounds?: number };
+}
+
+/**
+ * Whether the members of a run with this table can be re-timed here: the table was measured by this run's engine
+ * (onnxruntime-node). A table measured in a browser (onnxruntime-web) is searched with, but its members are re-timed
+ * in that browser (the docs site's "Measure this device" page), not by this process.
+ */
+export function retimesHere(table: LatencyTable, env: InferenceEnvironment): boolean {
+  return table.environment.engine === env.engine;
+}
+
+/** What a run says about a table measured by another engine. */
+export function foreignTableNote(table: LatencyTable): string {
+  const e = table.environment;
+  return (
+    `the latency table was measured with ${e.engine}${e.backend ? ` (${e.backend})` : ''}, ${e.threads} thread(s), on another device: ` +
+    'members are searched for that device and not re-timed here; re-time them where the table was measured ' +
+    '(the docs site\'s "Measure this device" page, "verify in this browser")'
+  );
 }
 
 /**
@@ -60,9 +80,15 @@ export async function obtainLatencyTable(
     const loaded = await loadLatencyTable(source, { model: dense.config, fingerprint });
     for (const w of loaded.warnings) options.emit({ kind: 'warning', message: `${source}: ${w.message}` });
     table = loaded.table;
-    const differs = environmentDifferences(table.environment, env, ['table', 'run']);
+    // A table measured by another engine (onnxruntime-web in a browser) describes that device: the run searches
+    // for it if the work is the same, and leaves re-timing to that device (`retimesHere`).
+    const foreign = !retimesHere(table, env);
+    const differs = foreign
+      ? workloadDifferences(table.environment, env, ['table', 'run'])
+      : environmentDifferences(table.environment, env, ['table', 'run']);
     if (differs.length > 0)
       throw new RunDirectoryError(source, `latency table was measured in another environment (${differs.join('; ')})`);
+    if (foreign) options.emit({ kind: 'warning', message: foreignTableNote(table) });
     if (source !== inRun) {
       const copy = serializeLatencyTable(table);
       if (recorded !== undefined && hashString(copy) !== recorded)
