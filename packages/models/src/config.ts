@@ -628,6 +628,81 @@ function layerShapes(json: Json, bounds: DenseBounds, file?: string): { heads: n
   return { heads: heads as number[], ffn: ffn as number[] };
 }
 
+/** config.json's own names for the sizes every family has, e.g. `num_hidden_layers` (BERT) or `n_layer` (GPT2). */
+interface SizeFields {
+  readonly layers: string;
+  readonly heads: string;
+  readonly hidden: string;
+  readonly positions: string;
+  /** The positions when config.json leaves them out. */
+  readonly defaultPositions: number;
+}
+
+/** The sizes every family shares, with the per-layer shapes of the `ziplm` block, checked as read. */
+interface SharedSizes {
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly hiddenSize: number;
+  readonly intermediateSize: number;
+  readonly layerHeads: number[];
+  readonly layerIntermediate: number[];
+  readonly vocabSize: number;
+  readonly maxPositions: number;
+  readonly maxSequenceLength?: number;
+}
+
+/**
+ * Reads the sizes every family shares under the family's field names (`fields`); `intermediate` reads the FFN
+ * size given the hidden size (GPT2's `n_inner` may be null: 4·n_embd) and says which field it came from, for
+ * messages. `afterHeads` runs once the head count and hidden size are known (LLaMA's head_dim and key/value heads).
+ */
+function sharedSizes(
+  j: Json,
+  fields: SizeFields,
+  intermediate: (hiddenSize: number) => { readonly size: number; readonly field: string },
+  file?: string,
+  afterHeads?: (numHeads: number, hiddenSize: number) => void,
+): SharedSizes {
+  const numLayers = intField(j, fields.layers, file, 1, undefined, 'numLayers');
+  const numHeads = intField(j, fields.heads, file, 1, undefined, 'numHeads');
+  const hiddenSize = intField(j, fields.hidden, file, 1, undefined, 'hiddenSize');
+  if (hiddenSize % numHeads !== 0)
+    throw new ConfigError(fields.heads, `must divide ${fields.hidden} (${hiddenSize}), got ${numHeads}`, file);
+  afterHeads?.(numHeads, hiddenSize);
+  const ffn = intermediate(hiddenSize);
+  const shapes = layerShapes(
+    j,
+    { numLayers, numHeads, headsField: fields.heads, intermediate: ffn.size, intermediateField: ffn.field },
+    file,
+  );
+  const vocabSize = intField(j, 'vocab_size', file, 1, undefined, 'vocabSize');
+  const maxPositions = intField(j, fields.positions, file, 1, fields.defaultPositions, 'maxPositions');
+  return {
+    numLayers,
+    numHeads,
+    hiddenSize,
+    intermediateSize: ffn.size,
+    layerHeads: shapes.heads,
+    layerIntermediate: shapes.ffn,
+    vocabSize,
+    maxPositions,
+    ...maxSequenceLengthOf(j, maxPositions, fields.positions, file),
+  };
+}
+
+/** The FFN size under one config.json field. */
+function intermediateField(j: Json, key: string, file?: string): () => { size: number; field: string } {
+  return () => ({ size: intField(j, key, file, 1, undefined, 'intermediateSize'), field: key });
+}
+
+const BERT_SIZE_FIELDS: SizeFields = {
+  layers: 'num_hidden_layers',
+  heads: 'num_attention_heads',
+  hidden: 'hidden_size',
+  positions: 'max_position_embeddings',
+  defaultPositions: 512,
+};
+
 /**
  * The head of a BERT or DistilBERT config.json, from `architectures[0]` (`prefix` is "Bert" or "DistilBert";
  * a missing list means the bare encoder).
@@ -667,35 +742,21 @@ function distilBertFromJson(j: Json, file?: string): BertConfig {
   const act = field(j, 'activation', file, 'gelu');
   if (act !== 'gelu')
     throw new ConfigError('activation', `must be "gelu" (exact erf GELU) for DistilBERT, got ${JSON.stringify(act)}`, file);
-  const numLayers = intField(j, 'n_layers', file, 1, undefined, 'numLayers');
-  const numHeads = intField(j, 'n_heads', file, 1, undefined, 'numHeads');
-  const hiddenSize = intField(j, 'dim', file, 1, undefined, 'hiddenSize');
-  if (hiddenSize % numHeads !== 0) throw new ConfigError('n_heads', `must divide dim (${hiddenSize}), got ${numHeads}`, file);
-  const intermediateSize = intField(j, 'hidden_dim', file, 1, undefined, 'intermediateSize');
-  const shapes = layerShapes(
+  const sizes = sharedSizes(
     j,
-    { numLayers, numHeads, headsField: 'n_heads', intermediate: intermediateSize, intermediateField: 'hidden_dim' },
+    { layers: 'n_layers', heads: 'n_heads', hidden: 'dim', positions: 'max_position_embeddings', defaultPositions: 512 },
+    intermediateField(j, 'hidden_dim', file),
     file,
   );
   // sinusoidal_pos_embds only changes how Hugging Face initialises the position table; the table itself is
   // stored in the checkpoint either way, so both values load the same model.
   boolField(j, 'sinusoidal_pos_embds', file, false);
-  const vocabSize = intField(j, 'vocab_size', file, 1, undefined, 'vocabSize');
-  const maxPositions = intField(j, 'max_position_embeddings', file, 1, 512, 'maxPositions');
   const padTokenId = intField(j, 'pad_token_id', file, 0, 0);
-  checkTokenId(padTokenId, 'pad_token_id', vocabSize, 'vocab_size', file);
+  checkTokenId(padTokenId, 'pad_token_id', sizes.vocabSize, 'vocab_size', file);
   const config: BertConfig = {
     modelType: 'bert',
     variant: 'distilbert',
-    vocabSize,
-    hiddenSize,
-    numLayers,
-    numHeads,
-    intermediateSize,
-    layerHeads: shapes.heads,
-    layerIntermediate: shapes.ffn,
-    maxPositions,
-    ...maxSequenceLengthOf(j, maxPositions, 'max_position_embeddings', file),
+    ...sizes,
     typeVocabSize: 0,
     // DistilBERT's LayerNorms are nn.LayerNorm(dim, eps=1e-12), fixed in the code, not in the config.
     layerNormEps: 1e-12,
@@ -793,27 +854,28 @@ function llamaFromJson(j: Json, file?: string): LlamaConfig {
   }
   const tp = intField(j, 'pretraining_tp', file, 1, 1);
   if (tp !== 1) throw new ConfigError('pretraining_tp', `must be 1 (only changes how Hugging Face splits the matmuls), got ${tp}`, file);
-  const numLayers = intField(j, 'num_hidden_layers', file, 1, undefined, 'numLayers');
-  const numHeads = intField(j, 'num_attention_heads', file, 1, undefined, 'numHeads');
-  const hiddenSize = intField(j, 'hidden_size', file, 1, undefined, 'hiddenSize');
-  if (hiddenSize % numHeads !== 0)
-    throw new ConfigError('num_attention_heads', `must divide hidden_size (${hiddenSize}), got ${numHeads}`, file);
-  if (j.head_dim !== undefined && j.head_dim !== null) {
-    const hd = intField(j, 'head_dim', file, 1);
-    if (hd !== hiddenSize / numHeads)
-      throw new ConfigError('head_dim', `must be hidden_size / num_attention_heads (${hiddenSize / numHeads}) for ziplm, got ${hd}`, file);
-  }
-  const numKeyValueHeads = intField(j, 'num_key_value_heads', file, 1, numHeads, 'numHeads');
-  if (numHeads % numKeyValueHeads !== 0)
-    throw new ConfigError('num_key_value_heads', `must divide num_attention_heads (${numHeads}), got ${numKeyValueHeads}`, file);
-  const intermediateSize = intField(j, 'intermediate_size', file, 1, undefined, 'intermediateSize');
-  const shapes = layerShapes(
+  let numKeyValueHeads = 0;
+  const sizes = sharedSizes(
     j,
-    { numLayers, numHeads, headsField: 'num_attention_heads', intermediate: intermediateSize, intermediateField: 'intermediate_size' },
+    { ...BERT_SIZE_FIELDS, defaultPositions: 2048 },
+    intermediateField(j, 'intermediate_size', file),
     file,
+    (numHeads, hiddenSize) => {
+      if (j.head_dim !== undefined && j.head_dim !== null) {
+        const hd = intField(j, 'head_dim', file, 1);
+        if (hd !== hiddenSize / numHeads)
+          throw new ConfigError(
+            'head_dim',
+            `must be hidden_size / num_attention_heads (${hiddenSize / numHeads}) for ziplm, got ${hd}`,
+            file,
+          );
+      }
+      numKeyValueHeads = intField(j, 'num_key_value_heads', file, 1, numHeads, 'numHeads');
+      if (numHeads % numKeyValueHeads !== 0)
+        throw new ConfigError('num_key_value_heads', `must divide num_attention_heads (${numHeads}), got ${numKeyValueHeads}`, file);
+    },
   );
-  const vocabSize = intField(j, 'vocab_size', file, 1, undefined, 'vocabSize');
-  const maxPositions = intField(j, 'max_position_embeddings', file, 1, 2048, 'maxPositions');
+  const { vocabSize } = sizes;
   const bos = tokenIdList(j, 'bos_token_id', file) ?? [1];
   const eos = tokenIdList(j, 'eos_token_id', file) ?? [2];
   if (bos.length !== 1) throw new ConfigError('bos_token_id', `must be one token id, got ${bos.length}`, file);
@@ -827,16 +889,8 @@ function llamaFromJson(j: Json, file?: string): LlamaConfig {
     for (const id of ids) checkTokenId(id, key, vocabSize, 'vocab_size', file);
   const config: LlamaConfig = {
     modelType: 'llama',
-    vocabSize,
-    hiddenSize,
-    numLayers,
-    numHeads,
+    ...sizes,
     numKeyValueHeads,
-    intermediateSize,
-    layerHeads: shapes.heads,
-    layerIntermediate: shapes.ffn,
-    maxPositions,
-    ...maxSequenceLengthOf(j, maxPositions, 'max_position_embeddings', file),
     layerNormEps: numField(j, 'rms_norm_eps', file, 0, 1, 1e-6),
     hiddenDropout: 0,
     attentionDropout: numField(j, 'attention_dropout', file, 0, 1, 0),
@@ -861,32 +915,12 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
   if (modelType === 'bert') {
     const act = field(j, 'hidden_act', file, 'gelu');
     if (act !== 'gelu') throw new ConfigError('hidden_act', `must be "gelu" (exact erf GELU) for BERT, got ${JSON.stringify(act)}`, file);
-    const numLayers = intField(j, 'num_hidden_layers', file, 1, undefined, 'numLayers');
-    const numHeads = intField(j, 'num_attention_heads', file, 1, undefined, 'numHeads');
-    const hiddenSize = intField(j, 'hidden_size', file, 1, undefined, 'hiddenSize');
-    if (hiddenSize % numHeads !== 0)
-      throw new ConfigError('num_attention_heads', `must divide hidden_size (${hiddenSize}), got ${numHeads}`, file);
-    const intermediateSize = intField(j, 'intermediate_size', file, 1, undefined, 'intermediateSize');
-    const shapes = layerShapes(
-      j,
-      { numLayers, numHeads, headsField: 'num_attention_heads', intermediate: intermediateSize, intermediateField: 'intermediate_size' },
-      file,
-    );
-    const vocabSize = intField(j, 'vocab_size', file, 1, undefined, 'vocabSize');
-    const maxPositions = intField(j, 'max_position_embeddings', file, 1, 512, 'maxPositions');
+    const sizes = sharedSizes(j, BERT_SIZE_FIELDS, intermediateField(j, 'intermediate_size', file), file);
     const padTokenId = intField(j, 'pad_token_id', file, 0, 0);
-    checkTokenId(padTokenId, 'pad_token_id', vocabSize, 'vocab_size', file);
+    checkTokenId(padTokenId, 'pad_token_id', sizes.vocabSize, 'vocab_size', file);
     const config: BertConfig = {
       modelType: 'bert',
-      vocabSize,
-      hiddenSize,
-      numLayers,
-      numHeads,
-      intermediateSize,
-      layerHeads: shapes.heads,
-      layerIntermediate: shapes.ffn,
-      maxPositions,
-      ...maxSequenceLengthOf(j, maxPositions, 'max_position_embeddings', file),
+      ...sizes,
       typeVocabSize: intField(j, 'type_vocab_size', file, 1, 2, 'typeVocabSize'),
       layerNormEps: numField(j, 'layer_norm_eps', file, 0, 1, 1e-12),
       padTokenId,
@@ -902,40 +936,23 @@ export function fromHfConfig(json: unknown, file?: string): ModelConfig {
     if (act !== 'gelu_new' && act !== 'gelu_pytorch_tanh') {
       throw new ConfigError('activation_function', `must be "gelu_new" (tanh GELU) for GPT2, got ${JSON.stringify(act)}`, file);
     }
-    const numLayers = intField(j, 'n_layer', file, 1, undefined, 'numLayers');
-    const numHeads = intField(j, 'n_head', file, 1, undefined, 'numHeads');
-    const hiddenSize = intField(j, 'n_embd', file, 1, undefined, 'hiddenSize');
-    if (hiddenSize % numHeads !== 0) throw new ConfigError('n_head', `must divide n_embd (${hiddenSize}), got ${numHeads}`, file);
-    const inner =
-      j.n_inner === null || j.n_inner === undefined ? 4 * hiddenSize : intField(j, 'n_inner', file, 1, undefined, 'intermediateSize');
-    const shapes = layerShapes(
+    const sizes = sharedSizes(
       j,
-      {
-        numLayers,
-        numHeads,
-        headsField: 'n_head',
-        intermediate: inner,
-        intermediateField: j.n_inner === null || j.n_inner === undefined ? 'n_inner, null: 4·n_embd' : 'n_inner',
-      },
+      { layers: 'n_layer', heads: 'n_head', hidden: 'n_embd', positions: 'n_positions', defaultPositions: 1024 },
+      (hiddenSize) =>
+        j.n_inner === null || j.n_inner === undefined
+          ? { size: 4 * hiddenSize, field: 'n_inner, null: 4·n_embd' }
+          : { size: intField(j, 'n_inner', file, 1, undefined, 'intermediateSize'), field: 'n_inner' },
       file,
     );
-    const vocabSize = intField(j, 'vocab_size', file, 1, undefined, 'vocabSize');
-    const maxPositions = intField(j, 'n_positions', file, 1, 1024, 'maxPositions');
+    const { vocabSize } = sizes;
     const bosTokenId = intField(j, 'bos_token_id', file, 0, 50256);
     const eosTokenId = intField(j, 'eos_token_id', file, 0, 50256);
     checkTokenId(bosTokenId, 'bos_token_id', vocabSize, 'vocab_size', file);
     checkTokenId(eosTokenId, 'eos_token_id', vocabSize, 'vocab_size', file);
     const config: Gpt2Config = {
       modelType: 'gpt2',
-      vocabSize,
-      hiddenSize,
-      numLayers,
-      numHeads,
-      intermediateSize: inner,
-      layerHeads: shapes.heads,
-      layerIntermediate: shapes.ffn,
-      maxPositions,
-      ...maxSequenceLengthOf(j, maxPositions, 'n_positions', file),
+      ...sizes,
       layerNormEps: numField(j, 'layer_norm_epsilon', file, 0, 1, 1e-5),
       bosTokenId,
       eosTokenId,
