@@ -10,9 +10,21 @@ import { readdirSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineConfig, type DefaultTheme } from 'vitepress';
+import { ORT_WEB_BUILDS, onnxruntimeWebDir } from '../scripts/ort-web-files.ts';
 import { PACKAGE_PAGES } from '../scripts/pages.ts';
+import { nodeBuiltinsInBrowser } from './node-builtins-in-browser.ts';
 
 const docsRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const workspacePackages = join(docsRoot, '../../packages');
+
+/**
+ * Browser pages (demo.md) import onnxruntime-web by subpath; these aliases pick the builds that load their
+ * wasm from the site's /ort/ (see scripts/ort-web-files.ts), from the copy scripts/browser-assets.ts serves.
+ */
+function onnxruntimeWebAliases(): Record<string, string> {
+  const { dir } = onnxruntimeWebDir();
+  return Object.fromEntries(Object.entries(ORT_WEB_BUILDS).map(([subpath, file]) => [subpath, join(dir, file)]));
+}
 
 /** Imported runs (results/<name>/index.md), newest name last, for the sidebar. */
 function resultRuns(): DefaultTheme.SidebarItem[] {
@@ -87,11 +99,22 @@ export default defineConfig({
   lang: 'en-US',
   // The package's own README, imported reports (included into their run pages) and the tutorials'
   // test fixtures are not pages.
-  srcExclude: ['README.md', 'results/*/report.md', 'test/**', 'node_modules/**'],
+  srcExclude: ['README.md', 'results/*/report.md', 'test/**', 'node_modules/**', '.cache/**'],
   // Fail the build on a dead link (VitePress' default), and say so here so nobody turns it off lightly.
   ignoreDeadLinks: false,
   cleanUrls: false,
   lastUpdated: false,
+  // Browser pages (demo.md) run workspace code in the page: resolve @ziplm packages to their TypeScript
+  // sources (as tests and typechecks do), give the modules they import from packages/ browser stand-ins for
+  // Node built-ins they never call there, and import onnxruntime-web's builds that load their wasm from /ort/.
+  // Those pages load their engine in `onMounted`, so none of it runs while the pages are rendered at build time.
+  vite: {
+    resolve: { conditions: ['@ziplm/source'], alias: onnxruntimeWebAliases() },
+    ssr: { resolve: { conditions: ['@ziplm/source'] } },
+    plugins: [nodeBuiltinsInBrowser([workspacePackages])],
+    // Vite's dependency pre-bundling would rewrite onnxruntime-web's `import(wasmPaths + loader)`.
+    optimizeDeps: { exclude: ['onnxruntime-web'] },
+  },
   markdown: {
     // $…$ and $$…$$, rendered to inline SVG at build time: nothing is fetched when a page is viewed.
     math: true,
@@ -103,6 +126,7 @@ export default defineConfig({
       { text: 'Tutorials', link: '/tutorials/', activeMatch: '/tutorials/' },
       { text: 'Reference', link: '/reference/', activeMatch: '/reference/' },
       { text: 'Results', link: '/results/', activeMatch: '/results/' },
+      { text: 'Demo', link: '/demo', activeMatch: '/demo' },
       { text: 'FAQ', link: '/guide/troubleshooting' },
     ],
     sidebar: {

@@ -12,62 +12,14 @@
 //
 // Environment: CHROMIUM_PATH (default /usr/bin/chromium), DOCS_DIST (default .vitepress/dist).
 
-import { createServer, type Server } from 'node:http';
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { dirname, extname, join, normalize, relative, resolve, sep } from 'node:path';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { AddressInfo } from 'node:net';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { chromiumPath, launchChromium } from './chromium.ts';
+import { fileForPath, serve } from './static-server.ts';
 
 const DOCS_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.woff2': 'font/woff2',
-  '.woff': 'font/woff',
-  '.txt': 'text/plain; charset=utf-8',
-  '.ico': 'image/x-icon',
-};
-
-/** The file a URL path maps to, as a static host would serve a VitePress build (cleanUrls off). */
-export function fileForPath(dist: string, urlPath: string): string | null {
-  let path: string;
-  try {
-    path = decodeURIComponent(urlPath.split('?')[0]!.split('#')[0]!);
-  } catch {
-    return null;
-  }
-  const candidates = path.endsWith('/') ? [`${path}index.html`] : [path, `${path}.html`, `${path}/index.html`];
-  for (const c of candidates) {
-    const file = normalize(join(dist, c));
-    if (file !== dist && !file.startsWith(dist + sep)) return null; // no escaping the site
-    if (existsSync(file) && statSync(file).isFile()) return file;
-  }
-  return null;
-}
-
-/** A tiny static server for the built site on 127.0.0.1 (a free port). */
-export async function serve(dist: string): Promise<{ server: Server; origin: string }> {
-  const server = createServer(async (req, res) => {
-    const file = fileForPath(dist, new URL(req.url ?? '/', 'http://x').pathname);
-    if (!file) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'content-type': MIME[extname(file)] ?? 'application/octet-stream' });
-    res.end(req.method === 'HEAD' ? undefined : await readFile(file));
-  });
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
 
 /** Every page of the build: its .html files except the 404 page, as URL paths. */
 export function pagePaths(dist: string): string[] {
@@ -94,15 +46,6 @@ interface PageReport {
   readonly links: Array<{ href: string; text: string }>;
   readonly ids: Set<string>;
 }
-
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 async function checkPage(browser: Browser, origin: string, path: string): Promise<PageReport> {
   const failures: string[] = [];
@@ -206,7 +149,8 @@ export async function checkSite(
   log: (line: string) => void = console.log,
 ): Promise<{ pages: number; failures: Map<string, string[]> }> {
   const { server, origin } = await serve(dist);
-  const browser = await chromium.launch({ executablePath, headless: true, chromiumSandbox: false, args: CHROMIUM_FLAGS });
+  // No GPU: the docs check opens pages as a reader without WebGPU would (pages must not depend on it).
+  const browser = await launchChromium(['--disable-gpu'], executablePath);
   try {
     const reports = new Map<string, PageReport>();
     for (const path of pagePaths(dist)) {
@@ -229,7 +173,7 @@ export async function checkSite(
 
 async function main(): Promise<void> {
   const dist = resolve(DOCS_ROOT, process.env.DOCS_DIST ?? '.vitepress/dist');
-  const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  const executablePath = chromiumPath();
   if (!existsSync(join(dist, 'index.html'))) {
     console.error(`docs:check: ${dist} has no built site; run \`pnpm docs:build\` first`);
     process.exit(2);

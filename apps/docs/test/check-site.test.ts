@@ -5,7 +5,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fileForPath, needsCode, pagePaths, serve } from '../scripts/check-site.ts';
+import { needsCode, pagePaths } from '../scripts/check-site.ts';
+import { fileForPath, serve } from '../scripts/static-server.ts';
 
 const dist = mkdtempSync(join(tmpdir(), 'ziplm-docs-dist-'));
 mkdirSync(join(dist, 'guide'));

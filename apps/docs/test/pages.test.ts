@@ -16,7 +16,7 @@ function pageSources(): string[] {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory()) {
-        if (!['node_modules', 'test', 'public', '.vitepress'].includes(e.name)) walk(p);
+        if (!['node_modules', 'test', 'public', '.vitepress', '.cache'].includes(e.name)) walk(p);
       } else if (e.name.endsWith('.md')) out.push(relative(DOCS_ROOT, p));
     }
   };
@@ -57,7 +57,15 @@ const testSources = ['test', 'test/e2e']
 
 describe('site pages', () => {
   it('has the sections the navigation links to', () => {
-    for (const p of ['index.md', 'guide/index.md', 'tutorials/index.md', 'reference/index.md', 'results/index.md', 'reference/cli.md'])
+    for (const p of [
+      'index.md',
+      'guide/index.md',
+      'tutorials/index.md',
+      'reference/index.md',
+      'results/index.md',
+      'reference/cli.md',
+      'demo.md',
+    ])
       expect(pages).toContain(p);
   });
 
