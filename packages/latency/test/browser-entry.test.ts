@@ -86,6 +86,9 @@ describe('@ziplm/latency/browser', () => {
     expect(offenders).toEqual([]);
     // The walk did reach the measuring code and the packages it builds on.
     expect(modules).toContain('latency/src/measure/measure-plan.ts');
+    // …and the verification shared with Node's verifySpeedups.
+    expect(modules).toContain('latency/src/measure/paired-speedup.ts');
+    expect(modules).toContain('latency/src/browser/verify.ts');
     expect(modules).toContain('onnx/src/graph.ts');
     // @ziplm/models (tokenizers, file readers, tfjs) stays out of the page's bundle entirely.
     expect(modules.filter((m) => m.startsWith('models/'))).toEqual([]);

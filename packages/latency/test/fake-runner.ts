@@ -2,6 +2,8 @@
 // shape (read back from the ziplm metadata of @ziplm/models' exports). Makes the table-building
 // logic testable exactly and deterministically, independent of the machine's load.
 import { decodeModel } from '@ziplm/onnx';
+import type { OrtWebModule, OrtWebSession } from '../src/browser/index.js';
+import { inferenceEnvironment } from '../src/index.js';
 import type { EngineSession, FeedTensor, SessionRunner } from '../src/measure/index.js';
 
 export interface GraphInfo {
@@ -71,4 +73,45 @@ export function fakeEngine(time: (info: GraphInfo, run: number) => number): Fake
     },
   };
   return { runner, clock: () => now, runs };
+}
+
+/**
+ * The simulated engine as an `onnxruntime-web` module (for `createOrtWebRunner` and the browser
+ * entry): sessions run on `fakeEngine`'s clock. Reading `clock` advances it by a nanosecond, so a
+ * clock resolution can be measured on it; `runs` as in `fakeEngine`.
+ */
+export function fakeOrtWeb(time: (info: GraphInfo, run: number) => number): {
+  ort: OrtWebModule;
+  clock: () => number;
+  runs: Map<string, number>;
+} {
+  const engine = fakeEngine(time);
+  let reads = 0;
+  const webEnv = inferenceEnvironment({ engine: 'onnxruntime-web', threads: 1 });
+  class FakeTensor {
+    constructor(
+      readonly type: string,
+      readonly data: Float32Array | BigInt64Array,
+      readonly dims: readonly number[],
+    ) {}
+  }
+  const ort: OrtWebModule = {
+    env: { wasm: {}, versions: { web: 'fake' } },
+    InferenceSession: {
+      async create(model: Uint8Array): Promise<OrtWebSession> {
+        const session = await engine.runner.createSession(model, webEnv);
+        session.bind([]);
+        return {
+          inputMetadata: session.inputs.map((i) => ({ name: i.name, isTensor: true as const, type: i.type, shape: i.shape })),
+          run: async () => {
+            await session.run();
+            return {};
+          },
+          release: () => session.release(),
+        };
+      },
+    },
+    Tensor: FakeTensor,
+  };
+  return { ort, clock: () => engine.clock() + 1e-6 * ++reads, runs: engine.runs };
 }

@@ -126,6 +126,20 @@ describe('speedupVerdict', () => {
     expect(noisy.reasons).toHaveLength(2);
     expect(noisy.reasons[1]).toMatch(/no busy machine or drift was seen: the rounds vary too much for 21 of them; more rounds narrow/);
   });
+
+  it('without a load reading (a browser) claims no quiet machine, and still names the drift', () => {
+    const { load: _load, ...unloaded } = base;
+    const uncertain = ratios(1.95, 0.08);
+    const noisy = speedupVerdict({ ...unloaded, ratios: uncertain });
+    expect(noisy.status).toBe('inconclusive');
+    expect(noisy.reasons[1]).toMatch(
+      /^no drift was seen \(this runtime does not report the machine's load\): the rounds vary too much for 21 of them/,
+    );
+    const drifted = speedupVerdict({ ...unloaded, ratios: uncertain, denseDrift: 0.05 });
+    expect(drifted.reasons.slice(1)).toEqual([
+      "the dense model ran 5.0% slower than when the latency table was measured (the machine's speed changed since)",
+    ]);
+  });
 });
 
 describe('verifySpeedups (simulated engine with noisy rounds)', () => {
@@ -167,5 +181,27 @@ describe('verifySpeedups (simulated engine with noisy rounds)', () => {
     expect(reports[1]!.message).toMatch(/FAIL \(short of the target by more than 2\.0%\) — a timing check: .* lies wholly below 2\.254x/);
     expect(reports[2]!.reasons).toEqual([]);
     expect(reports[2]!.message).toMatch(/: PASS$/);
+  });
+
+  it('honours runsPerSample: every timed sample spans that many back-to-back runs', async () => {
+    const totalRuns = async (runsPerSample?: number) => {
+      const fake = engine();
+      await verifySpeedups({
+        dense,
+        env,
+        runner: fake.runner,
+        clock: fake.clock,
+        machineLoad: () => quiet,
+        warmupRuns: 1,
+        minRounds: 6,
+        maxRounds: 6,
+        renewSessionsEvery: 0,
+        ...(runsPerSample !== undefined ? { runsPerSample } : {}),
+        candidates: [{ model: pruned, target: 2 }],
+      });
+      return [...fake.runs.values()].reduce((a, b) => a + b, 0);
+    };
+    // Two graphs, 6 rounds, 2 more runs in each timed sample.
+    expect((await totalRuns(3)) - (await totalRuns())).toBe(2 * 6 * 2);
   });
 });

@@ -9,6 +9,12 @@ export type { BuildTableFromPlanOptions, ProtocolOverrides } from './build.js';
 export type { BuildProgress } from '../measure/measure-plan.js';
 export type { ProtocolProgress } from '../measure/protocol.js';
 
+// verifying members' speedups in the browser ("verify in this browser"), as `ziplm verify` does in Node
+export { verifySpeedupsInBrowser } from './verify.js';
+export type { BrowserVerificationReport, BrowserVerifyMember, VerifyInBrowserOptions } from './verify.js';
+export { speedupVerdict } from '../measure/paired-speedup.js';
+export type { SpeedupVerdict, VerdictInput, VerificationReport, VerificationStatus, VerifyProgress } from '../measure/paired-speedup.js';
+
 // the onnxruntime-web engine
 export { browserFingerprint, createOrtWebRunner, usableWasmThreads, webAssemblySimd } from './ort-web.js';
 export type {

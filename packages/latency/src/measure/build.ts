@@ -34,6 +34,7 @@ import type { BuildProgress } from './measure-plan.js';
 import { measureLatencyPlan } from './measure-plan.js';
 import { createOrtRunner } from './ort.js';
 import type { ProtocolOptions } from './protocol.js';
+import { DEFAULT_RENEW_ROUNDS, DEFAULT_VISIT_RUNS } from './protocol.js';
 import type { SessionRunner } from './runner.js';
 
 export type { BuildProgress } from './measure-plan.js';
@@ -135,12 +136,6 @@ export function timingCheckpoint<C extends ModelConfig>(config: C, seed = 0): Ch
   return { config, weights };
 }
 
-/**
- * Default runs per visit in table builds and verification: one untimed run brings the graph's
- * weights into the caches and wakes the engine's threads, the second is timed (protocol.ts).
- */
-export const DEFAULT_VISIT_RUNS = 2;
-
 /** Default number of whole pruned models timed to calibrate the runtime model. */
 export const DEFAULT_CALIBRATION_MODELS = 6;
 
@@ -174,9 +169,6 @@ function calibrationShapes(
   }
   return out;
 }
-
-/** Default rounds between session renewals in table builds and verification (0 = never renew). */
-export const DEFAULT_RENEW_ROUNDS = 10;
 
 /** The same config with every layer at the dense size. */
 function denseConfig(config: ModelConfig): ModelConfig {

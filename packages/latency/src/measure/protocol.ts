@@ -39,6 +39,15 @@ import { MeasurementError } from '../errors.js';
 import type { TimingSummary } from '../stats.js';
 import { summarize } from '../stats.js';
 
+/**
+ * Default runs per visit in table builds and verification: one untimed run brings the graph's
+ * weights into the caches and wakes the engine's threads, the second is timed (see warm visits above).
+ */
+export const DEFAULT_VISIT_RUNS = 2;
+
+/** Default rounds between session renewals in table builds and verification (0 = never renew). */
+export const DEFAULT_RENEW_ROUNDS = 10;
+
 /** Progress of a measurement, for a progress bar or a log line. */
 export interface ProtocolProgress {
   readonly phase: 'warmup' | 'rounds' | 'remeasure';
