@@ -55,3 +55,22 @@ describe('ziplm verify checks the shipped files first', () => {
     expect(statSync(path).size).toBe(original.length);
   });
 });
+
+describe('ziplm verify with a table measured in a browser', () => {
+  it('is a usage error that says how to re-time the member in that browser', async () => {
+    const json = JSON.parse(readFileSync(join(runDir, 'latency-table.json'), 'utf8')) as {
+      environment: Record<string, unknown>;
+      fingerprint: Record<string, unknown>;
+    };
+    json.environment = { ...json.environment, engine: 'onnxruntime-web', backend: 'wasm', threads: 1 };
+    json.fingerprint = { ...json.fingerprint, engine: 'onnxruntime-web' };
+    const table = join(runDir, 'browser-table.json');
+    writeFileSync(table, JSON.stringify(json));
+    const result = await runCli(['verify', '--dense', 'tiny-bert', '--model', member, '--table', table]);
+    expect(result.code, result.stderr).toBe(EXIT.usage);
+    expect(result.stderr).toContain('measured with onnxruntime-web (wasm) in a browser');
+    expect(result.stderr).toContain(join(member, 'model.onnx'));
+    expect(result.stderr).toContain('Verify in this browser');
+    expect(result.stdout).not.toMatch(/PASS/);
+  });
+});

@@ -79,6 +79,15 @@ export const verifyCommand = defineCommand({
       model: dense.config,
       fingerprint: await ortFingerprint(),
     });
+    if (table.environment.engine !== 'onnxruntime-node') {
+      // A browser table (onnxruntime-web) describes the visitor's device: this process cannot time it, the page can.
+      const e = table.environment;
+      throw new UsageError(
+        `${options.table} was measured with ${e.engine}${e.backend ? ` (${e.backend})` : ''} in a browser; ziplm verify times with onnxruntime-node on this machine. ` +
+          `Re-time the member in that browser: export the dense model (ziplm export --model ${options.dense} --out dense.onnx), then give dense.onnx, ` +
+          `${shippedOnnx} and ${options.table} to "Verify in this browser" on the docs site's Measure this device page (/measure)`,
+      );
+    }
     const report = progressReporter(io, options.json);
     for (const w of warnings) report({ kind: 'warning', message: w.message });
     let target = options.target;
