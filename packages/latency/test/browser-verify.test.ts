@@ -2,7 +2,7 @@
 // `verifySpeedupsInBrowser` re-times two pruned members of the built-in tiny-bert exactly as a page
 // would (ONNX bytes in, reports out), and onnxruntime-node's `verifySpeedups` times the same graphs for
 // comparison: with the same onnxruntime-web runner (the same protocol on the same engine: the speedups
-// agree within a loose bound; exactly, on the simulated engine at the end) and with onnxruntime-node (another engine: its speedups are printed, not
+// are printed; they agree exactly on the simulated engine at the end) and with onnxruntime-node (another engine: its speedups are printed, not
 // compared; they differ, which is why browser tables exist). Timing on this shared 2-core machine is
 // noisy, so the test checks the reports' logic, never a verdict the machine's load could flip. Graphs of another workload or model are refused before any
 // timing.
@@ -131,10 +131,10 @@ describe.skipIf(ortWeb === undefined)('verifySpeedupsInBrowser with onnxruntime-
           )
           .join('; '),
     );
-    // Loose: two separate timings on a shared 2-core machine. Measured here: the two agreed within 3-10%
-    // when this file ran alone, and were 34% apart (half: 1.76x vs 2.36x) with the package's other test
-    // files timing in parallel. The exact parity of the two paths is the simulated-engine test below.
-    for (const r of rows) expect(Math.abs(Math.log(r.web / r.sameEngine))).toBeLessThan(Math.log(1.5));
+    // The two paths' figures are printed, not compared: they are two separate timings on a shared 2-core
+    // machine (measured: within 3-10% when this file ran alone, 34% and 60% apart under CI's parallel test
+    // load), so no bound separates a real difference from load. The exact parity of the two paths is the
+    // simulated-engine test below, where timing is deterministic.
     // Every engine sees the pruned models faster, the deep cut faster than the half one.
     for (const reports of [web, sameEngine, native]) {
       expect(reports[0]!.measured).toBeGreaterThan(1);
