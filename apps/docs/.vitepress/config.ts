@@ -127,6 +127,7 @@ export default defineConfig({
       { text: 'Reference', link: '/reference/', activeMatch: '/reference/' },
       { text: 'Results', link: '/results/', activeMatch: '/results/' },
       { text: 'Demo', link: '/demo', activeMatch: '/demo' },
+      { text: 'Measure this device', link: '/measure', activeMatch: '/measure' },
       { text: 'FAQ', link: '/guide/troubleshooting' },
     ],
     sidebar: {

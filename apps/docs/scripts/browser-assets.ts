@@ -8,6 +8,10 @@
 //                             manifest.json (targets, speedups measured in Node, sizes, SHA-256)
 //   .cache/browser-demo/      the prune run, keyed by its command and the teacher's files: a rebuild reuses
 //                             it (delete the folder to prune again)
+//   public/levels/<model>/    the "Measure this device" page's latency plans (measure.md,
+//                             browser/measure-plans.ts): the level graphs and manifest.json of
+//                             `ziplm latency --export-levels` for sst2-bert and tiny-bert, re-exported only
+//                             when their key in .cache/browser-levels/ changes (delete it to force)
 //
 // The members are real ziplm members: a one-shot run (latency table measured here in onnxruntime-node,
 // structured OBS, DP + SPDY search, export, re-timing) with small settings so that a docs build stays
@@ -21,6 +25,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { EXIT, main as ziplm } from '@ziplm/cli';
 import { parseLatencyTable } from '@ziplm/latency';
+import { BUILTIN_MODELS, type BuiltinModelName, builtinModelDir } from '@ziplm/models';
 import { loadTokenizer, WordPieceTokenizer } from '@ziplm/models/tokenizers';
 import { ORT_VERSION } from '@ziplm/onnx/runtime';
 import { checkRunResults, type RunResults } from '@ziplm/pipeline';
@@ -33,6 +38,7 @@ import {
   type DemoTokenizerOptions,
   parseDemoManifest,
 } from '../browser/demo-manifest.ts';
+import { MEASURE_PLANS, type MeasurePlan } from '../browser/measure-plans.ts';
 
 const DOCS_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const REPO_ROOT = resolve(DOCS_ROOT, '../..');
@@ -208,6 +214,46 @@ export async function buildDemoAssets(
   return manifest;
 }
 
+function builtinModel(name: string): BuiltinModelName {
+  const found = BUILTIN_MODELS.find((m) => m === name);
+  if (found === undefined) throw new Error(`browser/measure-plans.ts names ${name}, which is not a built-in model of @ziplm/models`);
+  return found;
+}
+
+/** A key for a plan export: the plan's definition, the model's config and the onnxruntime version. */
+function planKey(plan: MeasurePlan, modelDir: string): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ plan, ORT_VERSION }))
+    .update(readFileSync(join(modelDir, 'config.json')))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/**
+ * public/levels/<model>/: each plan of browser/measure-plans.ts, written by `ziplm latency --export-levels`
+ * unless the same export is already there. Returns the bytes of the graphs served.
+ */
+export async function buildLevelPlans(publicDir: string, cacheDir: string, log: (line: string) => void = console.log): Promise<number> {
+  mkdirSync(cacheDir, { recursive: true });
+  let bytes = 0;
+  for (const plan of MEASURE_PLANS) {
+    const modelDir = plan.model === DEMO_MODEL ? TEACHER_DIR : builtinModelDir(builtinModel(plan.model));
+    const outDir = join(publicDir, 'levels', plan.model);
+    const keyFile = join(cacheDir, `${plan.model}.key`);
+    const key = planKey(plan, modelDir);
+    const manifestFile = join(outDir, 'manifest.json');
+    if (existsSync(manifestFile) && existsSync(keyFile) && readFileSync(keyFile, 'utf8') === key) {
+      log(`  reusing public/levels/${plan.model}/ (key ${key})`);
+    } else {
+      await runZiplm(['latency', '--model', modelDir, ...plan.workloadArgs, '--export-levels', outDir], [EXIT.ok], log);
+      writeFileSync(keyFile, key);
+    }
+    const manifest = JSON.parse(readFileSync(manifestFile, 'utf8')) as { graphs: Array<{ file?: { size: number } }> };
+    bytes += manifest.graphs.reduce((sum, g) => sum + (g.file?.size ?? 0), 0);
+  }
+  return bytes;
+}
+
 async function main(): Promise<void> {
   const t0 = performance.now();
   const publicDir = join(DOCS_ROOT, 'public');
@@ -217,6 +263,8 @@ async function main(): Promise<void> {
   const manifest = await buildDemoAssets(publicDir, join(DOCS_ROOT, '.cache', 'browser-demo'));
   const demoBytes = manifest.models.reduce((sum, m) => sum + m.onnx.bytes, manifest.vocabulary.bytes);
   console.log(`  public/demo/${DEMO_MODEL}/: ${manifest.models.map((m) => m.name).join(', ')}, ${(demoBytes / 1e6).toFixed(1)} MB`);
+  const levelBytes = await buildLevelPlans(publicDir, join(DOCS_ROOT, '.cache', 'browser-levels'));
+  console.log(`  public/levels/: ${MEASURE_PLANS.map((p) => p.model).join(', ')} latency plans, ${(levelBytes / 1e6).toFixed(1)} MB`);
   console.log(`  done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 }
 
