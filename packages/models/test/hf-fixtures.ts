@@ -27,13 +27,15 @@ export interface ReferenceTensor {
   readonly data: Float32Array;
 }
 
-interface EncodedTensor {
+/** A tensor as reference.json stores it. */
+export interface EncodedTensor {
   readonly dtype: string;
   readonly shape: number[];
   readonly data: string;
 }
 
-function decodeTensor(t: EncodedTensor): ReferenceTensor {
+/** Decodes a reference.json tensor into float32 values. */
+export function decodeTensor(t: EncodedTensor): ReferenceTensor {
   if (t.dtype !== 'float32') throw new Error(`reference.json: expected a float32 tensor, got ${t.dtype}`);
   const bytes = Buffer.from(t.data, 'base64');
   // Copy into an aligned buffer: a Buffer's byteOffset need not be a multiple of 4.

@@ -17,7 +17,7 @@ import { loadModelDir } from '../src/io/index.js';
 import { exportModelToOnnx, ONNX_NAMES, onnxFeeds } from '../src/onnx/index.js';
 import { createModel, initBackend } from '../src/tfjs/index.js';
 import type { ModelDir } from '../src/io/checkpoint.js';
-import { hfFixture, type ReferenceTensor } from './hf-fixtures.js';
+import { decodeTensor, type EncodedTensor, hfFixture, type ReferenceTensor } from './hf-fixtures.js';
 
 const TOLERANCE = 1e-4;
 const ort = await loadOrt();
@@ -38,21 +38,6 @@ interface EncoderReference {
   readonly logits: ReferenceTensor;
   /** `torch.hidden_states`: numLayers + 1 tensors [batch, seq, hidden] (embedding output first). */
   readonly hiddenStates: ReferenceTensor[];
-}
-
-interface EncodedTensor {
-  readonly dtype: string;
-  readonly shape: number[];
-  readonly data: string;
-}
-
-function decodeTensor(t: EncodedTensor): ReferenceTensor {
-  if (t.dtype !== 'float32') throw new Error(`reference.json: expected a float32 tensor, got ${t.dtype}`);
-  const bytes = Buffer.from(t.data, 'base64');
-  // Copy into an aligned buffer: a Buffer's byteOffset need not be a multiple of 4.
-  const data = new Float32Array(bytes.length / 4);
-  new Uint8Array(data.buffer).set(bytes);
-  return { shape: t.shape, data };
 }
 
 function readEncoderReference(dir: string): EncoderReference {

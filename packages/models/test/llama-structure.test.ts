@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { createSession, loadOrt } from '@ziplm/onnx/runtime';
-import { int64Tensor, maxAbsDiff, releasedAfterAll } from '@ziplm/test-utils';
+import { int64Tensor, maxAbsDiff, pythonWithOnnx, releasedAfterAll } from '@ziplm/test-utils';
 import type { Tensor as OrtTensor } from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { LlamaConfig } from '../src/config.js';
@@ -179,13 +179,6 @@ describe('LLaMA shrink', () => {
 });
 
 const checkerScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'onnx-check.py');
-function pythonWithOnnx(): string | undefined {
-  for (const py of [process.env.ZIPLM_PYTHON, 'python3', '/usr/bin/python3']) {
-    if (!py) continue;
-    if (spawnSync(py, ['-c', 'import onnx'], { stdio: 'ignore' }).status === 0) return py;
-  }
-  return undefined;
-}
 const python = pythonWithOnnx();
 
 describe('onnx.checker on LLaMA graphs', () => {

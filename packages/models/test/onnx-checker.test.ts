@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GraphBuilder } from '@ziplm/onnx';
 import { describe, expect, it } from 'vitest';
+import { pythonWithOnnx } from '@ziplm/test-utils';
 import { bertConfig, gpt2Config } from '../src/config.js';
 import {
   exportAttentionBlock,
@@ -21,14 +22,6 @@ import { randomCheckpoint } from '../src/random.js';
 import { tinyBertConfig, tinyGpt2Config } from './helpers.js';
 
 const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'onnx-check.py');
-
-function pythonWithOnnx(): string | undefined {
-  for (const py of [process.env.ZIPLM_PYTHON, 'python3', '/usr/bin/python3']) {
-    if (!py) continue;
-    if (spawnSync(py, ['-c', 'import onnx'], { stdio: 'ignore' }).status === 0) return py;
-  }
-  return undefined;
-}
 
 const python = pythonWithOnnx();
 

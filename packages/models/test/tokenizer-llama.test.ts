@@ -4,11 +4,11 @@
 // spaces, `<0xAB>` byte fallback) in its normalizer and Metaspace spellings. The files are built here from
 // the llama-tiny-lm fixture's vocabulary and from a small SentencePiece vocabulary trained in the test.
 
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AutoTokenizer, env } from '@huggingface/transformers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AutoTokenizer } from '@huggingface/transformers';
+import { describe, expect, it } from 'vitest';
+import { localTransformersJs } from './transformers-js-local.js';
 import { onigurumaToJavaScript } from '../src/internal/tokenizers/oniguruma.js';
 import { loadModelDir } from '../src/io/checkpoint.js';
 import { ByteLevelBpeTokenizer, loadTokenizer, SentencePieceBpeTokenizer, VocabularyError } from '../src/tokenizers/index.js';
@@ -64,19 +64,7 @@ const TEXTS = [
   'non-breaking\u00a0\u00a0spaces',
 ];
 
-let root: string;
-
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'ziplm-llama-tok-'));
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  env.useFSCache = false;
-  env.localModelPath = root;
-});
-
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
+const modelsRoot = localTransformersJs('ziplm-llama-tok-');
 
 function added(id: number, content: string, special = true) {
   return { id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special };
@@ -96,9 +84,9 @@ function bosTemplate(bos: string, id: number) {
   };
 }
 
-/** Writes `root/name/` with tokenizer.json and a tokenizer_config.json; returns the directory. */
+/** Writes `modelsRoot()/name/` with tokenizer.json and a tokenizer_config.json; returns the directory. */
 async function writeTokenizerDir(name: string, tokenizerJson: Record<string, unknown>, config: Record<string, unknown>): Promise<string> {
-  const dir = join(root, name);
+  const dir = join(modelsRoot(), name);
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'tokenizer.json'), `${JSON.stringify(tokenizerJson, null, 2)}\n`);
   // No clean-up of spaces when decoding: tokenizer.json's decoder alone, as `tokenizers` decodes.
@@ -213,7 +201,7 @@ describe.skipIf(llama.skip !== undefined)('Llama 3 byte-level BPE (Split + ByteL
     expect(ids.length).toBe(offsets.length);
     // Written back byte for byte; save adds tokenizer.json, which vocab.json + merges.txt cannot replace.
     expect(tokenizer.tokenizerJson()).toBe(await readFile(join(dir, 'tokenizer.json'), 'utf8'));
-    const saved = join(root, 'llama3-saved');
+    const saved = join(modelsRoot(), 'llama3-saved');
     expect(await tokenizer.save(saved)).toEqual(['vocab.json', 'merges.txt', 'tokenizer.json']);
     expect(await readFile(join(saved, 'tokenizer.json'), 'utf8')).toBe(tokenizer.tokenizerJson());
   });
@@ -368,7 +356,7 @@ describe('SentencePiece-style BPE (Llama 2, TinyLlama, Mistral)', () => {
   it('is saved as its tokenizer.json, byte for byte, and loads back the same', async () => {
     const dir = await writeTokenizerDir('sp-save', sentencePieceTokenizerJson('normalizer', true), { eos_token: '</s>' });
     const tokenizer = await loadTokenizer(dir, 'llama');
-    const saved = join(root, 'sp-saved');
+    const saved = join(modelsRoot(), 'sp-saved');
     expect(await tokenizer.save(saved)).toEqual(['tokenizer.json', 'tokenizer_config.json']);
     expect(await readFile(join(saved, 'tokenizer.json'), 'utf8')).toBe(await readFile(join(dir, 'tokenizer.json'), 'utf8'));
     const again = await loadTokenizer(saved, 'llama');

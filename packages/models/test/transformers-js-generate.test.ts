@@ -11,10 +11,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AutoModelForCausalLM, env, Tensor as TjsTensor } from '@huggingface/transformers';
+import { AutoModelForCausalLM, Tensor as TjsTensor } from '@huggingface/transformers';
 import { createSession, loadOrt } from '@ziplm/onnx/runtime';
-import { maxAbsDiff, releasedAfterAll } from '@ziplm/test-utils';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { maxAbsDiff, pythonWithOnnx, releasedAfterAll } from '@ziplm/test-utils';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { localTransformersJs } from './transformers-js-local.js';
 import type { ModelConfig } from '../src/config.js';
 import { gpt2Config, headDim, headsPerGroup, llamaConfig } from '../src/config.js';
 import { builtinModelDir, loadModelDir, saveTransformersJsModel } from '../src/io/index.js';
@@ -33,26 +34,11 @@ type OrtTensor = InstanceType<typeof ort.Tensor>;
 const session = releasedAfterAll((bytes: Uint8Array) => createSession(bytes));
 const checkScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'onnx-check.py');
 
-function pythonWithOnnx(): string | undefined {
-  for (const py of [process.env.ZIPLM_PYTHON, 'python3', '/usr/bin/python3']) {
-    if (py && spawnSync(py, ['-c', 'import onnx'], { stdio: 'ignore' }).status === 0) return py;
-  }
-  return undefined;
-}
-
-let root: string;
+const modelsRoot = localTransformersJs('ziplm-transformers-js-generate-');
 let builtinTokenizer: Tokenizer;
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'ziplm-transformers-js-generate-'));
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  env.useFSCache = false;
-  env.localModelPath = root;
   // Random models borrow the built-in GPT2's tokenizer: saveTransformersJsModel writes one, generate() needs none.
   builtinTokenizer = (await loadModelDir(builtinModelDir('tiny-gpt2'))).tokenizer;
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
 });
 
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
@@ -124,7 +110,7 @@ async function greedyContinuation(graph: Uint8Array, vocab: number, prompt: read
 }
 
 /**
- * Writes `checkpoint` as `root/name`, generates NEW_TOKENS greedy tokens for `prompts` as one left-padded
+ * Writes `checkpoint` as `modelsRoot()/name`, generates NEW_TOKENS greedy tokens for `prompts` as one left-padded
  * batch in transformers.js, and expects each row to be ziplm's greedy continuation of its prompt alone
  * (positions come from `position_ids`, so the padding must not change them). transformers.js stops when
  * every row has produced the end-of-sequence token, and keeps generating for finished rows until then.
@@ -137,7 +123,7 @@ async function expectGreedyGeneration(
 ): Promise<void> {
   const { config } = checkpoint;
   if (config.modelType === 'bert') throw new Error(`${name}: generation needs a decoder`);
-  await saveTransformersJsModel(join(root, name), checkpoint, tokenizer);
+  await saveTransformersJsModel(join(modelsRoot(), name), checkpoint, tokenizer);
   const full = exportModelToOnnx(checkpoint);
   const expected = await Promise.all(prompts.map((p) => greedyContinuation(full, config.vocabSize, p, NEW_TOKENS)));
   const eos = new Set(config.modelType === 'llama' && config.eosTokenIds ? config.eosTokenIds : [config.eosTokenId]);
@@ -238,7 +224,7 @@ describe('pruned random decoders: transformers.js generate() on the with-past gr
   it('INT8: onnx/model_quantized.onnx is the INT8 with-past graph; transformers.js loads it by default and generates', async () => {
     const checkpoint = randomLlama();
     const quantize = { activations: 'dynamic' } as const;
-    await saveTransformersJsModel(join(root, 'random-llama-int8'), checkpoint, builtinTokenizer, { quantize });
+    await saveTransformersJsModel(join(modelsRoot(), 'random-llama-int8'), checkpoint, builtinTokenizer, { quantize });
     const model = await AutoModelForCausalLM.from_pretrained('random-llama-int8');
     const prompt = PROMPTS[0]!;
     const dims = [1, prompt.length];

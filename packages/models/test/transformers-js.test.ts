@@ -6,19 +6,17 @@
 // from the Hugging Face fixtures (../shared/fixtures/hf; skipped when absent).
 
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AutoModelForCausalLM, AutoTokenizer, env, pipeline, type Tensor as TjsTensor } from '@huggingface/transformers';
+import { AutoModelForCausalLM, AutoTokenizer, pipeline, type Tensor as TjsTensor } from '@huggingface/transformers';
 import { createSession, loadOrt } from '@ziplm/onnx/runtime';
 import { maxAbsDiff, releasedAfterAll } from '@ziplm/test-utils';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { localTransformersJs } from './transformers-js-local.js';
 import type { ModelConfig } from '../src/config.js';
-import { distilBertConfig, llamaConfig } from '../src/config.js';
 import { padBatch, type PaddedBatch } from '../src/data/index.js';
 import { builtinModelDir, loadModelDir, saveTransformersJsModel, TRANSFORMERS_JS_FILES, type ModelDir } from '../src/io/index.js';
 import { exportModelToOnnx, onnxFeeds } from '../src/onnx/index.js';
-import { randomCheckpoint } from '../src/random.js';
 import { shrinkWeights, type KeptStructures } from '../src/shrink.js';
 import { ByteLevelBpeTokenizer, loadTokenizer, type Tokenizer } from '../src/tokenizers/index.js';
 import type { Checkpoint } from '../src/weights.js';
@@ -37,28 +35,8 @@ const SENTENCES = [
   'tabs\tand  spaces [SEP] ok',
 ];
 
-let root: string;
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'ziplm-transformers-js-'));
-  // transformers.js reads models from `localModelPath/<name>` only: no download, no cache.
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  env.useFSCache = false;
-  env.localModelPath = root;
-});
-afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
-});
-
-/** Whether ziplm exports this family yet (DistilBERT and LLaMA are being added in parallel, issue 16). */
-function exportSupported(config: ModelConfig): boolean {
-  try {
-    exportModelToOnnx(randomCheckpoint(config));
-    return true;
-  } catch {
-    return false;
-  }
-}
+// transformers.js reads models from `<modelsRoot()>/<name>` only: no download, no cache.
+const modelsRoot = localTransformersJs('ziplm-transformers-js-');
 
 /**
  * Keeps, per layer, every other head and 3 of every 4 neurons, and removes layer 1's attention and the
@@ -75,9 +53,9 @@ function pruning(config: ModelConfig): KeptStructures {
   return { heads, neurons };
 }
 
-/** Writes `checkpoint` in the transformers.js layout as `root/name`; returns the directory. */
+/** Writes `checkpoint` in the transformers.js layout as `modelsRoot()/name`; returns the directory. */
 async function writeModel(name: string, checkpoint: Checkpoint, tokenizer: Tokenizer): Promise<string> {
-  const dir = join(root, name);
+  const dir = join(modelsRoot(), name);
   await saveTransformersJsModel(dir, checkpoint, tokenizer);
   return dir;
 }
@@ -128,7 +106,7 @@ async function expectSameTokenIds(name: string, tokenizer: Tokenizer): Promise<v
 }
 
 /**
- * Loads `root/name` with `pipeline('text-classification')` (no dtype: config.json says which graph) and
+ * Loads `modelsRoot()/name` with `pipeline('text-classification')` (no dtype: config.json says which graph) and
  * checks its tokenization, logits and labels against ziplm's tokenizer and onnxruntime output; returns the
  * largest logit difference.
  */
@@ -156,7 +134,7 @@ async function expectClassifierParity(name: string, checkpoint: Checkpoint, toke
 }
 
 /**
- * Loads `root/name` with `AutoModelForCausalLM` + `AutoTokenizer` and checks the logits of a padded
+ * Loads `modelsRoot()/name` with `AutoModelForCausalLM` + `AutoTokenizer` and checks the logits of a padded
  * batch against ziplm's onnxruntime output on the same ids; returns the largest difference. The ids are
  * transformers.js' (for LLaMA they carry the BOS token that tokenizer.json's post-processor adds).
  */
@@ -211,7 +189,7 @@ describe('tokenizer.json written by ziplm', () => {
       specialTokens: ['<|endoftext|>', '<|begin_of_text|>'],
       bosToken: '<|begin_of_text|>',
     });
-    const dir = join(root, 'bpe-with-bos');
+    const dir = join(modelsRoot(), 'bpe-with-bos');
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, 'tokenizer.json'), tokenizer.tokenizerJson());
     await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizer.tokenizerConfig()));
@@ -234,7 +212,7 @@ describe('tokenizer.json written by ziplm', () => {
     const withProto = new ByteLevelBpeTokenizer({ vocab, merges: [] });
     const json = JSON.parse(withProto.tokenizerJson()) as { model: { vocab: Record<string, number> } };
     expect(Object.hasOwn(json.model.vocab, '__proto__')).toBe(true);
-    const dir = join(root, 'proto');
+    const dir = join(modelsRoot(), 'proto');
     await withProto.save(dir);
     expect(Object.hasOwn(JSON.parse(await readFile(join(dir, 'vocab.json'), 'utf8')), '__proto__')).toBe(true);
   });
@@ -245,7 +223,7 @@ describe('pruned built-in models load in transformers.js', () => {
     const { checkpoint, tokenizer } = await loadModelDir(builtinModelDir('tiny-bert'));
     const pruned = shrinkWeights(checkpoint, pruning(checkpoint.config));
     await writeModel('bert-pruned', pruned, tokenizer);
-    const files = (await readdir(join(root, 'bert-pruned'), { recursive: true })).sort();
+    const files = (await readdir(join(modelsRoot(), 'bert-pruned'), { recursive: true })).sort();
     expect(files).toEqual(['config.json', 'onnx', 'onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json']);
     const difference = await expectClassifierParity('bert-pruned', pruned, tokenizer);
     console.info(`transformers.js vs ziplm, pruned tiny-bert: max |Δlogit| = ${difference.toExponential(2)}`);
@@ -264,7 +242,7 @@ describe('pruned built-in models load in transformers.js', () => {
     const { checkpoint, tokenizer } = await loadModelDir(builtinModelDir('tiny-bert'));
     const pruned = shrinkWeights(checkpoint, pruning(checkpoint.config));
     const int8 = exportModelToOnnx(pruned, { quantize: { activations: 'dynamic' } });
-    const dir = join(root, 'bert-int8');
+    const dir = join(modelsRoot(), 'bert-int8');
     await saveTransformersJsModel(dir, pruned, tokenizer, { quantizedOnnx: int8 });
     expect(new Uint8Array(await readFile(join(dir, TRANSFORMERS_JS_FILES.quantizedModel)))).toEqual(int8);
     const config = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
@@ -283,18 +261,10 @@ describe('pruned built-in models load in transformers.js', () => {
 const ENCODER_FIXTURES = ['bert-tiny-seqcls', 'distilbert-tiny-seqcls'] as const;
 const DECODER_FIXTURES = ['gpt2-tiny-lm', 'llama-tiny-lm'] as const;
 /** Families ziplm cannot export yet are skipped with this reason (to be removed once they export). */
-const TINY = { vocabSize: 16, hiddenSize: 8, numLayers: 1, numHeads: 2, intermediateSize: 4, maxPositions: 8 } as const;
-const notYetExported: Record<string, string | undefined> = {
-  'distilbert-tiny-seqcls': exportSupported(distilBertConfig(TINY)) ? undefined : 'DistilBERT export not implemented yet',
-  'llama-tiny-lm': exportSupported(llamaConfig({ ...TINY, numKeyValueHeads: 1, bosTokenId: 0, eosTokenId: 0 }))
-    ? undefined
-    : 'LLaMA export not implemented yet',
-};
-
 describe('Hugging Face fixtures, written back by ziplm unpruned, reproduce their torch logits in transformers.js', () => {
   for (const name of [...ENCODER_FIXTURES, ...DECODER_FIXTURES]) {
     const fixture = hfFixture(name);
-    const skip = fixture.skip ?? notYetExported[name];
+    const skip = fixture.skip;
     it.skipIf(skip !== undefined)(`${name}${skip ? ` (${skip})` : ''}`, async () => {
       const model: ModelDir = await loadModelDir(fixture.dir);
       await writeModel(`${name}-dense`, model.checkpoint, model.tokenizer);
@@ -329,7 +299,7 @@ describe('Hugging Face fixtures, written back by ziplm unpruned, reproduce their
 describe('Hugging Face fixtures, pruned, load in transformers.js', () => {
   for (const name of ENCODER_FIXTURES) {
     const fixture = hfFixture(name);
-    const skip = fixture.skip ?? notYetExported[name];
+    const skip = fixture.skip;
     it.skipIf(skip !== undefined)(`${name}${skip ? ` (${skip})` : ''}: logits ≤ 1e-4, same labels, same ids`, async () => {
       const model: ModelDir = await loadModelDir(fixture.dir);
       const pruned = shrinkWeights(model.checkpoint, pruning(model.checkpoint.config));
@@ -344,7 +314,7 @@ describe('Hugging Face fixtures, pruned, load in transformers.js', () => {
 
   for (const name of DECODER_FIXTURES) {
     const fixture = hfFixture(name);
-    const skip = fixture.skip ?? notYetExported[name];
+    const skip = fixture.skip;
     it.skipIf(skip !== undefined)(`${name}${skip ? ` (${skip})` : ''}: logits ≤ 1e-4 on transformers.js' ids`, async () => {
       const model: ModelDir = await loadModelDir(fixture.dir);
       const pruned = shrinkWeights(model.checkpoint, pruning(model.checkpoint.config));

@@ -1,8 +1,9 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { pythonWithOnnx } from '@ziplm/test-utils';
 import { attr, decodeModel, GraphBuilder, OnnxDecodeError, OnnxGraphError } from '../src/index.js';
 
 /** A graph that uses every attribute kind, symbolic and fixed dims, and float32/float64/int64 initializers. */
@@ -101,16 +102,6 @@ describe('GraphBuilder', () => {
     expect(() => decodeModel(new Uint8Array([0x08, 0x08]), 'm.onnx')).toThrow(/graph is missing/);
   });
 });
-
-/** A python3 with the onnx package, or undefined (the check is external, never a dependency). */
-function pythonWithOnnx(): string | undefined {
-  for (const py of [process.env.ZIPLM_PYTHON, 'python3', '/usr/bin/python3']) {
-    if (!py) continue;
-    const r = spawnSync(py, ['-c', 'import onnx'], { stdio: 'ignore' });
-    if (r.status === 0) return py;
-  }
-  return undefined;
-}
 
 const python = pythonWithOnnx();
 

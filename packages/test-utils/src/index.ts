@@ -25,6 +25,7 @@ export {
   type LengthField,
   type TypedOutcome,
 } from './fuzz.js';
+export { pythonWith, pythonWithOnnx } from './python.js';
 export { int64Tensor, releasedAfterAll, type Int64TensorFactory, type ReleasableSession } from './onnxruntime.js';
 // Packages that stay dependency-free (@ziplm/hessian, @ziplm/onnx) reach the shared generator through here
 // in their tests and benchmarks.

@@ -12,6 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dataDir, loadModelDir } from '@ziplm/models';
 import { describe, expect, it } from 'vitest';
+import { pythonWithOnnx } from '@ziplm/test-utils';
 import { EXIT } from '../../src/exit-codes.js';
 import { runCli } from '../run-cli.js';
 
@@ -22,12 +23,6 @@ const skip = FIXTURES.every((name) => existsSync(join(fixturesDir, name, 'config
   : `skipped: the Hugging Face fixtures are absent from ${fixturesDir} (read beside $ZIPLM_DATA_DIR, default ../shared/data)`;
 
 const checkScript = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'models', 'scripts', 'onnx-check.py');
-function pythonWithOnnx(): string | undefined {
-  for (const py of [process.env.ZIPLM_PYTHON, 'python3', '/usr/bin/python3']) {
-    if (py && spawnSync(py, ['-c', 'import onnx'], { stdio: 'ignore' }).status === 0) return py;
-  }
-  return undefined;
-}
 const python = pythonWithOnnx();
 
 const work = mkdtempSync(join(tmpdir(), 'ziplm-cli-hf-'));
