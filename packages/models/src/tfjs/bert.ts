@@ -12,11 +12,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { BertConfig } from '../config.js';
 import { hasTokenTypes, headDim, isDistilBert } from '../config.js';
 import { ModelsError } from '../errors.js';
-import type { Checkpoint, Tensor32, WeightMap } from '../weights.js';
-import { BERT_NAMES, bertLayerNames, expectedShapes } from '../weights.js';
+import type { Checkpoint, Tensor32 } from '../weights.js';
+import { BERT_NAMES, bertLayerNames } from '../weights.js';
 import { checkCheckpoint } from '../io/checkpoint.js';
 import type { DenseParams, ForwardOptions, ModelInputs, ModelOutputs, NormParams } from './layers.js';
-import { DropoutStream, VariableStore, checkInputs, dense, geluErf, layerNorm, multiHeadAttention, paddingMask } from './layers.js';
+import { DropoutStream, checkInputs, dense, geluErf, layerNorm, multiHeadAttention, paddingMask } from './layers.js';
+import { StoredModel } from './stored-model.js';
 
 interface BertLayerParams {
   readonly heads: number;
@@ -25,26 +26,22 @@ interface BertLayerParams {
 }
 
 /** A BERT encoder (+ optional task head) whose parameters live in tfjs variables. */
-export class BertModel {
-  /** The model's config (per-layer shapes included). */
-  readonly config: BertConfig;
-  private readonly store = new VariableStore();
+export class BertModel extends StoredModel<BertConfig> {
   /** `tokenType` is absent when the model has no token types (DistilBERT). */
   private readonly embeddings: { word: tf.Variable; position: tf.Variable; tokenType?: tf.Variable; norm: NormParams };
   private readonly layers: BertLayerParams[] = [];
   private readonly pooler?: DenseParams;
   private readonly classifier?: DenseParams;
   private readonly qaOutputs?: DenseParams;
-  private disposed = false;
 
   /**
    * Copies the checkpoint's weights into tfjs variables (linear kernels transposed to [in, out]).
    * @throws WeightsError when a tensor is missing or has the wrong shape for the config.
    */
   constructor(checkpoint: Checkpoint<BertConfig>) {
+    super(checkpoint.config, 'BertModel');
     if (checkpoint.config.modelType !== 'bert') throw new ModelsError(`BertModel: checkpoint is a ${checkpoint.config.modelType} model`);
     checkCheckpoint(checkpoint);
-    this.config = checkpoint.config;
     const w = checkpoint.weights;
     const get = (name: string): Tensor32 => w.get(name)!;
     const s = this.store;
@@ -96,7 +93,7 @@ export class BertModel {
    * so a sentence pair is told apart by its [SEP] alone.
    */
   forward(inputs: ModelInputs, options: ForwardOptions = {}): ModelOutputs {
-    if (this.disposed) throw new ModelsError('BertModel: forward after dispose()');
+    this.checkNotDisposed('forward');
     const c = this.config;
     const tokenTypes = this.embeddings.tokenType;
     const { batch, seq } = checkInputs(inputs, c.vocabSize, c.maxPositions, tokenTypes ? c.typeVocabSize : undefined);
@@ -158,37 +155,4 @@ export class BertModel {
       return { logits, hiddenStates };
     });
   }
-
-  /** The current parameters in Hugging Face names and layouts ([out, in] linear weights). */
-  toWeights(): WeightMap {
-    if (this.disposed) throw new ModelsError('BertModel: toWeights after dispose()');
-    return orderLike(expectedShapes(this.config), this.store.toWeights());
-  }
-
-  /** The same weights as a checkpoint with this model's config. */
-  toCheckpoint(): Checkpoint<BertConfig> {
-    return { config: this.config, weights: this.toWeights() };
-  }
-
-  /** Every parameter, in the order of `expectedShapes(config)`. */
-  trainableVariables(): tf.Variable[] {
-    return this.store.variables();
-  }
-
-  /** Frees every variable. The model cannot be used afterwards. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.store.dispose();
-  }
-}
-
-/** Orders a weight map like `expectedShapes` (the order checkpoints are written in). */
-export function orderLike(order: Map<string, number[]>, weights: WeightMap): WeightMap {
-  const out: WeightMap = new Map();
-  for (const name of order.keys()) {
-    const t = weights.get(name);
-    if (t) out.set(name, t);
-  }
-  return out;
 }

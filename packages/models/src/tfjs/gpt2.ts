@@ -12,22 +12,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Gpt2Config } from '../config.js';
 import { gpt2AttentionScoreDivisor, headDim, tiesWordEmbeddings } from '../config.js';
 import { ModelsError } from '../errors.js';
-import type { Checkpoint, Tensor32, WeightMap } from '../weights.js';
-import { GPT2_NAMES, expectedShapes, gpt2LayerNames } from '../weights.js';
+import type { Checkpoint, Tensor32 } from '../weights.js';
+import { GPT2_NAMES, gpt2LayerNames } from '../weights.js';
 import { checkCheckpoint } from '../io/checkpoint.js';
-import { orderLike } from './bert.js';
+import { StoredModel } from './stored-model.js';
 import type { DenseParams, ForwardOptions, ModelInputs, ModelOutputs, NormParams } from './layers.js';
-import {
-  DropoutStream,
-  VariableStore,
-  causalMask,
-  checkInputs,
-  dense,
-  geluTanh,
-  layerNorm,
-  multiHeadAttention,
-  paddingMask,
-} from './layers.js';
+import { DropoutStream, causalMask, checkInputs, dense, geluTanh, layerNorm, multiHeadAttention, paddingMask } from './layers.js';
 
 interface Gpt2LayerParams {
   readonly heads: number;
@@ -36,26 +26,22 @@ interface Gpt2LayerParams {
 }
 
 /** A GPT2 language model whose parameters live in tfjs variables; the LM head is `wte` unless the config unties it. */
-export class Gpt2Model {
-  /** The model's config (per-layer shapes included). */
-  readonly config: Gpt2Config;
-  private readonly store = new VariableStore();
+export class Gpt2Model extends StoredModel<Gpt2Config> {
   private readonly wte: tf.Variable;
   private readonly wpe: tf.Variable;
   private readonly finalNorm: NormParams;
   /** The [vocab, hidden] matrix of the LM head: `wte` itself when tied, else `lm_head.weight`. */
   private readonly lmHead: tf.Variable;
   private readonly layers: Gpt2LayerParams[] = [];
-  private disposed = false;
 
   /**
    * Copies the checkpoint's weights into tfjs variables.
    * @throws WeightsError when a tensor is missing or has the wrong shape for the config.
    */
   constructor(checkpoint: Checkpoint<Gpt2Config>) {
+    super(checkpoint.config, 'Gpt2Model');
     if (checkpoint.config.modelType !== 'gpt2') throw new ModelsError(`Gpt2Model: checkpoint is a ${checkpoint.config.modelType} model`);
     checkCheckpoint(checkpoint);
-    this.config = checkpoint.config;
     const w = checkpoint.weights;
     const get = (name: string): Tensor32 => w.get(name)!;
     const s = this.store;
@@ -96,7 +82,7 @@ export class Gpt2Model {
    * so every entry is a layer output (what layer-wise distillation compares).
    */
   forward(inputs: ModelInputs, options: ForwardOptions = {}): ModelOutputs {
-    if (this.disposed) throw new ModelsError('Gpt2Model: forward after dispose()');
+    this.checkNotDisposed('forward');
     const c = this.config;
     const { batch, seq } = checkInputs(inputs, c.vocabSize, c.maxPositions);
     const dropout = new DropoutStream(options.training ?? false, options.seed);
@@ -141,28 +127,5 @@ export class Gpt2Model {
       ]);
       return { logits, hiddenStates };
     });
-  }
-
-  /** The current parameters in Hugging Face names and layouts (Conv1D [in, out]; `lm_head.weight` only when untied). */
-  toWeights(): WeightMap {
-    if (this.disposed) throw new ModelsError('Gpt2Model: toWeights after dispose()');
-    return orderLike(expectedShapes(this.config), this.store.toWeights());
-  }
-
-  /** The same weights as a checkpoint with this model's config. */
-  toCheckpoint(): Checkpoint<Gpt2Config> {
-    return { config: this.config, weights: this.toWeights() };
-  }
-
-  /** Every parameter, in the order of `expectedShapes(config)`. */
-  trainableVariables(): tf.Variable[] {
-    return this.store.variables();
-  }
-
-  /** Frees every variable. The model cannot be used afterwards. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.store.dispose();
   }
 }

@@ -13,11 +13,11 @@ import type { LlamaConfig } from '../config.js';
 import { headDim, headsPerGroup, ropeInverseFrequencies } from '../config.js';
 import { ModelsError } from '../errors.js';
 import { checkCheckpoint } from '../io/checkpoint.js';
-import type { Checkpoint, Tensor32, WeightMap } from '../weights.js';
-import { LLAMA_NAMES, expectedShapes, llamaLayerNames } from '../weights.js';
-import { orderLike } from './bert.js';
+import type { Checkpoint, Tensor32 } from '../weights.js';
+import { LLAMA_NAMES, llamaLayerNames } from '../weights.js';
+import { StoredModel } from './stored-model.js';
 import type { ForwardOptions, LinearTransform, ModelInputs, ModelOutputs } from './layers.js';
-import { DropoutStream, VariableStore, causalMask, checkInputs, multiHeadAttention, paddingMask } from './layers.js';
+import { DropoutStream, causalMask, checkInputs, multiHeadAttention, paddingMask } from './layers.js';
 
 /** A linear layer without bias: kernel [in, out]. */
 interface Projection {
@@ -90,25 +90,21 @@ function applyRope(x: tf.Tensor4D, cos: tf.Tensor4D, sin: tf.Tensor4D): tf.Tenso
 }
 
 /** A LLaMA causal language model whose parameters live in tfjs variables. */
-export class LlamaModel {
-  /** The model's config (per-layer shapes included). */
-  readonly config: LlamaConfig;
-  private readonly store = new VariableStore();
+export class LlamaModel extends StoredModel<LlamaConfig> {
   private readonly embeddings: tf.Variable;
   private readonly finalNorm: tf.Variable;
   /** The [vocab, hidden] matrix of the LM head: the token embedding itself when tied, else `lm_head.weight`. */
   private readonly lmHead: tf.Variable;
   private readonly layers: LlamaLayerParams[] = [];
-  private disposed = false;
 
   /**
    * Copies the checkpoint's weights into tfjs variables (linear kernels transposed to [in, out]).
    * @throws WeightsError when a tensor is missing or has the wrong shape for the config.
    */
   constructor(checkpoint: Checkpoint<LlamaConfig>) {
+    super(checkpoint.config, 'LlamaModel');
     if (checkpoint.config.modelType !== 'llama') throw new ModelsError(`LlamaModel: checkpoint is a ${checkpoint.config.modelType} model`);
     checkCheckpoint(checkpoint);
-    this.config = checkpoint.config;
     const w = checkpoint.weights;
     const get = (name: string): Tensor32 => w.get(name)!;
     const s = this.store;
@@ -150,7 +146,7 @@ export class LlamaModel {
    * applied), so every entry is a layer output.
    */
   forward(inputs: ModelInputs, options: ForwardOptions = {}): ModelOutputs {
-    if (this.disposed) throw new ModelsError('LlamaModel: forward after dispose()');
+    this.checkNotDisposed('forward');
     const c = this.config;
     const { batch, seq } = checkInputs(inputs, c.vocabSize, c.maxPositions);
     const dropout = new DropoutStream(options.training ?? false, options.seed);
@@ -193,29 +189,6 @@ export class LlamaModel {
       const logits = tf.reshape(tf.matMul(normed, this.lmHead as tf.Tensor2D, false, true), [batch, seq, c.vocabSize]);
       return { logits, hiddenStates };
     });
-  }
-
-  /** The current parameters in Hugging Face names and layouts (nn.Linear [out, in]; `lm_head.weight` only when untied). */
-  toWeights(): WeightMap {
-    if (this.disposed) throw new ModelsError('LlamaModel: toWeights after dispose()');
-    return orderLike(expectedShapes(this.config), this.store.toWeights());
-  }
-
-  /** The same weights as a checkpoint with this model's config. */
-  toCheckpoint(): Checkpoint<LlamaConfig> {
-    return { config: this.config, weights: this.toWeights() };
-  }
-
-  /** Every parameter, in the order of `expectedShapes(config)`. */
-  trainableVariables(): tf.Variable[] {
-    return this.store.variables();
-  }
-
-  /** Frees every variable. The model cannot be used afterwards. */
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    this.store.dispose();
   }
 }
 
