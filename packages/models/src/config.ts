@@ -221,12 +221,27 @@ export function isPruned(config: ModelConfig): boolean {
 
 type Defaults<T> = { [K in keyof T]?: T[K] };
 
+/** The layer sizes of a config-constructor's options: what they give, else the family's defaults; every layer dense unless per-layer lists are given. */
+function denseLayers(
+  options: Defaults<Pick<TransformerShape, 'numLayers' | 'numHeads' | 'intermediateSize' | 'layerHeads' | 'layerIntermediate'>>,
+  defaults: Pick<TransformerShape, 'numLayers' | 'numHeads' | 'intermediateSize'>,
+): Pick<TransformerShape, 'numLayers' | 'numHeads' | 'intermediateSize' | 'layerHeads' | 'layerIntermediate'> {
+  const numLayers = options.numLayers ?? defaults.numLayers;
+  checkInt(numLayers, 'numLayers', 1, undefined, 'numLayers'); // before the per-layer lists are allocated
+  const numHeads = options.numHeads ?? defaults.numHeads;
+  const intermediateSize = options.intermediateSize ?? defaults.intermediateSize;
+  return {
+    numLayers,
+    numHeads,
+    intermediateSize,
+    layerHeads: options.layerHeads ?? new Array<number>(numLayers).fill(numHeads),
+    layerIntermediate: options.layerIntermediate ?? new Array<number>(numLayers).fill(intermediateSize),
+  };
+}
+
 /** A dense BERT config with HF's defaults for everything not given. */
 export function bertConfig(options: Defaults<Omit<BertConfig, 'modelType'>> = {}): BertConfig {
-  const numLayers = options.numLayers ?? 12;
-  checkInt(numLayers, 'numLayers', 1, undefined, 'numLayers'); // before the per-layer lists are allocated
-  const numHeads = options.numHeads ?? 12;
-  const intermediateSize = options.intermediateSize ?? 3072;
+  const layers = denseLayers(options, { numLayers: 12, numHeads: 12, intermediateSize: 3072 });
   const config: BertConfig = {
     modelType: 'bert',
     vocabSize: 30522,
@@ -239,11 +254,7 @@ export function bertConfig(options: Defaults<Omit<BertConfig, 'modelType'>> = {}
     attentionDropout: 0.1,
     head: { type: 'none' },
     ...options,
-    numLayers,
-    numHeads,
-    intermediateSize,
-    layerHeads: options.layerHeads ?? new Array<number>(numLayers).fill(numHeads),
-    layerIntermediate: options.layerIntermediate ?? new Array<number>(numLayers).fill(intermediateSize),
+    ...layers,
   };
   validateConfig(config);
   return config;
@@ -251,11 +262,8 @@ export function bertConfig(options: Defaults<Omit<BertConfig, 'modelType'>> = {}
 
 /** A dense GPT2 config with HF's defaults (GPT2-small) for everything not given. */
 export function gpt2Config(options: Defaults<Omit<Gpt2Config, 'modelType'>> = {}): Gpt2Config {
-  const numLayers = options.numLayers ?? 12;
-  checkInt(numLayers, 'numLayers', 1, undefined, 'numLayers'); // before the per-layer lists are allocated
-  const numHeads = options.numHeads ?? 12;
   const hiddenSize = options.hiddenSize ?? 768;
-  const intermediateSize = options.intermediateSize ?? 4 * hiddenSize;
+  const layers = denseLayers(options, { numLayers: 12, numHeads: 12, intermediateSize: 4 * hiddenSize });
   const config: Gpt2Config = {
     modelType: 'gpt2',
     vocabSize: 50257,
@@ -267,11 +275,7 @@ export function gpt2Config(options: Defaults<Omit<Gpt2Config, 'modelType'>> = {}
     attentionDropout: 0.1,
     ...options,
     hiddenSize,
-    numLayers,
-    numHeads,
-    intermediateSize,
-    layerHeads: options.layerHeads ?? new Array<number>(numLayers).fill(numHeads),
-    layerIntermediate: options.layerIntermediate ?? new Array<number>(numLayers).fill(intermediateSize),
+    ...layers,
   };
   validateConfig(config);
   return config;
@@ -284,10 +288,7 @@ export function distilBertConfig(options: Defaults<Omit<BertConfig, 'modelType' 
 
 /** A dense LLaMA config (Llama-3.2-1B's sizes) for everything not given. */
 export function llamaConfig(options: Defaults<Omit<LlamaConfig, 'modelType'>> = {}): LlamaConfig {
-  const numLayers = options.numLayers ?? 16;
-  checkInt(numLayers, 'numLayers', 1, undefined, 'numLayers'); // before the per-layer lists are allocated
-  const numHeads = options.numHeads ?? 32;
-  const intermediateSize = options.intermediateSize ?? 8192;
+  const layers = denseLayers(options, { numLayers: 16, numHeads: 32, intermediateSize: 8192 });
   const config: LlamaConfig = {
     modelType: 'llama',
     vocabSize: 128_256,
@@ -301,11 +302,7 @@ export function llamaConfig(options: Defaults<Omit<LlamaConfig, 'modelType'>> = 
     hiddenDropout: 0,
     attentionDropout: 0,
     ...options,
-    numLayers,
-    numHeads,
-    intermediateSize,
-    layerHeads: options.layerHeads ?? new Array<number>(numLayers).fill(numHeads),
-    layerIntermediate: options.layerIntermediate ?? new Array<number>(numLayers).fill(intermediateSize),
+    ...layers,
   };
   validateConfig(config);
   return config;
