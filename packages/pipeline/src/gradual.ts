@@ -32,7 +32,7 @@ import type { RunResults } from './results.js';
 import type { MemberRecord } from './results.js';
 import { finishRun, openRun } from './run.js';
 import { ensureDatabase, layerErrors } from './stages/database.js';
-import { retimesHere } from './stages/table.js';
+import { verifiesMembers } from './stages/table.js';
 import type { QuantizationAwareTraining } from './stages/compound.js';
 import { memberDir, resumeMember, saveMember } from './stages/members.js';
 import { scoreMember } from './stages/score.js';
@@ -251,7 +251,7 @@ export async function runGradual(options: GradualOptions): Promise<RunResults> {
           const stored = await resumeMember(run, dir);
           if (stored) {
             // An inconclusive verdict is re-timed with the pending members (finishRun), not replayed.
-            const existing = (options.verify ?? true) && retimesHere(ctx.table, ctx.env) ? retimeInconclusive(ctx, stored) : stored;
+            const existing = verifiesMembers(ctx, options.verify) ? retimeInconclusive(ctx, stored) : stored;
             records.push(existing);
             emit({ kind: 'member', member: existing, resumed: true });
             // A compound member ships quantized weights; the next step continues from its FP32 model,

@@ -24,7 +24,7 @@ import type { MemberRecord } from './results.js';
 import { finishRun, openRun } from './run.js';
 import { COMPRESSION_METHODS } from './schemas/member.js';
 import { ensureDatabase, layerErrors } from './stages/database.js';
-import { retimesHere } from './stages/table.js';
+import { verifiesMembers } from './stages/table.js';
 import { memberDir, recordDir, resumeMember, saveMember, updateMember } from './stages/members.js';
 import { scoreMember } from './stages/score.js';
 import { searchLevels } from './stages/search.js';
@@ -195,7 +195,7 @@ async function oneShotStages(ctx: RunContext, methods: readonly CompressionMetho
     });
   };
 
-  const verifying = (options.verify ?? true) && retimesHere(ctx.table, ctx.env);
+  const verifying = verifiesMembers(ctx, options.verify);
   const records: MemberRecord[] = [];
   for (const method of methods) {
     for (const target of ctx.targets) {

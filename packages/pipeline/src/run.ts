@@ -29,7 +29,7 @@ import { writeRunReport } from './report-io.js';
 import type { Comparison, MemberRecord, RunResults } from './results.js';
 import { DENSE_SCORES_FILE, parseDenseScores } from './schemas/dense-scores.js';
 import { scoreCheckpoint } from './stages/score.js';
-import { foreignTableNote, obtainLatencyTable, retimesHere } from './stages/table.js';
+import { foreignTableNote, obtainLatencyTable, retimesHere, verifiesMembers } from './stages/table.js';
 import { verifyPending } from './stages/verify.js';
 import { defaultTask, prepareTask, TASK_NAMES, taskNameOf, type PreparedTask, type Scores, type TaskSpec } from './tasks/index.js';
 
@@ -288,8 +288,7 @@ export async function finishRun(
   options: Pick<RunOptions, 'verify' | 'tolerance'>,
 ): Promise<RunResults> {
   const { run, dense, task, env, table, emit, denseScores } = ctx;
-  const retime = retimesHere(table, env);
-  if ((options.verify ?? true) && retime) await verifyPending(ctx, records, options.tolerance ?? DEFAULT_TOLERANCE);
+  if (verifiesMembers(ctx, options.verify)) await verifyPending(ctx, records, options.tolerance ?? DEFAULT_TOLERANCE);
   const results: RunResults = {
     format: 'ziplm-run-results',
     version: 1,
@@ -313,7 +312,7 @@ export async function finishRun(
       ...(denseScores ? { metric: denseScores.metric } : {}),
     },
     members: records.map(({ keptHeads: _h, keptNeurons: _n, predictions: _p, files: _f, ...member }) => member),
-    notes: [...task.notes, ...(retime ? [] : [foreignTableNote(table)])],
+    notes: [...task.notes, ...(retimesHere(table, env) ? [] : [foreignTableNote(table)])],
     ...(task.evaluationLabels && denseScores?.predictions
       ? { comparisons: compareMembers(records, denseScores.predictions, task.evaluationLabels) }
       : {}),

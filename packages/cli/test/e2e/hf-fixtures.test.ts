@@ -55,10 +55,10 @@ describe.skipIf(skip !== undefined)(`ziplm prune on the Hugging Face fixtures${s
         );
         const members = readdirSync(join(run, 'members'));
         expect(members.length).toBeGreaterThan(0);
+        const dense = await loadModelDir(join(fixturesDir, name));
         for (const member of members) {
           const dir = join(run, 'members', member);
           const { checkpoint } = await loadModelDir(dir);
-          const dense = await loadModelDir(join(fixturesDir, name));
           expect(checkpoint.config.modelType).toBe(dense.checkpoint.config.modelType);
           if (python) {
             const check = spawnSync(python, [checkScript, join(dir, 'model.onnx')], { encoding: 'utf8' });

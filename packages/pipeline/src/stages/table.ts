@@ -14,7 +14,7 @@ import {
 } from '@ziplm/latency';
 import { buildLatencyTable, ortFingerprint } from '@ziplm/latency/measure';
 import type { Checkpoint } from '@ziplm/models';
-import type { EmitEvent } from '../context.js';
+import type { EmitEvent, RunContext } from '../context.js';
 import { RunDirectoryError } from '../errors.js';
 import { hashFile, hashString } from '../internal/files.js';
 import type { RunDirectory } from '../internal/run-dir.js';
@@ -37,6 +37,14 @@ export interface TableOptions {
  */
 export function retimesHere(table: LatencyTable, env: InferenceEnvironment): boolean {
   return table.environment.engine === env.engine;
+}
+
+/**
+ * Whether a run re-times its members: asked to (`verify`, default true) and able to (`retimesHere`). The one
+ * rule every place that re-times (one-shot members, gradual resumes, the final verification) follows.
+ */
+export function verifiesMembers(ctx: Pick<RunContext, 'table' | 'env'>, verify: boolean | undefined): boolean {
+  return (verify ?? true) && retimesHere(ctx.table, ctx.env);
 }
 
 /** What a run says about a table measured by another engine. */
